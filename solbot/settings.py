@@ -1,0 +1,106 @@
+"""Typed settings, read once from the environment (and `.env`); every field is documented in README."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from solbot.errors import ConfigError
+
+DEFAULT_PAIRS = ("SOL/USDC", "JUP/USDC", "BONK/SOL")
+
+
+class Settings(BaseSettings):
+    """All knobs of the bot. Units are in the names; invariants are checked here, at start-up."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    # External components: unset means "start the embedded one".
+    broker_url: str | None = Field(None, description="Kafka-API broker, e.g. kafka://host:9092")
+    database_url: str | None = Field(None, description="PostgreSQL URL (asyncpg form)")
+    redis_url: str | None = Field(None, description="Redis URL")
+    data_dir: Path = Field(Path(".solbot"), description="State of embedded services and workers")
+
+    # Faust / broker tuning (see README "Shape for speed" for why).
+    app_id: str = "solbot"
+    topic_partitions: int = Field(4, ge=1, le=256)
+    processing_guarantee: Literal["auto", "at_least_once", "exactly_once"] = "auto"
+    fetch_max_wait_ms: int = Field(15, ge=5, le=2000)
+    producer_linger_ms: int = Field(5, ge=0, le=1000)
+    session_timeout_s: float = Field(10.0, ge=3.0)
+    rebalance_timeout_s: float = Field(10.0, ge=3.0)
+    heartbeat_interval_s: float = Field(1.0, gt=0.0)
+    commit_interval_s: float = Field(0.5, gt=0.0, le=30.0)
+    batch_max_events: int = Field(2000, ge=1)
+    batch_within_s: float = Field(0.01, gt=0.0, le=5.0)
+    worker_web_port: int = Field(6066, ge=0, le=65535)
+
+    # Market and decision cadence (event time).
+    pairs: tuple[str, ...] = DEFAULT_PAIRS
+    snapshot_interval_ms: int = Field(1000, ge=50)
+    label_horizon_ms: int = Field(10_000, ge=100)
+    portfolio: str = "main"
+
+    # Simulator.
+    sim_seed: int = 1
+    sim_rate_eps: float = Field(300.0, gt=0.0)
+    sim_random_walk: bool = False
+
+    # Risk limits (percentages of equity, basis points of price).
+    max_position_pct: float = Field(5.0, gt=0.0, le=100.0)
+    max_pair_exposure_pct: float = Field(10.0, gt=0.0, le=100.0)
+    max_total_exposure_pct: float = Field(50.0, gt=0.0, le=100.0)
+    stop_loss_pct: float = Field(2.0, gt=0.0, le=100.0)
+    max_drawdown_pct: float = Field(10.0, gt=0.0, le=100.0)
+    max_slippage_bps: int = Field(100, ge=1, le=5000)
+    min_confidence: float = Field(0.55, ge=0.5, le=1.0)
+
+    # Paper wallet.
+    paper_start_usdc: float = Field(10_000.0, ge=0.0)
+    paper_start_sol: float = Field(50.0, ge=0.0)
+
+    # Web.
+    web_port: int = Field(8000, ge=0, le=65535)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("pairs", mode="before")
+    @classmethod
+    def _split_pairs(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(p.strip() for p in value.split(",") if p.strip())
+        return value
+
+    @field_validator("pairs")
+    @classmethod
+    def _check_pairs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for pair in value:
+            base, _, quote = pair.partition("/")
+            if not base or not quote:
+                raise ValueError(f"pair {pair!r} is not BASE/QUOTE")
+        return value
+
+    @field_validator("broker_url")
+    @classmethod
+    def _check_broker(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("kafka://", "aiokafka://")):
+            raise ValueError("must start with kafka://")
+        return value
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings once; a bad value becomes one ConfigError line naming the setting."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = ".".join(str(p) for p in first["loc"]).upper() or "settings"
+        raise ConfigError(f"bad setting {name}: {first['msg']} (got {first.get('input')!r})") from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

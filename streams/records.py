@@ -1,0 +1,168 @@
+"""The wire contract: every record that crosses a topic, declared once.
+
+Amounts on chain are integers in raw token units; prices are floats in human units (quote per base),
+used only for features and decisions. Times are integer milliseconds: `ts_ms` is event time (block
+time, or the simulator's clock) and drives every window and decision; `origin_ms` is the wall-clock
+time the raw record that led to a decision was published, and is carried downstream only to measure
+latency. Changing a field's meaning is a breaking change: add a new record version instead.
+"""
+
+from __future__ import annotations
+
+import faust
+
+
+class PoolState(faust.Record, serializer="json"):
+    """A pool's state as of one event: what a venue needs to quote a swap against it."""
+
+    venue: str  # "raydium" | "orca" | "pumpfun"
+    pool: str  # pool (or bonding-curve) address
+    base_mint: str
+    quote_mint: str
+    base_decimals: int
+    quote_decimals: int
+    base_reserve: int  # raw units, after the last trade (virtual reserves for a bonding curve)
+    quote_reserve: int
+    fee_bps: int
+    real_base_reserve: int = 0  # bonding curves only: tokens still sellable by the curve
+    ts_ms: int = 0
+
+
+class Swap(faust.Record, serializer="json"):
+    """A normalised swap on any venue: the one shape the simulator and every collector emit (raw.swaps)."""
+
+    venue: str
+    pool: str
+    pair: str  # "BASE/QUOTE"
+    base_mint: str
+    quote_mint: str
+    base_decimals: int
+    quote_decimals: int
+    side: str  # "buy" (taker bought base) | "sell"
+    base_amount: int  # raw units moved
+    quote_amount: int  # raw units moved, before fees
+    base_reserve: int  # after the trade
+    quote_reserve: int
+    fee_bps: int
+    slot: int
+    ts_ms: int  # block time
+    received_ms: int  # when the collector saw it
+    signature: str
+    real_base_reserve: int = 0
+
+
+class Launch(faust.Record, serializer="json"):
+    """A new Pump.fun coin (CreateEvent), on raw.launches."""
+
+    mint: str
+    bonding_curve: str
+    name: str
+    symbol: str
+    creator: str
+    virtual_base_reserve: int
+    virtual_quote_reserve: int
+    real_base_reserve: int
+    total_supply: int
+    slot: int
+    ts_ms: int
+    received_ms: int
+    signature: str
+
+
+class FeatureSnapshot(faust.Record, serializer="json"):
+    """A pair's features at one event-time instant (topic `features`, key = pair)."""
+
+    id: str  # f"{pair}@{ts_bucket_ms}": deterministic, one per pair per snapshot interval
+    pair: str
+    ts_ms: int
+    origin_ms: int
+    price: float
+    features: dict[str, float]
+    pools: list[PoolState]
+    source_partition: int = -1
+    source_offset: int = -1
+
+
+class Signal(faust.Record, serializer="json"):
+    """A model's view of where a pair goes next (topic `signals`, key = portfolio)."""
+
+    id: str  # f"sig:{snapshot.id}"
+    pair: str
+    ts_ms: int
+    origin_ms: int
+    price: float
+    direction: int  # +1 up, -1 down
+    confidence: float  # probability that the direction is right
+    expected_return: float  # log return over horizon_ms
+    horizon_ms: int
+    volatility: float  # per-second log-return volatility at decision time
+    model: str
+    strategy: str
+    pools: list[PoolState]
+
+
+class Order(faust.Record, serializer="json"):
+    """A risk-approved order (topic `orders`, key = portfolio)."""
+
+    id: str  # deterministic: f"ord:{signal.id}" or f"exit:{pair}:{ts_ms}:{reason}"
+    signal_id: str
+    pair: str
+    side: str  # "buy" | "sell" (of base)
+    amount_in: int  # raw units of the input mint (quote for a buy, base for a sell)
+    min_amount_out: int  # raw units; the slippage bound
+    venue: str
+    pool: str
+    pool_state: PoolState  # the state the decision priced against; the paper venue fills against it
+    kind: str  # "entry" | "exit" | "stop_loss" | "breaker"
+    reason: str
+    ts_ms: int
+    origin_ms: int
+    decided_ms: int
+
+
+class Rejection(faust.Record, serializer="json"):
+    """A risk decision not to trade a signal (topic `orders.rejected`, key = portfolio)."""
+
+    id: str  # f"rej:{signal_id}"
+    signal_id: str
+    pair: str
+    reason: str
+    ts_ms: int
+    origin_ms: int
+    decided_ms: int
+
+
+class Fill(faust.Record, serializer="json"):
+    """The one terminal outcome of an order (topic `fills`, key = portfolio)."""
+
+    id: str  # f"fill:{order_id}"
+    order_id: str
+    pair: str
+    side: str
+    status: str  # "filled" | "failed"
+    reason: str
+    venue: str
+    pool: str
+    base_amount: int  # raw units bought or sold (0 if failed)
+    quote_amount: int  # raw units paid or received, fee included
+    fee_quote: int
+    price: float  # average fill price, quote per base, human units
+    base_decimals: int
+    quote_decimals: int
+    signature: str
+    ts_ms: int
+    origin_ms: int
+    filled_ms: int
+
+
+class DeadLetter(faust.Record, serializer="json"):
+    """A message an agent could not use, with why and its original bytes (topics `dlq.*`)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key_b64: str
+    value_b64: str
+    reason: str
+    agent: str
+    ts_ms: int
