@@ -1,0 +1,119 @@
+"""Encoding and checked decoding of records, so a bad message becomes a dead letter, never a crash.
+
+Faust's own deserialisation raises inside the stream machinery; agents therefore consume raw bytes and
+call `decode`, which checks every declared field's presence and type and says exactly what is wrong.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+import typing
+from functools import cache
+from typing import Any, TypeVar
+
+import faust
+import orjson
+
+from solbot.errors import DecodeError
+from streams.records import DeadLetter
+
+R = TypeVar("R", bound=faust.Record)
+
+_SCALARS: dict[Any, tuple[type, ...]] = {
+    int: (int,),
+    float: (float, int),
+    str: (str,),
+    bool: (bool,),
+}
+
+
+@cache
+def _schema(cls: type[faust.Record]) -> tuple[tuple[str, Any, bool], ...]:
+    """(name, type, required) for each field, resolved once per record class."""
+    hints = typing.get_type_hints(cls)
+    fields = []
+    for name, field in cls._options.descriptors.items():
+        fields.append((name, hints.get(name, Any), field.required))
+    return tuple(fields)
+
+
+def _check(value: Any, tp: Any, path: str) -> Any:
+    if tp is Any:
+        return value
+    if tp in _SCALARS:
+        if isinstance(value, bool) and tp is not bool:
+            raise DecodeError(f"{path}: expected {tp.__name__}, got bool")
+        if not isinstance(value, _SCALARS[tp]):
+            raise DecodeError(f"{path}: expected {tp.__name__}, got {type(value).__name__}")
+        if tp is float:
+            value = float(value)
+            if value != value or value in (float("inf"), float("-inf")):
+                raise DecodeError(f"{path}: not a finite number")
+        return value
+    origin = typing.get_origin(tp)
+    if origin is list:
+        if not isinstance(value, list):
+            raise DecodeError(f"{path}: expected a list, got {type(value).__name__}")
+        (item_tp,) = typing.get_args(tp)
+        return [_check(v, item_tp, f"{path}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise DecodeError(f"{path}: expected an object, got {type(value).__name__}")
+        _, val_tp = typing.get_args(tp)
+        return {str(k): _check(v, val_tp, f"{path}.{k}") for k, v in value.items()}
+    if isinstance(tp, type) and issubclass(tp, faust.Record):
+        return _build(tp, value, path)
+    raise DecodeError(f"{path}: unsupported field type {tp!r}")
+
+
+def _build(cls: type[R], data: Any, path: str) -> R:
+    if not isinstance(data, dict):
+        raise DecodeError(f"{path or cls.__name__}: expected an object, got {type(data).__name__}")
+    kwargs: dict[str, Any] = {}
+    for name, tp, required in _schema(cls):
+        where = f"{path}.{name}" if path else name
+        if name not in data:
+            if required:
+                raise DecodeError(f"{where}: missing")
+            continue
+        kwargs[name] = _check(data[name], tp, where)
+    return cls(**kwargs)
+
+
+def decode(cls: type[R], raw: bytes | None) -> R:
+    """Parse and validate one message value as `cls`; raises DecodeError with the reason."""
+    if raw is None:
+        raise DecodeError("empty message (tombstone)")
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise DecodeError(f"not JSON: {exc}") from None
+    return _build(cls, data, "")
+
+
+def encode(record: faust.Record) -> bytes:
+    """Serialise without Faust's metadata envelope: the wire format is plain JSON objects."""
+    return orjson.dumps(record.asdict(), default=_default)
+
+
+def _default(obj: Any) -> Any:
+    if isinstance(obj, faust.Record):
+        return obj.asdict()
+    raise TypeError(f"cannot encode {type(obj).__name__}")
+
+
+def dead_letter(
+    *, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None, reason: str, agent: str
+) -> DeadLetter:
+    """Wrap a message that could not be used, keeping its original bytes."""
+    return DeadLetter(
+        topic=topic,
+        partition=partition,
+        offset=offset,
+        key_b64=base64.b64encode(key or b"").decode(),
+        value_b64=base64.b64encode(value or b"").decode(),
+        reason=reason[:500],
+        agent=agent,
+        ts_ms=int(time.time() * 1000),
+    )
