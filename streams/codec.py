@@ -104,7 +104,14 @@ def _default(obj: Any) -> Any:
 
 
 def dead_letter(
-    *, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None, reason: str, agent: str
+    *,
+    topic: str,
+    partition: int,
+    offset: int,
+    key: bytes | None,
+    value: bytes | None,
+    reason: str,
+    agent: str,
 ) -> DeadLetter:
     """Wrap a message that could not be used, keeping its original bytes."""
     return DeadLetter(
