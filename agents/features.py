@@ -1,0 +1,177 @@
+"""The features agent: raw swaps in batches -> windowed bars -> feature snapshots at an event-time cadence.
+
+Carrying decisions, not raw events: one snapshot per pair per `snapshot_interval_ms` of event time goes
+downstream, however many swaps arrive. A snapshot is taken at the first swap of a new interval and
+includes it, so the snapshots (and everything after them) do not depend on how events were batched.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from agents.dead_letters import send_dead_letter
+from agents.feature_maths import compute_features
+from solbot.errors import DecodeError
+from store import latest_prices
+from streams.app import app, dlq_raw_topic, features_topic, raw_swaps_topic, settings
+from streams.codec import decode, encode
+from streams.records import FeatureSnapshot, PoolState, Swap
+from streams.validate import check_swap
+from tables.batch_view import BatchView, underlying
+from tables.features import pair_to_bar_1s, pair_to_bar_10s, pair_to_bar_60s, pair_to_feature_state
+from tables.windows import Bar, reserve_price, swap_price
+
+log = logging.getLogger(__name__)
+
+BARS_1S = 60
+
+
+@dataclass
+class PairState:
+    """What the features agent remembers per pair besides its bars."""
+
+    offsets: dict[str, int] = field(default_factory=dict)  # raw partition -> last applied offset
+    bucket: int = -1  # last snapshot bucket (ts_ms // snapshot_interval_ms)
+    last_price: float = 0.0
+    pools: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"offsets": self.offsets, "bucket": self.bucket, "last_price": self.last_price,
+                "pools": self.pools}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> PairState:
+        return cls(offsets=dict(d.get("offsets", {})), bucket=int(d.get("bucket", -1)),
+                   last_price=float(d.get("last_price", 0.0)), pools=dict(d.get("pools", {})))
+
+
+class WindowedBars:
+    """The bars of one windowed table for one batch, keyed as Faust keys them: (pair, (start, end))."""
+
+    def __init__(self, table: Any) -> None:
+        self.window = underlying(table).window
+        self.view: BatchView[Bar] = BatchView(underlying(table), load=Bar.from_dict, dump=Bar.to_dict)
+        self._ranges: dict[int, list[tuple[float, float]]] = {}
+
+    def ranges(self, ts_ms: int) -> list[tuple[float, float]]:
+        second = ts_ms // 1000  # whole-second windows: the ranges depend only on the second
+        got = self._ranges.get(second)
+        if got is None:
+            got = [tuple(r) for r in self.window.ranges(float(second))]  # type: ignore[misc]
+            self._ranges[second] = got
+        return got
+
+    def add(self, pair: str, partition: int, ts_ms: int, price: float, base_qty: float, quote_qty: float,
+            is_buy: bool, prev_price: float | None) -> None:
+        for rng in self.ranges(ts_ms):
+            key = (pair, rng)
+            bar = self.view.get(key)
+            if bar is None:
+                bar = Bar()
+            bar.add(price, base_qty, quote_qty, is_buy, ts_ms, prev_price)
+            self.view.put(key, bar, partition)
+
+    def trailing(self, pair: str, ts_ms: int) -> Bar | None:
+        """The longest window containing ts: the one covering the most recent full span."""
+        return self.view.get((pair, self.ranges(ts_ms)[0]))
+
+    def history(self, pair: str, ts_ms: int, count: int) -> list[Bar | None]:
+        """The last `count` tumbling bars up to ts, oldest first (None for seconds without trades)."""
+        second = ts_ms // 1000
+        out: list[Bar | None] = []
+        for s in range(second - count + 1, second + 1):
+            rng = self.ranges(s * 1000)[0]
+            out.append(self.view.get((pair, rng)))
+        return out
+
+
+class FeatureFolder:
+    """Folds one batch of raw swaps into the tables and returns the snapshots it must publish."""
+
+    def __init__(self, *, bars_1s: Any, bars_10s: Any, bars_60s: Any, state_table: Any,
+                 snapshot_interval_ms: int) -> None:
+        self.bars_1s = WindowedBars(bars_1s)
+        self.bars_10s = WindowedBars(bars_10s)
+        self.bars_60s = WindowedBars(bars_60s)
+        self.states: BatchView[PairState] = BatchView(underlying(state_table), load=PairState.from_dict,
+                                                      dump=PairState.to_dict)
+        self.interval_ms = snapshot_interval_ms
+
+    def fold(self, swap: Swap, partition: int, offset: int, origin_ms: int) -> FeatureSnapshot | None:
+        """Apply one swap (skipping a re-delivered one) and return a snapshot if it opens a new interval."""
+        pair = swap.pair
+        state = self.states.get(pair) or PairState()
+        part_key = str(partition)
+        if offset <= state.offsets.get(part_key, -1):
+            return None  # already applied before a restart: idempotent
+        base_qty = swap.base_amount / 10**swap.base_decimals
+        quote_qty = swap.quote_amount / 10**swap.quote_decimals
+        price = swap_price(swap.base_amount, swap.quote_amount, swap.base_decimals, swap.quote_decimals)
+        prev = state.last_price or None
+        is_buy = swap.side == "buy"
+        for bars in (self.bars_1s, self.bars_10s, self.bars_60s):
+            bars.add(pair, partition, swap.ts_ms, price, base_qty, quote_qty, is_buy, prev)
+        state.pools[swap.pool] = PoolState(
+            venue=swap.venue, pool=swap.pool, base_mint=swap.base_mint, quote_mint=swap.quote_mint,
+            base_decimals=swap.base_decimals, quote_decimals=swap.quote_decimals,
+            base_reserve=swap.base_reserve, quote_reserve=swap.quote_reserve, fee_bps=swap.fee_bps,
+            real_base_reserve=swap.real_base_reserve, ts_ms=swap.ts_ms,
+        ).asdict()
+        mid = reserve_price(swap.base_reserve, swap.quote_reserve, swap.base_decimals, swap.quote_decimals)
+        state.last_price = mid if mid > 0 and math.isfinite(mid) else price
+        state.offsets[part_key] = offset
+        snapshot = None
+        bucket = swap.ts_ms // self.interval_ms
+        if bucket > state.bucket:
+            state.bucket = bucket
+            snapshot = self._snapshot(pair, state, swap.ts_ms, origin_ms, partition, offset)
+        self.states.put(pair, state, partition)
+        return snapshot
+
+    def _snapshot(self, pair: str, state: PairState, ts_ms: int, origin_ms: int, partition: int,
+                  offset: int) -> FeatureSnapshot:
+        pools = [PoolState(**p) for p in state.pools.values()]
+        features = compute_features(
+            state.last_price,
+            self.bars_1s.history(pair, ts_ms, BARS_1S),
+            self.bars_10s.trailing(pair, ts_ms),
+            self.bars_60s.trailing(pair, ts_ms),
+            pools,
+        )
+        bucket_ms = (ts_ms // self.interval_ms) * self.interval_ms
+        return FeatureSnapshot(
+            id=f"{pair}@{bucket_ms}", pair=pair, ts_ms=ts_ms, origin_ms=origin_ms, price=state.last_price,
+            features=features, pools=pools, source_partition=partition, source_offset=offset,
+        )
+
+    def flush(self) -> None:
+        for view in (self.bars_1s.view, self.bars_10s.view, self.bars_60s.view, self.states):
+            view.flush()
+
+
+@app.agent(raw_swaps_topic)
+async def compute_features(stream: Any) -> None:
+    """raw.swaps -> features, in batches; one table write per key per batch."""
+    async for events in stream.take_events(settings.batch_max_events, within=settings.batch_within_s):
+        folder = FeatureFolder(bars_1s=pair_to_bar_1s, bars_10s=pair_to_bar_10s, bars_60s=pair_to_bar_60s,
+                               state_table=pair_to_feature_state,
+                               snapshot_interval_ms=settings.snapshot_interval_ms)
+        snapshots: list[FeatureSnapshot] = []
+        for event in events:
+            msg = event.message
+            try:
+                swap = check_swap(decode(Swap, msg.value))
+            except DecodeError as exc:
+                await send_dead_letter(dlq_raw_topic, event, str(exc), "compute_features")
+                continue
+            snap = folder.fold(swap, msg.partition, msg.offset, int(msg.timestamp * 1000))
+            if snap is not None:
+                snapshots.append(snap)
+        folder.flush()
+        for snap in snapshots:
+            await features_topic.send(key=snap.pair.encode(), value=encode(snap))
+        if snapshots:
+            await latest_prices.publish(snapshots)

@@ -1,0 +1,52 @@
+"""Latest price per pair in Redis (hash `solbot:prices`), for the dashboard, the API and run summaries.
+
+Written by the features agent once per batch; a Redis outage must never stop the pipeline, so write
+failures are logged and dropped (the next batch writes again).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from streams.records import FeatureSnapshot
+
+log = logging.getLogger(__name__)
+
+PRICES_KEY = "solbot:prices"
+_client: aioredis.Redis | None = None
+
+
+def _redis() -> aioredis.Redis | None:
+    global _client
+    if _client is None:
+        from solbot.settings import get_settings
+
+        url = get_settings().redis_url
+        if url is None:
+            return None
+        _client = aioredis.Redis.from_url(url)
+    return _client
+
+
+async def publish(snapshots: Iterable[FeatureSnapshot]) -> None:
+    client = _redis()
+    if client is None:
+        return
+    mapping = {s.pair: repr(s.price) for s in snapshots}
+    try:
+        await client.hset(PRICES_KEY, mapping=mapping)  # type: ignore[arg-type]
+    except (RedisError, OSError) as exc:
+        log.warning("latest prices not written to Redis: %s", exc)
+
+
+async def read(redis_url: str) -> dict[str, float]:
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        raw = await client.hgetall(PRICES_KEY)  # type: ignore[misc]
+        return {k.decode(): float(v) for k, v in raw.items()}
+    finally:
+        await client.aclose()

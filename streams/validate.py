@@ -1,0 +1,26 @@
+"""Semantic checks beyond field types: a well-typed record can still be impossible."""
+
+from __future__ import annotations
+
+from solbot.errors import DecodeError
+from streams.records import Swap
+
+
+def check_swap(swap: Swap) -> Swap:
+    """Reject swaps no venue could have produced; the reason names the field."""
+    if swap.side not in ("buy", "sell"):
+        raise DecodeError(f"side: must be buy or sell, got {swap.side!r}")
+    base, sep, quote = swap.pair.partition("/")
+    if not sep or not base or not quote:
+        raise DecodeError(f"pair: must be BASE/QUOTE, got {swap.pair!r}")
+    if swap.base_amount <= 0 or swap.quote_amount <= 0:
+        raise DecodeError("base_amount, quote_amount: must be positive")
+    if swap.base_reserve <= 0 or swap.quote_reserve <= 0:
+        raise DecodeError("base_reserve, quote_reserve: must be positive")
+    if not (0 <= swap.base_decimals <= 18 and 0 <= swap.quote_decimals <= 18):
+        raise DecodeError("base_decimals, quote_decimals: must be within 0..18")
+    if not (0 <= swap.fee_bps < 10_000):
+        raise DecodeError("fee_bps: must be within 0..9999")
+    if swap.ts_ms <= 0:
+        raise DecodeError("ts_ms: must be a positive epoch time in ms")
+    return swap
