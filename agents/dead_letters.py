@@ -13,8 +13,13 @@ log = logging.getLogger(__name__)
 async def send_dead_letter(dlq_topic: Any, event: Any, reason: str, agent: str) -> None:
     msg = event.message
     record = dead_letter(
-        topic=msg.topic, partition=msg.partition, offset=msg.offset, key=msg.key, value=msg.value,
-        reason=reason, agent=agent,
+        topic=msg.topic,
+        partition=msg.partition,
+        offset=msg.offset,
+        key=msg.key,
+        value=msg.value,
+        reason=reason,
+        agent=agent,
     )
     log.warning("dead letter %s[%d]@%d from %s: %s", msg.topic, msg.partition, msg.offset, agent, reason)
     await dlq_topic.send(key=msg.topic.encode(), value=encode(record))

@@ -12,6 +12,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from tables.windows import Bar, reserve_price, swap_price
+
 from agents.dead_letters import send_dead_letter
 from agents.feature_maths import compute_features
 from solbot.errors import DecodeError
@@ -22,7 +24,6 @@ from streams.records import FeatureSnapshot, PoolState, Swap
 from streams.validate import check_swap
 from tables.batch_view import BatchView, underlying
 from tables.features import pair_to_bar_1s, pair_to_bar_10s, pair_to_bar_60s, pair_to_feature_state
-from tables.windows import Bar, reserve_price, swap_price
 
 log = logging.getLogger(__name__)
 
@@ -39,13 +40,21 @@ class PairState:
     pools: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"offsets": self.offsets, "bucket": self.bucket, "last_price": self.last_price,
-                "pools": self.pools}
+        return {
+            "offsets": self.offsets,
+            "bucket": self.bucket,
+            "last_price": self.last_price,
+            "pools": self.pools,
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> PairState:
-        return cls(offsets=dict(d.get("offsets", {})), bucket=int(d.get("bucket", -1)),
-                   last_price=float(d.get("last_price", 0.0)), pools=dict(d.get("pools", {})))
+        return cls(
+            offsets=dict(d.get("offsets", {})),
+            bucket=int(d.get("bucket", -1)),
+            last_price=float(d.get("last_price", 0.0)),
+            pools=dict(d.get("pools", {})),
+        )
 
 
 class WindowedBars:
@@ -64,8 +73,17 @@ class WindowedBars:
             self._ranges[second] = got
         return got
 
-    def add(self, pair: str, partition: int, ts_ms: int, price: float, base_qty: float, quote_qty: float,
-            is_buy: bool, prev_price: float | None) -> None:
+    def add(
+        self,
+        pair: str,
+        partition: int,
+        ts_ms: int,
+        price: float,
+        base_qty: float,
+        quote_qty: float,
+        is_buy: bool,
+        prev_price: float | None,
+    ) -> None:
         for rng in self.ranges(ts_ms):
             key = (pair, rng)
             bar = self.view.get(key)
@@ -91,13 +109,15 @@ class WindowedBars:
 class FeatureFolder:
     """Folds one batch of raw swaps into the tables and returns the snapshots it must publish."""
 
-    def __init__(self, *, bars_1s: Any, bars_10s: Any, bars_60s: Any, state_table: Any,
-                 snapshot_interval_ms: int) -> None:
+    def __init__(
+        self, *, bars_1s: Any, bars_10s: Any, bars_60s: Any, state_table: Any, snapshot_interval_ms: int
+    ) -> None:
         self.bars_1s = WindowedBars(bars_1s)
         self.bars_10s = WindowedBars(bars_10s)
         self.bars_60s = WindowedBars(bars_60s)
-        self.states: BatchView[PairState] = BatchView(underlying(state_table), load=PairState.from_dict,
-                                                      dump=PairState.to_dict)
+        self.states: BatchView[PairState] = BatchView(
+            underlying(state_table), load=PairState.from_dict, dump=PairState.to_dict
+        )
         self.interval_ms = snapshot_interval_ms
 
     def fold(self, swap: Swap, partition: int, offset: int, origin_ms: int) -> FeatureSnapshot | None:
@@ -115,10 +135,17 @@ class FeatureFolder:
         for bars in (self.bars_1s, self.bars_10s, self.bars_60s):
             bars.add(pair, partition, swap.ts_ms, price, base_qty, quote_qty, is_buy, prev)
         state.pools[swap.pool] = PoolState(
-            venue=swap.venue, pool=swap.pool, base_mint=swap.base_mint, quote_mint=swap.quote_mint,
-            base_decimals=swap.base_decimals, quote_decimals=swap.quote_decimals,
-            base_reserve=swap.base_reserve, quote_reserve=swap.quote_reserve, fee_bps=swap.fee_bps,
-            real_base_reserve=swap.real_base_reserve, ts_ms=swap.ts_ms,
+            venue=swap.venue,
+            pool=swap.pool,
+            base_mint=swap.base_mint,
+            quote_mint=swap.quote_mint,
+            base_decimals=swap.base_decimals,
+            quote_decimals=swap.quote_decimals,
+            base_reserve=swap.base_reserve,
+            quote_reserve=swap.quote_reserve,
+            fee_bps=swap.fee_bps,
+            real_base_reserve=swap.real_base_reserve,
+            ts_ms=swap.ts_ms,
         ).asdict()
         mid = reserve_price(swap.base_reserve, swap.quote_reserve, swap.base_decimals, swap.quote_decimals)
         state.last_price = mid if mid > 0 and math.isfinite(mid) else price
@@ -131,8 +158,9 @@ class FeatureFolder:
         self.states.put(pair, state, partition)
         return snapshot
 
-    def _snapshot(self, pair: str, state: PairState, ts_ms: int, origin_ms: int, partition: int,
-                  offset: int) -> FeatureSnapshot:
+    def _snapshot(
+        self, pair: str, state: PairState, ts_ms: int, origin_ms: int, partition: int, offset: int
+    ) -> FeatureSnapshot:
         pools = [PoolState(**p) for p in state.pools.values()]
         features = compute_features(
             state.last_price,
@@ -143,8 +171,15 @@ class FeatureFolder:
         )
         bucket_ms = (ts_ms // self.interval_ms) * self.interval_ms
         return FeatureSnapshot(
-            id=f"{pair}@{bucket_ms}", pair=pair, ts_ms=ts_ms, origin_ms=origin_ms, price=state.last_price,
-            features=features, pools=pools, source_partition=partition, source_offset=offset,
+            id=f"{pair}@{bucket_ms}",
+            pair=pair,
+            ts_ms=ts_ms,
+            origin_ms=origin_ms,
+            price=state.last_price,
+            features=features,
+            pools=pools,
+            source_partition=partition,
+            source_offset=offset,
         )
 
     def flush(self) -> None:
@@ -153,19 +188,23 @@ class FeatureFolder:
 
 
 @app.agent(raw_swaps_topic)
-async def compute_features(stream: Any) -> None:
+async def build_features(stream: Any) -> None:
     """raw.swaps -> features, in batches; one table write per key per batch."""
     async for events in stream.take_events(settings.batch_max_events, within=settings.batch_within_s):
-        folder = FeatureFolder(bars_1s=pair_to_bar_1s, bars_10s=pair_to_bar_10s, bars_60s=pair_to_bar_60s,
-                               state_table=pair_to_feature_state,
-                               snapshot_interval_ms=settings.snapshot_interval_ms)
+        folder = FeatureFolder(
+            bars_1s=pair_to_bar_1s,
+            bars_10s=pair_to_bar_10s,
+            bars_60s=pair_to_bar_60s,
+            state_table=pair_to_feature_state,
+            snapshot_interval_ms=settings.snapshot_interval_ms,
+        )
         snapshots: list[FeatureSnapshot] = []
         for event in events:
             msg = event.message
             try:
                 swap = check_swap(decode(Swap, msg.value))
             except DecodeError as exc:
-                await send_dead_letter(dlq_raw_topic, event, str(exc), "compute_features")
+                await send_dead_letter(dlq_raw_topic, event, str(exc), "build_features")
                 continue
             snap = folder.fold(swap, msg.partition, msg.offset, int(msg.timestamp * 1000))
             if snap is not None:

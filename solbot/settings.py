@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     snapshot_interval_ms: int = Field(1000, ge=50)
     label_horizon_ms: int = Field(10_000, ge=100)
     portfolio: str = "main"
+    model_warmup_labels: int = Field(50, ge=1)
+    strategy_cost_bps: float = Field(60.0, ge=0.0, le=5000.0)
 
     # Simulator.
     sim_seed: int = 1

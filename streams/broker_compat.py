@@ -55,8 +55,13 @@ async def true_end_offsets(
     result = {tp: int(listed.get(tp, 0)) for tp in partitions}
     if not tps:
         return result
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None,
-                                fetch_max_wait_ms=10, max_partition_fetch_bytes=1 << 20)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        group_id=None,
+        fetch_max_wait_ms=10,
+        max_partition_fetch_bytes=1 << 20,
+    )
     await consumer.start()
     try:
         consumer.assign(tps)
@@ -95,8 +100,9 @@ def use_exact_recovery_offsets(bootstrap: str) -> None:
 
 async def supports_transactions(bootstrap: str, timeout_s: float = 5.0) -> bool:
     """True when the broker grants a transactional producer id (Redpanda, Kafka); False on Tansu."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, transactional_id="solbot-probe",
-                                enable_idempotence=True)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, transactional_id="solbot-probe", enable_idempotence=True
+    )
     try:
         await asyncio.wait_for(producer.start(), timeout_s)
         return True

@@ -12,9 +12,9 @@ def test_buy_cost_matches_official_formula() -> None:
 
 def test_buy_with_sol_then_sell_loses_only_fees_and_rounding() -> None:
     c = bc.Curve.initial()
-    tokens, net, fee = bc.buy_with_sol(c, 1_000_000_000, 125)
+    tokens, net, _fee = bc.buy_with_sol(c, 1_000_000_000, 125)
     c2 = bc.apply_buy(c, tokens, net)
-    gross, fee2 = bc.sell_proceeds(c2, tokens, 125)
+    gross, _fee2 = bc.sell_proceeds(c2, tokens, 125)
     assert gross <= net
     assert net - gross <= 2
 

@@ -1,0 +1,81 @@
+"""The execution agent: risk-approved orders -> the venue -> fills, exactly once on any broker.
+
+Each batch is applied by the execution sink in one Postgres transaction that also stores the consumed
+offsets, so a re-delivered order is skipped whatever the broker redelivers; fills are written to an
+outbox in that transaction and published after it commits (re-sent after a crash, same ids).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+from typing import Any
+
+from store.db import create_pool
+from store.execution import ExecutionSink
+from venues.paper import PaperVenue
+
+from agents.dead_letters import send_dead_letter
+from market.tokens import initial_wallet
+from solbot.errors import DecodeError
+from streams.app import app, dlq_orders_topic, fills_topic, orders_topic, settings
+from streams.codec import decode, encode
+from streams.records import Fill, Order
+
+log = logging.getLogger(__name__)
+
+_sink: ExecutionSink | None = None
+_sink_lock = asyncio.Lock()
+
+
+async def get_sink() -> ExecutionSink:
+    global _sink
+    async with _sink_lock:
+        if _sink is None:
+            if settings.database_url is None:
+                raise RuntimeError("DATABASE_URL is not set for this worker")
+            pool = await create_pool(settings.database_url)
+            sink = ExecutionSink(
+                pool,
+                consumer=f"{settings.app_id}.execution",
+                portfolio=settings.portfolio,
+                venue=PaperVenue(),
+            )
+            await sink.ensure_wallet(initial_wallet(settings.paper_start_usdc, settings.paper_start_sol))
+            _sink = sink
+        return _sink
+
+
+async def publish_fills(sink: ExecutionSink) -> int:
+    """Send every unpublished fill, wait for the broker's acks, then mark them published."""
+    pending = await sink.unpublished()
+    if not pending:
+        return 0
+    key = settings.portfolio.encode()
+    acks = [await fills_topic.send(key=key, value=encode(fill)) for fill in pending]
+    await asyncio.gather(*acks)
+    await sink.mark_published([f.id for f in pending])
+    return len(pending)
+
+
+@app.agent(orders_topic)
+async def execute_orders(stream: Any) -> None:
+    """orders -> venue -> fills."""
+    sink = await get_sink()
+    await publish_fills(sink)  # whatever a crash left in the outbox
+    async for events in stream.take_events(500, within=settings.batch_within_s):
+        batches: dict[int, list[tuple[int, Order]]] = defaultdict(list)
+        for event in events:
+            msg = event.message
+            try:
+                batches[msg.partition].append((msg.offset, decode(Order, msg.value)))
+            except DecodeError as exc:
+                await send_dead_letter(dlq_orders_topic, event, str(exc), "execute_orders")
+        now_ms = int(time.time() * 1000)
+        for partition, batch in batches.items():
+            fills: list[Fill] = await sink.apply(orders_topic.get_topic_name(), partition, batch, now_ms)
+            for fill in fills:
+                log.info("order %s %s: %s %s", fill.order_id, fill.status, fill.reason, fill.signature[:12])
+        await publish_fills(sink)

@@ -1,0 +1,191 @@
+"""The `solbot` command: run, worker, simulate, services, db."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from solbot.errors import ConfigError, ServiceError
+from solbot.settings import Settings, get_settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="solbot", description="Autonomous Solana DEX trading bot (Faust).")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the whole bot in paper mode on a simulated market")
+    run.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    run.add_argument("--seed", type=int, default=None, help="market seed (default SIM_SEED)")
+    run.add_argument("--rate", type=float, default=None, help="raw events per second (default SIM_RATE_EPS)")
+    run.add_argument("--workers", type=int, default=1, help="Faust worker processes")
+
+    sub.add_parser("worker", help="one Faust worker of the app (several may run side by side)")
+
+    sim = sub.add_parser("simulate", help="the market simulator alone, producing to the raw topics")
+    sim.add_argument("--seed", type=int, default=None)
+    sim.add_argument("--rate", type=float, default=None, help="events per second")
+    sim.add_argument("--duration", type=float, default=None)
+
+    svc = sub.add_parser("services", help="embedded broker, Postgres and Redis on their own")
+    svc.add_argument("action", choices=["up", "down", "status"])
+
+    db = sub.add_parser("db", help="database schema")
+    db.add_argument("action", choices=["migrate"])
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    try:
+        settings = get_settings()
+        logging.basicConfig(
+            level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+        code = COMMANDS[args.command](settings, args)
+    except ConfigError as exc:
+        print(f"solbot: {exc}", file=sys.stderr)
+        code = 2
+    except ServiceError as exc:
+        print(f"solbot: {exc}", file=sys.stderr)
+        code = 3
+    except KeyboardInterrupt:
+        code = 130
+    sys.exit(code)
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    from solbot.runner import install_signal_handlers, run
+
+    if args.workers < 1:
+        raise ConfigError("bad option --workers: must be >= 1")
+    logging.getLogger().setLevel(logging.WARNING)  # the progress lines are the interface
+
+    async def main() -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        install_signal_handlers(task)
+        await run(
+            settings,
+            duration_s=args.duration,
+            seed=settings.sim_seed if args.seed is None else args.seed,
+            rate_eps=args.rate or settings.sim_rate_eps,
+            workers=args.workers,
+        )
+
+    try:
+        asyncio.run(main())
+    except asyncio.CancelledError:
+        print("solbot: stopped", file=sys.stderr)
+    return 0
+
+
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    """Start one Faust worker; the processing guarantee is settled before the app module is imported."""
+    from streams.broker_compat import (
+        bootstrap_of,
+        set_fetch_wait,
+        supports_transactions,
+        use_exact_recovery_offsets,
+    )
+
+    if settings.broker_url is None:
+        raise ConfigError("bad setting BROKER_URL: a worker needs a broker (try `solbot services up`)")
+    bootstrap = bootstrap_of(settings.broker_url)
+    if settings.processing_guarantee == "auto":
+        eos = asyncio.run(supports_transactions(bootstrap))
+        os.environ["PROCESSING_GUARANTEE"] = "exactly_once" if eos else "at_least_once"
+        get_settings.cache_clear()
+    set_fetch_wait(settings.fetch_max_wait_ms)
+    use_exact_recovery_offsets(bootstrap)
+
+    import uvloop
+    from faust.worker import Worker
+
+    import agents.pipeline  # noqa: F401 - registers the agents and views
+    from streams.app import app
+
+    uvloop.install()
+    worker = Worker(
+        app,
+        loglevel=settings.log_level if settings.log_level != "warning" else "warn",
+        redirect_stdouts=False,
+        quiet=True,
+    )
+    worker.execute_from_commandline()
+    return 0
+
+
+def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
+    import time
+
+    from market.feed import run_feed
+    from market.simulator import MarketSimulator
+
+    from services.stack import Stack
+    from streams.broker_compat import bootstrap_of, create_topics
+
+    with Stack(settings) as stack:
+        bootstrap = bootstrap_of(stack.broker_url)
+        seed = settings.sim_seed if args.seed is None else args.seed
+        sim = MarketSimulator(
+            seed=seed,
+            pairs=settings.pairs,
+            rate_eps=args.rate or settings.sim_rate_eps,
+            random_walk=settings.sim_random_walk,
+            start_ms=int(time.time() * 1000),
+        )
+
+        async def main() -> int:
+            await create_topics(bootstrap, settings.topic_partitions)
+            return await run_feed(bootstrap, sim, duration_s=args.duration, realtime=True)
+
+        try:
+            sent = asyncio.run(main())
+        except KeyboardInterrupt:
+            return 130
+        print(f"solbot: simulated {sent} events into raw topics at {stack.broker_url}")
+    return 0
+
+
+def cmd_services(settings: Settings, args: argparse.Namespace) -> int:
+    from services.stack import ENV_NAMES, Stack, services_down, services_status
+
+    if args.action == "up":
+        stack = Stack(settings).start(detached=True)
+        for name, url in stack.env().items():
+            print(f"{name}={url}")
+    elif args.action == "down":
+        stopped = services_down(settings)
+        print(f"stopped: {', '.join(stopped) if stopped else 'nothing was running'}")
+    else:
+        for name, (url, running) in services_status(settings).items():
+            print(f"{ENV_NAMES[name]}={url}" + ("" if running else "  # not running"))
+    return 0
+
+
+def cmd_db(settings: Settings, args: argparse.Namespace) -> int:
+    from store.migrate import migrate
+
+    from services.stack import Stack
+
+    with Stack(settings) as stack:
+        applied = asyncio.run(migrate(stack.database_url))
+    print(f"applied: {', '.join(applied) if applied else 'nothing (schema up to date)'}")
+    return 0
+
+
+COMMANDS: dict[str, Any] = {
+    "run": cmd_run,
+    "worker": cmd_worker,
+    "simulate": cmd_simulate,
+    "services": cmd_services,
+    "db": cmd_db,
+}
+
+if __name__ == "__main__":
+    main()

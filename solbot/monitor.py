@@ -1,0 +1,115 @@
+"""Watches the pipeline's topics from outside, as an operator would: counts per hop and latency.
+
+Latency is measured end to end from the topics themselves: an order's broker timestamp minus the
+broker timestamp of the raw event that led to it (carried as `origin_ms`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+
+import numpy as np
+import orjson
+from aiokafka import AIOKafkaConsumer
+
+from streams.topics import DLQ_TOPICS, FILLS, ORDERS, ORDERS_REJECTED, SIGNALS
+
+
+@dataclass
+class PipelineCounts:
+    signals: int = 0
+    orders: int = 0
+    fills: int = 0
+    failed_fills: int = 0
+    rejected: int = 0
+    dead_letters: int = 0
+    latencies_ms: list[float] = field(default_factory=list)
+    order_ids: set[str] = field(default_factory=set)
+    fill_order_ids: set[str] = field(default_factory=set)
+    signal_ids: set[str] = field(default_factory=set)
+    decided_signal_ids: set[str] = field(default_factory=set)
+
+    def latency(self) -> dict[str, float]:
+        if not self.latencies_ms:
+            return {"p50": 0.0, "p99": 0.0, "max": 0.0, "n": 0}
+        arr = np.asarray(self.latencies_ms)
+        return {
+            "p50": round(float(np.percentile(arr, 50)), 1),
+            "p99": round(float(np.percentile(arr, 99)), 1),
+            "max": round(float(arr.max()), 1),
+            "n": len(arr),
+        }
+
+
+class TopicMonitor:
+    """Consumes the decision topics (not raw: that is the simulator's count) and keeps counts."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self.bootstrap = bootstrap
+        self.counts = PipelineCounts()
+        self._task: asyncio.Task[None] | None = None
+        self._consumer: AIOKafkaConsumer | None = None
+
+    async def start(self) -> None:
+        topics = [SIGNALS.name, ORDERS.name, ORDERS_REJECTED.name, FILLS.name, *(t.name for t in DLQ_TOPICS)]
+        self._consumer = AIOKafkaConsumer(
+            *topics,
+            bootstrap_servers=self.bootstrap,
+            group_id=None,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            fetch_max_wait_ms=20,
+        )
+        await self._consumer.start()
+        self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        assert self._consumer is not None
+        c = self.counts
+        while True:
+            batches = await self._consumer.getmany(timeout_ms=200, max_records=5000)
+            for tp, records in batches.items():
+                for rec in records:
+                    if tp.topic.startswith("dlq."):
+                        c.dead_letters += 1
+                        continue
+                    try:
+                        value = orjson.loads(rec.value or b"null")
+                    except orjson.JSONDecodeError:
+                        continue
+                    if not isinstance(value, dict):
+                        continue
+                    if tp.topic == SIGNALS.name:
+                        c.signals += 1
+                        c.signal_ids.add(str(value.get("id")))
+                    elif tp.topic == ORDERS.name:
+                        if value.get("id") in c.order_ids:
+                            continue  # an identical re-publication after a restart
+                        c.orders += 1
+                        c.order_ids.add(str(value.get("id")))
+                        if value.get("kind") == "entry" or value.get("signal_id"):
+                            c.decided_signal_ids.add(str(value.get("signal_id")))
+                        c.latencies_ms.append(
+                            float(rec.timestamp - int(value.get("origin_ms", rec.timestamp)))
+                        )
+                    elif tp.topic == ORDERS_REJECTED.name:
+                        c.rejected += 1
+                        c.decided_signal_ids.add(str(value.get("signal_id")))
+                    elif tp.topic == FILLS.name:
+                        if value.get("order_id") in c.fill_order_ids:
+                            continue
+                        c.fill_order_ids.add(str(value.get("order_id")))
+                        if value.get("status") == "filled":
+                            c.fills += 1
+                        else:
+                            c.failed_fills += 1
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._consumer is not None:
+            await self._consumer.stop()

@@ -1,0 +1,246 @@
+"""`solbot run`: the whole bot on one machine — stack, topics, schema, workers, market, progress, summary.
+
+Everything it starts it stops: the stack's servers and the workers are children that die with this
+process (PR_SET_PDEATHSIG), and a normal stop (duration reached, Ctrl-C, an error) stops them in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from services.process import free_port, spawn, terminate
+from services.stack import Stack
+from solbot.monitor import TopicMonitor
+from solbot.settings import Settings
+from store import latest_prices
+from streams.broker_compat import bootstrap_of, create_topics, supports_transactions
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Worker:
+    index: int
+    proc: subprocess.Popen[bytes]
+    web_port: int
+    log_path: Path
+
+
+def worker_env(settings: Settings, stack: Stack, guarantee: str, index: int, web_port: int) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(stack.env())
+    env.update(
+        {
+            "PROCESSING_GUARANTEE": guarantee,
+            "WORKER_WEB_PORT": str(web_port),
+            "DATA_DIR": str((settings.data_dir / f"worker-{index}").resolve()),
+            "PAIRS": ",".join(settings.pairs),
+        }
+    )
+    return env
+
+
+def start_worker(settings: Settings, stack: Stack, guarantee: str, index: int) -> Worker:
+    web_port = free_port()
+    log_path = settings.data_dir / f"worker-{index}.log"
+    proc = spawn(
+        [sys.executable, "-m", "solbot.cli", "worker"],
+        log_path=log_path,
+        detached=False,
+        env=worker_env(settings, stack, guarantee, index, web_port),
+    )
+    return Worker(index, proc, web_port, log_path)
+
+
+async def resolve_guarantee(settings: Settings, bootstrap: str) -> str:
+    if settings.processing_guarantee != "auto":
+        return settings.processing_guarantee
+    return "exactly_once" if await supports_transactions(bootstrap) else "at_least_once"
+
+
+async def prepare(settings: Settings, stack: Stack) -> str:
+    """Topics and schema before any worker starts; returns the processing guarantee to use."""
+    from store.migrate import migrate
+
+    bootstrap = bootstrap_of(stack.broker_url)
+    await create_topics(bootstrap, settings.topic_partitions)
+    await migrate(stack.database_url)
+    return await resolve_guarantee(settings, bootstrap)
+
+
+async def equity_usdc(database_url: str, redis_url: str, portfolio: str) -> float:
+    """Mark the paper wallet to market in USDC from Postgres balances and Redis' latest prices."""
+    from market.tokens import USDC, WSOL
+
+    prices = await latest_prices.read(redis_url)
+    conn = await asyncpg.connect(database_url)
+    try:
+        balances = {
+            r["mint"]: int(r["amount"])
+            for r in await conn.fetch("SELECT mint, amount FROM balances WHERE portfolio = $1", portfolio)
+        }
+        meta = {
+            r["base_mint"]: (r["pair"], int(r["base_decimals"]))
+            for r in await conn.fetch(
+                "SELECT pair, base_mint, base_decimals FROM positions WHERE portfolio = $1", portfolio
+            )
+        }
+    finally:
+        await conn.close()
+    sol_usdc = prices.get("SOL/USDC", 0.0)
+    total = 0.0
+    for mint, amount in balances.items():
+        if mint == USDC:
+            total += amount / 1e6
+        elif mint == WSOL:
+            total += amount / 1e9 * sol_usdc
+        elif mint in meta:
+            pair, decimals = meta[mint]
+            price = prices.get(pair, 0.0)
+            quote_to_usdc = sol_usdc if pair.endswith("/SOL") else 1.0
+            total += amount / 10**decimals * price * quote_to_usdc
+    return round(total, 2)
+
+
+async def run(
+    settings: Settings,
+    *,
+    duration_s: float | None,
+    seed: int,
+    rate_eps: float,
+    workers: int = 1,
+    out: Any = sys.stdout,
+) -> dict[str, Any]:
+    """Run the bot until `duration_s` passes (or forever); returns (and prints) the summary."""
+    from market.feed import run_feed
+    from market.simulator import MarketSimulator
+
+    stack = Stack(settings)
+    started: list[Worker] = []
+    monitor: TopicMonitor | None = None
+    feed: asyncio.Task[int] | None = None
+    summary: dict[str, Any] = {}
+    try:
+        stack.start()
+        guarantee = await prepare(settings, stack)
+        print(
+            f"solbot: stack ready (broker {stack.broker_url}, {guarantee}); starting {workers} worker(s)",
+            file=out,
+            flush=True,
+        )
+        started = [start_worker(settings, stack, guarantee, i) for i in range(workers)]
+        monitor = TopicMonitor(bootstrap_of(stack.broker_url))
+        await monitor.start()
+        for w in started:
+            print(
+                f"solbot: worker {w.index}: http://127.0.0.1:{w.web_port}/status/ (log {w.log_path})",
+                file=out,
+                flush=True,
+            )
+        sim = MarketSimulator(
+            seed=seed,
+            pairs=settings.pairs,
+            rate_eps=rate_eps,
+            random_walk=settings.sim_random_walk,
+            start_ms=int(time.time() * 1000),
+        )
+        sent = [0]
+        feed = asyncio.create_task(
+            run_feed(
+                bootstrap_of(stack.broker_url),
+                sim,
+                duration_s=duration_s,
+                realtime=True,
+                on_progress=lambda n: sent.__setitem__(0, n),
+            )
+        )
+        t0 = time.monotonic()
+        next_line = t0 + 5.0
+        while not feed.done():
+            await asyncio.sleep(0.25)
+            for w in started:
+                if w.proc.poll() is not None:
+                    raise RuntimeError(
+                        f"worker {w.index} exited with code {w.proc.returncode}; see {w.log_path}"
+                    )
+            if time.monotonic() >= next_line:
+                next_line += 5.0
+                equity = await equity_usdc(stack.database_url, stack.redis_url, settings.portfolio)
+                print(progress_line(time.monotonic() - t0, sent[0], monitor, equity), file=out, flush=True)
+        events = feed.result()
+        await drain(monitor)
+        equity = await equity_usdc(stack.database_url, stack.redis_url, settings.portfolio)
+        c = monitor.counts
+        summary = {
+            "events": events,
+            "signals": c.signals,
+            "orders": c.orders,
+            "fills": c.fills,
+            "failed_fills": c.failed_fills,
+            "rejected": c.rejected,
+            "dead_letters": c.dead_letters,
+            "equity_quote": equity,
+            "latency_ms": c.latency(),
+            "processing_guarantee": guarantee,
+            "duration_s": round(time.monotonic() - t0, 1),
+        }
+        return summary
+    finally:
+        if feed is not None and not feed.done():
+            feed.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await feed
+        if monitor is not None:
+            await monitor.stop()
+        for w in started:
+            terminate(w.proc.pid, timeout_s=15)
+        stack.stop()
+        if summary:
+            print(json.dumps(summary), file=out, flush=True)
+
+
+async def drain(monitor: TopicMonitor, quiet_s: float = 3.0, limit_s: float = 20.0) -> None:
+    """After the market stops: wait until every order has its fill, or nothing moves for `quiet_s`."""
+    c = monitor.counts
+    deadline = time.monotonic() + limit_s
+    last = (-1, -1, -1)
+    last_change = time.monotonic()
+    while time.monotonic() < deadline:
+        await asyncio.sleep(0.25)
+        now = (c.signals, c.orders + c.rejected, c.fills + c.failed_fills)
+        if now != last:
+            last, last_change = now, time.monotonic()
+        settled = c.orders == c.fills + c.failed_fills and c.signals <= len(c.decided_signal_ids)
+        if settled and time.monotonic() - last_change >= 1.0:
+            return
+        if time.monotonic() - last_change >= quiet_s:
+            return
+
+
+def progress_line(elapsed: float, events: int, monitor: TopicMonitor, equity: float) -> str:
+    c = monitor.counts
+    lat = c.latency()
+    return (
+        f"[{elapsed:6.0f}s] events={events} signals={c.signals} orders={c.orders} fills={c.fills} "
+        f"rejected={c.rejected} dlq={c.dead_letters} equity={equity:,.2f} USDC "
+        f"latency p50={lat['p50']:.0f}ms p99={lat['p99']:.0f}ms"
+    )
+
+
+def install_signal_handlers(task: asyncio.Task[Any]) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, task.cancel)
