@@ -27,3 +27,7 @@ pair_to_bar_60s = _bars("pair_to_bar_60s").hopping(60.0, 10.0, expires=timedelta
 pair_to_feature_state = app.Table(
     "pair_to_feature_state", default=None, partitions=_N, key_serializer="json", value_serializer="json"
 )
+# Pump.fun launches seen, by mint: what risk needs to cap exposure per launch and check its age.
+mint_to_launch = app.Table(
+    "mint_to_launch", default=None, partitions=_N, key_serializer="json", value_serializer="json"
+)

@@ -1,0 +1,42 @@
+"""Integration fixtures: a fresh embedded stack per test, so topics and tables never leak between tests."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from services.stack import Stack
+from solbot.settings import Settings, load_settings
+
+# Thresholds low enough that a short run trades; these tests are about plumbing, not profitability.
+FAST_ENV = {
+    "SNAPSHOT_INTERVAL_MS": "250",
+    "LABEL_HORIZON_MS": "2000",
+    "MODEL_WARMUP_LABELS": "10",
+    "STRATEGY_COST_BPS": "2",
+    "MIN_CONFIDENCE": "0.5",
+    "LOG_LEVEL": "info",
+}
+
+
+@pytest.fixture
+def fast_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    for k, v in FAST_ENV.items():
+        monkeypatch.setenv(k, v)
+    return dict(FAST_ENV)
+
+
+@pytest.fixture
+def fresh_settings(tmp_path: Path, fast_env: dict[str, str]) -> Settings:
+    for name in ("BROKER_URL", "DATABASE_URL", "REDIS_URL"):
+        os.environ.pop(name, None)
+    return load_settings(data_dir=tmp_path / "data", broker_url=None, database_url=None, redis_url=None)
+
+
+@pytest.fixture
+def fresh_stack(fresh_settings: Settings) -> Iterator[Stack]:
+    with Stack(fresh_settings) as stack:
+        yield stack

@@ -1,0 +1,135 @@
+"""Reading a finished run back from its topics and database, to check exactly-once invariants."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+import orjson
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from streams.broker_compat import true_end_offsets
+
+
+async def read_topic(bootstrap: str, topic: str) -> list[dict[str, Any]]:
+    """Every record of a topic, decoded; ends are taken from fetch high watermarks (Tansu-safe)."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, fetch_max_wait_ms=20
+    )
+    await consumer.start()
+    try:
+        parts = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in sorted(parts)]
+        if not tps:
+            return []
+        listed = await consumer.end_offsets(tps)
+        ends = await true_end_offsets(bootstrap, tps, listed)
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        out: list[dict[str, Any]] = []
+        remaining = {tp for tp in tps if ends[tp] > 0}
+        while remaining:
+            batch = await consumer.getmany(*remaining, timeout_ms=500)
+            for tp, records in batch.items():
+                for rec in records:
+                    try:
+                        value = orjson.loads(rec.value or b"null")
+                    except orjson.JSONDecodeError:
+                        value = {"_raw": True}
+                    out.append(value if isinstance(value, dict) else {"_raw": True})
+                    if rec.offset + 1 >= ends[tp]:
+                        remaining.discard(tp)
+        return out
+    finally:
+        await consumer.stop()
+
+
+@dataclass
+class Audit:
+    signals: int = 0
+    decisions: int = 0
+    orders: int = 0
+    terminal: int = 0
+    duplicates: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    position_mismatches: list[str] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not (self.duplicates or self.missing or self.position_mismatches)
+
+
+def _distinct(records: list[dict[str, Any]], key: str, audit: Audit, what: str) -> dict[str, dict[str, Any]]:
+    """Records by id; the same id published twice must carry the same decision."""
+    seen: dict[str, dict[str, Any]] = {}
+    for rec in records:
+        rid = str(rec.get(key))
+        if rid in seen:
+            a, b = dict(seen[rid]), dict(rec)
+            for volatile in ("decided_ms", "filled_ms"):
+                a.pop(volatile, None)
+                b.pop(volatile, None)
+            if a != b:
+                audit.duplicates.append(f"{what} {rid} published twice with different contents")
+        else:
+            seen[rid] = rec
+    return seen
+
+
+async def audit_run(bootstrap: str, database_url: str, portfolio: str) -> Audit:
+    audit = Audit()
+    signals = _distinct(await read_topic(bootstrap, "signals"), "id", audit, "signal")
+    orders = _distinct(await read_topic(bootstrap, "orders"), "id", audit, "order")
+    rejections = _distinct(await read_topic(bootstrap, "orders.rejected"), "id", audit, "rejection")
+    fills = _distinct(await read_topic(bootstrap, "fills"), "order_id", audit, "fill")
+    audit.signals = len(signals)
+    audit.orders = len(orders)
+    audit.terminal = len(fills)
+
+    decisions: dict[str, list[str]] = defaultdict(list)
+    for order in orders.values():
+        if order.get("kind") == "entry" or str(order.get("id", "")).startswith("ord:"):
+            decisions[str(order["signal_id"])].append(str(order["id"]))
+    for rej in rejections.values():
+        decisions[str(rej["signal_id"])].append(str(rej["id"]))
+    audit.decisions = sum(len(v) for v in decisions.values())
+    for sid in signals:
+        got = decisions.get(sid, [])
+        if not got:
+            audit.missing.append(f"signal {sid} has no risk decision")
+        elif len(got) > 1:
+            audit.duplicates.append(f"signal {sid} decided {len(got)} times: {got}")
+    for oid in orders:
+        if oid not in fills:
+            audit.missing.append(f"order {oid} has no terminal outcome")
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        per_order = await conn.fetch(
+            "SELECT order_id, count(*) AS n FROM executions GROUP BY order_id HAVING count(*) > 1"
+        )
+        audit.duplicates.extend(f"order {r['order_id']} executed {r['n']} times" for r in per_order)
+        expected: dict[str, int] = defaultdict(int)
+        for r in await conn.fetch(
+            "SELECT o.pair, o.side, e.base_amount FROM executions e JOIN orders o USING (order_id) "
+            "WHERE e.status = 'filled' AND o.portfolio = $1",
+            portfolio,
+        ):
+            sign = 1 if r["side"] == "buy" else -1
+            expected[r["pair"]] += sign * int(r["base_amount"])
+        actual = {
+            r["pair"]: int(r["base_amount"])
+            for r in await conn.fetch(
+                "SELECT pair, base_amount FROM positions WHERE portfolio = $1", portfolio
+            )
+        }
+        for pair in set(expected) | set(actual):
+            if expected.get(pair, 0) != actual.get(pair, 0):
+                audit.position_mismatches.append(
+                    f"{pair}: position {actual.get(pair, 0)} != sum of fills {expected.get(pair, 0)}"
+                )
+    finally:
+        await conn.close()
+    return audit

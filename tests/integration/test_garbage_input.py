@@ -1,0 +1,77 @@
+"""Garbage on every raw topic: it lands on the dead-letter topic with a reason, and the bot still trades."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+
+import orjson
+import pytest
+from aiokafka import AIOKafkaProducer
+from market.feed import run_feed
+from market.simulator import MarketSimulator
+
+from services.process import terminate
+from services.stack import Stack
+from solbot.monitor import TopicMonitor
+from solbot.runner import drain, prepare, start_worker
+from solbot.settings import Settings
+from streams.broker_compat import bootstrap_of
+from streams.topics import RAW_TOPICS
+from tests.integration.pipeline_checks import read_topic
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+GARBAGE = [
+    b"not json at all",
+    b"",
+    b"[1, 2, 3]",
+    b'{"venue": "raydium"}',
+    b'{"venue":"raydium","pool":"p","pair":"SOL/USDC","base_mint":"a","quote_mint":"b","base_decimals":9,'
+    b'"quote_decimals":6,"side":"sideways","base_amount":1,"quote_amount":1,"base_reserve":1,"quote_reserve":1,'
+    b'"fee_bps":25,"slot":1,"ts_ms":1,"received_ms":1,"signature":"s"}',
+    b"\xff\xfe\x00binary",
+]
+
+
+async def test_garbage_goes_to_dead_letters_and_trading_continues(
+    fresh_stack: Stack, fresh_settings: Settings
+) -> None:
+    settings, stack = fresh_settings, fresh_stack
+    bootstrap = bootstrap_of(stack.broker_url)
+    guarantee = await prepare(settings, stack)
+    worker = start_worker(settings, stack, guarantee, 0)
+    monitor = TopicMonitor(bootstrap)
+    await monitor.start()
+    sim = MarketSimulator(seed=11, pairs=settings.pairs, rate_eps=300, start_ms=int(time.time() * 1000))
+    feed = asyncio.create_task(run_feed(bootstrap, sim, duration_s=45, realtime=True))
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    sent = 0
+    try:
+        for _ in range(20):
+            for spec in RAW_TOPICS:
+                for junk in GARBAGE:
+                    await producer.send(spec.name, key=b"SOL/USDC", value=junk)
+                    sent += 1
+            await asyncio.sleep(1.0)
+        await producer.flush()
+        await feed
+        await drain(monitor, quiet_s=6, limit_s=40)
+    finally:
+        await producer.stop()
+        if not feed.done():
+            feed.cancel()
+        await monitor.stop()
+        terminate(worker.proc.pid, timeout_s=15)
+    assert monitor.counts.orders > 0 and monitor.counts.fills > 0
+    letters = await read_topic(bootstrap, "dlq.raw")
+    swaps_letters = [d for d in letters if d.get("topic") == "raw.swaps"]
+    assert len(swaps_letters) == 20 * len(GARBAGE)
+    assert len([d for d in letters if d.get("topic") == "raw.launches"]) == 20 * len(GARBAGE)
+    reasons = {d["reason"] for d in swaps_letters}
+    assert any("not JSON" in r for r in reasons) and any("side" in r for r in reasons)
+    originals = {base64.b64decode(d["value_b64"]) for d in swaps_letters}
+    assert originals == set(GARBAGE)
+    assert all(orjson.loads(orjson.dumps(d)) == d for d in letters)
