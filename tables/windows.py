@@ -80,7 +80,7 @@ class Bar:
             self.sells += 1
             self.sell_quote += quote_qty
         if prev_price is not None and 0.0 < prev_price < math.inf:
-            self.impact_sum += abs(math.log(price / prev_price))
+            self.impact_sum += abs(math.log(price) - math.log(prev_price))  # a ratio could underflow
             self.impact_size_sum += quote_qty
 
     def merge(self, other: Bar) -> Bar:
