@@ -1,0 +1,182 @@
+"""Window maths for the features tables: one-window trade aggregates and integer-millisecond window keys.
+
+Every window here is half-open, `[start, start + size)`, in integer event-time milliseconds, so a trade at
+exactly `start + size` belongs to the next window. Hopping windows start at multiples of `step_ms` (as in
+Faust's `HoppingWindow`, which works in float seconds); integer ms keeps keys exact and hashable.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+
+@dataclass(slots=True)
+class Bar:
+    """Trades of one window folded into sums, so bars merge and serialise as plain dicts.
+
+    Prices are quote per base in human units. `open`/`close` follow event time, not arrival: the open is the
+    earliest-timestamped trade, the close the latest (ties go to the first-added for the open and the
+    last-added for the close), so a late trade inside the window still lands in the right place.
+    OHLC fields are 0.0 while `trades == 0`.
+    """
+
+    open: float = 0.0
+    high: float = 0.0
+    low: float = 0.0
+    close: float = 0.0
+    volume_base: float = 0.0
+    volume_quote: float = 0.0
+    buy_quote: float = 0.0  # taker bought base
+    sell_quote: float = 0.0  # taker sold base
+    trades: int = 0
+    buys: int = 0
+    sells: int = 0
+    pv_sum: float = 0.0  # sum of price * base quantity, for the VWAP
+    impact_sum: float = 0.0  # sum of |log(price / prev_price)| over trades with a known prev_price
+    impact_size_sum: float = 0.0  # sum of the quote size of those same trades
+    first_ts_ms: int = 0
+    last_ts_ms: int = 0
+
+    @classmethod
+    def empty(cls) -> Bar:
+        return cls()
+
+    def add(
+        self,
+        price: float,
+        base_qty: float,
+        quote_qty: float,
+        is_buy: bool,
+        ts_ms: int,
+        prev_price: float | None,
+    ) -> None:
+        """Fold one trade in. `prev_price` is the price just before it (None if unknown: no impact term)."""
+        if not 0.0 < price < math.inf:
+            raise ValueError(f"trade price must be positive and finite, got {price!r}")
+        if self.trades == 0:
+            self.open = self.high = self.low = self.close = price
+            self.first_ts_ms = self.last_ts_ms = ts_ms
+        else:
+            if price > self.high:
+                self.high = price
+            elif price < self.low:
+                self.low = price
+            if ts_ms < self.first_ts_ms:
+                self.open = price
+                self.first_ts_ms = ts_ms
+            if ts_ms >= self.last_ts_ms:
+                self.close = price
+                self.last_ts_ms = ts_ms
+        self.trades += 1
+        self.volume_base += base_qty
+        self.volume_quote += quote_qty
+        self.pv_sum += price * base_qty
+        if is_buy:
+            self.buys += 1
+            self.buy_quote += quote_qty
+        else:
+            self.sells += 1
+            self.sell_quote += quote_qty
+        if prev_price is not None and 0.0 < prev_price < math.inf:
+            self.impact_sum += abs(math.log(price) - math.log(prev_price))  # a ratio could underflow
+            self.impact_size_sum += quote_qty
+
+    def merge(self, other: Bar) -> Bar:
+        """A new bar equal to adding `other`'s trades after `self`'s; associative, `Bar()` is identity."""
+        if other.trades == 0:
+            return replace(self)
+        if self.trades == 0:
+            return replace(other)
+        take_other_open = other.first_ts_ms < self.first_ts_ms
+        take_other_close = other.last_ts_ms >= self.last_ts_ms
+        return Bar(
+            open=other.open if take_other_open else self.open,
+            high=max(self.high, other.high),
+            low=min(self.low, other.low),
+            close=other.close if take_other_close else self.close,
+            volume_base=self.volume_base + other.volume_base,
+            volume_quote=self.volume_quote + other.volume_quote,
+            buy_quote=self.buy_quote + other.buy_quote,
+            sell_quote=self.sell_quote + other.sell_quote,
+            trades=self.trades + other.trades,
+            buys=self.buys + other.buys,
+            sells=self.sells + other.sells,
+            pv_sum=self.pv_sum + other.pv_sum,
+            impact_sum=self.impact_sum + other.impact_sum,
+            impact_size_sum=self.impact_size_sum + other.impact_size_sum,
+            first_ts_ms=other.first_ts_ms if take_other_open else self.first_ts_ms,
+            last_ts_ms=other.last_ts_ms if take_other_close else self.last_ts_ms,
+        )
+
+    @property
+    def vwap(self) -> float:
+        """Volume-weighted average price; 0.0 when there is no base volume."""
+        return self.pv_sum / self.volume_base if self.volume_base > 0.0 else 0.0
+
+    def to_dict(self) -> dict[str, float | int]:
+        """Plain JSON-ready dict, the shape a Faust table stores."""
+        return {f: getattr(self, f) for f in _FIELD_NAMES}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Bar:
+        """Inverse of `to_dict`; coerces types because a JSON round trip may turn 0.0 into 0 elsewhere."""
+        bar = cls()
+        for f in _FIELD_NAMES:
+            setattr(bar, f, int(d[f]) if f in _INT_FIELDS else float(d[f]))
+        return bar
+
+
+_FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Bar))
+_INT_FIELDS = frozenset(f.name for f in fields(Bar) if f.type in ("int", int))
+
+
+def tumbling_start(ts_ms: int, size_ms: int) -> int:
+    """Start of the tumbling window `[start, start + size_ms)` that contains `ts_ms`."""
+    if size_ms <= 0:
+        raise ValueError("size_ms must be positive")
+    return ts_ms - ts_ms % size_ms
+
+
+def hopping_starts(ts_ms: int, size_ms: int, step_ms: int) -> list[int]:
+    """Starts, ascending, of every hopping window `[start, start + size_ms)` containing `ts_ms`.
+
+    Windows start at multiples of `step_ms` and `size_ms` must be a multiple of it, so there are always
+    size/step of them. Like Faust's `HoppingWindow.ranges`, starts before zero are kept near the epoch.
+    """
+    if step_ms <= 0 or size_ms <= 0 or size_ms % step_ms:
+        raise ValueError("need step_ms > 0 and size_ms a positive multiple of step_ms")
+    last = ts_ms - ts_ms % step_ms
+    return list(range(last - size_ms + step_ms, last + 1, step_ms))
+
+
+def snapshot_hop_start(ts_ms: int, size_ms: int, step_ms: int) -> int:
+    """The hopping window a snapshot at `ts_ms` reads: the oldest one containing it.
+
+    Of the windows containing `ts_ms` it covers the most history up to `ts_ms` (at least size - step),
+    while a window that already closed would be up to one step stale.
+    """
+    return hopping_starts(ts_ms, size_ms, step_ms)[0]
+
+
+def window_keys_for_range(end_ms: int, count: int, size_ms: int) -> list[int]:
+    """The `count` most recent tumbling starts, oldest first, the last being the window containing end_ms."""
+    if count < 0:
+        raise ValueError("count must be non-negative")
+    last = tumbling_start(end_ms, size_ms)
+    return list(range(last - (count - 1) * size_ms, last + 1, size_ms)) if count else []
+
+
+def swap_price(base_amount: int, quote_amount: int, base_decimals: int, quote_decimals: int) -> float:
+    """Execution price of a swap, quote per base in human units; 0.0 when no base moved."""
+    if base_amount == 0:
+        return 0.0
+    return (quote_amount / base_amount) * 10.0 ** (base_decimals - quote_decimals)
+
+
+def reserve_price(base_reserve: int, quote_reserve: int, base_decimals: int, quote_decimals: int) -> float:
+    """Spot price implied by a pool's reserves (virtual ones for a curve); 0.0 for an empty base side."""
+    if base_reserve == 0:
+        return 0.0
+    return (quote_reserve / base_reserve) * 10.0 ** (base_decimals - quote_decimals)
