@@ -8,14 +8,18 @@ includes it, so the snapshots (and everything after them) do not depend on how e
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from tables.windows import Bar, reserve_price, swap_price
-
 from agents.dead_letters import send_dead_letter
-from agents.feature_maths import compute_features
+from agents.feature_maths import (
+    BARS_1S,
+    Trade,
+    compute_features,
+    pair_price,
+    pool_state_from_swap,
+    trade_from_swap,
+)
 from solbot.errors import DecodeError
 from store import latest_prices
 from streams.app import app, dlq_raw_topic, features_topic, raw_swaps_topic, settings
@@ -24,10 +28,9 @@ from streams.records import FeatureSnapshot, PoolState, Swap
 from streams.validate import check_swap
 from tables.batch_view import BatchView, underlying
 from tables.features import pair_to_bar_1s, pair_to_bar_10s, pair_to_bar_60s, pair_to_feature_state
+from tables.windows import Bar
 
 log = logging.getLogger(__name__)
-
-BARS_1S = 60
 
 
 @dataclass
@@ -36,7 +39,7 @@ class PairState:
 
     offsets: dict[str, int] = field(default_factory=dict)  # raw partition -> last applied offset
     bucket: int = -1  # last snapshot bucket (ts_ms // snapshot_interval_ms)
-    last_price: float = 0.0
+    last_price: float = 0.0  # the last trade's price: the fallback when no pool has a price
     pools: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -73,23 +76,13 @@ class WindowedBars:
             self._ranges[second] = got
         return got
 
-    def add(
-        self,
-        pair: str,
-        partition: int,
-        ts_ms: int,
-        price: float,
-        base_qty: float,
-        quote_qty: float,
-        is_buy: bool,
-        prev_price: float | None,
-    ) -> None:
-        for rng in self.ranges(ts_ms):
+    def add(self, pair: str, partition: int, trade: Trade) -> None:
+        for rng in self.ranges(trade.ts_ms):
             key = (pair, rng)
             bar = self.view.get(key)
             if bar is None:
                 bar = Bar()
-            bar.add(price, base_qty, quote_qty, is_buy, ts_ms, prev_price)
+            bar.add(*trade)
             self.view.put(key, bar, partition)
 
     def trailing(self, pair: str, ts_ms: int) -> Bar | None:
@@ -127,28 +120,15 @@ class FeatureFolder:
         part_key = str(partition)
         if offset <= state.offsets.get(part_key, -1):
             return None  # already applied before a restart: idempotent
-        base_qty = swap.base_amount / 10**swap.base_decimals
-        quote_qty = swap.quote_amount / 10**swap.quote_decimals
-        price = swap_price(swap.base_amount, swap.quote_amount, swap.base_decimals, swap.quote_decimals)
-        prev = state.last_price or None
-        is_buy = swap.side == "buy"
+        trade = trade_from_swap(swap)
+        if trade is None:
+            return None
         for bars in (self.bars_1s, self.bars_10s, self.bars_60s):
-            bars.add(pair, partition, swap.ts_ms, price, base_qty, quote_qty, is_buy, prev)
-        state.pools[swap.pool] = PoolState(
-            venue=swap.venue,
-            pool=swap.pool,
-            base_mint=swap.base_mint,
-            quote_mint=swap.quote_mint,
-            base_decimals=swap.base_decimals,
-            quote_decimals=swap.quote_decimals,
-            base_reserve=swap.base_reserve,
-            quote_reserve=swap.quote_reserve,
-            fee_bps=swap.fee_bps,
-            real_base_reserve=swap.real_base_reserve,
-            ts_ms=swap.ts_ms,
-        ).asdict()
-        mid = reserve_price(swap.base_reserve, swap.quote_reserve, swap.base_decimals, swap.quote_decimals)
-        state.last_price = mid if mid > 0 and math.isfinite(mid) else price
+            bars.add(pair, partition, trade)
+        known = state.pools.get(swap.pool)
+        if known is None or swap.ts_ms >= int(known.get("ts_ms", 0)):
+            state.pools[swap.pool] = pool_state_from_swap(swap).asdict()
+        state.last_price = trade.price
         state.offsets[part_key] = offset
         snapshot = None
         bucket = swap.ts_ms // self.interval_ms
@@ -162,8 +142,9 @@ class FeatureFolder:
         self, pair: str, state: PairState, ts_ms: int, origin_ms: int, partition: int, offset: int
     ) -> FeatureSnapshot:
         pools = [PoolState(**p) for p in state.pools.values()]
+        price = pair_price(pools, fallback=state.last_price)
         features = compute_features(
-            state.last_price,
+            price,
             self.bars_1s.history(pair, ts_ms, BARS_1S),
             self.bars_10s.trailing(pair, ts_ms),
             self.bars_60s.trailing(pair, ts_ms),
@@ -175,7 +156,7 @@ class FeatureFolder:
             pair=pair,
             ts_ms=ts_ms,
             origin_ms=origin_ms,
-            price=state.last_price,
+            price=price,
             features=features,
             pools=pools,
             source_partition=partition,

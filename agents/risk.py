@@ -33,7 +33,9 @@ from tables.risk import portfolio_to_risk_state
 log = logging.getLogger(__name__)
 
 limits = RiskLimits.from_settings(settings)
-risk_inputs_topic = app.topic(SIGNALS.name, FILLS.name, key_type=bytes, value_type=bytes)
+risk_inputs_topic = app.topic(
+    SIGNALS.name, FILLS.name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+)
 
 
 def load_state(view: BatchView[RiskState], portfolio: str) -> RiskState:

@@ -42,8 +42,7 @@ app = faust.App(
     web_bind="127.0.0.1",
     web_port=settings.worker_web_port,
     datadir=str(settings.data_dir / "faust"),
-    key_serializer="raw",
-    value_serializer="raw",
+    # Tables keep JSON changelogs (the default); topics are declared raw below.
     autodiscover=False,
 )
 
@@ -54,6 +53,8 @@ def _topic(spec: catalogue.TopicSpec) -> faust.TopicT:
         spec.name,
         key_type=bytes,
         value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
         partitions=catalogue.partitions_of(spec, settings.topic_partitions),
         internal=False,
     )

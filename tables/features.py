@@ -15,7 +15,7 @@ _N = settings.topic_partitions
 
 
 def _bars(name: str) -> object:
-    return app.Table(name, default=None, partitions=_N, key_serializer="json", value_serializer="json")
+    return app.Table(name, default=None, partitions=_N)
 
 
 # One-second bars: the base series for returns and volatility (the last 60 are read per snapshot).
@@ -25,9 +25,9 @@ pair_to_bar_10s = _bars("pair_to_bar_10s").hopping(10.0, 2.0, expires=timedelta(
 pair_to_bar_60s = _bars("pair_to_bar_60s").hopping(60.0, 10.0, expires=timedelta(seconds=120))  # type: ignore[attr-defined]
 # Per pair: last applied raw offset per partition, last snapshot bucket, latest state of each pool.
 pair_to_feature_state = app.Table(
-    "pair_to_feature_state", default=None, partitions=_N, key_serializer="json", value_serializer="json"
+    "pair_to_feature_state", default=None, partitions=_N
 )
 # Pump.fun launches seen, by mint: what risk needs to cap exposure per launch and check its age.
 mint_to_launch = app.Table(
-    "mint_to_launch", default=None, partitions=_N, key_serializer="json", value_serializer="json"
+    "mint_to_launch", default=None, partitions=_N
 )
