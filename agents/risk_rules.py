@@ -281,20 +281,24 @@ def sol_usdc_price(state: RiskState) -> float:
     return state.fallback_sol_usdc
 
 
-def unit_value_usdc(state: RiskState, mint: str) -> float:
-    """USDC per raw unit of `mint`; 0.0 for a mint with no price yet (it is then not counted)."""
+def unit_value_usdc(state: RiskState, mint: str, _depth: int = 0) -> float:
+    """USDC per raw unit of `mint`; 0.0 for a mint with no price yet (it is then not counted).
+
+    A token is priced through its pair's quote (USDC, or SOL and then SOL/USDC); the depth bound stops a
+    cycle of pairs quoted in each other from recursing forever.
+    """
     if mint == state.usdc_mint:
         return 10.0**-USDC_DECIMALS
     if mint == state.sol_mint:
         return sol_usdc_price(state) * 10.0**-SOL_DECIMALS
     pair = state.base_pair.get(mint)
-    if pair is None:
+    if pair is None or _depth > 2:
         return 0.0
     price = state.prices.get(pair)
     info = state.pairs[pair]
-    if price is None or info.quote_mint == mint:
+    if price is None:
         return 0.0
-    quote_human = unit_value_usdc(state, info.quote_mint) * 10**info.quote_decimals
+    quote_human = unit_value_usdc(state, info.quote_mint, _depth + 1) * 10**info.quote_decimals
     return price * quote_human * 10.0**-info.base_decimals
 
 
@@ -561,7 +565,9 @@ def _decide_buy(
     if target_usdc < limits.min_order_usdc:
         detail = f"{binding} leaves {target_usdc:.2f} USDC < min order {limits.min_order_usdc:g}"
         return _reject(state, signal, _CAP_REJECT[binding], detail, now_ms)
-    amount_in = min(math.floor(target_usdc / quote_unit), free_raw)
+    # Convert through the human price (1.0 or SOL/USDC), not the per-raw-unit float, to floor exactly.
+    quote_price = 1.0 if info.quote_mint == state.usdc_mint else sol_usdc_price(state)
+    amount_in = min(math.floor(target_usdc / quote_price * 10**info.quote_decimals), free_raw)
     quote = best_quote(info, signal.pools, "buy", amount_in)
     if quote is None:
         return _reject(state, signal, NO_POOL, f"no pool returns anything for {amount_in} raw in", now_ms)
