@@ -491,7 +491,6 @@ def _order(
     """Build an order and reserve its input at once, so the next decision sees it."""
     expected_base = quote.amount_out if side == "buy" else amount_in
     state.pending[order_id] = PendingOrder(pair, side, input_mint, amount_in, expected_base, kind)
-    state.approved += 1
     return Order(
         id=order_id,
         signal_id=signal_id,
@@ -517,7 +516,8 @@ def _sell_pending(state: RiskState, pair: str) -> bool:
 def decide(state: RiskState, signal: Signal, limits: RiskLimits, now_ms: int) -> Order | Rejection:
     """Turn one signal into an order (approved, maybe resized) or a rejection, updating the state.
 
-    The signal's price updates the price map (and the breaker) first, whatever the outcome.
+    The signal's price updates the price map (and the breaker) first, whatever the outcome. The counters
+    count signals only (decided = approved + rejected); stop-loss exits are not counted.
     """
     state.decided += 1
     _learn(state, signal.pair, signal.price, signal.pools, limits)
@@ -538,8 +538,12 @@ def decide(state: RiskState, signal: Signal, limits: RiskLimits, now_ms: int) ->
     if _sell_pending(state, signal.pair):
         return _reject(state, signal, EXIT_PENDING, f"a sell of {signal.pair} is in flight", now_ms)
     if signal.direction == 1:
-        return _decide_buy(state, signal, info, limits, now_ms)
-    return _decide_sell(state, signal, info, limits, now_ms)
+        out = _decide_buy(state, signal, info, limits, now_ms)
+    else:
+        out = _decide_sell(state, signal, info, limits, now_ms)
+    if isinstance(out, Order):
+        state.approved += 1
+    return out
 
 
 def _decide_buy(
