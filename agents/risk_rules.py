@@ -11,6 +11,11 @@ units (quote per base); equity and exposure are floats in USDC. The portfolio is
 
 Reasons are `"<code>: <detail>"`; the code (before the first colon) is machine-readable and is one of
 `ORDER_CODES` or `REJECT_CODES`.
+
+How the agent drives it, per message (state loaded with `RiskState.from_dict`, saved with `to_dict`):
+  signal: skip if `already_applied(...)`; `exits(...)` on the signal's pair and price first (so a stop
+          loss reserves the position before a new buy can be sized), then `decide(...)`; `mark_applied`.
+  fill:   skip if `already_applied(...)`; `apply_fill(state, fill, limits)`; `mark_applied`.
 """
 
 from __future__ import annotations
@@ -611,9 +616,12 @@ def _decide_sell(
     state: RiskState, signal: Signal, info: PairInfo, limits: RiskLimits, now_ms: int
 ) -> Order | Rejection:
     pos = state.positions.get(signal.pair)
-    amount_in = _sellable(state, pos) if pos is not None else 0
-    if pos is None or amount_in <= 0:
+    if pos is None:
         return _reject(state, signal, NO_POSITION, f"no long in {signal.pair} to close", now_ms)
+    amount_in = _sellable(state, pos)
+    if amount_in <= 0:
+        detail = f"the {signal.pair} long is wholly reserved by pending orders"
+        return _reject(state, signal, NO_POSITION, detail, now_ms)
     quote = best_quote(info, signal.pools, "sell", amount_in)
     if quote is None:
         return _reject(state, signal, NO_POOL, f"no pool returns anything for {amount_in} raw base", now_ms)

@@ -324,3 +324,24 @@ def test_halt_is_general_and_sticky() -> None:
     state.halted, state.halt_reason = True, "manual: operator"
     assert reject(state, signal("JUP/USDC", 1.0)).reason == "halted: manual: operator"
     assert state.halted
+
+
+def test_sol_held_as_a_position_and_spent_as_a_quote_is_sold_only_when_free() -> None:
+    big = rr.RiskLimits(paper_start_sol=0.0, max_position_pct=20.0, max_pair_exposure_pct=20.0)
+    state = fresh(big)
+    sol = approve(state, signal("SOL/USDC", 100.0, sid="a"), big)  # 20 % of 10 000 = 2 000 USDC
+    rr.apply_fill(state, fill_for(sol).derive(base_amount=20_000_000_000, quote_amount=2_000_000_000))
+    bonk = approve(state, signal("BONK/SOL", 2e-7, sid="b"))  # 5 % of 10 000 = 500 USDC = 5 SOL
+    assert bonk.amount_in == 5_000_000_000
+    close = approve(state, signal("SOL/USDC", 100.0, -1, sid="c"))
+    assert close.amount_in == 15_000_000_000  # the 5 SOL reserved by the BONK buy are not sellable
+    assert rr.available(state, SOL) == 0
+    rej = reject(state, signal("BONK/SOL", 2e-7, sid="d"))
+    assert rr.reason_code(rej.reason) == rr.INSUFFICIENT_BALANCE
+
+
+def test_recent_id_memory_is_bounded_oldest_first() -> None:
+    ids: dict[str, None] = {}
+    for i in range(rr.RECENT_IDS_KEPT + 3):
+        rr._remember(ids, f"f{i}", rr.RECENT_IDS_KEPT)
+    assert len(ids) == rr.RECENT_IDS_KEPT and "f0" not in ids and "f3" in ids
