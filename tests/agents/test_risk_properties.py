@@ -1,0 +1,171 @@
+"""Property tests: arbitrary signals, stop-loss checks and fills never break the risk invariants.
+
+Rounding tolerance: sizes are floored to raw units, so an approved order is never above its target;
+what remains is float summation error in equity and exposure (USDC floats built from integer raw units
+times prices), bounded here by 1e-9 of equity plus 1e-6 USDC.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from risk_factories import BONK, JUP, PAIRS, PUMP, fill_for, fresh, pool, signal
+
+from agents import risk_rules as rr
+from streams.records import Order, PoolState
+
+BASE_PRICE = {"SOL/USDC": 100.0, "JUP/USDC": 1.0, "BONK/SOL": 2e-7, "PUMP/SOL": 3e-8}
+PAIR_NAMES = list(BASE_PRICE)
+TOKENS = {"JUP/USDC": JUP, "BONK/SOL": BONK, "PUMP/SOL": PUMP}  # bases held only through positions
+
+
+def pools_for(pair: str, price: float) -> list[PoolState]:
+    if pair == "PUMP/SOL":
+        return [pool(pair, price, depth_quote=60.0, venue="pumpfun", fee_bps=100)]
+    if pair == "JUP/USDC":  # a deep pool and a shallow one that often breaks the slippage cap
+        thin = pool(pair, price, depth_quote=40_000.0, fee_bps=5, name="thin")
+        return [pool(pair, price, name="deep"), thin]
+    return [pool(pair, price, depth_quote=2_000_000.0)]
+
+
+def tolerance(equity: float) -> float:
+    return 1e-9 * abs(equity) + 1e-6
+
+
+signal_op = st.tuples(
+    st.just("signal"),
+    st.sampled_from(PAIR_NAMES),
+    st.sampled_from([1, 1, -1]),
+    st.floats(0.5, 1.5),
+    st.floats(0.5, 1.0),
+)
+exit_op = st.tuples(st.just("exit"), st.sampled_from(PAIR_NAMES), st.floats(0.4, 1.2))
+fill_op = st.tuples(
+    st.just("fill"), st.integers(0, 50), st.sampled_from(["filled", "worse", "failed"]), st.floats(0.0, 1.0)
+)
+ops_st = st.lists(st.one_of(signal_op, exit_op, fill_op), min_size=5, max_size=60)
+
+
+@st.composite
+def limits_st(draw: Any) -> rr.RiskLimits:
+    position = draw(st.floats(1.0, 20.0))
+    pair = draw(st.floats(position, 40.0))
+    total = draw(st.floats(pair, 80.0))
+    return rr.RiskLimits(
+        max_position_pct=position,
+        max_pair_exposure_pct=pair,
+        max_total_exposure_pct=total,
+        max_drawdown_pct=draw(st.sampled_from([5.0, 10.0, 100.0])),
+        max_slippage_bps=draw(st.sampled_from([50, 100, 500])),
+        paper_start_usdc=draw(st.sampled_from([0.0, 500.0, 10_000.0])),
+        paper_start_sol=draw(st.sampled_from([0.0, 5.0, 50.0])),
+    )
+
+
+def check_buy(state: rr.RiskState, order: Order, limits: rr.RiskLimits) -> None:
+    """(a): right after an approved buy, exposure is within every cap and the entry within the size cap."""
+    equity = rr.equity_usdc(state)
+    tol = tolerance(equity)
+    notional = order.amount_in * rr.unit_value_usdc(state, state.pending[order.id].input_mint)
+    assert notional <= limits.max_position_pct / 100 * equity + tol
+    assert notional >= limits.min_order_usdc - tol
+    assert rr.pair_exposure_usdc(state, order.pair) <= limits.max_pair_exposure_pct / 100 * equity + tol
+    assert rr.total_exposure_usdc(state) <= limits.max_total_exposure_pct / 100 * equity + tol
+
+
+def run(ops: list[tuple[Any, ...]], limits: rr.RiskLimits, *, twice: bool, restore: bool) -> rr.RiskState:
+    """Play the ops; with `twice` every fill is applied twice, with `restore` the state is rebuilt from
+    its JSON form after every step (as the agent's table would after a restart)."""
+    state = fresh(limits)
+    open_orders: list[Order] = []
+    filled_base = dict.fromkeys(PAIRS, 0)
+    ts = 0
+    for i, op in enumerate(ops):
+        ts += 1_000
+        if op[0] == "signal":
+            _, pair, direction, factor, confidence = op
+            price = BASE_PRICE[pair] * factor
+            was_halted = state.halted
+            sig = signal(pair, price, direction, sid=str(i), ts_ms=ts, confidence=confidence)
+            sig = sig.derive(pools=pools_for(pair, price))
+            out = rr.decide(state, sig, limits, now_ms=i)
+            assert rr.reason_code(out.reason) in rr.ORDER_CODES + rr.REJECT_CODES
+            if isinstance(out, Order):
+                open_orders.append(out)
+                assert out.side == ("buy" if direction == 1 else "sell")
+                assert out.min_amount_out <= rr.quote_pool(out.pool_state, out.side, out.amount_in).amount_out
+                if out.side == "buy":
+                    assert not was_halted
+                    check_buy(state, out, limits)
+                else:
+                    assert out.amount_in <= state.positions[pair].base_amount
+        elif op[0] == "exit":
+            _, pair, factor = op
+            price = BASE_PRICE[pair] * factor
+            for order in rr.exits(state, pair, price, ts, pools_for(pair, price), limits, now_ms=i):
+                assert order.kind == "stop_loss" and order.side == "sell"
+                open_orders.append(order)
+            assert sum(1 for p in state.pending.values() if p.pair == pair and p.side == "sell") <= 1
+        elif open_orders:
+            _, pick, status, worse = op
+            order = open_orders.pop(pick % len(open_orders))
+            worse = worse if status == "worse" else 0.0
+            fill = fill_for(order, "failed" if status == "failed" else "filled", worse)
+            rr.apply_fill(state, fill, limits)
+            if twice:
+                rr.apply_fill(state, fill, limits)
+            if fill.status == "filled":
+                filled_base[fill.pair] += fill.base_amount if fill.side == "buy" else -fill.base_amount
+        # (b) balances never go negative.
+        assert all(v >= 0 for v in state.balances.values()), state.balances
+        # (c) positions are exactly the sum of filled fills; tokens are held only through positions.
+        assert {p: pos.base_amount for p, pos in state.positions.items()} == {
+            p: b for p, b in filled_base.items() if b
+        }
+        for pair, mint in TOKENS.items():
+            assert state.balances.get(mint, 0) == filled_base[pair]
+        assert all(pos.cost_quote >= 0 and pos.base_amount > 0 for pos in state.positions.values())
+        # Reservations match exactly the orders still open.
+        assert set(state.pending) == {o.id for o in open_orders}
+        # (e) the JSON form round-trips exactly.
+        d = state.to_dict()
+        back = rr.RiskState.from_dict(json.loads(json.dumps(d)))
+        assert back == state and back.to_dict() == d
+        if restore:
+            state = back
+    return state
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ops=ops_st, limits=limits_st())
+def test_invariants_hold_and_fills_are_idempotent(ops: list[tuple[Any, ...]], limits: rr.RiskLimits) -> None:
+    once = run(ops, limits, twice=False, restore=False)
+    # (d) applying every fill twice (and restoring from JSON after every step) ends in the same state.
+    twice = run(ops, limits, twice=True, restore=True)
+    assert twice.to_dict() == once.to_dict()
+
+
+def test_the_property_runner_is_not_vacuous() -> None:
+    """A fixed sequence approves buys on every venue kind, fills, stops out and sells, under the checks."""
+    limits = rr.RiskLimits(max_position_pct=1.0, max_slippage_bps=500)  # small enough for the curve
+    ops: list[tuple[Any, ...]] = [
+        ("signal", "SOL/USDC", 1, 1.0, 0.9),
+        ("signal", "JUP/USDC", 1, 1.0, 0.9),
+        ("signal", "BONK/SOL", 1, 1.0, 0.9),
+        ("signal", "PUMP/SOL", 1, 1.0, 0.9),
+        ("fill", 0, "filled", 0.0),
+        ("fill", 0, "worse", 0.5),
+        ("fill", 0, "filled", 0.0),
+        ("fill", 0, "failed", 0.0),
+        ("exit", "JUP/USDC", 0.9),
+        ("signal", "BONK/SOL", -1, 1.0, 0.9),
+        ("fill", 0, "filled", 0.0),
+        ("fill", 0, "filled", 0.0),
+    ]
+    state = run(ops, limits, twice=False, restore=False)
+    assert (state.decided, state.approved, state.rejected) == (5, 5, 0)  # the stop loss is not a signal
+    assert set(state.positions) == {"SOL/USDC"} and state.pending == {}
+    assert run(ops, limits, twice=True, restore=True).to_dict() == state.to_dict()
