@@ -50,11 +50,23 @@ def apply_message(
         return []
     out: list[Order | Rejection] = []
     if topic == FILLS.name:
-        apply_fill(state, decode(Fill, value))
+        apply_fill(state, decode(Fill, value), limits)
     else:
         signal = decode(Signal, value)
-        out.extend(exits(state, signal.pair, signal.price, signal.ts_ms, signal.pools, limits, now_ms))
-        out.append(decide(state, signal, limits, now_ms))
+        if signal.id not in state.recent_signals:  # a re-emitted signal was decided once already
+            out.extend(
+                exits(
+                    state,
+                    signal.pair,
+                    signal.price,
+                    signal.ts_ms,
+                    signal.pools,
+                    limits,
+                    now_ms,
+                    origin_ms=signal.origin_ms,
+                )
+            )
+            out.append(decide(state, signal, limits, now_ms))
     mark_applied(state, topic, partition, offset)
     return out
 

@@ -35,7 +35,9 @@ logger = logging.getLogger(__name__)
 SOL_DECIMALS = 9
 USDC_DECIMALS = 6
 PUMPFUN = "pumpfun"
-RECENT_IDS_KEPT = 4096  # fill and signal ids the state remembers for its own idempotency checks
+# Fill and signal ids the state remembers for its own idempotency checks. Re-emissions after a restart
+# span seconds (uncommitted input), and the whole state is re-written each batch, so keep it small.
+RECENT_IDS_KEPT = 512
 
 # Codes of approved orders.
 ENTRY = "entry"  # a buy at the full per-position size

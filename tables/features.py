@@ -24,10 +24,6 @@ pair_to_bar_1s = _bars("pair_to_bar_1s").tumbling(1.0, expires=timedelta(seconds
 pair_to_bar_10s = _bars("pair_to_bar_10s").hopping(10.0, 2.0, expires=timedelta(seconds=30))  # type: ignore[attr-defined]
 pair_to_bar_60s = _bars("pair_to_bar_60s").hopping(60.0, 10.0, expires=timedelta(seconds=120))  # type: ignore[attr-defined]
 # Per pair: last applied raw offset per partition, last snapshot bucket, latest state of each pool.
-pair_to_feature_state = app.Table(
-    "pair_to_feature_state", default=None, partitions=_N
-)
+pair_to_feature_state = app.Table("pair_to_feature_state", default=None, partitions=_N)
 # Pump.fun launches seen, by mint: what risk needs to cap exposure per launch and check its age.
-mint_to_launch = app.Table(
-    "mint_to_launch", default=None, partitions=_N
-)
+mint_to_launch = app.Table("mint_to_launch", default=None, partitions=_N)

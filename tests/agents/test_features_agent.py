@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from faust.windows import HoppingWindow, TumblingWindow
+from market.simulator import MarketSimulator
 
 from agents.feature_maths import PairFeatureState
 from agents.features import FeatureFolder
-from market.simulator import MarketSimulator
 from streams.records import Swap
 
 
@@ -40,7 +40,9 @@ def tables() -> dict[str, FakeTable]:
 
 
 def swaps(n: int) -> list[Swap]:
-    sim = MarketSimulator(seed=5, pairs=("SOL/USDC",), rate_eps=200.0, start_ms=1_700_000_000_000, launches=False)
+    sim = MarketSimulator(
+        seed=5, pairs=("SOL/USDC",), rate_eps=200.0, start_ms=1_700_000_000_000, launches=False
+    )
     out = []
     for event in sim.events():
         if isinstance(event, Swap):
