@@ -137,13 +137,13 @@ class _Coin:
         age = t_s - self.born_s
         if self.rugged:
             return 0.2
-        return 0.5 + 12.0 * self.hype * math.exp(-age / 60.0)
+        return 0.3 + 8.0 * self.hype * math.exp(-age / 45.0)
 
     def buy_probability(self, t_s: float) -> float:
         if self.rugged:
             return 0.25
         age = t_s - self.born_s
-        return min(0.95, max(0.05, 0.42 + 0.5 * self.hype * math.exp(-age / MOMENTUM_DECAY_S)))
+        return min(0.95, max(0.05, 0.40 + 0.5 * self.hype * math.exp(-age / MOMENTUM_DECAY_S)))
 
 
 class MarketSimulator:
@@ -382,7 +382,8 @@ class MarketSimulator:
             curve_address=str(curve_address),
             curve=bc.Curve.initial(),
             born_s=self._t,
-            hype=self._uniform(0.3, 1.2),
+            # most coins fizzle, a few run: hype is skewed toward zero
+            hype=1.1 * self._draws.uniform() ** 2,
             rug_at_s=self._t + self._uniform(*RUG_AGE_S) if rug else None,
             ts_ms=self._ts_ms,
         )
