@@ -60,7 +60,8 @@ def test_recent_net_buying_predicts_the_next_move() -> None:
 def test_random_walk_mode_is_unpredictable() -> None:
     sim = MarketSimulator(seed=2, start_ms=0, rate_eps=60.0, launches=False, random_walk=True)
     pool_acc, fair_acc = hit_rates(sim)
-    # observed: seed 2 pools 0.523, fair 0.503; seed 3 pools 0.500, fair 0.513. The pools keep a sliver of predictability that is
-    # not an edge: a pool lags the fair price by up to its fee, so it drifts back less than a fee.
+    # observed: seed 2 pools 0.523, fair 0.503; seed 3 pools 0.500, fair 0.513. The pools keep a sliver
+    # of predictability that is no edge: a pool lags the fair price by up to its fee, and catches up by
+    # less than a fee.
     assert abs(fair_acc - 0.5) < 0.03
     assert abs(pool_acc - 0.5) < 0.05
