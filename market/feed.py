@@ -1,0 +1,93 @@
+"""Publish the simulated market to the raw topics, as the chain collectors would.
+
+Swaps go to raw.swaps keyed by pair and launches to raw.launches keyed by mint, encoded with
+`streams.codec.encode`. `received_ms` is stamped with the wall clock at send, so downstream latency
+measurements start where a real collector's would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+
+from market.simulator import MarketSimulator
+from streams.codec import encode
+from streams.records import Launch, Swap
+from streams.topics import RAW_LAUNCHES, RAW_SWAPS
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 2_000  # events sent between two waits for delivery
+IDLE_SLEEP_S = 0.05  # longest nap while waiting for event time to catch up with the wall clock
+
+
+def _wall_ms() -> int:
+    return int(time.time() * 1000)
+
+
+async def run_feed(
+    bootstrap_servers: str,
+    sim: MarketSimulator,
+    *,
+    duration_s: float | None,
+    realtime: bool = True,
+    on_progress: Callable[[int], None] | None = None,
+) -> int:
+    """Send the simulator's events until `duration_s` of event time has passed (None: until cancelled).
+
+    In realtime mode an event is sent once the wall clock reaches its `ts_ms` (the caller starts the
+    simulator at the wall clock), in batches of everything that is due; otherwise as fast as possible.
+    Returns the number of events sent; on cancellation the producer is flushed and stopped first.
+    """
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap_servers, linger_ms=5, enable_idempotence=False, acks=1
+    )
+    await producer.start()
+    end_ms = None if duration_s is None else sim.start_ms + int(duration_s * 1000)
+    sent = 0
+    events = sim.events()
+    pending: Swap | Launch | None = next(events)
+    try:
+        while pending is not None:
+            if end_ms is not None and pending.ts_ms >= end_ms:
+                break
+            now = _wall_ms()
+            if realtime and pending.ts_ms > now:
+                await asyncio.sleep(min(IDLE_SLEEP_S, (pending.ts_ms - now) / 1000))
+                continue
+            due = now if realtime else None
+            deliveries: list[asyncio.Future[Any]] = []
+            while len(deliveries) < MAX_BATCH:
+                if end_ms is not None and pending.ts_ms >= end_ms:
+                    break
+                if due is not None and pending.ts_ms > due:
+                    break
+                deliveries.append(await _send(producer, pending))
+                pending = next(events)
+            await asyncio.gather(*deliveries)
+            sent += len(deliveries)
+            if on_progress is not None:
+                on_progress(sent)
+    finally:
+        # runs on cancellation too: stop() flushes what is buffered before closing
+        try:
+            await producer.flush()
+        finally:
+            await producer.stop()
+        log.info("feed stopped after %d events", sent)
+    return sent
+
+
+async def _send(producer: AIOKafkaProducer, record: Swap | Launch) -> asyncio.Future[Any]:
+    record.received_ms = _wall_ms()
+    if isinstance(record, Launch):
+        topic, key = RAW_LAUNCHES.name, record.mint
+    else:
+        topic, key = RAW_SWAPS.name, record.pair
+    future: asyncio.Future[Any] = await producer.send(topic, value=encode(record), key=key.encode())
+    return future
