@@ -83,7 +83,13 @@ async def test_constant_product_buy_hand_computed() -> None:
     assert fill.quote_amount == 1_000_000_000
     assert fill.fee_quote == 2_500_000
     assert fill.price == pytest.approx(1.0 / 90.702432)
-    assert (fill.id, fill.order_id, fill.filled_ms, fill.ts_ms, fill.origin_ms) == ("fill:ord:1", "ord:1", 5_000, 1_000, 900)
+    assert (fill.id, fill.order_id, fill.filled_ms, fill.ts_ms, fill.origin_ms) == (
+        "fill:ord:1",
+        "ord:1",
+        5_000,
+        1_000,
+        900,
+    )
     assert mint_flows(o, fill) == {QUOTE: -1_000_000_000, BASE: 90_702_432}
 
 
@@ -104,14 +110,22 @@ async def test_bonding_curve_buy_hand_computed() -> None:
     # tokens = floor(net * 1_073e12 / (30e9 + net)) = 34_281_150_129_545; paid = net + fee = 1e9
     fill = await PaperVenue().execute(order(curve_pool(), "buy", 1_000_000_000), RICH, now_ms=1)
     assert fill.status == "filled"
-    assert (fill.base_amount, fill.quote_amount, fill.fee_quote) == (34_281_150_129_545, 1_000_000_000, 9_900_991)
+    assert (fill.base_amount, fill.quote_amount, fill.fee_quote) == (
+        34_281_150_129_545,
+        1_000_000_000,
+        9_900_991,
+    )
 
 
 async def test_bonding_curve_sell_hand_computed() -> None:
     # gross = floor(1e13 * 30e9 / (1_073e12 + 1e13)) = 277_008_310; fee = ceil(gross / 100) = 2_770_084
     fill = await PaperVenue().execute(order(curve_pool(), "sell", 10_000_000_000_000), RICH, now_ms=1)
     assert fill.status == "filled"
-    assert (fill.base_amount, fill.quote_amount, fill.fee_quote) == (10_000_000_000_000, 274_238_226, 2_770_084)
+    assert (fill.base_amount, fill.quote_amount, fill.fee_quote) == (
+        10_000_000_000_000,
+        274_238_226,
+        2_770_084,
+    )
 
 
 async def test_bonding_curve_buy_capped_by_real_reserve_pays_only_for_what_is_left() -> None:
