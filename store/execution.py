@@ -8,6 +8,8 @@ The test broker has no transactions, so exactly-once is built end to end here in
 * `orders.order_id` is the primary key, so an order re-published at a new offset is skipped too;
 * balances are read (and row-locked) inside the transaction, the venue executes against that snapshot,
   and the fill, balances, positions and next offset are committed together — all or nothing;
+* the portfolio's balance rows are locked next (then its positions, always in that order), so batches
+  from different partitions of one portfolio serialise too and never book on a stale position;
 * fills are stored `published=false` (an outbox); the agent sends them after commit and marks them
   published, re-sending any left over after a crash. Fill ids are deterministic, so consumers dedupe.
 
