@@ -1,0 +1,18 @@
+"""Connection pools for the store: one place that says how solbot talks to Postgres."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from solbot.errors import ServiceError
+
+
+async def create_pool(database_url: str, *, min_size: int = 1, max_size: int = 5) -> asyncpg.Pool:
+    """Open an asyncpg pool; a Postgres that cannot be reached is a `ServiceError`, not a raw OSError."""
+    try:
+        pool = await asyncpg.create_pool(database_url, min_size=min_size, max_size=max_size)
+    except (OSError, asyncpg.PostgresError) as exc:
+        raise ServiceError(f"cannot open a Postgres pool: {exc}") from exc
+    if pool is None:  # asyncpg's stubs allow it; it never happens when awaited
+        raise ServiceError("asyncpg returned no pool")
+    return pool
