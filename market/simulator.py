@@ -66,7 +66,9 @@ PAIRS: dict[str, PairSpec] = {
 }
 
 TRADE_SIZE_SIGMA = 1.1  # lognormal sigma of noise-trade sizes
-FLOW_IMPACT_PERMANENCE = 1.0  # share of the noise flow's push on the pools that the fair price keeps
+FLOW_IMPACT_PERMANENCE = (
+    8.0  # flow is informed: the fair price moves 8x the push noise flow puts on the pools
+)
 ARB_SHARE = 0.3  # chance a major-pair event is an arbitrageur's look at the pair
 ARB_MARGIN_BPS = 2.0  # beyond the fee, what an arbitrageur needs to bother
 

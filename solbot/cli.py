@@ -100,6 +100,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
         eos = asyncio.run(supports_transactions(bootstrap))
         os.environ["PROCESSING_GUARANTEE"] = "exactly_once" if eos else "at_least_once"
         get_settings.cache_clear()
+    (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
     set_fetch_wait(settings.fetch_max_wait_ms)
     use_exact_recovery_offsets(bootstrap)
 
@@ -125,7 +126,6 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
 
     from market.feed import run_feed
     from market.simulator import MarketSimulator
-
     from services.stack import Stack
     from streams.broker_compat import bootstrap_of, create_topics
 
@@ -169,9 +169,8 @@ def cmd_services(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_db(settings: Settings, args: argparse.Namespace) -> int:
-    from store.migrate import migrate
-
     from services.stack import Stack
+    from store.migrate import migrate
 
     with Stack(settings) as stack:
         applied = asyncio.run(migrate(stack.database_url))

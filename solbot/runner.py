@@ -23,6 +23,7 @@ import asyncpg
 
 from services.process import free_port, spawn, terminate
 from services.stack import Stack
+from solbot.errors import ServiceError
 from solbot.monitor import TopicMonitor
 from solbot.settings import Settings
 from store import latest_prices
@@ -173,7 +174,7 @@ async def run(
             await asyncio.sleep(0.25)
             for w in started:
                 if w.proc.poll() is not None:
-                    raise RuntimeError(
+                    raise ServiceError(
                         f"worker {w.index} exited with code {w.proc.returncode}; see {w.log_path}"
                     )
             if time.monotonic() >= next_line:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from solbot.errors import ConfigError
 
@@ -40,11 +40,11 @@ class Settings(BaseSettings):
     worker_web_port: int = Field(6066, ge=0, le=65535)
 
     # Market and decision cadence (event time).
-    pairs: tuple[str, ...] = DEFAULT_PAIRS
-    snapshot_interval_ms: int = Field(1000, ge=50)
+    pairs: Annotated[tuple[str, ...], NoDecode] = DEFAULT_PAIRS  # env: comma-separated
+    snapshot_interval_ms: int = Field(500, ge=50)
     label_horizon_ms: int = Field(10_000, ge=100)
     portfolio: str = "main"
-    model_warmup_labels: int = Field(50, ge=1)
+    model_warmup_labels: int = Field(20, ge=1)
     strategy_cost_bps: float = Field(60.0, ge=0.0, le=5000.0)
 
     # Simulator.
@@ -101,6 +101,8 @@ def load_settings(**overrides: object) -> Settings:
         first = exc.errors()[0]
         name = ".".join(str(p) for p in first["loc"]).upper() or "settings"
         raise ConfigError(f"bad setting {name}: {first['msg']} (got {first.get('input')!r})") from None
+    except SettingsError as exc:
+        raise ConfigError(f"bad setting: {exc}") from None
 
 
 @lru_cache(maxsize=1)
