@@ -72,7 +72,7 @@ class WindowedBars:
         second = ts_ms // 1000  # whole-second windows: the ranges depend only on the second
         got = self._ranges.get(second)
         if got is None:
-            got = [tuple(r) for r in self.window.ranges(float(second))]  # type: ignore[misc]
+            got = [(float(r[0]), float(r[1])) for r in self.window.ranges(float(second))]
             self._ranges[second] = got
         return got
 

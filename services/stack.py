@@ -11,10 +11,10 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from services.broker import start_broker
-from services.postgres import start_postgres
+from services.broker import BrokerHandle, start_broker
+from services.postgres import PostgresHandle, start_postgres
 from services.process import pid_alive, port_open, terminate
-from services.redis import start_redis
+from services.redis import RedisHandle, start_redis
 from solbot.settings import Settings
 
 COMPONENTS = ("broker", "postgres", "redis")
@@ -71,8 +71,9 @@ class Stack:
         recorded = read_state(self.state_file)
         try:
             for name in COMPONENTS:
-                if external[name]:
-                    self.components[name] = Component(name, external[name])
+                url = external[name]
+                if url:
+                    self.components[name] = Component(name, url)
                     continue
                 prior = recorded.get(name)
                 if (
@@ -84,9 +85,13 @@ class Stack:
                 ):
                     self.components[name] = Component(name, prior.url)  # reused, not ours to stop
                     continue
-                handle = {"broker": start_broker, "postgres": start_postgres, "redis": start_redis}[name](
-                    data_dir, detached=detached
-                )
+                handle: BrokerHandle | PostgresHandle | RedisHandle
+                if name == "broker":
+                    handle = start_broker(data_dir, detached=detached)
+                elif name == "postgres":
+                    handle = start_postgres(data_dir, detached=detached)
+                else:
+                    handle = start_redis(data_dir, detached=detached)
                 comp = Component(name, handle.url, pid=handle.pid, port=handle.port)
                 self.components[name] = comp
                 self._started.append(comp)

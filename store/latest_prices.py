@@ -43,10 +43,14 @@ async def publish(snapshots: Iterable[FeatureSnapshot]) -> None:
         log.warning("latest prices not written to Redis: %s", exc)
 
 
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
 async def read(redis_url: str) -> dict[str, float]:
     client = aioredis.Redis.from_url(redis_url)
     try:
-        raw = await client.hgetall(PRICES_KEY)  # type: ignore[misc]
-        return {k.decode(): float(v) for k, v in raw.items()}
+        raw = await client.hgetall(PRICES_KEY)
+        return {_text(k): float(v) for k, v in raw.items()}
     finally:
         await client.aclose()

@@ -47,7 +47,7 @@ def _check(value: Any, tp: Any, path: str) -> Any:
         if not isinstance(value, _SCALARS[tp]):
             raise DecodeError(f"{path}: expected {tp.__name__}, got {type(value).__name__}")
         if tp is float:
-            value = float(value)
+            value = float(value)  # type: ignore[arg-type]
             if value != value or value in (float("inf"), float("-inf")):
                 raise DecodeError(f"{path}: not a finite number")
         return value
@@ -71,7 +71,7 @@ def _build(cls: type[R], data: Any, path: str) -> R:
     if not isinstance(data, dict):
         raise DecodeError(f"{path or cls.__name__}: expected an object, got {type(data).__name__}")
     kwargs: dict[str, Any] = {}
-    for name, tp, required in _schema(cls):
+    for name, tp, required in _schema(cls):  # type: ignore[arg-type]
         where = f"{path}.{name}" if path else name
         if name not in data:
             if required:
