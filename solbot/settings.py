@@ -65,8 +65,6 @@ class Settings(BaseSettings):
     paper_start_usdc: float = Field(10_000.0, ge=0.0)
     paper_start_sol: float = Field(50.0, ge=0.0)
 
-    # Web.
-    web_port: int = Field(8000, ge=0, le=65535)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @field_validator("pairs", mode="before")

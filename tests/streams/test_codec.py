@@ -1,0 +1,117 @@
+"""Checked decoding: every way a message can be wrong has a reason that names the field."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from solbot.errors import DecodeError
+from streams.codec import dead_letter, decode, encode
+from streams.records import FeatureSnapshot, PoolState, Swap
+from streams.validate import check_swap
+
+
+def swap(**over: object) -> Swap:
+    fields: dict[str, object] = dict(
+        venue="raydium",
+        pool="P",
+        pair="SOL/USDC",
+        base_mint="S",
+        quote_mint="U",
+        base_decimals=9,
+        quote_decimals=6,
+        side="buy",
+        base_amount=10**9,
+        quote_amount=150 * 10**6,
+        base_reserve=10**12,
+        quote_reserve=150 * 10**9,
+        fee_bps=25,
+        slot=1,
+        ts_ms=1_700_000_000_000,
+        received_ms=1_700_000_000_001,
+        signature="sig",
+    )
+    fields.update(over)
+    return Swap(**fields)
+
+
+def test_round_trip_is_plain_json() -> None:
+    s = swap()
+    raw = encode(s)
+    assert "__faust" not in orjson.loads(raw)
+    assert decode(Swap, raw) == s
+
+
+def test_nested_records_decode() -> None:
+    pool = PoolState(
+        venue="orca",
+        pool="Q",
+        base_mint="S",
+        quote_mint="U",
+        base_decimals=9,
+        quote_decimals=6,
+        base_reserve=1,
+        quote_reserve=2,
+        fee_bps=30,
+    )
+    snap = FeatureSnapshot(
+        id="x", pair="SOL/USDC", ts_ms=1, origin_ms=2, price=1.5, features={"a": 1.0}, pools=[pool]
+    )
+    assert decode(FeatureSnapshot, encode(snap)).pools[0] == pool
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"\xff", "not JSON"),
+        (b"[]", "expected an object"),
+        (b"{}", "venue: missing"),
+        (None, "tombstone"),
+    ],
+)
+def test_unusable_bytes_have_reasons(raw: bytes | None, reason: str) -> None:
+    with pytest.raises(DecodeError, match=reason):
+        decode(Swap, raw)
+
+
+def test_wrong_types_name_the_field() -> None:
+    data = orjson.loads(encode(swap()))
+    data["base_amount"] = "lots"
+    with pytest.raises(DecodeError, match="base_amount: expected int, got str"):
+        decode(Swap, orjson.dumps(data))
+    data["base_amount"] = True
+    with pytest.raises(DecodeError, match="base_amount: expected int, got bool"):
+        decode(Swap, orjson.dumps(data))
+
+
+def test_non_finite_floats_are_refused() -> None:
+    raw = b'{"id":"x","pair":"p","ts_ms":1,"origin_ms":1,"price":1e999,"features":{},"pools":[]}'
+    with pytest.raises(DecodeError, match="infinity"):  # refused while parsing
+        decode(FeatureSnapshot, raw)
+
+
+@pytest.mark.parametrize(
+    ("over", "field"),
+    [
+        ({"side": "hold"}, "side"),
+        ({"pair": "SOLUSDC"}, "pair"),
+        ({"base_amount": 0}, "base_amount"),
+        ({"quote_reserve": -1}, "quote_reserve"),
+        ({"fee_bps": 10_000}, "fee_bps"),
+        ({"ts_ms": 0}, "ts_ms"),
+        ({"base_decimals": 40}, "base_decimals"),
+    ],
+)
+def test_impossible_swaps_are_refused(over: dict[str, object], field: str) -> None:
+    with pytest.raises(DecodeError, match=field):
+        check_swap(swap(**over))
+
+
+def test_dead_letters_keep_the_original_bytes() -> None:
+    import base64
+
+    letter = dead_letter(
+        topic="raw.swaps", partition=2, offset=7, key=b"k", value=b"\x00junk", reason="bad", agent="a"
+    )
+    assert base64.b64decode(letter.value_b64) == b"\x00junk"
+    assert (letter.topic, letter.partition, letter.offset) == ("raw.swaps", 2, 7)
