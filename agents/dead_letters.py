@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from streams.codec import dead_letter, encode
+from web.metrics import DEAD_LETTERS
 
 log = logging.getLogger(__name__)
 
@@ -22,4 +23,5 @@ async def send_dead_letter(dlq_topic: Any, event: Any, reason: str, agent: str) 
         agent=agent,
     )
     log.warning("dead letter %s[%d]@%d from %s: %s", msg.topic, msg.partition, msg.offset, agent, reason)
+    DEAD_LETTERS.labels(agent).inc()
     await dlq_topic.send(key=msg.topic.encode(), value=encode(record))

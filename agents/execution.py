@@ -13,16 +13,16 @@ import time
 from collections import defaultdict
 from typing import Any
 
-from store.db import create_pool
-from store.execution import ExecutionSink
-from venues.paper import PaperVenue
-
 from agents.dead_letters import send_dead_letter
 from market.tokens import initial_wallet
 from solbot.errors import DecodeError
+from store.db import create_pool
+from store.execution import ExecutionSink
 from streams.app import app, dlq_orders_topic, fills_topic, orders_topic, settings
 from streams.codec import decode, encode
 from streams.records import Fill, Order
+from venues.paper import PaperVenue
+from web import metrics
 
 log = logging.getLogger(__name__)
 
@@ -67,15 +67,28 @@ async def execute_orders(stream: Any) -> None:
     await publish_fills(sink)  # whatever a crash left in the outbox
     async for events in stream.take_events(500, within=settings.batch_within_s):
         batches: dict[int, list[tuple[int, Order]]] = defaultdict(list)
+        received_ms: dict[str, float] = {}
+        metrics.EVENTS.labels("execute_orders").inc(len(events))
         for event in events:
             msg = event.message
             try:
-                batches[msg.partition].append((msg.offset, decode(Order, msg.value)))
+                order = decode(Order, msg.value)
+                batches[msg.partition].append((msg.offset, order))
+                received_ms[order.id] = msg.timestamp * 1000.0
             except DecodeError as exc:
                 await send_dead_letter(dlq_orders_topic, event, str(exc), "execute_orders")
         now_ms = int(time.time() * 1000)
         for partition, batch in batches.items():
-            fills: list[Fill] = await sink.apply(orders_topic.get_topic_name(), partition, batch, now_ms)
+            started = time.monotonic()
+            try:
+                fills: list[Fill] = await sink.apply(orders_topic.get_topic_name(), partition, batch, now_ms)
+            except Exception:
+                metrics.VENUE_ERRORS.labels("paper").inc()
+                raise
+            metrics.VENUE_LATENCY.labels("paper").observe(time.monotonic() - started)
             for fill in fills:
+                metrics.ORDERS.labels(fill.status).inc()
                 log.info("order %s %s: %s %s", fill.order_id, fill.status, fill.reason, fill.signature[:12])
         await publish_fills(sink)
+        for since in received_ms.values():
+            metrics.observe_hop("orders_to_fills", since)

@@ -29,6 +29,7 @@ from streams.validate import check_swap
 from tables.batch_view import BatchView, underlying
 from tables.features import pair_to_bar_1s, pair_to_bar_10s, pair_to_bar_60s, pair_to_feature_state
 from tables.windows import Bar
+from web import metrics
 
 log = logging.getLogger(__name__)
 
@@ -180,6 +181,7 @@ async def build_features(stream: Any) -> None:
             snapshot_interval_ms=settings.snapshot_interval_ms,
         )
         snapshots: list[FeatureSnapshot] = []
+        metrics.EVENTS.labels("build_features").inc(len(events))
         for event in events:
             msg = event.message
             try:
@@ -193,5 +195,7 @@ async def build_features(stream: Any) -> None:
         folder.flush()
         for snap in snapshots:
             await features_topic.send(key=snap.pair.encode(), value=encode(snap))
+            metrics.observe_hop("raw_to_features", snap.origin_ms)
+            metrics.saw_event(snap.pair)
         if snapshots:
             await latest_prices.publish(snapshots)

@@ -18,6 +18,7 @@ from solbot.errors import DecodeError
 from streams.app import app, dlq_features_topic, features_topic, settings, signals_topic
 from streams.codec import decode, encode
 from streams.records import FeatureSnapshot, Signal
+from web import metrics
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,7 @@ async def predict_signals(stream: Any) -> None:
     """features -> signals (keyed by portfolio: one risk agent decides them in order)."""
     key = settings.portfolio.encode()
     async for events in stream.take_events(500, within=settings.batch_within_s):
+        metrics.EVENTS.labels("predict_signals").inc(len(events))
         for event in events:
             msg = event.message
             if msg.offset <= _applied.get(msg.partition, -1):
@@ -84,3 +86,4 @@ async def predict_signals(stream: Any) -> None:
             signal = signal_for(snapshot)
             if signal is not None:
                 await signals_topic.send(key=key, value=encode(signal))
+                metrics.observe_hop("features_to_signals", msg.timestamp * 1000.0)

@@ -18,8 +18,10 @@ from agents.risk_rules import (
     already_applied,
     apply_fill,
     decide,
+    equity_usdc,
     exits,
     mark_applied,
+    pair_exposure_usdc,
 )
 from market.tokens import USDC, WSOL
 from solbot.errors import DecodeError
@@ -29,6 +31,7 @@ from streams.records import Fill, Order, Rejection, Signal
 from streams.topics import FILLS, SIGNALS
 from tables.batch_view import BatchView, underlying
 from tables.risk import portfolio_to_risk_state
+from web import metrics
 
 log = logging.getLogger(__name__)
 
@@ -79,23 +82,37 @@ async def decide_risk(stream: Any) -> None:
             underlying(portfolio_to_risk_state), load=RiskState.from_dict, dump=RiskState.to_dict
         )
         state = load_state(view, settings.portfolio)
-        decisions: list[Order | Rejection] = []
+        decisions: list[tuple[Order | Rejection, float]] = []  # with the input's broker time (ms)
         partition = 0
+        metrics.EVENTS.labels("decide_risk").inc(len(events))
         for event in events:
             msg = event.message
             partition = msg.partition
             try:
-                decisions.extend(
-                    apply_message(
-                        state, msg.topic, msg.partition, msg.offset, msg.value, int(time.time() * 1000)
-                    )
+                out = apply_message(
+                    state, msg.topic, msg.partition, msg.offset, msg.value, int(time.time() * 1000)
                 )
+                decisions.extend((d, msg.timestamp * 1000.0) for d in out)
             except DecodeError as exc:
                 await send_dead_letter(dlq_signals_topic, event, str(exc), "decide_risk")
                 mark_applied(state, msg.topic, msg.partition, msg.offset)
         view.put(settings.portfolio, state, partition)
         view.flush()
         key = settings.portfolio.encode()
-        for decision in decisions:
-            topic = orders_topic if isinstance(decision, Order) else rejected_topic
-            await topic.send(key=key, value=encode(decision))
+        for decision, input_ms in decisions:
+            approved = isinstance(decision, Order)
+            await (orders_topic if approved else rejected_topic).send(key=key, value=encode(decision))
+            metrics.observe_hop("signals_to_orders", input_ms)
+            metrics.ORDERS.labels("approved" if approved else "rejected").inc()
+            if approved:
+                metrics.DECISION_LATENCY.observe(max(0.0, time.time() - decision.origin_ms / 1000.0))
+        report_portfolio(state)
+
+
+def report_portfolio(state: RiskState) -> None:
+    equity = equity_usdc(state)
+    metrics.EQUITY.set(equity)
+    peak = max(state.peak_equity_usdc, equity)
+    metrics.DRAWDOWN.set((peak - equity) / peak if peak > 0 else 0.0)
+    for pair in state.positions:
+        metrics.EXPOSURE.labels(pair).set(pair_exposure_usdc(state, pair))

@@ -80,7 +80,9 @@ def _distinct(records: list[dict[str, Any]], key: str, audit: Audit, what: str) 
 
 async def audit_run(bootstrap: str, database_url: str, portfolio: str) -> Audit:
     audit = Audit()
-    signals = _distinct(await read_topic(bootstrap, "signals"), "id", audit, "signal")
+    # A restarted worker's model (not yet checkpointed) may re-emit a signal id with other contents;
+    # what must hold is that the risk agent decides each signal id once, checked below.
+    signals = {str(s.get("id")): s for s in await read_topic(bootstrap, "signals")}
     orders = _distinct(await read_topic(bootstrap, "orders"), "id", audit, "order")
     rejections = _distinct(await read_topic(bootstrap, "orders.rejected"), "id", audit, "rejection")
     fills = _distinct(await read_topic(bootstrap, "fills"), "order_id", audit, "fill")

@@ -8,9 +8,9 @@ import signal
 import time
 
 import pytest
+
 from market.feed import run_feed
 from market.simulator import MarketSimulator
-
 from services.process import terminate
 from services.stack import Stack
 from solbot.monitor import TopicMonitor

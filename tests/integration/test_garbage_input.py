@@ -6,12 +6,13 @@ import asyncio
 import base64
 import time
 
+import httpx
 import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
+
 from market.feed import run_feed
 from market.simulator import MarketSimulator
-
 from services.process import terminate
 from services.stack import Stack
 from solbot.monitor import TopicMonitor
@@ -59,6 +60,9 @@ async def test_garbage_goes_to_dead_letters_and_trading_continues(
         await producer.flush()
         await feed
         await drain(monitor, quiet_s=6, limit_s=40)
+        async with httpx.AsyncClient() as client:
+            scraped = (await client.get(f"http://127.0.0.1:{worker.web_port}/metrics")).text
+            status = (await client.get(f"http://127.0.0.1:{worker.web_port}/status/")).json()
     finally:
         await producer.stop()
         if not feed.done():
@@ -75,3 +79,18 @@ async def test_garbage_goes_to_dead_letters_and_trading_continues(
     originals = {base64.b64decode(d["value_b64"]) for d in swaps_letters}
     assert originals == set(GARBAGE)
     assert all(orjson.loads(orjson.dumps(d)) == d for d in letters)
+    # Every hop's latency histogram has observations, and the dead letters are counted.
+    for hop in ("raw_to_features", "features_to_signals", "signals_to_orders", "orders_to_fills"):
+        count = _sample(scraped, f'solbot_hop_latency_seconds_count{{hop="{hop}"}}')
+        assert count > 0, hop
+    assert _sample(scraped, "solbot_decision_latency_seconds_count") > 0
+    assert _sample(scraped, 'solbot_dead_letters_total{agent="build_features"}') == 20 * len(GARBAGE)
+    assert status["dead_letters"] == 2 * 20 * len(GARBAGE)
+    assert set(status["agents"]) >= {"agents.features.build_features", "agents.risk.decide_risk"}
+
+
+def _sample(text: str, name: str) -> float:
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"{name} not in /metrics: {text[:300]}")
