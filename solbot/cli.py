@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import logging
 import os
 import sys
@@ -36,7 +37,20 @@ def _parser() -> argparse.ArgumentParser:
 
     db = sub.add_parser("db", help="database schema")
     db.add_argument("action", choices=["migrate"])
+    for module in _command_modules():
+        before = set(sub.choices)
+        module.add_parser(sub)
+        for name in set(sub.choices) - before:  # the commands this module added dispatch to its main
+            sub.choices[name].set_defaults(_main=module.main)
     return p
+
+
+# Command groups that live in their own modules under solbot/commands/.
+COMMAND_MODULES: tuple[str, ...] = ()
+
+
+def _command_modules() -> list[Any]:
+    return [importlib.import_module(f"solbot.commands.{name}") for name in COMMAND_MODULES]
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -46,7 +60,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         logging.basicConfig(
             level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
-        code = COMMANDS[args.command](settings, args)
+        handler = getattr(args, "_main", None) or COMMANDS[args.command]
+        code = handler(settings, args)
     except ConfigError as exc:
         print(f"solbot: {exc}", file=sys.stderr)
         code = 2
