@@ -112,6 +112,9 @@ async def supports_transactions(bootstrap: str, timeout_s: float = 5.0) -> bool:
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap, transactional_id="solbot-probe", enable_idempotence=True
     )
+    sender_log = logging.getLogger("aiokafka.producer.sender")
+    level = sender_log.level
+    sender_log.setLevel(logging.CRITICAL)  # the refusal is the answer we are asking for, not an error
     try:
         await asyncio.wait_for(producer.start(), timeout_s)
         return True
@@ -119,6 +122,7 @@ async def supports_transactions(bootstrap: str, timeout_s: float = 5.0) -> bool:
         log.info("broker has no transactions (%s): exactly-once by idempotency only", type(exc).__name__)
         return False
     finally:
+        sender_log.setLevel(level)
         try:
             await producer.stop()
         except Exception:  # a producer that never started may fail to stop; nothing to release
