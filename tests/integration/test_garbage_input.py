@@ -4,22 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import time
 
 import httpx
 import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from market.feed import run_feed
-from market.simulator import MarketSimulator
-from services.process import terminate
 from services.stack import Stack
-from solbot.monitor import TopicMonitor
-from solbot.runner import drain, prepare, start_worker
+from solbot.runner import drain
 from solbot.settings import Settings
-from streams.broker_compat import bootstrap_of
 from streams.topics import RAW_TOPICS
+from tests.integration.harness import running_pipeline
 from tests.integration.pipeline_checks import read_topic
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -39,36 +34,24 @@ GARBAGE = [
 async def test_garbage_goes_to_dead_letters_and_trading_continues(
     fresh_stack: Stack, fresh_settings: Settings
 ) -> None:
-    settings, stack = fresh_settings, fresh_stack
-    bootstrap = bootstrap_of(stack.broker_url)
-    guarantee = await prepare(settings, stack)
-    worker = start_worker(settings, stack, guarantee, 0)
-    monitor = TopicMonitor(bootstrap)
-    await monitor.start()
-    sim = MarketSimulator(seed=11, pairs=settings.pairs, rate_eps=300, start_ms=int(time.time() * 1000))
-    feed = asyncio.create_task(run_feed(bootstrap, sim, duration_s=45, realtime=True))
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
-    await producer.start()
-    sent = 0
-    try:
-        for _ in range(20):
-            for spec in RAW_TOPICS:
-                for junk in GARBAGE:
-                    await producer.send(spec.name, key=b"SOL/USDC", value=junk)
-                    sent += 1
-            await asyncio.sleep(1.0)
-        await producer.flush()
-        await feed
-        await drain(monitor, quiet_s=6, limit_s=40)
+    async with running_pipeline(fresh_settings, fresh_stack, seed=11, rate_eps=300, duration_s=45) as p:
+        producer = AIOKafkaProducer(bootstrap_servers=p.bootstrap)
+        await producer.start()
+        try:
+            for _ in range(20):
+                for spec in RAW_TOPICS:
+                    for junk in GARBAGE:
+                        await producer.send(spec.name, key=b"SOL/USDC", value=junk)
+                await asyncio.sleep(1.0)
+            await producer.flush()
+        finally:
+            await producer.stop()
+        await p.feed
+        await drain(p.monitor, quiet_s=6, limit_s=40)
         async with httpx.AsyncClient() as client:
-            scraped = (await client.get(f"http://127.0.0.1:{worker.web_port}/metrics")).text
-            status = (await client.get(f"http://127.0.0.1:{worker.web_port}/status/")).json()
-    finally:
-        await producer.stop()
-        if not feed.done():
-            feed.cancel()
-        await monitor.stop()
-        terminate(worker.proc.pid, timeout_s=15)
+            scraped = (await client.get(f"http://127.0.0.1:{p.worker.web_port}/metrics")).text
+            status = (await client.get(f"http://127.0.0.1:{p.worker.web_port}/status/")).json()
+    monitor, bootstrap = p.monitor, p.bootstrap
     assert monitor.counts.orders > 0 and monitor.counts.fills > 0
     letters = await read_topic(bootstrap, "dlq.raw")
     swaps_letters = [d for d in letters if d.get("topic") == "raw.swaps"]
