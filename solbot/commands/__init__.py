@@ -1,0 +1,1 @@
+"""Subcommands of the `solbot` CLI that live in their own modules (`add_parser` + `main`)."""
