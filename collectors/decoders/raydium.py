@@ -174,11 +174,8 @@ RayLog = SwapBaseIn | SwapBaseOut
 
 def ray_log_bytes(line_or_b64: str) -> bytes:
     """The raw bytes of a `ray_log`, given the whole log line, `ray_log: <b64>` or the bare base64."""
-    text = line_or_b64.strip()
-    if text.startswith(PROGRAM_LOG_PREFIX):
-        text = text[len(PROGRAM_LOG_PREFIX) :]
-    if text.startswith(RAY_LOG_PREFIX):
-        text = text[len(RAY_LOG_PREFIX) :]
+    text = line_or_b64.strip().removeprefix(PROGRAM_LOG_PREFIX.strip()).strip()
+    text = text.removeprefix(RAY_LOG_PREFIX.strip()).strip()
     data = b64decode(text, "ray_log")
     if not data:
         raise DecodeError("ray_log: empty")
