@@ -1,0 +1,1 @@
+"""Collectors: read the chain and turn what they see into the records in `streams.records`."""

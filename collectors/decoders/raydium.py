@@ -1,0 +1,209 @@
+"""Raydium AMM v4 `ray_log` lines (PROTOCOLS.md section 6).
+
+The program logs `Program log: ray_log: <base64>` with a bincode struct whose first byte is the log
+type: 0 Init, 1 Deposit, 2 Withdraw, 3 SwapBaseIn, 4 SwapBaseOut. Only the two swap logs are decoded;
+their layouts are checked against real logs. Types 0-2 carry no trade and are refused with a
+`DecodeError` naming them, rather than decoded from an unverified layout.
+
+The log names neither the pool nor its mints, so turning one into a `Swap` needs a `PoolInfo`.
+Reserve convention (as Raydium v4 and `market.amm.swap`): the log's `pool_coin`/`pool_pc` are the
+reserves before the swap; afterwards the input side gains the whole input (the fee stays in the pool)
+and the output side loses exactly the output.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from collectors.decoders.borsh import Reader, b64decode
+from solbot.errors import DecodeError
+from streams.records import Swap
+
+PROGRAM_ID = "675kPX9MHTjS2zt1qfr1NYHuzeLXfQM9H24wFSUt1Mp8"
+RAY_LOG_PREFIX = "ray_log: "
+PROGRAM_LOG_PREFIX = "Program log: "
+DEFAULT_FEE_BPS = 25
+
+LOG_TYPE_NAMES = {0: "Init", 1: "Deposit", 2: "Withdraw", 3: "SwapBaseIn", 4: "SwapBaseOut"}
+SWAP_LOG_SIZE = 57  # log_type u8 + seven u64
+
+# Direction values in the swap logs.
+PC_TO_COIN = 1
+COIN_TO_PC = 2
+
+
+@dataclass(frozen=True, slots=True)
+class PoolInfo:
+    """What the log does not say: the pool's address, which mint is base, and its fee.
+
+    `base_is_coin` says whether the pool's coin side is the pair's base (true for SOL/USDC and for
+    most token/WSOL pools; false when the pool was created the other way round).
+    """
+
+    address: str
+    coin_mint: str
+    pc_mint: str
+    coin_decimals: int
+    pc_decimals: int
+    base_is_coin: bool = True
+    fee_bps: int = DEFAULT_FEE_BPS
+    pair: str | None = None  # "BASE/QUOTE"; defaults to the first six characters of each mint
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.fee_bps < 10_000:
+            raise ValueError(f"fee_bps must be in [0, 10000), got {self.fee_bps}")
+
+
+def _to_swap(
+    *,
+    direction: int,
+    pool_coin: int,
+    pool_pc: int,
+    amount_in: int,
+    amount_out: int,
+    pool: PoolInfo,
+    slot: int,
+    signature: str,
+    ts_ms: int,
+    received_ms: int,
+) -> Swap:
+    if direction == PC_TO_COIN:
+        coin_after, pc_after = pool_coin - amount_out, pool_pc + amount_in
+        coin_moved, pc_moved, taker_gets_coin = amount_out, amount_in, True
+    else:
+        coin_after, pc_after = pool_coin + amount_in, pool_pc - amount_out
+        coin_moved, pc_moved, taker_gets_coin = amount_in, amount_out, False
+    if coin_after < 0 or pc_after < 0:
+        raise DecodeError(f"ray_log: output exceeds the pool's reserve (direction {direction})")
+    if pool.base_is_coin:
+        base_mint, quote_mint = pool.coin_mint, pool.pc_mint
+        base_decimals, quote_decimals = pool.coin_decimals, pool.pc_decimals
+        base_moved, quote_moved, base_after, quote_after = coin_moved, pc_moved, coin_after, pc_after
+        side = "buy" if taker_gets_coin else "sell"
+    else:
+        base_mint, quote_mint = pool.pc_mint, pool.coin_mint
+        base_decimals, quote_decimals = pool.pc_decimals, pool.coin_decimals
+        base_moved, quote_moved, base_after, quote_after = pc_moved, coin_moved, pc_after, coin_after
+        side = "sell" if taker_gets_coin else "buy"
+    return Swap(
+        venue="raydium",
+        pool=pool.address,
+        pair=pool.pair or f"{base_mint[:6]}/{quote_mint[:6]}",
+        base_mint=base_mint,
+        quote_mint=quote_mint,
+        base_decimals=base_decimals,
+        quote_decimals=quote_decimals,
+        side=side,
+        base_amount=base_moved,
+        quote_amount=quote_moved,
+        base_reserve=base_after,
+        quote_reserve=quote_after,
+        fee_bps=pool.fee_bps,
+        slot=slot,
+        ts_ms=ts_ms,
+        received_ms=received_ms,
+        signature=signature,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SwapBaseIn:
+    """Exact input: `amount_in` went in, `out_amount` came out (`minimum_out` was the bound).
+    `pool_coin`/`pool_pc` are the reserves before the swap."""
+
+    amount_in: int
+    minimum_out: int
+    direction: int
+    user_source: int
+    pool_coin: int
+    pool_pc: int
+    out_amount: int
+
+    def parse_to_swap(
+        self, pool: PoolInfo, *, slot: int, signature: str, ts_ms: int, received_ms: int
+    ) -> Swap:
+        """The normalised swap. `ts_ms` is the block time (the log carries no clock). The amounts are
+        what moved into and out of the pool: the input includes the fee, which stays in the pool."""
+        return _to_swap(
+            direction=self.direction,
+            pool_coin=self.pool_coin,
+            pool_pc=self.pool_pc,
+            amount_in=self.amount_in,
+            amount_out=self.out_amount,
+            pool=pool,
+            slot=slot,
+            signature=signature,
+            ts_ms=ts_ms,
+            received_ms=received_ms,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SwapBaseOut:
+    """Exact output: `amount_out` came out, `deduct_in` (fee included) went in (`max_in` the bound).
+    `pool_coin`/`pool_pc` are the reserves before the swap."""
+
+    max_in: int
+    amount_out: int
+    direction: int
+    user_source: int
+    pool_coin: int
+    pool_pc: int
+    deduct_in: int
+
+    def parse_to_swap(
+        self, pool: PoolInfo, *, slot: int, signature: str, ts_ms: int, received_ms: int
+    ) -> Swap:
+        """As `SwapBaseIn.parse_to_swap`, with `deduct_in` as the input."""
+        return _to_swap(
+            direction=self.direction,
+            pool_coin=self.pool_coin,
+            pool_pc=self.pool_pc,
+            amount_in=self.deduct_in,
+            amount_out=self.amount_out,
+            pool=pool,
+            slot=slot,
+            signature=signature,
+            ts_ms=ts_ms,
+            received_ms=received_ms,
+        )
+
+
+RayLog = SwapBaseIn | SwapBaseOut
+
+
+def ray_log_bytes(line_or_b64: str) -> bytes:
+    """The raw bytes of a `ray_log`, given the whole log line, `ray_log: <b64>` or the bare base64."""
+    text = line_or_b64.strip().removeprefix(PROGRAM_LOG_PREFIX.strip()).strip()
+    text = text.removeprefix(RAY_LOG_PREFIX.strip()).strip()
+    data = b64decode(text, "ray_log")
+    if not data:
+        raise DecodeError("ray_log: empty")
+    return data
+
+
+def decode_ray_log_bytes(data: bytes) -> RayLog:
+    if not data:
+        raise DecodeError("ray_log: empty")
+    log_type = data[0]
+    name = LOG_TYPE_NAMES.get(log_type)
+    if name is None:
+        raise DecodeError(f"ray_log: unknown log type {log_type}")
+    if log_type < 3:
+        raise DecodeError(f"ray_log: type {log_type} ({name}) is not a swap; only swap logs are decoded")
+    if len(data) != SWAP_LOG_SIZE:
+        raise DecodeError(f"ray_log: {name} is {len(data)} bytes, expected {SWAP_LOG_SIZE}")
+    read = Reader(data, f"ray_log {name}", offset=1)
+    first, second = read.u64(), read.u64()
+    direction = read.u64("direction")
+    if direction not in (PC_TO_COIN, COIN_TO_PC):
+        raise DecodeError(f"ray_log: {name} direction is {direction}, expected 1 or 2")
+    user_source, pool_coin, pool_pc, last = read.u64(), read.u64(), read.u64(), read.u64()
+    if log_type == 3:
+        return SwapBaseIn(first, second, direction, user_source, pool_coin, pool_pc, last)
+    return SwapBaseOut(first, second, direction, user_source, pool_coin, pool_pc, last)
+
+
+def decode_ray_log(line_or_b64: str) -> RayLog:
+    """A `ray_log` swap, from the whole log line or its base64."""
+    return decode_ray_log_bytes(ray_log_bytes(line_or_b64))
