@@ -1,8 +1,11 @@
 """The paper venue: fills orders with the pools' own integer maths against the state they were priced on.
 
-It never touches a chain, so it is deterministic: the same order and wallet always give the same fill.
-The `signature` is base58(sha256(order id)), a stand-in with the right shape that is unique per order;
-a real signed transaction sent to a local validator replaces it in a later issue.
+The fill itself is deterministic: the same order and wallet always give the same amounts. Without a
+chain, the `signature` is base58(sha256(order id)), a stand-in with the right shape that is unique per
+order. Given a `chain.local.LocalChain`, every filled order is settled on it as one real signed
+transaction and the fill carries that transaction's signature; failed fills send nothing. The chain
+settles an order at most once, so an execution batch that rolls back and re-runs the (deterministic)
+fill gets the same signature back instead of a second transaction.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from market import amm
 from market import bonding_curve as bc
@@ -26,6 +30,9 @@ from venues.base import (
     fill_id,
     input_mint,
 )
+
+if TYPE_CHECKING:
+    from chain.local import LocalChain
 
 _B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 BONDING_CURVE_VENUES = frozenset({"pumpfun"})
@@ -109,11 +116,15 @@ class PaperVenue(Venue):
 
     name = "paper"
 
+    def __init__(self, chain: LocalChain | None = None) -> None:
+        self.chain = chain
+
     async def execute(self, order: Order, wallet: Mapping[str, int], now_ms: int) -> Fill:
         return self.fill(order, wallet, now_ms)
 
     def fill(self, order: Order, wallet: Mapping[str, int], now_ms: int) -> Fill:
-        """The synchronous core of `execute` (pure: no I/O, wallet only read)."""
+        """The synchronous core of `execute`: the wallet is only read; with a chain, a fill is settled
+        there (an in-process VM: microseconds, so it stays synchronous rather than awaiting)."""
         if order.side not in ("buy", "sell"):
             raise VenueRejected(f"order {order.id}: side must be 'buy' or 'sell', not {order.side!r}")
         if order.amount_in <= 0 or order.min_amount_out < 0:
@@ -135,7 +146,7 @@ class PaperVenue(Venue):
         if outcome.out < order.min_amount_out:
             return failed_fill(order, now_ms, SLIPPAGE)
         state = order.pool_state
-        return Fill(
+        fill = Fill(
             id=fill_id(order.id),
             order_id=order.id,
             pair=order.pair,
@@ -155,3 +166,6 @@ class PaperVenue(Venue):
             origin_ms=order.origin_ms,
             filled_ms=now_ms,
         )
+        if self.chain is None:
+            return fill
+        return fill.derive(signature=self.chain.settle(order, fill))

@@ -1,0 +1,1 @@
+"""The bot's wallet: one Solana keypair, encrypted at rest (`wallet.keystore`)."""
