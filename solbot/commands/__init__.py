@@ -1,0 +1,1 @@
+"""Subcommands in their own modules, each with `add_parser(subparsers)` and `main(settings, args)`."""
