@@ -21,7 +21,10 @@ TABLES = {
     "positions",
     "sink_offsets",
     "risk_decisions",
+    "market_data",  # 0002: partitioned by day, with its default partition
+    "market_data_default",
 }
+ALL = [m.name for m in load_migrations()]
 
 
 async def _tables(url: str) -> set[str]:
@@ -34,12 +37,12 @@ async def _tables(url: str) -> set[str]:
 
 
 async def test_applies_on_empty_database_then_is_idempotent(fresh_database_url: str) -> None:
-    assert await migrate(fresh_database_url) == ["0001_initial"]
+    assert await migrate(fresh_database_url) == ALL
     assert await _tables(fresh_database_url) == TABLES
     assert await migrate(fresh_database_url) == []
     conn = await asyncpg.connect(fresh_database_url)
     try:
-        row = await conn.fetchrow("SELECT version, name, checksum FROM schema_migrations")
+        row = await conn.fetchrow("SELECT version, name, checksum FROM schema_migrations ORDER BY version")
     finally:
         await conn.close()
     assert (row["version"], row["name"]) == (1, "0001_initial")
@@ -48,7 +51,7 @@ async def test_applies_on_empty_database_then_is_idempotent(fresh_database_url: 
 
 async def test_concurrent_workers_apply_once(fresh_database_url: str) -> None:
     results = await asyncio.gather(*(migrate(fresh_database_url) for _ in range(3)))
-    assert sorted(results) == [[], [], ["0001_initial"]]
+    assert sorted(results) == [[], [], ALL]
 
 
 async def test_later_migrations_apply_in_order(fresh_database_url: str, tmp_path: Path) -> None:
