@@ -1,0 +1,1 @@
+"""Command modules: each has `add_parser(subparsers)` and `main(settings, args) -> int`."""
