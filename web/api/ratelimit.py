@@ -1,6 +1,6 @@
 """Rate limits declared as data, counted in Redis with a fixed window per identity and endpoint group.
 
-A fixed window (INCR, EXPIRE on the first hit) costs one round trip and is shared by every API process;
+A fixed window (a counter that expires with its window) costs one round trip and is shared by every API process;
 its known weakness (up to twice the limit across a window edge) is acceptable for these budgets.
 """
 
@@ -48,9 +48,10 @@ class RateLimiter:
         window = int(now // limit.window_s)
         key = f"{KEY_PREFIX}{group}:{identity}:{window}"
         pipe = self._redis.pipeline(transaction=True)
+        # SET NX EX then INCR rather than EXPIRE NX, which needs Redis 7 (the embedded one is 6.2).
+        pipe.set(key, 0, ex=limit.window_s + 1, nx=True)
         pipe.incr(key)
-        pipe.expire(key, limit.window_s + 1, nx=True)
-        count, _ = await pipe.execute()
+        _, count = await pipe.execute()
         if count <= limit.requests:
             return Verdict(True, limit.requests - count, 0)
         window_end = (window + 1) * limit.window_s
