@@ -97,7 +97,6 @@ class Settings(BaseSettings):
             raise ValueError("must start with kafka://")
         return value
 
-
     @field_validator("owner_wallet")
     @classmethod
     def _check_owner_wallet(cls, value: str | None) -> str | None:
@@ -113,7 +112,9 @@ class Settings(BaseSettings):
 
     @field_validator("jwt_secret")
     @classmethod
-    def _require_secret_outside_development(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+    def _require_secret_outside_development(
+        cls, value: SecretStr | None, info: ValidationInfo
+    ) -> SecretStr | None:
         # Outside development a missing secret would mean tokens signed with a throw-away key: refuse.
         if value is not None and value.get_secret_value() == "":
             value = None

@@ -24,7 +24,13 @@ async def raise_alert(redis: aioredis.Redis, level: Level, code: str, message: s
     if level not in LEVELS:
         raise ValueError(f"alert level must be one of {LEVELS}")
     ts_ms = int(time.time() * 1000)
-    alert = {"id": f"{ts_ms}-{uuid.uuid4().hex[:12]}", "ts_ms": ts_ms, "level": level, "code": code, "message": message}
+    alert = {
+        "id": f"{ts_ms}-{uuid.uuid4().hex[:12]}",
+        "ts_ms": ts_ms,
+        "level": level,
+        "code": code,
+        "message": message,
+    }
     pipe = redis.pipeline(transaction=True)
     pipe.lpush(ALERTS_KEY, json.dumps(alert))
     pipe.ltrim(ALERTS_KEY, 0, MAX_ALERTS - 1)
@@ -32,7 +38,9 @@ async def raise_alert(redis: aioredis.Redis, level: Level, code: str, message: s
     return alert
 
 
-async def read_alerts(redis: aioredis.Redis, *, offset: int = 0, limit: int = 50) -> tuple[list[dict[str, Any]], int]:
+async def read_alerts(
+    redis: aioredis.Redis, *, offset: int = 0, limit: int = 50
+) -> tuple[list[dict[str, Any]], int]:
     """A page of alerts, newest first, and the total kept; unreadable entries are skipped."""
     pipe = redis.pipeline(transaction=False)
     pipe.lrange(ALERTS_KEY, offset, offset + limit - 1)

@@ -33,7 +33,9 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
         )
         asyncio.run(migrate(stack.database_url))  # the read endpoints need the schema
         app = create_app(resolved)
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level=settings.log_level, access_log=False)
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level=settings.log_level, access_log=False
+        )
         print(f"solbot: web API on http://127.0.0.1:{port}/docs")
         uvicorn.Server(config).run()
     return 0

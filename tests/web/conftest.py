@@ -96,7 +96,8 @@ async def sign_in(client: httpx.AsyncClient, keypair: Keypair) -> dict[str, Any]
     issued = (await client.post("/api/v1/auth/nonce", json={"wallet": wallet})).json()
     signature = keypair.sign_message(issued["message"].encode())
     response = await client.post(
-        "/api/v1/auth/verify", json={"wallet": wallet, "message": issued["message"], "signature": str(signature)}
+        "/api/v1/auth/verify",
+        json={"wallet": wallet, "message": issued["message"], "signature": str(signature)},
     )
     assert response.status_code == 200, response.text
     tokens: dict[str, Any] = response.json()

@@ -59,7 +59,9 @@ async def _verify(client: object, body: dict[str, str]) -> int:
     return int(response.status_code)
 
 
-async def test_forged_replayed_and_altered_sign_ins_are_401(make_client: ClientFactory, owner: Keypair) -> None:
+async def test_forged_replayed_and_altered_sign_ins_are_401(
+    make_client: ClientFactory, owner: Keypair
+) -> None:
     wallet = str(owner.pubkey())
     async with make_client() as client:
         # Forged: signed by another key.
@@ -86,22 +88,31 @@ async def test_forged_replayed_and_altered_sign_ins_are_401(make_client: ClientF
         other = Keypair()
         message = (await client.post("/api/v1/auth/nonce", json={"wallet": wallet})).json()["message"]
         sig = str(other.sign_message(message.encode()))
-        assert await _verify(client, {"wallet": str(other.pubkey()), "message": message, "signature": sig}) == 401
+        assert (
+            await _verify(client, {"wallet": str(other.pubkey()), "message": message, "signature": sig})
+            == 401
+        )
 
         # Garbage signature and a message without a nonce.
         message = (await client.post("/api/v1/auth/nonce", json={"wallet": wallet})).json()["message"]
-        assert await _verify(client, {"wallet": wallet, "message": message, "signature": "not-base58!"}) == 401
+        assert (
+            await _verify(client, {"wallet": wallet, "message": message, "signature": "not-base58!"}) == 401
+        )
         assert await _verify(client, {"wallet": wallet, "message": "hello", "signature": right}) == 401
 
 
-async def test_expired_nonce_is_401(make_client: ClientFactory, owner: Keypair, web_redis: aioredis.Redis) -> None:
+async def test_expired_nonce_is_401(
+    make_client: ClientFactory, owner: Keypair, web_redis: aioredis.Redis
+) -> None:
     wallet = str(owner.pubkey())
     async with make_client(auth_config=AuthConfig(nonce_ttl_s=1)) as client:
         issued = (await client.post("/api/v1/auth/nonce", json={"wallet": wallet})).json()
         assert 0 < await web_redis.ttl(f"solbot:web:nonce:{issued['nonce']}") <= 1
         await web_redis.delete(f"solbot:web:nonce:{issued['nonce']}")  # what the TTL does, without waiting
         sig = str(owner.sign_message(issued["message"].encode()))
-        assert await _verify(client, {"wallet": wallet, "message": issued["message"], "signature": sig}) == 401
+        assert (
+            await _verify(client, {"wallet": wallet, "message": issued["message"], "signature": sig}) == 401
+        )
 
 
 async def test_expired_access_token_is_401(make_client: ClientFactory, owner: Keypair) -> None:
@@ -112,8 +123,12 @@ async def test_expired_access_token_is_401(make_client: ClientFactory, owner: Ke
         principal = await auth.authenticate(tokens["access_token"])
         stale = auth.access_token(principal.wallet, principal.session_id, now=time.time() - 61)
         fresh = auth.access_token(principal.wallet, principal.session_id)
-        assert (await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {stale}"})).status_code == 401
-        assert (await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {fresh}"})).status_code == 200
+        assert (
+            await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {stale}"})
+        ).status_code == 401
+        assert (
+            await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {fresh}"})
+        ).status_code == 200
 
 
 async def test_token_signed_with_another_secret_is_401(make_client: ClientFactory, owner: Keypair) -> None:
@@ -155,7 +170,9 @@ async def test_require_dependency_enforces_permissions() -> None:
         await configure(viewer)
     assert refused.value.status_code == 403 and refused.value.code == "forbidden"
     assert await require(Permission.READ_PORTFOLIO, Permission.VIEW_ANALYTICS)(viewer) is viewer
-    assert permissions_for(viewer_wallet, None) == frozenset({Permission.READ_PORTFOLIO, Permission.VIEW_ANALYTICS})
+    assert permissions_for(viewer_wallet, None) == frozenset(
+        {Permission.READ_PORTFOLIO, Permission.VIEW_ANALYTICS}
+    )
 
 
 async def test_configure_only_route_is_403_for_a_viewer(make_client: ClientFactory, owner: Keypair) -> None:
@@ -164,7 +181,9 @@ async def test_configure_only_route_is_403_for_a_viewer(make_client: ClientFacto
         probe = APIRouter()
 
         @probe.get("/probe/configure")
-        async def configure(_: Annotated[Principal, Depends(require(Permission.CONFIGURE_BOT))]) -> dict[str, bool]:
+        async def configure(
+            _: Annotated[Principal, Depends(require(Permission.CONFIGURE_BOT))],
+        ) -> dict[str, bool]:
             return {"ok": True}
 
         client.app.include_router(probe)  # type: ignore[attr-defined]
@@ -178,7 +197,9 @@ async def test_configure_only_route_is_403_for_a_viewer(make_client: ClientFacto
 async def test_rate_limit_is_429_with_retry_after(make_client: ClientFactory) -> None:
     wallet = str(Keypair().pubkey())
     async with make_client(rate_limits={"auth": Limit(3, 60)}) as client:
-        codes = [(await client.post("/api/v1/auth/nonce", json={"wallet": wallet})).status_code for _ in range(4)]
+        codes = [
+            (await client.post("/api/v1/auth/nonce", json={"wallet": wallet})).status_code for _ in range(4)
+        ]
         assert codes == [200, 200, 200, 429]
         limited = await client.post("/api/v1/auth/nonce", json={"wallet": wallet})
         assert limited.json()["error"]["code"] == "rate_limited"
@@ -188,7 +209,11 @@ async def test_rate_limit_is_429_with_retry_after(make_client: ClientFactory) ->
 async def test_rate_limit_counts_per_wallet(make_client: ClientFactory, owner: Keypair) -> None:
     async with make_client(rate_limits={"default": Limit(2, 60)}) as client:
         a, b = await sign_in(client, owner), await sign_in(client, Keypair())
-        assert [(await client.get("/api/v1/auth/me", headers=bearer(a))).status_code for _ in range(3)] == [200, 200, 429]
+        assert [(await client.get("/api/v1/auth/me", headers=bearer(a))).status_code for _ in range(3)] == [
+            200,
+            200,
+            429,
+        ]
         assert (await client.get("/api/v1/auth/me", headers=bearer(b))).status_code == 200
 
 

@@ -27,8 +27,13 @@ def test_known_vector_matches_rfc_shape() -> None:
     "mutate",
     [
         lambda t: t[:-2] + ("AA" if not t.endswith("AA") else "BB"),  # signature
-        lambda t: t.split(".")[0] + "." + base64.urlsafe_b64encode(b'{"sub":"x","exp":9999999999}').decode().rstrip("=")
-        + "." + t.split(".")[2],  # payload swapped
+        lambda t: (
+            t.split(".")[0]
+            + "."
+            + base64.urlsafe_b64encode(b'{"sub":"x","exp":9999999999}').decode().rstrip("=")
+            + "."
+            + t.split(".")[2]
+        ),  # payload swapped
         lambda t: "not-a-token",
         lambda t: t + ".x",
         lambda t: "é" + t,

@@ -80,7 +80,9 @@ def create_app(
             if live_bridge:
                 tasks.append(asyncio.create_task(poll_redis(bridge, redis), name="bridge-redis"))
                 if settings.broker_url is not None:
-                    tasks.append(asyncio.create_task(pump_topics(bridge, settings.broker_url), name="bridge-kafka"))
+                    tasks.append(
+                        asyncio.create_task(pump_topics(bridge, settings.broker_url), name="bridge-kafka")
+                    )
             yield
         finally:
             for task in tasks:
@@ -98,7 +100,7 @@ def create_app(
         description=(
             "Sign in with a Solana wallet: `POST /api/v1/auth/nonce`, sign the returned message, then "
             "`POST /api/v1/auth/verify`. Send the access token as `Authorization: Bearer <token>`. "
-            "Errors are `{\"error\": {\"code\", \"message\", \"fields\"?}}`."
+            'Errors are `{"error": {"code", "message", "fields"?}}`.'
         ),
         lifespan=lifespan,
         responses={500: {"model": ErrorResponse}},

@@ -92,7 +92,9 @@ def rate_limited(group: str) -> Callable[[Request, Response, ApiState], Awaitabl
     async def check(request: Request, response: Response, state: StateDep) -> None:
         token = bearer_token(request)
         wallet = state.auth.wallet_of(token) if token else None
-        identity = f"wallet:{wallet}" if wallet else f"ip:{request.client.host if request.client else 'unknown'}"
+        identity = (
+            f"wallet:{wallet}" if wallet else f"ip:{request.client.host if request.client else 'unknown'}"
+        )
         verdict = await state.limiter.hit(group, identity)
         if not verdict.allowed:
             raise ApiError(

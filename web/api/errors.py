@@ -62,7 +62,9 @@ def unauthorized(message: str = "sign in first") -> ApiError:
     return ApiError(401, "unauthorized", message, headers={"WWW-Authenticate": "Bearer"})
 
 
-def error_json(status: int, code: str, message: str, fields: list[dict[str, str]] | None = None) -> dict[str, Any]:
+def error_json(
+    status: int, code: str, message: str, fields: list[dict[str, str]] | None = None
+) -> dict[str, Any]:
     body: dict[str, Any] = {"code": code, "message": message}
     if fields is not None:
         body["fields"] = fields
@@ -84,8 +86,13 @@ def _field_name(loc: tuple[Any, ...]) -> str:
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    fields = [{"field": _field_name(tuple(e.get("loc", ()))), "message": str(e.get("msg", ""))} for e in exc.errors()]
-    return JSONResponse(error_json(400, "invalid_request", "the request is not valid", fields), status_code=400)
+    fields = [
+        {"field": _field_name(tuple(e.get("loc", ()))), "message": str(e.get("msg", ""))}
+        for e in exc.errors()
+    ]
+    return JSONResponse(
+        error_json(400, "invalid_request", "the request is not valid", fields), status_code=400
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -123,7 +130,10 @@ class CatchAllMiddleware:
                 {
                     "type": "http.response.start",
                     "status": 500,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                    ],
                 }
             )
             await send({"type": "http.response.body", "body": body})

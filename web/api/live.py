@@ -69,7 +69,9 @@ async def pump_topics(bridge: Bridge, broker_url: str, *, fetch_max_wait_ms: int
             await consumer.stop()
 
 
-async def poll_redis(bridge: Bridge, redis: aioredis.Redis, *, interval_s: float = 1.0, status_every: int = 5) -> None:
+async def poll_redis(
+    bridge: Bridge, redis: aioredis.Redis, *, interval_s: float = 1.0, status_every: int = 5
+) -> None:
     """Every `interval_s`: latest prices; new alerts; every `status_every` ticks, the bridge status."""
     last_alert_id: str | None = None
     first = True
@@ -95,7 +97,9 @@ async def poll_redis(bridge: Bridge, redis: aioredis.Redis, *, interval_s: float
             first = False
             if tick % status_every == 0 and bridge.subscribers("status"):
                 await redis.ping()
-                bridge.publish("status", {"ts_ms": int(time.time() * 1000), "redis": True, "clients": bridge.clients})
+                bridge.publish(
+                    "status", {"ts_ms": int(time.time() * 1000), "redis": True, "clients": bridge.clients}
+                )
         except asyncio.CancelledError:
             raise
         except (RedisError, OSError, ValueError) as exc:

@@ -1,7 +1,7 @@
 """Rate limits declared as data, counted in Redis with a fixed window per identity and endpoint group.
 
-A fixed window (a counter that expires with its window) costs one round trip and is shared by every API process;
-its known weakness (up to twice the limit across a window edge) is acceptable for these budgets.
+A fixed window (a counter that expires with its window) costs one round trip and is shared by every API
+process; its known weakness (up to twice the limit across a window edge) is acceptable for these budgets.
 """
 
 from __future__ import annotations

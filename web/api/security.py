@@ -148,7 +148,9 @@ class Authenticator:
         nonce = secrets.token_urlsafe(24)
         now = time.time()
         message = sign_in_message(self.domain, wallet, nonce, now, now + self.config.nonce_ttl_s)
-        record = json.dumps({"wallet": wallet, "message": message, "expires_s": now + self.config.nonce_ttl_s})
+        record = json.dumps(
+            {"wallet": wallet, "message": message, "expires_s": now + self.config.nonce_ttl_s}
+        )
         await self._redis.set(NONCE_PREFIX + nonce, record, ex=self.config.nonce_ttl_s)
         return nonce, message
 

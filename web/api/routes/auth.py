@@ -40,7 +40,9 @@ class NonceResponse(BaseModel):
 
 class VerifyRequest(NonceRequest):
     message: str = Field(max_length=2000)
-    signature: str = Field(max_length=200, description="Base58 ed25519 signature of the message's UTF-8 bytes")
+    signature: str = Field(
+        max_length=200, description="Base58 ed25519 signature of the message's UTF-8 bytes"
+    )
 
 
 class RefreshRequest(BaseModel):
@@ -55,7 +57,9 @@ class TokenResponse(BaseModel):
 
     @classmethod
     def of(cls, pair: TokenPair) -> TokenResponse:
-        return cls(access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in)
+        return cls(
+            access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in
+        )
 
 
 class MeResponse(BaseModel):

@@ -119,7 +119,7 @@ async def get_portfolio(
             BalanceOut(
                 mint=mint,
                 symbol=symbol,
-                amount_raw=str(row["amount"]),
+                amount_raw=str(int(row["amount"])),  # numeric(39,0) is integral; int avoids "2E+9"
                 decimals=dec,
                 amount=amount,
                 price_usdc=price,

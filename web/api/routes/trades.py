@@ -93,12 +93,9 @@ async def list_trades(
     more = len(rows) > limit
     rows = rows[:limit]
     items = [
-        TradeOut(
-            **{
-                k: (str(v) if k in _EXACT else v)
-                for k, v in dict(row).items()
-                if k != "seq"
-            }
+        TradeOut.model_validate(
+            # numeric(39,0) is integral: str(int(...)) is exact and never "1E+3"
+            {k: (str(int(v)) if k in _EXACT else v) for k, v in dict(row).items() if k != "seq"}
         )
         for row in rows
     ]
