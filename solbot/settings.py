@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from solbot.errors import ConfigError
@@ -67,6 +67,13 @@ class Settings(BaseSettings):
 
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
+    # Web API (`solbot web`). `environment` comes before `jwt_secret`: the secret's validator reads it.
+    environment: str = Field("development", description="development | staging | production | ...")
+    web_port: int = Field(8000, ge=0, le=65535)
+    web_domain: str = Field("localhost", min_length=1, description="Domain named in sign-in messages")
+    owner_wallet: str | None = Field(None, description="Base58 wallet that gets every permission")
+    jwt_secret: SecretStr | None = Field(None, validate_default=True, description="HS256 key of tokens")
+
     @field_validator("pairs", mode="before")
     @classmethod
     def _split_pairs(cls, value: object) -> object:
@@ -90,6 +97,37 @@ class Settings(BaseSettings):
             raise ValueError("must start with kafka://")
         return value
 
+    @field_validator("owner_wallet")
+    @classmethod
+    def _check_owner_wallet(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        from solders.pubkey import Pubkey
+
+        try:
+            Pubkey.from_string(value)
+        except ValueError:
+            raise ValueError("not a base58 Solana public key") from None
+        return value
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _require_secret_outside_development(
+        cls, value: SecretStr | None, info: ValidationInfo
+    ) -> SecretStr | None:
+        # Outside development a missing secret would mean tokens signed with a throw-away key: refuse.
+        if value is not None and value.get_secret_value() == "":
+            value = None
+        environment = info.data.get("environment", "development")
+        if value is None and environment != "development":
+            raise ValueError(f"must be set when ENVIRONMENT is {environment!r}")
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters")
+        return value
+
+
+_SECRET_FIELDS = frozenset({"jwt_secret"})
+
 
 def load_settings(**overrides: object) -> Settings:
     """Read settings once; a bad value becomes one ConfigError line naming the setting."""
@@ -98,7 +136,9 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         name = ".".join(str(p) for p in first["loc"]).upper() or "settings"
-        raise ConfigError(f"bad setting {name}: {first['msg']} (got {first.get('input')!r})") from None
+        # Never echo a secret's value into a log line or a terminal.
+        shown = "<hidden>" if first["loc"] and first["loc"][0] in _SECRET_FIELDS else repr(first.get("input"))
+        raise ConfigError(f"bad setting {name}: {first['msg']} (got {shown})") from None
     except SettingsError as exc:
         raise ConfigError(f"bad setting: {exc}") from None
 

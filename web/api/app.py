@@ -1,0 +1,114 @@
+"""`create_app(settings)`: the FastAPI service. The lifespan opens Postgres and Redis (and checks both
+before serving), starts the bridge's producers, and closes everything on the way out."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import AsyncIterator
+
+import redis.asyncio as aioredis
+from fastapi import APIRouter, FastAPI
+from redis.exceptions import RedisError
+
+from solbot.errors import ConfigError, ServiceError
+from solbot.settings import Settings
+from store.db import create_pool
+from web.api.deps import ApiState
+from web.api.errors import ErrorResponse, install_error_handlers
+from web.api.live import poll_redis, pump_topics
+from web.api.ratelimit import Limit, RateLimiter
+from web.api.routes import alerts, auth, market_data, portfolio, system, trades, ws
+from web.api.security import AuthConfig, Authenticator
+from web.bridge import DEFAULT_QUEUE_SIZE, Bridge
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+
+
+def _signing_key(settings: Settings) -> bytes:
+    if settings.jwt_secret is not None:
+        return settings.jwt_secret.get_secret_value().encode("utf-8")
+    if settings.environment != "development":  # settings refuse this already; never sign with a guess
+        raise ConfigError("bad setting JWT_SECRET: must be set outside development")
+    log.warning("JWT_SECRET not set: using a random per-process key (tokens end when the API restarts)")
+    return secrets.token_bytes(32)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    auth_config: AuthConfig | None = None,
+    rate_limits: dict[str, Limit] | None = None,
+    live_bridge: bool = True,
+    queue_size: int = DEFAULT_QUEUE_SIZE,
+) -> FastAPI:
+    """Build the app; nothing is opened until the lifespan starts (tests may inject TTLs and limits)."""
+    if settings.database_url is None or settings.redis_url is None:
+        raise ConfigError("bad setting DATABASE_URL/REDIS_URL: the web API needs both")
+    key = _signing_key(settings)
+    database_url, redis_url = settings.database_url, settings.redis_url
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = await create_pool(database_url, min_size=1, max_size=8)
+        redis = aioredis.Redis.from_url(redis_url, decode_responses=True)
+        tasks: list[asyncio.Task[None]] = []
+        try:
+            try:
+                await redis.ping()
+            except (RedisError, OSError) as exc:
+                raise ServiceError(f"cannot reach Redis: {exc}") from exc
+            bridge = Bridge(queue_size)
+            app.state.api = ApiState(
+                settings=settings,
+                pool=pool,
+                redis=redis,
+                auth=Authenticator(
+                    redis,
+                    key=key,
+                    domain=settings.web_domain,
+                    owner_wallet=settings.owner_wallet,
+                    config=auth_config,
+                ),
+                limiter=RateLimiter(redis, rate_limits),
+                bridge=bridge,
+            )
+            if live_bridge:
+                tasks.append(asyncio.create_task(poll_redis(bridge, redis), name="bridge-redis"))
+                if settings.broker_url is not None:
+                    tasks.append(
+                        asyncio.create_task(pump_topics(bridge, settings.broker_url), name="bridge-kafka")
+                    )
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await redis.aclose()
+            await pool.close()
+
+    app = FastAPI(
+        title="solbot API",
+        version="1",
+        summary="Read the autonomous Solana DEX trading bot's portfolio, trades, market data and alerts.",
+        description=(
+            "Sign in with a Solana wallet: `POST /api/v1/auth/nonce`, sign the returned message, then "
+            "`POST /api/v1/auth/verify`. Send the access token as `Authorization: Bearer <token>`. "
+            'Errors are `{"error": {"code", "message", "fields"?}}`.'
+        ),
+        lifespan=lifespan,
+        responses={500: {"model": ErrorResponse}},
+    )
+    install_error_handlers(app)
+    api = APIRouter(prefix=API_PREFIX)
+    for module in (auth, portfolio, trades, market_data, system, alerts):
+        api.include_router(module.router)
+    app.include_router(api)
+    app.include_router(ws.router)
+    return app

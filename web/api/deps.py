@@ -1,0 +1,108 @@
+"""Dependencies as `Annotated` aliases: the shared clients, the current wallet, permissions, limits."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+import asyncpg
+import redis.asyncio as aioredis
+from fastapi import Depends, Request, Response
+
+from solbot.settings import Settings
+from web.api.errors import ApiError, unauthorized
+from web.api.ratelimit import RateLimiter
+from web.api.security import Authenticator, AuthFailed, Permission, Principal
+from web.bridge import Bridge
+
+
+@dataclass
+class ApiState:
+    """What the lifespan opens; routes reach it only through the dependencies below."""
+
+    settings: Settings
+    pool: asyncpg.Pool
+    redis: aioredis.Redis
+    auth: Authenticator
+    limiter: RateLimiter
+    bridge: Bridge
+
+
+def get_state(request: Request) -> ApiState:
+    state: ApiState = request.app.state.api
+    return state
+
+
+StateDep = Annotated[ApiState, Depends(get_state)]
+
+
+def get_pool(state: StateDep) -> asyncpg.Pool:
+    return state.pool
+
+
+def get_redis(state: StateDep) -> aioredis.Redis:
+    return state.redis
+
+
+def get_settings_dep(state: StateDep) -> Settings:
+    return state.settings
+
+
+PoolDep = Annotated[asyncpg.Pool, Depends(get_pool)]
+RedisDep = Annotated[aioredis.Redis, Depends(get_redis)]
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return (token.strip() or None) if scheme.lower() == "bearer" else None
+
+
+async def get_current_wallet(request: Request, state: StateDep) -> Principal:
+    """The signed-in caller; 401 without a valid access token of an open session."""
+    token = bearer_token(request)
+    if token is None:
+        raise unauthorized("missing bearer token")
+    try:
+        return await state.auth.authenticate(token)
+    except AuthFailed:
+        raise unauthorized("invalid or expired access token") from None
+
+
+CurrentWallet = Annotated[Principal, Depends(get_current_wallet)]
+
+
+def require(*permissions: Permission) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency admitting a caller that holds ANY of `permissions` (403 otherwise)."""
+
+    async def check(principal: CurrentWallet) -> Principal:
+        if not any(principal.can(p) for p in permissions):
+            names = ", ".join(p.value for p in permissions)
+            raise ApiError(403, "forbidden", f"needs permission: {names}")
+        return principal
+
+    return check
+
+
+def rate_limited(group: str) -> Callable[[Request, Response, ApiState], Awaitable[None]]:
+    """A dependency counting the request against `group`'s budget for its wallet (or client IP)."""
+
+    async def check(request: Request, response: Response, state: StateDep) -> None:
+        token = bearer_token(request)
+        wallet = state.auth.wallet_of(token) if token else None
+        identity = (
+            f"wallet:{wallet}" if wallet else f"ip:{request.client.host if request.client else 'unknown'}"
+        )
+        verdict = await state.limiter.hit(group, identity)
+        if not verdict.allowed:
+            raise ApiError(
+                429,
+                "rate_limited",
+                f"too many requests; retry in {verdict.retry_after_s} s",
+                headers={"Retry-After": str(verdict.retry_after_s)},
+            )
+        response.headers["X-RateLimit-Remaining"] = str(verdict.remaining)
+
+    return check

@@ -1,0 +1,159 @@
+"""The portfolio: balances and positions from Postgres, marked to the latest prices in Redis, in USDC."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
+
+from market.tokens import DECIMALS, SYMBOLS
+from store.latest_prices import PRICES_KEY
+from web.api.deps import PoolDep, RedisDep, SettingsDep, rate_limited, require
+from web.api.errors import ErrorResponse
+from web.api.security import Permission, Principal
+
+router = APIRouter(
+    prefix="/portfolio",
+    tags=["portfolio"],
+    responses={401: {"model": ErrorResponse}, 403: {"model": ErrorResponse}, 429: {"model": ErrorResponse}},
+)
+QUOTE_SYMBOL = "USDC"
+
+
+class BalanceOut(BaseModel):
+    mint: str
+    symbol: str | None
+    amount_raw: str = Field(description="Raw token units, exact (u64 can exceed a float)")
+    decimals: int | None
+    amount: float | None = Field(description="Human units; null when the mint's decimals are unknown")
+    price_usdc: float | None
+    value_usdc: float | None
+
+
+class PositionOut(BaseModel):
+    pair: str
+    base_amount: float
+    cost_quote: float
+    avg_entry_price: float | None
+    mark_price: float | None
+    market_value_quote: float | None
+    unrealised_pnl_quote: float | None
+    realised_pnl_quote: float
+    value_usdc: float | None
+
+
+class PortfolioOut(BaseModel):
+    portfolio: str
+    balances: list[BalanceOut]
+    positions: list[PositionOut]
+    total_value_usdc: float | None = Field(description="Sum of balance values; null if any is unpriced")
+    prices: dict[str, float]
+
+
+def usdc_price(symbol: str, prices: dict[str, float]) -> float | None:
+    """Price of one `symbol` in USDC: direct (`X/USDC`) or through one hop (`X/Y` times `Y/USDC`)."""
+    if symbol == QUOTE_SYMBOL:
+        return 1.0
+    direct = prices.get(f"{symbol}/{QUOTE_SYMBOL}")
+    if direct is not None:
+        return direct
+    for pair, price in prices.items():
+        base, _, quote = pair.partition("/")
+        hop = prices.get(f"{quote}/{QUOTE_SYMBOL}")
+        if base == symbol and hop is not None:
+            return price * hop
+    return None
+
+
+def _human(raw: Decimal | int, decimals: int) -> float:
+    return float(Decimal(raw).scaleb(-decimals))
+
+
+@router.get("", response_model=PortfolioOut, summary="Balances and positions marked to market")
+async def get_portfolio(
+    pool: PoolDep,
+    redis: RedisDep,
+    settings: SettingsDep,
+    _: Annotated[Principal, Depends(require(Permission.READ_PORTFOLIO))],
+    __: Annotated[None, Depends(rate_limited("default"))],
+) -> PortfolioOut:
+    async with pool.acquire() as conn:
+        balance_rows = await conn.fetch(
+            "SELECT mint, amount FROM balances WHERE portfolio = $1 ORDER BY mint", settings.portfolio
+        )
+        position_rows = await conn.fetch(
+            """
+            SELECT pair, base_mint, quote_mint, base_decimals, quote_decimals, base_amount, cost_quote,
+                   realised_pnl_quote
+            FROM positions WHERE portfolio = $1 ORDER BY pair
+            """,
+            settings.portfolio,
+        )
+    prices = {str(k): float(v) for k, v in (await redis.hgetall(PRICES_KEY)).items()}
+
+    # What each mint is: the well-known tokens, then whatever the positions say (launched coins).
+    symbols: dict[str, str] = dict(SYMBOLS)
+    decimals: dict[str, int] = dict(DECIMALS)
+    for row in position_rows:
+        base, _, quote = row["pair"].partition("/")
+        symbols.setdefault(row["base_mint"], base)
+        symbols.setdefault(row["quote_mint"], quote)
+        decimals.setdefault(row["base_mint"], row["base_decimals"])
+        decimals.setdefault(row["quote_mint"], row["quote_decimals"])
+
+    balances: list[BalanceOut] = []
+    total: float | None = 0.0
+    for row in balance_rows:
+        mint = row["mint"]
+        symbol, dec = symbols.get(mint), decimals.get(mint)
+        amount = _human(row["amount"], dec) if dec is not None else None
+        price = usdc_price(symbol, prices) if symbol is not None else None
+        value = amount * price if amount is not None and price is not None else None
+        if value is None:
+            total = None
+        elif total is not None:
+            total += value
+        balances.append(
+            BalanceOut(
+                mint=mint,
+                symbol=symbol,
+                amount_raw=str(int(row["amount"])),  # numeric(39,0) is integral; int avoids "2E+9"
+                decimals=dec,
+                amount=amount,
+                price_usdc=price,
+                value_usdc=value,
+            )
+        )
+
+    positions: list[PositionOut] = []
+    for row in position_rows:
+        base_amount = _human(row["base_amount"], row["base_decimals"])
+        cost = _human(row["cost_quote"], row["quote_decimals"])
+        realised = float(row["realised_pnl_quote"]) / 10 ** row["quote_decimals"]
+        mark = prices.get(row["pair"])
+        market_value = base_amount * mark if mark is not None else None
+        quote_usdc = usdc_price(row["pair"].partition("/")[2], prices)
+        positions.append(
+            PositionOut(
+                pair=row["pair"],
+                base_amount=base_amount,
+                cost_quote=cost,
+                avg_entry_price=cost / base_amount if base_amount > 0 else None,
+                mark_price=mark,
+                market_value_quote=market_value,
+                unrealised_pnl_quote=market_value - cost if market_value is not None else None,
+                realised_pnl_quote=realised,
+                value_usdc=market_value * quote_usdc
+                if market_value is not None and quote_usdc is not None
+                else None,
+            )
+        )
+    return PortfolioOut(
+        portfolio=settings.portfolio,
+        balances=balances,
+        positions=positions,
+        total_value_usdc=total,
+        prices=prices,
+    )
