@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     batch_max_events: int = Field(2000, ge=1)
     batch_within_s: float = Field(0.01, gt=0.0, le=5.0)
     worker_web_port: int = Field(6066, ge=0, le=65535)
+    worker_web_bind: str = Field("127.0.0.1", description="0.0.0.0 in containers, so Prometheus can scrape")
 
     # Market and decision cadence (event time).
     pairs: Annotated[tuple[str, ...], NoDecode] = DEFAULT_PAIRS  # env: comma-separated

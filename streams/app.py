@@ -39,7 +39,7 @@ app = faust.App(
     topic_replication_factor=1,
     table_cleanup_interval=10.0,
     web_enabled=True,
-    web_bind="127.0.0.1",
+    web_bind=settings.worker_web_bind,
     web_port=settings.worker_web_port,
     datadir=str(settings.data_dir / "faust"),
     # Tables keep JSON changelogs (the default); topics are declared raw below.
