@@ -57,6 +57,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     try:
         settings = get_settings()
+        logging.getLogger("aiokafka").setLevel(logging.WARNING)  # its INFO lines are noise on a terminal
         logging.basicConfig(
             level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )

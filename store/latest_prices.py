@@ -17,6 +17,7 @@ from streams.records import FeatureSnapshot
 log = logging.getLogger(__name__)
 
 PRICES_KEY = "solbot:prices"
+PRICES_TTL_S = 3600  # a bot that stopped writing prices an hour ago must not show them as latest
 _client: aioredis.Redis | None = None
 
 
@@ -38,7 +39,10 @@ async def publish(snapshots: Iterable[FeatureSnapshot]) -> None:
         return
     mapping = {s.pair: repr(s.price) for s in snapshots}
     try:
-        await client.hset(PRICES_KEY, mapping=mapping)  # type: ignore[arg-type]
+        async with client.pipeline(transaction=False) as pipe:
+            pipe.hset(PRICES_KEY, mapping=mapping)  # type: ignore[arg-type]
+            pipe.expire(PRICES_KEY, PRICES_TTL_S)
+            await pipe.execute()
     except (RedisError, OSError) as exc:
         log.warning("latest prices not written to Redis: %s", exc)
 
