@@ -16,6 +16,7 @@ from typing import Any
 from agents.dead_letters import send_dead_letter
 from market.tokens import initial_wallet
 from solbot.errors import DecodeError
+from solbot.logs import correlation_of
 from store.db import create_pool
 from store.execution import ExecutionSink
 from streams.app import app, dlq_orders_topic, fills_topic, orders_topic, settings
@@ -88,7 +89,19 @@ async def execute_orders(stream: Any) -> None:
             metrics.VENUE_LATENCY.labels("paper").observe(time.monotonic() - started)
             for fill in fills:
                 metrics.ORDERS.labels(fill.status).inc()
-                log.info("order %s %s: %s %s", fill.order_id, fill.status, fill.reason, fill.signature[:12])
+                log.info(
+                    "fill",
+                    extra={
+                        "correlation_id": correlation_of(fill.order_id),
+                        "pair": fill.pair,
+                        "order_id": fill.order_id,
+                        "status": fill.status,
+                        "reason": fill.reason,
+                        "topic": "orders",
+                        "partition": partition,
+                        "signature": fill.signature,
+                    },
+                )
         await publish_fills(sink)
         for since in received_ms.values():
             metrics.observe_hop("orders_to_fills", since)

@@ -196,6 +196,16 @@ async def build_features(stream: Any) -> None:
         for snap in snapshots:
             await features_topic.send(key=snap.pair.encode(), value=encode(snap))
             metrics.observe_hop("raw_to_features", snap.origin_ms)
+            log.info(
+                "snapshot",
+                extra={
+                    "correlation_id": snap.id,
+                    "pair": snap.pair,
+                    "topic": "raw.swaps",
+                    "partition": snap.source_partition,
+                    "offset": snap.source_offset,
+                },
+            )
             metrics.saw_event(snap.pair)
         if snapshots:
             await latest_prices.publish(snapshots)

@@ -87,3 +87,14 @@ async def predict_signals(stream: Any) -> None:
             if signal is not None:
                 await signals_topic.send(key=key, value=encode(signal))
                 metrics.observe_hop("features_to_signals", msg.timestamp * 1000.0)
+                log.info(
+                    "signal",
+                    extra={
+                        "correlation_id": snapshot.id,
+                        "pair": signal.pair,
+                        "topic": msg.topic,
+                        "partition": msg.partition,
+                        "offset": msg.offset,
+                        "direction": signal.direction,
+                    },
+                )

@@ -25,6 +25,7 @@ from agents.risk_rules import (
 )
 from market.tokens import USDC, WSOL
 from solbot.errors import DecodeError
+from solbot.logs import correlation_of
 from streams.app import app, dlq_signals_topic, orders_topic, rejected_topic, settings
 from streams.codec import decode, encode
 from streams.records import Fill, Order, Rejection, Signal
@@ -104,6 +105,15 @@ async def decide_risk(stream: Any) -> None:
             await (orders_topic if approved else rejected_topic).send(key=key, value=encode(decision))
             metrics.observe_hop("signals_to_orders", input_ms)
             metrics.ORDERS.labels("approved" if approved else "rejected").inc()
+            log.info(
+                "decision",
+                extra={
+                    "correlation_id": correlation_of(decision.id),
+                    "pair": decision.pair,
+                    "order_id": decision.id if approved else None,
+                    "reason": decision.reason,
+                },
+            )
             if approved:
                 metrics.DECISION_LATENCY.observe(max(0.0, time.time() - decision.origin_ms / 1000.0))
         report_portfolio(state)

@@ -127,10 +127,13 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     from streams.app import app
 
     uvloop.install()
+    from solbot.logs import worker_logging_config
+
     worker = Worker(
         app,
         loglevel=settings.log_level if settings.log_level != "warning" else "warn",
         redirect_stdouts=False,
+        logging_config=worker_logging_config(settings.log_level),
         quiet=True,
     )
     worker.execute_from_commandline()

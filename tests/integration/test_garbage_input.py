@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 
 import httpx
 import orjson
@@ -67,9 +68,18 @@ async def test_garbage_goes_to_dead_letters_and_trading_continues(
         count = _sample(scraped, f'solbot_hop_latency_seconds_count{{hop="{hop}"}}')
         assert count > 0, hop
     assert _sample(scraped, "solbot_decision_latency_seconds_count") > 0
+    assert _sample(scraped, 'solbot_venue_latency_seconds_count{venue="paper"}') > 0
     assert _sample(scraped, 'solbot_dead_letters_total{agent="build_features"}') == 20 * len(GARBAGE)
     assert status["dead_letters"] == 2 * 20 * len(GARBAGE)
     assert set(status["agents"]) >= {"agents.features.build_features", "agents.risk.decide_risk"}
+    # The worker's JSON log follows a fill back to the raw record that opened its snapshot.
+    lines = [json.loads(line) for line in p.worker.log_path.read_text().splitlines() if line.startswith("{")]
+    fills = [entry for entry in lines if entry.get("message") == "fill" and entry.get("status") == "filled"]
+    assert fills
+    corr = fills[0]["correlation_id"]
+    trail = {entry["message"]: entry for entry in lines if entry.get("correlation_id") == corr}
+    assert {"snapshot", "signal", "decision", "fill"} <= set(trail)
+    assert trail["snapshot"]["topic"] == "raw.swaps" and trail["snapshot"]["offset"] >= 0
 
 
 def _sample(text: str, name: str) -> float:

@@ -20,7 +20,7 @@ from web.api.deps import ApiState
 from web.api.errors import ErrorResponse, install_error_handlers
 from web.api.live import poll_redis, pump_topics
 from web.api.ratelimit import Limit, RateLimiter
-from web.api.routes import alerts, auth, market_data, portfolio, system, trades, ws
+from web.api.routes import alerts, auth, market_data, metrics, portfolio, system, trades, ws
 from web.api.security import AuthConfig, Authenticator
 from web.bridge import DEFAULT_QUEUE_SIZE, Bridge
 
@@ -111,4 +111,6 @@ def create_app(
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(ws.router)
+    app.include_router(metrics.router)
+    app.middleware("http")(metrics.observe_requests)
     return app

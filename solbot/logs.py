@@ -1,0 +1,65 @@
+"""Structured logs: one JSON object a line, with a correlation id that follows an event to its fill.
+
+The correlation id is the feature snapshot's id (`"{pair}@{bucket_ms}"`): the snapshot records the raw
+record (topic, partition, offset) that opened it, and every downstream id embeds it — signal
+`sig:{snapshot}`, order `ord:sig:{snapshot}`, rejection `rej:sig:{snapshot}`, fill `fill:ord:sig:…` —
+so one grep over the workers' logs follows a decision from its raw record to its fill.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+CORRELATION_PREFIXES = ("fill:", "ord:", "rej:", "sig:")
+_STANDARD = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
+
+
+def correlation_of(any_id: str) -> str:
+    """The snapshot id inside any downstream id (an exit order's id is its own correlation)."""
+    out = any_id
+    stripped = True
+    while stripped:
+        stripped = False
+        for prefix in CORRELATION_PREFIXES:
+            if out.startswith(prefix):
+                out = out[len(prefix) :]
+                stripped = True
+    return out
+
+
+class JsonFormatter(logging.Formatter):
+    """Formats a record as JSON; extras passed with `extra={...}` become top-level fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        payload: dict[str, Any] = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key, value in vars(record).items():
+            if key not in _STANDARD and not key.startswith("_"):
+                payload[key] = (
+                    value if isinstance(value, str | int | float | bool) or value is None else str(value)
+                )
+        if record.exc_info:
+            payload["exception"] = self.formatException(record.exc_info)
+        return json.dumps(payload, ensure_ascii=False)
+
+
+def worker_logging_config(level: str) -> dict[str, Any]:
+    """A dictConfig for Faust workers: JSON lines on stderr (which `solbot run` sends to the worker's log)."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "solbot.logs.JsonFormatter"}},
+        "handlers": {
+            "default": {"class": "logging.StreamHandler", "formatter": "json", "level": level.upper()}
+        },
+        "root": {"level": level.upper(), "handlers": ["default"]},
+        "loggers": {"aiokafka": {"level": "WARNING"}},
+    }

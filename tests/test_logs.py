@@ -1,0 +1,34 @@
+"""Structured logs and the correlation id that ties a fill back to its raw record."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from solbot.logs import JsonFormatter, correlation_of
+
+
+def test_every_downstream_id_leads_back_to_its_snapshot() -> None:
+    snap = "SOL/USDC@1700000000500"
+    for any_id in (f"sig:{snap}", f"ord:sig:{snap}", f"rej:sig:{snap}", f"fill:ord:sig:{snap}", snap):
+        assert correlation_of(any_id) == snap
+    assert correlation_of("exit:SOL/USDC:1700000000500:stop_loss") == "exit:SOL/USDC:1700000000500:stop_loss"
+
+
+def test_json_lines_carry_extras() -> None:
+    record = logging.makeLogRecord(
+        {
+            "name": "agents.execution",
+            "levelno": logging.INFO,
+            "levelname": "INFO",
+            "msg": "fill",
+            "correlation_id": "SOL/USDC@1",
+            "offset": 7,
+            "status": "filled",
+        }
+    )
+    line = json.loads(JsonFormatter().format(record))
+    assert line["message"] == "fill"
+    assert line["level"] == "info"
+    assert (line["correlation_id"], line["offset"], line["status"]) == ("SOL/USDC@1", 7, "filled")
+    assert line["ts"].endswith("Z")
