@@ -13,6 +13,8 @@ import time
 from collections import defaultdict
 from typing import Any
 
+from faust.transport.consumer import Consumer as FaustConsumer
+
 from agents.dead_letters import send_dead_letter
 from market.tokens import initial_wallet
 from solbot.errors import DecodeError
@@ -47,6 +49,38 @@ async def get_sink() -> ExecutionSink:
             await sink.ensure_wallet(initial_wallet(settings.paper_start_usdc, settings.paper_start_sol))
             _sink = sink
         return _sink
+
+
+def seek_orders_to_sink_offsets() -> None:
+    """After every assignment, start the orders partitions where the sink's last transaction ended.
+
+    Faust seeks to the group's committed offsets, which trail the sink's (they are committed on an
+    interval); the sink skips anything below its stored offset anyway, so this saves re-reading, and
+    makes the stored offsets, not the broker's, the place consumption resumes from.
+    """
+    consumer_cls = FaustConsumer
+    if getattr(consumer_cls.perform_seek, "_solbot_sink_seek", False):
+        return
+    original = consumer_cls.perform_seek
+
+    async def perform_seek(self: Any) -> None:
+        await original(self)
+        topic = orders_topic.get_topic_name()
+        owned = [tp for tp in self.assignment() if tp.topic == topic]
+        if not owned or settings.database_url is None:
+            return
+        stored = await (await get_sink()).next_offsets(topic)
+        for tp in owned:
+            offset = stored.get(tp.partition)
+            if offset is not None and offset > (self._read_offset.get(tp) or 0):
+                await self.seek(tp, offset)
+                log.info(
+                    "orders partition resumes at the sink's offset",
+                    extra={"topic": topic, "partition": tp.partition, "offset": offset},
+                )
+
+    perform_seek._solbot_sink_seek = True  # type: ignore[attr-defined]
+    consumer_cls.perform_seek = perform_seek  # type: ignore[method-assign]
 
 
 async def publish_fills(sink: ExecutionSink) -> int:

@@ -124,8 +124,10 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     from faust.worker import Worker
 
     import agents.pipeline  # noqa: F401 - registers the agents and views
+    from agents.execution import seek_orders_to_sink_offsets
     from streams.app import app
 
+    seek_orders_to_sink_offsets()
     uvloop.install()
     from solbot.logs import worker_logging_config
 
