@@ -8,10 +8,10 @@ import signal
 import pytest
 
 from services.stack import Stack
+from solbot.audit import audit_run
 from solbot.runner import drain
 from solbot.settings import Settings
 from tests.integration.harness import running_pipeline, until
-from tests.integration.pipeline_checks import audit_run
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -12,11 +12,11 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from services.stack import Stack
+from solbot.audit import read_topic
 from solbot.runner import drain
 from solbot.settings import Settings
 from streams.topics import RAW_TOPICS
 from tests.integration.harness import running_pipeline
-from tests.integration.pipeline_checks import read_topic
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -1,4 +1,4 @@
-"""Reading a finished run back from its topics and database, to check exactly-once invariants."""
+"""Reading a run back from its topics and database, to check the exactly-once invariants (tests, chaos)."""
 
 from __future__ import annotations
 
