@@ -26,6 +26,8 @@ class PipelineCounts:
     rejected: int = 0
     dead_letters: int = 0
     latencies_ms: list[float] = field(default_factory=list)
+    fill_latencies_ms: list[float] = field(default_factory=list)  # order published -> fill published
+    order_ts: dict[str, int] = field(default_factory=dict)
     order_ids: set[str] = field(default_factory=set)
     fill_order_ids: set[str] = field(default_factory=set)
     signal_ids: set[str] = field(default_factory=set)
@@ -89,6 +91,7 @@ class TopicMonitor:
                             continue  # an identical re-publication after a restart
                         c.orders += 1
                         c.order_ids.add(str(value.get("id")))
+                        c.order_ts[str(value.get("id"))] = rec.timestamp
                         if value.get("kind") == "entry" or value.get("signal_id"):
                             c.decided_signal_ids.add(str(value.get("signal_id")))
                         c.latencies_ms.append(
@@ -101,6 +104,9 @@ class TopicMonitor:
                         if value.get("order_id") in c.fill_order_ids:
                             continue
                         c.fill_order_ids.add(str(value.get("order_id")))
+                        placed = c.order_ts.get(str(value.get("order_id")))
+                        if placed is not None:
+                            c.fill_latencies_ms.append(float(rec.timestamp - placed))
                         if value.get("status") == "filled":
                             c.fills += 1
                         else:
