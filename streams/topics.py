@@ -40,3 +40,10 @@ ALL_TOPICS = RAW_TOPICS + PIPELINE_TOPICS + DLQ_TOPICS
 
 def partitions_of(spec: TopicSpec, default: int) -> int:
     return spec.partitions if spec.partitions is not None else default
+
+
+# Live collectors' market data beside the raw swaps (appended: the tuples above stay as they were).
+RAW_QUOTES = TopicSpec("raw.quotes", keyed_by="pair")
+RAW_PERPS = TopicSpec("raw.perps", keyed_by="market", partitions=1)
+COLLECTOR_TOPICS = (RAW_QUOTES, RAW_PERPS)
+ALL_TOPICS = ALL_TOPICS + COLLECTOR_TOPICS
