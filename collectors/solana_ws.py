@@ -114,6 +114,7 @@ class SolanaWsClient:
         self._active: dict[int, tuple[Subscription, Handler]] = {}  # subscription id -> target
         self._pending: dict[int, tuple[Subscription, Handler]] = {}  # request id -> target
         self._ws: ClientConnection | None = None
+        self._delivered = False
 
     # -- declaring subscriptions -------------------------------------------------------------------
 
@@ -147,8 +148,9 @@ class SolanaWsClient:
     async def run(self) -> None:
         attempt = 0
         while True:
+            self._delivered = False
             try:
-                got_notification = await self._session()
+                await self._session()
             except asyncio.CancelledError:
                 raise
             except StallDetected:
@@ -156,23 +158,20 @@ class SolanaWsClient:
                 log.warning("solana ws %s: no notification for %.1f s; reconnecting", self.url, self.stall_s)
                 if self.on_stall is not None:
                     self.on_stall(self.stall_s)
-                got_notification = False
             except (OSError, TimeoutError, ConnectionClosed, InvalidHandshake, InvalidURI) as exc:
                 log.warning("solana ws %s: %s: %s", self.url, type(exc).__name__, exc)
-                got_notification = False
             finally:
                 self.connected.clear()
                 self._ws = None
                 self._active.clear()
                 self._pending.clear()
-            attempt = 0 if got_notification else attempt + 1
+            attempt = 0 if self._delivered else attempt + 1
             self.stats.reconnects += 1
             await asyncio.sleep(self.backoff_s(attempt))
 
-    async def _session(self) -> bool:
-        """One connection: subscribe everything, then read until it closes or stalls. Returns whether
-        any notification arrived (a connection that delivered data resets the backoff)."""
-        got_notification = False
+    async def _session(self) -> None:
+        """One connection: subscribe everything, then read until it closes or stalls (it only ends by
+        raising). Sets `_delivered` when a notification arrived: such a connection resets the backoff."""
         async with connect(
             self.url, open_timeout=self.open_timeout_s, max_size=64 * 2**20, ping_interval=20, ping_timeout=20
         ) as ws:
@@ -198,7 +197,7 @@ class SolanaWsClient:
                 received_ns = time.monotonic_ns()
                 text = frame_data if isinstance(frame_data, str) else frame_data.decode("utf-8", "replace")
                 if await self._dispatch(text, received_ms, received_ns):
-                    got_notification = True
+                    self._delivered = True
                     deadline = time.monotonic() + self.stall_s
 
     async def _dispatch(self, text: str, received_ms: int, received_ns: int) -> bool:

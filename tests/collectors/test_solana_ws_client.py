@@ -161,8 +161,9 @@ async def test_malformed_frames_are_counted_and_skipped(server: PubSubServer) ->
         )
         sub = server.sub_id("logsSubscribe", PUMP)
         await server.send_raw(
-            '{"jsonrpc":"2.0","method":"slotNotification","params":{"result":{"slot":1},"subscription":%d}}'
-            % sub
+            '{"jsonrpc":"2.0","method":"slotNotification","params":{"result":{"slot":1},"subscription":'
+            + str(sub)
+            + "}}"
         )
         await server.notify_logs(PUMP, signature="ok", logs=[], slot=9)
         await eventually(lambda: len(pump.seen) == 1)
