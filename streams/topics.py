@@ -35,7 +35,7 @@ DLQ_ORDERS = TopicSpec("dlq.orders", keyed_by="source topic", partitions=1)
 RAW_TOPICS = (RAW_SWAPS, RAW_LAUNCHES)
 PIPELINE_TOPICS = (FEATURES, SIGNALS, ORDERS, ORDERS_REJECTED, FILLS)
 DLQ_TOPICS = (DLQ_RAW, DLQ_FEATURES, DLQ_SIGNALS, DLQ_ORDERS)
-ALL_TOPICS = RAW_TOPICS + PIPELINE_TOPICS + DLQ_TOPICS
+ALL_TOPICS: tuple[TopicSpec, ...] = RAW_TOPICS + PIPELINE_TOPICS + DLQ_TOPICS
 
 
 def partitions_of(spec: TopicSpec, default: int) -> int:

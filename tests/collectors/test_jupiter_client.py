@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from pydantic import SecretStr
+from solana_pubsub_server import eventually
 
 from collectors.http import retry_after_s
 from collectors.jupiter import JupiterClient, JupiterCollector, Quote, parse_prices, tracked_pairs
@@ -256,9 +257,7 @@ async def test_collector_run_survives_a_failed_poll(jup: FakeJupiter) -> None:
     collector = JupiterCollector(client, sink, ("SOL/USDC",), poll_s=0.01)
     task = asyncio.create_task(collector.run())
     try:
-        deadline = time.monotonic() + 5
-        while collector.produced < 1 and time.monotonic() < deadline:
-            await asyncio.sleep(0.01)
+        await eventually(lambda: collector.produced >= 1)
         assert collector.errors == 1 and collector.produced >= 1
     finally:
         task.cancel()
