@@ -47,6 +47,7 @@ RAYDIUM_CPMM = "CPMMoo8L3F4NbTegBCKVNunggL7H1ZpdTHKxQB5qKP1C"
 # now keeps its transactions' Pump.fun / Jupiter legs (decoded by the walker) and costs nothing else.
 FOLLOWED_PROGRAMS = (pumpfun.PROGRAM_ID, raydium.PROGRAM_ID, RAYDIUM_CPMM, jupiter.PROGRAM_ID)
 DLQ_KEY = b"solana.logs"
+OUTPUT_TOPICS = (RAW_SWAPS.name, RAW_LAUNCHES.name, DLQ_RAW.name)
 SOURCE = "chain"
 
 PoolResolver = Callable[[LoggedEvent], raydium.PoolInfo | None]

@@ -23,9 +23,10 @@ class KafkaSink:
     """An aiokafka producer. `acks=1`, no idempotence: Tansu grants neither transactions nor idempotent
     producers, and downstream hops deduplicate by signature-derived ids anyway."""
 
-    def __init__(self, bootstrap: str, *, linger_ms: int = 5) -> None:
+    def __init__(self, bootstrap: str, *, linger_ms: int = 5, topics: tuple[str, ...] = ()) -> None:
         self.bootstrap = bootstrap
         self.linger_ms = linger_ms
+        self.topics = topics
         self._producer: AIOKafkaProducer | None = None
 
     async def start(self) -> None:
@@ -33,6 +34,10 @@ class KafkaSink:
             bootstrap_servers=self.bootstrap, linger_ms=self.linger_ms, enable_idempotence=False, acks=1
         )
         await self._producer.start()
+        for topic in self.topics:
+            # Fetch partition metadata now: otherwise the first record to each topic waits for it, and
+            # every notification behind that record waits too.
+            await self._producer.partitions_for(topic)
 
     async def stop(self) -> None:
         if self._producer is not None:

@@ -26,6 +26,9 @@ from collectors.solana_ws import SolanaWsClient
 from solbot.commands.topics import broker_bootstrap
 from solbot.settings import Settings
 from streams.broker_compat import create_topics
+from streams.topics import DLQ_RAW, RAW_LAUNCHES, RAW_PERPS, RAW_QUOTES, RAW_SWAPS
+
+OUTPUT_TOPICS = (RAW_SWAPS, RAW_LAUNCHES, RAW_QUOTES, RAW_PERPS, DLQ_RAW)
 
 
 def add_parser(subparsers: Any) -> None:
@@ -68,7 +71,9 @@ async def _collect(
     """Run until the duration passes or SIGINT/SIGTERM; then stop every collector and flush the producer."""
     started = time.monotonic()
     await create_topics(bootstrap, settings.topic_partitions)
-    sink = KafkaSink(bootstrap, linger_ms=settings.producer_linger_ms)
+    sink = KafkaSink(
+        bootstrap, linger_ms=settings.producer_linger_ms, topics=tuple(t.name for t in OUTPUT_TOPICS)
+    )
     await sink.start()
     tasks: list[asyncio.Task[None]] = []
     closers: list[Any] = []
