@@ -10,7 +10,8 @@ and the collector's own share, `enqueued`: until the record was handed to the pr
 
     PYTHONPATH=. python bench/collector_lag.py [--n 2000] [--rate 400] [--linger-ms 5]
 
-BENCH_DEBUG=1 also prints which notifications were slow to enqueue (index, ms). Uses BROKER_URL when set, else starts an embedded broker in a temporary directory and stops it.
+BENCH_DEBUG=1 also prints which notifications were slow to enqueue (index, ms). Uses BROKER_URL when
+set, else starts an embedded broker in a temporary directory and stops it.
 """
 
 from __future__ import annotations
