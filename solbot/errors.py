@@ -33,3 +33,11 @@ class StaleQuote(VenueError):
 
 class LimitBreached(SolbotError):
     """A risk limit would be exceeded."""
+
+
+class RateLimited(ServiceError):
+    """An external API answered HTTP 429 more often than we were willing to wait for."""
+
+    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s

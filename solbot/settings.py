@@ -75,6 +75,21 @@ class Settings(BaseSettings):
     owner_wallet: str | None = Field(None, description="Base58 wallet that gets every permission")
     jwt_secret: SecretStr | None = Field(None, validate_default=True, description="HS256 key of tokens")
 
+    # Live collectors (`solbot collect`); each is off until enabled.
+    solana_rpc_url: str = Field("http://127.0.0.1:8899", description="Solana JSON-RPC HTTP endpoint")
+    solana_ws_url: str | None = Field(None, validate_default=True, description="default: from the RPC URL")
+    solana_ws_stall_s: float = Field(30.0, gt=0.0, description="no notification this long = a stall")
+    collect_chain: bool = False
+    collect_jupiter: bool = False
+    jupiter_api_url: str = "https://api.jup.ag"
+    jupiter_api_key: SecretStr | None = Field(None, description="sent as x-api-key; never logged")
+    jupiter_poll_s: float = Field(5.0, gt=0.0)
+    collect_drift: bool = False
+    drift_dlob_url: str = "https://dlob.drift.trade"
+    drift_data_url: str = "https://data.api.drift.trade"
+    drift_markets: Annotated[tuple[str, ...], NoDecode] = ("SOL-PERP",)  # env: comma-separated
+    drift_poll_s: float = Field(2.0, gt=0.0)
+
     @field_validator("pairs", mode="before")
     @classmethod
     def _split_pairs(cls, value: object) -> object:
@@ -90,6 +105,23 @@ class Settings(BaseSettings):
             if not base or not quote:
                 raise ValueError(f"pair {pair!r} is not BASE/QUOTE")
         return value
+
+    @field_validator("drift_markets", mode="before")
+    @classmethod
+    def _split_markets(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(m.strip() for m in value.split(",") if m.strip())
+        return value
+
+    @field_validator("solana_ws_url")
+    @classmethod
+    def _derive_ws_url(cls, value: str | None, info: ValidationInfo) -> str:
+        # The validator runs for the default too (validate_default), so the field is never None.
+        if value:
+            if not value.startswith(("ws://", "wss://")):
+                raise ValueError("must start with ws:// or wss://")
+            return value
+        return ws_url_from_rpc(str(info.data.get("solana_rpc_url", "http://127.0.0.1:8899")))
 
     @field_validator("broker_url")
     @classmethod
@@ -127,7 +159,7 @@ class Settings(BaseSettings):
         return value
 
 
-_SECRET_FIELDS = frozenset({"jwt_secret"})
+_SECRET_FIELDS = frozenset({"jwt_secret", "jupiter_api_key"})
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -142,6 +174,19 @@ def load_settings(**overrides: object) -> Settings:
         raise ConfigError(f"bad setting {name}: {first['msg']} (got {shown})") from None
     except SettingsError as exc:
         raise ConfigError(f"bad setting: {exc}") from None
+
+
+def ws_url_from_rpc(rpc_url: str) -> str:
+    """http(s) -> ws(s); a validator runs its PubSub on the RPC port + 1 (8899 -> 8900), providers on the
+    same host and port, so only the well-known local port is bumped."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(rpc_url)
+    scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)
+    netloc = parts.netloc
+    if parts.port == 8899:
+        netloc = netloc.rsplit(":", 1)[0] + ":8900"
+    return urlunsplit((scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 @lru_cache(maxsize=1)

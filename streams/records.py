@@ -166,3 +166,47 @@ class DeadLetter(faust.Record, serializer="json"):
     reason: str
     agent: str
     ts_ms: int
+
+
+class JupiterQuote(faust.Record, serializer="json"):
+    """One Jupiter quote for a tracked pair (topic `raw.quotes`, key = pair): what the aggregator would
+    pay for `in_amount` of the input mint, for cross-venue spread features. Amounts are raw units."""
+
+    pair: str
+    input_mint: str
+    output_mint: str
+    in_amount: int
+    out_amount: int  # after AMM and platform fees, before slippage
+    other_amount_threshold: int  # the least (ExactIn) the route may deliver at `slippage_bps`
+    swap_mode: str  # "ExactIn" | "ExactOut"
+    slippage_bps: int
+    price_impact_pct: float
+    route: list[str]  # AMM labels, hop by hop
+    context_slot: int  # 0 when the API did not say
+    usd_price_in: float  # Price v3 usdPrice of the input mint at the last poll; 0.0 when unknown
+    usd_price_out: float
+    ts_ms: int  # when the quote was answered (wall clock; a quote has no block time)
+    received_ms: int
+
+
+class PerpBook(faust.Record, serializer="json"):
+    """A Drift perp market's order book and funding at one poll (topic `raw.perps`, key = market).
+    Prices are integers in PRICE precision (1e6), sizes in BASE precision (1e9), as the DLOB sends them."""
+
+    market: str
+    market_index: int
+    slot: int
+    best_bid: int  # 0 when the side is empty
+    best_ask: int
+    oracle_price: int  # 0 when the server sent no oracle data
+    spread_bps: float  # (ask - bid) / mid * 1e4; 0.0 when a side is empty
+    depth_bps: int  # the band `bid_depth` / `ask_depth` are summed within, around the mid
+    bid_depth: int  # BASE precision
+    ask_depth: int
+    imbalance: float  # (bid_depth - ask_depth) / (bid_depth + ask_depth), in [-1, 1]
+    bids: list[list[int]]  # [[price, size], ...] best first
+    asks: list[list[int]]
+    funding_rate_hourly: float  # fraction per hour from the latest funding record; 0.0 when unknown
+    funding_ts_ms: int  # 0 when unknown
+    ts_ms: int  # when the book was answered (wall clock)
+    received_ms: int

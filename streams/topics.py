@@ -35,8 +35,15 @@ DLQ_ORDERS = TopicSpec("dlq.orders", keyed_by="source topic", partitions=1)
 RAW_TOPICS = (RAW_SWAPS, RAW_LAUNCHES)
 PIPELINE_TOPICS = (FEATURES, SIGNALS, ORDERS, ORDERS_REJECTED, FILLS)
 DLQ_TOPICS = (DLQ_RAW, DLQ_FEATURES, DLQ_SIGNALS, DLQ_ORDERS)
-ALL_TOPICS = RAW_TOPICS + PIPELINE_TOPICS + DLQ_TOPICS
+ALL_TOPICS: tuple[TopicSpec, ...] = RAW_TOPICS + PIPELINE_TOPICS + DLQ_TOPICS
 
 
 def partitions_of(spec: TopicSpec, default: int) -> int:
     return spec.partitions if spec.partitions is not None else default
+
+
+# Live collectors' market data beside the raw swaps (appended: the tuples above stay as they were).
+RAW_QUOTES = TopicSpec("raw.quotes", keyed_by="pair")
+RAW_PERPS = TopicSpec("raw.perps", keyed_by="market", partitions=1)
+COLLECTOR_TOPICS = (RAW_QUOTES, RAW_PERPS)
+ALL_TOPICS = ALL_TOPICS + COLLECTOR_TOPICS

@@ -1,0 +1,219 @@
+"""Turn Solana `logsNotification`s into `Swap` and `Launch` records on raw.swaps / raw.launches.
+
+Each notification carries one transaction's logs; `collectors.decoders.logs` walks them by invoke depth
+and decodes the events of the programs solbot follows. Failed transactions (`err` not null) are
+skipped and counted: their events were rolled back. A transaction routed through several followed
+programs (a Jupiter route through Pump.fun) is delivered once per subscription; it is decoded once.
+
+Event time (`ts_ms`). A logs notification has a slot but no block time. Pump.fun events carry the
+Clock's unix timestamp (seconds), which *is* the block time, so their records use it (the decoders
+do). Events without a clock (Raydium v4 `ray_log`) use the wall time at which this collector first saw
+that slot in a `slotNotification`, which trails the leader's block time by about the propagation
+delay; a slot never seen falls back to the receipt time. Both are an estimate only when the event
+itself has no clock, and never later than the receipt.
+
+What cannot become a record:
+- a line of a followed program that does not decode, or a Pump.fun create in the early layout:
+  dead letter on dlq.raw (reason + the notification's original text), key `solana.logs`;
+- a Raydium v4 swap: its log does not name the pool, and logs notifications carry no account list,
+  so without a `pool_resolver` it is counted as unattributed (resolving needs `getTransaction`);
+- a Jupiter `SwapEvent`: it has no reserves, which `Swap` requires; counted as not normalised.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from collectors.decoders import jupiter, pumpfun, raydium
+from collectors.decoders.logs import LoggedEvent, decode_transaction_logs
+from collectors.metrics import COLLECTOR_EVENTS, COLLECTOR_LAG
+from collectors.sink import RecordSink, observe_produced
+from collectors.solana_ws import Notification, SolanaWsClient
+from solbot.errors import DecodeError
+from streams.codec import encode
+from streams.records import DeadLetter, Launch, Swap
+from streams.topics import DLQ_RAW, RAW_LAUNCHES, RAW_SWAPS
+
+log = logging.getLogger(__name__)
+
+RAYDIUM_CPMM = "CPMMoo8L3F4NbTegBCKVNunggL7H1ZpdTHKxQB5qKP1C"
+# One logsSubscribe each: `mentions` takes exactly one pubkey. CPMM has no decoder yet; following it
+# now keeps its transactions' Pump.fun / Jupiter legs (decoded by the walker) and costs nothing else.
+FOLLOWED_PROGRAMS = (pumpfun.PROGRAM_ID, raydium.PROGRAM_ID, RAYDIUM_CPMM, jupiter.PROGRAM_ID)
+DLQ_KEY = b"solana.logs"
+OUTPUT_TOPICS = (RAW_SWAPS.name, RAW_LAUNCHES.name, DLQ_RAW.name)
+SOURCE = "chain"
+
+PoolResolver = Callable[[LoggedEvent], raydium.PoolInfo | None]
+
+
+@dataclass(slots=True)
+class ChainStats:
+    notifications: int = 0
+    failed_tx: int = 0
+    duplicates: int = 0
+    swaps: int = 0
+    launches: int = 0
+    dead_letters: int = 0
+    unattributed: int = 0  # Raydium swaps whose pool is unknown
+    not_normalised: int = 0  # Jupiter route events
+    slots: int = 0
+
+
+class _Bounded(OrderedDict[str, Any]):
+    """A small LRU: recent signatures, mint symbols, slot times."""
+
+    def __init__(self, capacity: int) -> None:
+        super().__init__()
+        self.capacity = capacity
+
+    def put(self, key: str, value: Any) -> None:
+        self[key] = value
+        self.move_to_end(key)
+        while len(self) > self.capacity:
+            self.popitem(last=False)
+
+
+class ChainCollector:
+    """Handlers for a `SolanaWsClient`; `attach` subscribes them. Owns no connection of its own."""
+
+    def __init__(
+        self,
+        sink: RecordSink,
+        *,
+        pool_resolver: PoolResolver | None = None,
+        on_delivered: Callable[[str, float], None] | None = None,
+    ) -> None:
+        self.sink = sink
+        self.pool_resolver = pool_resolver
+        self.on_delivered = on_delivered  # (signature, receipt->ack seconds): for benchmarks
+        self.stats = ChainStats()
+        self._seen = _Bounded(50_000)
+        self._symbols = _Bounded(50_000)  # mint -> symbol, learned from launches
+        self._slot_ms = _Bounded(4_096)  # slot -> wall ms first seen
+
+    def attach(self, client: SolanaWsClient, programs: tuple[str, ...] = FOLLOWED_PROGRAMS) -> None:
+        client.subscribe_slots(self.on_slot)
+        for program in programs:
+            client.subscribe_logs(program, self.on_logs)
+
+    def slot_time_ms(self, slot: int, received_ms: int) -> int:
+        """Block-time estimate for a slot (see the module docstring): never later than the receipt."""
+        seen = self._slot_ms.get(str(slot))
+        return min(seen, received_ms) if seen is not None else received_ms
+
+    async def on_slot(self, n: Notification) -> None:
+        result = n.result
+        slot = result.get("slot") if isinstance(result, dict) else None
+        if not isinstance(slot, int):
+            COLLECTOR_EVENTS.labels(SOURCE, "bad_slot").inc()
+            return
+        self.stats.slots += 1
+        if str(slot) not in self._slot_ms:
+            self._slot_ms.put(str(slot), n.received_ms)
+
+    async def on_logs(self, n: Notification) -> None:
+        self.stats.notifications += 1
+        result = n.result
+        context = result.get("context") if isinstance(result, dict) else None
+        value = result.get("value") if isinstance(result, dict) else None
+        slot = context.get("slot") if isinstance(context, dict) else None
+        if not isinstance(value, dict) or not isinstance(slot, int):
+            await self._dead_letter(n, "logsNotification without context.slot or value")
+            return
+        signature, logs = value.get("signature"), value.get("logs")
+        if not isinstance(signature, str) or not isinstance(logs, list):
+            await self._dead_letter(n, "logsNotification value without signature or logs")
+            return
+        if value.get("err") is not None:
+            self.stats.failed_tx += 1
+            COLLECTOR_EVENTS.labels(SOURCE, "failed_tx").inc()
+            return
+        if signature in self._seen:
+            self.stats.duplicates += 1
+            return
+        self._seen.put(signature, True)
+        decoded = decode_transaction_logs(logs, signature=signature, slot=slot, received_ms=n.received_ms)
+        if decoded.failed:  # a failing inner program with err null should not happen; trust the logs
+            self.stats.failed_tx += 1
+            return
+        reasons = [f"line {issue.line}: {issue.reason}" for issue in decoded.issues]
+        for event in decoded:
+            try:
+                await self._emit(event, n)
+            except DecodeError as exc:
+                reasons.append(f"line {event.line}: {exc}")
+        if reasons:
+            await self._dead_letter(n, "; ".join(reasons))
+
+    async def _emit(self, ev: LoggedEvent, n: Notification) -> None:
+        event = ev.event
+        record: Swap | Launch
+        if isinstance(event, pumpfun.CreateEvent):
+            record = event.parse_to_launch(slot=ev.slot, signature=ev.signature, received_ms=n.received_ms)
+            self._symbols.put(event.mint, event.symbol)
+            await self._send(RAW_LAUNCHES.name, record.mint, record, n)
+            self.stats.launches += 1
+        elif isinstance(event, pumpfun.TradeEvent):
+            record = event.parse_to_swap(
+                bonding_curve=None,
+                slot=ev.slot,
+                signature=ev.signature,
+                received_ms=n.received_ms,
+                symbol=self._symbols.get(event.mint),
+            )
+            await self._send(RAW_SWAPS.name, record.pair, record, n)
+            self.stats.swaps += 1
+        elif isinstance(event, raydium.SwapBaseIn | raydium.SwapBaseOut):
+            pool = self.pool_resolver(ev) if self.pool_resolver is not None else None
+            if pool is None:
+                self.stats.unattributed += 1
+                COLLECTOR_EVENTS.labels(SOURCE, "unattributed").inc()
+                return
+            record = event.parse_to_swap(
+                pool,
+                slot=ev.slot,
+                signature=ev.signature,
+                ts_ms=self.slot_time_ms(ev.slot, n.received_ms),
+                received_ms=n.received_ms,
+            )
+            await self._send(RAW_SWAPS.name, record.pair, record, n)
+            self.stats.swaps += 1
+        else:
+            self.stats.not_normalised += 1
+            COLLECTOR_EVENTS.labels(SOURCE, "not_normalised").inc()
+
+    async def _send(self, topic: str, key: str, record: Swap | Launch, n: Notification) -> None:
+        COLLECTOR_LAG.labels(SOURCE).observe(max(0, n.received_ms - record.ts_ms) / 1000)
+        fut = await self.sink.send(topic, key.encode(), encode(record))
+        callback = None
+        if self.on_delivered is not None:
+            hook, signature = self.on_delivered, record.signature
+
+            def callback(seconds: float) -> None:
+                hook(signature, seconds)
+
+        observe_produced(fut, SOURCE, n.received_ns, callback)
+        COLLECTOR_EVENTS.labels(SOURCE, topic).inc()
+
+    async def _dead_letter(self, n: Notification, reason: str) -> None:
+        self.stats.dead_letters += 1
+        COLLECTOR_EVENTS.labels(SOURCE, "dead_letter").inc()
+        log.warning("chain collector: dead letter (%s)", reason[:200])
+        letter = DeadLetter(
+            topic="solana.logs",
+            partition=-1,
+            offset=-1,
+            key_b64=base64.b64encode(n.subscription.name.encode()).decode(),
+            value_b64=base64.b64encode(n.raw.encode()).decode(),
+            reason=reason[:500],
+            agent="chain_collector",
+            ts_ms=int(time.time() * 1000),
+        )
+        await self.sink.send(DLQ_RAW.name, DLQ_KEY, encode(letter))

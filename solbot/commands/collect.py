@@ -1,0 +1,146 @@
+"""`solbot collect [--duration S]`: run the enabled live collectors into the broker until Ctrl-C.
+
+Each collector is off until its setting turns it on (COLLECT_CHAIN, COLLECT_JUPITER, COLLECT_DRIFT), so
+nothing reaches a public endpoint by accident. The broker is BROKER_URL, else the one `solbot services
+up` started; like `solbot topics`, this never starts a broker of its own (records sent into a fresh
+in-memory broker nobody reads would be lost on exit).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+import time
+from typing import Any
+
+import orjson
+
+from collectors.chain_collector import ChainCollector
+from collectors.drift import DriftClient, DriftCollector
+from collectors.jupiter import JupiterClient, JupiterCollector
+from collectors.sink import KafkaSink
+from collectors.solana_ws import SolanaWsClient
+from solbot.commands.topics import broker_bootstrap
+from solbot.settings import Settings
+from streams.broker_compat import create_topics
+from streams.topics import DLQ_RAW, RAW_LAUNCHES, RAW_PERPS, RAW_QUOTES, RAW_SWAPS
+
+OUTPUT_TOPICS = (RAW_SWAPS, RAW_LAUNCHES, RAW_QUOTES, RAW_PERPS, DLQ_RAW)
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser("collect", help="run the enabled live collectors (chain, Jupiter, Drift)")
+    p.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+
+
+def enabled_collectors(settings: Settings) -> list[str]:
+    flags = (
+        ("chain", settings.collect_chain),
+        ("jupiter", settings.collect_jupiter),
+        ("drift", settings.collect_drift),
+    )
+    return [name for name, on in flags if on]
+
+
+def main(settings: Settings, args: argparse.Namespace) -> int:
+    enabled = enabled_collectors(settings)
+    if not enabled:
+        print(
+            "solbot: no collector enabled: set COLLECT_CHAIN, COLLECT_JUPITER or COLLECT_DRIFT to true",
+            file=sys.stderr,
+        )
+        return 2
+    bootstrap = broker_bootstrap(settings)
+    if bootstrap is None:
+        print("solbot: no broker: set BROKER_URL or start one with `solbot services up`", file=sys.stderr)
+        return 1
+    try:
+        summary = asyncio.run(_collect(settings, bootstrap, enabled, args.duration))
+    except KeyboardInterrupt:  # Ctrl-C before the loop's own handler was installed
+        return 130
+    print(orjson.dumps(summary).decode(), flush=True)
+    return 0
+
+
+async def _collect(
+    settings: Settings, bootstrap: str, enabled: list[str], duration_s: float | None
+) -> dict[str, Any]:
+    """Run until the duration passes or SIGINT/SIGTERM; then stop every collector and flush the producer."""
+    started = time.monotonic()
+    await create_topics(bootstrap, settings.topic_partitions)
+    sink = KafkaSink(
+        bootstrap, linger_ms=settings.producer_linger_ms, topics=tuple(t.name for t in OUTPUT_TOPICS)
+    )
+    await sink.start()
+    tasks: list[asyncio.Task[None]] = []
+    closers: list[Any] = []
+    summary: dict[str, Any] = {}
+    ws: SolanaWsClient | None = None
+    chain: ChainCollector | None = None
+    jupiter: JupiterCollector | None = None
+    drift: DriftCollector | None = None
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    # Said once the handlers are in place: from here on Ctrl-C is a clean stop.
+    print(f"solbot: collecting {', '.join(enabled)} into kafka://{bootstrap}", flush=True)
+    try:
+        if "chain" in enabled:
+            assert settings.solana_ws_url is not None  # derived from the RPC URL by the settings
+            ws = SolanaWsClient(settings.solana_ws_url, stall_s=settings.solana_ws_stall_s)
+            chain = ChainCollector(sink)
+            chain.attach(ws)
+            tasks.append(asyncio.create_task(ws.run(), name="chain"))
+        if "jupiter" in enabled:
+            jclient = JupiterClient(settings.jupiter_api_url, api_key=settings.jupiter_api_key)
+            await jclient.start()
+            closers.append(jclient)
+            jupiter = JupiterCollector(jclient, sink, settings.pairs, poll_s=settings.jupiter_poll_s)
+            tasks.append(asyncio.create_task(jupiter.run(), name="jupiter"))
+        if "drift" in enabled:
+            dclient = DriftClient(settings.drift_dlob_url, settings.drift_data_url)
+            await dclient.start()
+            closers.append(dclient)
+            drift = DriftCollector(dclient, sink, settings.drift_markets, poll_s=settings.drift_poll_s)
+            tasks.append(asyncio.create_task(drift.run(), name="drift"))
+        waiter = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait(
+            [waiter, *tasks], timeout=duration_s, return_when=asyncio.FIRST_COMPLETED
+        )
+        waiter.cancel()
+        for task in done:
+            if task is not waiter and not task.cancelled() and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for closer in closers:
+            await closer.close()
+        await sink.stop()
+    if ws is not None and chain is not None:
+        summary["chain"] = {
+            "swaps": chain.stats.swaps,
+            "launches": chain.stats.launches,
+            "failed_tx": chain.stats.failed_tx,
+            "dead_letters": chain.stats.dead_letters,
+            "unattributed": chain.stats.unattributed,
+            "notifications": ws.stats.notifications,
+            "reconnects": ws.stats.reconnects,
+            "stalls": ws.stats.stalls,
+            "malformed": ws.stats.malformed,
+        }
+    if jupiter is not None:
+        summary["jupiter"] = {"quotes": jupiter.produced, "polls": jupiter.polls, "errors": jupiter.errors}
+    if drift is not None:
+        summary["drift"] = {"books": drift.produced, "polls": drift.polls, "errors": drift.errors}
+    summary["duration_s"] = round(time.monotonic() - started, 1)
+    return summary
