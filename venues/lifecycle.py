@@ -419,7 +419,8 @@ class OrderLifecycle:
                        amount_in, min_amount_out, status, reason, ts_ms, origin_ms, decided_ms)
                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'new', '', $11, $12, $13)
                    ON CONFLICT (order_id) DO NOTHING RETURNING order_id""",
-                order.id, order.signal_id, self.portfolio, order.pair, order.side, order.kind, order.venue, order.pool,
+                order.id, order.signal_id, self.portfolio, order.pair, order.side, order.kind, order.venue,
+                order.pool,
                 order.amount_in, order.min_amount_out, order.ts_ms, order.origin_ms, order.decided_ms,
             )  # fmt: skip
             if inserted is not None:
