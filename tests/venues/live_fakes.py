@@ -58,7 +58,9 @@ class Faults:
 class FakeRpc:
     """The Solana JSON-RPC double over a `LocalChain`."""
 
-    def __init__(self, chain: LocalChain, *, slot_s: float = 0.02, window: int = 40, faults: Faults | None = None):
+    def __init__(
+        self, chain: LocalChain, *, slot_s: float = 0.02, window: int = 40, faults: Faults | None = None
+    ):
         self.chain = chain
         self.svm = chain.svm
         self.slot_s = slot_s
@@ -90,7 +92,9 @@ class FakeRpc:
             return signature
         result = self.svm.send_transaction(tx)
         if isinstance(result, FailedTransactionMetadata):
-            if str(result.err()) == "TransactionErrorBlockhashNotFound" or "BlockhashNotFound" in str(result.err()):
+            if str(result.err()) == "TransactionErrorBlockhashNotFound" or "BlockhashNotFound" in str(
+                result.err()
+            ):
                 return signature  # dropped: its blockhash is gone
             self.landed[signature] = (self.height(), str(result.err()), _memo(tx))
             return signature
@@ -108,7 +112,9 @@ class FakeRpc:
         body = await request.json()
         method, params, rid = body["method"], body.get("params", []), body.get("id")
         send = method == "sendTransaction"
-        kinds = ("timeout", "rate_limit", "blockhash_not_found", "drop") if send else ("timeout", "rate_limit")
+        kinds = (
+            ("timeout", "rate_limit", "blockhash_not_found", "drop") if send else ("timeout", "rate_limit")
+        )
         fault = self.faults.draw(*kinds)
         if fault == "rate_limit":
             error = {"code": 429, "message": "Too many requests for a specific RPC call"}
@@ -149,7 +155,11 @@ class FakeRpc:
                 value = {"err": str(sim.err()), "logs": list(sim.meta().logs()), "unitsConsumed": 0}
             else:
                 meta = sim.meta()
-                value = {"err": None, "logs": list(meta.logs()), "unitsConsumed": meta.compute_units_consumed}
+                value = {
+                    "err": None,
+                    "logs": list(meta.logs()),
+                    "unitsConsumed": meta.compute_units_consumed(),
+                }
             return {"context": context, "value": value}
         if method == "getSignatureStatuses":
             out = []
@@ -197,7 +207,9 @@ class FakeJupiter:
     async def _fault(self) -> web.Response | None:
         fault = self.faults.draw("timeout", "rate_limit")
         if fault == "rate_limit":
-            return web.json_response({"error": "Rate limit exceeded"}, status=429, headers={"Retry-After": "0.01"})
+            return web.json_response(
+                {"error": "Rate limit exceeded"}, status=429, headers={"Retry-After": "0.01"}
+            )
         if fault == "timeout":
             await asyncio.sleep(self.hang_s)
         return None
@@ -205,7 +217,9 @@ class FakeJupiter:
     def _quote(self, input_mint: str, output_mint: str, amount: int, slippage_bps: int) -> dict[str, Any]:
         state = self.pools[(input_mint, output_mint)]
         buy = input_mint == state.quote_mint
-        r_in, r_out = (state.quote_reserve, state.base_reserve) if buy else (state.base_reserve, state.quote_reserve)
+        r_in, r_out = (
+            (state.quote_reserve, state.base_reserve) if buy else (state.base_reserve, state.quote_reserve)
+        )
         out = amm.quote_out(amount, r_in, r_out, state.fee_bps)
         return {
             "inputMint": input_mint, "inAmount": str(amount), "outputMint": output_mint, "outAmount": str(out),
@@ -241,7 +255,9 @@ class FakeJupiter:
                                 chain.wallet_account(received), user, int(quote["outAmount"]), decimals[received]),
         ]  # fmt: skip
         message = MessageV0.try_compile(user, ixs, [], self.rpc.svm.latest_blockhash())
-        unsigned = VersionedTransaction.populate(message, [_NULL_SIG] * message.header.num_required_signatures)
+        unsigned = VersionedTransaction.populate(
+            message, [_NULL_SIG] * message.header.num_required_signatures
+        )
         return web.json_response({
             "swapTransaction": base64.b64encode(bytes(unsigned)).decode(), "lastValidBlockHeight": self.rpc.last_valid(),
             "prioritizationFeeLamports": 0,
@@ -274,7 +290,9 @@ class FakeJito:
                     "bundle_id": bid, "transactions": sigs, "slot": self.rpc.height(),
                     "confirmation_status": "confirmed", "err": {"Ok": None},
                 })  # fmt: skip
-            return web.json_response({"jsonrpc": "2.0", "result": {"context": {"slot": 1}, "value": value}, "id": rid})
+            return web.json_response(
+                {"jsonrpc": "2.0", "result": {"context": {"slot": 1}, "value": value}, "id": rid}
+            )
         return web.json_response({"jsonrpc": "2.0", "error": {"code": -32601, "message": "nope"}, "id": rid})
 
 
