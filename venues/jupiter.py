@@ -27,7 +27,14 @@ from solders.transaction import VersionedTransaction
 
 from chain.local import memo_ix
 from chain.rpc import HTTP_TOO_MANY_REQUESTS, RpcClient
-from solbot.errors import PreflightFailed, RateLimited, RpcTimeout, VenueError, VenueRejected
+from solbot.errors import (
+    BlockhashNotFound,
+    PreflightFailed,
+    RateLimited,
+    RpcTimeout,
+    VenueError,
+    VenueRejected,
+)
 from streams.records import Order
 from venues.base import input_mint
 from venues.fees import (
@@ -229,6 +236,11 @@ class JupiterVenue:
         # Simulate with the chain's maximum budget to learn what the swap really consumes.
         probe = self._sign(body, blockhash, None, 0)
         simulation = await self.rpc.simulate_transaction(_b64(probe), sig_verify=False)
+        if simulation.err is not None and "BlockhashNotFound" in str(simulation.err):
+            # The quote's blockhash went stale before we signed: transient, prepare again.
+            raise BlockhashNotFound(
+                f"order {order.id}: swap blockhash expired before signing", data=simulation.err
+            )
         if simulation.err is not None:
             raise PreflightFailed(
                 f"order {order.id}: simulation failed: {simulation.err}", data=simulation.err

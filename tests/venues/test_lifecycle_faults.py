@@ -65,7 +65,7 @@ async def test_thousand_orders_through_faults_never_double_fill(venue_db: asyncp
     chain = LocalChain({SOL: 9, USDC: 6}, wallet)
     chain.fund_wallet({SOL: 10**13, USDC: 10**12})
     rpc_faults = Faults(timeout=0.02, rate_limit=0.05, blockhash_not_found=0.05, drop=0.1, seed=1)
-    rpc = FakeRpc(chain, slot_s=0.02, window=40, faults=rpc_faults)
+    rpc = FakeRpc(chain, slot_s=0.02, window=100, faults=rpc_faults)
     jup_faults = Faults(timeout=0.01, rate_limit=0.05, seed=2)
     jupiter = FakeJupiter(rpc, wallet.pubkey(), [STATE], jup_faults)
     jito = FakeJito(rpc)
@@ -106,7 +106,7 @@ async def test_thousand_orders_through_faults_never_double_fill(venue_db: asyncp
 
         statuses = await asyncio.gather(*(drive(first, o) for o in orders))
         crashed = [o for o, s in zip(orders, statuses, strict=True) if s == "crashed"]
-        assert 1 <= len(crashed) <= len(orders[::25])
+        assert len(crashed) <= len(orders[::25])
         # Restart: fresh life cycles (no memory); the orders are re-delivered and resume from the store.
         restarted = [OrderLifecycle(venue_db, v, config) for v in venues]
         pending = set(await restarted[0].pending_order_ids())
@@ -123,7 +123,7 @@ async def test_thousand_orders_through_faults_never_double_fill(venue_db: asyncp
             await r.cleanup()
 
     async with venue_db.acquire() as conn:
-        rows = await conn.fetch("SELECT order_id, status FROM orders")
+        rows = await conn.fetch("SELECT order_id, status, reason FROM orders")
         txs = await conn.fetch("SELECT order_id, signature, state, in_amount, out_amount FROM order_txs")
         transitions = await conn.fetch(
             "SELECT order_id, from_status, to_status FROM order_transitions ORDER BY id"
@@ -158,4 +158,4 @@ async def test_thousand_orders_through_faults_never_double_fill(venue_db: asyncp
         assert steps[-1][1] == status[oid]
     print(f"orders={N_ORDERS} {dict(by_status)} rpc_faults={rpc_faults.counts} jupiter_faults={jup_faults.counts}"
           f" expired_txs={sum(t['state'] == 'expired' for t in txs)}")  # fmt: skip
-    assert by_status["confirmed"] > 0  # the landing rate under these fault rates is reported, not tuned
+    assert by_status["confirmed"] >= N_ORDERS * 0.9
