@@ -118,8 +118,9 @@ class FakeRpc:
         fault = self.faults.draw(*kinds)
         if fault == "rate_limit":
             error = {"code": 429, "message": "Too many requests for a specific RPC call"}
-            return web.json_response({"jsonrpc": "2.0", "error": error, "id": rid}, status=429,
-                                     headers={"Retry-After": "0.01"})  # fmt: skip
+            return web.json_response(
+                {"jsonrpc": "2.0", "error": error, "id": rid}, status=429, headers={"Retry-After": "0.01"}
+            )
         if fault == "timeout":
             if send and self.faults.rng.random() < 0.5:
                 self.execute(base64.b64decode(params[0]))  # it landed, but the client will not hear so
@@ -142,8 +143,13 @@ class FakeRpc:
             skip = bool(params[1].get("skipPreflight")) if len(params) > 1 else False
             if fault == "blockhash_not_found" or (not skip and not self.blockhash_current(raw)):
                 data = {"err": "BlockhashNotFound", "logs": [], "unitsConsumed": 0}
-                raise _RpcFault({"code": -32002, "message": "Transaction simulation failed: Blockhash not found",
-                                 "data": data})  # fmt: skip
+                raise _RpcFault(
+                    {
+                        "code": -32002,
+                        "message": "Transaction simulation failed: Blockhash not found",
+                        "data": data,
+                    }
+                )
             tx = VersionedTransaction.from_bytes(raw)
             if fault == "drop":
                 return str(tx.signatures[0])
@@ -165,10 +171,16 @@ class FakeRpc:
             out = []
             for sig in params[0]:
                 hit = self.landed.get(sig)
-                out.append(None if hit is None else {
-                    "slot": hit[0], "confirmations": 1, "err": None if hit[1] is None else {"InstructionError": hit[1]},
-                    "confirmationStatus": "confirmed",
-                })  # fmt: skip
+                out.append(
+                    None
+                    if hit is None
+                    else {
+                        "slot": hit[0],
+                        "confirmations": 1,
+                        "err": None if hit[1] is None else {"InstructionError": hit[1]},
+                        "confirmationStatus": "confirmed",
+                    }
+                )
             return {"context": context, "value": out}
         raise _RpcFault({"code": -32601, "message": "Method not found"})
 
@@ -222,13 +234,29 @@ class FakeJupiter:
         )
         out = amm.quote_out(amount, r_in, r_out, state.fee_bps)
         return {
-            "inputMint": input_mint, "inAmount": str(amount), "outputMint": output_mint, "outAmount": str(out),
-            "otherAmountThreshold": str(out - out * slippage_bps // 10_000), "swapMode": "ExactIn",
-            "slippageBps": slippage_bps, "priceImpactPct": "0", "contextSlot": self.rpc.height(),
-            "routePlan": [{"swapInfo": {"ammKey": state.pool, "label": state.venue, "inputMint": input_mint,
-                                        "outputMint": output_mint, "inAmount": str(amount), "outAmount": str(out)},
-                           "percent": 100}],
-        }  # fmt: skip
+            "inputMint": input_mint,
+            "inAmount": str(amount),
+            "outputMint": output_mint,
+            "outAmount": str(out),
+            "otherAmountThreshold": str(out - out * slippage_bps // 10_000),
+            "swapMode": "ExactIn",
+            "slippageBps": slippage_bps,
+            "priceImpactPct": "0",
+            "contextSlot": self.rpc.height(),
+            "routePlan": [
+                {
+                    "swapInfo": {
+                        "ammKey": state.pool,
+                        "label": state.venue,
+                        "inputMint": input_mint,
+                        "outputMint": output_mint,
+                        "inAmount": str(amount),
+                        "outAmount": str(out),
+                    },
+                    "percent": 100,
+                }
+            ],
+        }
 
     async def quote(self, request: web.Request) -> web.Response:
         if (fault := await self._fault()) is not None:
@@ -249,19 +277,34 @@ class FakeJupiter:
         decimals = {state.base_mint: state.base_decimals, state.quote_mint: state.quote_decimals}
         ixs = [
             set_compute_unit_limit(1_400_000),
-            transfer_checked_ix(chain.wallet_account(spent), chain.mint_address(spent),
-                                chain.vault(state.pool, spent), user, int(quote["inAmount"]), decimals[spent]),
-            transfer_checked_ix(chain.vault(state.pool, received), chain.mint_address(received),
-                                chain.wallet_account(received), user, int(quote["outAmount"]), decimals[received]),
-        ]  # fmt: skip
+            transfer_checked_ix(
+                chain.wallet_account(spent),
+                chain.mint_address(spent),
+                chain.vault(state.pool, spent),
+                user,
+                int(quote["inAmount"]),
+                decimals[spent],
+            ),
+            transfer_checked_ix(
+                chain.vault(state.pool, received),
+                chain.mint_address(received),
+                chain.wallet_account(received),
+                user,
+                int(quote["outAmount"]),
+                decimals[received],
+            ),
+        ]
         message = MessageV0.try_compile(user, ixs, [], self.rpc.svm.latest_blockhash())
         unsigned = VersionedTransaction.populate(
             message, [_NULL_SIG] * message.header.num_required_signatures
         )
-        return web.json_response({
-            "swapTransaction": base64.b64encode(bytes(unsigned)).decode(), "lastValidBlockHeight": self.rpc.last_valid(),
-            "prioritizationFeeLamports": 0,
-        })  # fmt: skip
+        return web.json_response(
+            {
+                "swapTransaction": base64.b64encode(bytes(unsigned)).decode(),
+                "lastValidBlockHeight": self.rpc.last_valid(),
+                "prioritizationFeeLamports": 0,
+            }
+        )
 
 
 class FakeJito:
@@ -286,10 +329,17 @@ class FakeJito:
             value = []
             for bid in params[0]:
                 sigs = self.bundles.get(bid)
-                value.append(None if sigs is None else {
-                    "bundle_id": bid, "transactions": sigs, "slot": self.rpc.height(),
-                    "confirmation_status": "confirmed", "err": {"Ok": None},
-                })  # fmt: skip
+                value.append(
+                    None
+                    if sigs is None
+                    else {
+                        "bundle_id": bid,
+                        "transactions": sigs,
+                        "slot": self.rpc.height(),
+                        "confirmation_status": "confirmed",
+                        "err": {"Ok": None},
+                    }
+                )
             return web.json_response(
                 {"jsonrpc": "2.0", "result": {"context": {"slot": 1}, "value": value}, "id": rid}
             )

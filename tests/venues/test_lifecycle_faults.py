@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 from collections import Counter
 from typing import Any
@@ -21,8 +22,17 @@ from venues.jupiter import JupiterConfig, JupiterVenue
 from venues.lifecycle import TERMINAL, LifecycleConfig, OrderLifecycle
 
 SOL, USDC = "So11111111111111111111111111111111111111112", "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
-STATE = PoolState(venue="raydium", pool="pool1", base_mint=SOL, quote_mint=USDC, base_decimals=9,
-                  quote_decimals=6, base_reserve=10**15, quote_reserve=150 * 10**12, fee_bps=25)  # fmt: skip
+STATE = PoolState(
+    venue="raydium",
+    pool="pool1",
+    base_mint=SOL,
+    quote_mint=USDC,
+    base_decimals=9,
+    quote_decimals=6,
+    base_reserve=10**15,
+    quote_reserve=150 * 10**12,
+    fee_bps=25,
+)
 N_ORDERS = int(os.environ.get("SOLBOT_FAULT_ORDERS", "1000"))
 
 
@@ -33,9 +43,22 @@ class Crash(BaseException):
 def order(i: int) -> Order:
     side = "buy" if i % 2 == 0 else "sell"
     amount = 1_000_000 + i if side == "buy" else 10_000_000 + i
-    return Order(id=f"ord:{i}", signal_id=f"sig:{i}", pair="SOL/USDC", side=side, amount_in=amount,
-                 min_amount_out=0, venue="raydium", pool="pool1", pool_state=STATE, kind="entry", reason="t",
-                 ts_ms=i, origin_ms=i, decided_ms=i)  # fmt: skip
+    return Order(
+        id=f"ord:{i}",
+        signal_id=f"sig:{i}",
+        pair="SOL/USDC",
+        side=side,
+        amount_in=amount,
+        min_amount_out=0,
+        venue="raydium",
+        pool="pool1",
+        pool_state=STATE,
+        kind="entry",
+        reason="t",
+        ts_ms=i,
+        origin_ms=i,
+        decided_ms=i,
+    )
 
 
 class CrashingVenue:
@@ -86,11 +109,23 @@ async def test_thousand_orders_through_faults_never_double_fill(venue_db: asyncp
         jito_client = JitoClient(f"{jito_url}/api/v1/bundles", client=http)
         venues = [
             JupiterVenue(rpc_client, wallet, JupiterConfig(url=f"{jup_url}/swap/v1"), client=http),
-            JupiterVenue(rpc_client, wallet, JupiterConfig(url=f"{jup_url}/swap/v1", use_jito=True),
-                         jito=jito_client, client=http),
-        ]  # fmt: skip
-        config = LifecycleConfig(poll_interval_s=0.05, resend_interval_s=0.3, backoff_base_s=0.01,
-                                 backoff_max_s=0.2, breaker_failures=8, breaker_cooldown_s=0.1, max_attempts=4)  # fmt: skip
+            JupiterVenue(
+                rpc_client,
+                wallet,
+                JupiterConfig(url=f"{jup_url}/swap/v1", use_jito=True),
+                jito=jito_client,
+                client=http,
+            ),
+        ]
+        config = LifecycleConfig(
+            poll_interval_s=0.05,
+            resend_interval_s=0.3,
+            backoff_base_s=0.01,
+            backoff_max_s=0.2,
+            breaker_failures=8,
+            breaker_cooldown_s=0.1,
+            max_attempts=4,
+        )
         orders = [order(i) for i in range(N_ORDERS)]
         crash_ids = {o.id for o in orders[::25]}
         crashing = [CrashingVenue(v, crash_ids) for v in venues]
@@ -153,9 +188,11 @@ async def test_thousand_orders_through_faults_never_double_fill(venue_db: asyncp
         chains.setdefault(t["order_id"], []).append((t["from_status"], t["to_status"]))
     for oid, steps in chains.items():
         assert steps[0] == (None, "new")
-        for (_, to), (frm, _) in zip(steps, steps[1:], strict=False):
+        for (_, to), (frm, _) in itertools.pairwise(steps):
             assert frm == to
         assert steps[-1][1] == status[oid]
-    print(f"orders={N_ORDERS} {dict(by_status)} rpc_faults={rpc_faults.counts} jupiter_faults={jup_faults.counts}"
-          f" expired_txs={sum(t['state'] == 'expired' for t in txs)}")  # fmt: skip
+    print(
+        f"orders={N_ORDERS} {dict(by_status)} rpc_faults={rpc_faults.counts}"
+        f" jupiter_faults={jup_faults.counts} expired_txs={sum(t['state'] == 'expired' for t in txs)}"
+    )
     assert by_status["confirmed"] >= N_ORDERS * 0.9
