@@ -23,6 +23,8 @@ TABLES = {
     "risk_decisions",
     "market_data",  # 0002: partitioned by day, with its default partition
     "market_data_default",
+    "order_transitions",  # 0003: the live order life cycle
+    "order_txs",
 }
 ALL = [m.name for m in load_migrations()]
 
