@@ -83,6 +83,7 @@ class CrashingVenue:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)
 async def test_thousand_orders_through_faults_never_double_fill(venue_db: asyncpg.Pool) -> None:
     wallet = Keypair()
     chain = LocalChain({SOL: 9, USDC: 6}, wallet)
