@@ -45,13 +45,14 @@ from solders.transaction import VersionedTransaction
 from solders.transaction_metadata import FailedTransactionMetadata
 from spl.token.constants import ACCOUNT_LEN, MINT_LEN, TOKEN_PROGRAM_ID
 from spl.token.instructions import (
+    approve,
     create_associated_token_account,
     get_associated_token_address,
     initialize_account3,
     initialize_mint,
     mint_to,
 )
-from spl.token.models import InitializeAccount3Params, InitializeMintParams, MintToParams
+from spl.token.models import ApproveParams, InitializeAccount3Params, InitializeMintParams, MintToParams
 
 from market.tokens import DECIMALS
 from solbot.errors import SolbotError, VenueError, VenueRejected
@@ -320,6 +321,28 @@ class LocalChain:
         for mint, vault in vaults.items():
             self._vaults[(state.pool, mint)] = vault
         log.debug("local chain: pool %s vaults %s", state.pool, vaults)
+
+    def delegate_vault(self, pool: str, mint: str, delegate: Pubkey, amount: int = _MAX_U64) -> None:
+        """Let `delegate` move up to `amount` out of a pool vault with its own signature alone.
+
+        Why: a swap transaction a venue (or a test double of one) builds for the wallet must be signed by
+        the wallet only, as a real DEX program moves vault tokens by PDA; a delegate stands in for that.
+        """
+        self._send(
+            [
+                approve(
+                    ApproveParams(
+                        program_id=TOKEN_PROGRAM_ID,
+                        source=self.vault(pool, mint),
+                        delegate=delegate,
+                        owner=self._pool_authority_pk,
+                        amount=amount,
+                    )
+                )
+            ],
+            [self._operator, self._pool_authority],
+            f"delegate vault {pool}/{mint}",
+        )
 
     # -- settlement ----------------------------------------------------------------------------------------
 

@@ -41,3 +41,44 @@ class RateLimited(ServiceError):
     def __init__(self, message: str, retry_after_s: float | None = None) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
+
+
+class RpcError(VenueError):
+    """A JSON-RPC call failed; `code` is the JSON-RPC error code (or the HTTP status), never parsed text."""
+
+    def __init__(self, message: str, code: int = 0, data: object = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.data = data
+
+
+class BlockhashNotFound(RpcError):
+    """-32002 with err BlockhashNotFound: the node does not know the blockhash (yet, or any more)."""
+
+
+class PreflightFailed(RpcError):
+    """-32002 otherwise: the preflight simulation of a transaction failed; it was not broadcast."""
+
+
+class SignatureVerificationFailed(RpcError):
+    """-32003: a signature does not verify; re-sending the same bytes cannot help."""
+
+
+class NodeBehind(RpcError):
+    """-32005: the node is behind or unhealthy; try another node or later."""
+
+
+class RpcRateLimited(RpcError, RateLimited):
+    """HTTP 429 (or JSON-RPC code 429) from a venue or node: a `RateLimited` that is also a `VenueError`."""
+
+    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+        RpcError.__init__(self, message, code=429)
+        self.retry_after_s = retry_after_s
+
+
+class RpcTimeout(RpcError):
+    """No answer in time: the request may or may not have reached the server."""
+
+
+class CircuitOpen(VenueError):
+    """The venue's circuit breaker is open after consecutive failures; nothing was attempted."""

@@ -1,0 +1,362 @@
+"""Local HTTP servers shaped like Solana RPC (backed by LiteSVM), Jupiter /swap/v1 and Jito, with faults.
+
+The RPC double really executes what it is sent on a `LocalChain`: balances move, signatures verify, and
+a blockhash is valid for exactly `window` block heights (the SVM only accepts its latest blockhash, so
+the double rotates it exactly when the previous one expires). Block height advances with wall time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from solders.message import MessageV0
+from solders.pubkey import Pubkey
+from solders.signature import Signature
+from solders.transaction import VersionedTransaction
+from solders.transaction_metadata import FailedTransactionMetadata
+
+from chain.local import MEMO_PROGRAM_ID, LocalChain, transfer_checked_ix
+from market import amm
+from streams.records import PoolState
+from venues.fees import set_compute_unit_limit
+from venues.jito import TIP_ACCOUNTS
+
+
+@dataclass
+class Faults:
+    """Probabilities per request (seeded RNG): each request draws at most one fault."""
+
+    timeout: float = 0.0  # answer after the client gave up (sendTransaction: executed first, 50 %)
+    rate_limit: float = 0.0  # HTTP 429 with Retry-After
+    blockhash_not_found: float = 0.0  # sendTransaction only: -32002 BlockhashNotFound, not executed
+    drop: float = 0.0  # sendTransaction only: accepted (signature returned) but never executed
+    seed: int = 7
+    rng: random.Random = field(init=False)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+
+    def draw(self, *kinds: str) -> str:
+        roll = self.rng.random()
+        for kind in kinds:
+            p = getattr(self, kind)
+            if roll < p:
+                self.counts[kind] = self.counts.get(kind, 0) + 1
+                return kind
+            roll -= p
+        return ""
+
+
+class FakeRpc:
+    """The Solana JSON-RPC double over a `LocalChain`."""
+
+    def __init__(
+        self, chain: LocalChain, *, slot_s: float = 0.02, window: int = 40, faults: Faults | None = None
+    ):
+        self.chain = chain
+        self.svm = chain.svm
+        self.slot_s = slot_s
+        self.window = window
+        self.faults = faults or Faults()
+        self.hang_s = 1.0
+        self._start = time.monotonic()
+        self._epoch = 0
+        self.landed: dict[str, tuple[int, object, str]] = {}  # signature -> (slot, err, memo)
+        self.executed_memos: dict[str, int] = {}
+
+    def height(self) -> int:
+        height = int((time.monotonic() - self._start) / self.slot_s)
+        epoch = height // self.window
+        while self._epoch < epoch:
+            self.svm.expire_blockhash()
+            self._epoch += 1
+        return height
+
+    def last_valid(self) -> int:
+        return (self.height() // self.window + 1) * self.window - 1
+
+    def execute(self, raw: bytes) -> str:
+        """Run a transaction if its blockhash is current; returns its signature either way."""
+        tx = VersionedTransaction.from_bytes(raw)
+        signature = str(tx.signatures[0])
+        self.height()
+        if signature in self.landed:
+            return signature
+        result = self.svm.send_transaction(tx)
+        if isinstance(result, FailedTransactionMetadata):
+            if str(result.err()) == "TransactionErrorBlockhashNotFound" or "BlockhashNotFound" in str(
+                result.err()
+            ):
+                return signature  # dropped: its blockhash is gone
+            self.landed[signature] = (self.height(), str(result.err()), _memo(tx))
+            return signature
+        memo = _memo(tx)
+        self.landed[signature] = (self.height(), None, memo)
+        self.executed_memos[memo] = self.executed_memos.get(memo, 0) + 1
+        return signature
+
+    def blockhash_current(self, raw: bytes) -> bool:
+        tx = VersionedTransaction.from_bytes(raw)
+        self.height()
+        return tx.message.recent_blockhash == self.svm.latest_blockhash()
+
+    async def handle(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        method, params, rid = body["method"], body.get("params", []), body.get("id")
+        send = method == "sendTransaction"
+        kinds = (
+            ("timeout", "rate_limit", "blockhash_not_found", "drop") if send else ("timeout", "rate_limit")
+        )
+        fault = self.faults.draw(*kinds)
+        if fault == "rate_limit":
+            error = {"code": 429, "message": "Too many requests for a specific RPC call"}
+            return web.json_response(
+                {"jsonrpc": "2.0", "error": error, "id": rid}, status=429, headers={"Retry-After": "0.01"}
+            )
+        if fault == "timeout":
+            if send and self.faults.rng.random() < 0.5:
+                self.execute(base64.b64decode(params[0]))  # it landed, but the client will not hear so
+            await asyncio.sleep(self.hang_s)
+        try:
+            result = self.dispatch(method, params, fault)
+        except _RpcFault as exc:
+            return web.json_response({"jsonrpc": "2.0", "error": exc.error, "id": rid})
+        return web.json_response({"jsonrpc": "2.0", "result": result, "id": rid})
+
+    def dispatch(self, method: str, params: list[Any], fault: str) -> Any:
+        context = {"slot": self.height()}
+        if method == "getBlockHeight":
+            return self.height()
+        if method == "getLatestBlockhash":
+            value = {"blockhash": str(self.svm.latest_blockhash()), "lastValidBlockHeight": self.last_valid()}
+            return {"context": context, "value": value}
+        if method == "sendTransaction":
+            raw = base64.b64decode(params[0])
+            skip = bool(params[1].get("skipPreflight")) if len(params) > 1 else False
+            if fault == "blockhash_not_found" or (not skip and not self.blockhash_current(raw)):
+                data = {"err": "BlockhashNotFound", "logs": [], "unitsConsumed": 0}
+                raise _RpcFault(
+                    {
+                        "code": -32002,
+                        "message": "Transaction simulation failed: Blockhash not found",
+                        "data": data,
+                    }
+                )
+            tx = VersionedTransaction.from_bytes(raw)
+            if fault == "drop":
+                return str(tx.signatures[0])
+            return self.execute(raw)
+        if method == "simulateTransaction":
+            tx = VersionedTransaction.from_bytes(base64.b64decode(params[0]))
+            sim = self.svm.simulate_transaction(tx)
+            if isinstance(sim, FailedTransactionMetadata):
+                value = {"err": str(sim.err()), "logs": list(sim.meta().logs()), "unitsConsumed": 0}
+            else:
+                meta = sim.meta()
+                value = {
+                    "err": None,
+                    "logs": list(meta.logs()),
+                    "unitsConsumed": meta.compute_units_consumed(),
+                }
+            return {"context": context, "value": value}
+        if method == "getSignatureStatuses":
+            out = []
+            for sig in params[0]:
+                hit = self.landed.get(sig)
+                out.append(
+                    None
+                    if hit is None
+                    else {
+                        "slot": hit[0],
+                        "confirmations": 1,
+                        "err": None if hit[1] is None else {"InstructionError": hit[1]},
+                        "confirmationStatus": "confirmed",
+                    }
+                )
+            return {"context": context, "value": out}
+        raise _RpcFault({"code": -32601, "message": "Method not found"})
+
+
+class _RpcFault(Exception):
+    def __init__(self, error: dict[str, Any]) -> None:
+        super().__init__(error["message"])
+        self.error = error
+
+
+def _memo(tx: VersionedTransaction) -> str:
+    keys = list(tx.message.account_keys)
+    for ix in tx.message.instructions:
+        if keys[ix.program_id_index] == MEMO_PROGRAM_ID:
+            return bytes(ix.data).decode("utf-8")
+    return ""
+
+
+class FakeJupiter:
+    """`GET /swap/v1/quote` and `POST /swap/v1/swap` over one constant-product pool per mint pair."""
+
+    def __init__(self, rpc: FakeRpc, wallet: Pubkey, pools: list[PoolState], faults: Faults | None = None):
+        self.rpc = rpc
+        self.chain = rpc.chain
+        self.wallet = wallet
+        self.faults = faults or Faults()
+        self.hang_s = 1.0
+        self.pools: dict[tuple[str, str], PoolState] = {}
+        for state in pools:
+            self.chain.ensure_pool(state)
+            for mint in (state.base_mint, state.quote_mint):
+                self.chain.delegate_vault(state.pool, mint, wallet)
+            self.pools[(state.base_mint, state.quote_mint)] = state
+            self.pools[(state.quote_mint, state.base_mint)] = state
+
+    async def _fault(self) -> web.Response | None:
+        fault = self.faults.draw("timeout", "rate_limit")
+        if fault == "rate_limit":
+            return web.json_response(
+                {"error": "Rate limit exceeded"}, status=429, headers={"Retry-After": "0.01"}
+            )
+        if fault == "timeout":
+            await asyncio.sleep(self.hang_s)
+        return None
+
+    def _quote(self, input_mint: str, output_mint: str, amount: int, slippage_bps: int) -> dict[str, Any]:
+        state = self.pools[(input_mint, output_mint)]
+        buy = input_mint == state.quote_mint
+        r_in, r_out = (
+            (state.quote_reserve, state.base_reserve) if buy else (state.base_reserve, state.quote_reserve)
+        )
+        out = amm.quote_out(amount, r_in, r_out, state.fee_bps)
+        return {
+            "inputMint": input_mint,
+            "inAmount": str(amount),
+            "outputMint": output_mint,
+            "outAmount": str(out),
+            "otherAmountThreshold": str(out - out * slippage_bps // 10_000),
+            "swapMode": "ExactIn",
+            "slippageBps": slippage_bps,
+            "priceImpactPct": "0",
+            "contextSlot": self.rpc.height(),
+            "routePlan": [
+                {
+                    "swapInfo": {
+                        "ammKey": state.pool,
+                        "label": state.venue,
+                        "inputMint": input_mint,
+                        "outputMint": output_mint,
+                        "inAmount": str(amount),
+                        "outAmount": str(out),
+                    },
+                    "percent": 100,
+                }
+            ],
+        }
+
+    async def quote(self, request: web.Request) -> web.Response:
+        if (fault := await self._fault()) is not None:
+            return fault
+        q = request.query
+        body = self._quote(q["inputMint"], q["outputMint"], int(q["amount"]), int(q.get("slippageBps", "50")))
+        return web.json_response(body)
+
+    async def swap(self, request: web.Request) -> web.Response:
+        if (fault := await self._fault()) is not None:
+            return fault
+        body = await request.json()
+        quote = body["quoteResponse"]
+        user = Pubkey.from_string(body["userPublicKey"])
+        spent, received = quote["inputMint"], quote["outputMint"]
+        state = self.pools[(spent, received)]
+        chain = self.chain
+        decimals = {state.base_mint: state.base_decimals, state.quote_mint: state.quote_decimals}
+        ixs = [
+            set_compute_unit_limit(1_400_000),
+            transfer_checked_ix(
+                chain.wallet_account(spent),
+                chain.mint_address(spent),
+                chain.vault(state.pool, spent),
+                user,
+                int(quote["inAmount"]),
+                decimals[spent],
+            ),
+            transfer_checked_ix(
+                chain.vault(state.pool, received),
+                chain.mint_address(received),
+                chain.wallet_account(received),
+                user,
+                int(quote["outAmount"]),
+                decimals[received],
+            ),
+        ]
+        message = MessageV0.try_compile(user, ixs, [], self.rpc.svm.latest_blockhash())
+        unsigned = VersionedTransaction.populate(
+            message, [_NULL_SIG] * message.header.num_required_signatures
+        )
+        return web.json_response(
+            {
+                "swapTransaction": base64.b64encode(bytes(unsigned)).decode(),
+                "lastValidBlockHeight": self.rpc.last_valid(),
+                "prioritizationFeeLamports": 0,
+            }
+        )
+
+
+class FakeJito:
+    """`POST /api/v1/bundles`: sendBundle executes the bundle's transactions on the RPC double."""
+
+    def __init__(self, rpc: FakeRpc) -> None:
+        self.rpc = rpc
+        self.bundles: dict[str, list[str]] = {}
+        for account in TIP_ACCOUNTS:
+            rpc.svm.airdrop(account, 1_000_000_000)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        method, params, rid = body["method"], body["params"], body.get("id")
+        if method == "sendBundle":
+            assert params[1] == {"encoding": "base64"}
+            sigs = [self.rpc.execute(base64.b64decode(tx)) for tx in params[0]]
+            bundle_id = hashlib.sha256("".join(sigs).encode()).hexdigest()
+            self.bundles[bundle_id] = sigs
+            return web.json_response({"jsonrpc": "2.0", "result": bundle_id, "id": rid})
+        if method == "getBundleStatuses":
+            value = []
+            for bid in params[0]:
+                sigs = self.bundles.get(bid)
+                value.append(
+                    None
+                    if sigs is None
+                    else {
+                        "bundle_id": bid,
+                        "transactions": sigs,
+                        "slot": self.rpc.height(),
+                        "confirmation_status": "confirmed",
+                        "err": {"Ok": None},
+                    }
+                )
+            return web.json_response(
+                {"jsonrpc": "2.0", "result": {"context": {"slot": 1}, "value": value}, "id": rid}
+            )
+        return web.json_response({"jsonrpc": "2.0", "error": {"code": -32601, "message": "nope"}, "id": rid})
+
+
+_NULL_SIG = Signature.default()
+
+
+async def serve(routes: list[tuple[str, str, Any]]) -> tuple[web.AppRunner, str]:
+    """Start an aiohttp server on 127.0.0.1 (random port); returns the runner and its base URL."""
+    app = web.Application()
+    for method, path, handler in routes:
+        app.router.add_route(method, path, handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return runner, f"http://127.0.0.1:{port}"

@@ -1,0 +1,127 @@
+"""A Jito block-engine client (PROTOCOLS.md §3): sendBundle, getBundleStatuses and the tip transfer.
+
+The tip is a plain SOL transfer to one of the 8 tip accounts placed INSIDE the main transaction (not a
+separate one), so nobody can unbundle the swap and keep the tip ("uncle bandit"), and never through an
+address lookup table. The account is chosen by the transaction's order id hash, spreading load evenly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from solders.instruction import Instruction
+from solders.pubkey import Pubkey
+from solders.system_program import TransferParams, transfer
+
+from chain.rpc import HTTP_TOO_MANY_REQUESTS, map_error
+from solbot.errors import RpcError, RpcRateLimited, RpcTimeout
+from venues.fees import MIN_JITO_TIP_LAMPORTS
+
+TIP_ACCOUNTS: tuple[Pubkey, ...] = tuple(
+    Pubkey.from_string(address)
+    for address in (
+        "96gYZGLnJYVFmbjzopPSU6QiEV5fGqZNyN9nmNhvrZU5",
+        "HFqU5x63VTqvQss8hp11i4wVV8bD44PvwucfZ2bU7gRe",
+        "Cw8CFyM9FkoMi7K7Crf6HNQqf4uEMzpKw6QNghXLvLkY",
+        "ADaUMid9yfUytqMBgopwjb2DTLSokTSzL1zt6iGPaS49",
+        "DfXygSm4jCyNCybVYYK6DwvWqjKee8pbDmJGcLWNDXjh",
+        "ADuUkR4vqLUMWXxW9gh6D6L8pMSawimctcNZ5pGwDcEt",
+        "DttWaMuVvTiduZRnguLF7jNxTgiMBZ1hyAumKUiL2KRL",
+        "3AVi9Tg9Uo68tJfuvoKvqKNWKkC5wPdSSdeBnizKZ6jT",
+    )
+)
+MAX_BUNDLE_TRANSACTIONS = 5
+
+
+def tip_account(key: str) -> Pubkey:
+    """One of the 8 tip accounts, picked deterministically from `key` (e.g. the order id)."""
+    return TIP_ACCOUNTS[hashlib.sha256(key.encode("utf-8")).digest()[0] % len(TIP_ACCOUNTS)]
+
+
+def tip_instruction(payer: Pubkey, lamports: int, key: str) -> Instruction:
+    if lamports < MIN_JITO_TIP_LAMPORTS:
+        raise ValueError(f"a Jito tip must be at least {MIN_JITO_TIP_LAMPORTS} lamports, not {lamports}")
+    return transfer(TransferParams(from_pubkey=payer, to_pubkey=tip_account(key), lamports=lamports))
+
+
+@dataclass(frozen=True, slots=True)
+class BundleStatus:
+    bundle_id: str
+    transactions: list[str]
+    slot: int
+    confirmation_status: str | None
+    err: object  # {"Ok": None} when it landed without error
+
+
+def parse_bundle_status(entry: dict[str, Any]) -> BundleStatus:
+    """Accepts both spellings of the status field (the docs' table and example disagree)."""
+    status = entry.get("confirmation_status", entry.get("confirmationStatus"))
+    return BundleStatus(
+        bundle_id=str(entry["bundle_id"]),
+        transactions=[str(sig) for sig in entry.get("transactions") or []],
+        slot=int(entry.get("slot") or 0),
+        confirmation_status=None if status is None else str(status),
+        err=entry.get("err"),
+    )
+
+
+class JitoClient:
+    """JSON-RPC to `<block engine>/api/v1/bundles`. Opens nothing until the first call."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout_s: float = 10.0,
+        auth_uuid: str | None = None,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.url = url
+        headers = {"x-jito-auth": auth_uuid} if auth_uuid else {}
+        self._client = client if client is not None else httpx.AsyncClient(timeout=timeout_s, headers=headers)
+        self._owns_client = client is None
+        self._ids = itertools.count(1)
+
+    async def close(self) -> None:
+        if self._owns_client:
+            await self._client.aclose()
+
+    async def _call(self, method: str, params: list[Any]) -> Any:
+        body = {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": params}
+        try:
+            response = await self._client.post(self.url, json=body)
+        except httpx.TimeoutException as exc:
+            raise RpcTimeout(f"jito {method}: no answer in time") from exc
+        except httpx.HTTPError as exc:
+            raise RpcError(f"jito {method}: transport error {type(exc).__name__}") from exc
+        if response.status_code == HTTP_TOO_MANY_REQUESTS:
+            retry = response.headers.get("retry-after")
+            raise RpcRateLimited(f"jito {method}: rate limited", float(retry) if retry else None)
+        try:
+            payload = response.json()
+        except ValueError as exc:
+            raise RpcError(f"jito {method}: HTTP {response.status_code}, body is not JSON") from exc
+        if isinstance(payload.get("error"), dict):
+            raise map_error(payload["error"])
+        if response.status_code >= 400 or "result" not in payload:
+            raise RpcError(
+                f"jito {method}: HTTP {response.status_code} without a result", response.status_code
+            )
+        return payload["result"]
+
+    async def send_bundle(self, transactions_base64: Sequence[str]) -> str:
+        """Send 1 to 5 signed transactions, run atomically in order; returns the bundle id."""
+        if not 1 <= len(transactions_base64) <= MAX_BUNDLE_TRANSACTIONS:
+            raise ValueError(f"a bundle holds 1 to {MAX_BUNDLE_TRANSACTIONS} transactions")
+        return str(await self._call("sendBundle", [list(transactions_base64), {"encoding": "base64"}]))
+
+    async def get_bundle_statuses(self, bundle_ids: Sequence[str]) -> list[BundleStatus | None]:
+        if not 1 <= len(bundle_ids) <= MAX_BUNDLE_TRANSACTIONS:
+            raise ValueError(f"getBundleStatuses takes 1 to {MAX_BUNDLE_TRANSACTIONS} ids")
+        result = await self._call("getBundleStatuses", [list(bundle_ids)])
+        return [None if entry is None else parse_bundle_status(entry) for entry in result["value"]]

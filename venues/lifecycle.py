@@ -1,0 +1,473 @@
+"""The persisted life cycle of a live order: new → submitted → confirmed | failed | expired | cancelled.
+
+The one invariant: an order can never fill twice. It holds because
+  * an order has at most ONE live (signed or sent) transaction, enforced by a unique partial index;
+  * that transaction (signature, last valid block height, raw bytes) is stored BEFORE it is sent, so a
+    worker that dies between signing and sending finds it again when the order is re-delivered;
+  * re-sending always sends the same stored bytes (same signature: it can land at most once);
+  * a NEW transaction (new blockhash, new signature) is signed only once the old one is proven dead:
+    the block height is past its `lastValidBlockHeight` AND, read after that, the signature is unknown.
+    Errors such as "blockhash not found", timeouts or 429s prove nothing and never trigger a re-sign.
+Every status change is a row in `order_transitions` (from, to, reason, ts_ms) written in the same
+database transaction that updates `orders.status`. `run` is resumable: calling it again for an order
+(a re-delivered message, a restarted worker) continues from what is stored, and a terminal order
+returns its stored outcome. A circuit breaker per venue stops calling a venue after consecutive
+failures, for a cooldown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
+
+import asyncpg
+
+from chain.rpc import RpcClient
+from solbot.errors import (
+    CircuitOpen,
+    PreflightFailed,
+    RateLimited,
+    SignatureVerificationFailed,
+    VenueError,
+    VenueRejected,
+)
+from streams.records import Fill, Order
+from venues.base import FILLED, SLIPPAGE, failed_fill, fill_id
+from venues.jupiter import PreparedTx
+from venues.paper import human_price
+
+log = logging.getLogger(__name__)
+
+NEW, SUBMITTED, CONFIRMED, FAILED, EXPIRED, CANCELLED = (
+    "new", "submitted", "confirmed", "failed", "expired", "cancelled",
+)  # fmt: skip
+TERMINAL = frozenset({CONFIRMED, FAILED, EXPIRED, CANCELLED})
+_ALLOWED = {
+    None: {NEW},
+    NEW: {SUBMITTED, FAILED, CANCELLED},
+    SUBMITTED: {CONFIRMED, FAILED, EXPIRED},
+}
+T = TypeVar("T")
+
+
+class TxVenue(Protocol):
+    """What the life cycle needs from a live venue: build-and-sign, and send stored bytes."""
+
+    name: str
+    rpc: RpcClient
+
+    async def prepare(self, order: Order) -> PreparedTx | None: ...
+
+    async def broadcast(self, raw_base64: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class LifecycleConfig:
+    max_attempts: int = 3  # signed transactions per order (each only after the previous expired)
+    max_call_retries: int = 8  # retries of one venue/RPC step before giving up on it
+    poll_interval_s: float = 0.4
+    resend_interval_s: float = 2.0  # re-broadcast of the same bytes while unconfirmed (maxRetries is 0)
+    backoff_base_s: float = 0.05
+    backoff_max_s: float = 2.0
+    breaker_failures: int = 5
+    breaker_cooldown_s: float = 1.0
+
+
+class CircuitBreaker:
+    """Opens after `threshold` consecutive failures; half-opens (one trial) after `cooldown_s`."""
+
+    def __init__(
+        self, threshold: int, cooldown_s: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.threshold = threshold
+        self.cooldown_s = cooldown_s
+        self._clock = clock
+        self.failures = 0
+        self.opened_at: float | None = None
+        self.times_opened = 0
+
+    def check(self) -> None:
+        if self.opened_at is None:
+            return
+        waited = self._clock() - self.opened_at
+        if waited < self.cooldown_s:
+            raise CircuitOpen(f"circuit open for another {self.cooldown_s - waited:.2f}s")
+
+    def remaining_s(self) -> float:
+        if self.opened_at is None:
+            return 0.0
+        return max(0.0, self.cooldown_s - (self._clock() - self.opened_at))
+
+    def success(self) -> None:
+        self.failures = 0
+        self.opened_at = None
+
+    def failure(self) -> None:
+        self.failures += 1
+        if self.failures >= self.threshold:
+            if self.opened_at is None:
+                self.times_opened += 1
+            self.opened_at = self._clock()
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    order_id: str
+    status: str
+    reason: str
+    signature: str = ""
+    in_amount: int = 0
+    out_amount: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Tx:
+    attempt: int
+    signature: str
+    last_valid_block_height: int
+    raw: str
+    in_amount: int
+    out_amount: int
+    state: str
+
+
+class OrderLifecycle:
+    """Drives orders to one terminal state on one venue, persisting every step in Postgres."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        venue: TxVenue,
+        config: LifecycleConfig | None = None,
+        *,
+        portfolio: str = "main",
+        wall_ms: Callable[[], int] = lambda: int(time.time() * 1000),
+    ) -> None:
+        self.portfolio = portfolio  # `Order` carries no portfolio; the orders table needs one
+        self.pool = pool
+        self.venue = venue
+        self.config = config or LifecycleConfig()
+        self.name = venue.name
+        self.breaker = CircuitBreaker(self.config.breaker_failures, self.config.breaker_cooldown_s)
+        self._wall_ms = wall_ms
+
+    # -- the Venue interface -------------------------------------------------------------------------------
+
+    async def execute(self, order: Order, wallet: Mapping[str, int], now_ms: int) -> Fill:
+        """The order's terminal fill. `wallet` is not consulted: the chain refuses what it cannot pay."""
+        outcome = await self.run(order)
+        if outcome.status != CONFIRMED:
+            return failed_fill(order, now_ms, outcome.reason or outcome.status)
+        state = order.pool_state
+        base, quote = (
+            (outcome.out_amount, outcome.in_amount)
+            if order.side == "buy"
+            else (outcome.in_amount, outcome.out_amount)
+        )
+        return Fill(
+            id=fill_id(order.id), order_id=order.id, pair=order.pair, side=order.side, status=FILLED,
+            reason="", venue=order.venue, pool=order.pool, base_amount=base, quote_amount=quote, fee_quote=0,
+            price=human_price(base, quote, state), base_decimals=state.base_decimals,
+            quote_decimals=state.quote_decimals, signature=outcome.signature, ts_ms=order.ts_ms,
+            origin_ms=order.origin_ms, filled_ms=now_ms,
+        )  # fmt: skip
+
+    # -- the life cycle ------------------------------------------------------------------------------------
+
+    async def run(self, order: Order) -> Outcome:
+        """Drive `order` to a terminal state (or resume it); raises `VenueError` only if the RPC node
+        stays unreachable, leaving the order resumable."""
+        await self._ensure_order(order)
+        while True:
+            status = await self._status(order.id)
+            if status in TERMINAL:
+                return await self.outcome(order.id)
+            live = await self._live_tx(order.id)
+            if live is None:
+                attempts = await self._attempts(order.id)
+                if attempts >= self.config.max_attempts:
+                    await self._transition(order.id, EXPIRED, f"{attempts} transactions expired")
+                    continue
+                await self._sign_new(order, attempts + 1)
+                continue
+            await self._drive(order, live)
+
+    async def cancel(self, order_id: str, reason: str) -> bool:
+        """Cancel an order that has no transaction yet; False if it is past that point."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow("SELECT status FROM orders WHERE order_id = $1 FOR UPDATE", order_id)
+            if row is None or row["status"] != NEW:
+                return False
+            if await conn.fetchval("SELECT count(*) FROM order_txs WHERE order_id = $1", order_id):
+                return False
+            await self._transition_in(conn, order_id, NEW, CANCELLED, reason)
+            return True
+
+    async def outcome(self, order_id: str) -> Outcome:
+        async with self.pool.acquire() as conn:
+            row = await conn.fetchrow(
+                """SELECT o.status, o.reason, t.signature, t.in_amount, t.out_amount
+                   FROM orders o LEFT JOIN order_txs t ON t.order_id = o.order_id AND t.state = 'landed'
+                   WHERE o.order_id = $1""",
+                order_id,
+            )
+        if row is None:
+            raise VenueError(f"order {order_id} is unknown to the life cycle")
+        return Outcome(
+            order_id, row["status"], row["reason"], row["signature"] or "",
+            int(row["in_amount"] or 0), int(row["out_amount"] or 0),
+        )  # fmt: skip
+
+    async def pending_order_ids(self) -> list[str]:
+        """Orders not yet terminal (to re-drive after a restart)."""
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT DISTINCT o.order_id FROM orders o JOIN order_txs t ON t.order_id = o.order_id "
+                "WHERE o.status IN ('new', 'submitted') ORDER BY 1"
+            )
+        return [row["order_id"] for row in rows]
+
+    # -- steps ---------------------------------------------------------------------------------------------
+
+    async def _sign_new(self, order: Order, attempt: int) -> None:
+        try:
+            prepared = await self._venue_call(lambda: self.venue.prepare(order))
+        except (VenueRejected, PreflightFailed) as exc:
+            await self._fail_unsent(order.id, f"rejected: {type(exc).__name__}")
+            return
+        except VenueError as exc:
+            await self._fail_unsent(order.id, f"venue_unavailable: {type(exc).__name__}")
+            return
+        if prepared is None:
+            await self._fail_unsent(order.id, SLIPPAGE)
+            return
+        async with self.pool.acquire() as conn, conn.transaction():
+            try:
+                await conn.execute(
+                    """INSERT INTO order_txs (order_id, attempt, signature, last_valid_block_height,
+                           raw_tx_base64, in_amount, out_amount, state, created_ms)
+                       VALUES ($1, $2, $3, $4, $5, $6, $7, 'signed', $8)""",
+                    order.id, attempt, prepared.signature, prepared.last_valid_block_height,
+                    prepared.raw_base64, prepared.in_amount, prepared.out_amount, self._wall_ms(),
+                )  # fmt: skip
+            except asyncpg.UniqueViolationError:
+                # Another worker stored a live transaction first: adopt it, discard ours (never sent).
+                log.warning("order %s: a live transaction already exists; discarding the new one", order.id)
+
+    async def _fail_unsent(self, order_id: str, reason: str) -> None:
+        """Fail an order none of whose transactions can land (none live, all expired or never signed)."""
+        status = await self._status(order_id)
+        if status in TERMINAL:
+            return
+        # An order that was submitted and then expired did send; its terminal state is then `expired`.
+        target = FAILED if status == NEW else EXPIRED
+        await self._transition(order_id, target, reason)
+
+    async def _drive(self, order: Order, tx: _Tx) -> None:
+        """Send (if never sent), then poll until the transaction lands, fails or is proven expired."""
+        if tx.state == "signed":
+            if not await self._send(order, tx):
+                return
+        last_send = time.monotonic()
+        while True:
+            status = await self._rpc_call(lambda: self.venue.rpc.get_signature_statuses([tx.signature]))
+            found = status[0]
+            if found is not None and found.err is not None:
+                await self._close_tx(order.id, tx, "failed", FAILED, f"transaction error: {found.err}")
+                return
+            if found is not None and found.confirmation_status in ("confirmed", "finalized"):
+                await self._close_tx(order.id, tx, "landed", CONFIRMED, f"landed in slot {found.slot}")
+                return
+            if found is None:
+                height = await self._rpc_call(self.venue.rpc.get_block_height)
+                if height > tx.last_valid_block_height:
+                    # Read AFTER the height: nothing can land past its last valid height, so unknown now
+                    # means never. Only then may a new transaction be signed.
+                    again = await self._rpc_call(
+                        lambda: self.venue.rpc.get_signature_statuses([tx.signature], search_history=True)
+                    )
+                    if again[0] is None:
+                        await self._expire_tx(order.id, tx, height)
+                        return
+                    continue
+            if time.monotonic() - last_send >= self.config.resend_interval_s:
+                await self._resend(order, tx)
+                last_send = time.monotonic()
+            await asyncio.sleep(self.config.poll_interval_s)
+
+    async def _send(self, order: Order, tx: _Tx) -> bool:
+        """First broadcast of a stored transaction; False when it can never land (order closed)."""
+        try:
+            await self._venue_call(lambda: self.venue.broadcast(tx.raw))
+        except SignatureVerificationFailed:
+            await self._close_tx(order.id, tx, "failed", FAILED, "signature verification failed")
+            return False
+        except PreflightFailed as exc:
+            if await self._status(order.id) == NEW:
+                await self._close_tx(order.id, tx, "failed", FAILED, f"preflight failed: {exc.data}")
+                return False
+        except VenueError as exc:
+            # Timeouts, blockhash not found, an open breaker: maybe sent, maybe not. Either way the stored
+            # bytes are the only transaction; polling and expiry decide.
+            log.info("order %s: send of %s unconfirmed (%s)", order.id, tx.signature, type(exc).__name__)
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                "UPDATE order_txs SET state = 'sent' "
+                "WHERE order_id = $1 AND attempt = $2 AND state = 'signed'",
+                order.id, tx.attempt,
+            )  # fmt: skip
+            status = await conn.fetchval("SELECT status FROM orders WHERE order_id = $1 FOR UPDATE", order.id)
+            if status == NEW:
+                await self._transition_in(
+                    conn, order.id, NEW, SUBMITTED, f"sent {tx.signature} (attempt {tx.attempt})"
+                )
+        return True
+
+    async def _resend(self, order: Order, tx: _Tx) -> None:
+        try:
+            await self.venue.broadcast(tx.raw)
+            self.breaker.success()
+        except VenueError as exc:
+            self.breaker.failure()
+            log.debug("order %s: re-broadcast failed (%s)", order.id, type(exc).__name__)
+
+    async def _close_tx(self, order_id: str, tx: _Tx, tx_state: str, status: str, reason: str) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                "UPDATE order_txs SET state = $3 WHERE order_id = $1 AND attempt = $2",
+                order_id,
+                tx.attempt,
+                tx_state,
+            )
+            current = await conn.fetchval(
+                "SELECT status FROM orders WHERE order_id = $1 FOR UPDATE", order_id
+            )
+            if current == NEW and status != FAILED:
+                await self._transition_in(conn, order_id, NEW, SUBMITTED, f"found {tx.signature} on chain")
+                current = SUBMITTED
+            await self._transition_in(conn, order_id, current, status, reason)
+
+    async def _expire_tx(self, order_id: str, tx: _Tx, height: int) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                "UPDATE order_txs SET state = 'expired' WHERE order_id = $1 AND attempt = $2",
+                order_id,
+                tx.attempt,
+            )
+        log.info(
+            "order %s: %s expired (height %d > %d)",
+            order_id,
+            tx.signature,
+            height,
+            tx.last_valid_block_height,
+        )
+
+    # -- calls with retries, backoff and the breaker -------------------------------------------------------
+
+    def _backoff(self, attempt: int, exc: Exception) -> float:
+        if isinstance(exc, RateLimited) and exc.retry_after_s is not None:
+            return min(self.config.backoff_max_s, exc.retry_after_s)
+        return min(self.config.backoff_max_s, self.config.backoff_base_s * 2**attempt)
+
+    async def _venue_call(self, call: Callable[[], Awaitable[T]]) -> T:
+        """A venue step, retried on transient errors, through the breaker (rejections pass straight up)."""
+        last: VenueError | None = None
+        for attempt in range(self.config.max_call_retries + 1):
+            try:
+                self.breaker.check()
+            except CircuitOpen as exc:
+                last = exc
+                await asyncio.sleep(max(self.breaker.remaining_s(), self.config.backoff_base_s))
+                continue
+            try:
+                result = await call()
+            except (VenueRejected, PreflightFailed, SignatureVerificationFailed):
+                self.breaker.success()  # the venue answered; the order is the problem
+                raise
+            except VenueError as exc:
+                self.breaker.failure()
+                last = exc
+                await asyncio.sleep(self._backoff(attempt, exc))
+                continue
+            self.breaker.success()
+            return result
+        assert last is not None
+        raise last
+
+    async def _rpc_call(self, call: Callable[[], Awaitable[T]]) -> T:
+        """A read (status, height): retried with backoff; reads prove nothing when they fail."""
+        last: VenueError | None = None
+        for attempt in range(self.config.max_call_retries * 4):
+            try:
+                return await call()
+            except VenueError as exc:
+                last = exc
+                await asyncio.sleep(self._backoff(attempt, exc))
+        assert last is not None
+        raise last
+
+    # -- persistence ---------------------------------------------------------------------------------------
+
+    async def _ensure_order(self, order: Order) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            inserted = await conn.fetchval(
+                """INSERT INTO orders (order_id, signal_id, portfolio, pair, side, kind, venue, pool,
+                       amount_in, min_amount_out, status, reason, ts_ms, origin_ms, decided_ms)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'new', '', $11, $12, $13)
+                   ON CONFLICT (order_id) DO NOTHING RETURNING order_id""",
+                order.id, order.signal_id, self.portfolio, order.pair, order.side, order.kind, order.venue,
+                order.pool,
+                order.amount_in, order.min_amount_out, order.ts_ms, order.origin_ms, order.decided_ms,
+            )  # fmt: skip
+            if inserted is not None:
+                await conn.execute(
+                    "INSERT INTO order_transitions (order_id, from_status, to_status, reason, ts_ms) "
+                    "VALUES ($1, NULL, 'new', 'accepted', $2)",
+                    order.id, self._wall_ms(),
+                )  # fmt: skip
+
+    async def _status(self, order_id: str) -> str:
+        async with self.pool.acquire() as conn:
+            return str(await conn.fetchval("SELECT status FROM orders WHERE order_id = $1", order_id))
+
+    async def _attempts(self, order_id: str) -> int:
+        async with self.pool.acquire() as conn:
+            return int(await conn.fetchval("SELECT count(*) FROM order_txs WHERE order_id = $1", order_id))
+
+    async def _live_tx(self, order_id: str) -> _Tx | None:
+        async with self.pool.acquire() as conn:
+            row = await conn.fetchrow(
+                "SELECT * FROM order_txs WHERE order_id = $1 AND state IN ('signed', 'sent')", order_id
+            )
+        if row is None:
+            return None
+        return _Tx(
+            row["attempt"], row["signature"], int(row["last_valid_block_height"]), row["raw_tx_base64"],
+            int(row["in_amount"]), int(row["out_amount"]), row["state"],
+        )  # fmt: skip
+
+    async def _transition(self, order_id: str, to: str, reason: str) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            current = await conn.fetchval(
+                "SELECT status FROM orders WHERE order_id = $1 FOR UPDATE", order_id
+            )
+            await self._transition_in(conn, order_id, current, to, reason)
+
+    async def _transition_in(
+        self, conn: asyncpg.Connection, order_id: str, current: str | None, to: str, reason: str
+    ) -> None:
+        if to not in _ALLOWED.get(current, set()):
+            raise VenueError(f"order {order_id}: transition {current} → {to} is not allowed")
+        await conn.execute(
+            "UPDATE orders SET status = $2, reason = $3, updated_at = now() WHERE order_id = $1",
+            order_id, to, reason[:500],
+        )  # fmt: skip
+        await conn.execute(
+            "INSERT INTO order_transitions (order_id, from_status, to_status, reason, ts_ms) "
+            "VALUES ($1, $2, $3, $4, $5)",
+            order_id, current, to, reason[:500], self._wall_ms(),
+        )  # fmt: skip
