@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 MODEL_NAME = "river:scaler|logreg+linreg"
 
+
 class SignalModels:
     """The model step as an object: one `DelayedLabeler` per pair plus the strategy that reads them.
 
@@ -55,7 +56,9 @@ class SignalModels:
 
     def signal_for(self, snapshot: FeatureSnapshot) -> Signal | None:
         """Score one snapshot (and learn whatever labels it resolves); a Signal if the strategy acts."""
-        prediction = self.model_for(snapshot.pair).on_snapshot(snapshot.ts_ms, snapshot.price, snapshot.features)
+        prediction = self.model_for(snapshot.pair).on_snapshot(
+            snapshot.ts_ms, snapshot.price, snapshot.features
+        )
         intent = self.strategy.on_features(
             snapshot.pair, snapshot.ts_ms, snapshot.price, snapshot.features, prediction
         )

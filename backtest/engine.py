@@ -42,7 +42,7 @@ from solbot.errors import DecodeError, VenueRejected
 from solbot.settings import Settings
 from store.execution import _Position as LedgerPosition  # the sink's booking rules, reused as they are
 from streams.codec import decode_object, encode
-from streams.records import Fill, Launch, Order, PoolState, Rejection, Signal, Swap
+from streams.records import FeatureSnapshot, Fill, Launch, Order, PoolState, Rejection, Signal, Swap
 from streams.topics import FILLS, RAW_LAUNCHES, RAW_SWAPS, SIGNALS
 from streams.validate import check_swap
 from venues.base import FILLED, INVALID_ORDER, failed_fill, mint_flows
@@ -152,8 +152,14 @@ class BacktestResult:
 class BacktestEngine:
     """One run's state: tables, models, risk state, venue, ledger. Feed it records with `run`."""
 
-    def __init__(self, settings: Settings, *, seed: int = 0) -> None:
+    def __init__(self, settings: Settings, *, seed: int = 0, keep_stages: bool = False) -> None:
         self.settings = settings
+        # With keep_stages, every stage's output is kept (for the stage-by-stage equivalence tests).
+        self.keep_stages = keep_stages
+        self.snapshots: list[FeatureSnapshot] = []
+        self.signals: list[Signal] = []
+        self.decisions: list[Order | Rejection] = []
+        self.fills: list[Fill] = []
         self.seed = seed
         # Nothing on the decision path draws random numbers today; seeding the global generators keeps a
         # future stochastic component (or a strategy that uses them) reproducible per seed.
@@ -207,6 +213,8 @@ class BacktestEngine:
                 if snap is None:
                     continue
                 snapshots += 1
+                if self.keep_stages:
+                    self.snapshots.append(snap)
                 bucket = snap.ts_ms // self.interval_ms
                 if last_bucket is not None and bucket != last_bucket:
                     equity.append((last_bucket * self.interval_ms, last_equity))
@@ -256,9 +264,13 @@ class BacktestEngine:
         """The risk agent's step for one signal; the strategy is remembered for attribution."""
         self._signal_offset += 1
         self._strategy_of_signal[signal.id] = signal.strategy
-        return apply_message(
+        decisions = apply_message(
             self.state, SIGNALS.name, 0, self._signal_offset, encode(signal), now_ms=signal.ts_ms
         )
+        if self.keep_stages:
+            self.signals.append(signal)
+            self.decisions.extend(decisions)
+        return decisions
 
     def _execute(self, order: Order) -> TradeRecord:
         """Fill on the paper venue, book it, and hand the fill back to risk before anything else."""
@@ -270,6 +282,8 @@ class BacktestEngine:
         realised_before = position.realised_pnl_quote if position is not None else 0
         self.ledger.book(order, fill)
         self._fill_offset += 1
+        if self.keep_stages:
+            self.fills.append(fill)
         apply_message(self.state, FILLS.name, 0, self._fill_offset, encode(fill), now_ms=order.ts_ms)
         s = order.pool_state
         quote_usdc = self.ledger.usdc_per_raw(s.quote_mint, s.quote_decimals)
@@ -294,4 +308,3 @@ def run_file(path: Any, settings: Settings, *, seed: int = 0) -> BacktestResult:
     result = BacktestEngine(settings, seed=seed).run(read_records(path))
     result.elapsed_s = time.perf_counter() - started
     return result
-

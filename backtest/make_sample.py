@@ -67,7 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     n = write_records(
         args.out,
-        sample_records(seed=args.seed, duration_s=args.duration, rate_eps=args.rate, partitions=args.partitions),
+        sample_records(
+            seed=args.seed, duration_s=args.duration, rate_eps=args.rate, partitions=args.partitions
+        ),
     )
     print(f"wrote {n} records to {args.out}")
     return 0

@@ -64,7 +64,9 @@ class MemoryTable:
 def feature_tables(*, keep_changelog: bool = False) -> dict[str, MemoryTable]:
     """The features agent's four tables, as `FeatureFolder(**feature_tables(), snapshot_interval_ms=…)`."""
     return {
-        "bars_1s": MemoryTable(TumblingWindow(1.0), expires_s=BARS_1S_EXPIRES_S, keep_changelog=keep_changelog),
+        "bars_1s": MemoryTable(
+            TumblingWindow(1.0), expires_s=BARS_1S_EXPIRES_S, keep_changelog=keep_changelog
+        ),
         "bars_10s": MemoryTable(
             HoppingWindow(10.0, 2.0), expires_s=BARS_10S_EXPIRES_S, keep_changelog=keep_changelog
         ),

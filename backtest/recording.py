@@ -37,7 +37,7 @@ class _GzipOut(gzip.GzipFile):
     """gzip with no name and mtime 0 in its header (same records, same bytes); closes its file too."""
 
     def __init__(self, path: Path) -> None:
-        self._raw = open(path, "wb")  # noqa: SIM115 - closed in close()
+        self._raw = open(path, "wb")  # closed in close()
         super().__init__(filename="", mode="wb", fileobj=self._raw, mtime=0, compresslevel=6)
 
     def close(self) -> None:
@@ -51,7 +51,7 @@ def open_binary(path: Path, mode: str) -> IO[bytes]:
     """`path` for reading ("rb") or writing ("wb"), through gzip when it ends in .gz."""
     if path.suffix == ".gz":
         return _GzipOut(path) if "w" in mode else gzip.open(path, "rb")  # type: ignore[return-value]
-    return open(path, mode)  # noqa: SIM115 - the caller closes it
+    return open(path, mode)  # the caller closes it
 
 
 def read_records(path: Path) -> Iterator[dict[str, Any]]:
@@ -132,7 +132,7 @@ async def record(
         loop = asyncio.get_running_loop()
         deadline = None if duration_s is None else loop.time() + duration_s
         while True:
-            if to_end and all(await consumer.position(tp) >= ends[tp] for tp in tps):
+            if to_end and await _reached(consumer, ends):
                 break
             timeout_ms = 200
             if deadline is not None:
@@ -150,6 +150,13 @@ async def record(
         await consumer.stop()
     log.info("recorded %d records to %s", written, out)
     return written
+
+
+async def _reached(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> bool:
+    for tp, end in ends.items():
+        if await consumer.position(tp) < end:
+            return False
+    return True
 
 
 async def replay(

@@ -10,9 +10,10 @@ noisy; compare runs with them, do not read them as a forecast.
 Trades: `trades` counts filled orders; `win_rate` is the share of filled sells that booked a positive
 realised PnL; `turnover` is filled notional (USDC) / starting equity; `fees_usdc` is every fill's fee.
 Attribution: per pair, realised (sells' booked PnL) + unrealised (what is still held at the last price
-minus its cost) = `pnl_usdc`, and `holdings_revaluation_usdc` is the rest of the total PnL (the opening
-SOL, and any base held outside a position, re-marked to the last prices); per strategy, the orders from that strategy's signals (risk's own exits,
-e.g. stop losses, under "risk"), with their fees and the PnL their sells booked.
+minus its cost) = `pnl_usdc`, and `holdings_revaluation_usdc` is the rest of the total PnL (the
+opening SOL, and any base held outside a position, re-marked to the last prices); per strategy, the
+orders from that strategy's signals (risk's own exits, e.g. stop losses, under "risk"), with their fees
+and the PnL their sells booked.
 Model metrics are the models' own progressive validation (predict, then learn) over the whole run; the
 aggregate weights each pair by its number of scored labels.
 """
@@ -20,6 +21,7 @@ aggregate weights each pair by its number of scored labels.
 from __future__ import annotations
 
 import html
+import itertools
 import math
 from typing import Any
 
@@ -30,7 +32,7 @@ YEAR_MS = 365 * 24 * 3600 * 1000
 
 
 def returns_of(equity: list[float]) -> list[float]:
-    return [b / a - 1.0 for a, b in zip(equity, equity[1:], strict=False) if a > 0]
+    return [b / a - 1.0 for a, b in itertools.pairwise(equity) if a > 0]
 
 
 def sharpe(returns: list[float], periods_per_year: float) -> float:
@@ -227,9 +229,7 @@ def render_html(result: BacktestResult, summary: dict[str, Any], *, source: str)
     """One page: headline numbers, equity and drawdown charts (inline SVG), attribution tables."""
     dd = drawdowns([e for _, e in result.equity])
     dd_points = [(t, -d * 100) for (t, _), d in zip(result.equity, dd, strict=True)]
-    headline = {
-        k: v for k, v in summary.items() if not isinstance(v, dict) and k not in ("seed",)
-    }
+    headline = {k: v for k, v in summary.items() if not isinstance(v, dict) and k not in ("seed",)}
     head_rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{_cell(v)}</td></tr>" for k, v in headline.items())
     models = {"aggregate": summary["models"]["aggregate"], **summary["models"]["by_pair"]}
     return (

@@ -46,7 +46,17 @@ def _parser() -> argparse.ArgumentParser:
 
 
 # Command groups that live in their own modules under solbot/commands/.
-COMMAND_MODULES: tuple[str, ...] = ("decode", "topics", "db_retention", "wallet", "check", "web", "record", "replay", "backtest")
+COMMAND_MODULES: tuple[str, ...] = (
+    "decode",
+    "topics",
+    "db_retention",
+    "wallet",
+    "check",
+    "web",
+    "record",
+    "replay",
+    "backtest",
+)
 
 
 def _command_modules() -> list[Any]:

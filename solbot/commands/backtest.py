@@ -17,10 +17,14 @@ from solbot.settings import Settings
 
 
 def add_parser(subparsers: Any) -> None:
-    p = subparsers.add_parser("backtest", help="run a recording through the decision code; JSON + HTML report")
+    p = subparsers.add_parser(
+        "backtest", help="run a recording through the decision code; JSON + HTML report"
+    )
     p.add_argument("file", type=Path)
     p.add_argument("--seed", type=int, default=0, help="seeds the global random generators (default 0)")
-    p.add_argument("--html", type=Path, default=None, help="report page (default: FILE without .gz/.jsonl + .html)")
+    p.add_argument(
+        "--html", type=Path, default=None, help="report page (default: FILE without .gz/.jsonl + .html)"
+    )
 
 
 def default_html_path(file: Path) -> Path:
