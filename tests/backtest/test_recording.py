@@ -86,3 +86,28 @@ def test_record_then_replay_keeps_every_keys_records_in_order(settings: Settings
     assert {r["topic"] for r in mine} == {"raw.swaps", "raw.launches"}
     for rec in mine:
         assert set(rec) == {"topic", "partition", "offset", "key", "value", "timestamp_ms"}
+
+
+def test_record_and_replay_commands_need_a_broker_and_say_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import argparse
+
+    from solbot.commands import record as record_command
+    from solbot.commands import replay as replay_command
+    from solbot.settings import load_settings
+
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers()
+    record_command.add_parser(sub)
+    replay_command.add_parser(sub)
+    no_broker = load_settings(data_dir=tmp_path, broker_url=None)
+    assert (
+        record_command.main(no_broker, parser.parse_args(["record", "--out", str(tmp_path / "x.jsonl")])) == 1
+    )
+    write_records(tmp_path / "y.jsonl", [])
+    assert (
+        replay_command.main(no_broker, parser.parse_args(["replay", str(tmp_path / "y.jsonl"), "--max"])) == 1
+    )
+    assert replay_command.main(no_broker, parser.parse_args(["replay", str(tmp_path / "nope.jsonl")])) == 1
+    assert "no broker" in capsys.readouterr().err
