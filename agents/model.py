@@ -24,47 +24,76 @@ log = logging.getLogger(__name__)
 
 MODEL_NAME = "river:scaler|logreg+linreg"
 
-# pair -> its model with pending labels; read by the status view of this worker.
-models_by_pair: dict[str, DelayedLabeler] = {}
-_strategy: Strategy = MLSignalStrategy(
-    min_confidence=settings.min_confidence, cost_bps=settings.strategy_cost_bps
-)
+
+class SignalModels:
+    """The model step as an object: one `DelayedLabeler` per pair plus the strategy that reads them.
+
+    The agent uses one module-level instance; a backtest builds its own, so runs never share models.
+    """
+
+    def __init__(
+        self,
+        *,
+        strategy: Strategy | None = None,
+        warmup_labels: int = settings.model_warmup_labels,
+        label_horizon_ms: int = settings.label_horizon_ms,
+    ) -> None:
+        self.strategy: Strategy = strategy or MLSignalStrategy(
+            min_confidence=settings.min_confidence, cost_bps=settings.strategy_cost_bps
+        )
+        self.warmup_labels = warmup_labels
+        self.label_horizon_ms = label_horizon_ms
+        self.by_pair: dict[str, DelayedLabeler] = {}
+
+    def model_for(self, pair: str) -> DelayedLabeler:
+        labeler = self.by_pair.get(pair)
+        if labeler is None:
+            labeler = DelayedLabeler(
+                OnlineModel(warmup=self.warmup_labels), label_horizon_ms=self.label_horizon_ms
+            )
+            self.by_pair[pair] = labeler
+        return labeler
+
+    def signal_for(self, snapshot: FeatureSnapshot) -> Signal | None:
+        """Score one snapshot (and learn whatever labels it resolves); a Signal if the strategy acts."""
+        prediction = self.model_for(snapshot.pair).on_snapshot(
+            snapshot.ts_ms, snapshot.price, snapshot.features
+        )
+        intent = self.strategy.on_features(
+            snapshot.pair, snapshot.ts_ms, snapshot.price, snapshot.features, prediction
+        )
+        if intent is None:
+            return None
+        return Signal(
+            id=f"sig:{snapshot.id}",
+            pair=snapshot.pair,
+            ts_ms=snapshot.ts_ms,
+            origin_ms=snapshot.origin_ms,
+            price=snapshot.price,
+            direction=intent.direction,
+            confidence=intent.confidence,
+            expected_return=intent.expected_return,
+            horizon_ms=self.label_horizon_ms,
+            volatility=float(snapshot.features.get("vol_10s", 0.0)),
+            model=MODEL_NAME,
+            strategy=intent.strategy,
+            pools=snapshot.pools,
+        )
+
+
+# This worker's models; the status view reads `models_by_pair` (the same dict, pair -> labeler).
+signal_models = SignalModels()
+models_by_pair: dict[str, DelayedLabeler] = signal_models.by_pair
 _applied: dict[int, int] = {}  # features partition -> last offset seen by this process
 
 
 def model_for(pair: str) -> DelayedLabeler:
-    labeler = models_by_pair.get(pair)
-    if labeler is None:
-        labeler = DelayedLabeler(
-            OnlineModel(warmup=settings.model_warmup_labels), label_horizon_ms=settings.label_horizon_ms
-        )
-        models_by_pair[pair] = labeler
-    return labeler
+    return signal_models.model_for(pair)
 
 
-def signal_for(snapshot: FeatureSnapshot, strategy: Strategy = _strategy) -> Signal | None:
-    """Score one snapshot (and learn whatever labels it resolves); a Signal if the strategy acts."""
-    prediction = model_for(snapshot.pair).on_snapshot(snapshot.ts_ms, snapshot.price, snapshot.features)
-    intent = strategy.on_features(
-        snapshot.pair, snapshot.ts_ms, snapshot.price, snapshot.features, prediction
-    )
-    if intent is None:
-        return None
-    return Signal(
-        id=f"sig:{snapshot.id}",
-        pair=snapshot.pair,
-        ts_ms=snapshot.ts_ms,
-        origin_ms=snapshot.origin_ms,
-        price=snapshot.price,
-        direction=intent.direction,
-        confidence=intent.confidence,
-        expected_return=intent.expected_return,
-        horizon_ms=settings.label_horizon_ms,
-        volatility=float(snapshot.features.get("vol_10s", 0.0)),
-        model=MODEL_NAME,
-        strategy=intent.strategy,
-        pools=snapshot.pools,
-    )
+def signal_for(snapshot: FeatureSnapshot) -> Signal | None:
+    """The agent's model step (its module-level `SignalModels`)."""
+    return signal_models.signal_for(snapshot)
 
 
 @app.agent(features_topic)

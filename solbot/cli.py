@@ -46,7 +46,18 @@ def _parser() -> argparse.ArgumentParser:
 
 
 # Command groups that live in their own modules under solbot/commands/.
-COMMAND_MODULES: tuple[str, ...] = ("decode", "topics", "db_retention", "wallet", "check", "web", "collect")
+COMMAND_MODULES: tuple[str, ...] = (
+    "decode",
+    "collect",
+    "record",
+    "replay",
+    "backtest",
+    "topics",
+    "db_retention",
+    "wallet",
+    "check",
+    "web",
+)
 
 
 def _command_modules() -> list[Any]:

@@ -92,6 +92,11 @@ def decode(cls: type[R], raw: bytes | None) -> R:
     return _build(cls, data, "")
 
 
+def decode_object(cls: type[R], data: Any) -> R:
+    """Validate an already-parsed JSON value as `cls` (a recording holds parsed values); DecodeError."""
+    return _build(cls, data, "")
+
+
 def encode(record: faust.Record) -> bytes:
     """Serialise without Faust's metadata envelope: the wire format is plain JSON objects."""
     return orjson.dumps(record.asdict(), default=_default)

@@ -1,42 +1,18 @@
-"""The features agent's fold over Faust-shaped tables, without a broker."""
+"""The features agent's fold over in-memory Faust-shaped tables (`backtest.memory_tables`), no broker."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from faust.windows import HoppingWindow, TumblingWindow
-
 from agents.feature_maths import PairFeatureState
 from agents.features import FeatureFolder
+from backtest.memory_tables import MemoryTable, feature_tables
 from market.simulator import MarketSimulator
 from streams.records import Swap
 
 
-class FakeTable:
-    """The slice of a Faust table the batch views use: data, window, changelog and TTL bookkeeping."""
-
-    def __init__(self, window: Any = None) -> None:
-        self.data: dict[Any, Any] = {}
-        self.window = window
-        self.changelog: list[tuple[int, Any]] = []
-
-    def _should_expire_keys(self) -> bool:
-        return self.window is not None
-
-    def send_changelog(self, partition: int, key: Any, value: Any) -> None:
-        self.changelog.append((partition, key))
-
-    def _maybe_set_key_ttl(self, key: Any, partition: int) -> None:
-        pass
-
-
-def tables() -> dict[str, FakeTable]:
-    return {
-        "bars_1s": FakeTable(TumblingWindow(1.0)),
-        "bars_10s": FakeTable(HoppingWindow(10.0, 2.0)),
-        "bars_60s": FakeTable(HoppingWindow(60.0, 10.0)),
-        "state_table": FakeTable(),
-    }
+def tables() -> dict[str, MemoryTable]:
+    return feature_tables(keep_changelog=True)
 
 
 def swaps(n: int) -> list[Swap]:
@@ -52,7 +28,7 @@ def swaps(n: int) -> list[Swap]:
     return out
 
 
-def run(batches: list[list[Swap]], t: dict[str, FakeTable], interval_ms: int = 1000) -> list[Any]:
+def run(batches: list[list[Swap]], t: dict[str, MemoryTable], interval_ms: int = 1000) -> list[Any]:
     snaps, offset = [], 0
     for batch in batches:
         folder = FeatureFolder(snapshot_interval_ms=interval_ms, **t)

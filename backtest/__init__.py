@@ -1,0 +1,1 @@
+"""Record, replay and backtest: the live decision code on recorded raw topics."""

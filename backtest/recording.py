@@ -1,0 +1,211 @@
+"""Recordings of the raw topics: JSON Lines files that `record` writes, `replay` plays back and the
+backtest reads.
+
+One record a line, `{"topic", "partition", "offset", "key", "value", "timestamp_ms"}` — the shape
+`solbot topics tail` prints (`streams.inspect.decode_record`): `key` is text (or `{"_raw_b64"}`), `value`
+the record's parsed JSON (or `{"_raw_b64"}` when it was not JSON, so garbage replays as garbage).
+A path ending in `.gz` is gzip-compressed. Lines are in the order they were consumed: per partition in
+offset order, partitions interleaved as the fetches arrived.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import gzip
+import logging
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from streams.broker_compat import true_end_offsets
+from streams.inspect import decode_record
+from streams.topics import RAW_TOPICS
+
+log = logging.getLogger(__name__)
+
+RAW_TOPIC_NAMES: tuple[str, ...] = tuple(spec.name for spec in RAW_TOPICS)
+_REPLAY_BATCH = 2_000  # sends between two waits for delivery
+_IDLE_SLEEP_S = 0.05
+
+
+class _GzipOut(gzip.GzipFile):
+    """gzip with no name and mtime 0 in its header (same records, same bytes); closes its file too."""
+
+    def __init__(self, path: Path) -> None:
+        self._raw = open(path, "wb")  # closed in close()
+        super().__init__(filename="", mode="wb", fileobj=self._raw, mtime=0, compresslevel=6)
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._raw.close()
+
+
+def open_binary(path: Path, mode: str) -> IO[bytes]:
+    """`path` for reading ("rb") or writing ("wb"), through gzip when it ends in .gz."""
+    if path.suffix == ".gz":
+        return _GzipOut(path) if "w" in mode else gzip.open(path, "rb")  # type: ignore[return-value]
+    return open(path, mode)  # the caller closes it
+
+
+def read_records(path: Path) -> Iterator[dict[str, Any]]:
+    """The recording's records in file order (blank lines skipped)."""
+    with open_binary(path, "rb") as fh:
+        for line in fh:
+            if line.strip():
+                yield orjson.loads(line)
+
+
+def write_records(path: Path, records: Iterable[dict[str, Any]]) -> int:
+    """Write records as JSON Lines (gzip for .gz); returns how many."""
+    n = 0
+    with open_binary(path, "wb") as fh:
+        for record in records:
+            fh.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
+            n += 1
+    return n
+
+
+def event_time_ms(record: dict[str, Any]) -> int:
+    """The record's event time: the value's `ts_ms` (block time) when it has one, else the broker time."""
+    value = record.get("value")
+    if isinstance(value, dict):
+        ts = value.get("ts_ms")
+        if isinstance(ts, int) and not isinstance(ts, bool):
+            return ts
+    return int(record.get("timestamp_ms") or 0)
+
+
+def _bytes_of(field: Any, *, as_json: bool) -> bytes | None:
+    """Back to the bytes that were on the broker: `{"_raw_b64"}` decoded, text encoded, JSON dumped."""
+    if field is None:
+        return None
+    if isinstance(field, dict) and set(field) == {"_raw_b64"}:
+        return base64.b64decode(field["_raw_b64"])
+    if as_json:
+        return orjson.dumps(field)
+    return str(field).encode("utf-8")
+
+
+async def record(
+    bootstrap: str,
+    out: Path,
+    *,
+    from_beginning: bool = False,
+    duration_s: float | None = None,
+    to_end: bool = False,
+    topics: Iterable[str] = RAW_TOPIC_NAMES,
+) -> int:
+    """Consume every partition of `topics` into `out` until `duration_s` has passed, or (with `to_end`)
+    until the ends as of the start are reached, or until cancelled. Returns the records written."""
+    names = list(topics)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, fetch_max_wait_ms=50
+    )
+    await consumer.start()
+    written = 0
+    fh = open_binary(out, "wb")
+    try:
+        present = set(await consumer.topics())
+        tps = [
+            TopicPartition(name, p)
+            for name in names
+            if name in present
+            for p in sorted(consumer.partitions_for_topic(name) or ())
+        ]
+        if not tps:
+            return 0
+        consumer.assign(tps)
+        listed = await consumer.end_offsets(tps)
+        ends = await true_end_offsets(bootstrap, tps, listed)
+        if from_beginning:
+            await consumer.seek_to_beginning(*tps)
+        else:
+            for tp in tps:
+                consumer.seek(tp, ends[tp])
+        loop = asyncio.get_running_loop()
+        deadline = None if duration_s is None else loop.time() + duration_s
+        while True:
+            if to_end and await _reached(consumer, ends):
+                break
+            timeout_ms = 200
+            if deadline is not None:
+                left = deadline - loop.time()
+                if left <= 0:
+                    break
+                timeout_ms = max(1, min(timeout_ms, int(left * 1000)))
+            batches = await consumer.getmany(timeout_ms=timeout_ms)
+            for records in batches.values():
+                for rec in records:
+                    fh.write(orjson.dumps(decode_record(rec), option=orjson.OPT_APPEND_NEWLINE))
+                    written += 1
+    finally:
+        fh.close()
+        await consumer.stop()
+    log.info("recorded %d records to %s", written, out)
+    return written
+
+
+async def _reached(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> bool:
+    for tp, end in ends.items():
+        if await consumer.position(tp) < end:
+            return False
+    return True
+
+
+async def replay(
+    bootstrap: str,
+    path: Path,
+    *,
+    speed: float = 1.0,
+    max_speed: bool = False,
+) -> int:
+    """Produce the recording back into its topics, in file order, keyed as recorded.
+
+    One producer sends in file order and the default partitioner maps a key to one partition, so records
+    with the same key arrive in the same order. Paced so that event time advances `speed` times as fast
+    as the wall clock (a record older than the pace is sent at once); `max_speed` sends without pausing.
+    """
+    if not max_speed and speed <= 0:
+        raise ValueError("speed must be > 0")
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, enable_idempotence=False, acks=1)
+    await producer.start()
+    sent = 0
+    start_wall = time.monotonic()
+    start_event: int | None = None
+    try:
+        deliveries: list[asyncio.Future[Any]] = []
+        for rec in read_records(path):
+            if not max_speed:
+                ts = event_time_ms(rec)
+                if start_event is None:
+                    start_event = ts
+                due_s = (ts - start_event) / 1000.0 / speed
+                while (wait := due_s - (time.monotonic() - start_wall)) > 0:
+                    if deliveries:
+                        await asyncio.gather(*deliveries)
+                        deliveries = []
+                    await asyncio.sleep(min(_IDLE_SLEEP_S, wait))
+            deliveries.append(
+                await producer.send(
+                    rec["topic"],
+                    key=_bytes_of(rec.get("key"), as_json=False),
+                    value=_bytes_of(rec.get("value"), as_json=True),
+                )
+            )
+            sent += 1
+            if len(deliveries) >= _REPLAY_BATCH:
+                await asyncio.gather(*deliveries)
+                deliveries = []
+        await asyncio.gather(*deliveries)
+    finally:
+        await producer.flush()
+        await producer.stop()
+    log.info("replayed %d records from %s", sent, path)
+    return sent

@@ -1,0 +1,149 @@
+"""The backtest engine: deterministic, and stage by stage the same as the live decision code."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from agents.features import FeatureFolder
+from agents.model import SignalModels
+from agents.risk import apply_message, limits
+from agents.risk_rules import RiskState
+from backtest.engine import BacktestEngine, BacktestResult, run_file
+from backtest.make_sample import sample_records
+from backtest.memory_tables import (
+    BARS_1S_EXPIRES_S,
+    BARS_10S_EXPIRES_S,
+    BARS_60S_EXPIRES_S,
+    MemoryTable,
+    feature_tables,
+)
+from backtest.recording import write_records
+from market.tokens import USDC, WSOL
+from solbot.settings import Settings, load_settings
+from streams.codec import decode_object, encode
+from streams.records import Order, Swap
+from streams.topics import FILLS, SIGNALS
+from tables.batch_view import underlying
+
+
+@cache
+def records() -> tuple[dict[str, Any], ...]:
+    """70 s of the seed-1 market: long enough for the models to warm up and trade."""
+    return tuple(sample_records(seed=1, duration_s=70.0, rate_eps=300.0, partitions=4))
+
+
+def settings() -> Settings:
+    return load_settings()
+
+
+@cache
+def traced() -> tuple[BacktestEngine, BacktestResult]:
+    """One run with every stage kept, shared by the stage tests (they only read it)."""
+    engine = BacktestEngine(settings(), keep_stages=True)
+    return engine, engine.run(records())
+
+
+def test_two_runs_give_identical_orders_and_fills(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl.gz"
+    write_records(path, records())
+    first = run_file(path, settings(), seed=7)
+    second = run_file(path, settings(), seed=7)
+    assert first.trades, "the sample should trade within 70 s"
+    assert [encode(t.order) for t in first.trades] == [encode(t.order) for t in second.trades]
+    assert [encode(t.fill) for t in first.trades] == [encode(t.fill) for t in second.trades]
+    assert first.equity == second.equity
+    assert first.ledger.balances == second.ledger.balances
+
+
+def test_features_stage_equals_the_fold_on_one_batch_of_faust_shaped_tables() -> None:
+    engine, _ = traced()
+    # The agent's fold, unbatched, on tables that never expire (Faust-shaped, as in the agent test).
+    tables = {name: MemoryTable(t.window, keep_changelog=True) for name, t in feature_tables().items()}
+    folder = FeatureFolder(snapshot_interval_ms=settings().snapshot_interval_ms, **tables)
+    expected = []
+    for rec in records():
+        if rec["topic"] == "raw.swaps":
+            snap = folder.fold(
+                decode_object(Swap, rec["value"]), rec["partition"], rec["offset"], rec["timestamp_ms"]
+            )
+            if snap is not None:
+                expected.append(snap)
+    assert len(engine.snapshots) == len(expected) > 100
+    assert [encode(s) for s in engine.snapshots] == [encode(s) for s in expected]
+
+
+def test_model_stage_equals_signal_models_on_the_same_snapshots() -> None:
+    engine, _ = traced()
+    models = SignalModels()
+    expected = [s for s in (models.signal_for(snap) for snap in engine.snapshots) if s is not None]
+    assert engine.signals, "the models should signal within 70 s"
+    assert [encode(s) for s in engine.signals] == [encode(s) for s in expected]
+
+
+def test_risk_stage_equals_apply_message_on_the_same_signal_and_fill_sequence() -> None:
+    engine, result = traced()
+    fills = {f.order_id: f for f in engine.fills}
+    state = RiskState.initial(settings().portfolio, limits, WSOL, USDC)
+    decisions = []
+    fill_offset = -1
+    for offset, signal in enumerate(engine.signals):
+        out = apply_message(state, SIGNALS.name, 0, offset, encode(signal), now_ms=signal.ts_ms)
+        decisions.extend(out)
+        for d in out:  # the documented order: an order's fill is applied before the next message
+            if isinstance(d, Order):
+                fill_offset += 1
+                apply_message(state, FILLS.name, 0, fill_offset, encode(fills[d.id]), now_ms=d.ts_ms)
+    assert [encode(d) for d in engine.decisions] == [encode(d) for d in decisions]
+    assert state.to_dict() == result.risk_state.to_dict()
+
+
+def test_ledger_books_fills_as_the_risk_state_does() -> None:
+    _, result = traced()
+    held = {m: a for m, a in result.ledger.balances.items() if a}
+    assert held == {m: a for m, a in result.risk_state.balances.items() if a}
+
+
+def test_garbage_is_a_dead_letter_not_a_crash() -> None:
+    bad = [
+        {
+            "topic": "raw.swaps",
+            "partition": 0,
+            "offset": 0,
+            "key": "X",
+            "value": {"_raw_b64": "AP8="},
+            "timestamp_ms": 1,
+        },
+        {
+            "topic": "raw.swaps",
+            "partition": 0,
+            "offset": 1,
+            "key": "X",
+            "value": {"pair": 3},
+            "timestamp_ms": 1,
+        },
+        {"topic": "raw.launches", "partition": 0, "offset": 0, "key": "m", "value": None, "timestamp_ms": 1},
+    ]
+    result = BacktestEngine(settings()).run([*bad, *records()[:2000]])
+    assert result.dead_letters == 3
+    assert result.events == 2003
+
+
+def test_memory_tables_expire_like_the_live_tables() -> None:
+    from tables.features import pair_to_bar_1s, pair_to_bar_10s, pair_to_bar_60s
+
+    live = [float(underlying(t).window.expires) for t in (pair_to_bar_1s, pair_to_bar_10s, pair_to_bar_60s)]
+    assert live == [BARS_1S_EXPIRES_S, BARS_10S_EXPIRES_S, BARS_60S_EXPIRES_S]
+    windows = [underlying(t).window for t in (pair_to_bar_1s, pair_to_bar_10s, pair_to_bar_60s)]
+    mine = feature_tables()
+    for window, name in zip(windows, ("bars_1s", "bars_10s", "bars_60s"), strict=True):
+        assert window.ranges(1234.5) == mine[name].window.ranges(1234.5)
+
+
+def test_expired_windows_are_dropped() -> None:
+    engine, _ = traced()
+    bars_1s = engine.tables["bars_1s"]
+    starts = sorted(key[1][0] for key in bars_1s.data)
+    per_pair = len(starts) / max(1, len({key[0] for key in bars_1s.data}))
+    assert per_pair <= BARS_1S_EXPIRES_S + 3  # ~one bar per second kept, not all 70 s x pairs forever

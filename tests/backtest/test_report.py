@@ -1,0 +1,58 @@
+"""Report maths on known series, the JSON summary, the HTML page and the `solbot backtest` command."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+import orjson
+import pytest
+
+from backtest.make_sample import sample_records
+from backtest.recording import write_records
+from backtest.report import drawdowns, returns_of, sharpe, sortino
+from solbot.commands import backtest as backtest_command
+from solbot.settings import load_settings
+
+
+def test_returns_sharpe_sortino_drawdown_on_a_known_series() -> None:
+    equity = [100.0, 110.0, 99.0, 108.9]
+    rets = returns_of(equity)
+    assert rets == pytest.approx([0.1, -0.1, 0.1])
+    mean, sd = 0.1 / 3, math.sqrt(((0.1 - 0.1 / 3) ** 2 * 2 + (-0.1 - 0.1 / 3) ** 2) / 2)
+    assert sharpe(rets, 4.0) == pytest.approx(mean / sd * 2.0)
+    assert sortino(rets, 4.0) == pytest.approx(mean / math.sqrt(0.01 / 3) * 2.0)
+    assert drawdowns(equity) == pytest.approx([0.0, 0.0, 0.1, 0.01])
+    assert sharpe([0.01, 0.01], 10.0) == 0.0  # no variance: undefined, reported as 0
+    assert sortino([0.01, 0.02], 10.0) == 0.0  # no downside
+
+
+def test_backtest_command_prints_one_json_object_and_writes_the_page(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "short.jsonl.gz"
+    write_records(path, sample_records(seed=1, duration_s=60.0, rate_eps=300.0, partitions=4))
+    parser = argparse.ArgumentParser()
+    backtest_command.add_parser(parser.add_subparsers())
+    args = parser.parse_args(["backtest", str(path), "--seed", "3"])
+    assert backtest_command.main(load_settings(), args) == 0
+    summary = orjson.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    for key in (
+        "pnl_usdc", "sharpe", "sortino", "max_drawdown_pct", "win_rate", "trades", "turnover", "fees_usdc",
+        "by_pair", "by_strategy", "models", "events", "events_per_s",
+    ):  # fmt: skip
+        assert key in summary, key
+    assert summary["seed"] == 3
+    assert summary["events"] > 10_000  # ~300 events per second of event time
+    assert summary["trades"] > 0 and summary["fees_usdc"] > 0
+    for name in ("log_loss", "baseline_log_loss", "accuracy"):
+        assert 0.0 < summary["models"]["aggregate"][name] < 5.0
+    pnl_by_pair = sum(row["pnl_usdc"] for row in summary["by_pair"].values())
+    assert pnl_by_pair + summary["holdings_revaluation_usdc"] == pytest.approx(summary["pnl_usdc"], abs=0.05)
+    page = (tmp_path / "short.html").read_text()
+    assert summary["html"] == str(tmp_path / "short.html")
+    assert page.count("<svg") == 2 and "<polyline" in page
+    assert "<script" not in page and "src=" not in page and "href=" not in page  # no external assets
+    for title in ("By pair", "By strategy", "Models"):
+        assert title in page
