@@ -40,3 +40,8 @@ ALL_TOPICS = RAW_TOPICS + PIPELINE_TOPICS + DLQ_TOPICS
 
 def partitions_of(spec: TopicSpec, default: int) -> int:
     return spec.partitions if spec.partitions is not None else default
+
+# One partition each, so the single risk agent that consumes them with signals and fills owns them all.
+RAW_MINTS = TopicSpec("raw.mints", keyed_by="mint", partitions=1)
+CONTROL = TopicSpec("control", keyed_by="portfolio", partitions=1)
+ALL_TOPICS = ALL_TOPICS + (RAW_MINTS, CONTROL)
