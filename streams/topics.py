@@ -35,13 +35,14 @@ DLQ_ORDERS = TopicSpec("dlq.orders", keyed_by="source topic", partitions=1)
 RAW_TOPICS = (RAW_SWAPS, RAW_LAUNCHES)
 PIPELINE_TOPICS = (FEATURES, SIGNALS, ORDERS, ORDERS_REJECTED, FILLS)
 DLQ_TOPICS = (DLQ_RAW, DLQ_FEATURES, DLQ_SIGNALS, DLQ_ORDERS)
-ALL_TOPICS = RAW_TOPICS + PIPELINE_TOPICS + DLQ_TOPICS
+ALL_TOPICS: tuple[TopicSpec, ...] = RAW_TOPICS + PIPELINE_TOPICS + DLQ_TOPICS
 
 
 def partitions_of(spec: TopicSpec, default: int) -> int:
     return spec.partitions if spec.partitions is not None else default
 
+
 # One partition each, so the single risk agent that consumes them with signals and fills owns them all.
 RAW_MINTS = TopicSpec("raw.mints", keyed_by="mint", partitions=1)
 CONTROL = TopicSpec("control", keyed_by="portfolio", partitions=1)
-ALL_TOPICS = ALL_TOPICS + (RAW_MINTS, CONTROL)
+ALL_TOPICS = (*ALL_TOPICS, RAW_MINTS, CONTROL)
