@@ -46,7 +46,16 @@ def _parser() -> argparse.ArgumentParser:
 
 
 # Command groups that live in their own modules under solbot/commands/.
-COMMAND_MODULES: tuple[str, ...] = ("decode", "topics", "db_retention", "wallet", "check", "web")
+COMMAND_MODULES: tuple[str, ...] = (
+    "decode",
+    "topics",
+    "db_retention",
+    "wallet",
+    "check",
+    "web",
+    "control",
+    "portfolio",
+)
 
 
 def _command_modules() -> list[Any]:
