@@ -172,7 +172,8 @@ def test_venue_error_rate_halts_that_venues_buys() -> None:
     for i in range(4):
         rr.apply_fill(state, outcome(i, "failed"), LIMITS)
     assert state.venue_halts == {}  # 4 fills: fewer than the 5 the rate needs
-    rr.apply_fill(state, outcome(4, "failed"), LIMITS)
+    last = outcome(4, "failed")
+    rr.apply_fill(state, last, LIMITS)
     assert state.venue_halts == {"raydium": "5 of the last 5 fills failed > 0.5"}
     reject(state, signal("JUP/USDC", 1.0, sid="x", ts_ms=2_000), rr.VENUE_HALTED)
     orca = pool("JUP/USDC", 1.0, venue="orca", fee_bps=30)
@@ -183,7 +184,8 @@ def test_venue_error_rate_halts_that_venues_buys() -> None:
         == "orca"
     )
     for i in range(6):  # later fills succeed: 5 failed of 11 = 0.45 <= 0.5 releases the venue
-        rr.apply_fill(state, fill_for(outcome(10 + i, "filled").derive(id=f"x{i}"), "filled"), LIMITS)
+        ok = last.derive(id=f"ok{i}", order_id=f"none{i}", status="filled", base_amount=0, quote_amount=0)
+        rr.apply_fill(state, ok, LIMITS)
     assert "raydium" not in state.venue_halts
 
 
