@@ -36,7 +36,7 @@ from agents.risk_rules import (
     reason_code,
 )
 from market.tokens import USDC, WSOL
-from solbot.errors import DecodeError
+from solbot.errors import DecodeError, ServiceError
 from store.db import create_pool
 from store.risk import RiskDecisionRow, record_decisions
 from streams.app import app, dlq_signals_topic, orders_topic, rejected_topic, settings
@@ -153,7 +153,13 @@ class AuditWriter:
                     await record_decisions(conn, self.backlog)
                 self.backlog.clear()
                 return 0
-            except (TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+            except (
+                TimeoutError,
+                asyncpg.PostgresError,
+                asyncpg.InterfaceError,
+                OSError,
+                ServiceError,
+            ) as exc:
                 log.warning("risk audit write failed (attempt %d): %s", attempt + 1, exc)
                 await asyncio.sleep(0.05 * 2**attempt)
         return len(self.backlog)
