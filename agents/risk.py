@@ -205,6 +205,8 @@ async def decide_risk(stream: Any) -> None:
         halts_before, venues_before = dict(state.halts), dict(state.venue_halts)
         decisions: list[tuple[Order | Rejection, float]] = []  # with the input's broker time (ms)
         metrics.EVENTS.labels("decide_risk").inc(len(events))
+        # Kill-switch controls go first: a halt must not wait behind the signals fetched with it.
+        events = sorted(events, key=lambda e: e.message.topic != CONTROL.name)
         for event in events:
             msg = event.message
             try:
