@@ -1,35 +1,49 @@
-"""The risk agent: signals and fills -> approve / resize / reject -> orders | orders.rejected.
+"""The risk agent: signals, fills, mint records and kill-switch controls -> orders | orders.rejected.
 
-The single writer of its portfolio's risk state. It reads signals and fills from one subscription, in
-their log order, applies each message at most once (offsets recorded in the state), and writes the
-state once per batch before publishing what it decided. Decisions use event time only.
+The single writer of its portfolio's risk state. It reads signals, fills, `raw.mints` and `control` from
+one subscription (every one of them a single partition, so one worker owns them all), in their log
+order, applies each message at most once (offsets recorded in the state), writes every decision to the
+`risk_decisions` audit table, then the state, then publishes what it decided. Decisions use event time
+only. A halt that starts raises an alert (Redis, best effort).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Any
 
+import asyncpg
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
 from agents.dead_letters import send_dead_letter
 from agents.risk_rules import (
+    RESIZED,
     RiskLimits,
     RiskState,
     already_applied,
+    apply_control,
     apply_fill,
+    apply_mint,
     decide,
     equity_usdc,
     exits,
+    flatten,
     mark_applied,
     pair_exposure_usdc,
+    reason_code,
 )
 from market.tokens import USDC, WSOL
-from solbot.errors import DecodeError
+from solbot.errors import DecodeError, ServiceError
 from solbot.logs import correlation_of
+from store.db import create_pool
+from store.risk import RiskDecisionRow, record_decisions
 from streams.app import app, dlq_signals_topic, orders_topic, rejected_topic, settings
 from streams.codec import decode, encode
-from streams.records import Fill, Order, Rejection, Signal
-from streams.topics import FILLS, SIGNALS
+from streams.records import Control, Fill, MintInfo, Order, Rejection, Signal
+from streams.topics import CONTROL, FILLS, RAW_MINTS, SIGNALS
 from tables.batch_view import BatchView, underlying
 from tables.risk import portfolio_to_risk_state
 from web import metrics
@@ -38,8 +52,17 @@ log = logging.getLogger(__name__)
 
 limits = RiskLimits.from_settings(settings)
 risk_inputs_topic = app.topic(
-    SIGNALS.name, FILLS.name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+    SIGNALS.name,
+    FILLS.name,
+    RAW_MINTS.name,
+    CONTROL.name,
+    key_type=bytes,
+    value_type=bytes,
+    key_serializer="raw",
+    value_serializer="raw",
 )
+AUDIT_ATTEMPTS = 3  # per batch, with a short back-off; what still fails is kept for the next batch
+AUDIT_BACKLOG_MAX = 100_000  # rows kept across batches while the database is down
 
 
 def load_state(view: BatchView[RiskState], portfolio: str) -> RiskState:
@@ -55,6 +78,10 @@ def apply_message(
     out: list[Order | Rejection] = []
     if topic == FILLS.name:
         apply_fill(state, decode(Fill, value), limits)
+    elif topic == RAW_MINTS.name:
+        apply_mint(state, decode(MintInfo, value), limits)
+    elif topic == CONTROL.name:
+        apply_control(state, decode(Control, value), limits)
     else:
         signal = decode(Signal, value)
         if signal.id not in state.recent_signals:  # a re-emitted signal was decided once already
@@ -71,24 +98,118 @@ def apply_message(
                 )
             )
             out.append(decide(state, signal, limits, now_ms))
+    out.extend(flatten(state, limits, now_ms))
     mark_applied(state, topic, partition, offset)
+    return out
+
+
+def audit_row(portfolio: str, decision: Order | Rejection) -> RiskDecisionRow:
+    """The audit row of one decision. Exits have no signal: their order id stands in (it is unique)."""
+    code = reason_code(decision.reason)
+    if isinstance(decision, Order):
+        action = "resize" if code == RESIZED else "approve"
+        order_id: str | None = decision.id
+    else:
+        action, order_id = "reject", None
+    return RiskDecisionRow(
+        decision_id=decision.id,
+        signal_id=decision.signal_id or decision.id,
+        portfolio=portfolio,
+        pair=decision.pair,
+        action=action,
+        order_id=order_id,
+        reason=decision.reason,
+        ts_ms=decision.ts_ms,
+        decided_ms=decision.decided_ms,
+    )
+
+
+class AuditWriter:
+    """Writes decisions to `risk_decisions`, retrying; rows that cannot be written yet stay queued.
+
+    Rows are idempotent by signal id (ON CONFLICT DO NOTHING), so writing one twice is harmless.
+    """
+
+    def __init__(self, database_url: str | None) -> None:
+        self._url = database_url
+        self._pool: asyncpg.Pool | None = None
+        self.backlog: list[RiskDecisionRow] = []
+
+    async def write(self, rows: list[RiskDecisionRow]) -> int:
+        """Queue `rows` and try to write the queue; returns the rows left queued (0: all written)."""
+        if self._url is None:
+            return 0
+        self.backlog.extend(rows)
+        if len(self.backlog) > AUDIT_BACKLOG_MAX:
+            dropped = len(self.backlog) - AUDIT_BACKLOG_MAX
+            log.error("risk audit: database down too long, %d oldest decisions not recorded", dropped)
+            del self.backlog[:dropped]
+        for attempt in range(AUDIT_ATTEMPTS):
+            if not self.backlog:
+                return 0
+            try:
+                if self._pool is None:
+                    self._pool = await create_pool(self._url)
+                async with self._pool.acquire() as conn:
+                    await record_decisions(conn, self.backlog)
+                self.backlog.clear()
+                return 0
+            except (
+                TimeoutError,
+                asyncpg.PostgresError,
+                asyncpg.InterfaceError,
+                OSError,
+                ServiceError,
+            ) as exc:
+                log.warning("risk audit write failed (attempt %d): %s", attempt + 1, exc)
+                await asyncio.sleep(0.05 * 2**attempt)
+        return len(self.backlog)
+
+
+_audit = AuditWriter(settings.database_url)
+_redis: aioredis.Redis | None = None
+
+
+async def raise_alerts(alerts: list[tuple[str, str]]) -> None:
+    """Best effort: an alert per new halt, if a Redis URL is configured; a Redis outage only logs."""
+    global _redis
+    if not alerts or settings.redis_url is None:
+        return
+    from web.alerts import raise_alert
+
+    try:
+        if _redis is None:
+            _redis = aioredis.Redis.from_url(settings.redis_url)
+        for code, message in alerts:
+            await raise_alert(_redis, "critical", code, message)
+    except (RedisError, OSError) as exc:
+        log.warning("risk alerts not raised: %s", exc)
+
+
+def new_halts(
+    before: dict[str, str], venues_before: dict[str, str], state: RiskState
+) -> list[tuple[str, str]]:
+    """(code, message) for each halt or venue halt that started since `before`."""
+    out = [(f"risk.halt.{k}", v) for k, v in state.halts.items() if k not in before]
+    out += [(f"risk.venue_halt.{k}", v) for k, v in state.venue_halts.items() if k not in venues_before]
     return out
 
 
 @app.agent(risk_inputs_topic)
 async def decide_risk(stream: Any) -> None:
-    """signals + fills -> orders / orders.rejected."""
+    """signals + fills + raw.mints + control -> orders / orders.rejected."""
     async for events in stream.take_events(500, within=settings.batch_within_s):
         view: BatchView[RiskState] = BatchView(
             underlying(portfolio_to_risk_state), load=RiskState.from_dict, dump=RiskState.to_dict
         )
         state = load_state(view, settings.portfolio)
+        halts_before, venues_before = dict(state.halts), dict(state.venue_halts)
         decisions: list[tuple[Order | Rejection, float]] = []  # with the input's broker time (ms)
-        partition = 0
         metrics.EVENTS.labels("decide_risk").inc(len(events))
+        # Kill-switch controls go first: a halt must not wait behind the signals fetched with it.
+        events = sorted(events, key=lambda e: e.message.topic != CONTROL.name)
         for event in events:
             msg = event.message
-            partition = msg.partition
             try:
                 out = apply_message(
                     state, msg.topic, msg.partition, msg.offset, msg.value, int(time.time() * 1000)
@@ -97,7 +218,12 @@ async def decide_risk(stream: Any) -> None:
             except DecodeError as exc:
                 await send_dead_letter(dlq_signals_topic, event, str(exc), "decide_risk")
                 mark_applied(state, msg.topic, msg.partition, msg.offset)
-        view.put(settings.portfolio, state, partition)
+        # Audit first: if the worker dies before the state is saved, the batch is decided again and the
+        # rows re-written (idempotent); a database outage keeps them queued, not lost, while we trade on.
+        left = await _audit.write([audit_row(settings.portfolio, d) for d, _ in decisions])
+        if left:
+            log.error("risk audit: %d decisions queued until the database is back", left)
+        view.put(settings.portfolio, state, 0)  # every input and the table have one partition
         view.flush()
         key = settings.portfolio.encode()
         for decision, input_ms in decisions:
@@ -116,6 +242,7 @@ async def decide_risk(stream: Any) -> None:
             )
             if approved:
                 metrics.DECISION_LATENCY.observe(max(0.0, time.time() - decision.origin_ms / 1000.0))
+        await raise_alerts(new_halts(halts_before, venues_before, state))
         report_portfolio(state)
 
 

@@ -1,4 +1,4 @@
-"""The risk engine's pure core: state, sizing decisions, stop-loss exits, drawdown breaker, fills.
+"""The risk engine's pure core: state, sizing, limits, exits, circuit breakers, kill switch, fills.
 
 Everything here is a plain function of (state, event, limits): no I/O, no clock, no Faust. The risk agent
 keeps one `RiskState` per portfolio in a Faust table (as `to_dict()`), calls these functions and emits
@@ -16,6 +16,14 @@ How the agent drives it, per message (state loaded with `RiskState.from_dict`, s
   signal: skip if `already_applied(...)`; `exits(...)` on the signal's pair and price first (so a stop
           loss reserves the position before a new buy can be sized), then `decide(...)`; `mark_applied`.
   fill:   skip if `already_applied(...)`; `apply_fill(state, fill, limits)`; `mark_applied`.
+  mint:   `apply_mint(state, info, limits)` (raw.mints: authorities still set refuse the mint).
+  control: `apply_control(state, control, limits)` (the kill switch: manual halt / resume).
+  after each message: `flatten(...)` when a halt asked for it (`state.flatten_pending`).
+
+Halts (`state.halts`, kind -> reason; `halted`/`halt_reason` mirror it) refuse every buy; sells and exits
+go on. Kinds: `manual` (cleared by a resume control), `drawdown` (from peak equity; sticky: only a fresh
+risk state clears it), `daily_drawdown` (from the UTC day's opening equity; cleared at the next day of
+event time), `stale` (every priced pair stale; cleared by the next fresh price).
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ from typing import Any
 
 from market import amm, bonding_curve
 from solbot.settings import Settings
-from streams.records import Fill, Order, PoolState, Rejection, Signal
+from streams.records import Control, Fill, MintInfo, Order, PoolState, Rejection, Signal
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +52,13 @@ ENTRY = "entry"  # a buy at the full per-position size
 RESIZED = "resized"  # a buy shrunk by a cap or the balance; the detail names which
 CLOSE = "close"  # a -1 signal selling the whole position
 STOP_LOSS = "stop_loss"  # an exit because the price fell stop_loss_pct below entry
-ORDER_CODES = (ENTRY, RESIZED, CLOSE, STOP_LOSS)
+TAKE_PROFIT = "take_profit"  # an exit because the price rose take_profit_pct above entry
+TRAILING_STOP = "trailing_stop"  # an exit because the price fell trailing_stop_pct below its high since entry
+TIME_STOP = "time_stop"  # an exit because the position was held max_hold_s of event time
+FLATTEN = "flatten"  # an exit of every position because a halt asked for it
+ORDER_CODES = (ENTRY, RESIZED, CLOSE, STOP_LOSS, TAKE_PROFIT, TRAILING_STOP, TIME_STOP, FLATTEN)
+EXIT_KINDS = (STOP_LOSS, TRAILING_STOP, TAKE_PROFIT, TIME_STOP)
+BREAKER = "breaker"  # the order kind of a flatten exit
 
 # Codes of rejections.
 BAD_SIGNAL = "bad_signal"  # direction not +-1, or a non-positive / non-finite price
@@ -60,6 +74,15 @@ PAIR_CAP_FULL = "pair_cap_full"
 TOTAL_CAP_FULL = "total_cap_full"
 INSUFFICIENT_BALANCE = "insufficient_balance"
 SLIPPAGE = "slippage"  # expected price impact above max_slippage_bps
+NO_EDGE = "no_edge"  # the Kelly bet is not positive (expected return against the direction, or zero)
+MAX_POSITIONS = "max_positions"  # max_concurrent_positions pairs are already held or being bought
+RATE_LIMITED = "rate_limited"  # max_orders_per_minute orders in the last 60 s of event time
+LOW_LIQUIDITY = "low_liquidity"  # every pool of the pair is below min_pool_liquidity_usdc
+LAUNCH_CAP_FULL = "launch_cap_full"  # max_launch_notional_usdc already bought of this launch
+DENIED_MINT = "denied_mint"  # the base mint is on the deny list
+MINT_AUTHORITY = "mint_authority"  # the base mint can still be minted or frozen
+STALE_PRICE = "stale_price"  # the pair's price is older than stale_price_s behind the newest event
+VENUE_HALTED = "venue_halted"  # the venue's recent fills fail too often
 REJECT_CODES = (
     BAD_SIGNAL,
     DUPLICATE,
@@ -74,7 +97,25 @@ REJECT_CODES = (
     TOTAL_CAP_FULL,
     INSUFFICIENT_BALANCE,
     SLIPPAGE,
+    NO_EDGE,
+    MAX_POSITIONS,
+    RATE_LIMITED,
+    LOW_LIQUIDITY,
+    LAUNCH_CAP_FULL,
+    DENIED_MINT,
+    MINT_AUTHORITY,
+    STALE_PRICE,
+    VENUE_HALTED,
 )
+
+# Halt kinds (keys of RiskState.halts).
+MANUAL = "manual"
+DRAWDOWN = "drawdown"
+DAILY_DRAWDOWN = "daily_drawdown"
+STALE = "stale"
+DAY_MS = 86_400_000
+MINUTE_MS = 60_000
+BAD_MINTS_KEPT = 1024  # flagged mints remembered; the oldest forgotten flag falls back to the launch cap
 
 # Which rejection code a binding cap maps to when it leaves less than the minimum order.
 _CAP_REJECT = {
@@ -82,6 +123,9 @@ _CAP_REJECT = {
     "pair_exposure_cap": PAIR_CAP_FULL,
     "total_exposure_cap": TOTAL_CAP_FULL,
     "balance": INSUFFICIENT_BALANCE,
+    "vol_target": POSITION_CAP,
+    "kelly_cap": POSITION_CAP,
+    "launch_cap": LAUNCH_CAP_FULL,
 }
 
 
@@ -106,6 +150,22 @@ class RiskLimits:
     min_order_usdc: float = 10.0
     # Used to value SOL (and SOL-quoted pairs) until the first SOL/USDC price arrives on a signal.
     fallback_sol_usdc: float = 150.0
+    risk_per_trade_pct: float = 1.0
+    kelly_fraction: float = 0.5
+    max_concurrent_positions: int = 5
+    max_orders_per_minute: int = 20
+    min_pool_liquidity_usdc: float = 50_000.0
+    max_launch_notional_usdc: float = 100.0
+    mint_deny_list: tuple[str, ...] = ()
+    take_profit_pct: float = 5.0
+    trailing_stop_pct: float = 3.0
+    max_hold_s: float = 3600.0
+    max_daily_drawdown_pct: float = 5.0
+    max_venue_error_rate: float = 0.5
+    venue_error_window: int = 20
+    venue_error_min_fills: int = 5
+    stale_price_s: float = 30.0
+    flatten_on_halt: bool = False
 
     def __post_init__(self) -> None:
         for name in ("max_position_pct", "max_pair_exposure_pct", "max_total_exposure_pct"):
@@ -120,6 +180,18 @@ class RiskLimits:
             raise ValueError("min_order_usdc and fallback_sol_usdc must be positive")
         if self.paper_start_usdc < 0.0 or self.paper_start_sol < 0.0:
             raise ValueError("paper balances must be non-negative")
+        if self.risk_per_trade_pct <= 0.0 or not 0.0 < self.kelly_fraction <= 1.0:
+            raise ValueError("risk_per_trade_pct must be positive and kelly_fraction in (0, 1]")
+        if self.max_concurrent_positions < 1 or self.max_orders_per_minute < 1:
+            raise ValueError("max_concurrent_positions and max_orders_per_minute must be at least 1")
+        if self.min_pool_liquidity_usdc < 0.0 or self.max_launch_notional_usdc < 0.0:
+            raise ValueError("min_pool_liquidity_usdc and max_launch_notional_usdc must be non-negative")
+        if min(self.take_profit_pct, self.trailing_stop_pct, self.max_hold_s, self.stale_price_s) <= 0.0:
+            raise ValueError("take_profit_pct, trailing_stop_pct, max_hold_s, stale_price_s must be positive")
+        if not 0.0 < self.trailing_stop_pct < 100.0 or not 0.0 < self.max_daily_drawdown_pct <= 100.0:
+            raise ValueError("trailing_stop_pct and max_daily_drawdown_pct must be in (0, 100)")
+        if not 0.0 <= self.max_venue_error_rate <= 1.0 or self.venue_error_window < 1:
+            raise ValueError("max_venue_error_rate must be in [0, 1] and venue_error_window at least 1")
 
     @classmethod
     def from_settings(cls, s: Settings, **overrides: Any) -> RiskLimits:
@@ -134,6 +206,21 @@ class RiskLimits:
             "min_confidence": s.min_confidence,
             "paper_start_usdc": s.paper_start_usdc,
             "paper_start_sol": s.paper_start_sol,
+            "risk_per_trade_pct": s.risk_per_trade_pct,
+            "kelly_fraction": s.kelly_fraction,
+            "max_concurrent_positions": s.max_concurrent_positions,
+            "max_orders_per_minute": s.max_orders_per_minute,
+            "min_pool_liquidity_usdc": s.min_pool_liquidity_usdc,
+            "max_launch_notional_usdc": s.max_launch_notional_usdc,
+            "mint_deny_list": tuple(s.mint_deny_list),
+            "take_profit_pct": s.take_profit_pct,
+            "trailing_stop_pct": s.trailing_stop_pct,
+            "max_hold_s": s.max_hold_s,
+            "max_daily_drawdown_pct": s.max_daily_drawdown_pct,
+            "max_venue_error_rate": s.max_venue_error_rate,
+            "venue_error_window": s.venue_error_window,
+            "stale_price_s": s.stale_price_s,
+            "flatten_on_halt": s.flatten_on_halt,
         }
         values.update(overrides)
         return cls(**values)
@@ -163,6 +250,7 @@ class Position:
     entry_price: float  # average, human quote per base, fees included
     realised_pnl_quote: float  # human quote units, from partial sells of this position
     opened_ts_ms: int
+    high_price: float = 0.0  # highest price seen since entry (the trailing stop's anchor)
 
 
 @dataclass(slots=True)
@@ -175,6 +263,7 @@ class PendingOrder:
     amount_in: int
     expected_base: int  # buy: expected base out; sell: base sold
     kind: str
+    notional_usdc: float = 0.0  # buys: what the order spends, valued when decided (launch cap accounting)
 
 
 def _remember(ids: dict[str, None], key: str, keep: int) -> None:
@@ -208,6 +297,18 @@ class RiskState:
     recent_fills: dict[str, None] = field(default_factory=dict)  # ordered set of applied fill ids
     recent_signals: dict[str, None] = field(default_factory=dict)  # ordered set of decided signal ids
     base_pair: dict[str, str] = field(default_factory=dict)  # base mint -> pair that prices it
+    halts: dict[str, str] = field(default_factory=dict)  # halt kind -> reason (see the module docstring)
+    flatten_pending: bool = False  # a halt asked for every position to be sold
+    newest_ts_ms: int = 0  # the newest event time seen on any input
+    price_ts: dict[str, int] = field(default_factory=dict)  # pair -> event time of its freshest price
+    day_index: int = -1  # UTC day (event time) of day_start_equity_usdc
+    day_start_equity_usdc: float = 0.0
+    order_ts: list[int] = field(default_factory=list)  # event times of orders in the last minute
+    venue_fills: dict[str, list[int]] = field(default_factory=dict)  # venue -> last fills, 1 = failed
+    venue_halts: dict[str, str] = field(default_factory=dict)  # venue -> why its buys are halted
+    launch_notional: dict[str, float] = field(default_factory=dict)  # launch pair -> USDC bought, all time
+    bad_mints: dict[str, str] = field(default_factory=dict)  # mint -> which authority is still set
+    pools: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # pair -> pools, while held
 
     @classmethod
     def initial(cls, portfolio: str, limits: RiskLimits, sol_mint: str, usdc_mint: str) -> RiskState:
@@ -255,6 +356,18 @@ class RiskState:
             recent_fills=dict.fromkeys(d["recent_fills"]),
             recent_signals=dict.fromkeys(d["recent_signals"]),
             base_pair=dict(d["base_pair"]),
+            halts=dict(d.get("halts", {})),
+            flatten_pending=bool(d.get("flatten_pending", False)),
+            newest_ts_ms=int(d.get("newest_ts_ms", 0)),
+            price_ts={k: int(v) for k, v in d.get("price_ts", {}).items()},
+            day_index=int(d.get("day_index", -1)),
+            day_start_equity_usdc=float(d.get("day_start_equity_usdc", 0.0)),
+            order_ts=[int(t) for t in d.get("order_ts", [])],
+            venue_fills={k: [int(x) for x in v] for k, v in d.get("venue_fills", {}).items()},
+            venue_halts=dict(d.get("venue_halts", {})),
+            launch_notional={k: float(v) for k, v in d.get("launch_notional", {}).items()},
+            bad_mints=dict(d.get("bad_mints", {})),
+            pools={k: [dict(p) for p in v] for k, v in d.get("pools", {}).items()},
         )
 
 
@@ -347,35 +460,131 @@ def available(state: RiskState, mint: str) -> int:
     return state.balances.get(mint, 0) - reserved
 
 
-# --- drawdown breaker ----------------------------------------------------------------------------------
+# --- halts and circuit breakers ----------------------------------------------------------------------
+
+
+def set_halt(state: RiskState, kind: str, reason: str, limits: RiskLimits, flatten: bool = False) -> bool:
+    """Start a halt of `kind` (a no-op if it is on already); returns True when it is new.
+
+    A new halt asks for every position to be sold when `flatten_on_halt` is set or `flatten` is given.
+    """
+    if kind in state.halts:
+        if flatten:
+            state.flatten_pending = True
+        return False
+    state.halts[kind] = reason
+    _sync_halt(state)
+    if flatten or limits.flatten_on_halt:
+        state.flatten_pending = True
+    logger.warning("portfolio %s halted (%s): %s", state.portfolio, kind, reason)
+    return True
+
+
+def clear_halt(state: RiskState, kind: str) -> bool:
+    """End a halt of `kind`; returns True when one was on."""
+    if state.halts.pop(kind, None) is None:
+        return False
+    _sync_halt(state)
+    logger.warning("portfolio %s: %s halt cleared", state.portfolio, kind)
+    return True
+
+
+def _sync_halt(state: RiskState) -> None:
+    state.halted = bool(state.halts)
+    state.halt_reason = "; ".join(state.halts.values())
 
 
 def check_drawdown(state: RiskState, limits: RiskLimits) -> bool:
-    """Raise the peak, or halt when equity is more than max_drawdown_pct below it. Returns `halted`.
-
-    A halt is sticky: only a manual resume (outside this module) clears it.
-    """
+    """Raise the peak, or halt when equity is max_drawdown_pct below it (sticky: a resume does not clear
+    it) or max_daily_drawdown_pct below the UTC day's opening equity (cleared the next day). Returns
+    `halted`."""
     equity = equity_usdc(state)
     if equity > state.peak_equity_usdc:
         state.peak_equity_usdc = equity
-    elif not state.halted and state.peak_equity_usdc > 0.0:
+    elif DRAWDOWN not in state.halts and state.peak_equity_usdc > 0.0:
         drawdown_pct = (1.0 - equity / state.peak_equity_usdc) * 100.0
         if drawdown_pct > limits.max_drawdown_pct:
-            state.halted = True
-            state.halt_reason = (
+            reason = (
                 f"drawdown {drawdown_pct:.2f}% > {limits.max_drawdown_pct:g}% "
                 f"(equity {equity:.2f} USDC, peak {state.peak_equity_usdc:.2f})"
             )
-            logger.warning("portfolio %s halted: %s", state.portfolio, state.halt_reason)
+            set_halt(state, DRAWDOWN, reason, limits)
+    if DAILY_DRAWDOWN not in state.halts and state.day_start_equity_usdc > 0.0:
+        daily_pct = (1.0 - equity / state.day_start_equity_usdc) * 100.0
+        if daily_pct > limits.max_daily_drawdown_pct:
+            reason = (
+                f"daily drawdown {daily_pct:.2f}% > {limits.max_daily_drawdown_pct:g}% "
+                f"(equity {equity:.2f} USDC, day opened at {state.day_start_equity_usdc:.2f})"
+            )
+            set_halt(state, DAILY_DRAWDOWN, reason, limits)
     return state.halted
 
 
-def _learn(state: RiskState, pair: str, price: float, pools: Iterable[PoolState], limits: RiskLimits) -> None:
-    """Take the pair's mints from its pools and its price from the event.
+def advance_clock(state: RiskState, ts_ms: int, limits: RiskLimits) -> None:
+    """Move event time forward: a new UTC day re-bases the daily drawdown and clears its halt."""
+    if ts_ms > state.newest_ts_ms:
+        state.newest_ts_ms = ts_ms
+    day = state.newest_ts_ms // DAY_MS
+    if day != state.day_index:
+        state.day_index = day
+        state.day_start_equity_usdc = equity_usdc(state)
+        clear_halt(state, DAILY_DRAWDOWN)
+    check_stale(state, limits)
 
-    The first SOL/USDC price re-bases the peak: replacing the assumed fallback price with an observed
-    one is not a loss, and must not trip the breaker.
+
+def is_stale(state: RiskState, pair: str, limits: RiskLimits) -> bool:
+    """A pair whose freshest price is more than stale_price_s behind the newest event (or never priced)."""
+    seen = state.price_ts.get(pair)
+    return seen is None or seen < state.newest_ts_ms - limits.stale_price_s * 1000.0
+
+
+def check_stale(state: RiskState, limits: RiskLimits) -> None:
+    """Halt while every priced pair is stale; clear the halt once one is fresh again."""
+    if not state.price_ts:
+        return
+    if all(is_stale(state, pair, limits) for pair in state.price_ts):
+        set_halt(state, STALE, f"no pair priced in the last {limits.stale_price_s:g}s of event time", limits)
+    else:
+        clear_halt(state, STALE)
+
+
+def venue_error_rate(state: RiskState, venue: str) -> float:
+    outcomes = state.venue_fills.get(venue, [])
+    return sum(outcomes) / len(outcomes) if outcomes else 0.0
+
+
+def _record_venue_outcome(state: RiskState, venue: str, failed: bool, limits: RiskLimits) -> None:
+    """Keep the venue's last fills and halt (or release) its buys on their failure rate."""
+    outcomes = state.venue_fills.setdefault(venue, [])
+    outcomes.append(1 if failed else 0)
+    del outcomes[: max(0, len(outcomes) - limits.venue_error_window)]
+    rate = venue_error_rate(state, venue)
+    enough = len(outcomes) >= min(limits.venue_error_min_fills, limits.venue_error_window)
+    if enough and rate > limits.max_venue_error_rate:
+        if venue not in state.venue_halts:
+            logger.warning("venue %s halted: %.0f%% of its last fills failed", venue, rate * 100)
+        state.venue_halts[venue] = (
+            f"{sum(outcomes)} of the last {len(outcomes)} fills failed > {limits.max_venue_error_rate:g}"
+        )
+    else:
+        state.venue_halts.pop(venue, None)
+
+
+def _learn(
+    state: RiskState,
+    pair: str,
+    price: float,
+    pools: Iterable[PoolState],
+    limits: RiskLimits,
+    ts_ms: int | None = None,
+) -> None:
+    """Take the pair's mints from its pools, its price (and how fresh it is) from the event.
+
+    The first SOL/USDC price re-bases the peak and the day's opening equity: replacing the assumed
+    fallback price with an observed one is not a loss, and must not trip a breaker. A price is as fresh
+    as the newest pool state it came with (the pools' own event times), else as the event itself.
     """
+    pools = list(pools)
     if pair not in state.pairs:
         for pool in pools:
             state.pairs[pair] = PairInfo(
@@ -383,20 +592,75 @@ def _learn(state: RiskState, pair: str, price: float, pools: Iterable[PoolState]
             )
             state.base_pair.setdefault(pool.base_mint, pair)
             break
+    info = state.pairs.get(pair)
+    if info is not None and pair in state.pools:
+        mine = [
+            p.asdict() for p in pools if p.base_mint == info.base_mint and p.quote_mint == info.quote_mint
+        ]
+        if mine:
+            state.pools[pair] = mine
     if not (price > 0.0 and math.isfinite(price)):
+        if ts_ms is not None:
+            advance_clock(state, ts_ms, limits)
+        check_drawdown(state, limits)
         return
     first = pair not in state.prices
     state.prices[pair] = price
-    info = state.pairs.get(pair)
+    pos = state.positions.get(pair)
+    if pos is not None and price > pos.high_price:
+        pos.high_price = price
+    if ts_ms is not None:
+        pool_ts = max((p.ts_ms for p in pools if p.ts_ms > 0), default=0)
+        fresh_ts = pool_ts or ts_ms
+        if fresh_ts > state.price_ts.get(pair, -1):
+            state.price_ts[pair] = fresh_ts
+        advance_clock(state, ts_ms, limits)
     if (
         first
         and info is not None
         and info.base_mint == state.sol_mint
         and info.quote_mint == state.usdc_mint
-        and not state.halted
+        and DRAWDOWN not in state.halts
     ):
         state.peak_equity_usdc = equity_usdc(state)
+        state.day_start_equity_usdc = state.peak_equity_usdc
     check_drawdown(state, limits)
+
+
+# --- mints and the kill switch ------------------------------------------------------------------------
+
+
+def apply_mint(state: RiskState, info: MintInfo, limits: RiskLimits) -> None:
+    """Remember a mint whose mint or freeze authority is still set (buys refused); forget one revoked."""
+    set_ = [
+        f"{name} authority {who}"
+        for name, who in (("mint", info.mint_authority), ("freeze", info.freeze_authority))
+        if who
+    ]
+    if set_:
+        _remember_value(state.bad_mints, info.mint, " and ".join(set_) + " still set", BAD_MINTS_KEPT)
+    else:
+        state.bad_mints.pop(info.mint, None)
+    if info.ts_ms > 0:
+        advance_clock(state, info.ts_ms, limits)
+
+
+def _remember_value(d: dict[str, str], key: str, value: str, keep: int) -> None:
+    d.pop(key, None)
+    d[key] = value
+    while len(d) > keep:
+        del d[next(iter(d))]
+
+
+def apply_control(state: RiskState, control: Control, limits: RiskLimits) -> None:
+    """The kill switch: halt (maybe flattening) or resume. A resume clears a manual halt only; breakers
+    (drawdown, daily drawdown, staleness) keep their own halts."""
+    if control.action == "halt":
+        set_halt(state, MANUAL, f"manual: {control.reason or 'operator'}", limits, flatten=control.flatten)
+    elif control.action == "resume":
+        clear_halt(state, MANUAL)
+    else:
+        logger.error("control %s: unknown action %r, ignored", control.id, control.action)
 
 
 # --- pool maths ----------------------------------------------------------------------------------------
@@ -495,9 +759,19 @@ def _order(
     origin_ms: int,
     now_ms: int,
 ) -> Order:
-    """Build an order and reserve its input at once, so the next decision sees it."""
+    """Build an order and reserve its input at once, so the next decision sees it.
+
+    It also counts towards the order rate, and the pair's pools are kept while it is in flight or held,
+    so that a flatten can price the exit without a new signal.
+    """
     expected_base = quote.amount_out if side == "buy" else amount_in
-    state.pending[order_id] = PendingOrder(pair, side, input_mint, amount_in, expected_base, kind)
+    notional = amount_in * unit_value_usdc(state, input_mint) if side == "buy" else 0.0
+    state.pending[order_id] = PendingOrder(pair, side, input_mint, amount_in, expected_base, kind, notional)
+    state.order_ts = [t for t in state.order_ts if t > ts_ms - MINUTE_MS] + [ts_ms]
+    if pair not in state.pools:
+        state.pools[pair] = [quote.pool.asdict()]
+    if side == "buy" and pair in state.launch_notional:
+        state.launch_notional[pair] += notional
     return Order(
         id=order_id,
         signal_id=signal_id,
@@ -527,11 +801,19 @@ def decide(state: RiskState, signal: Signal, limits: RiskLimits, now_ms: int) ->
     count signals only (decided = approved + rejected); stop-loss exits are not counted.
     """
     state.decided += 1
-    _learn(state, signal.pair, signal.price, signal.pools, limits)
-    if signal.direction not in (1, -1) or not (signal.price > 0.0 and math.isfinite(signal.price)):
-        return _reject(
-            state, signal, BAD_SIGNAL, f"direction {signal.direction}, price {signal.price}", now_ms
+    _learn(state, signal.pair, signal.price, signal.pools, limits, signal.ts_ms)
+    bad_numbers = not all(math.isfinite(x) for x in (signal.volatility, signal.expected_return))
+    if (
+        signal.direction not in (1, -1)
+        or not (signal.price > 0.0 and math.isfinite(signal.price))
+        or bad_numbers
+        or signal.volatility < 0.0
+    ):
+        detail = (
+            f"direction {signal.direction}, price {signal.price}, volatility {signal.volatility}, "
+            f"expected return {signal.expected_return}"
         )
+        return _reject(state, signal, BAD_SIGNAL, detail, now_ms)
     if signal.id in state.recent_signals:
         return _reject(state, signal, DUPLICATE, f"signal {signal.id} already decided", now_ms)
     _remember(state.recent_signals, signal.id, RECENT_IDS_KEPT)
@@ -553,25 +835,114 @@ def decide(state: RiskState, signal: Signal, limits: RiskLimits, now_ms: int) ->
     return out
 
 
+def size_caps(signal: Signal, equity: float, limits: RiskLimits) -> list[tuple[str, float]]:
+    """The signal-driven caps of a new position, in USDC.
+
+    - position_cap: max_position_pct of equity.
+    - vol_target: the notional whose one-sigma move over the signal's horizon costs risk_per_trade_pct
+      of equity: risk budget / (volatility per second x sqrt(horizon in s)). No cap at zero volatility.
+    - kelly_cap: kelly_fraction of the Kelly bet on a move of +-|expected return| that is right with
+      probability p = confidence: f* = (2p - 1) / |expected return| of equity (maximises
+      p ln(1 + f r) + (1 - p) ln(1 - f r)). Zero (no edge) when the expected return is 0 or against the
+      direction, or p <= 0.5.
+    """
+    caps = [("position_cap", limits.max_position_pct / 100.0 * equity)]
+    horizon_sigma = signal.volatility * math.sqrt(max(signal.horizon_ms, 0) / 1000.0)
+    if horizon_sigma > 0.0:
+        caps.append(("vol_target", limits.risk_per_trade_pct / 100.0 * equity / horizon_sigma))
+    edge = signal.expected_return * signal.direction
+    kelly = (2.0 * signal.confidence - 1.0) / edge if edge > 0.0 else 0.0
+    caps.append(("kelly_cap", max(0.0, limits.kelly_fraction * kelly * equity)))
+    return caps
+
+
+def pool_liquidity_usdc(state: RiskState, pool: PoolState) -> float:
+    """A constant-product pool's liquidity: both sides, valued as twice its quote reserve."""
+    return 2.0 * pool.quote_reserve * unit_value_usdc(state, pool.quote_mint)
+
+
+def _eligible_pools(
+    state: RiskState, info: PairInfo, pools: Iterable[PoolState], limits: RiskLimits
+) -> tuple[list[PoolState], str, str]:
+    """The pair's pools a buy may use, else the rejection (code, detail) that says why there are none.
+
+    Bonding curves are exempt from the liquidity floor (they are capped by the launch cap instead).
+    """
+    mine = [p for p in pools if p.base_mint == info.base_mint and p.quote_mint == info.quote_mint]
+    if not mine:
+        return [], NO_POOL, "signal carries no pool for the pair"
+    deep = [
+        p
+        for p in mine
+        if p.venue == PUMPFUN or pool_liquidity_usdc(state, p) >= limits.min_pool_liquidity_usdc
+    ]
+    if not deep:
+        best = max(pool_liquidity_usdc(state, p) for p in mine)
+        detail = f"deepest pool {best:.0f} USDC < {limits.min_pool_liquidity_usdc:g}"
+        return [], LOW_LIQUIDITY, detail
+    usable = [p for p in deep if p.venue not in state.venue_halts]
+    if not usable:
+        venues = sorted({p.venue for p in deep})
+        detail = "; ".join(f"{v}: {state.venue_halts[v]}" for v in venues)
+        return [], VENUE_HALTED, detail
+    return usable, "", ""
+
+
+def open_pairs(state: RiskState) -> set[str]:
+    """Pairs held or being bought: what max_concurrent_positions counts."""
+    return set(state.positions) | {p.pair for p in state.pending.values() if p.side == "buy"}
+
+
+def orders_in_last_minute(state: RiskState, ts_ms: int) -> int:
+    return sum(1 for t in state.order_ts if ts_ms - MINUTE_MS < t <= ts_ms)
+
+
 def _decide_buy(
     state: RiskState, signal: Signal, info: PairInfo, limits: RiskLimits, now_ms: int
 ) -> Order | Rejection:
     if state.halted:
         return _reject(state, signal, HALTED, state.halt_reason or "manual", now_ms)
+    if info.base_mint in limits.mint_deny_list:
+        return _reject(state, signal, DENIED_MINT, f"{info.base_mint} is on MINT_DENY_LIST", now_ms)
+    if info.base_mint in state.bad_mints:
+        return _reject(
+            state, signal, MINT_AUTHORITY, f"{info.base_mint}: {state.bad_mints[info.base_mint]}", now_ms
+        )
     quote_unit = unit_value_usdc(state, info.quote_mint)
     if info.quote_mint not in (state.usdc_mint, state.sol_mint) or quote_unit <= 0.0:
         return _reject(state, signal, UNSUPPORTED_QUOTE, f"quote mint {info.quote_mint}", now_ms)
+    if is_stale(state, signal.pair, limits):
+        age_s = (state.newest_ts_ms - state.price_ts.get(signal.pair, 0)) / 1000.0
+        return _reject(state, signal, STALE_PRICE, f"{signal.pair} price {age_s:.1f}s behind", now_ms)
+    held = open_pairs(state)
+    if signal.pair not in held and len(held) >= limits.max_concurrent_positions:
+        detail = f"{len(held)} pairs open >= {limits.max_concurrent_positions}"
+        return _reject(state, signal, MAX_POSITIONS, detail, now_ms)
+    recent = orders_in_last_minute(state, signal.ts_ms)
+    if recent >= limits.max_orders_per_minute:
+        detail = f"{recent} orders in the last 60s >= {limits.max_orders_per_minute}"
+        return _reject(state, signal, RATE_LIMITED, detail, now_ms)
+    pools, code, detail = _eligible_pools(state, info, signal.pools, limits)
+    if not pools:
+        return _reject(state, signal, code, detail, now_ms)
+    if any(p.venue == PUMPFUN for p in pools) and signal.pair not in state.launch_notional:
+        state.launch_notional[signal.pair] = 0.0
     equity = equity_usdc(state)
     free_raw = available(state, info.quote_mint)
-    caps = (
-        ("position_cap", limits.max_position_pct / 100.0 * equity),
+    caps = size_caps(signal, equity, limits)
+    if caps[-1][1] <= 0.0:
+        detail = f"confidence {signal.confidence:.3f}, expected return {signal.expected_return:.6g}"
+        return _reject(state, signal, NO_EDGE, detail, now_ms)
+    caps += [
         (
             "pair_exposure_cap",
             limits.max_pair_exposure_pct / 100.0 * equity - pair_exposure_usdc(state, signal.pair),
         ),
         ("total_exposure_cap", limits.max_total_exposure_pct / 100.0 * equity - total_exposure_usdc(state)),
         ("balance", max(free_raw, 0) * quote_unit),
-    )
+    ]
+    if signal.pair in state.launch_notional:
+        caps.append(("launch_cap", limits.max_launch_notional_usdc - state.launch_notional[signal.pair]))
     binding, target_usdc = min(caps, key=lambda c: c[1])  # ties keep the first: the position cap
     if target_usdc < limits.min_order_usdc:
         detail = f"{binding} leaves {target_usdc:.2f} USDC < min order {limits.min_order_usdc:g}"
@@ -579,7 +950,7 @@ def _decide_buy(
     # Convert through the human price (1.0 or SOL/USDC), not the per-raw-unit float, to floor exactly.
     quote_price = 1.0 if info.quote_mint == state.usdc_mint else sol_usdc_price(state)
     amount_in = min(math.floor(target_usdc / quote_price * 10**info.quote_decimals), free_raw)
-    quote = best_quote(info, signal.pools, "buy", amount_in)
+    quote = best_quote(info, pools, "buy", amount_in)
     if quote is None:
         return _reject(state, signal, NO_POOL, f"no pool returns anything for {amount_in} raw in", now_ms)
     if quote.impact_bps > limits.max_slippage_bps:
@@ -645,6 +1016,37 @@ def _decide_sell(
     )
 
 
+def exit_trigger(state: RiskState, pos: Position, price: float, ts_ms: int, limits: RiskLimits) -> str:
+    """Which exit (if any) the price and event time call for, as `"<kind>: <detail>"`, else "".
+
+    In order: stop loss (below entry), trailing stop (below the high since entry), take profit (above
+    entry), time stop (held max_hold_s of event time).
+    """
+    stop = pos.entry_price * (1.0 - limits.stop_loss_pct / 100.0)
+    if price <= stop:
+        return (
+            f"{STOP_LOSS}: price {price:.6g} <= {stop:.6g} ({limits.stop_loss_pct:g}% under entry "
+            f"{pos.entry_price:.6g})"
+        )
+    high = max(pos.high_price, pos.entry_price)
+    trail = high * (1.0 - limits.trailing_stop_pct / 100.0)
+    if price <= trail:
+        return (
+            f"{TRAILING_STOP}: price {price:.6g} <= {trail:.6g} ({limits.trailing_stop_pct:g}% under the "
+            f"high {high:.6g})"
+        )
+    target = pos.entry_price * (1.0 + limits.take_profit_pct / 100.0)
+    if price >= target:
+        return (
+            f"{TAKE_PROFIT}: price {price:.6g} >= {target:.6g} ({limits.take_profit_pct:g}% over entry "
+            f"{pos.entry_price:.6g})"
+        )
+    held_ms = ts_ms - pos.opened_ts_ms
+    if held_ms >= limits.max_hold_s * 1000.0:
+        return f"{TIME_STOP}: held {held_ms / 1000.0:.0f}s >= {limits.max_hold_s:g}s"
+    return ""
+
+
 def exits(
     state: RiskState,
     pair: str,
@@ -655,13 +1057,14 @@ def exits(
     now_ms: int,
     origin_ms: int | None = None,
 ) -> list[Order]:
-    """Stop loss: sell the whole long once the price is stop_loss_pct or more below its average entry.
+    """Sell the whole long on a stop loss, trailing stop, take profit or time stop (`exit_trigger`).
 
     Exits are allowed while halted and are not slippage-capped (getting out beats the cap; the order
-    still carries a min_amount_out). At most one sell per pair is in flight. `origin_ms` defaults to
-    `now_ms` because a price tick that triggers an exit may not carry the raw record's publish time.
+    still carries a min_amount_out). At most one sell per pair is in flight. The id is
+    `exit:{pair}:{ts_ms}:{kind}`. `origin_ms` defaults to `now_ms` because a price tick that triggers an
+    exit may not carry the raw record's publish time.
     """
-    _learn(state, pair, price, pools, limits)
+    _learn(state, pair, price, pools, limits, ts_ms)
     pos = state.positions.get(pair)
     info = state.pairs.get(pair)
     if (
@@ -671,18 +1074,19 @@ def exits(
         or _sell_pending(state, pair)
     ):
         return []
-    trigger = pos.entry_price * (1.0 - limits.stop_loss_pct / 100.0)
-    if price > trigger:
+    reason = exit_trigger(state, pos, price, ts_ms, limits)
+    if not reason:
         return []
+    kind = reason_code(reason)
     amount_in = _sellable(state, pos)
     quote = best_quote(info, pools, "sell", amount_in) if amount_in > 0 else None
     if quote is None:
-        logger.warning("stop loss on %s cannot be priced: no pool returns anything", pair)
+        logger.warning("%s on %s cannot be priced: no pool returns anything", kind, pair)
         return []
     return [
         _order(
             state,
-            order_id=f"exit:{pair}:{ts_ms}:{STOP_LOSS}",
+            order_id=f"exit:{pair}:{ts_ms}:{kind}",
             signal_id="",
             pair=pair,
             side="sell",
@@ -690,14 +1094,55 @@ def exits(
             amount_in=amount_in,
             quote=quote,
             limits=limits,
-            kind=STOP_LOSS,
-            reason=f"{STOP_LOSS}: price {price:.6g} <= {trigger:.6g} ({limits.stop_loss_pct:g}% under entry "
-            f"{pos.entry_price:.6g})",
+            kind=kind,
+            reason=reason,
             ts_ms=ts_ms,
             origin_ms=now_ms if origin_ms is None else origin_ms,
             now_ms=now_ms,
         )
     ]
+
+
+def flatten(state: RiskState, limits: RiskLimits, now_ms: int) -> list[Order]:
+    """If a halt asked for it, sell every position that has no sell in flight, on its last known pools.
+
+    Ids are `exit:{pair}:{ts_ms}:breaker` at the newest event time; a position that cannot be priced is
+    left (and logged), and the request is then done: the next halt asks again.
+    """
+    if not state.flatten_pending:
+        return []
+    state.flatten_pending = False
+    ts_ms = state.newest_ts_ms
+    out: list[Order] = []
+    for pair, pos in list(state.positions.items()):
+        info = state.pairs.get(pair)
+        amount_in = _sellable(state, pos)
+        if info is None or amount_in <= 0 or _sell_pending(state, pair):
+            continue
+        pools = [PoolState(**p) for p in state.pools.get(pair, [])]
+        quote = best_quote(info, pools, "sell", amount_in)
+        if quote is None:
+            logger.warning("flatten of %s cannot be priced: no known pool returns anything", pair)
+            continue
+        out.append(
+            _order(
+                state,
+                order_id=f"exit:{pair}:{ts_ms}:{BREAKER}",
+                signal_id="",
+                pair=pair,
+                side="sell",
+                input_mint=pos.base_mint,
+                amount_in=amount_in,
+                quote=quote,
+                limits=limits,
+                kind=BREAKER,
+                reason=f"{FLATTEN}: {state.halt_reason or 'halt'}",
+                ts_ms=ts_ms,
+                origin_ms=now_ms,
+                now_ms=now_ms,
+            )
+        )
+    return out
 
 
 # --- fills ---------------------------------------------------------------------------------------------
@@ -713,8 +1158,17 @@ def apply_fill(state: RiskState, fill: Fill, limits: RiskLimits | None = None) -
     if fill.id in state.recent_fills:
         return
     _remember(state.recent_fills, fill.id, RECENT_IDS_KEPT)
-    state.pending.pop(fill.order_id, None)
+    pending = state.pending.pop(fill.order_id, None)
+    if limits is not None:
+        if fill.venue:
+            _record_venue_outcome(state, fill.venue, fill.status != "filled", limits)
+        advance_clock(state, fill.ts_ms, limits)
     if fill.status != "filled":
+        if pending is not None and pending.side == "buy" and fill.pair in state.launch_notional:
+            state.launch_notional[fill.pair] = max(
+                0.0, state.launch_notional[fill.pair] - pending.notional_usdc
+            )
+        _forget_pools(state, fill.pair)
         return
     info = state.pairs.get(fill.pair)
     if info is None:
@@ -732,8 +1186,15 @@ def apply_fill(state: RiskState, fill: Fill, limits: RiskLimits | None = None) -
     else:
         logger.error("fill %s for order %s: unknown side %r, not applied", fill.id, fill.order_id, fill.side)
         return
+    _forget_pools(state, fill.pair)
     if limits is not None:
         check_drawdown(state, limits)
+
+
+def _forget_pools(state: RiskState, pair: str) -> None:
+    """Pools are kept only while the pair is held or has an order in flight."""
+    if pair not in state.positions and all(p.pair != pair for p in state.pending.values()):
+        state.pools.pop(pair, None)
 
 
 def _add_to_position(state: RiskState, info: PairInfo, fill: Fill) -> None:
@@ -752,6 +1213,7 @@ def _add_to_position(state: RiskState, info: PairInfo, fill: Fill) -> None:
             entry_price=0.0,
             realised_pnl_quote=0.0,
             opened_ts_ms=fill.ts_ms,
+            high_price=fill.price,
         )
         state.positions[fill.pair] = pos
     pos.base_amount += fill.base_amount

@@ -57,6 +57,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "wallet",
     "check",
     "web",
+    "control",
+    "portfolio",
 )
 
 

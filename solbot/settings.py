@@ -61,6 +61,21 @@ class Settings(BaseSettings):
     max_drawdown_pct: float = Field(10.0, gt=0.0, le=100.0)
     max_slippage_bps: int = Field(100, ge=1, le=5000)
     min_confidence: float = Field(0.55, ge=0.5, le=1.0)
+    risk_per_trade_pct: float = Field(1.0, gt=0.0, le=100.0)
+    kelly_fraction: float = Field(0.5, gt=0.0, le=1.0)
+    max_concurrent_positions: int = Field(5, ge=1)
+    max_orders_per_minute: int = Field(20, ge=1)
+    min_pool_liquidity_usdc: float = Field(50_000.0, ge=0.0)
+    max_launch_notional_usdc: float = Field(100.0, ge=0.0)
+    mint_deny_list: Annotated[tuple[str, ...], NoDecode] = ()  # env: comma-separated mints
+    take_profit_pct: float = Field(5.0, gt=0.0, le=1000.0)
+    trailing_stop_pct: float = Field(3.0, gt=0.0, lt=100.0)
+    max_hold_s: float = Field(3600.0, gt=0.0)
+    max_daily_drawdown_pct: float = Field(5.0, gt=0.0, le=100.0)
+    max_venue_error_rate: float = Field(0.5, ge=0.0, le=1.0)
+    venue_error_window: int = Field(20, ge=1)
+    stale_price_s: float = Field(30.0, gt=0.0)
+    flatten_on_halt: bool = False
 
     # Paper wallet.
     paper_start_usdc: float = Field(10_000.0, ge=0.0)
@@ -106,9 +121,9 @@ class Settings(BaseSettings):
                 raise ValueError(f"pair {pair!r} is not BASE/QUOTE")
         return value
 
-    @field_validator("drift_markets", mode="before")
+    @field_validator("drift_markets", "mint_deny_list", mode="before")
     @classmethod
-    def _split_markets(cls, value: object) -> object:
+    def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(m.strip() for m in value.split(",") if m.strip())
         return value

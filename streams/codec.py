@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import time
+import types
 import typing
 from functools import cache
 from typing import Any, TypeVar
@@ -52,6 +53,13 @@ def _check(value: Any, tp: Any, path: str) -> Any:
                 raise DecodeError(f"{path}: not a finite number")
         return value
     origin = typing.get_origin(tp)
+    if origin is typing.Union or origin is types.UnionType:  # optional fields: `X | None`
+        options = typing.get_args(tp)
+        if value is None and type(None) in options:
+            return None
+        for option in options:
+            if option is not type(None):
+                return _check(value, option, path)
     if origin is list:
         if not isinstance(value, list):
             raise DecodeError(f"{path}: expected a list, got {type(value).__name__}")

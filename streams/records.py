@@ -210,3 +210,24 @@ class PerpBook(faust.Record, serializer="json"):
     funding_ts_ms: int  # 0 when unknown
     ts_ms: int  # when the book was answered (wall clock)
     received_ms: int
+
+
+class MintInfo(faust.Record, serializer="json"):
+    """A mint's authorities (topic `raw.mints`, key = mint): a mint that can still be minted or frozen is
+    refused by risk."""
+
+    mint: str
+    decimals: int
+    mint_authority: str | None
+    freeze_authority: str | None
+    ts_ms: int
+
+
+class Control(faust.Record, serializer="json"):
+    """An operator's kill switch (topic `control`, key = portfolio): halt or resume new risk."""
+
+    id: str
+    action: str  # "halt" | "resume"
+    reason: str
+    flatten: bool
+    ts_ms: int  # wall clock of the operator's command

@@ -21,6 +21,13 @@ class TopicSpec:
 
 RAW_SWAPS = TopicSpec("raw.swaps", keyed_by="pair")
 RAW_LAUNCHES = TopicSpec("raw.launches", keyed_by="mint")
+# Live collectors' market data beside the swaps; no agent reads them yet (features will).
+RAW_QUOTES = TopicSpec("raw.quotes", keyed_by="pair")
+RAW_PERPS = TopicSpec("raw.perps", keyed_by="market", partitions=1)
+# Read by the single risk agent together with signals and fills, so one partition each: it owns them all.
+RAW_MINTS = TopicSpec("raw.mints", keyed_by="mint", partitions=1)
+CONTROL = TopicSpec("control", keyed_by="portfolio", partitions=1)
+
 FEATURES = TopicSpec("features", keyed_by="pair")
 SIGNALS = TopicSpec("signals", keyed_by="portfolio", partitions=1)
 ORDERS = TopicSpec("orders", keyed_by="portfolio", partitions=1)
@@ -32,18 +39,14 @@ DLQ_FEATURES = TopicSpec("dlq.features", keyed_by="source topic", partitions=1)
 DLQ_SIGNALS = TopicSpec("dlq.signals", keyed_by="source topic", partitions=1)
 DLQ_ORDERS = TopicSpec("dlq.orders", keyed_by="source topic", partitions=1)
 
-RAW_TOPICS = (RAW_SWAPS, RAW_LAUNCHES)
+RAW_TOPICS = (RAW_SWAPS, RAW_LAUNCHES)  # the market the features and launches agents read
+MARKET_DATA_TOPICS = (RAW_QUOTES, RAW_PERPS, RAW_MINTS)
 PIPELINE_TOPICS = (FEATURES, SIGNALS, ORDERS, ORDERS_REJECTED, FILLS)
 DLQ_TOPICS = (DLQ_RAW, DLQ_FEATURES, DLQ_SIGNALS, DLQ_ORDERS)
-ALL_TOPICS: tuple[TopicSpec, ...] = RAW_TOPICS + PIPELINE_TOPICS + DLQ_TOPICS
+ALL_TOPICS: tuple[TopicSpec, ...] = (
+    RAW_TOPICS + MARKET_DATA_TOPICS + (CONTROL,) + PIPELINE_TOPICS + DLQ_TOPICS
+)
 
 
 def partitions_of(spec: TopicSpec, default: int) -> int:
     return spec.partitions if spec.partitions is not None else default
-
-
-# Live collectors' market data beside the raw swaps (appended: the tuples above stay as they were).
-RAW_QUOTES = TopicSpec("raw.quotes", keyed_by="pair")
-RAW_PERPS = TopicSpec("raw.perps", keyed_by="market", partitions=1)
-COLLECTOR_TOPICS = (RAW_QUOTES, RAW_PERPS)
-ALL_TOPICS = ALL_TOPICS + COLLECTOR_TOPICS

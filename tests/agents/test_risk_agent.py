@@ -47,3 +47,36 @@ def test_one_decision_per_signal_even_when_re_emitted_at_a_new_offset() -> None:
     assert apply_message(state, "signals", 0, 11, encode(signal("sig:a")), now_ms=7) == []  # re-emitted
     second = apply_message(state, "signals", 0, 12, encode(signal("sig:b")), now_ms=8)
     assert len(second) == 1 and second[0].signal_id == "sig:b"
+
+
+def test_control_and_mint_messages_reach_the_state() -> None:
+    from streams.records import Control, MintInfo
+
+    state = RiskState.initial("main", limits, WSOL, USDC)
+    halt = Control(id="c1", action="halt", reason="ops", flatten=False, ts_ms=1)
+    assert apply_message(state, "control", 0, 0, encode(halt), now_ms=1) == []
+    (rej,) = apply_message(state, "signals", 0, 0, encode(signal("sig:h")), now_ms=2)
+    assert isinstance(rej, Rejection) and rej.reason == "halted: manual: ops"
+    resume = Control(id="c2", action="resume", reason="", flatten=False, ts_ms=2)
+    apply_message(state, "control", 0, 1, encode(resume), now_ms=3)
+    assert not state.halted
+    bad = MintInfo(mint=WSOL, decimals=9, mint_authority="Auth", freeze_authority=None, ts_ms=1_000)
+    apply_message(state, "raw.mints", 0, 0, encode(bad), now_ms=4)
+    (rej,) = apply_message(state, "signals", 0, 1, encode(signal("sig:m")), now_ms=5)
+    assert rej.reason.startswith("mint_authority:")
+
+
+def test_every_decision_has_an_audit_row() -> None:
+    from agents.risk import audit_row
+
+    state = RiskState.initial("main", limits, WSOL, USDC)
+    (order,) = apply_message(state, "signals", 0, 0, encode(signal("sig:a")), now_ms=5)
+    row = audit_row("main", order)
+    assert (row.decision_id, row.signal_id, row.order_id) == (order.id, "sig:a", order.id)
+    assert row.action in ("approve", "resize") and row.reason == order.reason
+    (rej,) = apply_message(state, "signals", 0, 1, encode(signal("sig:a2", price=-1.0)), now_ms=6)
+    assert audit_row("main", rej).action == "reject" and audit_row("main", rej).order_id is None
+    exit_order = order.derive(
+        id="exit:SOL/USDC:5:stop_loss", signal_id="", kind="stop_loss", reason="stop_loss: x"
+    )
+    assert audit_row("main", exit_order).signal_id == "exit:SOL/USDC:5:stop_loss"

@@ -1,4 +1,5 @@
-"""Property tests: arbitrary signals, stop-loss checks and fills never break the risk invariants.
+"""Property tests: arbitrary signals, price ticks (exits), fills, mint records, kill-switch controls and
+event-time gaps never break the risk invariants nor exceed any limit, and never lose a position.
 
 Rounding tolerance: sizes are floored to raw units, so an approved order is never above its target;
 what remains is float summation error in equity and exposure (USDC floats built from integer raw units
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 from risk_factories import BONK, JUP, PAIRS, PUMP, fill_for, fresh, pool, signal
 
 from agents import risk_rules as rr
-from streams.records import Order, PoolState
+from streams.records import Control, MintInfo, Order, PoolState
 
 BASE_PRICE = {"SOL/USDC": 100.0, "JUP/USDC": 1.0, "BONK/SOL": 2e-7, "PUMP/SOL": 3e-8}
 PAIR_NAMES = list(BASE_PRICE)
@@ -46,7 +47,13 @@ exit_op = st.tuples(st.just("exit"), st.sampled_from(PAIR_NAMES), st.floats(0.4,
 fill_op = st.tuples(
     st.just("fill"), st.integers(0, 50), st.sampled_from(["filled", "worse", "failed"]), st.floats(0.0, 1.0)
 )
-ops_st = st.lists(st.one_of(signal_op, exit_op, fill_op), min_size=5, max_size=60)
+control_op = st.tuples(st.just("control"), st.sampled_from(["halt", "resume"]), st.booleans())
+mint_op = st.tuples(st.just("mint"), st.sampled_from(PAIR_NAMES), st.booleans(), st.booleans())
+# Event time moves 1 s per op, plus an occasional gap (rate window, staleness, time stop, day boundary).
+gap_op = st.tuples(st.just("gap"), st.sampled_from([10_000, 45_000, 3_600_000, 86_400_000]))
+ops_st = st.lists(
+    st.one_of(signal_op, exit_op, fill_op, control_op, mint_op, gap_op), min_size=5, max_size=60
+)
 
 
 @st.composite
@@ -62,6 +69,13 @@ def limits_st(draw: Any) -> rr.RiskLimits:
         max_slippage_bps=draw(st.sampled_from([50, 100, 500])),
         paper_start_usdc=draw(st.sampled_from([0.0, 500.0, 10_000.0])),
         paper_start_sol=draw(st.sampled_from([0.0, 5.0, 50.0])),
+        max_concurrent_positions=draw(st.sampled_from([1, 2, 5])),
+        max_orders_per_minute=draw(st.sampled_from([2, 5, 20])),
+        min_pool_liquidity_usdc=draw(st.sampled_from([0.0, 50_000.0, 100_000.0])),
+        max_launch_notional_usdc=draw(st.sampled_from([20.0, 100.0])),
+        max_daily_drawdown_pct=draw(st.sampled_from([2.0, 5.0, 100.0])),
+        flatten_on_halt=draw(st.booleans()),
+        take_profit_pct=draw(st.sampled_from([5.0, 50.0])),
     )
 
 
@@ -82,43 +96,94 @@ def run(ops: list[tuple[Any, ...]], limits: rr.RiskLimits, *, twice: bool, resto
     state = fresh(limits)
     open_orders: list[Order] = []
     filled_base = dict.fromkeys(PAIRS, 0)
+    order_times: list[int] = []  # event time of every order, exits included
+    bad_mints: set[str] = set()
+    launch_spent = 0.0  # USDC of PUMP/SOL buys approved and not failed
+    launch_orders: dict[str, float] = {}
     ts = 0
     for i, op in enumerate(ops):
         ts += 1_000
+        new_orders: list[Order] = []
         if op[0] == "signal":
             _, pair, direction, factor, confidence = op
             price = BASE_PRICE[pair] * factor
-            was_halted = state.halted
+            # Stale and daily halts may be cleared by this very signal (a fresh price, a new day).
+            was_halted = rr.MANUAL in state.halts or rr.DRAWDOWN in state.halts
             sig = signal(pair, price, direction, sid=str(i), ts_ms=ts, confidence=confidence)
             sig = sig.derive(pools=pools_for(pair, price))
             out = rr.decide(state, sig, limits, now_ms=i)
             assert rr.reason_code(out.reason) in rr.ORDER_CODES + rr.REJECT_CODES
             if isinstance(out, Order):
-                open_orders.append(out)
+                new_orders.append(out)
                 assert out.side == ("buy" if direction == 1 else "sell")
                 assert out.min_amount_out <= rr.quote_pool(out.pool_state, out.side, out.amount_in).amount_out
                 if out.side == "buy":
-                    assert not was_halted
+                    assert not was_halted and not state.halted
                     check_buy(state, out, limits)
+                    assert state.pairs[pair].base_mint not in bad_mints
+                    if out.venue != rr.PUMPFUN:
+                        assert rr.pool_liquidity_usdc(state, out.pool_state) >= limits.min_pool_liquidity_usdc
+                    buys_in_window = sum(1 for t in order_times if ts - 60_000 < t <= ts)
+                    assert buys_in_window < limits.max_orders_per_minute
+                    if pair == "PUMP/SOL":
+                        launch_orders[out.id] = state.pending[out.id].notional_usdc
+                        launch_spent += launch_orders[out.id]
+                        assert launch_spent <= limits.max_launch_notional_usdc + tolerance(launch_spent)
                 else:
                     assert out.amount_in <= state.positions[pair].base_amount
         elif op[0] == "exit":
             _, pair, factor = op
             price = BASE_PRICE[pair] * factor
             for order in rr.exits(state, pair, price, ts, pools_for(pair, price), limits, now_ms=i):
-                assert order.kind == "stop_loss" and order.side == "sell"
-                open_orders.append(order)
-            assert sum(1 for p in state.pending.values() if p.pair == pair and p.side == "sell") <= 1
+                assert order.kind in rr.EXIT_KINDS and order.side == "sell"
+                assert order.id == f"exit:{pair}:{ts}:{order.kind}"
+                new_orders.append(order)
+        elif op[0] == "control":
+            _, action, flat = op
+            rr.apply_control(
+                state, Control(id=f"c{i}", action=action, reason="t", flatten=flat, ts_ms=i), limits
+            )
+            assert (rr.MANUAL in state.halts) == (action == "halt")
+        elif op[0] == "mint":
+            _, pair, mint_auth, freeze_auth = op
+            mint = PAIRS[pair][0]
+            info = MintInfo(
+                mint=mint,
+                decimals=PAIRS[pair][2],
+                mint_authority="Auth1" if mint_auth else None,
+                freeze_authority="Frz1" if freeze_auth else None,
+                ts_ms=ts,
+            )
+            rr.apply_mint(state, info, limits)
+            (bad_mints.add if mint_auth or freeze_auth else bad_mints.discard)(mint)
+        elif op[0] == "gap":
+            ts += op[1]
         elif open_orders:
             _, pick, status, worse = op
             order = open_orders.pop(pick % len(open_orders))
             worse = worse if status == "worse" else 0.0
-            fill = fill_for(order, "failed" if status == "failed" else "filled", worse)
+            fill = fill_for(order, "failed" if status == "failed" else "filled", worse, ts_ms=ts)
             rr.apply_fill(state, fill, limits)
             if twice:
                 rr.apply_fill(state, fill, limits)
             if fill.status == "filled":
                 filled_base[fill.pair] += fill.base_amount if fill.side == "buy" else -fill.base_amount
+            elif order.id in launch_orders:
+                launch_spent -= launch_orders.pop(order.id)
+        for order in rr.flatten(state, limits, now_ms=i):  # what the agent does after every message
+            assert (
+                order.kind == rr.BREAKER
+                and order.side == "sell"
+                and rr.reason_code(order.reason) == rr.FLATTEN
+            )
+            new_orders.append(order)
+        open_orders += new_orders
+        order_times += [o.ts_ms for o in new_orders]
+        # At most one sell in flight per pair; never more pairs open than allowed.
+        for pair in PAIRS:
+            assert sum(1 for p in state.pending.values() if p.pair == pair and p.side == "sell") <= 1
+        assert len(rr.open_pairs(state)) <= limits.max_concurrent_positions
+        assert state.halted == bool(state.halts)
         # (b) balances never go negative.
         assert all(v >= 0 for v in state.balances.values()), state.balances
         # (c) positions are exactly the sum of filled fills; tokens are held only through positions.

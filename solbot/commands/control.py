@@ -1,0 +1,76 @@
+"""`solbot halt [--reason TEXT] [--flatten]` / `solbot resume`: the kill switch.
+
+Publishes one `Control` record to the `control` topic (key = portfolio, one partition), which the risk
+agent consumes with its signals and fills: after a halt every new buy is rejected (`halted`), and with
+`--flatten` every position is sold. `resume` clears a manual halt only; breaker halts (drawdown, daily
+drawdown, stale prices) keep theirs. Prints the record sent as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+import uuid
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from services.stack import services_status
+from solbot.settings import Settings
+from streams.broker_compat import bootstrap_of, create_topics
+from streams.codec import encode
+from streams.records import Control
+from streams.topics import CONTROL
+
+
+def add_parser(subparsers: Any) -> None:
+    """Add `halt` and `resume` to the `solbot` sub-commands."""
+    halt = subparsers.add_parser(
+        "halt", help="kill switch: reject every new buy (optionally sell everything)"
+    )
+    halt.add_argument("--reason", default="operator", help="why (recorded in every rejection)")
+    halt.add_argument("--flatten", action="store_true", help="also sell every position")
+    subparsers.add_parser("resume", help="clear a manual halt (breaker halts stay)")
+
+
+def control_record(action: str, reason: str, flatten: bool, ts_ms: int | None = None) -> Control:
+    ts = int(time.time() * 1000) if ts_ms is None else ts_ms
+    return Control(
+        id=f"ctl:{action}:{ts}:{uuid.uuid4().hex[:8]}",
+        action=action,
+        reason=reason,
+        flatten=flatten,
+        ts_ms=ts,
+    )
+
+
+async def publish(bootstrap: str, portfolio: str, control: Control, default_partitions: int) -> None:
+    """Send one control record and wait for the broker's ack (creating the topic if it is missing)."""
+    await create_topics(bootstrap, default_partitions)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=False)
+    await producer.start()
+    try:
+        await producer.send_and_wait(CONTROL.name, value=encode(control), key=portfolio.encode())
+    finally:
+        await producer.stop()
+
+
+def main(settings: Settings, args: argparse.Namespace) -> int:
+    url, running = services_status(settings)["broker"]
+    if not url or not running:
+        print("solbot: no broker: set BROKER_URL or start one with `solbot services up`", file=sys.stderr)
+        return 1
+    if args.command == "halt":
+        control = control_record("halt", args.reason, args.flatten)
+    else:
+        control = control_record("resume", "", False)
+    try:
+        asyncio.run(publish(bootstrap_of(url), settings.portfolio, control, settings.topic_partitions))
+    except (KafkaError, OSError) as exc:
+        print(f"solbot: {args.command} not sent: {exc}", file=sys.stderr)
+        return 1
+    print(encode(control).decode())
+    return 0
