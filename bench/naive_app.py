@@ -1,7 +1,8 @@
 """The peer a typical Faust bot would be: one event at a time, one windowed-table write per event.
 
 Faust's defaults (JSON Record values decoded by Faust, per-event iteration, producer linger 0), except the
-group timeouts, which only change how long a start takes on Tansu, not throughput. `GET /count/` tells
+group timeouts, which only change how long a start takes on Tansu, not throughput, and the partition
+count, which a table must share with its source topic. `GET /count/` tells
 how many events it has processed, for `bench/run.py`.
 """
 
@@ -19,6 +20,7 @@ app = faust.App(
     "naive-bench",
     broker=os.environ.get("BROKER_URL", "kafka://127.0.0.1:9092"),
     store="memory://",
+    topic_partitions=int(os.environ.get("TOPIC_PARTITIONS", "4")),  # a table must match its source topic
     broker_session_timeout=10,
     broker_rebalance_timeout=10,
     broker_heartbeat_interval=1,

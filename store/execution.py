@@ -30,6 +30,7 @@ from typing import Any
 
 import asyncpg
 
+from market.tokens import USDC
 from solbot.errors import SolbotError, VenueRejected
 from streams.records import Fill, Order
 from venues.base import FILLED, INVALID_ORDER, Venue, failed_fill, mint_flows
@@ -81,6 +82,11 @@ class ExecutionSink:
         if any(amount < 0 for amount in initial.values()):
             raise ValueError("initial balances must be >= 0")
         mints = list(initial)
+        await self._pool.execute(
+            "INSERT INTO portfolios (portfolio, base_mint) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            self.portfolio,
+            USDC,
+        )
         await self._pool.execute(
             """
             INSERT INTO balances (portfolio, mint, amount)

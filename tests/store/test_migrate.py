@@ -25,6 +25,8 @@ TABLES = {
     "market_data_default",
     "order_transitions",  # 0003: the live order life cycle
     "order_txs",
+    "portfolios",  # 0006: the spec's wallet and portfolio entities
+    "wallets",
 }
 ALL = [m.name for m in load_migrations()]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Annotated
 
+import asyncpg
 import pytest
 import redis.asyncio as aioredis
 from conftest import ClientFactory, bearer, sign_in
@@ -261,3 +262,18 @@ async def test_websocket_token_check(make_client: ClientFactory, owner: Keypair)
         assert await authenticate_ws(auth, tokens["refresh_token"]) is None
         stale = auth.access_token(principal.wallet, principal.session_id, now=time.time() - 7200)
         assert await authenticate_ws(auth, stale) is None
+
+
+async def test_sign_in_records_the_wallet(make_client: ClientFactory, web_database_url: str) -> None:
+    keypair = Keypair()
+    async with make_client() as client:
+        await sign_in(client, keypair)
+        await sign_in(client, keypair)
+    conn = await asyncpg.connect(web_database_url)
+    try:
+        row = await conn.fetchrow(
+            "SELECT sign_ins, is_owner FROM wallets WHERE address = $1", str(keypair.pubkey())
+        )
+    finally:
+        await conn.close()
+    assert row is not None and row["sign_ins"] == 2 and row["is_owner"] is False

@@ -85,6 +85,12 @@ async def verify(body: VerifyRequest, state: StateDep, _: AuthLimit) -> TokenRes
     except AuthFailed as exc:
         log.info("sign-in refused for %s: %s", body.wallet, exc)
         raise unauthorized("sign-in failed") from None
+    await state.pool.execute(
+        "INSERT INTO wallets (address, is_owner, sign_ins) VALUES ($1, $2, 1) ON CONFLICT (address) DO UPDATE"
+        " SET last_seen_at = now(), sign_ins = wallets.sign_ins + 1, is_owner = EXCLUDED.is_owner",
+        body.wallet,
+        body.wallet == state.settings.owner_wallet,
+    )
     return TokenResponse.of(pair)
 
 
