@@ -61,6 +61,8 @@ class OnlineModel:
     `HoeffdingAdaptiveTreeClassifier` for direction and `HoeffdingAdaptiveTreeRegressor` for the return
     (both adapt to drift by swapping in alternate subtrees; seeded, so deterministic), on the same scaled
     features; they can fit interactions and thresholds a linear model cannot, at several times the cost.
+    A tree's leaf frequencies are overconfident (a pure leaf says 0 or 1, and log loss punishes a wrong
+    certainty without bound), so its p_up is shrunk towards 0.5 by `tree_shrink`.
 
     Both are `StandardScaler() | <linear model>` pipelines, but the two scalers would see the same
     features and hold identical statistics, so one scaler feeds both models: same maths, half the cost.
@@ -82,12 +84,15 @@ class OnlineModel:
         abs_return_halflife: int = 500,
         kind: ModelKind = "linear",
         tree_grace_period: int = 100,
+        tree_shrink: float = 0.8,
         seed: int = 0,
     ) -> None:
         if kind not in ("linear", "tree"):
             raise ValueError(f"kind must be 'linear' or 'tree', got {kind!r}")
         if tree_grace_period < 1:
             raise ValueError("tree_grace_period must be >= 1")
+        if not 0.0 < tree_shrink <= 1.0:
+            raise ValueError("tree_shrink must be in (0, 1]")
         if warmup < 0:
             raise ValueError("warmup must be >= 0")
         if lr <= 0 or regression_lr <= 0:
@@ -106,6 +111,7 @@ class OnlineModel:
         self.abs_return_halflife = abs_return_halflife
         self.kind: ModelKind = kind
         self.tree_grace_period = tree_grace_period
+        self.tree_shrink = tree_shrink
         self.seed = seed
         self.scaler = preprocessing.StandardScaler()
         self.classifier: Any
@@ -141,6 +147,7 @@ class OnlineModel:
             abs_return_halflife=self.abs_return_halflife,
             kind=self.kind,
             tree_grace_period=self.tree_grace_period,
+            tree_shrink=self.tree_shrink,
             seed=self.seed,
         )
 
@@ -163,6 +170,8 @@ class OnlineModel:
         z = self.scaler.transform_one(x)
         p_up = float(self.classifier.predict_proba_one(z).get(True, 0.5))
         p_up = min(max(p_up, 0.0), 1.0) if math.isfinite(p_up) else 0.5
+        if self.kind == "tree":
+            p_up = 0.5 + (p_up - 0.5) * self.tree_shrink
         er = float(self.regressor.predict_one(z))
         bound = self.clip_multiple * self.recent_abs_return
         er = min(max(er, -bound), bound) if math.isfinite(er) else 0.0
