@@ -18,12 +18,20 @@ from models.online import DelayedLabeler, ModelKind, OnlineModel
 from store.migrate import migrate
 
 
+async def _admin(database_url: str, sql: str) -> None:
+    # a short-lived admin connection each time: an idle one held across a long test may be cut
+    admin = await asyncpg.connect(database_url)
+    try:
+        await admin.execute(sql)
+    finally:
+        await admin.close()
+
+
 @pytest.fixture
 async def conn(database_url: str) -> AsyncIterator[asyncpg.Connection]:
     name = f"test_{uuid.uuid4().hex}"
-    admin = await asyncpg.connect(database_url)
+    await _admin(database_url, f'CREATE DATABASE "{name}"')
     try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
         url = urlunsplit(urlsplit(database_url)._replace(path=f"/{name}"))
         await migrate(url)
         connection = await asyncpg.connect(url)
@@ -31,9 +39,8 @@ async def conn(database_url: str) -> AsyncIterator[asyncpg.Connection]:
             yield connection
         finally:
             await connection.close()
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
-        await admin.close()
+        await _admin(database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def stream(n: int, seed: int) -> list[tuple[int, float, dict[str, float]]]:

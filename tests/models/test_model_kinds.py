@@ -72,7 +72,7 @@ def test_fresh_keeps_the_hyperparameters_and_forgets_the_learning() -> None:
 def test_evaluate_runs_the_market_through_models_strategies_and_bandit(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    result = evaluate(seed=1, minutes=0.5, kinds=("linear",), cycle_s=8.0, warmup=20)
+    result = evaluate(seed=1, minutes=0.5, kinds=("linear",), cycle_s=8.0, warmup=10, horizon_ms=2_000)
     assert set(result.models) == {"SOL/USDC", "JUP/USDC", "BONK/SOL"}
     for by_kind in result.models.values():
         assert by_kind["linear"]["n"] > 0 and math.isfinite(by_kind["linear"]["log_loss"])
@@ -80,7 +80,7 @@ def test_evaluate_runs_the_market_through_models_strategies_and_bandit(
     for allocation in result.allocations:
         assert sum(allocation.weights.values()) == pytest.approx(1.0)
     assert result.cost_us["linear"] > 0
-    again = evaluate(seed=1, minutes=0.5, kinds=("linear",), cycle_s=8.0, warmup=20)
+    again = evaluate(seed=1, minutes=0.5, kinds=("linear",), cycle_s=8.0, warmup=10, horizon_ms=2_000)
     assert [a.weights for a in again.allocations] == [a.weights for a in result.allocations]
     assert main(["--seed", "2", "--minutes", "0.2", "--random-walk", "--cycle-s", "5"]) == 0
     out = capsys.readouterr().out
