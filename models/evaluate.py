@@ -60,12 +60,15 @@ def evaluate(
     warmup: int = 50,
     cycle_s: float = 60.0,
     kinds: Sequence[ModelKind] = KINDS,
+    lr: float = 0.01,
 ) -> EvalResult:
     sim = MarketSimulator(seed=seed, rate_eps=rate_eps, random_walk=random_walk, start_ms=START_MS)
     majors = set(sim.pairs)
     states: dict[str, PairFeatureState] = {}
     labelers = {
-        (pair, kind): DelayedLabeler(OnlineModel(warmup=warmup, kind=kind), label_horizon_ms=horizon_ms)
+        (pair, kind): DelayedLabeler(
+            OnlineModel(warmup=warmup, kind=kind, lr=lr), label_horizon_ms=horizon_ms
+        )
         for pair in sim.pairs
         for kind in kinds
     }
@@ -204,6 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=300.0, help="simulated events per second")
     parser.add_argument("--horizon-ms", type=int, default=10_000)
     parser.add_argument("--warmup", type=int, default=50)
+    parser.add_argument("--lr", type=float, default=0.01, help="the linear classifier's SGD learning rate")
     parser.add_argument("--cycle-s", type=float, default=60.0, help="bandit cycle, seconds of event time")
     args = parser.parse_args(argv)
     if args.minutes <= 0:
@@ -216,6 +220,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         horizon_ms=args.horizon_ms,
         warmup=args.warmup,
         cycle_s=args.cycle_s,
+        lr=args.lr,
     )
     print(format_report(result, args))
     return 0
