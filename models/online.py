@@ -62,7 +62,9 @@ class OnlineModel:
     (both adapt to drift by swapping in alternate subtrees; seeded, so deterministic), on the same scaled
     features; they can fit interactions and thresholds a linear model cannot, at several times the cost.
     A tree's leaf frequencies are overconfident (a pure leaf says 0 or 1, and log loss punishes a wrong
-    certainty without bound), so its p_up is shrunk towards 0.5 by `tree_shrink`.
+    certainty without bound), so its p_up is shrunk towards 0.5 by `tree_shrink`: 0.4 turned the tree's
+    progressive log loss on the simulator (seed 1, 10 min) from 6-11 % worse than the baseline at 0.8 to
+    8-17 % better; one seed's tuning, to be re-checked on live data.
 
     Both are `StandardScaler() | <linear model>` pipelines, but the two scalers would see the same
     features and hold identical statistics, so one scaler feeds both models: same maths, half the cost.
@@ -84,7 +86,7 @@ class OnlineModel:
         abs_return_halflife: int = 500,
         kind: ModelKind = "linear",
         tree_grace_period: int = 100,
-        tree_shrink: float = 0.8,
+        tree_shrink: float = 0.4,
         seed: int = 0,
     ) -> None:
         if kind not in ("linear", "tree"):
