@@ -7,10 +7,14 @@ are pure functions of their inputs and their own state, so a replay decides the 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from models.online import Prediction
+
+if TYPE_CHECKING:
+    from streams.records import PoolState
 
 
 @dataclass(frozen=True)
@@ -29,7 +33,11 @@ class Intent:
 
 
 class Strategy(Protocol):
-    """What every strategy offers the decision agent."""
+    """What every strategy offers the decision agent.
+
+    `pools` (keyword, optional) are the snapshot's pool states; strategies that price trades against the
+    pools (arbitrage) need them, the others ignore them, so callers that do not pass them keep working.
+    """
 
     name: str
 
@@ -40,6 +48,8 @@ class Strategy(Protocol):
         price: float,
         features: dict[str, float],
         prediction: Prediction | None,
+        *,
+        pools: Sequence[PoolState] = (),
     ) -> Intent | None: ...
 
 
@@ -78,6 +88,8 @@ class MLSignalStrategy:
         price: float,
         features: dict[str, float],
         prediction: Prediction | None,
+        *,
+        pools: Sequence[PoolState] = (),
     ) -> Intent | None:
         if prediction is None or not prediction.ready:
             return None

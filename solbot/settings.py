@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     portfolio: str = "main"
     model_warmup_labels: int = Field(20, ge=1)
     strategy_cost_bps: float = Field(60.0, ge=0.0, le=5000.0)
+    model_kind: Literal["linear", "tree"] = "linear"
+    model_drift_action: Literal["alert", "reset", "fallback"] = "reset"
+    allocation_cycle_ms: int = Field(300_000, ge=1_000)
+    allocation_floor: float = Field(0.05, ge=0.0, le=0.5)
 
     # Simulator.
     sim_seed: int = 1

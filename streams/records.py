@@ -231,3 +231,16 @@ class Control(faust.Record, serializer="json"):
     reason: str
     flatten: bool
     ts_ms: int  # wall clock of the operator's command
+
+
+class Allocation(faust.Record, serializer="json"):
+    """Capital weights across strategies for the next optimisation cycle (topic `allocations`)."""
+
+    id: str  # f"alloc:{portfolio}:{ts_ms}": deterministic, one per portfolio per cycle
+    portfolio: str
+    ts_ms: int  # event time the cycle closed and these weights start
+    cycle_ms: int
+    weights: dict[str, float]  # strategy -> share of capital; sums to at most 1
+    rewards: dict[str, float]  # strategy -> risk-adjusted reward of the cycle just closed
+    trades: dict[str, int]  # strategy -> returns attributed in that cycle
+    policy: str  # e.g. "linear-thompson"

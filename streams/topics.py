@@ -33,6 +33,7 @@ SIGNALS = TopicSpec("signals", keyed_by="portfolio", partitions=1)
 ORDERS = TopicSpec("orders", keyed_by="portfolio", partitions=1)
 ORDERS_REJECTED = TopicSpec("orders.rejected", keyed_by="portfolio", partitions=1)
 FILLS = TopicSpec("fills", keyed_by="portfolio", partitions=1)
+ALLOCATIONS = TopicSpec("allocations", keyed_by="portfolio", partitions=1)  # capital per strategy, per cycle
 
 DLQ_RAW = TopicSpec("dlq.raw", keyed_by="source topic", partitions=1)
 DLQ_FEATURES = TopicSpec("dlq.features", keyed_by="source topic", partitions=1)
@@ -41,7 +42,7 @@ DLQ_ORDERS = TopicSpec("dlq.orders", keyed_by="source topic", partitions=1)
 
 RAW_TOPICS = (RAW_SWAPS, RAW_LAUNCHES)  # the market the features and launches agents read
 MARKET_DATA_TOPICS = (RAW_QUOTES, RAW_PERPS, RAW_MINTS)
-PIPELINE_TOPICS = (FEATURES, SIGNALS, ORDERS, ORDERS_REJECTED, FILLS)
+PIPELINE_TOPICS = (FEATURES, SIGNALS, ORDERS, ORDERS_REJECTED, FILLS, ALLOCATIONS)
 DLQ_TOPICS = (DLQ_RAW, DLQ_FEATURES, DLQ_SIGNALS, DLQ_ORDERS)
 ALL_TOPICS: tuple[TopicSpec, ...] = (
     RAW_TOPICS + MARKET_DATA_TOPICS + (CONTROL,) + PIPELINE_TOPICS + DLQ_TOPICS

@@ -27,6 +27,7 @@ TABLES = {
     "order_txs",
     "portfolios",  # 0006: the spec's wallet and portfolio entities
     "wallets",
+    "model_checkpoints",  # 0005
 }
 ALL = [m.name for m in load_migrations()]
 

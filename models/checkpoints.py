@@ -1,0 +1,71 @@
+"""Model checkpoints in Postgres (`model_checkpoints`): a `DelayedLabeler` pickled with its River version.
+
+A River model's pickle is only meaningful to the River version that wrote it (internal classes change
+between releases), so `load` refuses a checkpoint from another version, logs why, and returns None: the
+caller starts a fresh model rather than one that silently predicts garbage. Drift callbacks are not
+pickled (`DriftMonitor.__getstate__`); re-attach them after a load. The payload is pickle: load only
+checkpoints this application wrote to its own database.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+
+import asyncpg
+import river
+
+from models.online import DelayedLabeler
+from solbot.errors import DecodeError
+
+log = logging.getLogger(__name__)
+
+_UPSERT = """
+INSERT INTO model_checkpoints (model_key, river_version, created_ts_ms, payload)
+VALUES ($1, $2, $3, $4)
+ON CONFLICT (model_key) DO UPDATE
+SET river_version = EXCLUDED.river_version, created_ts_ms = EXCLUDED.created_ts_ms, payload = EXCLUDED.payload
+"""
+
+
+async def save(
+    conn: asyncpg.Connection, key: str, labeler: DelayedLabeler, created_ts_ms: int | None = None
+) -> int:
+    """Store (or replace) `key`'s checkpoint; returns the payload size in bytes.
+
+    `created_ts_ms` defaults to the labeler's latest event time (0 before any snapshot), not the wall clock,
+    so a replay writes the same row.
+    """
+    payload = pickle.dumps(labeler, protocol=pickle.HIGHEST_PROTOCOL)
+    ts = created_ts_ms if created_ts_ms is not None else (labeler.last_ts_ms or 0)
+    await conn.execute(_UPSERT, key, river.__version__, ts, payload)
+    return len(payload)
+
+
+async def load(conn: asyncpg.Connection, key: str) -> DelayedLabeler | None:
+    """`key`'s labeler, or None if there is none or it was written by another River version."""
+    row = await conn.fetchrow(
+        "SELECT river_version, created_ts_ms, payload FROM model_checkpoints WHERE model_key = $1", key
+    )
+    if row is None:
+        return None
+    if row["river_version"] != river.__version__:
+        log.warning(
+            "model checkpoint %s was written by river %s, this is river %s: not loaded, model starts afresh",
+            key,
+            row["river_version"],
+            river.__version__,
+        )
+        return None
+    try:
+        labeler = pickle.loads(row["payload"])
+    except (pickle.UnpicklingError, AttributeError, ImportError, EOFError, TypeError) as exc:
+        raise DecodeError(f"model checkpoint {key!r} cannot be unpickled: {exc}") from exc
+    if not isinstance(labeler, DelayedLabeler):
+        raise DecodeError(f"model checkpoint {key!r} holds a {type(labeler).__name__}, not a DelayedLabeler")
+    return labeler
+
+
+async def delete(conn: asyncpg.Connection, key: str) -> bool:
+    """Drop `key`'s checkpoint (an operator's reset); True if there was one."""
+    return bool(await conn.fetchval("DELETE FROM model_checkpoints WHERE model_key = $1 RETURNING 1", key))
