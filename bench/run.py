@@ -319,10 +319,15 @@ async def main(argv: list[str] | None = None) -> int:
         with Stack(settings) as stack:
             broker = await broker_limit(bootstrap_of(stack.broker_url))
             eos_possible = await supports_transactions(bootstrap_of(stack.broker_url))
+        _progress("broker", broker)
         throughput = await pipeline_throughput(root, args.seed, args.events)
+        _progress("throughput", throughput)
         lat1k = await latency_at(root, args.seed, 1000, args.latency_seconds)
+        _progress("latency at 1000/s", lat1k)
         lat5k = await latency_at(root, args.seed, 5000, args.latency_seconds)
+        _progress("latency at 5000/s", lat5k)
     costs = model_and_risk_us()
+    _progress("costs", costs)
     backtest = _backtest_events_per_s()
     result = {
         "broker": broker,
@@ -354,15 +359,16 @@ async def main(argv: list[str] | None = None) -> int:
 def _backtest_events_per_s() -> float | None:
     """Raw events/s through `solbot backtest` on the shipped sample, when both exist."""
     sample = Path(__file__).resolve().parent.parent / "samples" / "sim-seed1.jsonl.gz"
-    try:
-        from backtest.engine import run_file  # type: ignore[import-not-found]
-    except ImportError:
-        return None
+    from backtest.engine import run_file
+
     if not sample.exists():
         return None
-    t0 = time.perf_counter()
-    report = run_file(sample, seed=1)
-    return round(report["events"] / (time.perf_counter() - t0))
+    result = run_file(sample, load_settings(), seed=1)
+    return round(result.events / result.elapsed_s)
+
+
+def _progress(section: str, figures: dict[str, Any]) -> None:
+    print(f"[bench] {section}: {json.dumps(figures)}", file=sys.stderr, flush=True)
 
 
 def _table(r: dict[str, Any]) -> None:
