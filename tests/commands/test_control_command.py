@@ -7,10 +7,10 @@ import asyncio
 
 import pytest
 
+from solbot.audit import read_topic
 from solbot.commands import control
 from solbot.settings import Settings, load_settings
 from streams.broker_compat import bootstrap_of
-from tests.integration.pipeline_checks import read_topic
 
 
 def test_halt_and_resume_publish_control_records(

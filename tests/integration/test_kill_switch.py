@@ -9,10 +9,10 @@ import asyncpg
 import pytest
 
 from services.stack import Stack
+from solbot.audit import read_topic
 from solbot.commands.control import control_record, publish
 from solbot.settings import Settings
 from tests.integration.harness import running_pipeline, until
-from tests.integration.pipeline_checks import read_topic
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
