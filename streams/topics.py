@@ -35,8 +35,15 @@ DLQ_ORDERS = TopicSpec("dlq.orders", keyed_by="source topic", partitions=1)
 RAW_TOPICS = (RAW_SWAPS, RAW_LAUNCHES)
 PIPELINE_TOPICS = (FEATURES, SIGNALS, ORDERS, ORDERS_REJECTED, FILLS)
 DLQ_TOPICS = (DLQ_RAW, DLQ_FEATURES, DLQ_SIGNALS, DLQ_ORDERS)
-ALL_TOPICS = RAW_TOPICS + PIPELINE_TOPICS + DLQ_TOPICS
+ALL_TOPICS: tuple[TopicSpec, ...] = RAW_TOPICS + PIPELINE_TOPICS + DLQ_TOPICS
 
 
 def partitions_of(spec: TopicSpec, default: int) -> int:
     return spec.partitions if spec.partitions is not None else default
+
+
+# Control topics: written by the web API, read by the agents (appended; the pipeline above is unchanged).
+CONTROL_MANUAL = TopicSpec("control.manual", keyed_by="portfolio", partitions=1)
+STRATEGY_PARAMS = TopicSpec("strategy.params", keyed_by="strategy", partitions=1)
+CONTROL_TOPICS = (CONTROL_MANUAL, STRATEGY_PARAMS)
+ALL_TOPICS = ALL_TOPICS + CONTROL_TOPICS
