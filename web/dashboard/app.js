@@ -266,7 +266,7 @@ function initChart() {
     crosshair: { mode: 1 },
   });
   state.line = state.chart.addSeries(lib.LineSeries, {
-    color: COLORS.accent, lineWidth: 2, priceFormat: { type: "price", precision: 6, minMove: 0.000001 },
+    color: COLORS.accent, lineWidth: 2,
   });
   state.markers = lib.createSeriesMarkers(state.line, []);
 }
@@ -293,7 +293,7 @@ function onPrices(prices, nowMs) {
     if (points.length > MAX_POINTS) points.shift();
     state.series.set(pair, points);
   }
-  if (!state.pair) selectPair(Object.keys(prices).sort()[0]);
+  if (!state.pair) selectPair(defaultPair(Object.keys(prices)));
   renderTabs();
   renderTickers();
   const points = state.series.get(state.pair);
@@ -302,9 +302,22 @@ function onPrices(prices, nowMs) {
   setState("chart-state", "");
 }
 
+function defaultPair(pairs) {
+  // The first pair quoted in USDC reads best (SOL/USDC before BONK/SOL's 1e-7 prices).
+  return pairs.includes("SOL/USDC") ? "SOL/USDC" : pairs.sort().find((p) => p.endsWith("/USDC")) || pairs.sort()[0];
+}
+
+function priceFormat(value) {
+  // Enough decimals for four significant digits, whatever the magnitude.
+  const precision = value > 0 ? Math.min(12, Math.max(2, 3 - Math.floor(Math.log10(value)))) : 2;
+  return { type: "price", precision, minMove: 10 ** -precision };
+}
+
 function selectPair(pair) {
   state.pair = pair;
   if (state.line) {
+    const points = state.series.get(pair) || [];
+    if (points.length) state.line.applyOptions({ priceFormat: priceFormat(points[points.length - 1].value) });
     state.line.setData(state.series.get(pair) || []);
     renderMarkers();
     state.chart.timeScale().fitContent();
