@@ -98,8 +98,17 @@ class Page:
                 raise TimeoutError(f"page never satisfied: {expression}")
             await asyncio.sleep(interval_s)
 
-    async def screenshot(self, path: Path) -> Path:
-        data = await self.send("Page.captureScreenshot", format="png", captureBeyondViewport=True)
+    async def screenshot(self, path: Path, *, width: int) -> Path:
+        """The whole page: the viewport is stretched to the page's height so sticky bars sit at the end."""
+        height = int(await self.evaluate("document.documentElement.scrollHeight"))
+        await self.send(
+            "Emulation.setDeviceMetricsOverride",
+            width=width,
+            height=height,
+            deviceScaleFactor=1,
+            mobile=False,
+        )
+        data = await self.send("Page.captureScreenshot", format="png")
         await asyncio.to_thread(path.write_bytes, base64.b64decode(data["data"]))
         return path
 

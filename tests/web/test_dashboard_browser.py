@@ -15,6 +15,7 @@ import json
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -100,14 +101,19 @@ def browser_stack(browser_settings: Settings) -> Iterator[Stack]:
         yield stack
 
 
-@pytest.fixture
-async def api_url(browser_settings: Settings, browser_stack: Stack) -> AsyncIterator[str]:
-    """The API (and page) served by uvicorn in a thread on a free port."""
-    resolved = browser_settings.model_copy(
+@asynccontextmanager
+async def serving_api(settings: Settings, stack: Stack) -> AsyncIterator[str]:
+    """The API (and page) served by uvicorn in a thread on a free port.
+
+    Start it only after `prepare` created the topics: the bridge's consumer subscribing to a missing
+    topic makes the broker auto-create it with its default partition count, which the worker's
+    one-partition decision topics then do not match (the worker crashes with "Unrecognized partition").
+    """
+    resolved = settings.model_copy(
         update={
-            "database_url": browser_stack.database_url,
-            "redis_url": browser_stack.redis_url,
-            "broker_url": browser_stack.broker_url,
+            "database_url": stack.database_url,
+            "redis_url": stack.redis_url,
+            "broker_url": stack.broker_url,
         }
     )
     port = free_port()
@@ -115,14 +121,13 @@ async def api_url(browser_settings: Settings, browser_stack: Stack) -> AsyncIter
         uvicorn.Config(create_app(resolved), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )
     thread = threading.Thread(target=server.run, name="api", daemon=True)
-    yield_url = f"http://127.0.0.1:{port}"
     thread.start()
     try:
         while not server.started:
             if not thread.is_alive():
                 raise RuntimeError("the API did not start")
             await asyncio.sleep(0.05)
-        yield yield_url
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         await asyncio.to_thread(thread.join, 15)
@@ -158,97 +163,98 @@ async def fill_input(page: Page, selector: str, value: str) -> None:
 
 
 async def test_dashboard_in_chromium(
-    tmp_path: Path, browser_settings: Settings, browser_stack: Stack, api_url: str, owner: Keypair
+    tmp_path: Path, browser_settings: Settings, browser_stack: Stack, owner: Keypair
 ) -> None:
     errors: list[str] = []
-    async with running_pipeline(browser_settings, browser_stack, seed=11, rate_eps=300, duration_s=150) as p:
-        async with launch_chromium(tmp_path / "chromium") as page:
-            page.on(
-                "Runtime.exceptionThrown",
-                lambda params: errors.append(
-                    str(params["exceptionDetails"].get("exception", {}).get("description"))
-                ),
-            )
-            await page.send("Runtime.enable")
-            await page.send("Page.enable")
-            await page.send("Runtime.addBinding", name="__solbotSign")
-            install_signer(page, owner)
-            await page.send(
-                "Page.addScriptToEvaluateOnNewDocument", source=SIGNER_JS % json.dumps(str(owner.pubkey()))
-            )
-            await page.send("Page.navigate", url=f"{api_url}/")
-            await page.wait_for("document.readyState === 'complete' && !!window.LightweightCharts", 20)
+    async with (
+        running_pipeline(browser_settings, browser_stack, seed=11, rate_eps=300, duration_s=150) as p,
+        serving_api(browser_settings, browser_stack) as api_url,
+        launch_chromium(tmp_path / "chromium") as page,
+    ):
+        page.on(
+            "Runtime.exceptionThrown",
+            lambda params: errors.append(
+                str(params["exceptionDetails"].get("exception", {}).get("description"))
+            ),
+        )
+        await page.send("Runtime.enable")
+        await page.send("Page.enable")
+        await page.send("Runtime.addBinding", name="__solbotSign")
+        install_signer(page, owner)
+        await page.send(
+            "Page.addScriptToEvaluateOnNewDocument", source=SIGNER_JS % json.dumps(str(owner.pubkey()))
+        )
+        await page.send("Page.navigate", url=f"{api_url}/")
+        await page.wait_for("document.readyState === 'complete' && !!window.LightweightCharts", 20)
 
-            # Sign in through the page.
-            await page.evaluate("document.getElementById('sign-in-main').click()")
-            shown = await page.wait_for("document.getElementById('wallet-address').title", 20)
-            assert shown == str(owner.pubkey())
-            assert await page.evaluate("document.getElementById('dashboard').hidden") is False
+        # Sign in through the page.
+        await page.evaluate("document.getElementById('sign-in-main').click()")
+        shown = await page.wait_for("document.getElementById('wallet-address').title", 20)
+        assert shown == str(owner.pubkey())
+        assert await page.evaluate("document.getElementById('dashboard').hidden") is False
 
-            # Prices move: two different readings of the last price.
-            first = await page.wait_for(
-                "(t => t !== '—' && t)(document.getElementById('last-price').textContent)", 60
-            )
-            second = await page.wait_for(
-                f"(t => t !== '—' && t !== {json.dumps(first)} && t)"
-                "(document.getElementById('last-price').textContent)",
-                60,
-            )
-            assert first != second
-            assert await page.evaluate("document.getElementById('ws-status').textContent") == "Live"
+        # Prices move: two different readings of the last price.
+        first = await page.wait_for(
+            "(t => t !== '—' && t)(document.getElementById('last-price').textContent)", 60
+        )
+        second = await page.wait_for(
+            f"(t => t !== '—' && t !== {json.dumps(first)} && t)"
+            "(document.getElementById('last-price').textContent)",
+            60,
+        )
+        assert first != second
+        assert await page.evaluate("document.getElementById('ws-status').textContent") == "Live"
 
-            # Change a risk parameter through the form.
-            await page.wait_for("document.querySelector('form[data-strategy=ml_signal]')", 20)
-            await fill_input(page, "#strategy-ml_signal-stop_loss_pct", "3.7")
-            await page.evaluate(
-                "document.querySelector('form[data-strategy=ml_signal] button[type=submit]').click()"
+        # Change a risk parameter through the form.
+        await page.wait_for("document.querySelector('form[data-strategy=ml_signal]')", 20)
+        await fill_input(page, "#strategy-ml_signal-stop_loss_pct", "3.7")
+        await page.evaluate(
+            "document.querySelector('form[data-strategy=ml_signal] button[type=submit]').click()"
+        )
+        result = await page.wait_for(
+            "(n => n && n.classList.contains('ok') && n.textContent)"
+            "(document.querySelector('form[data-strategy=ml_signal] .form-result'))",
+            20,
+        )
+        assert result.startswith("Saved")
+        conn = await asyncpg.connect(browser_stack.database_url)
+        try:
+            stop_loss = await conn.fetchval(
+                "SELECT stop_loss_pct FROM strategy_params WHERE name = 'ml_signal'"
             )
-            result = await page.wait_for(
-                "(n => n && n.classList.contains('ok') && n.textContent)"
-                "(document.querySelector('form[data-strategy=ml_signal] .form-result'))",
-                20,
-            )
-            assert result.startswith("Saved")
-            conn = await asyncpg.connect(browser_stack.database_url)
-            try:
-                stop_loss = await conn.fetchval(
-                    "SELECT stop_loss_pct FROM strategy_params WHERE name = 'ml_signal'"
-                )
-            finally:
-                await conn.close()
-            assert stop_loss == pytest.approx(3.7)
+        finally:
+            await conn.close()
+        assert stop_loss == pytest.approx(3.7)
 
-            await page.screenshot(tmp_path / "dashboard-before-close.png")
+        await page.screenshot(tmp_path / "dashboard-before-close.png", width=1440)
 
-            # Close a position: wait for one (the worker has to trade first), click Close.
-            try:
-                pair = await page.wait_for(CLOSE_BUTTON, 120)
-            except TimeoutError:
-                raise AssertionError(
-                    f"no open position on the page: {await page.evaluate(DIAGNOSE)}"
-                ) from None
-            clicked_ms = int(time.time() * 1000)
-            await page.evaluate(
-                f"document.querySelector('#positions button[data-pair={json.dumps(pair)}]').click()"
-            )
-            request_id = await page.wait_for(
-                f"(b => b.dataset.status === '202' && b.dataset.requestId)"
-                f"(document.querySelector('#positions button[data-pair={json.dumps(pair)}]'))",
-                20,
-            )
-            manual = [r for r in await read_topic(p.bootstrap, "control.manual") if r.get("id") == request_id]
-            assert manual and manual[0]["action"] == "close" and manual[0]["pair"] == pair
-            assert manual[0]["wallet"] == str(owner.pubkey())
+        # Close a position: wait for one (the worker has to trade first), click Close.
+        try:
+            pair = await page.wait_for(CLOSE_BUTTON, 120)
+        except TimeoutError:
+            raise AssertionError(f"no open position on the page: {await page.evaluate(DIAGNOSE)}") from None
+        clicked_ms = int(time.time() * 1000)
+        await page.evaluate(
+            f"document.querySelector('#positions button[data-pair={json.dumps(pair)}]').click()"
+        )
+        request_id = await page.wait_for(
+            f"(b => b.dataset.status === '202' && b.dataset.requestId)"
+            f"(document.querySelector('#positions button[data-pair={json.dumps(pair)}]'))",
+            20,
+        )
+        manual = [r for r in await read_topic(p.bootstrap, "control.manual") if r.get("id") == request_id]
+        assert manual and manual[0]["action"] == "close" and manual[0]["pair"] == pair
+        assert manual[0]["wallet"] == str(owner.pubkey())
 
-            deadline = time.monotonic() + 60
-            later: list[dict[str, Any]] = []
-            while not later and time.monotonic() < deadline:
-                fills = await read_topic(p.bootstrap, "fills")
-                later = [f for f in fills if f.get("pair") == pair and f.get("filled_ms", 0) >= clicked_ms]
-                await asyncio.sleep(1.0)
-            assert later, f"no fill for {pair} after the close request"
+        deadline = time.monotonic() + 60
+        later: list[dict[str, Any]] = []
+        while not later and time.monotonic() < deadline:
+            fills = await read_topic(p.bootstrap, "fills")
+            later = [f for f in fills if f.get("pair") == pair and f.get("filled_ms", 0) >= clicked_ms]
+            await asyncio.sleep(1.0)
+        assert later, f"no fill for {pair} after the close request"
 
-            await asyncio.sleep(1.5)  # let the fill reach the page (markers, fills list)
-            shot = await page.screenshot(tmp_path / "dashboard.png")
-            print(f"dashboard screenshot: {shot}")
+        await asyncio.sleep(1.5)  # let the fill reach the page (markers, fills list)
+        shot = await page.screenshot(tmp_path / "dashboard.png", width=1440)
+        print(f"dashboard screenshot: {shot}")
     assert not errors, errors

@@ -5,6 +5,8 @@
 const API = "/api/v1";
 const CHANNELS = ["prices", "orders", "fills", "alerts", "status"];
 const MAX_POINTS = 2000;
+const FIT_POINTS = 240;
+const CLOSE_PENDING_MS = 30000; // a close stays "Requested" this long (or until its position is gone)
 const COLORS = { green: "#0ECB81", red: "#F6465D", accent: "#F0B90B", text: "#EAECEF", muted: "#848E9C",
   border: "#2B3139", panel: "#161A1E", bg: "#0B0E11" };
 const DIST_COLORS = ["#F0B90B", "#0ECB81", "#3B82F6", "#A855F7", "#F6465D", "#14B8A6", "#848E9C"];
@@ -23,6 +25,7 @@ const state = {
   firstPrices: {},
   fills: [], // newest first
   orders: new Map(), // order_id -> order (live, no fill yet)
+  closes: new Map(), // pair -> {id, status, at} of a close request still pending
   chart: null,
   line: null,
   markers: null,
@@ -297,7 +300,11 @@ function onPrices(prices, nowMs) {
   renderTabs();
   renderTickers();
   const points = state.series.get(state.pair);
-  if (state.line && points && points.length) state.line.update(points[points.length - 1]);
+  if (state.line && points && points.length) {
+    state.line.update(points[points.length - 1]);
+    // Until the chart has a screenful of points, show all of them rather than a few huge bars.
+    if (points.length <= FIT_POINTS) state.chart.timeScale().fitContent();
+  }
   renderLast();
   setState("chart-state", "");
 }
@@ -426,16 +433,22 @@ function renderPortfolio(data) {
 
 function renderPositions(positions) {
   const open = positions.filter((p) => p.base_amount > 0);
+  const now = Date.now();
+  for (const [pair, pending] of state.closes) {
+    if (now - pending.at > CLOSE_PENDING_MS || !open.some((p) => p.pair === pair)) state.closes.delete(pair);
+  }
   const canTrade = state.permissions.has("execute_trades");
   $("positions").replaceChildren(...open.map((p) => {
     const pnl = el("td", { class: "num mono", text: fmtNum(p.unrealised_pnl_quote, 4) });
     signed(pnl, p.unrealised_pnl_quote || 0);
     const realised = el("td", { class: "num mono", text: fmtNum(p.realised_pnl_quote, 4) });
     signed(realised, p.realised_pnl_quote);
+    const pending = state.closes.get(p.pair);
     const close = el("button", {
-      type: "button", class: "btn btn-sell btn-small", text: "Close", "data-pair": p.pair,
-      "aria-label": `Close position ${p.pair}`, disabled: !canTrade,
+      type: "button", class: "btn btn-sell btn-small", text: pending ? "Requested" : "Close", "data-pair": p.pair,
+      "aria-label": `Close position ${p.pair}`, disabled: !canTrade || Boolean(pending),
       title: canTrade ? "Ask the risk agent to exit this position" : "Only the owner wallet may trade",
+      "data-request-id": pending && pending.id, "data-status": pending && String(pending.status),
       onclick: (event) => closePosition(p.pair, event.currentTarget),
     });
     return el("tr", { "data-pair": p.pair },
@@ -453,6 +466,7 @@ async function closePosition(pair, button) {
   button.textContent = "Closing…";
   try {
     const { status, data } = await request("POST", "orders", { action: "close", pair });
+    state.closes.set(pair, { id: data.id, status, at: Date.now() });
     button.textContent = "Requested";
     button.dataset.requestId = data.id;
     button.dataset.status = String(status);
