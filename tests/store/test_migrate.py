@@ -23,6 +23,7 @@ TABLES = {
     "risk_decisions",
     "market_data",  # 0002: partitioned by day, with its default partition
     "market_data_default",
+    "strategy_params",  # 0004: the dashboard's strategy parameters
 }
 ALL = [m.name for m in load_migrations()]
 

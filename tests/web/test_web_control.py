@@ -119,5 +119,5 @@ async def test_dashboard_is_served_at_the_root(make_client: ClientFactory) -> No
     async with make_client() as client:
         page = await client.get("/")
         assert page.status_code == 200 and "solbot" in page.text
-        assert (await client.get("/app.js")).headers["content-type"].startswith("text/javascript")
+        assert (await client.get("/static/app.js")).headers["content-type"].startswith("text/javascript")
         assert (await client.get("/api/v1/nope")).status_code == 404

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 from fastapi import APIRouter, FastAPI
+from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from redis.exceptions import RedisError
 
@@ -125,13 +126,20 @@ def create_app(
 
 
 def mount_dashboard(app: FastAPI) -> None:
-    """The dashboard at `/` (after every route, so the API wins) and the chart library at `/vendor`.
+    """The dashboard: its page at `/`, its files at `/static`, the chart library at `/vendor`.
 
+    Prefixed mounts rather than one mount at `/`, so routes added after `create_app` still answer.
     The library is installed by `make web-assets` (npm), never committed; without it the page still
     loads and its chart panel says how to install it.
     """
+    index = DASHBOARD_DIR / "index.html"
+
+    @app.get("/", include_in_schema=False)
+    async def dashboard() -> FileResponse:
+        return FileResponse(index, media_type="text/html")
+
+    app.mount("/static", StaticFiles(directory=DASHBOARD_DIR), name="dashboard")
     if VENDOR_DIR.is_dir():
         app.mount("/vendor", StaticFiles(directory=VENDOR_DIR), name="vendor")
     else:
         log.warning("chart library missing (%s): run `make web-assets`", VENDOR_DIR)
-    app.mount("/", StaticFiles(directory=DASHBOARD_DIR, html=True), name="dashboard")
