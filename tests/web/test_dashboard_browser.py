@@ -74,6 +74,13 @@ DIAGNOSE = """JSON.stringify({
 })"""
 
 
+A11Y = """[...document.querySelectorAll('input, button, [role=tab]')]
+  .filter(n => n.tagName === 'INPUT'
+    ? n.labels.length === 0
+    : !(n.getAttribute('aria-label') || n.textContent.trim()))
+  .map(n => n.outerHTML.slice(0, 80))"""
+
+
 @pytest.fixture
 def owner() -> Keypair:
     return Keypair()
@@ -187,6 +194,17 @@ async def test_dashboard_in_chromium(
         await page.send("Page.navigate", url=f"{api_url}/")
         await page.wait_for("document.readyState === 'complete' && !!window.LightweightCharts", 20)
 
+        await page.screenshot(tmp_path / "signed-out.png", width=1440)
+        # Keyboard first: Tab reaches the skip link, then the navigation, in document order.
+        for _ in range(2):
+            await page.send(
+                "Input.dispatchKeyEvent", type="keyDown", key="Tab", code="Tab", windowsVirtualKeyCode=9
+            )
+            await page.send(
+                "Input.dispatchKeyEvent", type="keyUp", key="Tab", code="Tab", windowsVirtualKeyCode=9
+            )
+        assert await page.evaluate("document.activeElement.getAttribute('href')") == "#chart-panel"
+
         # Sign in through the page.
         await page.evaluate("document.getElementById('sign-in-main').click()")
         shown = await page.wait_for("document.getElementById('wallet-address').title", 20)
@@ -207,6 +225,7 @@ async def test_dashboard_in_chromium(
 
         # Change a risk parameter through the form.
         await page.wait_for("document.querySelector('form[data-strategy=ml_signal]')", 20)
+        assert await page.evaluate(A11Y) == [], "controls without a label or accessible name"
         await fill_input(page, "#strategy-ml_signal-stop_loss_pct", "3.7")
         await page.evaluate(
             "document.querySelector('form[data-strategy=ml_signal] button[type=submit]').click()"
