@@ -195,6 +195,8 @@ async def test_dashboard_in_chromium(
         await page.wait_for("document.readyState === 'complete' && !!window.LightweightCharts", 20)
 
         await page.screenshot(tmp_path / "signed-out.png", width=1440)
+        visible = "(n => n.getClientRects().length > 0)(document.getElementById('dashboard'))"
+        assert await page.evaluate(visible) is False, "the dashboard shows before sign-in"
         # Keyboard first: Tab reaches the skip link, then the navigation, in document order.
         for _ in range(2):
             await page.send(
