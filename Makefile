@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast lint bench chaos clean services-up services-down
+.PHONY: run test test-fast lint bench chaos clean services-up services-down web-assets browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,11 +14,29 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-run: $(STAMP)
+run: $(STAMP) web-assets
 	$(BIN)/solbot run
 
-test: $(STAMP)
+test: $(STAMP) web-assets browser
 	$(BIN)/pytest -q
+
+# The dashboard's chart library (lightweight-charts, version pinned in web/dashboard/package.json) comes
+# from npm, never committed; the API serves its standalone build from node_modules at /vendor.
+DASHBOARD := web/dashboard
+CHART_JS := $(DASHBOARD)/node_modules/lightweight-charts/dist/lightweight-charts.standalone.production.js
+
+web-assets: $(CHART_JS)
+
+$(CHART_JS): $(DASHBOARD)/package.json $(DASHBOARD)/package-lock.json
+	npm ci --prefix $(DASHBOARD) --no-audit --no-fund
+	touch $(CHART_JS)
+
+# Debian's Chromium for the dashboard's browser test (driven over the DevTools protocol; nothing else
+# downloads a browser). Idempotent: skipped when /usr/bin/chromium exists.
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	fi
 
 test-fast: $(STAMP)
 	$(BIN)/pytest -q -m "not slow"

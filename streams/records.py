@@ -244,3 +244,37 @@ class Allocation(faust.Record, serializer="json"):
     rewards: dict[str, float]  # strategy -> risk-adjusted reward of the cycle just closed
     trades: dict[str, int]  # strategy -> returns attributed in that cycle
     policy: str  # e.g. "linear-thompson"
+
+
+class ManualRequest(faust.Record, serializer="json"):
+    """An operator's request from the dashboard (topic `control.manual`, key = portfolio).
+
+    `close` asks the risk agent to exit the portfolio's position in `pair` with an exit order; `cancel`
+    asks it to cancel `order_id` if that order is still open. The risk agent stays the single writer of
+    orders: the web API only publishes the request.
+    """
+
+    id: str  # f"manual:{uuid4 hex}"
+    action: str  # "close" | "cancel"
+    portfolio: str
+    pair: str  # "" for a cancel
+    order_id: str  # "" for a close
+    wallet: str  # who asked (base58)
+    ts_ms: int
+
+
+class StrategyParams(faust.Record, serializer="json"):
+    """A strategy's operator-set parameters (topic `strategy.params`, key = strategy name).
+
+    The latest record per key wins; the web API also keeps them in Postgres (`strategy_params`).
+    """
+
+    name: str
+    enabled: bool
+    max_position_pct: float
+    stop_loss_pct: float
+    take_profit_pct: float
+    grid_levels: int
+    pairs: list[str]
+    updated_by: str
+    updated_ms: int

@@ -27,6 +27,9 @@ RAW_PERPS = TopicSpec("raw.perps", keyed_by="market", partitions=1)
 # Read by the single risk agent together with signals and fills, so one partition each: it owns them all.
 RAW_MINTS = TopicSpec("raw.mints", keyed_by="mint", partitions=1)
 CONTROL = TopicSpec("control", keyed_by="portfolio", partitions=1)
+# Written by the web API: manual close/cancel requests and strategy parameters for the agents.
+CONTROL_MANUAL = TopicSpec("control.manual", keyed_by="portfolio", partitions=1)
+STRATEGY_PARAMS = TopicSpec("strategy.params", keyed_by="strategy", partitions=1)
 
 FEATURES = TopicSpec("features", keyed_by="pair")
 SIGNALS = TopicSpec("signals", keyed_by="portfolio", partitions=1)
@@ -44,8 +47,9 @@ RAW_TOPICS = (RAW_SWAPS, RAW_LAUNCHES)  # the market the features and launches a
 MARKET_DATA_TOPICS = (RAW_QUOTES, RAW_PERPS, RAW_MINTS)
 PIPELINE_TOPICS = (FEATURES, SIGNALS, ORDERS, ORDERS_REJECTED, FILLS, ALLOCATIONS)
 DLQ_TOPICS = (DLQ_RAW, DLQ_FEATURES, DLQ_SIGNALS, DLQ_ORDERS)
+CONTROL_TOPICS = (CONTROL, CONTROL_MANUAL, STRATEGY_PARAMS)
 ALL_TOPICS: tuple[TopicSpec, ...] = (
-    RAW_TOPICS + MARKET_DATA_TOPICS + (CONTROL,) + PIPELINE_TOPICS + DLQ_TOPICS
+    RAW_TOPICS + MARKET_DATA_TOPICS + CONTROL_TOPICS + PIPELINE_TOPICS + DLQ_TOPICS
 )
 
 

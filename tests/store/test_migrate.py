@@ -28,6 +28,7 @@ TABLES = {
     "portfolios",  # 0006: the spec's wallet and portfolio entities
     "wallets",
     "model_checkpoints",  # 0005
+    "strategy_params",  # 0004: the dashboard's strategy parameters
 }
 ALL = [m.name for m in load_migrations()]
 

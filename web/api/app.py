@@ -8,9 +8,12 @@ import contextlib
 import logging
 import secrets
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import redis.asyncio as aioredis
 from fastapi import APIRouter, FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
 from redis.exceptions import RedisError
 
 from solbot.errors import ConfigError, ServiceError
@@ -19,14 +22,28 @@ from store.db import create_pool
 from web.api.deps import ApiState
 from web.api.errors import ErrorResponse, install_error_handlers
 from web.api.live import poll_redis, pump_topics
+from web.api.publisher import Publisher
 from web.api.ratelimit import Limit, RateLimiter
-from web.api.routes import alerts, auth, market_data, metrics, portfolio, system, trades, ws
+from web.api.routes import (
+    alerts,
+    auth,
+    control,
+    market_data,
+    metrics,
+    portfolio,
+    strategy,
+    system,
+    trades,
+    ws,
+)
 from web.api.security import AuthConfig, Authenticator
 from web.bridge import DEFAULT_QUEUE_SIZE, Bridge
 
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
+DASHBOARD_DIR = Path(__file__).resolve().parent.parent / "dashboard"
+VENDOR_DIR = DASHBOARD_DIR / "node_modules" / "lightweight-charts" / "dist"
 
 
 def _signing_key(settings: Settings) -> bytes:
@@ -57,6 +74,7 @@ def create_app(
         pool = await create_pool(database_url, min_size=1, max_size=8)
         redis = aioredis.Redis.from_url(redis_url, decode_responses=True)
         tasks: list[asyncio.Task[None]] = []
+        publisher = Publisher(settings.broker_url) if settings.broker_url is not None else None
         try:
             try:
                 await redis.ping()
@@ -76,6 +94,7 @@ def create_app(
                 ),
                 limiter=RateLimiter(redis, rate_limits),
                 bridge=bridge,
+                publisher=publisher,
             )
             if live_bridge:
                 tasks.append(asyncio.create_task(poll_redis(bridge, redis), name="bridge-redis"))
@@ -90,6 +109,8 @@ def create_app(
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            if publisher is not None:
+                await publisher.stop()
             await redis.aclose()
             await pool.close()
 
@@ -107,10 +128,31 @@ def create_app(
     )
     install_error_handlers(app)
     api = APIRouter(prefix=API_PREFIX)
-    for module in (auth, portfolio, trades, market_data, system, alerts):
+    for module in (auth, portfolio, trades, market_data, system, alerts, control, strategy):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(ws.router)
     app.include_router(metrics.router)
     app.middleware("http")(metrics.observe_requests)
+    mount_dashboard(app)
     return app
+
+
+def mount_dashboard(app: FastAPI) -> None:
+    """The dashboard: its page at `/`, its files at `/static`, the chart library at `/vendor`.
+
+    Prefixed mounts rather than one mount at `/`, so routes added after `create_app` still answer.
+    The library is installed by `make web-assets` (npm), never committed; without it the page still
+    loads and its chart panel says how to install it.
+    """
+    index = DASHBOARD_DIR / "index.html"
+
+    @app.get("/", include_in_schema=False)
+    async def dashboard() -> FileResponse:
+        return FileResponse(index, media_type="text/html")
+
+    app.mount("/static", StaticFiles(directory=DASHBOARD_DIR), name="dashboard")
+    if VENDOR_DIR.is_dir():
+        app.mount("/vendor", StaticFiles(directory=VENDOR_DIR), name="vendor")
+    else:
+        log.warning("chart library missing (%s): run `make web-assets`", VENDOR_DIR)

@@ -12,6 +12,7 @@ from fastapi import Depends, Request, Response
 
 from solbot.settings import Settings
 from web.api.errors import ApiError, unauthorized
+from web.api.publisher import Publisher
 from web.api.ratelimit import RateLimiter
 from web.api.security import Authenticator, AuthFailed, Permission, Principal
 from web.bridge import Bridge
@@ -27,6 +28,7 @@ class ApiState:
     auth: Authenticator
     limiter: RateLimiter
     bridge: Bridge
+    publisher: Publisher | None = None  # None when no broker is configured
 
 
 def get_state(request: Request) -> ApiState:
@@ -49,6 +51,13 @@ def get_settings_dep(state: StateDep) -> Settings:
     return state.settings
 
 
+def get_publisher(state: StateDep) -> Publisher:
+    if state.publisher is None:
+        raise ApiError(503, "unavailable", "no broker configured: control requests cannot be published")
+    return state.publisher
+
+
+PublisherDep = Annotated[Publisher, Depends(get_publisher)]
 PoolDep = Annotated[asyncpg.Pool, Depends(get_pool)]
 RedisDep = Annotated[aioredis.Redis, Depends(get_redis)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]

@@ -1,0 +1,123 @@
+"""The dashboard's write endpoints: manual close/cancel requests reach `control.manual`; strategy
+parameters are validated, persisted, published to `strategy.params`; the backtest says if it is absent."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+from conftest import ClientFactory, bearer, sign_in
+from solders.keypair import Keypair
+
+from solbot.settings import Settings
+from streams.broker_compat import bootstrap_of, create_topics
+from tests.integration.pipeline_checks import read_topic
+
+
+@pytest.fixture
+async def topics(web_settings: Settings) -> str:
+    assert web_settings.broker_url is not None
+    bootstrap = bootstrap_of(web_settings.broker_url)
+    await create_topics(bootstrap, 1)
+    return bootstrap
+
+
+async def test_close_and_cancel_are_published(
+    make_client: ClientFactory, owner: Keypair, topics: str
+) -> None:
+    async with make_client() as client:
+        headers = bearer(await sign_in(client, owner))
+        closed = await client.post(
+            "/api/v1/orders", json={"action": "close", "pair": "SOL/USDC"}, headers=headers
+        )
+        assert closed.status_code == 202, closed.text
+        cancelled = await client.post(
+            "/api/v1/orders", json={"action": "cancel", "order_id": "ord:1"}, headers=headers
+        )
+        assert cancelled.status_code == 202, cancelled.text
+    records = {r["id"]: r for r in await read_topic(topics, "control.manual")}
+    close = records[closed.json()["id"]]
+    assert (close["action"], close["pair"], close["order_id"]) == ("close", "SOL/USDC", "")
+    assert close["wallet"] == str(owner.pubkey()) and close["portfolio"] == "main"
+    cancel = records[cancelled.json()["id"]]
+    assert (cancel["action"], cancel["order_id"], cancel["pair"]) == ("cancel", "ord:1", "")
+
+
+async def test_manual_orders_are_validated_and_owner_only(make_client: ClientFactory, owner: Keypair) -> None:
+    async with make_client() as client:
+        headers = bearer(await sign_in(client, owner))
+        for body in ({"action": "close"}, {"action": "cancel"}, {"action": "buy", "pair": "SOL/USDC"}):
+            response = await client.post("/api/v1/orders", json=body, headers=headers)
+            assert response.status_code == 400, body
+            assert response.json()["error"]["fields"]
+        unknown = await client.post(
+            "/api/v1/orders", json={"action": "close", "pair": "NOPE/USDC"}, headers=headers
+        )
+        assert unknown.status_code == 400
+        viewer = bearer(await sign_in(client, Keypair()))
+        refused = await client.post(
+            "/api/v1/orders", json={"action": "close", "pair": "SOL/USDC"}, headers=viewer
+        )
+        assert refused.status_code == 403
+        assert (
+            await client.post("/api/v1/orders", json={"action": "close", "pair": "SOL/USDC"})
+        ).status_code == 401
+
+
+async def test_strategy_defaults_save_and_publish(
+    make_client: ClientFactory, owner: Keypair, web_settings: Settings, topics: str
+) -> None:
+    async with make_client() as client:
+        headers = bearer(await sign_in(client, owner))
+        listed = (await client.get("/api/v1/strategy", headers=headers)).json()["strategies"]
+        assert [s["name"] for s in listed] == ["ml_signal"]
+        assert listed[0]["stop_loss_pct"] == web_settings.stop_loss_pct and listed[0]["updated_by"] is None
+        body = {**listed[0], "stop_loss_pct": 3.5, "grid_levels": 4, "enabled": False, "pairs": ["SOL/USDC"]}
+        saved = await client.put("/api/v1/strategy", json=body, headers=headers)
+        assert saved.status_code == 200, saved.text
+        again = (await client.get("/api/v1/strategy", headers=headers)).json()["strategies"][0]
+        assert again["stop_loss_pct"] == 3.5 and again["grid_levels"] == 4 and again["enabled"] is False
+        assert again["pairs"] == ["SOL/USDC"] and again["updated_by"] == str(owner.pubkey())
+    published = [r for r in await read_topic(topics, "strategy.params") if r.get("name") == "ml_signal"]
+    assert published[-1]["stop_loss_pct"] == 3.5 and published[-1]["pairs"] == ["SOL/USDC"]
+
+
+async def test_strategy_validation_names_the_fields(make_client: ClientFactory, owner: Keypair) -> None:
+    async with make_client() as client:
+        headers = bearer(await sign_in(client, owner))
+        bad = {
+            "name": "ml_signal",
+            "enabled": True,
+            "max_position_pct": 0,
+            "stop_loss_pct": 101,
+            "take_profit_pct": 4,
+            "grid_levels": -1,
+            "pairs": ["SOLUSDC"],
+        }
+        response = await client.put("/api/v1/strategy", json=bad, headers=headers)
+        assert response.status_code == 400
+        fields = {f["field"] for f in response.json()["error"]["fields"]}
+        assert fields == {"body.max_position_pct", "body.stop_loss_pct", "body.grid_levels", "body.pairs"}
+        unknown = await client.put("/api/v1/strategy", json={**bad, "name": "nope"}, headers=headers)
+        assert "body.name" in {f["field"] for f in unknown.json()["error"]["fields"]}
+
+
+async def test_backtest_answers_501_while_the_engine_is_absent(
+    make_client: ClientFactory, owner: Keypair
+) -> None:
+    if importlib.util.find_spec("backtest") is not None:
+        pytest.skip("a backtest package is installed: the 501 path does not apply")
+    async with make_client() as client:
+        headers = bearer(await sign_in(client, owner))
+        params = (await client.get("/api/v1/strategy", headers=headers)).json()["strategies"][0]
+        response = await client.post("/api/v1/strategy/test", json=params, headers=headers)
+        assert response.status_code == 501
+        assert "backtests are not wired yet" in response.json()["error"]["message"]
+
+
+async def test_dashboard_is_served_at_the_root(make_client: ClientFactory) -> None:
+    async with make_client() as client:
+        page = await client.get("/")
+        assert page.status_code == 200 and "solbot" in page.text
+        assert (await client.get("/static/app.js")).headers["content-type"].startswith("text/javascript")
+        assert (await client.get("/api/v1/nope")).status_code == 404
