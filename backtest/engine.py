@@ -308,3 +308,19 @@ def run_file(path: Any, settings: Settings, *, seed: int = 0) -> BacktestResult:
     result = BacktestEngine(settings, seed=seed).run(read_records(path))
     result.elapsed_s = time.perf_counter() - started
     return result
+
+
+def run_backtest(sample: Any, params: dict[str, Any], *, seed: int = 1) -> dict[str, Any]:
+    """The web API's "Test": backtest risk parameters on a recording; returns the JSON summary.
+
+    `max_position_pct`, `stop_loss_pct` and `take_profit_pct` in `params` override the current settings
+    for this run only; other parameters are not used by the backtest yet.
+    """
+    from backtest.report import summarise
+    from solbot.settings import get_settings
+
+    risk_keys = ("max_position_pct", "stop_loss_pct", "take_profit_pct")
+    overrides: dict[str, Any] = {key: params[key] for key in risk_keys if key in params}
+    settings = get_settings().model_copy(update=overrides)
+    result = run_file(sample, settings, seed=seed)
+    return summarise(result, interval_ms=settings.snapshot_interval_ms)

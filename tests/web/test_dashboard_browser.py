@@ -27,9 +27,9 @@ from solders.keypair import Keypair
 
 from services.process import free_port
 from services.stack import Stack
+from solbot.audit import read_topic
 from solbot.settings import Settings, load_settings
 from tests.integration.harness import running_pipeline
-from tests.integration.pipeline_checks import read_topic
 from web.api.app import create_app
 
 pytestmark = [

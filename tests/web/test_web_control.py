@@ -3,15 +3,13 @@ parameters are validated, persisted, published to `strategy.params`; the backtes
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 from conftest import ClientFactory, bearer, sign_in
 from solders.keypair import Keypair
 
+from solbot.audit import read_topic
 from solbot.settings import Settings
 from streams.broker_compat import bootstrap_of, create_topics
-from tests.integration.pipeline_checks import read_topic
 
 
 @pytest.fixture
@@ -102,17 +100,19 @@ async def test_strategy_validation_names_the_fields(make_client: ClientFactory, 
         assert "body.name" in {f["field"] for f in unknown.json()["error"]["fields"]}
 
 
-async def test_backtest_answers_501_while_the_engine_is_absent(
+async def test_test_button_backtests_the_parameters_on_the_sample(
     make_client: ClientFactory, owner: Keypair
 ) -> None:
-    if importlib.util.find_spec("backtest") is not None:
-        pytest.skip("a backtest package is installed: the 501 path does not apply")
     async with make_client() as client:
         headers = bearer(await sign_in(client, owner))
         params = (await client.get("/api/v1/strategy", headers=headers)).json()["strategies"][0]
-        response = await client.post("/api/v1/strategy/test", json=params, headers=headers)
-        assert response.status_code == 501
-        assert "backtests are not wired yet" in response.json()["error"]["message"]
+        tight = await client.post(
+            "/api/v1/strategy/test", json={**params, "max_position_pct": 0.5}, headers=headers
+        )
+        assert tight.status_code == 200, tight.text
+        result = tight.json()["result"]
+        assert result["events"] > 50_000 and result["trades"] >= 0
+        assert "max_drawdown_pct" in result and "pnl_usdc" in result
 
 
 async def test_dashboard_is_served_at_the_root(make_client: ClientFactory) -> None:

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import redis.asyncio as aioredis
+from aiokafka.errors import KafkaError
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
@@ -19,6 +20,7 @@ from redis.exceptions import RedisError
 from solbot.errors import ConfigError, ServiceError
 from solbot.settings import Settings
 from store.db import create_pool
+from streams.broker_compat import bootstrap_of, create_topics
 from web.api.deps import ApiState
 from web.api.errors import ErrorResponse, install_error_handlers
 from web.api.live import poll_redis, pump_topics
@@ -96,6 +98,13 @@ def create_app(
                 bridge=bridge,
                 publisher=publisher,
             )
+            if settings.broker_url is not None:
+                # Before anything consumes: a broker that auto-creates a topic on first use would give it
+                # its own default partition count, and the workers would then refuse it.
+                try:
+                    await create_topics(bootstrap_of(settings.broker_url), settings.topic_partitions)
+                except (KafkaError, OSError) as exc:
+                    log.warning("topics not created (broker unreachable?): %s", exc)
             if live_bridge:
                 tasks.append(asyncio.create_task(poll_redis(bridge, redis), name="bridge-redis"))
                 if settings.broker_url is not None:
