@@ -27,6 +27,7 @@ from agents.risk_rules import (
     apply_control,
     apply_fill,
     apply_mint,
+    close_position,
     decide,
     equity_usdc,
     exits,
@@ -42,8 +43,8 @@ from store.db import create_pool
 from store.risk import RiskDecisionRow, record_decisions
 from streams.app import app, dlq_signals_topic, orders_topic, rejected_topic, settings
 from streams.codec import decode, encode
-from streams.records import Control, Fill, MintInfo, Order, Rejection, Signal
-from streams.topics import CONTROL, FILLS, RAW_MINTS, SIGNALS
+from streams.records import Control, Fill, ManualRequest, MintInfo, Order, Rejection, Signal
+from streams.topics import CONTROL, CONTROL_MANUAL, FILLS, RAW_MINTS, SIGNALS
 from tables.batch_view import BatchView, underlying
 from tables.risk import portfolio_to_risk_state
 from web import metrics
@@ -56,6 +57,7 @@ risk_inputs_topic = app.topic(
     FILLS.name,
     RAW_MINTS.name,
     CONTROL.name,
+    CONTROL_MANUAL.name,
     key_type=bytes,
     value_type=bytes,
     key_serializer="raw",
@@ -82,6 +84,12 @@ def apply_message(
         apply_mint(state, decode(MintInfo, value), limits)
     elif topic == CONTROL.name:
         apply_control(state, decode(Control, value), limits)
+    elif topic == CONTROL_MANUAL.name:
+        request = decode(ManualRequest, value)
+        if request.action == "close" and request.portfolio == state.portfolio:
+            out.extend(close_position(state, request.pair, limits, now_ms, request.wallet or request.id))
+        elif request.action == "cancel":
+            log.info("cancel of %s: paper orders fill at once, nothing is open to cancel", request.order_id)
     else:
         signal = decode(Signal, value)
         if signal.id not in state.recent_signals:  # a re-emitted signal was decided once already
@@ -207,7 +215,7 @@ async def decide_risk(stream: Any) -> None:
         decisions: list[tuple[Order | Rejection, float]] = []  # with the input's broker time (ms)
         metrics.EVENTS.labels("decide_risk").inc(len(events))
         # Kill-switch controls go first: a halt must not wait behind the signals fetched with it.
-        events = sorted(events, key=lambda e: e.message.topic != CONTROL.name)
+        events = sorted(events, key=lambda e: e.message.topic not in (CONTROL.name, CONTROL_MANUAL.name))
         for event in events:
             msg = event.message
             try:

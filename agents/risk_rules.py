@@ -18,6 +18,7 @@ How the agent drives it, per message (state loaded with `RiskState.from_dict`, s
   fill:   skip if `already_applied(...)`; `apply_fill(state, fill, limits)`; `mark_applied`.
   mint:   `apply_mint(state, info, limits)` (raw.mints: authorities still set refuse the mint).
   control: `apply_control(state, control, limits)` (the kill switch: manual halt / resume).
+  manual: `close_position(state, pair, ...)` (control.manual `close` from the API).
   after each message: `flatten(...)` when a halt asked for it (`state.flatten_pending`).
 
 Halts (`state.halts`, kind -> reason; `halted`/`halt_reason` mirror it) refuse every buy; sells and exits
@@ -56,7 +57,8 @@ TAKE_PROFIT = "take_profit"  # an exit because the price rose take_profit_pct ab
 TRAILING_STOP = "trailing_stop"  # an exit because the price fell trailing_stop_pct below its high since entry
 TIME_STOP = "time_stop"  # an exit because the position was held max_hold_s of event time
 FLATTEN = "flatten"  # an exit of every position because a halt asked for it
-ORDER_CODES = (ENTRY, RESIZED, CLOSE, STOP_LOSS, TAKE_PROFIT, TRAILING_STOP, TIME_STOP, FLATTEN)
+MANUAL = "manual"  # an exit an operator asked for (dashboard / API `close`); also the order kind
+ORDER_CODES = (ENTRY, RESIZED, CLOSE, STOP_LOSS, TAKE_PROFIT, TRAILING_STOP, TIME_STOP, FLATTEN, MANUAL)
 EXIT_KINDS = (STOP_LOSS, TRAILING_STOP, TAKE_PROFIT, TIME_STOP)
 BREAKER = "breaker"  # the order kind of a flatten exit
 
@@ -1112,37 +1114,62 @@ def flatten(state: RiskState, limits: RiskLimits, now_ms: int) -> list[Order]:
     if not state.flatten_pending:
         return []
     state.flatten_pending = False
-    ts_ms = state.newest_ts_ms
     out: list[Order] = []
-    for pair, pos in list(state.positions.items()):
-        info = state.pairs.get(pair)
-        amount_in = _sellable(state, pos)
-        if info is None or amount_in <= 0 or _sell_pending(state, pair):
-            continue
-        pools = [PoolState(**p) for p in state.pools.get(pair, [])]
-        quote = best_quote(info, pools, "sell", amount_in)
-        if quote is None:
-            logger.warning("flatten of %s cannot be priced: no known pool returns anything", pair)
-            continue
-        out.append(
-            _order(
-                state,
-                order_id=f"exit:{pair}:{ts_ms}:{BREAKER}",
-                signal_id="",
-                pair=pair,
-                side="sell",
-                input_mint=pos.base_mint,
-                amount_in=amount_in,
-                quote=quote,
-                limits=limits,
-                kind=BREAKER,
-                reason=f"{FLATTEN}: {state.halt_reason or 'halt'}",
-                ts_ms=ts_ms,
-                origin_ms=now_ms,
-                now_ms=now_ms,
-            )
-        )
+    for pair in list(state.positions):
+        order = _exit_all(state, pair, BREAKER, f"{FLATTEN}: {state.halt_reason or 'halt'}", limits, now_ms)
+        if order is not None:
+            out.append(order)
     return out
+
+
+def close_position(
+    state: RiskState, pair: str, limits: RiskLimits, now_ms: int, requested_by: str
+) -> list[Order]:
+    """An operator's close: sell the whole position in `pair` on its last known pools (allowed while halted).
+
+    Nothing to sell, a sell already in flight, or no pool to price it: no order (and a log line), since
+    the request is then either done or cannot be done better by risk.
+    """
+    if pair not in state.positions:
+        logger.info("manual close of %s: no position", pair)
+        return []
+    order = _exit_all(state, pair, MANUAL, f"{MANUAL}: close requested by {requested_by}", limits, now_ms)
+    return [order] if order is not None else []
+
+
+def _exit_all(
+    state: RiskState, pair: str, kind: str, reason: str, limits: RiskLimits, now_ms: int
+) -> Order | None:
+    """A sell of the whole (sellable) position in `pair`, id `exit:{pair}:{newest ts}:{kind}`."""
+    pos = state.positions.get(pair)
+    info = state.pairs.get(pair)
+    if pos is None or info is None:
+        return None
+    amount_in = _sellable(state, pos)
+    if amount_in <= 0 or _sell_pending(state, pair):
+        return None
+    pools = [PoolState(**p) for p in state.pools.get(pair, [])]
+    quote = best_quote(info, pools, "sell", amount_in)
+    if quote is None:
+        logger.warning("exit of %s cannot be priced: no known pool returns anything", pair)
+        return None
+    ts_ms = state.newest_ts_ms
+    return _order(
+        state,
+        order_id=f"exit:{pair}:{ts_ms}:{kind}",
+        signal_id="",
+        pair=pair,
+        side="sell",
+        input_mint=pos.base_mint,
+        amount_in=amount_in,
+        quote=quote,
+        limits=limits,
+        kind=kind,
+        reason=reason,
+        ts_ms=ts_ms,
+        origin_ms=now_ms,
+        now_ms=now_ms,
+    )
 
 
 # --- fills ---------------------------------------------------------------------------------------------

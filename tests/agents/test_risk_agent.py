@@ -80,3 +80,39 @@ def test_every_decision_has_an_audit_row() -> None:
         id="exit:SOL/USDC:5:stop_loss", signal_id="", kind="stop_loss", reason="stop_loss: x"
     )
     assert audit_row("main", exit_order).signal_id == "exit:SOL/USDC:5:stop_loss"
+
+
+def test_a_manual_close_sells_the_position_once() -> None:
+    from risk_factories import fill_for
+
+    from streams.records import ManualRequest
+
+    state = RiskState.initial("main", limits, WSOL, USDC)
+    buys = [
+        d
+        for d in apply_message(state, "signals", 0, 1, encode(signal("sig:x")), now_ms=5)
+        if isinstance(d, Order)
+    ]
+    assert buys and buys[0].side == "buy"
+    apply_message(state, "fills", 0, 1, encode(fill_for(buys[0])), now_ms=6)
+    assert "SOL/USDC" in state.positions
+
+    def close(offset: int) -> list[Order | Rejection]:
+        request = ManualRequest(
+            id=f"manual:{offset}",
+            action="close",
+            portfolio="main",
+            pair="SOL/USDC",
+            order_id="",
+            wallet="W",
+            ts_ms=7,
+        )
+        return apply_message(state, "control.manual", 0, offset, encode(request), now_ms=7)
+
+    first = close(1)
+    assert len(first) == 1 and isinstance(first[0], Order)
+    assert (first[0].side, first[0].kind) == ("sell", "manual")
+    assert first[0].amount_in == state.positions["SOL/USDC"].base_amount
+    assert close(2) == []  # a sell is already in flight
+    apply_message(state, "fills", 0, 2, encode(fill_for(first[0])), now_ms=8)
+    assert close(3) == []  # nothing left to sell

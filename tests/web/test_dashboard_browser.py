@@ -3,8 +3,8 @@ market, the API in a thread, the page signed in through an injected test signer 
 
 What is asserted: sign-in through the page; two different live price readings in the DOM; a strategy
 parameter changed through the form lands in Postgres; a position's Close button gets a 202 and its
-`ManualRequest` is on `control.manual`; a fill for that pair arrives afterwards (without the risk
-agent's manual-request wiring this is the strategy's next fill, not necessarily the exit); no uncaught
+`ManualRequest` is on `control.manual`; the risk agent turns it into a `manual` exit order and its fill
+(a sell of the pair) arrives; no uncaught
 page errors. A screenshot is saved in the test's tmp dir and its path printed.
 """
 
@@ -271,9 +271,16 @@ async def test_dashboard_in_chromium(
         later: list[dict[str, Any]] = []
         while not later and time.monotonic() < deadline:
             fills = await read_topic(p.bootstrap, "fills")
-            later = [f for f in fills if f.get("pair") == pair and f.get("filled_ms", 0) >= clicked_ms]
+            later = [
+                f
+                for f in fills
+                if f.get("pair") == pair
+                and str(f.get("order_id", "")).endswith(":manual")
+                and f.get("filled_ms", 0) >= clicked_ms
+            ]
             await asyncio.sleep(1.0)
-        assert later, f"no fill for {pair} after the close request"
+        assert later, f"no fill of a manual exit of {pair} after the close request"
+        assert later[0]["status"] == "filled" and later[0]["side"] == "sell"
 
         await asyncio.sleep(1.5)  # let the fill reach the page (markers, fills list)
         shot = await page.screenshot(tmp_path / "dashboard.png", width=1440)
