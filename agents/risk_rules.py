@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -1079,30 +1079,18 @@ def exits(
     reason = exit_trigger(state, pos, price, ts_ms, limits)
     if not reason:
         return []
-    kind = reason_code(reason)
-    amount_in = _sellable(state, pos)
-    quote = best_quote(info, pools, "sell", amount_in) if amount_in > 0 else None
-    if quote is None:
-        logger.warning("%s on %s cannot be priced: no pool returns anything", kind, pair)
-        return []
-    return [
-        _order(
-            state,
-            order_id=f"exit:{pair}:{ts_ms}:{kind}",
-            signal_id="",
-            pair=pair,
-            side="sell",
-            input_mint=pos.base_mint,
-            amount_in=amount_in,
-            quote=quote,
-            limits=limits,
-            kind=kind,
-            reason=reason,
-            ts_ms=ts_ms,
-            origin_ms=now_ms if origin_ms is None else origin_ms,
-            now_ms=now_ms,
-        )
-    ]
+    order = _exit_all(
+        state,
+        pair,
+        reason_code(reason),
+        reason,
+        limits,
+        now_ms,
+        pools=pools,
+        ts_ms=ts_ms,
+        origin_ms=origin_ms,
+    )
+    return [order] if order is not None else []
 
 
 def flatten(state: RiskState, limits: RiskLimits, now_ms: int) -> list[Order]:
@@ -1138,9 +1126,23 @@ def close_position(
 
 
 def _exit_all(
-    state: RiskState, pair: str, kind: str, reason: str, limits: RiskLimits, now_ms: int
+    state: RiskState,
+    pair: str,
+    kind: str,
+    reason: str,
+    limits: RiskLimits,
+    now_ms: int,
+    *,
+    pools: Sequence[PoolState] | None = None,
+    ts_ms: int | None = None,
+    origin_ms: int | None = None,
 ) -> Order | None:
-    """A sell of the whole (sellable) position in `pair`, id `exit:{pair}:{newest ts}:{kind}`."""
+    """A sell of the whole (sellable) position in `pair`, id `exit:{pair}:{ts_ms}:{kind}`.
+
+    Priced on `pools` (the triggering signal's) or else the pair's last known pools; `ts_ms` defaults to
+    the newest event time and `origin_ms` to `now_ms`. None when there is nothing to sell, a sell is in
+    flight, or no pool returns anything.
+    """
     pos = state.positions.get(pair)
     info = state.pairs.get(pair)
     if pos is None or info is None:
@@ -1148,15 +1150,15 @@ def _exit_all(
     amount_in = _sellable(state, pos)
     if amount_in <= 0 or _sell_pending(state, pair):
         return None
-    pools = [PoolState(**p) for p in state.pools.get(pair, [])]
-    quote = best_quote(info, pools, "sell", amount_in)
+    known = list(pools) if pools is not None else [PoolState(**p) for p in state.pools.get(pair, [])]
+    quote = best_quote(info, known, "sell", amount_in)
     if quote is None:
-        logger.warning("exit of %s cannot be priced: no known pool returns anything", pair)
+        logger.warning("%s on %s cannot be priced: no pool returns anything", kind, pair)
         return None
-    ts_ms = state.newest_ts_ms
+    at = state.newest_ts_ms if ts_ms is None else ts_ms
     return _order(
         state,
-        order_id=f"exit:{pair}:{ts_ms}:{kind}",
+        order_id=f"exit:{pair}:{at}:{kind}",
         signal_id="",
         pair=pair,
         side="sell",
@@ -1166,8 +1168,8 @@ def _exit_all(
         limits=limits,
         kind=kind,
         reason=reason,
-        ts_ms=ts_ms,
-        origin_ms=now_ms,
+        ts_ms=at,
+        origin_ms=now_ms if origin_ms is None else origin_ms,
         now_ms=now_ms,
     )
 

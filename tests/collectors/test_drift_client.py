@@ -1,5 +1,5 @@
 """Drift L2 and funding parsing, book features by hand, and the collector against a local aiohttp server
-answering like dlob.drift.trade and data.api.drift.trade (shapes per PROTOCOLS.md §5)."""
+answering like Drift's DLOB and data APIs (shapes per PROTOCOLS.md §5)."""
 
 from __future__ import annotations
 
