@@ -65,6 +65,14 @@ def seek_orders_to_sink_offsets() -> None:
 
     async def perform_seek(self: Any) -> None:
         await original(self)
+        from agents.risk import resume_offsets
+
+        for tp, resume_at in resume_offsets(list(self.assignment())).items():
+            await self.seek(tp, resume_at)
+            log.info(
+                "risk input resumes at the risk state's offset",
+                extra={"topic": tp.topic, "partition": tp.partition, "offset": resume_at},
+            )
         topic = orders_topic.get_topic_name()
         owned = [tp for tp in self.assignment() if tp.topic == topic]
         if not owned or settings.database_url is None:

@@ -211,6 +211,8 @@ async def decide_risk(stream: Any) -> None:
             underlying(portfolio_to_risk_state), load=RiskState.from_dict, dump=RiskState.to_dict
         )
         state = load_state(view, settings.portfolio)
+        if state.outbox:  # saved with the state before a crash, maybe never published: send them again
+            await publish_outbox(state)
         halts_before, venues_before = dict(state.halts), dict(state.venue_halts)
         decisions: list[tuple[Order | Rejection, float]] = []  # with the input's broker time (ms)
         metrics.EVENTS.labels("decide_risk").inc(len(events))
@@ -231,12 +233,17 @@ async def decide_risk(stream: Any) -> None:
         left = await _audit.write([audit_row(settings.portfolio, d) for d, _ in decisions])
         if left:
             log.error("risk audit: %d decisions queued until the database is back", left)
+        # The state (with its decisions in the outbox) is acknowledged by the broker before any decision is
+        # published: a crash then loses nothing and never makes the batch be decided a second time.
+        state.outbox = [_outbox_entry(d) for d, _ in decisions]
         view.put(settings.portfolio, state, 0)  # every input and the table have one partition
-        view.flush()
-        key = settings.portfolio.encode()
+        await asyncio.gather(*view.flush())
+        await publish_outbox(state)
+        if decisions:
+            view.put(settings.portfolio, state, 0)  # the outbox is empty again
+            view.flush()
         for decision, input_ms in decisions:
             approved = isinstance(decision, Order)
-            await (orders_topic if approved else rejected_topic).send(key=key, value=encode(decision))
             metrics.observe_hop("signals_to_orders", input_ms)
             metrics.ORDERS.labels("approved" if approved else "rejected").inc()
             log.info(
@@ -252,6 +259,41 @@ async def decide_risk(stream: Any) -> None:
                 metrics.DECISION_LATENCY.observe(max(0.0, time.time() - decision.origin_ms / 1000.0))
         await raise_alerts(new_halts(halts_before, venues_before, state))
         report_portfolio(state)
+
+
+def _outbox_entry(decision: Order | Rejection) -> dict[str, str]:
+    topic = orders_topic if isinstance(decision, Order) else rejected_topic
+    return {"topic": topic.get_topic_name(), "value": encode(decision).decode()}
+
+
+async def publish_outbox(state: RiskState) -> None:
+    """Send the state's outbox verbatim, wait for the broker's acks, then empty it (ids make repeats safe)."""
+    key = settings.portfolio.encode()
+    sends = []
+    for entry in state.outbox:
+        topic = orders_topic if entry["topic"] == orders_topic.get_topic_name() else rejected_topic
+        sends.append(await topic.send(key=key, value=entry["value"].encode()))
+    await asyncio.gather(*sends)
+    state.outbox = []
+
+
+def resume_offsets(assigned: list[Any]) -> dict[Any, int]:
+    """Where each assigned risk input must resume: one past the last offset the recovered state applied.
+
+    Faust commits a batch's offsets on a timer, possibly before the batch's state is durable; resuming from
+    the state's own offsets means a crash can neither skip nor re-apply an input.
+    """
+    raw = underlying(portfolio_to_risk_state).data.get(settings.portfolio)
+    if raw is None:
+        return {}
+    offsets = raw.get("offsets", {})
+    names = set(risk_inputs_topic.topics)
+    out = {}
+    for tp in assigned:
+        applied = offsets.get(f"{tp.topic}:{tp.partition}")
+        if tp.topic in names and applied is not None:
+            out[tp] = int(applied) + 1
+    return out
 
 
 def report_portfolio(state: RiskState) -> None:

@@ -298,6 +298,9 @@ class RiskState:
     realised_pnl: dict[str, float] = field(default_factory=dict)  # pair -> human quote units, all time
     recent_fills: dict[str, None] = field(default_factory=dict)  # ordered set of applied fill ids
     recent_signals: dict[str, None] = field(default_factory=dict)  # ordered set of decided signal ids
+    # Decisions saved with the state but not yet acknowledged on their topics: the agent publishes them only
+    # after the state holding them is durable, and re-publishes them verbatim after a restart.
+    outbox: list[dict[str, Any]] = field(default_factory=list)
     base_pair: dict[str, str] = field(default_factory=dict)  # base mint -> pair that prices it
     halts: dict[str, str] = field(default_factory=dict)  # halt kind -> reason (see the module docstring)
     flatten_pending: bool = False  # a halt asked for every position to be sold
@@ -370,6 +373,7 @@ class RiskState:
             launch_notional={k: float(v) for k, v in d.get("launch_notional", {}).items()},
             bad_mints=dict(d.get("bad_mints", {})),
             pools={k: [dict(p) for p in v] for k, v in d.get("pools", {}).items()},
+            outbox=[dict(o) for o in d.get("outbox", [])],
         )
 
 

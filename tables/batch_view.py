@@ -38,20 +38,20 @@ class BatchView(Generic[V]):
         self._values[key] = value
         self._dirty[key] = partition
 
-    def flush(self) -> int:
-        """Write every updated key once; returns how many were written."""
+    def flush(self) -> list[Any]:
+        """Write every updated key once; returns the changelog sends (awaitable: acked by the broker)."""
         table = self._table
         windowed = table._should_expire_keys()
+        sends = []
         for key, partition in self._dirty.items():
             raw = self._dump(self._values[key])
             table.data[key] = raw
-            table.send_changelog(partition, key, raw)
+            sends.append(table.send_changelog(partition, key, raw))
             if windowed:
                 table._maybe_set_key_ttl(key, partition)
-        written = len(self._dirty)
         self._dirty.clear()
         self._values.clear()
-        return written
+        return sends
 
 
 def underlying(windowed_table: Any) -> Any:
