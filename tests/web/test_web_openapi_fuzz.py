@@ -1,4 +1,4 @@
-"""A property-based fuzz of every route in the OpenAPI document (schemathesis is not installed): random
+"""A property-based fuzz of every route in the OpenAPI document beside the schemathesis run: random
 JSON bodies (free-form, and shaped by each request schema's property names) and random query values,
 signed in or not. The property: no request makes the API answer 5xx.
 
