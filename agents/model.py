@@ -16,13 +16,18 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
+from faust.transport.consumer import Consumer as FaustConsumer
+
 from agents.dead_letters import send_dead_letter
 from models.allocation import AllocatorParams, StrategyAllocator
+from models.checkpoints import PartitionCheckpoint, dump_partition, load_partition, save_partition
 from models.drift import DriftEvent, DriftMonitor
 from models.online import DelayedLabeler, ModelKind, OnlineModel
 from models.strategies import STRATEGIES, ArbitrageIntent, GridParams, GridStrategy, MLSignal, build
@@ -166,6 +171,37 @@ class SignalModels:
         if labeler.drift is not None:
             labeler.drift.attach(self.on_drift_count, self.on_drift_alert)
         self.by_pair[pair] = labeler
+
+    def checkpoint(self, pairs: Iterable[str], offset: int) -> PartitionCheckpoint:
+        """The state of `pairs` (one features partition's) as of `offset`, to be saved."""
+        wanted = [p for p in pairs if p in self.by_pair]
+        state: dict[str, dict[str, Any]] = {}
+        for name, strategy in self.book.items():
+            if isinstance(strategy, GridStrategy):
+                grids = strategy.state_dict()
+                state[name] = {p: grids[p] for p in wanted if p in grids}
+        return PartitionCheckpoint(
+            offset=offset,
+            labelers={p: self.by_pair[p] for p in wanted},
+            strategy_state=state,
+            emitted={p: list(self._emitted.get(p, ())) for p in wanted},
+        )
+
+    def restore(self, checkpoint: PartitionCheckpoint) -> None:
+        """Take over a checkpoint's pairs (their models, grid fills and pending attributions)."""
+        for pair, labeler in checkpoint.labelers.items():
+            self.adopt(pair, labeler)
+            self._emitted[pair] = deque(checkpoint.emitted.get(pair, ()))
+        for name, by_pair in checkpoint.strategy_state.items():
+            grid = self.book.get(name)
+            if isinstance(grid, GridStrategy):
+                grid.load_state({**grid.state_dict(), **by_pair})
+
+    def forget(self, pairs: Iterable[str]) -> None:
+        """Drop `pairs` (their partition went to another worker, which restores them from a checkpoint)."""
+        for pair in pairs:
+            self.by_pair.pop(pair, None)
+            self._emitted.pop(pair, None)
 
     def enabled(self, name: str, pair: str) -> bool:
         return self.controls[name].runs_on(pair)
@@ -322,6 +358,7 @@ async def predict_signals(stream: Any) -> None:
             except DecodeError as exc:
                 await send_dead_letter(dlq_features_topic, event, str(exc), "predict_signals")
                 continue
+            _partition_pairs.setdefault(msg.partition, set()).add(snapshot.pair)
             signals, allocation = signal_models.step(snapshot)
             for signal in signals:
                 await signals_topic.send(key=key, value=encode(signal))
@@ -343,6 +380,138 @@ async def predict_signals(stream: Any) -> None:
                 await allocations_topic.send(key=key, value=encode(allocation))
                 log.info("allocation", extra={"allocation_id": allocation.id, "weights": allocation.weights})
         await raise_drift_alerts()
+        if time.monotonic() >= _next_checkpoint[0]:
+            # here, between batches, every signal of every applied snapshot has been sent
+            _next_checkpoint[0] = time.monotonic() + settings.model_checkpoint_interval_s
+            await save_checkpoints(list(_partition_pairs))
+
+
+_partition_pairs: dict[int, set[str]] = {}  # features partition -> the pairs it carried to this worker
+_next_checkpoint = [time.monotonic() + settings.model_checkpoint_interval_s]
+_pool: Any = None
+
+
+def checkpoint_key(partition: int) -> str:
+    return f"{settings.app_id}:features:{partition}"
+
+
+async def _db() -> Any:
+    global _pool
+    if _pool is None:
+        from store.db import create_pool
+
+        assert settings.database_url is not None
+        _pool = await create_pool(settings.database_url, max_size=2)
+    return _pool
+
+
+async def save_checkpoints(partitions: Iterable[int]) -> int:
+    """Save each partition's models with the last features offset they reflect; how many were saved.
+
+    Every payload is pickled before the first await, so each is consistent with its offset.
+    """
+    if settings.database_url is None:
+        return 0
+    payloads = [
+        (p, dump_partition(signal_models.checkpoint(_partition_pairs.get(p, ()), _applied[p])))
+        for p in partitions
+        if p in _applied
+    ]
+    if not payloads:
+        return 0
+    from solbot.errors import ServiceError
+
+    try:
+        pool = await _db()
+        async with pool.acquire() as conn:
+            for partition, payload in payloads:
+                size = await save_partition(conn, checkpoint_key(partition), payload, int(time.time() * 1000))
+                log.info(
+                    "model checkpoint saved",
+                    extra={
+                        "topic": features_topic.get_topic_name(),
+                        "partition": partition,
+                        "offset": _applied[partition],
+                        "bytes": size,
+                    },
+                )
+    except (OSError, ServiceError, asyncpg.PostgresError) as exc:
+        log.warning("model checkpoints not saved (the next interval retries): %s", exc)
+        return 0
+    return len(payloads)
+
+
+async def restore_partition(partition: int) -> int | None:
+    """Load a features partition's checkpoint into this worker's models; the offset to resume at, if any.
+
+    A partition this process already holds (kept across a rebalance) is not rolled back.
+    """
+    if settings.database_url is None or partition in _applied:
+        return None
+    pool = await _db()
+    async with pool.acquire() as conn:
+        checkpoint = await load_partition(conn, checkpoint_key(partition))
+    if checkpoint is None:
+        return None
+    signal_models.restore(checkpoint)
+    _applied[partition] = checkpoint.offset
+    _partition_pairs[partition] = set(checkpoint.labelers)
+    log.info(
+        "model checkpoint restored",
+        extra={
+            "topic": features_topic.get_topic_name(),
+            "partition": partition,
+            "offset": checkpoint.offset,
+            "labels": checkpoint.labels,
+        },
+    )
+    return checkpoint.offset + 1
+
+
+@app.on_partitions_revoked.connect  # type: ignore[arg-type]  # Faust passes `signal=` in kwargs
+async def _save_revoked(sender: Any, revoked: set[Any], **kwargs: Any) -> None:
+    """Save the revoked features partitions' models, then forget them: their next owner restores them."""
+    topic = features_topic.get_topic_name()
+    partitions = [tp.partition for tp in revoked if tp.topic == topic and tp.partition in _applied]
+    if not partitions:
+        return
+    await save_checkpoints(partitions)
+    for p in partitions:
+        signal_models.forget(_partition_pairs.pop(p, set()))
+        _applied.pop(p, None)
+
+
+def resume_features_at_checkpoints() -> None:
+    """After every assignment, restore the assigned features partitions' models and resume each one
+    past the offset its checkpoint reflects (the pattern of `agents.execution`'s seek): a restarted
+    worker continues learning where the checkpoint stopped instead of from scratch.
+    """
+    consumer_cls = FaustConsumer
+    if getattr(consumer_cls.perform_seek, "_solbot_model_seek", False):
+        return
+    original = consumer_cls.perform_seek
+
+    async def perform_seek(self: Any) -> None:
+        topic = features_topic.get_topic_name()
+        # Faust resumes the partitions before this seek and its fetcher is running: hold the partitions
+        # this process does not hold yet, or snapshots would reach the fresh models before the restore.
+        gained = [tp for tp in self.assignment() if tp.topic == topic and tp.partition not in _applied]
+        self.pause_partitions(gained)
+        try:
+            await original(self)
+            for tp in gained:
+                resume_at = await restore_partition(tp.partition)
+                if resume_at is not None:
+                    await self.seek(tp, resume_at)
+        finally:
+            self.resume_partitions(gained)
+
+    perform_seek._solbot_model_seek = True  # type: ignore[attr-defined]
+    consumer_cls.perform_seek = perform_seek  # type: ignore[method-assign]
+
+
+# Installed on import, before `solbot worker` starts the app (and before execution's seek wraps this one).
+resume_features_at_checkpoints()
 
 
 def apply_params_records(records: Iterable[StrategyParams]) -> int:
@@ -370,8 +539,6 @@ async def load_params_from_db() -> int:
     """The operator parameters saved in Postgres (`strategy_params`): what a worker starts with."""
     if settings.database_url is None:
         return 0
-    import asyncpg
-
     try:
         conn = await asyncpg.connect(settings.database_url)
     except (OSError, asyncpg.PostgresError) as exc:
