@@ -253,6 +253,10 @@ def render_html(result: BacktestResult, summary: dict[str, Any], *, source: str)
         + _table("By pair", summary["by_pair"])
         + _table("By strategy", summary["by_strategy"])
         + _table("Models (progressive validation)", models)
+        + _table(
+            "Allocations (bandit weights from each cycle boundary, event time)",
+            {str(a["ts_ms"]): a["weights"] for a in summary.get("allocations", [])},
+        )
         + _table("Rejections", {k: {"count": v} for k, v in summary["rejections_by_code"].items()})
         + "</body></html>"
     )
