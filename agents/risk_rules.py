@@ -935,7 +935,8 @@ def _decide_buy(
         state.launch_notional[signal.pair] = 0.0
     equity = equity_usdc(state)
     free_raw = available(state, info.quote_mint)
-    caps = size_caps(signal, equity, limits)
+    weight = min(max(signal.weight, 0.0), 1.0)  # the strategy's share of capital (allocator)
+    caps = [(name, cap * weight) for name, cap in size_caps(signal, equity, limits)]
     if caps[-1][1] <= 0.0:
         detail = f"confidence {signal.confidence:.3f}, expected return {signal.expected_return:.6g}"
         return _reject(state, signal, NO_EDGE, detail, now_ms)

@@ -4,7 +4,8 @@ Stages, each the code the live agents run:
 
   raw.swaps  -> `agents.features.FeatureFolder` on `MemoryTable`s (flushed every `BATCH_MAX_EVENTS`
                 records, like the agent's batches; snapshots do not depend on batching)
-  snapshot   -> `agents.model.SignalModels.signal_for` (a private instance: no shared module state)
+  snapshot   -> `agents.model.SignalModels.step` (a private instance: no shared module state): the
+                pair's model, every enabled strategy's signal, the bandit's allocation per cycle
   signal     -> `agents.risk.apply_message` on a `RiskState` (topic "signals", partition 0)
   order      -> `venues.paper.PaperVenue.fill` against the ledger's wallet
   fill       -> the ledger (balances, positions: `store.execution`'s booking rules) and
@@ -42,7 +43,17 @@ from solbot.errors import DecodeError, VenueRejected
 from solbot.settings import Settings
 from store.execution import _Position as LedgerPosition  # the sink's booking rules, reused as they are
 from streams.codec import decode_object, encode
-from streams.records import FeatureSnapshot, Fill, Launch, Order, PoolState, Rejection, Signal, Swap
+from streams.records import (
+    Allocation,
+    FeatureSnapshot,
+    Fill,
+    Launch,
+    Order,
+    PoolState,
+    Rejection,
+    Signal,
+    Swap,
+)
 from streams.topics import FILLS, RAW_LAUNCHES, RAW_SWAPS, SIGNALS
 from streams.validate import check_swap
 from venues.base import FILLED, INVALID_ORDER, failed_fill, mint_flows
@@ -143,6 +154,7 @@ class BacktestResult:
     risk_state: RiskState
     models: dict[str, dict[str, float]]
     rejection_codes: dict[str, int]
+    allocations: list[Allocation] = field(default_factory=list)  # the bandit's, one per closed cycle
 
     @property
     def orders(self) -> list[Order]:
@@ -168,7 +180,7 @@ class BacktestEngine:
         self.interval_ms = settings.snapshot_interval_ms
         self.batch_events = settings.batch_max_events
         self.tables: dict[str, MemoryTable] = feature_tables()
-        self.models = SignalModels()
+        self.models = SignalModels.from_settings(settings, seed=seed)
         self.state = RiskState.initial(settings.portfolio, limits, WSOL, USDC)
         self.venue = PaperVenue()
         self.ledger = Ledger(
@@ -219,8 +231,7 @@ class BacktestEngine:
                 if last_bucket is not None and bucket != last_bucket:
                     equity.append((last_bucket * self.interval_ms, last_equity))
                 self.ledger.learn(snap.pair, snap.price, snap.pools)
-                signal = self.models.signal_for(snap)
-                if signal is not None:
+                for signal in self.models.signals_for(snap):
                     signals += 1
                     for decision in self._decide(signal):
                         if isinstance(decision, Rejection):
@@ -258,6 +269,7 @@ class BacktestEngine:
             risk_state=self.state,
             models={pair: m.metrics() for pair, m in sorted(self.models.by_pair.items())},
             rejection_codes=dict(sorted(rejection_codes.items())),
+            allocations=list(self.models.allocations),
         )
 
     def _decide(self, signal: Signal) -> list[Order | Rejection]:

@@ -27,10 +27,16 @@ DEFAULT_OUT = Path("samples/sim-seed1.jsonl.gz")
 
 
 def sample_records(
-    *, seed: int, duration_s: float, rate_eps: float, partitions: int, start_ms: int = SAMPLE_START_MS
+    *,
+    seed: int,
+    duration_s: float,
+    rate_eps: float,
+    partitions: int,
+    start_ms: int = SAMPLE_START_MS,
+    random_walk: bool = False,
 ) -> Iterator[dict[str, Any]]:
-    """The simulator's first `duration_s` of event time as recording lines."""
-    sim = MarketSimulator(seed=seed, rate_eps=rate_eps, start_ms=start_ms)
+    """The simulator's first `duration_s` of event time as recording lines (`random_walk`: no signal)."""
+    sim = MarketSimulator(seed=seed, rate_eps=rate_eps, start_ms=start_ms, random_walk=random_walk)
     partitioner = DefaultPartitioner()
     all_partitions = list(range(partitions))
     next_offset: dict[tuple[str, int], int] = {}

@@ -15,7 +15,9 @@ opening SOL, and any base held outside a position, re-marked to the last prices)
 orders from that strategy's signals (risk's own exits, e.g. stop losses, under "risk"), with their fees
 and the PnL their sells booked.
 Model metrics are the models' own progressive validation (predict, then learn) over the whole run; the
-aggregate weights each pair by its number of scored labels.
+aggregate weights each pair by its number of scored labels (`model`, also `models.aggregate`).
+Allocations: the bandit's capital weight per strategy from each cycle boundary (`ALLOCATION_CYCLE_MS` of
+event time) on; a run shorter than one cycle has none.
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ def drawdowns(equity: list[float]) -> list[float]:
 def _aggregate_models(models: dict[str, dict[str, float]]) -> dict[str, float]:
     total = sum(m["n"] for m in models.values())
     agg: dict[str, float] = {"n": total}
-    for name in ("log_loss", "baseline_log_loss", "accuracy", "baseline_accuracy"):
+    for name in ("log_loss", "baseline_log_loss", "accuracy", "baseline_accuracy", "mae", "baseline_mae"):
         agg[name] = sum(m[name] * m["n"] for m in models.values()) / total if total else 0.0
     return agg
 
@@ -136,6 +138,12 @@ def summarise(result: BacktestResult, *, interval_ms: int) -> dict[str, Any]:
                 for p, m in result.models.items()
             },
         },
+        # the same aggregate under the name the issue's acceptance reads, with the bandit's weights per cycle
+        "model": _rounded(_aggregate_models(result.models)),
+        "allocations": [
+            {"ts_ms": a.ts_ms, "weights": {k: round(v, 6) for k, v in a.weights.items()}}
+            for a in result.allocations
+        ],
         "equity_points": len(values),
     }
 
@@ -245,6 +253,10 @@ def render_html(result: BacktestResult, summary: dict[str, Any], *, source: str)
         + _table("By pair", summary["by_pair"])
         + _table("By strategy", summary["by_strategy"])
         + _table("Models (progressive validation)", models)
+        + _table(
+            "Allocations (bandit weights from each cycle boundary, event time)",
+            {str(a["ts_ms"]): a["weights"] for a in summary.get("allocations", [])},
+        )
         + _table("Rejections", {k: {"count": v} for k, v in summary["rejections_by_code"].items()})
         + "</body></html>"
     )

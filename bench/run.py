@@ -250,16 +250,18 @@ def model_and_risk_us() -> dict[str, Any]:
     from agents.feature_maths import FEATURE_NAMES
     from models.online import DelayedLabeler, OnlineModel
 
-    rng = random.Random(1)
-    labeler = DelayedLabeler(OnlineModel(warmup=20), label_horizon_ms=2_000)
-    xs = [{name: rng.gauss(0, 1) for name in FEATURE_NAMES} for _ in range(3_000)]
-    price = 100.0
-    t0 = time.perf_counter()
-    for i, x in enumerate(xs):
-        price *= 1 + rng.gauss(0, 1e-3)
-        labeler.on_snapshot(i * 250, price, x)
-    model_us = (time.perf_counter() - t0) / len(xs) * 1e6
-    return {"model_us": {"linear": round(model_us, 1)}, "risk_us": round(_risk_us(), 1)}
+    model_us: dict[str, float] = {}
+    for kind, n in (("linear", 3_000), ("tree", 500)):  # MODEL_KIND; trees cost more, so fewer
+        rng = random.Random(1)
+        labeler = DelayedLabeler(OnlineModel(warmup=20, kind=kind), label_horizon_ms=2_000)
+        xs = [{name: rng.gauss(0, 1) for name in FEATURE_NAMES} for _ in range(n)]
+        price = 100.0
+        t0 = time.perf_counter()
+        for i, x in enumerate(xs):
+            price *= 1 + rng.gauss(0, 1e-3)
+            labeler.on_snapshot(i * 250, price, x)
+        model_us[kind] = round((time.perf_counter() - t0) / len(xs) * 1e6, 1)
+    return {"model_us": model_us, "risk_us": round(_risk_us(), 1)}
 
 
 def _risk_us() -> float:
@@ -396,6 +398,7 @@ def _table(r: dict[str, Any]) -> None:
             f"{r['backtest_events_per_s']} events/s" if r["backtest_events_per_s"] else "not available",
         ),
         ("model (linear) per snapshot", f"{r['model_us']['linear']} us"),
+        ("model (tree) per snapshot", f"{r['model_us'].get('tree', 'n/a')} us"),
         ("risk decision", f"{r['risk_us']} us"),
         ("worker RSS", f"{r['rss_mb']}"),
         ("exactly-once cost", "not measured (broker has no transactions)" if r["eos"] is None else r["eos"]),

@@ -1,4 +1,5 @@
-"""Model checkpoints in Postgres (`model_checkpoints`): a `DelayedLabeler` pickled with its River version.
+"""Model checkpoints in Postgres (`model_checkpoints`): a `DelayedLabeler` (or a features partition's whole
+model state, `PartitionCheckpoint`) pickled with its River version.
 
 A River model's pickle is only meaningful to the River version that wrote it (internal classes change
 between releases), so `load` refuses a checkpoint from another version, logs why, and returns None: the
@@ -11,6 +12,8 @@ from __future__ import annotations
 
 import logging
 import pickle
+from dataclasses import dataclass, field
+from typing import Any
 
 import asyncpg
 import river
@@ -42,8 +45,8 @@ async def save(
     return len(payload)
 
 
-async def load(conn: asyncpg.Connection, key: str) -> DelayedLabeler | None:
-    """`key`'s labeler, or None if there is none or it was written by another River version."""
+async def _fetch(conn: asyncpg.Connection, key: str) -> object | None:
+    """`key`'s unpickled payload, or None if there is none or another River version wrote it."""
     row = await conn.fetchrow(
         "SELECT river_version, created_ts_ms, payload FROM model_checkpoints WHERE model_key = $1", key
     )
@@ -58,12 +61,61 @@ async def load(conn: asyncpg.Connection, key: str) -> DelayedLabeler | None:
         )
         return None
     try:
-        labeler = pickle.loads(row["payload"])
+        return pickle.loads(row["payload"])
     except (pickle.UnpicklingError, AttributeError, ImportError, EOFError, TypeError) as exc:
         raise DecodeError(f"model checkpoint {key!r} cannot be unpickled: {exc}") from exc
+
+
+async def load(conn: asyncpg.Connection, key: str) -> DelayedLabeler | None:
+    """`key`'s labeler, or None if there is none or it was written by another River version."""
+    labeler = await _fetch(conn, key)
+    if labeler is None:
+        return None
     if not isinstance(labeler, DelayedLabeler):
         raise DecodeError(f"model checkpoint {key!r} holds a {type(labeler).__name__}, not a DelayedLabeler")
     return labeler
+
+
+@dataclass
+class PartitionCheckpoint:
+    """Everything the model agent learned from one features partition, and the last offset it reflects.
+
+    Restoring it and resuming the partition at `offset + 1` continues exactly where the checkpoint stopped:
+    the labelers (models, pending labels, metrics, drift monitors), the strategies' per-pair state and the
+    signals still waiting for their attribution horizon.
+    """
+
+    offset: int
+    labelers: dict[str, DelayedLabeler]
+    strategy_state: dict[str, dict[str, Any]] = field(default_factory=dict)  # strategy -> pair -> state
+    emitted: dict[str, list[Any]] = field(default_factory=dict)  # pair -> signals awaiting attribution
+
+    @property
+    def labels(self) -> int:
+        """Labels learned by all its models (what a restart must not lose)."""
+        return sum(int(lab.metrics()["n_labels"]) for lab in self.labelers.values())
+
+
+def dump_partition(checkpoint: PartitionCheckpoint) -> bytes:
+    """The payload of a partition checkpoint; taken synchronously, so no other coroutine can change the
+    models between the state and the offset it is saved with."""
+    return pickle.dumps(checkpoint, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+async def save_partition(conn: asyncpg.Connection, key: str, payload: bytes, created_ts_ms: int) -> int:
+    """Store (or replace) a partition's checkpoint (`dump_partition`'s bytes); returns its size."""
+    await conn.execute(_UPSERT, key, river.__version__, created_ts_ms, payload)
+    return len(payload)
+
+
+async def load_partition(conn: asyncpg.Connection, key: str) -> PartitionCheckpoint | None:
+    """`key`'s partition checkpoint, or None (none, or another River version's)."""
+    checkpoint = await _fetch(conn, key)
+    if checkpoint is None:
+        return None
+    if not isinstance(checkpoint, PartitionCheckpoint):
+        raise DecodeError(f"model checkpoint {key!r} holds a {type(checkpoint).__name__}, not a partition")
+    return checkpoint
 
 
 async def delete(conn: asyncpg.Connection, key: str) -> bool:

@@ -2,8 +2,9 @@
 
 The correlation id is the feature snapshot's id (`"{pair}@{bucket_ms}"`): the snapshot records the raw
 record (topic, partition, offset) that opened it, and every downstream id embeds it — signal
-`sig:{snapshot}`, order `ord:sig:{snapshot}`, rejection `rej:sig:{snapshot}`, fill `fill:ord:sig:…` —
-so one grep over the workers' logs follows a decision from its raw record to its fill.
+`sig:{snapshot}` (`sig:{snapshot}:{strategy}` for strategies other than the ML one), order
+`ord:sig:{snapshot}`, rejection `rej:sig:{snapshot}`, fill `fill:ord:sig:…` — so one grep over the
+workers' logs follows a decision from its raw record to its fill.
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ def correlation_of(any_id: str) -> str:
             if out.startswith(prefix):
                 out = out[len(prefix) :]
                 stripped = True
-    return out
+    # a strategy's signal is `sig:{snapshot}:{strategy}`: the snapshot id ends with its bucket's digits
+    pair, at, rest = out.partition("@")
+    return pair + at + rest.split(":", 1)[0] if at else out
 
 
 class JsonFormatter(logging.Formatter):

@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     model_drift_action: Literal["alert", "reset", "fallback"] = "reset"
     allocation_cycle_ms: int = Field(300_000, ge=1_000)
     allocation_floor: float = Field(0.05, ge=0.0, le=0.5)
+    model_checkpoint_interval_s: float = Field(60.0, gt=0.0)
 
     # Simulator.
     sim_seed: int = 1

@@ -99,6 +99,7 @@ class Signal(faust.Record, serializer="json"):
     model: str
     strategy: str
     pools: list[PoolState]
+    weight: float = 1.0  # the strategy's capital weight from the allocator; risk scales the size by it
 
 
 class Order(faust.Record, serializer="json"):

@@ -12,6 +12,8 @@ def test_every_downstream_id_leads_back_to_its_snapshot() -> None:
     snap = "SOL/USDC@1700000000500"
     for any_id in (f"sig:{snap}", f"ord:sig:{snap}", f"rej:sig:{snap}", f"fill:ord:sig:{snap}", snap):
         assert correlation_of(any_id) == snap
+    for strategy_id in (f"sig:{snap}:grid", f"ord:sig:{snap}:trend", f"fill:ord:sig:{snap}:mean_reversion"):
+        assert correlation_of(strategy_id) == snap
     assert correlation_of("exit:SOL/USDC:1700000000500:stop_loss") == "exit:SOL/USDC:1700000000500:stop_loss"
 
 

@@ -76,8 +76,8 @@ def test_features_stage_equals_the_fold_on_one_batch_of_faust_shaped_tables() ->
 
 def test_model_stage_equals_signal_models_on_the_same_snapshots() -> None:
     engine, _ = traced()
-    models = SignalModels()
-    expected = [s for s in (models.signal_for(snap) for snap in engine.snapshots) if s is not None]
+    models = SignalModels.from_settings(settings(), seed=engine.seed)
+    expected = [s for snap in engine.snapshots for s in models.signals_for(snap)]
     assert engine.signals, "the models should signal within 70 s"
     assert [encode(s) for s in engine.signals] == [encode(s) for s in expected]
 

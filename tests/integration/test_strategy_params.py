@@ -1,0 +1,67 @@
+"""Operator parameters reach the running model agent: a strategy disabled on `strategy.params` stops
+signalling without a restart, and the bandit's allocations are published."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from services.stack import Stack
+from solbot.audit import read_topic
+from solbot.settings import Settings
+from streams.codec import encode
+from streams.records import StrategyParams
+from streams.topics import STRATEGY_PARAMS
+from tests.integration.harness import running_pipeline, until
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+async def _publish(bootstrap: str, record: StrategyParams) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=False)
+    await producer.start()
+    try:
+        await producer.send_and_wait(STRATEGY_PARAMS.name, value=encode(record), key=record.name.encode())
+    finally:
+        await producer.stop()
+
+
+async def test_a_disabled_strategy_stops_signalling_in_the_running_agent(
+    fresh_stack: Stack, fresh_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ALLOCATION_CYCLE_MS", "5000")
+    settings = fresh_settings.model_copy(update={"allocation_cycle_ms": 5_000})
+    async with running_pipeline(settings, fresh_stack, seed=7, rate_eps=300, duration_s=90) as p:
+        counts = p.monitor.counts
+        assert await until(lambda: counts.signals >= 20, 90), "no signals"
+        by_strategy = Counter(s["strategy"] for s in await read_topic(p.bootstrap, "signals"))
+        target = by_strategy.most_common(1)[0][0]
+        off_ms = int(time.time() * 1000)
+        record = StrategyParams(
+            name=target,
+            enabled=False,
+            max_position_pct=5.0,
+            stop_loss_pct=2.0,
+            take_profit_pct=4.0,
+            grid_levels=0,
+            pairs=[],
+            updated_by="test",
+            updated_ms=off_ms,
+        )
+        await _publish(p.bootstrap, record)
+        before = counts.signals
+        assert await until(lambda: counts.signals > before + 20, 60), "no signals after the change"
+        await asyncio.sleep(3)
+        signals = await read_topic(p.bootstrap, "signals")
+        allocations = await read_topic(p.bootstrap, "allocations")
+    late = [s for s in signals if s["strategy"] == target and s["ts_ms"] > off_ms + 2_000]
+    others = [s for s in signals if s["strategy"] != target and s["ts_ms"] > off_ms + 2_000]
+    print(f"disabled {target} ({by_strategy[target]} signals before); {len(others)} other signals after")
+    assert late == [], f"{target} kept signalling after it was disabled"
+    assert others, "the other strategies stopped too"
+    assert allocations, "no allocation published"
+    assert all(0.0 < sum(a["weights"].values()) <= 1.0 + 1e-6 for a in allocations)
