@@ -16,13 +16,21 @@ What cannot become a record:
 - a line of a followed program that does not decode, or a Pump.fun create in the early layout:
   dead letter on dlq.raw (reason + the notification's original text), key `solana.logs`;
 - a Raydium v4 swap: its log does not name the pool, and logs notifications carry no account list,
-  so without a `pool_resolver` it is counted as unattributed (resolving needs `getTransaction`);
+  so without a `pool_resolver` or a `pool_lookup` it is counted as unattributed;
 - a Jupiter `SwapEvent`: it has no reserves, which `Swap` requires; counted as not normalised.
+
+Raydium pools by RPC (`pool_lookup`, e.g. `collectors.raydium_pools.RaydiumPoolResolver`): resolving
+takes a round trip or two, so the dispatch loop only starts it (a task) and queues the event; one
+emitter task produces the queued swaps strictly in arrival order, so every pool's swaps keep their
+order (a slow resolution holds back the swaps behind it, never reorders them). A failed resolution is
+counted (`resolve_failed`) and logged; a full queue drops the event and counts it (`resolve_dropped`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import logging
 import time
 from collections import OrderedDict
@@ -33,9 +41,10 @@ from typing import Any
 from collectors.decoders import jupiter, pumpfun, raydium
 from collectors.decoders.logs import LoggedEvent, decode_transaction_logs
 from collectors.metrics import COLLECTOR_EVENTS, COLLECTOR_LAG
+from collectors.raydium_pools import AsyncPoolResolver
 from collectors.sink import RecordSink, observe_produced
 from collectors.solana_ws import Notification, SolanaWsClient
-from solbot.errors import DecodeError
+from solbot.errors import DecodeError, SolbotError
 from streams.codec import encode
 from streams.records import DeadLetter, Launch, Swap
 from streams.topics import DLQ_RAW, RAW_LAUNCHES, RAW_SWAPS
@@ -64,6 +73,9 @@ class ChainStats:
     unattributed: int = 0  # Raydium swaps whose pool is unknown
     not_normalised: int = 0  # Jupiter route events
     slots: int = 0
+    resolved: int = 0  # Raydium swaps whose pool `pool_lookup` found
+    resolve_failed: int = 0
+    resolve_dropped: int = 0  # the resolution queue was full
 
 
 class _Bounded(OrderedDict[str, Any]):
@@ -88,10 +100,20 @@ class ChainCollector:
         sink: RecordSink,
         *,
         pool_resolver: PoolResolver | None = None,
+        pool_lookup: AsyncPoolResolver | None = None,
+        max_pending_resolutions: int = 10_000,
         on_delivered: Callable[[str, float], None] | None = None,
     ) -> None:
         self.sink = sink
-        self.pool_resolver = pool_resolver
+        self.pool_resolver = pool_resolver  # synchronous (a static table); tried before `pool_lookup`
+        self.pool_lookup = pool_lookup
+        self.max_pending_resolutions = max_pending_resolutions
+        # (resolution, event, notification) in arrival order; the emitter starts with the first one.
+        self._resolving: (
+            asyncio.Queue[tuple[asyncio.Task[raydium.PoolInfo], LoggedEvent, Notification]] | None
+        )
+        self._resolving = None
+        self._emitter: asyncio.Task[None] | None = None
         self.on_delivered = on_delivered  # (signature, receipt->ack seconds): for benchmarks
         self.stats = ChainStats()
         self._seen = _Bounded(50_000)
@@ -144,9 +166,14 @@ class ChainCollector:
             self.stats.failed_tx += 1
             return
         reasons = [f"line {issue.line}: {issue.reason}" for issue in decoded.issues]
+        raydium_swaps = 0  # the k-th swap log of the transaction is its k-th AMM v4 swap instruction
         for event in decoded:
             try:
-                await self._emit(event, n)
+                if isinstance(event.event, raydium.SwapBaseIn | raydium.SwapBaseOut):
+                    raydium_swaps += 1
+                    await self._emit_raydium(event, n, raydium_swaps - 1)
+                else:
+                    await self._emit(event, n)
             except DecodeError as exc:
                 reasons.append(f"line {event.line}: {exc}")
         if reasons:
@@ -170,24 +197,86 @@ class ChainCollector:
             )
             await self._send(RAW_SWAPS.name, record.pair, record, n)
             self.stats.swaps += 1
-        elif isinstance(event, raydium.SwapBaseIn | raydium.SwapBaseOut):
-            pool = self.pool_resolver(ev) if self.pool_resolver is not None else None
-            if pool is None:
-                self.stats.unattributed += 1
-                COLLECTOR_EVENTS.labels(SOURCE, "unattributed").inc()
-                return
-            record = event.parse_to_swap(
-                pool,
-                slot=ev.slot,
-                signature=ev.signature,
-                ts_ms=self.slot_time_ms(ev.slot, n.received_ms),
-                received_ms=n.received_ms,
-            )
-            await self._send(RAW_SWAPS.name, record.pair, record, n)
-            self.stats.swaps += 1
         else:
             self.stats.not_normalised += 1
             COLLECTOR_EVENTS.labels(SOURCE, "not_normalised").inc()
+
+    async def _emit_raydium(self, ev: LoggedEvent, n: Notification, ordinal: int) -> None:
+        pool = self.pool_resolver(ev) if self.pool_resolver is not None else None
+        if pool is not None:
+            await self._send_raydium(ev, pool, n)
+            return
+        if self.pool_lookup is None:
+            self.stats.unattributed += 1
+            COLLECTOR_EVENTS.labels(SOURCE, "unattributed").inc()
+            return
+        if self._resolving is None:
+            self._resolving = asyncio.Queue(self.max_pending_resolutions)
+        if self._resolving.full():
+            self.stats.resolve_dropped += 1
+            COLLECTOR_EVENTS.labels(SOURCE, "resolve_dropped").inc()
+            return
+        task = asyncio.create_task(self.pool_lookup.resolve(ev, ordinal))
+        self._resolving.put_nowait((task, ev, n))
+        if self._emitter is None or self._emitter.done():
+            self._emitter = asyncio.create_task(self._emit_resolved(self._resolving), name="raydium-emitter")
+
+    async def _send_raydium(self, ev: LoggedEvent, pool: raydium.PoolInfo, n: Notification) -> None:
+        event = ev.event
+        assert isinstance(event, raydium.SwapBaseIn | raydium.SwapBaseOut)
+        record = event.parse_to_swap(
+            pool,
+            slot=ev.slot,
+            signature=ev.signature,
+            ts_ms=self.slot_time_ms(ev.slot, n.received_ms),
+            received_ms=n.received_ms,
+        )
+        await self._send(RAW_SWAPS.name, record.pair, record, n)
+        self.stats.swaps += 1
+
+    async def _emit_resolved(self, queue: asyncio.Queue[Any]) -> None:
+        """Produce resolved Raydium swaps in arrival order (see the module docstring)."""
+        while True:
+            task, ev, n = await queue.get()
+            try:
+                pool = await task
+            except asyncio.CancelledError:
+                if not task.cancelled():
+                    raise  # this emitter is being cancelled, not the resolution
+                queue.task_done()
+                continue
+            except SolbotError as exc:
+                self.stats.resolve_failed += 1
+                COLLECTOR_EVENTS.labels(SOURCE, "resolve_failed").inc()
+                log.warning("chain collector: no pool for %s (%s)", ev.signature, exc)
+                queue.task_done()
+                continue
+            try:
+                self.stats.resolved += 1
+                await self._send_raydium(ev, pool, n)
+            except DecodeError as exc:
+                await self._dead_letter(n, f"line {ev.line}: {exc}")
+            finally:
+                queue.task_done()
+
+    async def drain(self) -> None:
+        """Wait until every queued Raydium swap was resolved and produced (or failed)."""
+        if self._resolving is not None:
+            await self._resolving.join()
+
+    async def close(self) -> None:
+        """Cancel the emitter and the resolutions still running (their swaps are not produced)."""
+        if self._emitter is not None:
+            self._emitter.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._emitter
+            self._emitter = None
+        if self._resolving is not None:
+            while not self._resolving.empty():
+                task, _ev, _n = self._resolving.get_nowait()
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
 
     async def _send(self, topic: str, key: str, record: Swap | Launch, n: Notification) -> None:
         COLLECTOR_LAG.labels(SOURCE).observe(max(0, n.received_ms - record.ts_ms) / 1000)
