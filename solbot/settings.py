@@ -136,6 +136,15 @@ class Settings(BaseSettings):
             return tuple(m.strip() for m in value.split(",") if m.strip())
         return value
 
+    @field_validator("collect_accounts")
+    @classmethod
+    def _check_accounts(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        base58 = set("123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz")
+        for account in value:
+            if not 32 <= len(account) <= 44 or not set(account) <= base58:
+                raise ValueError(f"{account!r} is not a base58 account address")
+        return value
+
     @field_validator("solana_ws_url")
     @classmethod
     def _derive_ws_url(cls, value: str | None, info: ValidationInfo) -> str:

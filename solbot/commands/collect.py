@@ -99,9 +99,9 @@ async def _collect(
                 rpc = RpcClient(settings.solana_rpc_url)
                 closers.append(rpc)
                 resolver = RaydiumPoolResolver(rpc)
-            chain = ChainCollector(sink, pool_lookup=resolver)
+            chain = ChainCollector(sink, pool_lookup=resolver, new_curve_limit=settings.collect_new_curves)
             closers.append(chain)
-            chain.attach(ws)
+            chain.attach(ws, accounts=settings.collect_accounts)
             tasks.append(asyncio.create_task(ws.run(), name="chain"))
         if "jupiter" in enabled:
             jclient = JupiterClient(settings.jupiter_api_url, api_key=settings.jupiter_api_key)
@@ -143,6 +143,8 @@ async def _collect(
             "unattributed": chain.stats.unattributed,
             "raydium_resolved": chain.stats.resolved,
             "raydium_resolve_failed": chain.stats.resolve_failed,
+            "accounts_followed": chain.stats.accounts_followed,
+            "pool_updates": chain.stats.account_updates,
             "notifications": ws.stats.notifications,
             "reconnects": ws.stats.reconnects,
             "stalls": ws.stats.stalls,
