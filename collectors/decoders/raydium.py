@@ -54,60 +54,66 @@ class PoolInfo:
             raise ValueError(f"fee_bps must be in [0, 10000), got {self.fee_bps}")
 
 
-def _to_swap(
-    *,
-    direction: int,
-    pool_coin: int,
-    pool_pc: int,
-    amount_in: int,
-    amount_out: int,
-    pool: PoolInfo,
-    slot: int,
-    signature: str,
-    ts_ms: int,
-    received_ms: int,
-) -> Swap:
-    if direction == PC_TO_COIN:
-        coin_after, pc_after = pool_coin - amount_out, pool_pc + amount_in
-        coin_moved, pc_moved, taker_gets_coin = amount_out, amount_in, True
-    else:
-        coin_after, pc_after = pool_coin + amount_in, pool_pc - amount_out
-        coin_moved, pc_moved, taker_gets_coin = amount_in, amount_out, False
-    if coin_after < 0 or pc_after < 0:
-        raise DecodeError(f"ray_log: output exceeds the pool's reserve (direction {direction})")
-    if pool.base_is_coin:
-        base_mint, quote_mint = pool.coin_mint, pool.pc_mint
-        base_decimals, quote_decimals = pool.coin_decimals, pool.pc_decimals
-        base_moved, quote_moved, base_after, quote_after = coin_moved, pc_moved, coin_after, pc_after
-        side = "buy" if taker_gets_coin else "sell"
-    else:
-        base_mint, quote_mint = pool.pc_mint, pool.coin_mint
-        base_decimals, quote_decimals = pool.pc_decimals, pool.coin_decimals
-        base_moved, quote_moved, base_after, quote_after = pc_moved, coin_moved, pc_after, coin_after
-        side = "sell" if taker_gets_coin else "buy"
-    return Swap(
-        venue="raydium",
-        pool=pool.address,
-        pair=pool.pair or f"{base_mint[:6]}/{quote_mint[:6]}",
-        base_mint=base_mint,
-        quote_mint=quote_mint,
-        base_decimals=base_decimals,
-        quote_decimals=quote_decimals,
-        side=side,
-        base_amount=base_moved,
-        quote_amount=quote_moved,
-        base_reserve=base_after,
-        quote_reserve=quote_after,
-        fee_bps=pool.fee_bps,
-        slot=slot,
-        ts_ms=ts_ms,
-        received_ms=received_ms,
-        signature=signature,
-    )
+class _SwapLog:
+    """What the two swap logs share: turning one into a `Swap`. Each says what moved (`moved`)."""
+
+    __slots__ = ()
+    direction: int
+    pool_coin: int
+    pool_pc: int
+
+    def moved(self) -> tuple[int, int]:
+        """(into the pool, out of the pool), raw units; the input includes the fee."""
+        raise NotImplementedError
+
+    def parse_to_swap(
+        self, pool: PoolInfo, *, slot: int, signature: str, ts_ms: int, received_ms: int
+    ) -> Swap:
+        """The normalised swap. `ts_ms` is the block time (the log carries no clock). The amounts are
+        what moved into and out of the pool: the input includes the fee, which stays in the pool."""
+        amount_in, amount_out = self.moved()
+        direction, pool_coin, pool_pc = self.direction, self.pool_coin, self.pool_pc
+        if direction == PC_TO_COIN:
+            coin_after, pc_after = pool_coin - amount_out, pool_pc + amount_in
+            coin_moved, pc_moved, taker_gets_coin = amount_out, amount_in, True
+        else:
+            coin_after, pc_after = pool_coin + amount_in, pool_pc - amount_out
+            coin_moved, pc_moved, taker_gets_coin = amount_in, amount_out, False
+        if coin_after < 0 or pc_after < 0:
+            raise DecodeError(f"ray_log: output exceeds the pool's reserve (direction {direction})")
+        if pool.base_is_coin:
+            base_mint, quote_mint = pool.coin_mint, pool.pc_mint
+            base_decimals, quote_decimals = pool.coin_decimals, pool.pc_decimals
+            base_moved, quote_moved, base_after, quote_after = coin_moved, pc_moved, coin_after, pc_after
+            side = "buy" if taker_gets_coin else "sell"
+        else:
+            base_mint, quote_mint = pool.pc_mint, pool.coin_mint
+            base_decimals, quote_decimals = pool.pc_decimals, pool.coin_decimals
+            base_moved, quote_moved, base_after, quote_after = pc_moved, coin_moved, pc_after, coin_after
+            side = "sell" if taker_gets_coin else "buy"
+        return Swap(
+            venue="raydium",
+            pool=pool.address,
+            pair=pool.pair or f"{base_mint[:6]}/{quote_mint[:6]}",
+            base_mint=base_mint,
+            quote_mint=quote_mint,
+            base_decimals=base_decimals,
+            quote_decimals=quote_decimals,
+            side=side,
+            base_amount=base_moved,
+            quote_amount=quote_moved,
+            base_reserve=base_after,
+            quote_reserve=quote_after,
+            fee_bps=pool.fee_bps,
+            slot=slot,
+            ts_ms=ts_ms,
+            received_ms=received_ms,
+            signature=signature,
+        )
 
 
 @dataclass(frozen=True, slots=True)
-class SwapBaseIn:
+class SwapBaseIn(_SwapLog):
     """Exact input: `amount_in` went in, `out_amount` came out (`minimum_out` was the bound).
     `pool_coin`/`pool_pc` are the reserves before the swap."""
 
@@ -119,27 +125,12 @@ class SwapBaseIn:
     pool_pc: int
     out_amount: int
 
-    def parse_to_swap(
-        self, pool: PoolInfo, *, slot: int, signature: str, ts_ms: int, received_ms: int
-    ) -> Swap:
-        """The normalised swap. `ts_ms` is the block time (the log carries no clock). The amounts are
-        what moved into and out of the pool: the input includes the fee, which stays in the pool."""
-        return _to_swap(
-            direction=self.direction,
-            pool_coin=self.pool_coin,
-            pool_pc=self.pool_pc,
-            amount_in=self.amount_in,
-            amount_out=self.out_amount,
-            pool=pool,
-            slot=slot,
-            signature=signature,
-            ts_ms=ts_ms,
-            received_ms=received_ms,
-        )
+    def moved(self) -> tuple[int, int]:
+        return self.amount_in, self.out_amount
 
 
 @dataclass(frozen=True, slots=True)
-class SwapBaseOut:
+class SwapBaseOut(_SwapLog):
     """Exact output: `amount_out` came out, `deduct_in` (fee included) went in (`max_in` the bound).
     `pool_coin`/`pool_pc` are the reserves before the swap."""
 
@@ -151,22 +142,8 @@ class SwapBaseOut:
     pool_pc: int
     deduct_in: int
 
-    def parse_to_swap(
-        self, pool: PoolInfo, *, slot: int, signature: str, ts_ms: int, received_ms: int
-    ) -> Swap:
-        """As `SwapBaseIn.parse_to_swap`, with `deduct_in` as the input."""
-        return _to_swap(
-            direction=self.direction,
-            pool_coin=self.pool_coin,
-            pool_pc=self.pool_pc,
-            amount_in=self.deduct_in,
-            amount_out=self.amount_out,
-            pool=pool,
-            slot=slot,
-            signature=signature,
-            ts_ms=ts_ms,
-            received_ms=received_ms,
-        )
+    def moved(self) -> tuple[int, int]:
+        return self.deduct_in, self.amount_out
 
 
 RayLog = SwapBaseIn | SwapBaseOut
