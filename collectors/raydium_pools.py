@@ -180,11 +180,14 @@ class RaydiumPoolResolver:
         attempts: int = 4,
         retry_s: float = 0.2,
         max_retry_after_s: float = 5.0,
+        max_concurrent_requests: int = 8,
         quote_mints: tuple[str, ...] = QUOTE_MINTS,
         symbols: dict[str, str] | None = None,
     ) -> None:
-        if attempts < 1 or retry_s < 0 or max_retry_after_s < 0:
-            raise ValueError("attempts >= 1, retry_s >= 0 and max_retry_after_s >= 0")
+        if attempts < 1 or retry_s < 0 or max_retry_after_s < 0 or max_concurrent_requests < 1:
+            raise ValueError(
+                "attempts >= 1, max_concurrent_requests >= 1, retry_s and max_retry_after_s >= 0"
+            )
         self.rpc = rpc
         self.attempts = attempts
         self.retry_s = retry_s
@@ -192,6 +195,8 @@ class RaydiumPoolResolver:
         self.quote_mints = quote_mints
         self.symbols = dict(SYMBOLS if symbols is None else symbols)
         self.stats = ResolverStats()
+        # A burst of swaps must not become a burst of requests: public nodes allow ~4 a second per method.
+        self._in_flight = asyncio.Semaphore(max_concurrent_requests)
         self._pools: Lru[str, asyncio.Future[raydium.PoolInfo]] = Lru(pool_cache_size)
         self._txs: Lru[str, asyncio.Future[list[SwapAccounts]]] = Lru(256)
 
@@ -256,7 +261,8 @@ class RaydiumPoolResolver:
         """One RPC call, retried on 429 (after Retry-After, capped) and on timeouts."""
         for attempt in range(self.attempts):
             try:
-                return await request()
+                async with self._in_flight:
+                    return await request()
             except RpcRateLimited as exc:
                 self.stats.rate_limited += 1
                 if attempt + 1 == self.attempts:

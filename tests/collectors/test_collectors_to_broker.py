@@ -64,7 +64,9 @@ async def test_resolved_swap_and_pool_state_reach_the_broker(broker_url: str) ->
         await sink.stop()
 
     swaps = [r async for r in tail(bootstrap, "raw.swaps", limit=50)]
-    [swap] = [r["value"] for r in swaps if r["value"]["signature"] == signature]
+    [swap] = [
+        r["value"] for r in swaps if isinstance(r["value"], dict) and r["value"].get("signature") == signature
+    ]
     assert (swap["pool"], swap["pair"], swap["venue"]) == (str(pool.amm), "SOL/USDC", "raydium")
     pools = [r async for r in tail(bootstrap, "raw.pools", limit=50)]
     [state] = [r for r in pools if r["key"] == curve]
