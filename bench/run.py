@@ -25,6 +25,7 @@ import psutil
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from bench.chaos import CHAOS_ENV
+from bench.collector_lag import bench as collector_lag
 from services.process import free_port, spawn, terminate
 from services.stack import Stack
 from solbot.monitor import TopicMonitor
@@ -320,7 +321,10 @@ async def main(argv: list[str] | None = None) -> int:
         settings = _settings(root / "broker")
         with Stack(settings) as stack:
             broker = await broker_limit(bootstrap_of(stack.broker_url))
-            eos_possible = await supports_transactions(bootstrap_of(stack.broker_url))
+            bootstrap = bootstrap_of(stack.broker_url)
+            eos_possible = await supports_transactions(bootstrap)
+            lag = await collector_lag(bootstrap, 1000, 400.0, settings.producer_linger_ms)
+        _progress("collector lag", lag)
         _progress("broker", broker)
         throughput = await pipeline_throughput(root, args.seed, args.events)
         _progress("throughput", throughput)
@@ -345,6 +349,8 @@ async def main(argv: list[str] | None = None) -> int:
         },
         "decision_to_fill_ms": {"1000": lat1k["fill_ms"], "5000": lat5k["fill_ms"]},
         "backtest_events_per_s": backtest,
+        # Solana WebSocket notification -> raw.swaps record (bench/collector_lag.py), acked and consumed.
+        "collector_lag_ms": {k: lag[k] for k in ("acked", "consumed", "load_average_1m")},
         **costs,
         "rss_mb": {
             "after_throughput_run": throughput["rss_mb"],

@@ -1,4 +1,4 @@
-"""An async Solana JSON-RPC client for the five calls a venue needs, with errors mapped by code.
+"""An async Solana JSON-RPC client for the calls a venue and the collectors need, with errors mapped by code.
 
 Why by code: messages differ between node versions and providers, codes do not (PROTOCOLS.md §4).
 -32002 is split on the simulate result's `err` ("BlockhashNotFound" vs any other preflight failure),
@@ -10,6 +10,8 @@ bytes itself, so it alone decides when a transaction is dead.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -45,6 +47,14 @@ class Simulation:
     err: object  # None when the simulation succeeded
     logs: list[str]
     units_consumed: int
+
+
+@dataclass(frozen=True, slots=True)
+class AccountInfo:
+    data: bytes
+    owner: str
+    lamports: int
+    slot: int  # the context slot the node answered at
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,3 +198,36 @@ class RpcClient:
                 )
             )
         return out
+
+    async def get_transaction(
+        self, signature: str, *, encoding: str = "json", commitment: str = "confirmed"
+    ) -> dict[str, Any] | None:
+        """The transaction with its meta (`json` or `jsonParsed`), v0 included; None while the node
+        does not have it (it answers `result: null`)."""
+        if encoding not in ("json", "jsonParsed"):
+            raise ValueError("get_transaction reads the json or jsonParsed encodings")
+        config = {"encoding": encoding, "commitment": commitment, "maxSupportedTransactionVersion": 0}
+        result = await self.call("getTransaction", [signature, config])
+        if result is not None and not isinstance(result, dict):
+            raise RpcError("getTransaction: result is neither null nor an object")
+        return result
+
+    async def get_account_info(self, pubkey: str, *, commitment: str = "confirmed") -> AccountInfo | None:
+        """The account's raw data (base64 on the wire) and owner; None when it does not exist."""
+        result = await self.call("getAccountInfo", [pubkey, {"encoding": "base64", "commitment": commitment}])
+        value = result.get("value") if isinstance(result, dict) else None
+        if value is None:
+            return None
+        data = value.get("data")
+        if not (isinstance(data, list) and len(data) == 2 and data[1] == "base64"):
+            raise RpcError('getAccountInfo: data is not [<base64>, "base64"]')
+        try:
+            raw = base64.b64decode(str(data[0]), validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise RpcError("getAccountInfo: data is not valid base64") from exc
+        return AccountInfo(
+            data=raw,
+            owner=str(value.get("owner")),
+            lamports=int(value.get("lamports") or 0),
+            slot=int(result["context"]["slot"]),
+        )

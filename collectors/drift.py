@@ -18,7 +18,6 @@ further x100; this is the fraction, not a percentage).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from typing import Any
 
 from collectors.http import JsonHttp
 from collectors.metrics import COLLECTOR_EVENTS, COLLECTOR_LAG
+from collectors.polling import poll_forever
 from collectors.sink import RecordSink, observe_produced
 from solbot.errors import DecodeError, SolbotError
 from streams.codec import encode
@@ -301,13 +301,8 @@ class DriftCollector:
         return out
 
     async def run(self) -> None:
-        while True:
-            try:
-                await self.poll_once()
-            except asyncio.CancelledError:
-                raise
-            except SolbotError as exc:
-                self.errors += 1
-                COLLECTOR_EVENTS.labels(SOURCE, "error").inc()
-                log.warning("drift poll failed: %s", exc)
-            await asyncio.sleep(self.poll_s)
+        """Poll until cancelled; a failed poll is logged and counted, and the next one goes ahead."""
+        await poll_forever(self.poll_once, source=SOURCE, poll_s=self.poll_s, on_error=self._failed)
+
+    def _failed(self, _exc: SolbotError) -> None:
+        self.errors += 1

@@ -9,7 +9,6 @@ at the default `JUPITER_POLL_S=5` and three pairs a poll costs four requests, 48
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from pydantic import SecretStr
 
 from collectors.http import JsonHttp
 from collectors.metrics import COLLECTOR_EVENTS, COLLECTOR_LAG
+from collectors.polling import poll_forever
 from collectors.sink import RecordSink, observe_produced
 from market.tokens import DECIMALS, SYMBOLS
 from solbot.errors import ConfigError, DecodeError, SolbotError
@@ -266,13 +266,7 @@ class JupiterCollector:
 
     async def run(self) -> None:
         """Poll until cancelled; a failed poll is logged and counted, and the next one goes ahead."""
-        while True:
-            try:
-                await self.poll_once()
-            except asyncio.CancelledError:
-                raise
-            except SolbotError as exc:
-                self.errors += 1
-                COLLECTOR_EVENTS.labels(SOURCE, "error").inc()
-                log.warning("jupiter poll failed: %s", exc)
-            await asyncio.sleep(self.poll_s)
+        await poll_forever(self.poll_once, source=SOURCE, poll_s=self.poll_s, on_error=self._failed)
+
+    def _failed(self, _exc: SolbotError) -> None:
+        self.errors += 1

@@ -1,9 +1,10 @@
 """An async Solana PubSub (WebSocket) client that survives real networks.
 
-Subscriptions are declared once (`subscribe_slots`, `subscribe_logs`, `subscribe_account`) and are
-(re)sent on every connection: a reconnect resubscribes everything, because subscription ids belong to
-one connection. Acks are matched to requests by JSON-RPC id; notifications are routed by the
-subscription id the ack returned. Three things go wrong in practice and each has a counter:
+Subscriptions are declared once (`subscribe_slots`, `subscribe_logs`, `subscribe_account`; also while
+connected, when they are sent at once) and are (re)sent on every connection: a reconnect resubscribes
+everything, because subscription ids belong to one connection. Acks are matched to requests by
+JSON-RPC id; notifications are routed by the subscription id the ack returned. Three things go
+wrong in practice and each has a counter:
 
 - the server closes or the network drops: reconnect with exponential backoff and jitter;
 - the connection stays open but nothing arrives (a provider that silently stopped streaming): after
@@ -114,6 +115,7 @@ class SolanaWsClient:
         self._active: dict[int, tuple[Subscription, Handler]] = {}  # subscription id -> target
         self._pending: dict[int, tuple[Subscription, Handler]] = {}  # request id -> target
         self._ws: ClientConnection | None = None
+        self._sending: set[asyncio.Task[None]] = set()  # subscriptions added on a live connection
         self._delivered = False
 
     # -- declaring subscriptions -------------------------------------------------------------------
@@ -131,8 +133,23 @@ class SolanaWsClient:
         return self._add(Subscription("accountSubscribe", params, pubkey), handler)
 
     def _add(self, sub: Subscription, handler: Handler) -> Subscription:
+        """Declared for every future connection; on a live one it is also sent now (a task: this may be
+        called from a handler, which must not wait for the socket)."""
         self._subs.append((sub, handler))
+        if self._ws is not None:
+            task = asyncio.get_running_loop().create_task(self._request(self._ws, sub, handler))
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
         return sub
+
+    async def _request(self, ws: ClientConnection, sub: Subscription, handler: Handler) -> None:
+        request_id = next(self._ids)
+        self._pending[request_id] = (sub, handler)
+        frame = {"jsonrpc": "2.0", "id": request_id, "method": sub.method, "params": list(sub.params)}
+        try:
+            await ws.send(orjson.dumps(frame).decode())
+        except ConnectionClosed:
+            self._pending.pop(request_id, None)  # the next connection sends it with the rest
 
     @property
     def subscriptions(self) -> list[Subscription]:
@@ -175,13 +192,10 @@ class SolanaWsClient:
         async with connect(
             self.url, open_timeout=self.open_timeout_s, max_size=64 * 2**20, ping_interval=20, ping_timeout=20
         ) as ws:
-            self._ws = ws
+            self._ws = ws  # from here on, `_add` sends new subscriptions itself: hence the snapshot
             self.stats.connects += 1
-            for sub, handler in self._subs:
-                request_id = next(self._ids)
-                self._pending[request_id] = (sub, handler)
-                frame = {"jsonrpc": "2.0", "id": request_id, "method": sub.method, "params": list(sub.params)}
-                await ws.send(orjson.dumps(frame).decode())
+            for sub, handler in list(self._subs):
+                await self._request(ws, sub, handler)
             if not self._subs:
                 self.connected.set()
             deadline = time.monotonic() + self.stall_s

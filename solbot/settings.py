@@ -100,6 +100,10 @@ class Settings(BaseSettings):
     solana_ws_url: str | None = Field(None, validate_default=True, description="default: from the RPC URL")
     solana_ws_stall_s: float = Field(30.0, gt=0.0, description="no notification this long = a stall")
     collect_chain: bool = False
+    collect_raydium_pools: bool = Field(True, description="resolve Raydium v4 swaps' pools over the RPC")
+    # env: comma-separated base58 pool / bonding-curve accounts to accountSubscribe
+    collect_accounts: Annotated[tuple[str, ...], NoDecode] = ()
+    collect_new_curves: int = Field(200, ge=0, description="follow the curves of up to N new Pump.fun mints")
     collect_jupiter: bool = False
     jupiter_api_url: str = "https://api.jup.ag"
     jupiter_api_key: SecretStr | None = Field(None, description="sent as x-api-key; never logged")
@@ -126,11 +130,20 @@ class Settings(BaseSettings):
                 raise ValueError(f"pair {pair!r} is not BASE/QUOTE")
         return value
 
-    @field_validator("drift_markets", "mint_deny_list", mode="before")
+    @field_validator("drift_markets", "mint_deny_list", "collect_accounts", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(m.strip() for m in value.split(",") if m.strip())
+        return value
+
+    @field_validator("collect_accounts")
+    @classmethod
+    def _check_accounts(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        base58 = set("123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz")
+        for account in value:
+            if not 32 <= len(account) <= 44 or not set(account) <= base58:
+                raise ValueError(f"{account!r} is not a base58 account address")
         return value
 
     @field_validator("solana_ws_url")

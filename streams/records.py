@@ -26,6 +26,11 @@ class PoolState(faust.Record, serializer="json"):
     fee_bps: int
     real_base_reserve: int = 0  # bonding curves only: tokens still sellable by the curve
     ts_ms: int = 0
+    # Set by the chain collector's account updates on raw.pools (defaults keep older producers valid).
+    real_quote_reserve: int = 0  # bonding curves only: SOL the curve holds
+    complete: bool = False  # bonding curves only: the curve sold out and migrated
+    slot: int = 0
+    received_ms: int = 0
 
 
 class Swap(faust.Record, serializer="json"):

@@ -24,6 +24,8 @@ RAW_LAUNCHES = TopicSpec("raw.launches", keyed_by="mint")
 # Live collectors' market data beside the swaps; no agent reads them yet (features will).
 RAW_QUOTES = TopicSpec("raw.quotes", keyed_by="pair")
 RAW_PERPS = TopicSpec("raw.perps", keyed_by="market", partitions=1)
+# Pool and bonding-curve accounts followed by the chain collector (accountSubscribe), as PoolState.
+RAW_POOLS = TopicSpec("raw.pools", keyed_by="pool")
 # Read by the single risk agent together with signals and fills, so one partition each: it owns them all.
 RAW_MINTS = TopicSpec("raw.mints", keyed_by="mint", partitions=1)
 CONTROL = TopicSpec("control", keyed_by="portfolio", partitions=1)
@@ -44,7 +46,7 @@ DLQ_SIGNALS = TopicSpec("dlq.signals", keyed_by="source topic", partitions=1)
 DLQ_ORDERS = TopicSpec("dlq.orders", keyed_by="source topic", partitions=1)
 
 RAW_TOPICS = (RAW_SWAPS, RAW_LAUNCHES)  # the market the features and launches agents read
-MARKET_DATA_TOPICS = (RAW_QUOTES, RAW_PERPS, RAW_MINTS)
+MARKET_DATA_TOPICS = (RAW_QUOTES, RAW_PERPS, RAW_MINTS, RAW_POOLS)
 PIPELINE_TOPICS = (FEATURES, SIGNALS, ORDERS, ORDERS_REJECTED, FILLS, ALLOCATIONS)
 DLQ_TOPICS = (DLQ_RAW, DLQ_FEATURES, DLQ_SIGNALS, DLQ_ORDERS)
 CONTROL_TOPICS = (CONTROL, CONTROL_MANUAL, STRATEGY_PARAMS)

@@ -104,3 +104,30 @@ class Reader:
         if tag != 1:
             raise DecodeError(f"{self.what}: {field} at offset {at} has option tag {tag}")
         return read(field)
+
+
+_B58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+_B58_INDEX = {c: i for i, c in enumerate(_B58_ALPHABET)}
+
+
+def b58decode(text: str, what: str = "payload") -> bytes:
+    """Base58 (Bitcoin alphabet), as JSON-RPC encodes instruction data; leading '1's are zero bytes."""
+    number = 0
+    for char in text:
+        digit = _B58_INDEX.get(char)
+        if digit is None:
+            raise DecodeError(f"{what}: not base58 ({char!r})")
+        number = number * 58 + digit
+    zeros = len(text) - len(text.lstrip("1"))
+    body = number.to_bytes((number.bit_length() + 7) // 8, "big") if number else b""
+    return b"\0" * zeros + body
+
+
+def b58encode(data: bytes) -> str:
+    number = int.from_bytes(data, "big")
+    out = []
+    while number:
+        number, digit = divmod(number, 58)
+        out.append(_B58_ALPHABET[digit])
+    zeros = len(data) - len(data.lstrip(b"\0"))
+    return "1" * zeros + "".join(reversed(out))

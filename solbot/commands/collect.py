@@ -18,9 +18,11 @@ from typing import Any
 
 import orjson
 
+from chain.rpc import RpcClient
 from collectors.chain_collector import ChainCollector
 from collectors.drift import DriftClient, DriftCollector
 from collectors.jupiter import JupiterClient, JupiterCollector
+from collectors.raydium_pools import RaydiumPoolResolver
 from collectors.sink import KafkaSink
 from collectors.solana_ws import SolanaWsClient
 from solbot.commands.topics import broker_bootstrap
@@ -92,8 +94,14 @@ async def _collect(
         if "chain" in enabled:
             assert settings.solana_ws_url is not None  # derived from the RPC URL by the settings
             ws = SolanaWsClient(settings.solana_ws_url, stall_s=settings.solana_ws_stall_s)
-            chain = ChainCollector(sink)
-            chain.attach(ws)
+            resolver = None
+            if settings.collect_raydium_pools:
+                rpc = RpcClient(settings.solana_rpc_url)
+                closers.append(rpc)
+                resolver = RaydiumPoolResolver(rpc)
+            chain = ChainCollector(sink, pool_lookup=resolver, new_curve_limit=settings.collect_new_curves)
+            closers.append(chain)
+            chain.attach(ws, accounts=settings.collect_accounts)
             tasks.append(asyncio.create_task(ws.run(), name="chain"))
         if "jupiter" in enabled:
             jclient = JupiterClient(settings.jupiter_api_url, api_key=settings.jupiter_api_key)
@@ -123,7 +131,7 @@ async def _collect(
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        for closer in closers:
+        for closer in reversed(closers):  # the chain collector before the RPC client it uses
             await closer.close()
         await sink.stop()
     if ws is not None and chain is not None:
@@ -133,6 +141,10 @@ async def _collect(
             "failed_tx": chain.stats.failed_tx,
             "dead_letters": chain.stats.dead_letters,
             "unattributed": chain.stats.unattributed,
+            "raydium_resolved": chain.stats.resolved,
+            "raydium_resolve_failed": chain.stats.resolve_failed,
+            "accounts_followed": chain.stats.accounts_followed,
+            "pool_updates": chain.stats.account_updates,
             "notifications": ws.stats.notifications,
             "reconnects": ws.stats.reconnects,
             "stalls": ws.stats.stalls,

@@ -8,6 +8,7 @@ close), and `stalled = True` (keeps the socket open, acks, sends nothing).
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 from typing import Any
 
@@ -95,14 +96,16 @@ class PubSubServer:
         result = {"parent": slot - 1, "root": slot - 32, "slot": slot}
         await self._notify("slotNotification", self.sub_id("slotSubscribe"), result)
 
-    async def notify_account(self, pubkey: str, *, data_b64: str, slot: int, lamports: int) -> None:
+    async def notify_account(
+        self, pubkey: str, *, data_b64: str, slot: int, lamports: int, owner: str = PUMP
+    ) -> None:
         value = {
             "data": [data_b64, "base64"],
             "executable": False,
             "lamports": lamports,
-            "owner": PUMP,
+            "owner": owner,
             "rentEpoch": 18446744073709551615,
-            "space": 0,
+            "space": len(base64.b64decode(data_b64)),
         }
         result = {"context": {"slot": slot}, "value": value}
         await self._notify("accountNotification", self.sub_id("accountSubscribe", pubkey), result)
