@@ -68,12 +68,16 @@ async def test_strategy_defaults_save_and_publish(
     async with make_client() as client:
         headers = bearer(await sign_in(client, owner))
         listed = (await client.get("/api/v1/strategy", headers=headers)).json()["strategies"]
-        assert [s["name"] for s in listed] == ["ml_signal"]
-        assert listed[0]["stop_loss_pct"] == web_settings.stop_loss_pct and listed[0]["updated_by"] is None
-        body = {**listed[0], "stop_loss_pct": 3.5, "grid_levels": 4, "enabled": False, "pairs": ["SOL/USDC"]}
+        names = [s["name"] for s in listed]
+        assert "ml_signal" in names and "grid" in names and "trend" in names, names
+        ml = next(s for s in listed if s["name"] == "ml_signal")
+        assert ml["stop_loss_pct"] == web_settings.stop_loss_pct and ml["updated_by"] is None
+        assert next(s for s in listed if s["name"] == "grid")["grid_levels"] > 0
+        body = {**ml, "stop_loss_pct": 3.5, "grid_levels": 4, "enabled": False, "pairs": ["SOL/USDC"]}
         saved = await client.put("/api/v1/strategy", json=body, headers=headers)
         assert saved.status_code == 200, saved.text
-        again = (await client.get("/api/v1/strategy", headers=headers)).json()["strategies"][0]
+        strategies = (await client.get("/api/v1/strategy", headers=headers)).json()["strategies"]
+        again = next(s for s in strategies if s["name"] == "ml_signal")
         assert again["stop_loss_pct"] == 3.5 and again["grid_levels"] == 4 and again["enabled"] is False
         assert again["pairs"] == ["SOL/USDC"] and again["updated_by"] == str(owner.pubkey())
     published = [r for r in await read_topic(topics, "strategy.params") if r.get("name") == "ml_signal"]

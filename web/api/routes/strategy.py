@@ -18,6 +18,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field, field_validator
 
+from models.strategies import STRATEGIES as STRATEGY_REGISTRY
+from models.strategies import GridParams, GridStrategy
 from solbot.errors import ServiceError
 from solbot.settings import Settings
 from streams.records import StrategyParams
@@ -41,8 +43,8 @@ router = APIRouter(
 Configure = Annotated[Principal, Depends(require(Permission.CONFIGURE_BOT))]
 DefaultLimit = Annotated[None, Depends(rate_limited("default"))]
 
-# The strategies the agents run (`models/strategy.py`); parameters of any other name would reach no one.
-STRATEGIES = ("ml_signal",)
+# The strategies the model agent runs (`models.strategies.STRATEGIES`); any other name would reach no one.
+STRATEGIES = tuple(sorted(STRATEGY_REGISTRY))
 BACKTEST_MODULE = "backtest.engine"
 BACKTEST_SAMPLE = Path(__file__).resolve().parents[3] / "samples" / "sim-seed1.jsonl.gz"
 _PAIR = re.compile(r"^[A-Za-z0-9]{1,20}/[A-Za-z0-9]{1,20}$")
@@ -101,7 +103,7 @@ def defaults(name: str, settings: Settings) -> StrategyOut:
         max_position_pct=settings.max_position_pct,
         stop_loss_pct=settings.stop_loss_pct,
         take_profit_pct=min(1000.0, 2 * settings.stop_loss_pct),
-        grid_levels=0,
+        grid_levels=GridParams().levels if name == GridStrategy.name else 0,
         pairs=list(settings.pairs),
         updated_by=None,
         updated_ms=None,
