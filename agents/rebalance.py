@@ -160,6 +160,8 @@ def _slice(
 ) -> tuple[Order | None, str]:
     """One order toward the target (buy when `residual` > 0, else sell), or None and why not."""
     info = state.pairs[pair]
+    if residual > 0 and state.halted:
+        return None, f"halted: {state.halt_reason}"
     pools = [PoolState(**p) for p in state.pools.get(pair, [])]
     if not pools:
         return None, "no pool seen for the pair yet"
