@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import logging
 import math
+import re
+from collections.abc import Sequence
 from typing import Any
 
 from agents.risk_rules import (
@@ -52,6 +54,30 @@ DONE = "rebalance_done"
 INCOMPLETE = "rebalance_incomplete"
 SUPERSEDED = "rebalance_superseded"
 _SEARCH_STEPS = 40  # bisection steps for the largest slice within the impact limit (2^-40 of the size)
+
+
+PAIR_FORMAT = re.compile(r"^[A-Za-z0-9]{1,20}/[A-Za-z0-9]{1,20}$")
+
+
+def validate_targets(targets: dict[str, float], pairs: Sequence[str], max_fraction: float) -> dict[str, str]:
+    """Field errors of a rebalance request (pair -> what is wrong; "" for the whole request); empty if valid.
+
+    A pair must be BASE/QUOTE and traded; a fraction in [0, max_fraction]; the fractions sum to at most 1.
+    """
+    errors: dict[str, str] = {}
+    if not targets:
+        errors[""] = "at least one PAIR=FRACTION target is needed"
+    for pair, fraction in targets.items():
+        if not PAIR_FORMAT.match(pair):
+            errors[pair] = "pair must be BASE/QUOTE"
+        elif pair not in pairs:
+            errors[pair] = f"not a traded pair (one of {', '.join(pairs)})"
+        elif not (math.isfinite(fraction) and 0.0 <= fraction <= max_fraction):
+            errors[pair] = f"fraction {fraction:g} outside [0, {max_fraction:g}]"
+    total = sum(f for f in targets.values() if math.isfinite(f))
+    if total > 1.0 + 1e-9:
+        errors[""] = f"fractions sum to {total:g} > 1"
+    return errors
 
 
 def start_rebalance(state: RiskState, control: Control, limits: RiskLimits) -> None:
