@@ -254,8 +254,13 @@ async def decide_risk(stream: Any) -> None:
         # The fast path: a halt written to Redis applies before this batch, whatever backlog it holds.
         fast = await _fast_control.latest()
         if fast is not None and apply_control(state, fast, limits):
-            log.warning("control %s (%s) applied from the fast path", fast.id, fast.action)
             now = int(time.time() * 1000)
+            log.warning(
+                "control %s (%s) applied from the fast path",
+                fast.id,
+                fast.action,
+                extra={"control_id": fast.id, "applied_ms": now},
+            )
             decisions.extend((d, now * 1.0) for d in flatten(state, limits, now))
         # Controls go first: a halt must not wait behind the signals fetched with it.
         events = sorted(events, key=lambda e: e.message.topic not in PRIORITY_TOPICS)
