@@ -1,10 +1,12 @@
-"""The risk agent: signals, fills, mint records and kill-switch controls -> orders | orders.rejected.
+"""The risk agent: signals, fills, mint records, controls and strategy parameters -> orders | orders.rejected.
 
-The single writer of its portfolio's risk state. It reads signals, fills, `raw.mints` and `control` from
-one subscription (every one of them a single partition, so one worker owns them all), in their log
-order, applies each message at most once (offsets recorded in the state), writes every decision to the
-`risk_decisions` audit table, then the state, then publishes what it decided. Decisions use event time
-only. A halt that starts raises an alert (Redis, best effort).
+The single writer of its portfolio's risk state. It reads signals, fills, `raw.mints`, `control`,
+`control.manual` and `strategy.params` from one subscription (every one of them a single partition, so
+one worker owns them all), in their log order, applies each message at most once (offsets recorded in
+the state), writes every decision to the `risk_decisions` audit table, then the state, then publishes
+what it decided. Decisions use event time only. At the start of every batch it also applies the kill
+switch's Redis fast path (`store.order_gate`), so a halt does not wait behind the batch's backlog. A halt
+that starts, and a rebalance that ends, raise an alert (Redis, best effort).
 """
 
 from __future__ import annotations

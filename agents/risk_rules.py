@@ -17,9 +17,13 @@ How the agent drives it, per message (state loaded with `RiskState.from_dict`, s
           loss reserves the position before a new buy can be sized), then `decide(...)`; `mark_applied`.
   fill:   skip if `already_applied(...)`; `apply_fill(state, fill, limits)`; `mark_applied`.
   mint:   `apply_mint(state, info, limits)` (raw.mints: authorities still set refuse the mint).
-  control: `apply_control(state, control, limits)` (the kill switch: manual halt / resume).
+  control: `apply_control(state, control, limits)` (the kill switch: manual halt / resume; or a rebalance,
+          `agents.rebalance`); once per control id, never older than the newest applied.
   manual: `close_position(state, pair, ...)` (control.manual `close` from the API).
-  after each message: `flatten(...)` when a halt asked for it (`state.flatten_pending`).
+  params: `apply_strategy_params(state, params)`; decisions and exits then use
+          `limits_for_strategy(limits, state, strategy)` (the signal's, or the position's opener's).
+  after each message: `flatten(...)` when a halt asked for it (`state.flatten_pending`), then
+          `agents.rebalance.plan_rebalance(...)` while a rebalance is in progress.
 
 Halts (`state.halts`, kind -> reason; `halted`/`halt_reason` mirror it) refuse every buy; sells and exits
 go on. Kinds: `manual` (cleared by a resume control), `drawdown` (from peak equity; sticky: only a fresh
