@@ -21,6 +21,7 @@ from solbot.errors import DecodeError
 from solbot.logs import correlation_of
 from store.db import create_pool
 from store.execution import ExecutionSink
+from store.order_gate import OrderGate
 from streams.app import app, dlq_orders_topic, fills_topic, orders_topic, settings
 from streams.codec import decode, encode
 from streams.records import Fill, Order
@@ -47,6 +48,8 @@ async def get_sink() -> ExecutionSink:
                 venue=PaperVenue(),
             )
             await sink.ensure_wallet(initial_wallet(settings.paper_start_usdc, settings.paper_start_sol))
+            if settings.redis_url is not None:  # the fast halt and manual cancels (store.order_gate)
+                sink.gate = OrderGate(settings.redis_url, settings.portfolio)
             _sink = sink
         return _sink
 

@@ -1,10 +1,12 @@
-"""The risk agent: signals, fills, mint records and kill-switch controls -> orders | orders.rejected.
+"""The risk agent: signals, fills, mint records, controls and strategy parameters -> orders | orders.rejected.
 
-The single writer of its portfolio's risk state. It reads signals, fills, `raw.mints` and `control` from
-one subscription (every one of them a single partition, so one worker owns them all), in their log
-order, applies each message at most once (offsets recorded in the state), writes every decision to the
-`risk_decisions` audit table, then the state, then publishes what it decided. Decisions use event time
-only. A halt that starts raises an alert (Redis, best effort).
+The single writer of its portfolio's risk state. It reads signals, fills, `raw.mints`, `control`,
+`control.manual` and `strategy.params` from one subscription (every one of them a single partition, so
+one worker owns them all), in their log order, applies each message at most once (offsets recorded in
+the state), writes every decision to the `risk_decisions` audit table, then the state, then publishes
+what it decided. Decisions use event time only. At the start of every batch it also applies the kill
+switch's Redis fast path (`store.order_gate`), so a halt does not wait behind the batch's backlog. A halt
+that starts, and a rebalance that ends, raise an alert (Redis, best effort).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from agents.dead_letters import send_dead_letter
+from agents.rebalance import plan_rebalance
 from agents.risk_rules import (
     RESIZED,
     RiskLimits,
@@ -27,11 +30,13 @@ from agents.risk_rules import (
     apply_control,
     apply_fill,
     apply_mint,
+    apply_strategy_params,
     close_position,
     decide,
     equity_usdc,
     exits,
     flatten,
+    limits_for_strategy,
     mark_applied,
     pair_exposure_usdc,
     reason_code,
@@ -40,14 +45,16 @@ from market.tokens import USDC, WSOL
 from solbot.errors import DecodeError, ServiceError
 from solbot.logs import correlation_of
 from store.db import create_pool
+from store.order_gate import FastControlReader
 from store.risk import RiskDecisionRow, record_decisions
 from streams.app import app, dlq_signals_topic, orders_topic, rejected_topic, settings
 from streams.codec import decode, encode
-from streams.records import Control, Fill, ManualRequest, MintInfo, Order, Rejection, Signal
-from streams.topics import CONTROL, CONTROL_MANUAL, FILLS, RAW_MINTS, SIGNALS
+from streams.records import Control, Fill, ManualRequest, MintInfo, Order, Rejection, Signal, StrategyParams
+from streams.topics import CONTROL, CONTROL_MANUAL, FILLS, RAW_MINTS, SIGNALS, STRATEGY_PARAMS
 from tables.batch_view import BatchView, underlying
 from tables.risk import portfolio_to_risk_state
 from web import metrics
+from web.alerts import Level
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +65,7 @@ risk_inputs_topic = app.topic(
     RAW_MINTS.name,
     CONTROL.name,
     CONTROL_MANUAL.name,
+    STRATEGY_PARAMS.name,
     key_type=bytes,
     value_type=bytes,
     key_serializer="raw",
@@ -65,6 +73,8 @@ risk_inputs_topic = app.topic(
 )
 AUDIT_ATTEMPTS = 3  # per batch, with a short back-off; what still fails is kept for the next batch
 AUDIT_BACKLOG_MAX = 100_000  # rows kept across batches while the database is down
+# Inputs applied ahead of the signals fetched with them: a halt, a cancel or new parameters must not wait.
+PRIORITY_TOPICS = (CONTROL.name, CONTROL_MANUAL.name, STRATEGY_PARAMS.name)
 
 
 def load_state(view: BatchView[RiskState], portfolio: str) -> RiskState:
@@ -84,15 +94,25 @@ def apply_message(
         apply_mint(state, decode(MintInfo, value), limits)
     elif topic == CONTROL.name:
         apply_control(state, decode(Control, value), limits)
+    elif topic == STRATEGY_PARAMS.name:
+        apply_strategy_params(state, decode(StrategyParams, value))
     elif topic == CONTROL_MANUAL.name:
         request = decode(ManualRequest, value)
         if request.action == "close" and request.portfolio == state.portfolio:
             out.extend(close_position(state, request.pair, limits, now_ms, request.wallet or request.id))
         elif request.action == "cancel":
-            log.info("cancel of %s: paper orders fill at once, nothing is open to cancel", request.order_id)
+            # The API marked it in Redis; the execution sink refuses it if it has not executed yet, and its
+            # `cancelled` fill releases the reservation here like any terminal outcome.
+            log.info(
+                "cancel of %s requested by %s",
+                request.order_id,
+                request.wallet,
+                extra={"order_id": request.order_id},
+            )
     else:
         signal = decode(Signal, value)
         if signal.id not in state.recent_signals:  # a re-emitted signal was decided once already
+            held = state.positions.get(signal.pair)
             out.extend(
                 exits(
                     state,
@@ -100,13 +120,14 @@ def apply_message(
                     signal.price,
                     signal.ts_ms,
                     signal.pools,
-                    limits,
+                    limits_for_strategy(limits, state, held.strategy) if held is not None else limits,
                     now_ms,
                     origin_ms=signal.origin_ms,
                 )
             )
-            out.append(decide(state, signal, limits, now_ms))
+            out.append(decide(state, signal, limits_for_strategy(limits, state, signal.strategy), now_ms))
     out.extend(flatten(state, limits, now_ms))
+    out.extend(plan_rebalance(state, limits, now_ms))
     mark_applied(state, topic, partition, offset)
     return out
 
@@ -176,9 +197,10 @@ class AuditWriter:
 
 _audit = AuditWriter(settings.database_url)
 _redis: aioredis.Redis | None = None
+_fast_control = FastControlReader(settings.redis_url, settings.portfolio)
 
 
-async def raise_alerts(alerts: list[tuple[str, str]]) -> None:
+async def raise_alerts(alerts: list[tuple[str, str]], level: Level = "critical") -> None:
     """Best effort: an alert per new halt, if a Redis URL is configured; a Redis outage only logs."""
     global _redis
     if not alerts or settings.redis_url is None:
@@ -189,9 +211,23 @@ async def raise_alerts(alerts: list[tuple[str, str]]) -> None:
         if _redis is None:
             _redis = aioredis.Redis.from_url(settings.redis_url)
         for code, message in alerts:
-            await raise_alert(_redis, "critical", code, message)
+            await raise_alert(_redis, level, code, message)
     except (RedisError, OSError) as exc:
         log.warning("risk alerts not raised: %s", exc)
+
+
+def rebalance_ended(before: dict[str, Any], state: RiskState) -> tuple[Level, str, str] | None:
+    """(level, code, message) when a rebalance ended since `before` (the previous `rebalance_result`)."""
+    result = state.rebalance_result
+    if not result or result == before:
+        return None
+    level: Level = "info" if result["outcome"] == "rebalance_done" else "warning"
+    message = (
+        f"{result['id']}: {result['slices']} slices, residuals (USDC) {result['residuals_usdc']}"
+        + (f", blocked {result['blocked']}" if result["blocked"] else "")
+        + (f", {result['detail']}" if result["detail"] else "")
+    )
+    return level, str(result["outcome"]), message
 
 
 def new_halts(
@@ -214,10 +250,22 @@ async def decide_risk(stream: Any) -> None:
         if state.outbox:  # saved with the state before a crash, maybe never published: send them again
             await publish_outbox(state)
         halts_before, venues_before = dict(state.halts), dict(state.venue_halts)
+        rebalance_before = dict(state.rebalance_result)
         decisions: list[tuple[Order | Rejection, float]] = []  # with the input's broker time (ms)
         metrics.EVENTS.labels("decide_risk").inc(len(events))
-        # Kill-switch controls go first: a halt must not wait behind the signals fetched with it.
-        events = sorted(events, key=lambda e: e.message.topic not in (CONTROL.name, CONTROL_MANUAL.name))
+        # The fast path: a halt written to Redis applies before this batch, whatever backlog it holds.
+        fast = await _fast_control.latest()
+        if fast is not None and apply_control(state, fast, limits):
+            now = int(time.time() * 1000)
+            log.warning(
+                "control %s (%s) applied from the fast path",
+                fast.id,
+                fast.action,
+                extra={"control_id": fast.id, "applied_ms": now},
+            )
+            decisions.extend((d, now * 1.0) for d in flatten(state, limits, now))
+        # Controls go first: a halt must not wait behind the signals fetched with it.
+        events = sorted(events, key=lambda e: e.message.topic not in PRIORITY_TOPICS)
         for event in events:
             msg = event.message
             try:
@@ -258,6 +306,11 @@ async def decide_risk(stream: Any) -> None:
             if approved:
                 metrics.DECISION_LATENCY.observe(max(0.0, time.time() - decision.origin_ms / 1000.0))
         await raise_alerts(new_halts(halts_before, venues_before, state))
+        ended = rebalance_ended(rebalance_before, state)
+        if ended is not None:
+            level, code, message = ended
+            log.log(logging.INFO if level == "info" else logging.WARNING, "%s: %s", code, message)
+            await raise_alerts([(code, message)], level)
         report_portfolio(state)
 
 

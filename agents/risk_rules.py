@@ -17,9 +17,13 @@ How the agent drives it, per message (state loaded with `RiskState.from_dict`, s
           loss reserves the position before a new buy can be sized), then `decide(...)`; `mark_applied`.
   fill:   skip if `already_applied(...)`; `apply_fill(state, fill, limits)`; `mark_applied`.
   mint:   `apply_mint(state, info, limits)` (raw.mints: authorities still set refuse the mint).
-  control: `apply_control(state, control, limits)` (the kill switch: manual halt / resume).
+  control: `apply_control(state, control, limits)` (the kill switch: manual halt / resume; or a rebalance,
+          `agents.rebalance`); once per control id, never older than the newest applied.
   manual: `close_position(state, pair, ...)` (control.manual `close` from the API).
-  after each message: `flatten(...)` when a halt asked for it (`state.flatten_pending`).
+  params: `apply_strategy_params(state, params)`; decisions and exits then use
+          `limits_for_strategy(limits, state, strategy)` (the signal's, or the position's opener's).
+  after each message: `flatten(...)` when a halt asked for it (`state.flatten_pending`), then
+          `agents.rebalance.plan_rebalance(...)` while a rebalance is in progress.
 
 Halts (`state.halts`, kind -> reason; `halted`/`halt_reason` mirror it) refuse every buy; sells and exits
 go on. Kinds: `manual` (cleared by a resume control), `drawdown` (from peak equity; sticky: only a fresh
@@ -32,12 +36,12 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from market import amm, bonding_curve
 from solbot.settings import Settings
-from streams.records import Control, Fill, MintInfo, Order, PoolState, Rejection, Signal
+from streams.records import Control, Fill, MintInfo, Order, PoolState, Rejection, Signal, StrategyParams
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +62,21 @@ TRAILING_STOP = "trailing_stop"  # an exit because the price fell trailing_stop_
 TIME_STOP = "time_stop"  # an exit because the position was held max_hold_s of event time
 FLATTEN = "flatten"  # an exit of every position because a halt asked for it
 MANUAL = "manual"  # an exit an operator asked for (dashboard / API `close`); also the order kind
-ORDER_CODES = (ENTRY, RESIZED, CLOSE, STOP_LOSS, TAKE_PROFIT, TRAILING_STOP, TIME_STOP, FLATTEN, MANUAL)
+REBALANCE = "rebalance"  # a slice moving a position toward its target allocation; also the order kind
+REBALANCE_CAPPED = "rebalance_capped"  # a rebalance buy whose target was above max_position_pct
+ORDER_CODES = (
+    ENTRY,
+    RESIZED,
+    CLOSE,
+    STOP_LOSS,
+    TAKE_PROFIT,
+    TRAILING_STOP,
+    TIME_STOP,
+    FLATTEN,
+    MANUAL,
+    REBALANCE,
+    REBALANCE_CAPPED,
+)
 EXIT_KINDS = (STOP_LOSS, TRAILING_STOP, TAKE_PROFIT, TIME_STOP)
 BREAKER = "breaker"  # the order kind of a flatten exit
 
@@ -85,6 +103,7 @@ DENIED_MINT = "denied_mint"  # the base mint is on the deny list
 MINT_AUTHORITY = "mint_authority"  # the base mint can still be minted or frozen
 STALE_PRICE = "stale_price"  # the pair's price is older than stale_price_s behind the newest event
 VENUE_HALTED = "venue_halted"  # the venue's recent fills fail too often
+STRATEGY_DISABLED = "strategy_disabled"  # the signal's strategy is switched off (strategy.params)
 REJECT_CODES = (
     BAD_SIGNAL,
     DUPLICATE,
@@ -108,7 +127,10 @@ REJECT_CODES = (
     MINT_AUTHORITY,
     STALE_PRICE,
     VENUE_HALTED,
+    STRATEGY_DISABLED,
 )
+# Fill reasons that are the operator's doing, not the venue's: they never count towards a venue halt.
+OPERATOR_FILL_REASONS = ("halted", "cancelled")
 
 # Halt kinds (keys of RiskState.halts).
 MANUAL = "manual"
@@ -168,6 +190,8 @@ class RiskLimits:
     venue_error_min_fills: int = 5
     stale_price_s: float = 30.0
     flatten_on_halt: bool = False
+    rebalance_tolerance_pct: float = 0.5  # of equity: a pair this close to its target is done
+    rebalance_deadline_s: float = 30.0  # of event time: then the rebalance ends, incomplete
 
     def __post_init__(self) -> None:
         for name in ("max_position_pct", "max_pair_exposure_pct", "max_total_exposure_pct"):
@@ -194,6 +218,8 @@ class RiskLimits:
             raise ValueError("trailing_stop_pct and max_daily_drawdown_pct must be in (0, 100)")
         if not 0.0 <= self.max_venue_error_rate <= 1.0 or self.venue_error_window < 1:
             raise ValueError("max_venue_error_rate must be in [0, 1] and venue_error_window at least 1")
+        if not 0.0 < self.rebalance_tolerance_pct < 100.0 or self.rebalance_deadline_s <= 0.0:
+            raise ValueError("rebalance_tolerance_pct must be in (0, 100) and rebalance_deadline_s positive")
 
     @classmethod
     def from_settings(cls, s: Settings, **overrides: Any) -> RiskLimits:
@@ -223,6 +249,8 @@ class RiskLimits:
             "venue_error_window": s.venue_error_window,
             "stale_price_s": s.stale_price_s,
             "flatten_on_halt": s.flatten_on_halt,
+            "rebalance_tolerance_pct": s.rebalance_tolerance_pct,
+            "rebalance_deadline_s": s.rebalance_deadline_s,
         }
         values.update(overrides)
         return cls(**values)
@@ -253,6 +281,7 @@ class Position:
     realised_pnl_quote: float  # human quote units, from partial sells of this position
     opened_ts_ms: int
     high_price: float = 0.0  # highest price seen since entry (the trailing stop's anchor)
+    strategy: str = ""  # the strategy whose signal opened it: its stop loss / take profit apply
 
 
 @dataclass(slots=True)
@@ -266,6 +295,7 @@ class PendingOrder:
     expected_base: int  # buy: expected base out; sell: base sold
     kind: str
     notional_usdc: float = 0.0  # buys: what the order spends, valued when decided (launch cap accounting)
+    strategy: str = ""  # buys from a signal: the signal's strategy, handed on to the position
 
 
 def _remember(ids: dict[str, None], key: str, keep: int) -> None:
@@ -314,6 +344,13 @@ class RiskState:
     launch_notional: dict[str, float] = field(default_factory=dict)  # launch pair -> USDC bought, all time
     bad_mints: dict[str, str] = field(default_factory=dict)  # mint -> which authority is still set
     pools: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # pair -> pools, while held
+    # The newest control applied (by its wall-clock ts) and recent control ids: a control reaches risk twice
+    # (Redis fast path, then the topic) and must apply once, and an older one must not undo a newer one.
+    control_ts_ms: int = 0
+    control_ids: dict[str, None] = field(default_factory=dict)
+    strategy_params: dict[str, dict[str, Any]] = field(default_factory=dict)  # strategy -> risk params
+    rebalance: dict[str, Any] = field(default_factory=dict)  # the rebalance in progress (agents.rebalance)
+    rebalance_result: dict[str, Any] = field(default_factory=dict)  # how the last rebalance ended
 
     @classmethod
     def initial(cls, portfolio: str, limits: RiskLimits, sol_mint: str, usdc_mint: str) -> RiskState:
@@ -336,6 +373,7 @@ class RiskState:
         d = asdict(self)
         d["recent_fills"] = list(self.recent_fills)
         d["recent_signals"] = list(self.recent_signals)
+        d["control_ids"] = list(self.control_ids)
         return d
 
     @classmethod
@@ -374,6 +412,11 @@ class RiskState:
             bad_mints=dict(d.get("bad_mints", {})),
             pools={k: [dict(p) for p in v] for k, v in d.get("pools", {}).items()},
             outbox=[dict(o) for o in d.get("outbox", [])],
+            control_ts_ms=int(d.get("control_ts_ms", 0)),
+            control_ids=dict.fromkeys(d.get("control_ids", [])),
+            strategy_params={k: dict(v) for k, v in d.get("strategy_params", {}).items()},
+            rebalance=dict(d.get("rebalance", {})),
+            rebalance_result=dict(d.get("rebalance_result", {})),
         )
 
 
@@ -599,7 +642,7 @@ def _learn(
             state.base_pair.setdefault(pool.base_mint, pair)
             break
     info = state.pairs.get(pair)
-    if info is not None and pair in state.pools:
+    if info is not None and (pair in state.pools or pair in state.rebalance.get("targets", {})):
         mine = [
             p.asdict() for p in pools if p.base_mint == info.base_mint and p.quote_mint == info.quote_mint
         ]
@@ -658,15 +701,29 @@ def _remember_value(d: dict[str, str], key: str, value: str, keep: int) -> None:
         del d[next(iter(d))]
 
 
-def apply_control(state: RiskState, control: Control, limits: RiskLimits) -> None:
+CONTROL_IDS_KEPT = 64
+
+
+def apply_control(state: RiskState, control: Control, limits: RiskLimits) -> bool:
     """The kill switch: halt (maybe flattening) or resume. A resume clears a manual halt only; breakers
-    (drawdown, daily drawdown, staleness) keep their own halts."""
-    if control.action == "halt":
+    (drawdown, daily drawdown, staleness) keep their own halts. Returns False for a control already applied
+    (same id) or older than the newest one applied: the Redis fast path may deliver a halt before an older
+    resume still queued on the topic, and that resume must not undo it."""
+    if control.id in state.control_ids or control.ts_ms < state.control_ts_ms:
+        return False
+    _remember(state.control_ids, control.id, CONTROL_IDS_KEPT)
+    state.control_ts_ms = control.ts_ms
+    if control.action == "rebalance":
+        from agents.rebalance import start_rebalance  # beside risk_rules, which it builds on
+
+        start_rebalance(state, control, limits)
+    elif control.action == "halt":
         set_halt(state, MANUAL, f"manual: {control.reason or 'operator'}", limits, flatten=control.flatten)
     elif control.action == "resume":
         clear_halt(state, MANUAL)
     else:
         logger.error("control %s: unknown action %r, ignored", control.id, control.action)
+    return True
 
 
 # --- pool maths ----------------------------------------------------------------------------------------
@@ -833,12 +890,50 @@ def decide(state: RiskState, signal: Signal, limits: RiskLimits, now_ms: int) ->
     if _sell_pending(state, signal.pair):
         return _reject(state, signal, EXIT_PENDING, f"a sell of {signal.pair} is in flight", now_ms)
     if signal.direction == 1:
+        params = state.strategy_params.get(signal.strategy, {})
+        if not params.get("enabled", True):
+            detail = f"strategy {signal.strategy} is disabled (strategy.params)"
+            return _reject(state, signal, STRATEGY_DISABLED, detail, now_ms)
         out = _decide_buy(state, signal, info, limits, now_ms)
+        if isinstance(out, Order):
+            state.pending[out.id].strategy = signal.strategy
     else:
         out = _decide_sell(state, signal, info, limits, now_ms)
     if isinstance(out, Order):
         state.approved += 1
     return out
+
+
+# --- per-strategy parameters (strategy.params) -----------------------------------------------------------
+
+STRATEGY_RISK_FIELDS = ("max_position_pct", "stop_loss_pct", "take_profit_pct")
+
+
+def apply_strategy_params(state: RiskState, params: StrategyParams) -> None:
+    """Keep the risk fields an operator set for a strategy; the latest record per strategy wins."""
+    state.strategy_params[params.name] = {
+        "enabled": bool(params.enabled),
+        **{name: float(getattr(params, name)) for name in STRATEGY_RISK_FIELDS},
+        "updated_ms": int(params.updated_ms),
+    }
+
+
+def limits_for_strategy(limits: RiskLimits, state: RiskState, strategy: str) -> RiskLimits:
+    """The limits with the strategy's own max position, stop loss and take profit, when an operator set them.
+
+    Values the limits refuse (out of range) keep the portfolio's: a bad record must not stop risk.
+    """
+    params = state.strategy_params.get(strategy)
+    if not params:
+        return limits
+    overrides = {name: params[name] for name in STRATEGY_RISK_FIELDS if name in params}
+    if all(getattr(limits, name) == value for name, value in overrides.items()):
+        return limits
+    try:
+        return replace(limits, **overrides)
+    except ValueError as exc:
+        logger.error("strategy %s: parameters %s ignored: %s", strategy, overrides, exc)
+        return limits
 
 
 def size_caps(signal: Signal, equity: float, limits: RiskLimits) -> list[tuple[str, float]]:
@@ -1194,7 +1289,7 @@ def apply_fill(state: RiskState, fill: Fill, limits: RiskLimits | None = None) -
     _remember(state.recent_fills, fill.id, RECENT_IDS_KEPT)
     pending = state.pending.pop(fill.order_id, None)
     if limits is not None:
-        if fill.venue:
+        if fill.venue and reason_code(fill.reason) not in OPERATOR_FILL_REASONS:
             _record_venue_outcome(state, fill.venue, fill.status != "filled", limits)
         advance_clock(state, fill.ts_ms, limits)
     if fill.status != "filled":
@@ -1213,6 +1308,9 @@ def apply_fill(state: RiskState, fill: Fill, limits: RiskLimits | None = None) -
         state.balances[quote] = state.balances.get(quote, 0) - fill.quote_amount
         state.balances[base] = state.balances.get(base, 0) + fill.base_amount
         _add_to_position(state, info, fill)
+        held = state.positions.get(fill.pair)
+        if held is not None and pending is not None and pending.strategy and not held.strategy:
+            held.strategy = pending.strategy
     elif fill.side == "sell":
         state.balances[base] = state.balances.get(base, 0) - fill.base_amount
         state.balances[quote] = state.balances.get(quote, 0) + fill.quote_amount
@@ -1227,6 +1325,8 @@ def apply_fill(state: RiskState, fill: Fill, limits: RiskLimits | None = None) -
 
 def _forget_pools(state: RiskState, pair: str) -> None:
     """Pools are kept only while the pair is held or has an order in flight."""
+    if pair in state.rebalance.get("targets", {}):
+        return  # a rebalance prices its next slice on them
     if pair not in state.positions and all(p.pair != pair for p in state.pending.values()):
         state.pools.pop(pair, None)
 

@@ -81,6 +81,8 @@ class Settings(BaseSettings):
     venue_error_window: int = Field(20, ge=1)
     stale_price_s: float = Field(30.0, gt=0.0)
     flatten_on_halt: bool = False
+    rebalance_tolerance_pct: float = Field(0.5, gt=0.0, lt=100.0)
+    rebalance_deadline_s: float = Field(30.0, gt=0.0)
 
     # Paper wallet.
     paper_start_usdc: float = Field(10_000.0, ge=0.0)

@@ -23,7 +23,7 @@ proceeds count as realised PnL.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -74,6 +74,8 @@ class ExecutionSink:
         self.consumer = consumer
         self.portfolio = portfolio
         self.venue = venue
+        # Optional: order id -> (status, reason) of orders not to execute (halt, cancel; store.order_gate).
+        self.gate: Callable[[Sequence[Order]], Awaitable[dict[str, tuple[str, str]]]] | None = None
 
     async def ensure_wallet(self, initial: Mapping[str, int]) -> None:
         """Seed the portfolio's balances, only if it has none yet (restarts keep what trading left)."""
@@ -215,9 +217,13 @@ class ExecutionSink:
         positions = await self._lock_positions(conn, sorted({o.pair for o in orders}))
         touched_mints: set[str] = set()
         fills: list[Fill] = []
+        refused = await self.gate(orders) if self.gate is not None else {}
         for order in orders:
             try:
-                fill = await self.venue.execute(order, MappingProxyType(wallet), now_ms)
+                if order.id in refused:
+                    fill = refused_fill(order, now_ms, *refused[order.id])
+                else:
+                    fill = await self.venue.execute(order, MappingProxyType(wallet), now_ms)
             except VenueRejected as exc:
                 # A malformed order would fail on every retry and wedge the partition: record it as failed.
                 log.warning("order %s rejected by %s: %s", order.id, self.venue.name, exc)
@@ -396,6 +402,13 @@ class ExecutionSink:
             }
             for row in rows
         ]
+
+
+def refused_fill(order: Order, now_ms: int, status: str, reason: str) -> Fill:
+    """The terminal outcome of an order the gate refused: nothing moved (a failed fill), `status` kept."""
+    fill = failed_fill(order, now_ms, reason)
+    fill.status = status
+    return fill
 
 
 def _fill_from_row(row: asyncpg.Record) -> Fill:

@@ -230,13 +230,16 @@ class MintInfo(faust.Record, serializer="json"):
 
 
 class Control(faust.Record, serializer="json"):
-    """An operator's kill switch (topic `control`, key = portfolio): halt or resume new risk."""
+    """An operator's kill switch (topic `control`, key = portfolio): halt or resume new risk, or rebalance
+    the portfolio toward target allocations."""
 
     id: str
-    action: str  # "halt" | "resume"
+    action: str  # "halt" | "resume" | "rebalance"
     reason: str
     flatten: bool
     ts_ms: int  # wall clock of the operator's command
+    # action "rebalance": pair -> target fraction of equity. None, not {}: a Faust default is shared.
+    targets: dict[str, float] | None = None
 
 
 class Allocation(faust.Record, serializer="json"):

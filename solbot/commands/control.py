@@ -4,6 +4,11 @@ Publishes one `Control` record to the `control` topic (key = portfolio, one part
 agent consumes with its signals and fills: after a halt every new buy is rejected (`halted`), and with
 `--flatten` every position is sold. `resume` clears a manual halt only; breaker halts (drawdown, daily
 drawdown, stale prices) keep theirs. Prints the record sent as JSON.
+
+The same record is first written to Redis (`store.order_gate`, when a Redis URL is known): the risk agent
+reads it at the start of every batch and the execution sink refuses buys while it says halt, so a halt
+takes effect within a second even when the worker is saturated and the topic's copy waits behind a
+backlog. The topic stays the durable, replayable source of truth.
 """
 
 from __future__ import annotations
@@ -15,11 +20,14 @@ import time
 import uuid
 from typing import Any
 
+import redis.asyncio as aioredis
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
+from redis.exceptions import RedisError
 
 from services.stack import services_status
 from solbot.settings import Settings
+from store.order_gate import set_fast_control
 from streams.broker_compat import bootstrap_of, create_topics
 from streams.codec import encode
 from streams.records import Control
@@ -58,8 +66,18 @@ async def publish(bootstrap: str, portfolio: str, control: Control, default_part
         await producer.stop()
 
 
+async def set_fast(redis_url: str, portfolio: str, control: Control) -> None:
+    """Write the control to the Redis fast path (closing the client whatever happens)."""
+    redis = aioredis.Redis.from_url(redis_url)
+    try:
+        await set_fast_control(redis, portfolio, control)
+    finally:
+        await redis.aclose()
+
+
 def main(settings: Settings, args: argparse.Namespace) -> int:
-    url, running = services_status(settings)["broker"]
+    status = services_status(settings)
+    url, running = status["broker"]
     if not url or not running:
         print("solbot: no broker: set BROKER_URL or start one with `solbot services up`", file=sys.stderr)
         return 1
@@ -67,6 +85,14 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
         control = control_record("halt", args.reason, args.flatten)
     else:
         control = control_record("resume", "", False)
+    redis_url, redis_running = status["redis"]
+    if redis_url and redis_running:
+        try:
+            asyncio.run(set_fast(redis_url, settings.portfolio, control))
+        except (RedisError, OSError) as exc:
+            print(f"solbot: fast path not set ({exc}); the control record still applies", file=sys.stderr)
+    else:
+        print(f"solbot: no Redis: the {args.command} waits for the risk agent's backlog", file=sys.stderr)
     try:
         asyncio.run(publish(bootstrap_of(url), settings.portfolio, control, settings.topic_partitions))
     except (KafkaError, OSError) as exc:

@@ -85,7 +85,7 @@ def test_buy_at_full_position_size_with_hand_computed_amounts() -> None:
     assert (order.ts_ms, order.origin_ms, order.decided_ms) == (1_000, 995, 99)
     assert order.pool_state.venue == "raydium"
     assert state.pending[order.id] == rr.PendingOrder(
-        "JUP/USDC", "buy", USDC, 875_000_000, 872_051_362, "entry", 875.0
+        "JUP/USDC", "buy", USDC, 875_000_000, 872_051_362, "entry", 875.0, "test"
     )
     assert rr.available(state, USDC) == 10_000_000_000 - 875_000_000
     assert (state.decided, state.approved, state.rejected) == (1, 1, 0)

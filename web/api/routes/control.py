@@ -2,8 +2,14 @@
 
 The API never writes orders itself: the risk agent is their single writer. A request becomes a
 `ManualRequest` on `control.manual` and the answer is 202 with its id; the risk agent turns a close into
-an exit order for the pair (and a cancel into the order's cancellation when it is still open), and the
-outcome arrives on the usual `orders` / `fills` channels of `/ws`.
+an exit order for the pair, and the outcome arrives on the usual `orders` / `fills` channels of `/ws`.
+
+A cancel is enforced where the order would execute: an order already terminal (it has an execution row)
+answers 409 `already_filled`; otherwise the order id is marked cancelled in Redis (`store.order_gate`)
+and the execution sink, which checks that mark inside its transaction before executing, records the
+terminal outcome `cancelled` instead. The mark is set, then the order re-read: one that executed in
+between answers 409 too. (A 202 whose order was executing at that very instant still ends `filled`; its
+fill says so.)
 """
 
 from __future__ import annotations
@@ -13,13 +19,16 @@ import time
 import uuid
 from typing import Annotated, Literal
 
+import asyncpg
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field, model_validator
+from redis.exceptions import RedisError
 
 from solbot.errors import ServiceError
+from store.order_gate import request_cancel
 from streams.records import ManualRequest
 from streams.topics import CONTROL_MANUAL
-from web.api.deps import PublisherDep, SettingsDep, rate_limited, require
+from web.api.deps import PoolDep, PublisherDep, RedisDep, SettingsDep, rate_limited, require
 from web.api.errors import ApiError, ErrorResponse
 from web.api.security import Permission, Principal
 
@@ -32,6 +41,7 @@ router = APIRouter(
         400: {"model": ErrorResponse},
         401: {"model": ErrorResponse},
         403: {"model": ErrorResponse},
+        409: {"model": ErrorResponse},
         429: {"model": ErrorResponse},
         503: {"model": ErrorResponse},
     },
@@ -60,6 +70,18 @@ class ManualOrderAccepted(BaseModel):
     topic: str
 
 
+async def _terminal_status(pool: asyncpg.Pool, order_id: str) -> str | None:
+    """The order's terminal outcome (its execution's status), or None while it has none."""
+    status: str | None = await pool.fetchval(
+        "SELECT status FROM executions WHERE order_id = $1 ORDER BY seq LIMIT 1", order_id
+    )
+    return status
+
+
+def _already(order_id: str, status: str) -> ApiError:
+    return ApiError(409, "already_filled", f"order {order_id} is already terminal: {status}")
+
+
 @router.post(
     "",
     status_code=202,
@@ -70,11 +92,21 @@ async def manual_order(
     body: ManualOrderRequest,
     settings: SettingsDep,
     publisher: PublisherDep,
+    pool: PoolDep,
+    redis: RedisDep,
     principal: Annotated[Principal, Depends(require(Permission.EXECUTE_TRADES))],
     _: Annotated[None, Depends(rate_limited("orders"))],
 ) -> ManualOrderAccepted:
     if body.action == "close" and body.pair not in settings.pairs:
         raise ApiError(400, "unknown_pair", f"not a traded pair: {body.pair}")
+    if body.action == "cancel":
+        assert body.order_id is not None
+        try:
+            status = await _terminal_status(pool, body.order_id)
+        except (OSError, asyncpg.PostgresError) as exc:
+            raise ApiError(503, "unavailable", f"order status unknown: {type(exc).__name__}") from None
+        if status is not None:
+            raise _already(body.order_id, status)
     request = ManualRequest(
         id=f"manual:{uuid.uuid4().hex}",
         action=body.action,
@@ -88,6 +120,14 @@ async def manual_order(
         await publisher.send(CONTROL_MANUAL.name, settings.portfolio, request.dumps())
     except ServiceError as exc:
         raise ApiError(503, "unavailable", str(exc)) from None
+    if body.action == "cancel":
+        try:
+            await request_cancel(redis, request.order_id, f"by {principal.wallet}")
+            status = await _terminal_status(pool, request.order_id)
+        except (OSError, RedisError, asyncpg.PostgresError) as exc:
+            raise ApiError(503, "unavailable", f"cancel not recorded: {type(exc).__name__}") from None
+        if status is not None and status != "cancelled":
+            raise _already(request.order_id, status)
     log.info("manual %s %s published by %s", request.action, request.id, principal.wallet)
     return ManualOrderAccepted(
         id=request.id,

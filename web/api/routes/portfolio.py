@@ -1,17 +1,28 @@
-"""The portfolio: balances and positions from Postgres, marked to the latest prices in Redis, in USDC."""
+"""The portfolio: balances and positions from Postgres, marked to the latest prices in Redis, in USDC; and
+`POST /portfolio/rebalance`, which asks the risk agent to move positions toward target fractions of equity
+(a `Control(action="rebalance")` on the `control` topic, as `solbot rebalance` sends)."""
 
 from __future__ import annotations
 
+import logging
+import time
+import uuid
 from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
+from agents.rebalance import validate_targets
 from market.tokens import DECIMALS, SYMBOLS
+from solbot.errors import ServiceError
 from store.latest_prices import PRICES_KEY
-from web.api.deps import PoolDep, RedisDep, SettingsDep, rate_limited, require
-from web.api.errors import ErrorResponse
+from streams.codec import encode
+from streams.records import Control
+from streams.topics import CONTROL
+from web.api.deps import PoolDep, PublisherDep, RedisDep, SettingsDep, rate_limited, require
+from web.api.errors import ApiError, ErrorResponse
 from web.api.security import Permission, Principal
 
 router = APIRouter(
@@ -20,6 +31,7 @@ router = APIRouter(
     responses={401: {"model": ErrorResponse}, 403: {"model": ErrorResponse}, 429: {"model": ErrorResponse}},
 )
 QUOTE_SYMBOL = "USDC"
+log = logging.getLogger(__name__)
 
 
 class BalanceOut(BaseModel):
@@ -157,3 +169,57 @@ async def get_portfolio(
         total_value_usdc=total,
         prices=prices,
     )
+
+
+class RebalanceRequest(BaseModel):
+    targets: dict[str, float] = Field(description="pair (BASE/QUOTE) -> target fraction of equity, 0 sells")
+    reason: str = Field("operator", min_length=1, max_length=200)
+
+
+class RebalanceAccepted(BaseModel):
+    id: str = Field(description="The `Control` id on the `control` topic; the alert names it when done")
+    targets: dict[str, float]
+    topic: str
+
+
+@router.post(
+    "/rebalance",
+    status_code=202,
+    response_model=RebalanceAccepted,
+    responses={400: {"model": ErrorResponse}, 503: {"model": ErrorResponse}},
+    summary="Move positions toward target fractions of equity",
+)
+async def rebalance(
+    body: RebalanceRequest,
+    settings: SettingsDep,
+    publisher: PublisherDep,
+    principal: Annotated[Principal, Depends(require(Permission.CONFIGURE_BOT, Permission.EXECUTE_TRADES))],
+    _: Annotated[None, Depends(rate_limited("orders"))],
+) -> RebalanceAccepted:
+    errors = validate_targets(body.targets, settings.pairs, settings.max_position_pct / 100.0)
+    if errors:
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("body", "targets", pair) if pair else ("body", "targets"),
+                    "msg": msg,
+                    "type": "value_error",
+                }
+                for pair, msg in errors.items()
+            ]
+        )
+    ts = int(time.time() * 1000)
+    control = Control(
+        id=f"ctl:rebalance:{ts}:{uuid.uuid4().hex[:8]}",
+        action="rebalance",
+        reason=body.reason,
+        flatten=False,
+        ts_ms=ts,
+        targets=dict(body.targets),
+    )
+    try:
+        await publisher.send(CONTROL.name, settings.portfolio, encode(control))
+    except ServiceError as exc:
+        raise ApiError(503, "unavailable", str(exc)) from None
+    log.info("rebalance %s %s requested by %s", control.id, body.targets, principal.wallet)
+    return RebalanceAccepted(id=control.id, targets=dict(body.targets), topic=CONTROL.name)

@@ -1,21 +1,34 @@
-"""System status: can the API reach Postgres, Redis and the broker, and how much is recorded."""
+"""System status (can the API reach Postgres, Redis and the broker, how much is recorded) and the kill switch.
+
+`POST /system/halt` and `POST /system/resume` do what `solbot halt` / `solbot resume` do: the `Control`
+record is written to the Redis fast path first (the risk agent applies it at its next batch and the
+execution sink refuses buys while it says halt) and then published on the `control` topic, the durable
+source of truth.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
+import uuid
 from typing import Annotated
 
 import asyncpg
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from redis.exceptions import RedisError
 
+from solbot.errors import ServiceError
 from store.latest_prices import PRICES_KEY
+from store.order_gate import set_fast_control
 from streams.broker_compat import bootstrap_of
+from streams.codec import encode
+from streams.records import Control
+from streams.topics import CONTROL
 from web.alerts import ALERTS_KEY
-from web.api.deps import StateDep, rate_limited, require
-from web.api.errors import ErrorResponse
+from web.api.deps import PublisherDep, RedisDep, SettingsDep, StateDep, rate_limited, require
+from web.api.errors import ApiError, ErrorResponse
 from web.api.security import Permission, Principal
 
 log = logging.getLogger(__name__)
@@ -93,3 +106,86 @@ async def system_status(
         counts=counts,
         websocket_clients=state.bridge.clients,
     )
+
+
+class HaltRequest(BaseModel):
+    reason: str = Field("operator", min_length=1, max_length=200, description="Recorded in every rejection")
+    flatten: bool = Field(False, description="Also sell every position")
+
+
+class ControlSent(BaseModel):
+    id: str
+    action: str
+    reason: str
+    flatten: bool
+    ts_ms: int
+    topic: str
+    fast_path: bool  # False when Redis could not be written: the topic's copy applies, behind the backlog
+
+
+async def _send_control(
+    action: str, reason: str, flatten: bool, redis: RedisDep, publisher: PublisherDep, settings: SettingsDep
+) -> ControlSent:
+    ts = int(time.time() * 1000)
+    control = Control(
+        id=f"ctl:{action}:{ts}:{uuid.uuid4().hex[:8]}",
+        action=action,
+        reason=reason,
+        flatten=flatten,
+        ts_ms=ts,
+    )
+    fast = True
+    try:
+        await set_fast_control(redis, settings.portfolio, control)
+    except (OSError, RedisError) as exc:
+        log.warning("%s: fast path not set: %s", control.id, exc)
+        fast = False
+    try:
+        await publisher.send(CONTROL.name, settings.portfolio, encode(control))
+    except ServiceError as exc:
+        raise ApiError(503, "unavailable", str(exc)) from None
+    log.warning("%s sent (%s)", control.id, reason)
+    return ControlSent(
+        id=control.id,
+        action=action,
+        reason=reason,
+        flatten=flatten,
+        ts_ms=ts,
+        topic=CONTROL.name,
+        fast_path=fast,
+    )
+
+
+@router.post(
+    "/halt",
+    status_code=202,
+    response_model=ControlSent,
+    responses={400: {"model": ErrorResponse}, 503: {"model": ErrorResponse}},
+    summary="Kill switch: reject every new buy (optionally sell everything)",
+)
+async def halt(
+    body: HaltRequest,
+    redis: RedisDep,
+    publisher: PublisherDep,
+    settings: SettingsDep,
+    principal: Annotated[Principal, Depends(require(Permission.CONFIGURE_BOT))],
+    _: Annotated[None, Depends(rate_limited("orders"))],
+) -> ControlSent:
+    return await _send_control("halt", body.reason, body.flatten, redis, publisher, settings)
+
+
+@router.post(
+    "/resume",
+    status_code=202,
+    response_model=ControlSent,
+    responses={503: {"model": ErrorResponse}},
+    summary="Clear a manual halt (breaker halts stay)",
+)
+async def resume(
+    redis: RedisDep,
+    publisher: PublisherDep,
+    settings: SettingsDep,
+    principal: Annotated[Principal, Depends(require(Permission.CONFIGURE_BOT))],
+    _: Annotated[None, Depends(rate_limited("orders"))],
+) -> ControlSent:
+    return await _send_control("resume", "", False, redis, publisher, settings)

@@ -30,7 +30,7 @@ class TradeOut(BaseModel):
     pair: str
     side: str
     kind: str
-    status: str = Field(description="The execution's outcome: filled | failed")
+    status: str = Field(description="The execution's outcome: filled | failed | cancelled")
     order_status: str
     reason: str
     venue: str
@@ -73,7 +73,7 @@ async def list_trades(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,19}$", description="From `next_cursor`")] = None,
     pair: Annotated[str | None, Query(max_length=64)] = None,
-    status: Literal["filled", "failed"] | None = None,
+    status: Literal["filled", "failed", "cancelled"] | None = None,
     since_ms: Annotated[int | None, Query(ge=0)] = None,
 ) -> TradePage:
     where = ["e.portfolio = $1"]
