@@ -1,4 +1,4 @@
-"""An async Solana JSON-RPC client for the five calls a venue needs, with errors mapped by code.
+"""An async Solana JSON-RPC client for the calls a venue needs, with errors mapped by code.
 
 Why by code: messages differ between node versions and providers, codes do not (PROTOCOLS.md §4).
 -32002 is split on the simulate result's `err` ("BlockhashNotFound" vs any other preflight failure),
@@ -10,6 +10,7 @@ bytes itself, so it alone decides when a transaction is dead.
 
 from __future__ import annotations
 
+import base64
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -134,6 +135,17 @@ class RpcClient:
             last_valid_block_height=int(value["lastValidBlockHeight"]),
             slot=int(result["context"]["slot"]),
         )
+
+    async def get_account_info(self, pubkey: str, commitment: str = "confirmed") -> bytes | None:
+        """An account's data (base64-decoded), or None when the account does not exist."""
+        result = await self.call("getAccountInfo", [pubkey, {"encoding": "base64", "commitment": commitment}])
+        value = result.get("value") if isinstance(result, dict) else None
+        if value is None:
+            return None
+        data = value.get("data")
+        if not isinstance(data, list) or not data or not isinstance(data[0], str):
+            raise RpcError(f"getAccountInfo {pubkey}: data is not [base64, encoding]")
+        return base64.b64decode(data[0])
 
     async def get_block_height(self, commitment: str = "confirmed") -> int:
         return int(await self.call("getBlockHeight", [{"commitment": commitment}]))
