@@ -56,7 +56,8 @@ class SignatureStatus:
     confirmation_status: str | None  # processed | confirmed | finalized
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def retry_after_s(response: httpx.Response) -> float | None:
+    """Retry-After in seconds; None when absent or not a number (an HTTP-date is treated as absent)."""
     value = response.headers.get("retry-after")
     try:
         return max(0.0, float(value)) if value is not None else None
@@ -106,7 +107,7 @@ class RpcClient:
         except httpx.HTTPError as exc:
             raise RpcError(f"{method}: transport error {type(exc).__name__}") from exc
         if response.status_code == HTTP_TOO_MANY_REQUESTS:
-            raise RpcRateLimited(f"{method}: rate limited (HTTP 429)", _retry_after(response))
+            raise RpcRateLimited(f"{method}: rate limited (HTTP 429)", retry_after_s(response))
         try:
             payload = response.json()
         except ValueError as exc:
@@ -119,7 +120,7 @@ class RpcClient:
         if isinstance(error, dict):
             mapped = map_error(error)
             if isinstance(mapped, RpcRateLimited):
-                mapped.retry_after_s = _retry_after(response)
+                mapped.retry_after_s = retry_after_s(response)
             raise mapped
         if response.status_code >= 400:
             raise RpcError(f"{method}: HTTP {response.status_code}", response.status_code)
