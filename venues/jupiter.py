@@ -246,6 +246,12 @@ class JupiterVenue:
             )
         limit = unit_limit(simulation.units_consumed, self.config.cu_margin_bps)
         price = self.fees.unit_price(limit)
+        # Sign with the node's newest blockhash, not the one /swap chose before quoting and simulating: the
+        # transaction then has the longest life it can get, and a blockhash that went stale meanwhile
+        # cannot doom it to wait out its expiry.
+        latest = await self.rpc.get_latest_blockhash()
+        if latest.last_valid_block_height >= last_valid:
+            blockhash, last_valid = Hash.from_string(latest.blockhash), latest.last_valid_block_height
         tx = self._sign(body, blockhash, limit, price)
         return PreparedTx(
             signature=str(tx.signatures[0]),
