@@ -46,13 +46,20 @@ from solders.transaction_metadata import FailedTransactionMetadata
 from spl.token.constants import ACCOUNT_LEN, MINT_LEN, TOKEN_PROGRAM_ID
 from spl.token.instructions import (
     approve,
+    burn,
     create_associated_token_account,
     get_associated_token_address,
     initialize_account3,
     initialize_mint,
     mint_to,
 )
-from spl.token.models import ApproveParams, InitializeAccount3Params, InitializeMintParams, MintToParams
+from spl.token.models import (
+    ApproveParams,
+    BurnParams,
+    InitializeAccount3Params,
+    InitializeMintParams,
+    MintToParams,
+)
 
 from market.tokens import DECIMALS
 from solbot.errors import SolbotError, VenueError, VenueRejected
@@ -66,6 +73,7 @@ LAMPORTS_PER_SOL = 1_000_000_000
 _TRANSFER_CHECKED = 12  # SPL token instruction index
 _AMOUNT_OFFSET = 64  # token account layout: mint (32), owner (32), amount (u64 LE)
 _MAX_U64 = 2**64 - 1
+_SYNC_IX_PER_TX = 8  # mint/burn instructions per sync transaction (two new keys each)
 
 
 class ChainError(SolbotError):
@@ -279,6 +287,53 @@ class LocalChain:
                 [self._operator],
                 "fund wallet",
             )
+
+    def sync_wallet(self, target: Mapping[str, int], decimals: Mapping[str, int]) -> dict[str, int]:
+        """Make the wallet hold exactly `target` (mint up, burn down, in one transaction); the changes made.
+
+        Why: the chain is process memory, the database is the record. A worker that (re)starts, takes
+        over the orders partition, or rolled back a batch after settling it brings the chain back to the
+        database's balances. Settlements remembered before are forgotten: an order whose batch did not
+        commit will run again and must move tokens again, and committed orders never run again.
+        `decimals` names mints not yet on the chain; a mint the wallet holds but `target` omits goes to 0.
+        """
+        for mint, amount in target.items():
+            if amount < 0 or amount > _MAX_U64:
+                raise ChainError(f"target balance of {mint} out of range: {amount}")
+            if mint not in self._mints:
+                if mint not in decimals:
+                    raise ChainError(f"mint {mint} has no known decimals")
+                self.add_token(mint, decimals[mint])
+        held = self.balances()
+        changes = {
+            mint: target.get(mint, 0) - held.get(mint, 0)
+            for mint in set(held) | set(target)
+            if target.get(mint, 0) != held.get(mint, 0)
+        }
+        mints_up: list[Instruction] = []
+        burns: list[Instruction] = []
+        for mint, delta in sorted(changes.items()):
+            if delta > 0:
+                mints_up.append(self._mint_to_ix(mint, self.wallet_account(mint), delta))
+            else:
+                burns.append(
+                    burn(
+                        BurnParams(
+                            program_id=TOKEN_PROGRAM_ID,
+                            account=self.wallet_account(mint),
+                            mint=self.mint_address(mint),
+                            owner=self._wallet_pk,
+                            amount=-delta,
+                        )
+                    )
+                )
+        # A fresh blockhash: a settlement re-sent after this must not be the byte-identical old one.
+        self._svm.expire_blockhash()
+        for instructions, signers in ((mints_up, [self._operator]), (burns, [self._operator, self._wallet])):
+            for start in range(0, len(instructions), _SYNC_IX_PER_TX):  # a transaction holds 1,232 bytes
+                self._send(instructions[start : start + _SYNC_IX_PER_TX], signers, "sync wallet")
+        self._settled.clear()
+        return changes
 
     def ensure_pool(self, state: PoolState) -> None:
         """Create the pool's mints and vaults on first use, funded to its reserves."""

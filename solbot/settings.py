@@ -87,6 +87,7 @@ class Settings(BaseSettings):
     # Paper wallet.
     paper_start_usdc: float = Field(10_000.0, ge=0.0)
     paper_start_sol: float = Field(50.0, ge=0.0)
+    paper_chain: bool = Field(True, description="settle every paper fill on an in-process LiteSVM chain")
 
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 

@@ -18,7 +18,7 @@ from solders.instruction import Instruction
 from solders.pubkey import Pubkey
 from solders.system_program import TransferParams, transfer
 
-from chain.rpc import HTTP_TOO_MANY_REQUESTS, map_error
+from chain.rpc import HTTP_TOO_MANY_REQUESTS, map_error, retry_after_s
 from solbot.errors import RpcError, RpcRateLimited, RpcTimeout
 from venues.fees import MIN_JITO_TIP_LAMPORTS
 
@@ -100,8 +100,7 @@ class JitoClient:
         except httpx.HTTPError as exc:
             raise RpcError(f"jito {method}: transport error {type(exc).__name__}") from exc
         if response.status_code == HTTP_TOO_MANY_REQUESTS:
-            retry = response.headers.get("retry-after")
-            raise RpcRateLimited(f"jito {method}: rate limited", float(retry) if retry else None)
+            raise RpcRateLimited(f"jito {method}: rate limited", retry_after_s(response))
         try:
             payload = response.json()
         except ValueError as exc:

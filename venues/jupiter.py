@@ -26,7 +26,7 @@ from solders.message import MessageV0
 from solders.transaction import VersionedTransaction
 
 from chain.local import memo_ix
-from chain.rpc import HTTP_TOO_MANY_REQUESTS, RpcClient
+from chain.rpc import HTTP_TOO_MANY_REQUESTS, RpcClient, retry_after_s
 from solbot.errors import (
     BlockhashNotFound,
     PreflightFailed,
@@ -172,8 +172,7 @@ class JupiterVenue:
         except httpx.HTTPError as exc:
             raise VenueError(f"jupiter {path}: transport error {type(exc).__name__}") from exc
         if response.status_code == HTTP_TOO_MANY_REQUESTS:
-            retry = response.headers.get("retry-after")
-            raise RpcRateLimited(f"jupiter {path}: rate limited", float(retry) if retry else None)
+            raise RpcRateLimited(f"jupiter {path}: rate limited", retry_after_s(response))
         if 400 <= response.status_code < 500:
             raise VenueRejected(f"jupiter {path}: HTTP {response.status_code}")
         if response.status_code >= 500:
@@ -247,6 +246,12 @@ class JupiterVenue:
             )
         limit = unit_limit(simulation.units_consumed, self.config.cu_margin_bps)
         price = self.fees.unit_price(limit)
+        # Sign with the node's newest blockhash, not the one /swap chose before quoting and simulating: the
+        # transaction then has the longest life it can get, and a blockhash that went stale meanwhile
+        # cannot doom it to wait out its expiry.
+        latest = await self.rpc.get_latest_blockhash()
+        if latest.last_valid_block_height >= last_valid:
+            blockhash, last_valid = Hash.from_string(latest.blockhash), latest.last_valid_block_height
         tx = self._sign(body, blockhash, limit, price)
         return PreparedTx(
             signature=str(tx.signatures[0]),

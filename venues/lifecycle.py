@@ -13,6 +13,11 @@ database transaction that updates `orders.status`. `run` is resumable: calling i
 (a re-delivered message, a restarted worker) continues from what is stored, and a terminal order
 returns its stored outcome. A circuit breaker per venue stops calling a venue after consecutive
 failures, for a cooldown.
+
+Confirmation polls `getSignatureStatuses` through a `StatusBatcher`: every order waiting on the chain
+at the same moment shares one call (up to 256 signatures), and concurrent `getBlockHeight` reads share
+one request, so a thousand orders in flight cost a few calls per poll interval rather than thousands.
+A shared height read is still read before the status read that follows it, so expiry proofs hold.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from typing import Protocol, TypeVar
 
 import asyncpg
 
-from chain.rpc import RpcClient
+from chain.rpc import RpcClient, SignatureStatus
 from solbot.errors import (
     CircuitOpen,
     PreflightFailed,
@@ -114,6 +119,56 @@ class CircuitBreaker:
             self.opened_at = self._clock()
 
 
+class StatusBatcher:
+    """Coalesces concurrent signature-status and block-height reads into shared RPC calls."""
+
+    MAX_SIGNATURES = 256  # getSignatureStatuses' limit
+
+    def __init__(self, rpc: RpcClient, linger_s: float = 0.005) -> None:
+        self.rpc = rpc
+        self.linger_s = linger_s
+        self._waiting: dict[tuple[str, bool], list[asyncio.Future[SignatureStatus | None]]] = {}
+        self._flusher: asyncio.Task[None] | None = None
+        self._height: asyncio.Task[int] | None = None
+        self.calls = 0
+
+    async def status(self, signature: str, *, search_history: bool = False) -> SignatureStatus | None:
+        """This signature's status from the next shared call; raises that call's error."""
+        future: asyncio.Future[SignatureStatus | None] = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault((signature, search_history), []).append(future)
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        return await future
+
+    async def block_height(self) -> int:
+        """The block height, joining a request already in flight if there is one: that only makes the
+        reading older, which a proof of expiry tolerates (heights only grow)."""
+        if self._height is None or self._height.done():
+            self.calls += 1
+            self._height = asyncio.create_task(self.rpc.get_block_height())
+        return await asyncio.shield(self._height)
+
+    async def _flush(self) -> None:
+        await asyncio.sleep(self.linger_s)
+        while self._waiting:
+            flag = next(iter(self._waiting))[1]
+            keys = [key for key in self._waiting if key[1] == flag][: self.MAX_SIGNATURES]
+            batch = {key: self._waiting.pop(key) for key in keys}
+            self.calls += 1
+            try:
+                found = await self.rpc.get_signature_statuses([sig for sig, _ in keys], search_history=flag)
+            except Exception as exc:  # every waiter gets the error and decides (retry, back off) itself
+                for futures in batch.values():
+                    for future in futures:
+                        if not future.done():
+                            future.set_exception(exc)
+                continue
+            for key, status in zip(keys, found, strict=True):
+                for future in batch[key]:
+                    if not future.done():
+                        future.set_result(status)
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     order_id: str
@@ -153,6 +208,7 @@ class OrderLifecycle:
         self.config = config or LifecycleConfig()
         self.name = venue.name
         self.breaker = CircuitBreaker(self.config.breaker_failures, self.config.breaker_cooldown_s)
+        self.statuses = StatusBatcher(venue.rpc)
         self._wall_ms = wall_ms
 
     # -- the Venue interface -------------------------------------------------------------------------------
@@ -274,8 +330,7 @@ class OrderLifecycle:
                 return
         last_send = time.monotonic()
         while True:
-            status = await self._rpc_call(lambda: self.venue.rpc.get_signature_statuses([tx.signature]))
-            found = status[0]
+            found = await self._rpc_call(lambda: self.statuses.status(tx.signature))
             if found is not None and found.err is not None:
                 await self._close_tx(order.id, tx, "failed", FAILED, f"transaction error: {found.err}")
                 return
@@ -283,14 +338,14 @@ class OrderLifecycle:
                 await self._close_tx(order.id, tx, "landed", CONFIRMED, f"landed in slot {found.slot}")
                 return
             if found is None:
-                height = await self._rpc_call(self.venue.rpc.get_block_height)
+                height = await self._rpc_call(self.statuses.block_height)
                 if height > tx.last_valid_block_height:
                     # Read AFTER the height: nothing can land past its last valid height, so unknown now
                     # means never. Only then may a new transaction be signed.
                     again = await self._rpc_call(
-                        lambda: self.venue.rpc.get_signature_statuses([tx.signature], search_history=True)
+                        lambda: self.statuses.status(tx.signature, search_history=True)
                     )
-                    if again[0] is None:
+                    if again is None:
                         await self._expire_tx(order.id, tx, height)
                         return
                     continue

@@ -74,3 +74,14 @@ def status_payload() -> dict[str, Any]:
 class StatusView(View):
     async def get(self, request: Request) -> Response:
         return self.json(status_payload())
+
+
+@app.page("/balances/check/")
+class BalanceCheckView(View):
+    """The database's balances against the local chain's, where the chain lives (`solbot check balances`)."""
+
+    async def get(self, request: Request) -> Response:
+        from agents.execution import balance_check
+
+        payload = await balance_check()
+        return self.json(payload, status=200 if payload["available"] else 409)

@@ -266,3 +266,33 @@ def test_compare_balances_lines() -> None:
     assert compare_balances({USDC: 5}, {USDC: 7, JUP: 1}) == sorted(
         [f"{JUP}: db 0 chain 1 (chain - db = +1)", f"{USDC}: db 5 chain 7 (chain - db = +2)"]
     )
+
+
+def test_sync_wallet_mints_up_burns_down_and_forgets_settlements(chain: LocalChain) -> None:
+    buy = make_order(sol_usdc(), "buy", 100 * 10**6, "ord-sync")
+    chain.settle(buy, filled(buy))
+    assert chain.signature_of("ord-sync") is not None
+    chain.sync_wallet({WSOL: 5 * 10**9, USDC: 100 * 10**6}, {})
+    assert chain.signature_of("ord-sync") is None
+    pump = "PumpSyncMint1111111111111111111111111111111"
+    changes = chain.sync_wallet({WSOL: 2 * 10**9, USDC: 300 * 10**6, pump: 7}, {pump: 6})
+    assert changes == {WSOL: -3 * 10**9, USDC: 200 * 10**6, pump: 7}
+    assert chain.balances()[WSOL] == 2 * 10**9
+    assert chain.balances()[USDC] == 300 * 10**6
+    assert chain.balances()[pump] == 7
+    assert chain.sync_wallet({WSOL: 2 * 10**9, USDC: 300 * 10**6, pump: 7}, {}) == {}
+    # A mint left out of the target goes to zero.
+    chain.sync_wallet({WSOL: 2 * 10**9, USDC: 300 * 10**6}, {})
+    assert chain.balances()[pump] == 0
+
+
+def test_many_mints_sync_in_several_transactions(chain: LocalChain) -> None:
+    mints = {f"SyncMint{i:02d}" + "1" * 35: 6 for i in range(20)}
+    chain.sync_wallet({m: 1_000 + i for i, m in enumerate(mints)}, mints)
+    held = chain.balances()
+    assert all(held[m] == 1_000 + i for i, m in enumerate(mints))
+
+
+def test_unknown_mint_without_decimals_is_refused(chain: LocalChain) -> None:
+    with pytest.raises(ChainError):
+        chain.sync_wallet({"NoDecimals111111111111111111111111111111111": 1}, {})
