@@ -13,17 +13,21 @@ from typing import Any
 
 from agents.dead_letters import send_dead_letter
 from agents.feature_maths import (
+    BAR_MS,
     BARS_1S,
+    HOP_10S_MS,
+    HOP_60S_MS,
     Trade,
     compute_features,
+    hop_bar,
     pair_price,
-    pool_state_from_swap,
+    pool_dict_from_swap,
     trade_from_swap,
 )
 from solbot.errors import DecodeError
 from store import latest_prices
 from streams.app import app, dlq_raw_topic, features_topic, raw_swaps_topic, settings
-from streams.codec import decode, encode
+from streams.codec import RawSwap, decode_swap, encode
 from streams.records import FeatureSnapshot, PoolState, Swap
 from streams.validate import check_swap
 from tables.batch_view import BatchView, underlying
@@ -86,9 +90,15 @@ class WindowedBars:
             bar.add(*trade)
             self.view.put(key, bar, partition)
 
-    def trailing(self, pair: str, ts_ms: int) -> Bar | None:
-        """The longest window containing ts: the one covering the most recent full span."""
-        return self.view.get((pair, self.ranges(ts_ms)[0]))
+    def add_bar(self, pair: str, partition: int, ts_ms: int, delta: Bar) -> None:
+        """Merge a batch's trades of one step (all in the same windows as `ts_ms`) into those windows."""
+        for rng in self.ranges(ts_ms):
+            key = (pair, rng)
+            bar = self.view.get(key)
+            if bar is None:
+                bar = Bar()
+            bar.absorb(delta)
+            self.view.put(key, bar, partition)
 
     def history(self, pair: str, ts_ms: int, count: int) -> list[Bar | None]:
         """The last `count` tumbling bars up to ts, oldest first (None for seconds without trades)."""
@@ -101,20 +111,27 @@ class WindowedBars:
 
 
 class FeatureFolder:
-    """Folds one batch of raw swaps into the tables and returns the snapshots it must publish."""
+    """Folds one batch of raw swaps into the tables and returns the snapshots it must publish.
+
+    A swap updates one bar: its one-second bar (and a batch-local copy of it). Snapshots merge the
+    hopping-window bars from the one-second bars (`hop_bar`); the hopping tables stay the durable,
+    expiring record of those windows and get each batch's trades once per window on `flush()`.
+    """
 
     def __init__(
         self, *, bars_1s: Any, bars_10s: Any, bars_60s: Any, state_table: Any, snapshot_interval_ms: int
     ) -> None:
         self.bars_1s = WindowedBars(bars_1s)
-        self.bars_10s = WindowedBars(bars_10s)
-        self.bars_60s = WindowedBars(bars_60s)
+        self.hops = ((WindowedBars(bars_10s), HOP_10S_MS[1]), (WindowedBars(bars_60s), HOP_60S_MS[1]))
         self.states: BatchView[PairState] = BatchView(
             underlying(state_table), load=PairState.from_dict, dump=PairState.to_dict
         )
         self.interval_ms = snapshot_interval_ms
+        self._deltas: dict[tuple[str, int], tuple[Bar, int]] = {}  # (pair, second ms) -> this batch's bar
 
-    def fold(self, swap: Swap, partition: int, offset: int, origin_ms: int) -> FeatureSnapshot | None:
+    def fold(
+        self, swap: Swap | RawSwap, partition: int, offset: int, origin_ms: int
+    ) -> FeatureSnapshot | None:
         """Apply one swap (skipping a re-delivered one) and return a snapshot if it opens a new interval."""
         pair = swap.pair
         state = self.states.get(pair) or PairState()
@@ -124,11 +141,15 @@ class FeatureFolder:
         trade = trade_from_swap(swap)
         if trade is None:
             return None
-        for bars in (self.bars_1s, self.bars_10s, self.bars_60s):
-            bars.add(pair, partition, trade)
+        self.bars_1s.add(pair, partition, trade)
+        second = (pair, trade.ts_ms - trade.ts_ms % BAR_MS)
+        got = self._deltas.get(second)
+        delta = got[0] if got is not None else Bar()
+        delta.add(*trade)
+        self._deltas[second] = (delta, partition)
         known = state.pools.get(swap.pool)
         if known is None or swap.ts_ms >= int(known.get("ts_ms", 0)):
-            state.pools[swap.pool] = pool_state_from_swap(swap).asdict()
+            state.pools[swap.pool] = pool_dict_from_swap(swap)
         state.last_price = trade.price
         state.offsets[part_key] = offset
         snapshot = None
@@ -144,12 +165,9 @@ class FeatureFolder:
     ) -> FeatureSnapshot:
         pools = [PoolState(**p) for p in state.pools.values()]
         price = pair_price(pools, fallback=state.last_price)
+        history = self.bars_1s.history(pair, ts_ms, BARS_1S)
         features = compute_features(
-            price,
-            self.bars_1s.history(pair, ts_ms, BARS_1S),
-            self.bars_10s.trailing(pair, ts_ms),
-            self.bars_60s.trailing(pair, ts_ms),
-            pools,
+            price, history, hop_bar(history, ts_ms, *HOP_10S_MS), hop_bar(history, ts_ms, *HOP_60S_MS), pools
         )
         bucket_ms = (ts_ms // self.interval_ms) * self.interval_ms
         return FeatureSnapshot(
@@ -164,8 +182,23 @@ class FeatureFolder:
             source_offset=offset,
         )
 
+    def _fold_hops(self) -> None:
+        """Each hopping table gets the batch's trades once per (pair, step), merged per second."""
+        for bars, step_ms in self.hops:
+            steps: dict[tuple[str, int], tuple[Bar, int]] = {}
+            for (pair, second_ms), (delta, partition) in self._deltas.items():
+                key = (pair, second_ms - second_ms % step_ms)
+                got = steps.get(key)
+                merged = got[0] if got is not None else Bar()
+                merged.absorb(delta)
+                steps[key] = (merged, partition)
+            for (pair, step_start), (merged, partition) in steps.items():
+                bars.add_bar(pair, partition, step_start, merged)
+        self._deltas.clear()
+
     def flush(self) -> None:
-        for view in (self.bars_1s.view, self.bars_10s.view, self.bars_60s.view, self.states):
+        self._fold_hops()
+        for view in (self.bars_1s.view, self.hops[0][0].view, self.hops[1][0].view, self.states):
             view.flush()
 
 
@@ -185,7 +218,7 @@ async def build_features(stream: Any) -> None:
         for event in events:
             msg = event.message
             try:
-                swap = check_swap(decode(Swap, msg.value))
+                swap = check_swap(decode_swap(msg.value))
             except DecodeError as exc:
                 await send_dead_letter(dlq_raw_topic, event, str(exc), "build_features")
                 continue

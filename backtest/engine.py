@@ -41,8 +41,8 @@ from market.tokens import USDC, WSOL, initial_wallet
 from solbot.errors import DecodeError, VenueRejected
 from solbot.settings import Settings
 from store.execution import _Position as LedgerPosition  # the sink's booking rules, reused as they are
-from streams.codec import decode_object, encode
-from streams.records import FeatureSnapshot, Fill, Launch, Order, PoolState, Rejection, Signal, Swap
+from streams.codec import decode_object, encode, swap_from_object
+from streams.records import FeatureSnapshot, Fill, Launch, Order, PoolState, Rejection, Signal
 from streams.topics import FILLS, RAW_LAUNCHES, RAW_SWAPS, SIGNALS
 from streams.validate import check_swap
 from venues.base import FILLED, INVALID_ORDER, failed_fill, mint_flows
@@ -200,7 +200,7 @@ class BacktestEngine:
             topic = rec["topic"]
             if topic == swaps_topic:
                 try:
-                    swap = check_swap(decode_object(Swap, rec["value"]))
+                    swap = check_swap(swap_from_object(rec["value"]))
                 except DecodeError:
                     dead += 1
                     continue
