@@ -115,14 +115,25 @@ class FeatureFolder:
 
     A swap updates one bar: its one-second bar (and a batch-local copy of it). Snapshots merge the
     hopping-window bars from the one-second bars (`hop_bar`); the hopping tables stay the durable,
-    expiring record of those windows and get each batch's trades once per window on `flush()`.
+    expiring record of those windows and get each batch's trades once per window on `flush()`. Nothing
+    reads them back, so a run that needs no durable record (the backtest) passes None for them.
     """
 
     def __init__(
-        self, *, bars_1s: Any, bars_10s: Any, bars_60s: Any, state_table: Any, snapshot_interval_ms: int
+        self,
+        *,
+        bars_1s: Any,
+        bars_10s: Any | None,
+        bars_60s: Any | None,
+        state_table: Any,
+        snapshot_interval_ms: int,
     ) -> None:
         self.bars_1s = WindowedBars(bars_1s)
-        self.hops = ((WindowedBars(bars_10s), HOP_10S_MS[1]), (WindowedBars(bars_60s), HOP_60S_MS[1]))
+        self.hops = [
+            (WindowedBars(table), step_ms)
+            for table, step_ms in ((bars_10s, HOP_10S_MS[1]), (bars_60s, HOP_60S_MS[1]))
+            if table is not None
+        ]
         self.states: BatchView[PairState] = BatchView(
             underlying(state_table), load=PairState.from_dict, dump=PairState.to_dict
         )
@@ -142,11 +153,12 @@ class FeatureFolder:
         if trade is None:
             return None
         self.bars_1s.add(pair, partition, trade)
-        second = (pair, trade.ts_ms - trade.ts_ms % BAR_MS)
-        got = self._deltas.get(second)
-        delta = got[0] if got is not None else Bar()
-        delta.add(*trade)
-        self._deltas[second] = (delta, partition)
+        if self.hops:
+            second = (pair, trade.ts_ms - trade.ts_ms % BAR_MS)
+            got = self._deltas.get(second)
+            delta = got[0] if got is not None else Bar()
+            delta.add(*trade)
+            self._deltas[second] = (delta, partition)
         known = state.pools.get(swap.pool)
         if known is None or swap.ts_ms >= int(known.get("ts_ms", 0)):
             state.pools[swap.pool] = pool_dict_from_swap(swap)
@@ -198,8 +210,10 @@ class FeatureFolder:
 
     def flush(self) -> None:
         self._fold_hops()
-        for view in (self.bars_1s.view, self.hops[0][0].view, self.hops[1][0].view, self.states):
-            view.flush()
+        self.bars_1s.view.flush()
+        for bars, _ in self.hops:
+            bars.view.flush()
+        self.states.flush()
 
 
 @app.agent(raw_swaps_topic)

@@ -167,7 +167,7 @@ class BacktestEngine:
         np.random.seed(seed % 2**32)
         self.interval_ms = settings.snapshot_interval_ms
         self.batch_events = settings.batch_max_events
-        self.tables: dict[str, MemoryTable] = feature_tables()
+        self.tables: dict[str, MemoryTable | None] = feature_tables(hops=False)  # snapshots never read hops
         self.models = SignalModels()
         self.state = RiskState.initial(settings.portfolio, limits, WSOL, USDC)
         self.venue = PaperVenue()

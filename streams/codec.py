@@ -7,9 +7,11 @@ call `decode`, which checks every declared field's presence and type and says ex
 from __future__ import annotations
 
 import base64
+import operator
 import time
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, TypeVar
@@ -153,21 +155,25 @@ def _fields_of(cls: type[faust.Record], data: Any) -> dict[str, Any]:
 
 
 @cache
-def _swap_layout() -> tuple[tuple[tuple[str, Any], ...], list[type]]:
-    """((field, default or _MISSING), ...) in RawSwap's order, and the exact type each value must have."""
-    defaults = {"real_base_reserve": 0}
+def _swap_layout() -> tuple[Callable[[dict[str, Any]], tuple[Any, ...]], tuple[type, ...]]:
+    """A getter of the required fields in RawSwap's order, and the exact type of every RawSwap field."""
     names = RawSwap.__slots__
-    schema = {name: tp for name, tp, _ in _schema(Swap)}
+    schema = {name: (tp, required) for name, tp, required in _schema(Swap)}
     assert tuple(schema) == names, "RawSwap must list Swap's fields in Swap's order"
-    return tuple((n, defaults.get(n, _MISSING)) for n in names), [schema[n] for n in names]
+    required = [n for n in names if schema[n][1]]
+    assert list(names[: len(required)]) == required == list(names[:-1]), "only the last field is optional"
+    return operator.itemgetter(*required), tuple(schema[n][0] for n in names)
 
 
 def swap_from_object(data: Any) -> RawSwap:
     """`decode_swap` for an already-parsed value (a recording holds parsed values)."""
     if type(data) is dict:
-        layout, types_ = _swap_layout()
-        values = [data.get(name, default) for name, default in layout]
-        if list(map(type, values)) == types_:  # every field present with its exact type: nothing to explain
+        required, types_ = _swap_layout()
+        try:
+            values = (*required(data), data.get("real_base_reserve", 0))
+        except KeyError:
+            values = ()
+        if tuple(map(type, values)) == types_:  # every field present with its exact type: nothing to explain
             return RawSwap(*values)
     return RawSwap(**_fields_of(Swap, data))  # the slow path finds the reason (or coerces)
 
