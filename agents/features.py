@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from agents.dead_letters import send_dead_letter
+from agents.dead_letters import send_dead_letters
 from agents.feature_maths import (
     BAR_MS,
     BARS_1S,
@@ -32,7 +32,7 @@ from streams.records import FeatureSnapshot, PoolState, Swap
 from streams.validate import check_swap
 from tables.batch_view import BatchView, underlying
 from tables.features import pair_to_bar_1s, pair_to_bar_10s, pair_to_bar_60s, pair_to_feature_state
-from tables.windows import Bar
+from tables.windows import Bar, merge_bars
 from web import metrics
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,7 @@ class PairState:
 
     offsets: dict[str, int] = field(default_factory=dict)  # raw partition -> last applied offset
     bucket: int = -1  # last snapshot bucket (ts_ms // snapshot_interval_ms)
+    second_ms: int = -1  # start of the latest second with a trade: the hopping tables hold the steps before
     last_price: float = 0.0  # the last trade's price: the fallback when no pool has a price
     pools: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -53,6 +54,7 @@ class PairState:
             "bucket": self.bucket,
             "last_price": self.last_price,
             "pools": self.pools,
+            "second_ms": self.second_ms,
         }
 
     @classmethod
@@ -62,6 +64,7 @@ class PairState:
             bucket=int(d.get("bucket", -1)),
             last_price=float(d.get("last_price", 0.0)),
             pools=dict(d.get("pools", {})),
+            second_ms=int(d.get("second_ms", -1)),
         )
 
 
@@ -113,10 +116,12 @@ class WindowedBars:
 class FeatureFolder:
     """Folds one batch of raw swaps into the tables and returns the snapshots it must publish.
 
-    A swap updates one bar: its one-second bar (and a batch-local copy of it). Snapshots merge the
-    hopping-window bars from the one-second bars (`hop_bar`); the hopping tables stay the durable,
-    expiring record of those windows and get each batch's trades once per window on `flush()`. Nothing
-    reads them back, so a run that needs no durable record (the backtest) passes None for them.
+    A swap updates one bar: its one-second bar. Snapshots merge the hopping-window bars from the
+    one-second bars (`hop_bar`). The hopping tables stay the durable, expiring record of those windows:
+    when a pair's event time leaves a step (2 s, 10 s), that step's one-second bars are merged into every
+    window containing it, once, so a window's table value covers its closed steps (a trade arriving after
+    its step closed is in the one-second bars and the snapshots, not in these tables). Nothing reads them
+    back, so a run that needs no durable record (the backtest) passes None for them.
     """
 
     def __init__(
@@ -138,7 +143,6 @@ class FeatureFolder:
             underlying(state_table), load=PairState.from_dict, dump=PairState.to_dict
         )
         self.interval_ms = snapshot_interval_ms
-        self._deltas: dict[tuple[str, int], tuple[Bar, int]] = {}  # (pair, second ms) -> this batch's bar
 
     def fold(
         self, swap: Swap | RawSwap, partition: int, offset: int, origin_ms: int
@@ -153,12 +157,11 @@ class FeatureFolder:
         if trade is None:
             return None
         self.bars_1s.add(pair, partition, trade)
-        if self.hops:
-            second = (pair, trade.ts_ms - trade.ts_ms % BAR_MS)
-            got = self._deltas.get(second)
-            delta = got[0] if got is not None else Bar()
-            delta.add(*trade)
-            self._deltas[second] = (delta, partition)
+        second_ms = trade.ts_ms - trade.ts_ms % BAR_MS
+        if second_ms > state.second_ms:
+            if self.hops and state.second_ms >= 0:
+                self._close_steps(pair, partition, state.second_ms, second_ms)
+            state.second_ms = second_ms
         known = state.pools.get(swap.pool)
         if known is None or swap.ts_ms >= int(known.get("ts_ms", 0)):
             state.pools[swap.pool] = pool_dict_from_swap(swap)
@@ -194,22 +197,18 @@ class FeatureFolder:
             source_offset=offset,
         )
 
-    def _fold_hops(self) -> None:
-        """Each hopping table gets the batch's trades once per (pair, step), merged per second."""
+    def _close_steps(self, pair: str, partition: int, last_ms: int, now_ms: int) -> None:
+        """Event time moved from the second `last_ms` to `now_ms`: write the step it closed, if any."""
         for bars, step_ms in self.hops:
-            steps: dict[tuple[str, int], tuple[Bar, int]] = {}
-            for (pair, second_ms), (delta, partition) in self._deltas.items():
-                key = (pair, second_ms - second_ms % step_ms)
-                got = steps.get(key)
-                merged = got[0] if got is not None else Bar()
-                merged.absorb(delta)
-                steps[key] = (merged, partition)
-            for (pair, step_start), (merged, partition) in steps.items():
-                bars.add_bar(pair, partition, step_start, merged)
-        self._deltas.clear()
+            closed = last_ms - last_ms % step_ms
+            if now_ms - now_ms % step_ms == closed:
+                continue
+            seconds = self.bars_1s.history(pair, closed + step_ms - BAR_MS, step_ms // BAR_MS)
+            merged = merge_bars(seconds)
+            if merged is not None:
+                bars.add_bar(pair, partition, closed, merged)
 
     def flush(self) -> None:
-        self._fold_hops()
         self.bars_1s.view.flush()
         for bars, _ in self.hops:
             bars.view.flush()
@@ -228,18 +227,20 @@ async def build_features(stream: Any) -> None:
             snapshot_interval_ms=settings.snapshot_interval_ms,
         )
         snapshots: list[FeatureSnapshot] = []
+        dead: list[tuple[Any, str]] = []
         metrics.EVENTS.labels("build_features").inc(len(events))
         for event in events:
             msg = event.message
             try:
                 swap = check_swap(decode_swap(msg.value))
             except DecodeError as exc:
-                await send_dead_letter(dlq_raw_topic, event, str(exc), "build_features")
+                dead.append((event, str(exc)))
                 continue
             snap = folder.fold(swap, msg.partition, msg.offset, int(msg.timestamp * 1000))
             if snap is not None:
                 snapshots.append(snap)
         folder.flush()
+        await send_dead_letters(dlq_raw_topic, dead, "build_features")
         for snap in snapshots:
             await features_topic.send(key=snap.pair.encode(), value=encode(snap))
             metrics.observe_hop("raw_to_features", snap.origin_ms)

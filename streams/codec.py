@@ -226,3 +226,29 @@ def dead_letter(
         agent=agent,
         ts_ms=int(time.time() * 1000),
     )
+
+
+def dead_letter_bytes(
+    *,
+    topic: str,
+    partition: int,
+    offset: int,
+    key: bytes | None,
+    value: bytes | None,
+    reason: str,
+    agent: str,
+    ts_ms: int,
+) -> bytes:
+    """`encode(dead_letter(...))` without the record: a flood of bad input must not cost a record each."""
+    return orjson.dumps(
+        {
+            "topic": topic,
+            "partition": partition,
+            "offset": offset,
+            "key_b64": base64.b64encode(key or b"").decode(),
+            "value_b64": base64.b64encode(value or b"").decode(),
+            "reason": reason[:500],
+            "agent": agent,
+            "ts_ms": ts_ms,
+        }
+    )

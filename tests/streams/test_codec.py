@@ -148,3 +148,13 @@ def test_the_fast_swap_decoder_gives_the_records_reasons() -> None:
         fast = _reason(lambda r: check_swap(decode_swap(r)), raw)
         assert fast == slow, raw
     assert decode_swap(encode(swap())).to_record() == swap()
+
+
+def test_dead_letter_bytes_equal_the_encoded_record() -> None:
+    from streams.codec import dead_letter_bytes
+
+    args = dict(
+        topic="raw.swaps", partition=2, offset=7, key=None, value=b"\x00junk", reason="r" * 600, agent="a"
+    )
+    record = dead_letter(**args)  # type: ignore[arg-type]
+    assert dead_letter_bytes(**args, ts_ms=record.ts_ms) == encode(record)  # type: ignore[arg-type]
