@@ -14,7 +14,7 @@ Windows read at a snapshot instant T (all integer ms, `tables.windows`):
   last one containing T (None for a second without trades). `BARS_1S` is 61: a 60 s return needs the
   close 60 bars before the latest one.
 - `hop_10s`, `hop_60s`: the hopping window `snapshot_hop_start(T, size, step)` (the oldest one containing
-  T, i.e. the one covering the most history up to T).
+  T, i.e. the one covering the most history up to T), merged from its one-second bars (`hop_bar`).
 """
 
 from __future__ import annotations
@@ -23,12 +23,13 @@ import math
 import sys
 from collections.abc import Sequence
 from itertools import pairwise
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
+from streams.codec import RawSwap
 from streams.records import PoolState, Swap
 from tables.windows import (
     Bar,
-    hopping_starts,
+    merge_bars,
     reserve_price,
     snapshot_hop_start,
     swap_price,
@@ -78,7 +79,7 @@ class Trade(NamedTuple):
     prev_price: float | None
 
 
-def trade_from_swap(swap: Swap) -> Trade | None:
+def trade_from_swap(swap: Swap | RawSwap) -> Trade | None:
     """The trade a swap adds to every bar it falls in; None for a swap that moved nothing or has no side."""
     if swap.base_amount <= 0 or swap.quote_amount <= 0 or swap.side not in ("buy", "sell"):
         return None
@@ -104,21 +105,39 @@ def trade_from_swap(swap: Swap) -> Trade | None:
     )
 
 
-def pool_state_from_swap(swap: Swap) -> PoolState:
+def pool_dict_from_swap(swap: Swap | RawSwap) -> dict[str, Any]:
+    """The pool's state right after a swap as `PoolState.asdict()` gives it, without building the record."""
+    return {
+        "venue": swap.venue,
+        "pool": swap.pool,
+        "base_mint": swap.base_mint,
+        "quote_mint": swap.quote_mint,
+        "base_decimals": swap.base_decimals,
+        "quote_decimals": swap.quote_decimals,
+        "base_reserve": swap.base_reserve,
+        "quote_reserve": swap.quote_reserve,
+        "fee_bps": swap.fee_bps,
+        "real_base_reserve": swap.real_base_reserve,
+        "ts_ms": swap.ts_ms,
+    }
+
+
+def pool_state_from_swap(swap: Swap | RawSwap) -> PoolState:
     """The pool's state right after a swap."""
-    return PoolState(
-        venue=swap.venue,
-        pool=swap.pool,
-        base_mint=swap.base_mint,
-        quote_mint=swap.quote_mint,
-        base_decimals=swap.base_decimals,
-        quote_decimals=swap.quote_decimals,
-        base_reserve=swap.base_reserve,
-        quote_reserve=swap.quote_reserve,
-        fee_bps=swap.fee_bps,
-        real_base_reserve=swap.real_base_reserve,
-        ts_ms=swap.ts_ms,
-    )
+    return PoolState(**pool_dict_from_swap(swap))
+
+
+def hop_bar(bars_1s: Sequence[Bar | None], ts_ms: int, size_ms: int, step_ms: int) -> Bar | None:
+    """The snapshot's hopping-window bar (`snapshot_hop_start`) from the one-second bars up to `ts_ms`.
+
+    `bars_1s` is the `compute_features` series (the last one containing `ts_ms`). A snapshot is taken at
+    the first swap of its interval, so no later bar of that window has trades yet: the window's bar is
+    the merge of its one-second bars up to `ts_ms`. One running bar per second instead of one per
+    overlapping window makes a swap one bar update, not twelve.
+    """
+    start = snapshot_hop_start(ts_ms, size_ms, step_ms)
+    count = (tumbling_start(ts_ms, BAR_MS) - start) // BAR_MS + 1
+    return merge_bars(bars_1s[len(bars_1s) - count :]) if count > 0 else None
 
 
 def _pool_price(p: PoolState) -> float:
@@ -286,9 +305,9 @@ def compute_features(
 class PairFeatureState:
     """One pair's features kept one event at a time (River's `learn_one`), for backtests without a broker.
 
-    Holds the same bars the agent's tables hold, bounded: the last `BARS_1S` one-second bars and the
-    hopping windows that contain the latest event time. A swap older than every live window it falls in is
-    counted in `late_swaps` and otherwise ignored, as an expired table window would ignore it.
+    Holds the one-second bars the agent's tables hold, bounded to the last `BARS_1S`; the hopping-window
+    bars are merged from them at a snapshot, as the agent does (`hop_bar`). A swap older than every live
+    bar is counted in `late_swaps` and otherwise ignored, as an expired table window would ignore it.
     """
 
     def __init__(self, pair: str) -> None:
@@ -298,12 +317,10 @@ class PairFeatureState:
         self.late_swaps = 0
         self.skipped_swaps = 0
         self._bars: dict[int, Bar] = {}
-        self._hop_10s: dict[int, Bar] = {}
-        self._hop_60s: dict[int, Bar] = {}
         self._pools: dict[str, PoolState] = {}
 
-    def learn_one(self, swap: Swap) -> None:
-        """Fold one swap into every live window it falls in and keep its pool's latest state."""
+    def learn_one(self, swap: Swap | RawSwap) -> None:
+        """Fold one swap into its one-second bar and keep its pool's latest state."""
         if swap.pair != self.pair:
             raise ValueError(f"swap for {swap.pair!r} fed to the state of {self.pair!r}")
         trade = trade_from_swap(swap)
@@ -316,14 +333,15 @@ class PairFeatureState:
             second_changed = self.max_ts_ms is None or ts // BAR_MS != self.max_ts_ms // BAR_MS
             self.max_ts_ms = ts
             if second_changed:
-                self._expire(ts)
-        used = self._fold(self._bars, [tumbling_start(ts, BAR_MS)], self._oldest_bar(), trade)
-        for table, (size, step) in ((self._hop_10s, HOP_10S_MS), (self._hop_60s, HOP_60S_MS)):
-            oldest = snapshot_hop_start(self.max_ts_ms, size, step)
-            used |= self._fold(table, hopping_starts(ts, size, step), oldest, trade)
-        if not used:
+                self._expire()
+        start = tumbling_start(ts, BAR_MS)
+        if start < self._oldest_bar():
             self.late_swaps += 1
             return
+        bar = self._bars.get(start)
+        if bar is None:
+            bar = self._bars[start] = Bar()
+        bar.add(*trade)
         if ts >= self.max_ts_ms:
             self.last_trade_price = trade.price
         known = self._pools.get(swap.pool)
@@ -344,8 +362,8 @@ class PairFeatureState:
         return (
             pair_price(pools, fallback=self.last_trade_price),
             bars,
-            self._hop_10s.get(snapshot_hop_start(t, *HOP_10S_MS)),
-            self._hop_60s.get(snapshot_hop_start(t, *HOP_60S_MS)),
+            hop_bar(bars, t, *HOP_10S_MS),
+            hop_bar(bars, t, *HOP_60S_MS),
             pools,
         )
 
@@ -353,23 +371,7 @@ class PairFeatureState:
         assert self.max_ts_ms is not None
         return tumbling_start(self.max_ts_ms, BAR_MS) - (BARS_1S - 1) * BAR_MS
 
-    @staticmethod
-    def _fold(table: dict[int, Bar], starts: list[int], oldest: int, trade: Trade) -> bool:
-        used = False
-        for start in starts:
-            if start >= oldest:
-                bar = table.get(start)
-                if bar is None:
-                    bar = table[start] = Bar()
-                bar.add(*trade)
-                used = True
-        return used
-
-    def _expire(self, ts: int) -> None:
+    def _expire(self) -> None:
         oldest_bar = self._oldest_bar()
         for start in [s for s in self._bars if s < oldest_bar]:
             del self._bars[start]
-        for table, (size, step) in ((self._hop_10s, HOP_10S_MS), (self._hop_60s, HOP_60S_MS)):
-            oldest = snapshot_hop_start(ts, size, step)
-            for start in [s for s in table if s < oldest]:
-                del table[start]

@@ -11,24 +11,28 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from agents.dead_letters import send_dead_letter
+from agents.dead_letters import send_dead_letters
 from agents.feature_maths import (
+    BAR_MS,
     BARS_1S,
+    HOP_10S_MS,
+    HOP_60S_MS,
     Trade,
     compute_features,
+    hop_bar,
     pair_price,
-    pool_state_from_swap,
+    pool_dict_from_swap,
     trade_from_swap,
 )
 from solbot.errors import DecodeError
 from store import latest_prices
 from streams.app import app, dlq_raw_topic, features_topic, raw_swaps_topic, settings
-from streams.codec import decode, encode
+from streams.codec import RawSwap, decode_swap, encode
 from streams.records import FeatureSnapshot, PoolState, Swap
 from streams.validate import check_swap
 from tables.batch_view import BatchView, underlying
 from tables.features import pair_to_bar_1s, pair_to_bar_10s, pair_to_bar_60s, pair_to_feature_state
-from tables.windows import Bar
+from tables.windows import Bar, merge_bars
 from web import metrics
 
 log = logging.getLogger(__name__)
@@ -40,6 +44,7 @@ class PairState:
 
     offsets: dict[str, int] = field(default_factory=dict)  # raw partition -> last applied offset
     bucket: int = -1  # last snapshot bucket (ts_ms // snapshot_interval_ms)
+    second_ms: int = -1  # start of the latest second with a trade: the hopping tables hold the steps before
     last_price: float = 0.0  # the last trade's price: the fallback when no pool has a price
     pools: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -49,6 +54,7 @@ class PairState:
             "bucket": self.bucket,
             "last_price": self.last_price,
             "pools": self.pools,
+            "second_ms": self.second_ms,
         }
 
     @classmethod
@@ -58,6 +64,7 @@ class PairState:
             bucket=int(d.get("bucket", -1)),
             last_price=float(d.get("last_price", 0.0)),
             pools=dict(d.get("pools", {})),
+            second_ms=int(d.get("second_ms", -1)),
         )
 
 
@@ -86,9 +93,15 @@ class WindowedBars:
             bar.add(*trade)
             self.view.put(key, bar, partition)
 
-    def trailing(self, pair: str, ts_ms: int) -> Bar | None:
-        """The longest window containing ts: the one covering the most recent full span."""
-        return self.view.get((pair, self.ranges(ts_ms)[0]))
+    def add_bar(self, pair: str, partition: int, ts_ms: int, delta: Bar) -> None:
+        """Merge a batch's trades of one step (all in the same windows as `ts_ms`) into those windows."""
+        for rng in self.ranges(ts_ms):
+            key = (pair, rng)
+            bar = self.view.get(key)
+            if bar is None:
+                bar = Bar()
+            bar.absorb(delta)
+            self.view.put(key, bar, partition)
 
     def history(self, pair: str, ts_ms: int, count: int) -> list[Bar | None]:
         """The last `count` tumbling bars up to ts, oldest first (None for seconds without trades)."""
@@ -101,20 +114,39 @@ class WindowedBars:
 
 
 class FeatureFolder:
-    """Folds one batch of raw swaps into the tables and returns the snapshots it must publish."""
+    """Folds one batch of raw swaps into the tables and returns the snapshots it must publish.
+
+    A swap updates one bar: its one-second bar. Snapshots merge the hopping-window bars from the
+    one-second bars (`hop_bar`). The hopping tables stay the durable, expiring record of those windows:
+    when a pair's event time leaves a step (2 s, 10 s), that step's one-second bars are merged into every
+    window containing it, once, so a window's table value covers its closed steps (a trade arriving after
+    its step closed is in the one-second bars and the snapshots, not in these tables). Nothing reads them
+    back, so a run that needs no durable record (the backtest) passes None for them.
+    """
 
     def __init__(
-        self, *, bars_1s: Any, bars_10s: Any, bars_60s: Any, state_table: Any, snapshot_interval_ms: int
+        self,
+        *,
+        bars_1s: Any,
+        bars_10s: Any | None,
+        bars_60s: Any | None,
+        state_table: Any,
+        snapshot_interval_ms: int,
     ) -> None:
         self.bars_1s = WindowedBars(bars_1s)
-        self.bars_10s = WindowedBars(bars_10s)
-        self.bars_60s = WindowedBars(bars_60s)
+        self.hops = [
+            (WindowedBars(table), step_ms)
+            for table, step_ms in ((bars_10s, HOP_10S_MS[1]), (bars_60s, HOP_60S_MS[1]))
+            if table is not None
+        ]
         self.states: BatchView[PairState] = BatchView(
             underlying(state_table), load=PairState.from_dict, dump=PairState.to_dict
         )
         self.interval_ms = snapshot_interval_ms
 
-    def fold(self, swap: Swap, partition: int, offset: int, origin_ms: int) -> FeatureSnapshot | None:
+    def fold(
+        self, swap: Swap | RawSwap, partition: int, offset: int, origin_ms: int
+    ) -> FeatureSnapshot | None:
         """Apply one swap (skipping a re-delivered one) and return a snapshot if it opens a new interval."""
         pair = swap.pair
         state = self.states.get(pair) or PairState()
@@ -124,11 +156,15 @@ class FeatureFolder:
         trade = trade_from_swap(swap)
         if trade is None:
             return None
-        for bars in (self.bars_1s, self.bars_10s, self.bars_60s):
-            bars.add(pair, partition, trade)
+        self.bars_1s.add(pair, partition, trade)
+        second_ms = trade.ts_ms - trade.ts_ms % BAR_MS
+        if second_ms > state.second_ms:
+            if self.hops and state.second_ms >= 0:
+                self._close_steps(pair, partition, state.second_ms, second_ms)
+            state.second_ms = second_ms
         known = state.pools.get(swap.pool)
         if known is None or swap.ts_ms >= int(known.get("ts_ms", 0)):
-            state.pools[swap.pool] = pool_state_from_swap(swap).asdict()
+            state.pools[swap.pool] = pool_dict_from_swap(swap)
         state.last_price = trade.price
         state.offsets[part_key] = offset
         snapshot = None
@@ -144,12 +180,9 @@ class FeatureFolder:
     ) -> FeatureSnapshot:
         pools = [PoolState(**p) for p in state.pools.values()]
         price = pair_price(pools, fallback=state.last_price)
+        history = self.bars_1s.history(pair, ts_ms, BARS_1S)
         features = compute_features(
-            price,
-            self.bars_1s.history(pair, ts_ms, BARS_1S),
-            self.bars_10s.trailing(pair, ts_ms),
-            self.bars_60s.trailing(pair, ts_ms),
-            pools,
+            price, history, hop_bar(history, ts_ms, *HOP_10S_MS), hop_bar(history, ts_ms, *HOP_60S_MS), pools
         )
         bucket_ms = (ts_ms // self.interval_ms) * self.interval_ms
         return FeatureSnapshot(
@@ -164,9 +197,22 @@ class FeatureFolder:
             source_offset=offset,
         )
 
+    def _close_steps(self, pair: str, partition: int, last_ms: int, now_ms: int) -> None:
+        """Event time moved from the second `last_ms` to `now_ms`: write the step it closed, if any."""
+        for bars, step_ms in self.hops:
+            closed = last_ms - last_ms % step_ms
+            if now_ms - now_ms % step_ms == closed:
+                continue
+            seconds = self.bars_1s.history(pair, closed + step_ms - BAR_MS, step_ms // BAR_MS)
+            merged = merge_bars(seconds)
+            if merged is not None:
+                bars.add_bar(pair, partition, closed, merged)
+
     def flush(self) -> None:
-        for view in (self.bars_1s.view, self.bars_10s.view, self.bars_60s.view, self.states):
-            view.flush()
+        self.bars_1s.view.flush()
+        for bars, _ in self.hops:
+            bars.view.flush()
+        self.states.flush()
 
 
 @app.agent(raw_swaps_topic)
@@ -181,18 +227,20 @@ async def build_features(stream: Any) -> None:
             snapshot_interval_ms=settings.snapshot_interval_ms,
         )
         snapshots: list[FeatureSnapshot] = []
+        dead: list[tuple[Any, str]] = []
         metrics.EVENTS.labels("build_features").inc(len(events))
         for event in events:
             msg = event.message
             try:
-                swap = check_swap(decode(Swap, msg.value))
+                swap = check_swap(decode_swap(msg.value))
             except DecodeError as exc:
-                await send_dead_letter(dlq_raw_topic, event, str(exc), "build_features")
+                dead.append((event, str(exc)))
                 continue
             snap = folder.fold(swap, msg.partition, msg.offset, int(msg.timestamp * 1000))
             if snap is not None:
                 snapshots.append(snap)
         folder.flush()
+        await send_dead_letters(dlq_raw_topic, dead, "build_features")
         for snap in snapshots:
             await features_topic.send(key=snap.pair.encode(), value=encode(snap))
             metrics.observe_hop("raw_to_features", snap.origin_ms)

@@ -42,7 +42,7 @@ from market.tokens import USDC, WSOL, initial_wallet
 from solbot.errors import DecodeError, VenueRejected
 from solbot.settings import Settings
 from store.execution import _Position as LedgerPosition  # the sink's booking rules, reused as they are
-from streams.codec import decode_object, encode
+from streams.codec import decode_object, encode, swap_from_object
 from streams.records import (
     Allocation,
     FeatureSnapshot,
@@ -52,7 +52,6 @@ from streams.records import (
     PoolState,
     Rejection,
     Signal,
-    Swap,
 )
 from streams.topics import FILLS, RAW_LAUNCHES, RAW_SWAPS, SIGNALS
 from streams.validate import check_swap
@@ -179,7 +178,7 @@ class BacktestEngine:
         np.random.seed(seed % 2**32)
         self.interval_ms = settings.snapshot_interval_ms
         self.batch_events = settings.batch_max_events
-        self.tables: dict[str, MemoryTable] = feature_tables()
+        self.tables: dict[str, MemoryTable | None] = feature_tables(hops=False)  # snapshots never read hops
         self.models = SignalModels.from_settings(settings, seed=seed)
         self.state = RiskState.initial(settings.portfolio, limits, WSOL, USDC)
         self.venue = PaperVenue()
@@ -212,7 +211,7 @@ class BacktestEngine:
             topic = rec["topic"]
             if topic == swaps_topic:
                 try:
-                    swap = check_swap(decode_object(Swap, rec["value"]))
+                    swap = check_swap(swap_from_object(rec["value"]))
                 except DecodeError:
                     dead += 1
                     continue

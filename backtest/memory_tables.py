@@ -61,8 +61,21 @@ class MemoryTable:
                 self.data.pop(old, None)
 
 
-def feature_tables(*, keep_changelog: bool = False) -> dict[str, MemoryTable]:
-    """The features agent's four tables, as `FeatureFolder(**feature_tables(), snapshot_interval_ms=…)`."""
+def feature_tables(*, keep_changelog: bool = False, hops: bool = True) -> dict[str, MemoryTable | None]:
+    """The features agent's four tables, as `FeatureFolder(**feature_tables(), snapshot_interval_ms=…)`.
+
+    `hops=False` leaves out the hopping-window tables: snapshots never read them (they are the agent's
+    durable record), so a backtest skips their upkeep.
+    """
+    if not hops:
+        return {
+            "bars_1s": MemoryTable(
+                TumblingWindow(1.0), expires_s=BARS_1S_EXPIRES_S, keep_changelog=keep_changelog
+            ),
+            "bars_10s": None,
+            "bars_60s": None,
+            "state_table": MemoryTable(keep_changelog=keep_changelog),
+        }
     return {
         "bars_1s": MemoryTable(
             TumblingWindow(1.0), expires_s=BARS_1S_EXPIRES_S, keep_changelog=keep_changelog

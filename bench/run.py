@@ -244,6 +244,99 @@ async def latency_at(root: Path, seed: int, rate: float, duration_s: float) -> d
     }
 
 
+def _many_pair_swaps(pairs: int, seed: int) -> Any:
+    """Endless valid swap templates over `pairs` synthetic pairs, round robin (ts is set on send)."""
+    import random
+
+    rng = random.Random(seed)
+    reserves = [[10**15, 10**13] for _ in range(pairs)]
+    i = 0
+    while True:
+        n = i % pairs
+        base, quote = reserves[n]
+        buy = rng.random() < 0.5
+        base_amount = rng.randrange(10**9, 10**11)
+        quote_amount = max(1, base_amount * quote // base)
+        base += -base_amount if buy else base_amount
+        quote += quote_amount if buy else -quote_amount
+        reserves[n] = [base, quote]
+        yield {
+            "venue": "raydium",
+            "pool": f"pool{n}",
+            "pair": f"T{n}/USDC",
+            "base_mint": f"mint{n}",
+            "quote_mint": "usdc",
+            "base_decimals": 9,
+            "quote_decimals": 6,
+            "side": "buy" if buy else "sell",
+            "base_amount": base_amount,
+            "quote_amount": quote_amount,
+            "base_reserve": base,
+            "quote_reserve": quote,
+            "fee_bps": 25,
+            "slot": i,
+            "ts_ms": 0,
+            "received_ms": 0,
+            "signature": f"m{i}",
+        }
+        i += 1
+
+
+async def memory_at_pairs(
+    root: Path, seed: int, pairs: int, rate: float, duration_s: float, every_s: float
+) -> dict[str, Any]:
+    """Worker RSS over time with `pairs` active pairs at `rate` raw swaps/s (the spec: 1,000 pairs, 10 min).
+
+    Returns the RSS samples (every `every_s`), the peak, and the growth over the last half of the run:
+    once every pair's windows are full and expiring, that growth should be ~0.
+    """
+    settings = _settings(root / f"memory-{pairs}")
+    with Stack(settings) as stack:
+        guarantee = await prepare(settings, stack)
+        worker = start_worker(settings, stack, guarantee, 0)
+        bootstrap = bootstrap_of(stack.broker_url)
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks=1)
+        samples: list[tuple[float, float]] = []
+        try:
+            await _ready(f"http://127.0.0.1:{worker.web_port}/status/", "partitions/raw.swaps")
+            await producer.start()
+            proc = psutil.Process(worker.proc.pid)
+            swaps = _many_pair_swaps(pairs, seed)
+            tick_s = 0.1
+            started = time.monotonic()
+            next_sample = 0.0
+            sent = 0
+            while (elapsed := time.monotonic() - started) < duration_s:
+                if elapsed >= next_sample:
+                    samples.append((round(elapsed), round(proc.memory_info().rss / 2**20, 1)))
+                    next_sample += every_s
+                due = int(rate * elapsed) - sent
+                now_ms = int(time.time() * 1000)
+                futures = []
+                for _ in range(due):
+                    swap = next(swaps)
+                    swap["ts_ms"] = swap["received_ms"] = now_ms
+                    futures.append(
+                        await producer.send("raw.swaps", key=swap["pair"].encode(), value=orjson.dumps(swap))
+                    )
+                await asyncio.gather(*futures)
+                sent += due
+                await asyncio.sleep(tick_s)
+            samples.append((round(duration_s), round(proc.memory_info().rss / 2**20, 1)))
+        finally:
+            await producer.stop()
+            terminate(worker.proc.pid, timeout_s=15)
+    half = [mb for t, mb in samples if t >= duration_s / 2]
+    return {
+        "pairs": pairs,
+        "rate_eps": rate,
+        "duration_s": duration_s,
+        "rss_mb_over_time": samples,
+        "peak_rss_mb": max(mb for _, mb in samples),
+        "growth_last_half_mb": round(half[-1] - half[0], 1) if half else 0.0,
+    }
+
+
 def model_and_risk_us() -> dict[str, Any]:
     """Per-event cost of the model step (predict + learn per snapshot) and of one risk decision."""
     import random
@@ -310,55 +403,79 @@ def _risk_us() -> float:
     return (time.perf_counter() - t0) / len(raws) * 1e6
 
 
+SECTIONS = ("broker", "lag", "throughput", "latency", "memory", "costs", "backtest")
+
+
 async def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--events", type=int, default=60_000, help="raw events for the throughput runs")
     p.add_argument("--latency-seconds", type=float, default=40.0)
+    p.add_argument("--memory-pairs", type=int, default=1_000, help="active pairs for the memory run")
+    p.add_argument("--memory-rate", type=float, default=2_000.0, help="raw swaps/s in the memory run")
+    p.add_argument(
+        "--memory-seconds", type=float, default=120.0, help="memory run length (the spec's figure: 600)"
+    )
+    p.add_argument("--memory-every", type=float, default=30.0, help="seconds between RSS samples")
+    p.add_argument(
+        "--only", choices=SECTIONS, action="append", help="run only these sections (repeatable); default all"
+    )
     args = p.parse_args(argv)
+    only = set(args.only or SECTIONS)
+    result: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="solbot-bench-") as tmp:
         root = Path(tmp)
         settings = _settings(root / "broker")
         with Stack(settings) as stack:
-            broker = await broker_limit(bootstrap_of(stack.broker_url))
-            bootstrap = bootstrap_of(stack.broker_url)
-            eos_possible = await supports_transactions(bootstrap)
-            lag = await collector_lag(bootstrap, 1000, 400.0, settings.producer_linger_ms)
-        _progress("collector lag", lag)
-        _progress("broker", broker)
-        throughput = await pipeline_throughput(root, args.seed, args.events)
-        _progress("throughput", throughput)
-        lat1k = await latency_at(root, args.seed, 1000, args.latency_seconds)
-        _progress("latency at 1000/s", lat1k)
-        lat5k = await latency_at(root, args.seed, 5000, args.latency_seconds)
-        _progress("latency at 5000/s", lat5k)
-    costs = model_and_risk_us()
-    _progress("costs", costs)
-    backtest = _backtest_events_per_s()
-    result = {
-        "broker": broker,
-        "pipeline": {
-            "events_per_s": throughput["events_per_s"],
-            "ratio_to_broker": round(throughput["events_per_s"] / broker["msgs_per_s"], 3),
-            "naive_events_per_s": throughput["naive_events_per_s"],
-            "ratio_to_naive": round(throughput["events_per_s"] / throughput["naive_events_per_s"], 2),
-        },
-        "latency_ms": {
-            "1000": {k: lat1k[k] for k in ("p50", "p99", "max", "n")},
-            "5000": {k: lat5k[k] for k in ("p50", "p99", "max", "n")},
-        },
-        "decision_to_fill_ms": {"1000": lat1k["fill_ms"], "5000": lat5k["fill_ms"]},
-        "backtest_events_per_s": backtest,
-        # Solana WebSocket notification -> raw.swaps record (bench/collector_lag.py), acked and consumed.
-        "collector_lag_ms": {k: lag[k] for k in ("acked", "consumed", "load_average_1m")},
-        **costs,
-        "rss_mb": {
-            "after_throughput_run": throughput["rss_mb"],
-            "5000_half": lat5k["rss_mb_half"],
-            "5000_end": lat5k["rss_mb_end"],
-        },
-        "eos": None if not eos_possible else "set BROKER_URL to a transactional broker to measure",
-    }
+            if "broker" in only:
+                result["broker"] = await broker_limit(bootstrap_of(stack.broker_url))
+                _progress("broker", result["broker"])
+            if "lag" in only:
+                lag = await collector_lag(
+                    bootstrap_of(stack.broker_url), 1000, 400.0, settings.producer_linger_ms
+                )
+                # Solana WebSocket notification -> raw.swaps record (bench/collector_lag.py): acked, consumed.
+                result["collector_lag_ms"] = {k: lag[k] for k in ("acked", "consumed", "load_average_1m")}
+                _progress("collector lag", result["collector_lag_ms"])
+            eos_possible = await supports_transactions(bootstrap_of(stack.broker_url))
+        if "throughput" in only:
+            throughput = await pipeline_throughput(root, args.seed, args.events)
+            _progress("throughput", throughput)
+            result["pipeline"] = {
+                "events_per_s": throughput["events_per_s"],
+                "naive_events_per_s": throughput["naive_events_per_s"],
+                "ratio_to_naive": round(throughput["events_per_s"] / throughput["naive_events_per_s"], 2),
+                "rss_mb_after": throughput["rss_mb"],
+            }
+            if "broker" in result:
+                ratio = round(throughput["events_per_s"] / result["broker"]["msgs_per_s"], 3)
+                result["pipeline"]["ratio_to_broker"] = ratio
+        if "latency" in only:
+            lat1k = await latency_at(root, args.seed, 1000, args.latency_seconds)
+            _progress("latency at 1000/s", lat1k)
+            lat5k = await latency_at(root, args.seed, 5000, args.latency_seconds)
+            _progress("latency at 5000/s", lat5k)
+            result["latency_ms"] = {
+                "1000": {k: lat1k[k] for k in ("p50", "p99", "max", "n")},
+                "5000": {k: lat5k[k] for k in ("p50", "p99", "max", "n")},
+            }
+            result["decision_to_fill_ms"] = {"1000": lat1k["fill_ms"], "5000": lat5k["fill_ms"]}
+            result["rss_mb_at_5000"] = {"half": lat5k["rss_mb_half"], "end": lat5k["rss_mb_end"]}
+        if "memory" in only:
+            result["memory"] = await memory_at_pairs(
+                root, args.seed, args.memory_pairs, args.memory_rate, args.memory_seconds, args.memory_every
+            )
+            _progress("memory", result["memory"])
+    if "costs" in only:
+        result.update(model_and_risk_us())
+        _progress("costs", {k: result[k] for k in ("model_us", "risk_us")})
+    if "backtest" in only:
+        result["backtest_events_per_s"] = _backtest_events_per_s()
+    if eos_possible:
+        result["eos"] = {"measured": None, "reason": "set BROKER_URL to a transactional broker to measure"}
+    else:
+        result["eos"] = None
+        result["eos_reason"] = "the embedded broker has no transactions: exactly-once cannot run, so no cost"
     _table(result)
     print(json.dumps(result))
     return 0
@@ -380,35 +497,56 @@ def _progress(section: str, figures: dict[str, Any]) -> None:
 
 
 def _table(r: dict[str, Any]) -> None:
-    rows = [
-        ("broker limit (aiokafka produce->consume)", f"{r['broker']['msgs_per_s']:,} msg/s"),
-        (
-            "broker one hop at 1,000 msg/s",
-            f"p50 {r['broker']['hop_p50_ms']} ms, p99 {r['broker']['hop_p99_ms']} ms",
-        ),
-        (
-            "pipeline, one worker",
-            f"{r['pipeline']['events_per_s']:,} raw events/s "
-            f"({r['pipeline']['ratio_to_broker']:.1%} of the broker)",
-        ),
-        (
-            "naive Faust agent",
-            f"{r['pipeline']['naive_events_per_s']:,} events/s "
-            f"(pipeline = {r['pipeline']['ratio_to_naive']}x)",
-        ),
-        ("tick-to-order at 1,000 ev/s", _lat(r["latency_ms"]["1000"])),
-        ("tick-to-order at 5,000 ev/s", _lat(r["latency_ms"]["5000"])),
-        ("order-to-fill (paper) at 1,000", _lat(r["decision_to_fill_ms"]["1000"])),
-        (
-            "backtest",
-            f"{r['backtest_events_per_s']} events/s" if r["backtest_events_per_s"] else "not available",
-        ),
-        ("model (linear) per snapshot", f"{r['model_us']['linear']} us"),
-        ("model (tree) per snapshot", f"{r['model_us'].get('tree', 'n/a')} us"),
-        ("risk decision", f"{r['risk_us']} us"),
-        ("worker RSS", f"{r['rss_mb']}"),
-        ("exactly-once cost", "not measured (broker has no transactions)" if r["eos"] is None else r["eos"]),
-    ]
+    rows: list[tuple[str, str]] = []
+    if "broker" in r:
+        b = r["broker"]
+        rows.append(("broker limit (aiokafka produce->consume)", f"{b['msgs_per_s']:,} msg/s"))
+        rows.append(("broker one hop at 1,000 msg/s", f"p50 {b['hop_p50_ms']} ms, p99 {b['hop_p99_ms']} ms"))
+    if "pipeline" in r:
+        pl = r["pipeline"]
+        of_broker = f" ({pl['ratio_to_broker']:.1%} of the broker)" if "ratio_to_broker" in pl else ""
+        rows.append(("pipeline, one worker", f"{pl['events_per_s']:,} raw events/s{of_broker}"))
+        rows.append(
+            (
+                "naive Faust agent",
+                f"{pl['naive_events_per_s']:,} events/s (pipeline = {pl['ratio_to_naive']}x)",
+            )
+        )
+    if "latency_ms" in r:
+        rows.append(("tick-to-order at 1,000 ev/s", _lat(r["latency_ms"]["1000"])))
+        rows.append(("tick-to-order at 5,000 ev/s", _lat(r["latency_ms"]["5000"])))
+        rows.append(("order-to-fill (paper) at 1,000", _lat(r["decision_to_fill_ms"]["1000"])))
+        rows.append(("worker RSS at 5,000 ev/s (half, end)", f"{r['rss_mb_at_5000']}"))
+    if "memory" in r:
+        m = r["memory"]
+        rows.append(
+            (
+                f"worker RSS, {m['pairs']:,} pairs at {m['rate_eps']:,.0f} ev/s for {m['duration_s']:.0f} s",
+                f"peak {m['peak_rss_mb']} MB, growth over the last half {m['growth_last_half_mb']} MB",
+            )
+        )
+        rows.append(("  RSS over time (s, MB)", str(m["rss_mb_over_time"])))
+    if "collector_lag_ms" in r:
+        lag = r["collector_lag_ms"]
+        rows.append(
+            (
+                "collector lag, WS -> acked raw record",
+                f"p50 {lag['acked']['p50']} ms, p99 {lag['acked']['p99']} ms",
+            )
+        )
+        rows.append(
+            (
+                "collector lag, WS -> consumed record",
+                f"p50 {lag['consumed']['p50']} ms, p99 {lag['consumed']['p99']} ms",
+            )
+        )
+    if "backtest_events_per_s" in r:
+        bt = r["backtest_events_per_s"]
+        rows.append(("backtest", f"{bt:,} events/s" if bt else "not available"))
+    if "model_us" in r:
+        rows.append(("model (linear) per snapshot", f"{r['model_us']['linear']} us"))
+        rows.append(("risk decision", f"{r['risk_us']} us"))
+    rows.append(("exactly-once cost", r["eos_reason"] if r["eos"] is None else str(r["eos"])))
     width = max(len(k) for k, _ in rows)
     for k, v in rows:
         print(f"{k:<{width}}  {v}")

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from solbot.errors import DecodeError
+from streams.codec import RawSwap
 from streams.records import Swap
 
+S = TypeVar("S", Swap, RawSwap)
 
-def check_swap(swap: Swap) -> Swap:
+
+def check_swap(swap: S) -> S:
     """Reject swaps no venue could have produced; the reason names the field."""
     if swap.side not in ("buy", "sell"):
         raise DecodeError(f"side: must be buy or sell, got {swap.side!r}")

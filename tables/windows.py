@@ -8,6 +8,7 @@ Faust's `HoppingWindow`, which works in float seconds); integer ms keeps keys ex
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -110,6 +111,35 @@ class Bar:
             last_ts_ms=other.last_ts_ms if take_other_close else self.last_ts_ms,
         )
 
+    def absorb(self, other: Bar) -> None:
+        """In place, `self = self.merge(other)`: summing a window's sub-bars without a bar per step."""
+        if other.trades == 0:
+            return
+        if self.trades == 0:
+            for f in _FIELD_NAMES:
+                setattr(self, f, getattr(other, f))
+            return
+        if other.first_ts_ms < self.first_ts_ms:
+            self.open = other.open
+            self.first_ts_ms = other.first_ts_ms
+        if other.last_ts_ms >= self.last_ts_ms:
+            self.close = other.close
+            self.last_ts_ms = other.last_ts_ms
+        if other.high > self.high:
+            self.high = other.high
+        if other.low < self.low:
+            self.low = other.low
+        self.volume_base += other.volume_base
+        self.volume_quote += other.volume_quote
+        self.buy_quote += other.buy_quote
+        self.sell_quote += other.sell_quote
+        self.trades += other.trades
+        self.buys += other.buys
+        self.sells += other.sells
+        self.pv_sum += other.pv_sum
+        self.impact_sum += other.impact_sum
+        self.impact_size_sum += other.impact_size_sum
+
     @property
     def vwap(self) -> float:
         """Volume-weighted average price; 0.0 when there is no base volume."""
@@ -130,6 +160,22 @@ class Bar:
 
 _FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Bar))
 _INT_FIELDS = frozenset(f.name for f in fields(Bar) if f.type in ("int", int))
+
+
+def merge_bars(bars: Iterable[Bar | None]) -> Bar | None:
+    """Sub-bars merged oldest first into the bar of the window they tile; None when none had trades.
+
+    A window's bar is the merge of its one-second bars: the same trades, counts, OHLC and VWAP as adding
+    each trade to the window, with float sums added per second rather than per trade (equal to ~1e-15).
+    """
+    out: Bar | None = None
+    for bar in bars:
+        if bar is None or bar.trades == 0:
+            continue
+        if out is None:
+            out = Bar()
+        out.absorb(bar)
+    return out
 
 
 def tumbling_start(ts_ms: int, size_ms: int) -> int:

@@ -115,3 +115,46 @@ def test_dead_letters_keep_the_original_bytes() -> None:
     )
     assert base64.b64decode(letter.value_b64) == b"\x00junk"
     assert (letter.topic, letter.partition, letter.offset) == ("raw.swaps", 2, 7)
+
+
+def _reason(fn: object, raw: bytes | None) -> str:
+    try:
+        fn(raw)  # type: ignore[operator]
+    except DecodeError as exc:
+        return str(exc)
+    return "ok"
+
+
+def test_the_fast_swap_decoder_gives_the_records_reasons() -> None:
+    """`decode_swap` (the hot path's plain struct) and `decode(Swap, ...)` agree on every input and reason."""
+    import random
+
+    from streams.codec import decode_swap
+
+    good = swap().asdict()
+    rng = random.Random(3)
+    junk: list[object] = [None, True, 1.5, -1, 0, "", "x", [], {}, 2**40]
+    cases: list[bytes | None] = [None, b"", b"nope", b"[]", b"1", encode(swap()), encode(swap(side="up"))]
+    for _ in range(400):
+        data = dict(good)
+        for name in rng.sample(sorted(data), rng.randint(1, 3)):
+            if rng.random() < 0.3:
+                del data[name]
+            else:
+                data[name] = rng.choice(junk)
+        cases.append(orjson.dumps(data))
+    for raw in cases:
+        slow = _reason(lambda r: check_swap(decode(Swap, r)), raw)
+        fast = _reason(lambda r: check_swap(decode_swap(r)), raw)
+        assert fast == slow, raw
+    assert decode_swap(encode(swap())).to_record() == swap()
+
+
+def test_dead_letter_bytes_equal_the_encoded_record() -> None:
+    from streams.codec import dead_letter_bytes
+
+    args = dict(
+        topic="raw.swaps", partition=2, offset=7, key=None, value=b"\x00junk", reason="r" * 600, agent="a"
+    )
+    record = dead_letter(**args)  # type: ignore[arg-type]
+    assert dead_letter_bytes(**args, ts_ms=record.ts_ms) == encode(record)  # type: ignore[arg-type]

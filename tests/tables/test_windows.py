@@ -180,3 +180,17 @@ def test_prices_in_human_units() -> None:
     assert reserve_price(10**12, 10**11, 6, 9) == pytest.approx(1e-4)
     assert swap_price(0, 5, 6, 9) == 0.0
     assert reserve_price(0, 5, 6, 9) == 0.0
+
+
+def test_absorb_and_merge_bars_equal_merge() -> None:
+    from tables.windows import merge_bars
+
+    a, b, c = Bar(), Bar(), Bar()
+    a.add(2.0, 1.0, 2.0, True, 1_500, None)
+    b.add(3.0, 1.0, 3.0, False, 1_200, 2.0)  # earlier: becomes the open
+    c.add(1.0, 2.0, 2.0, True, 1_900, 3.0)
+    assert merge_bars([None, a, Bar(), b, c]) == a.merge(b).merge(c)
+    assert merge_bars([None, Bar()]) is None
+    acc = Bar()
+    acc.absorb(b)
+    assert acc == b and acc is not b

@@ -1,0 +1,176 @@
+"""Flood: 100,000 malformed records mixed into a valid market stream on the real embedded broker.
+
+Every malformed record lands on dlq.raw with a reason and its original bytes; every valid swap is in
+the features agent's one-second bars (their changelog's trade counts add up to the valid swaps); and
+the valid events' raw -> features latency stays under `LATENCY_P99_BOUND_MS`.
+
+That bound is NOT issue 9's latency target: on the shared 2-core box one worker handles raw input
+(valid or not) at ~1,500-3,000 events/s, so a 2,500/s flood puts the valid events 15-30 s behind
+(measured p50 17-21 s, p99 21-29 s). The bound guards against worse: a stall, or valid events starved
+until the flood ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import random
+from collections import Counter
+from typing import Any
+
+import numpy as np
+import orjson
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from services.stack import Stack
+from solbot.errors import DecodeError
+from solbot.runner import drain
+from solbot.settings import Settings
+from streams.broker_compat import true_end_offsets
+from streams.codec import decode_swap
+from streams.validate import check_swap
+from tests.integration.harness import running_pipeline, until
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+GARBAGE_COUNT = 100_000
+FLOOD_S = 40.0  # the garbage goes out over this long, ~2,500 records/s beside ~300 valid swaps/s
+# Raw -> features p99 for valid events during the flood, on 2 shared cores with the broker on them.
+LATENCY_P99_BOUND_MS = 60_000.0
+
+_VALID = {
+    "venue": "raydium",
+    "pool": "p",
+    "pair": "SOL/USDC",
+    "base_mint": "a",
+    "quote_mint": "b",
+    "base_decimals": 9,
+    "quote_decimals": 6,
+    "side": "buy",
+    "base_amount": 1,
+    "quote_amount": 1,
+    "base_reserve": 1,
+    "quote_reserve": 1,
+    "fee_bps": 25,
+    "slot": 1,
+    "ts_ms": 1,
+    "received_ms": 1,
+    "signature": "s",
+}
+
+
+def garbage(n: int, seed: int) -> list[bytes | None]:
+    """Malformed values of every kind: not JSON, wrong shape, missing or mistyped fields, impossible ones."""
+    rng = random.Random(seed)
+    fixed: list[bytes | None] = [None, b"", b"not json", b"\xff\xfe\x00binary", b"[1, 2]", b"42", b'"s"']
+    broken = [("side", "sideways"), ("pair", "SOLUSDC"), ("base_amount", 0), ("quote_reserve", -5)]
+    broken += [("fee_bps", 10_000), ("base_decimals", 40), ("ts_ms", 0), ("slot", "1"), ("side", None)]
+    broken += [("base_amount", True), ("quote_amount", 1.5), ("venue", 7), ("pool", [])]
+    out: list[bytes | None] = []
+    for i in range(n):
+        kind = rng.random()
+        if kind < 0.2:
+            out.append(fixed[i % len(fixed)])
+            continue
+        data: dict[str, Any] = dict(_VALID, signature=f"g{i}")  # unique, so each one is traceable
+        if kind < 0.35:
+            del data[rng.choice(sorted(data))]
+        else:
+            name, value = broken[i % len(broken)]
+            data[name] = value
+        out.append(orjson.dumps(data))
+    return out
+
+
+def _valid(raw: bytes | None) -> bool:
+    try:
+        check_swap(decode_swap(raw))
+    except DecodeError:
+        return False
+    return True
+
+
+async def read_records(bootstrap: str, topic: str) -> list[tuple[bytes | None, bytes | None, int]]:
+    """(key, value, broker timestamp ms) of every record of a topic, up to its end when called."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, fetch_max_wait_ms=20
+    )
+    await consumer.start()
+    try:
+        parts = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in sorted(parts)]
+        if not tps:
+            return []
+        ends = await true_end_offsets(bootstrap, tps, await consumer.end_offsets(tps))
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        out: list[tuple[bytes | None, bytes | None, int]] = []
+        remaining = {tp for tp in tps if ends[tp] > 0}
+        while remaining:
+            batch = await consumer.getmany(*remaining, timeout_ms=500, max_records=20_000)
+            for tp, records in batch.items():
+                for rec in records:
+                    out.append((rec.key, rec.value, rec.timestamp))
+                    if rec.offset + 1 >= ends[tp]:
+                        remaining.discard(tp)
+        return out
+    finally:
+        await consumer.stop()
+
+
+async def flood(bootstrap: str, values: list[bytes | None]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks=1, max_batch_size=262_144)
+    await producer.start()
+    try:
+        chunk = 1_000
+        pause = FLOOD_S / (len(values) / chunk)
+        for i in range(0, len(values), chunk):
+            sends = [
+                await producer.send("raw.swaps", key=f"junk{j % 7}".encode(), value=v)
+                for j, v in enumerate(values[i : i + chunk], start=i)
+            ]
+            await asyncio.gather(*sends)
+            await asyncio.sleep(pause)
+    finally:
+        await producer.stop()
+
+
+async def test_a_flood_of_garbage_loses_no_valid_swap(fresh_stack: Stack, fresh_settings: Settings) -> None:
+    values = garbage(GARBAGE_COUNT, seed=9)
+    assert not any(_valid(v) for v in values[:2_000])
+    async with running_pipeline(fresh_settings, fresh_stack, seed=3, rate_eps=300, duration_s=50) as p:
+        await asyncio.sleep(5.0)  # the pipeline is warm and trading before the flood starts
+        await flood(p.bootstrap, values)
+        await p.feed
+        flooded = await until(lambda: p.monitor.counts.dead_letters >= GARBAGE_COUNT, timeout_s=180)
+        assert flooded, f"{p.monitor.counts.dead_letters} dead letters of {GARBAGE_COUNT}"
+        await drain(p.monitor, quiet_s=5, limit_s=40)
+        raw = await read_records(p.bootstrap, "raw.swaps")
+        letters = await read_records(p.bootstrap, "dlq.raw")
+        snapshots = await read_records(p.bootstrap, "features")
+        bars = await read_records(p.bootstrap, f"{fresh_settings.app_id}-pair_to_bar_1s-changelog")
+
+    # Every malformed record is on the dead-letter topic, once, with a reason and its original bytes.
+    dead = [orjson.loads(v or b"{}") for _, v, _ in letters]
+    dead = [d for d in dead if d.get("topic") == "raw.swaps"]
+    assert len(dead) == GARBAGE_COUNT
+    assert all(d["reason"] and d["agent"] == "build_features" for d in dead)
+    sent = Counter(v or b"" for v in values)
+    assert Counter(base64.b64decode(d["value_b64"]) for d in dead) == sent
+
+    # Every valid swap is in the one-second bars: per window the changelog's last (largest) trade count.
+    valid = sum(1 for _, v, _ in raw if _valid(v))
+    assert valid > 5_000 and len(raw) == valid + GARBAGE_COUNT
+    trades: dict[bytes | None, int] = {}
+    for key, value, _ in bars:
+        if value is not None:
+            trades[key] = max(trades.get(key, 0), int(orjson.loads(value)["trades"]))
+    assert sum(trades.values()) == valid
+
+    # The valid events kept moving: raw -> features latency of the run's snapshots (the flood is most of it).
+    lat = [ts - int(orjson.loads(v or b"{}")["origin_ms"]) for _, v, ts in snapshots]
+    assert len(lat) > 100
+    p50, p99 = (float(x) for x in np.percentile(np.asarray(lat), [50, 99]))
+    print(f"flood: {valid} valid, {len(dead)} dead letters, raw->features p50 {p50:.0f} p99 {p99:.0f} ms")
+    assert p99 <= LATENCY_P99_BOUND_MS
