@@ -27,6 +27,7 @@ from agents.risk_rules import (
     RiskLimits,
     RiskState,
     already_applied,
+    already_decided,
     apply_control,
     apply_fill,
     apply_mint,
@@ -111,7 +112,7 @@ def apply_message(
             )
     else:
         signal = decode(Signal, value)
-        if signal.id not in state.recent_signals:  # a re-emitted signal was decided once already
+        if not already_decided(state, signal):  # a re-emitted signal was decided once already
             held = state.positions.get(signal.pair)
             out.extend(
                 exits(

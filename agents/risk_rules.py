@@ -328,6 +328,10 @@ class RiskState:
     realised_pnl: dict[str, float] = field(default_factory=dict)  # pair -> human quote units, all time
     recent_fills: dict[str, None] = field(default_factory=dict)  # ordered set of applied fill ids
     recent_signals: dict[str, None] = field(default_factory=dict)  # ordered set of decided signal ids
+    # f"{pair}|{strategy}" -> event time of the newest signal decided for it. A model restored from a
+    # checkpoint re-emits the signals of the snapshots it replays (same ids, maybe other contents); they are
+    # below this mark however many there are, where `recent_signals` only holds the last few hundred.
+    signal_marks: dict[str, int] = field(default_factory=dict)
     # Decisions saved with the state but not yet acknowledged on their topics: the agent publishes them only
     # after the state holding them is durable, and re-publishes them verbatim after a restart.
     outbox: list[dict[str, Any]] = field(default_factory=list)
@@ -398,6 +402,7 @@ class RiskState:
             realised_pnl={k: float(v) for k, v in d["realised_pnl"].items()},
             recent_fills=dict.fromkeys(d["recent_fills"]),
             recent_signals=dict.fromkeys(d["recent_signals"]),
+            signal_marks={k: int(v) for k, v in d.get("signal_marks", {}).items()},
             base_pair=dict(d["base_pair"]),
             halts=dict(d.get("halts", {})),
             flatten_pending=bool(d.get("flatten_pending", False)),
@@ -853,6 +858,23 @@ def _order(
     )
 
 
+def _signal_mark_key(signal: Signal) -> str:
+    return f"{signal.pair}|{signal.strategy}"
+
+
+def already_decided(state: RiskState, signal: Signal) -> bool:
+    """A signal decided before: its id is recent, or a later signal of its pair and strategy was decided.
+
+    A pair's snapshots, hence each strategy's signals, are emitted in event-time order, so anything below
+    the mark is a re-emission (a restarted model replaying from its checkpoint), never a new signal; the
+    signal at the mark itself is the newest decided, always among the recent ids.
+    """
+    if signal.id in state.recent_signals:
+        return True
+    mark = state.signal_marks.get(_signal_mark_key(signal))
+    return mark is not None and signal.ts_ms < mark
+
+
 def _sell_pending(state: RiskState, pair: str) -> bool:
     return any(p.pair == pair and p.side == "sell" for p in state.pending.values())
 
@@ -880,6 +902,8 @@ def decide(state: RiskState, signal: Signal, limits: RiskLimits, now_ms: int) ->
     if signal.id in state.recent_signals:
         return _reject(state, signal, DUPLICATE, f"signal {signal.id} already decided", now_ms)
     _remember(state.recent_signals, signal.id, RECENT_IDS_KEPT)
+    mark = _signal_mark_key(signal)
+    state.signal_marks[mark] = max(signal.ts_ms, state.signal_marks.get(mark, signal.ts_ms))
     if signal.confidence < limits.min_confidence:
         return _reject(
             state, signal, LOW_CONFIDENCE, f"{signal.confidence:.3f} < {limits.min_confidence:g}", now_ms

@@ -9,7 +9,7 @@ from streams.codec import encode
 from streams.records import Order, PoolState, Rejection, Signal
 
 
-def signal(sid: str, direction: int = 1, price: float = 150.0) -> Signal:
+def signal(sid: str, direction: int = 1, price: float = 150.0, ts_ms: int = 1_000) -> Signal:
     pool = PoolState(
         venue="raydium",
         pool="P1",
@@ -25,7 +25,7 @@ def signal(sid: str, direction: int = 1, price: float = 150.0) -> Signal:
     return Signal(
         id=sid,
         pair="SOL/USDC",
-        ts_ms=1_000,
+        ts_ms=ts_ms,
         origin_ms=1_000,
         price=price,
         direction=direction,
@@ -47,6 +47,23 @@ def test_one_decision_per_signal_even_when_re_emitted_at_a_new_offset() -> None:
     assert apply_message(state, "signals", 0, 11, encode(signal("sig:a")), now_ms=7) == []  # re-emitted
     second = apply_message(state, "signals", 0, 12, encode(signal("sig:b")), now_ms=8)
     assert len(second) == 1 and second[0].signal_id == "sig:b"
+
+
+def test_a_replay_longer_than_the_recent_ids_is_still_decided_once() -> None:
+    """A model restored from an old checkpoint re-emits more signals than `recent_signals` keeps."""
+    from agents.risk_rules import RECENT_IDS_KEPT
+
+    state = RiskState.initial("main", limits, WSOL, USDC)
+    n = RECENT_IDS_KEPT + 200
+    for i in range(n):
+        assert len(apply_message(state, "signals", 0, i, encode(signal(f"sig:{i}", ts_ms=1_000 + i)), 5)) >= 1
+    assert "sig:0" not in state.recent_signals  # forgotten by id...
+    for i in range(n):  # ...the replay at new offsets, oldest first, publishes nothing
+        assert apply_message(state, "signals", 0, n + i, encode(signal(f"sig:{i}", ts_ms=1_000 + i)), 6) == []
+    newer = apply_message(state, "signals", 0, 2 * n, encode(signal("sig:new", ts_ms=1_000 + n)), 7)
+    assert len(newer) >= 1 and newer[-1].signal_id == "sig:new"
+    restored = RiskState.from_dict(state.to_dict())
+    assert restored.signal_marks == state.signal_marks
 
 
 def test_control_and_mint_messages_reach_the_state() -> None:
