@@ -33,7 +33,7 @@ from agents.risk_rules import (
     apply_mint,
     apply_strategy_params,
     close_position,
-    decide,
+    decide_all,
     equity_usdc,
     exits,
     flatten,
@@ -126,7 +126,7 @@ def apply_message(
                     origin_ms=signal.origin_ms,
                 )
             )
-            out.append(decide(state, signal, limits_for_strategy(limits, state, signal.strategy), now_ms))
+            out.extend(decide_all(state, signal, limits_for_strategy(limits, state, signal.strategy), now_ms))
     out.extend(flatten(state, limits, now_ms))
     out.extend(plan_rebalance(state, limits, now_ms))
     mark_applied(state, topic, partition, offset)

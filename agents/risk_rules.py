@@ -14,7 +14,7 @@ Reasons are `"<code>: <detail>"`; the code (before the first colon) is machine-r
 
 How the agent drives it, per message (state loaded with `RiskState.from_dict`, saved with `to_dict`):
   signal: skip if `already_applied(...)`; `exits(...)` on the signal's pair and price first (so a stop
-          loss reserves the position before a new buy can be sized), then `decide(...)`; `mark_applied`.
+          loss reserves the position before a new buy can be sized), then `decide_all(...)`; `mark_applied`.
   fill:   skip if `already_applied(...)`; `apply_fill(state, fill, limits)`; `mark_applied`.
   mint:   `apply_mint(state, info, limits)` (raw.mints: authorities still set refuse the mint).
   control: `apply_control(state, control, limits)` (the kill switch: manual halt / resume; or a rebalance,
@@ -37,11 +37,14 @@ import logging
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from fractions import Fraction
 from typing import Any
 
 from market import amm, bonding_curve
 from solbot.settings import Settings
 from streams.records import Control, Fill, MintInfo, Order, PoolState, Rejection, Signal, StrategyParams
+from venues import routing
+from venues.fees import PriorityFeePolicy
 
 logger = logging.getLogger(__name__)
 
@@ -192,6 +195,10 @@ class RiskLimits:
     flatten_on_halt: bool = False
     rebalance_tolerance_pct: float = 0.5  # of equity: a pair this close to its target is done
     rebalance_deadline_s: float = 30.0  # of event time: then the rebalance ends, incomplete
+    # Orders fill on the paper venue (no signature fee, priority fee or tip), so routing compares pools on
+    # output alone; False prices each leg's transaction with venues.fees' model (live venues).
+    paper_venue: bool = True
+    split_chunks: int = 20  # a split buy's input is cut into this many equal parts (venues.routing)
 
     def __post_init__(self) -> None:
         for name in ("max_position_pct", "max_pair_exposure_pct", "max_total_exposure_pct"):
@@ -220,6 +227,8 @@ class RiskLimits:
             raise ValueError("max_venue_error_rate must be in [0, 1] and venue_error_window at least 1")
         if not 0.0 < self.rebalance_tolerance_pct < 100.0 or self.rebalance_deadline_s <= 0.0:
             raise ValueError("rebalance_tolerance_pct must be in (0, 100) and rebalance_deadline_s positive")
+        if self.split_chunks < 2:
+            raise ValueError(f"split_chunks must be at least 2, got {self.split_chunks}")
 
     @classmethod
     def from_settings(cls, s: Settings, **overrides: Any) -> RiskLimits:
@@ -741,6 +750,7 @@ class Quote:
     pool: PoolState
     amount_out: int
     impact_bps: float
+    amount_in: int = 0  # the input it was priced for
 
 
 def _curve(pool: PoolState) -> bonding_curve.Curve:
@@ -766,16 +776,16 @@ def quote_pool(pool: PoolState, side: str, amount_in: int) -> Quote:
             gross, fee = bonding_curve.sell_proceeds(curve, amount_in, pool.fee_bps)
             out, moved, ideal = gross - fee, gross, amount_in * pool.quote_reserve / max(pool.base_reserve, 1)
         if out <= 0 or ideal <= 0.0:
-            return Quote(pool, 0, 10_000.0)
-        return Quote(pool, out, max(0.0, (1.0 - moved / ideal) * 10_000.0))
+            return Quote(pool, 0, 10_000.0, amount_in)
+        return Quote(pool, out, max(0.0, (1.0 - moved / ideal) * 10_000.0), amount_in)
     r_in, r_out = (
         (pool.quote_reserve, pool.base_reserve) if side == "buy" else (pool.base_reserve, pool.quote_reserve)
     )
     out = amm.quote_out(amount_in, r_in, r_out, pool.fee_bps)
     if out <= 0:
-        return Quote(pool, 0, 10_000.0)
+        return Quote(pool, 0, 10_000.0, amount_in)
     net = amount_in - amm.fee_amount(amount_in, pool.fee_bps)
-    return Quote(pool, out, amm.price_impact_bps(net, r_in, r_out, 0))
+    return Quote(pool, out, amm.price_impact_bps(net, r_in, r_out, 0), amount_in)
 
 
 def best_quote(info: PairInfo, pools: Iterable[PoolState], side: str, amount_in: int) -> Quote | None:
@@ -792,6 +802,69 @@ def best_quote(info: PairInfo, pools: Iterable[PoolState], side: str, amount_in:
 
 def _min_out(expected: int, limits: RiskLimits) -> int:
     return expected * (10_000 - limits.max_slippage_bps) // 10_000
+
+
+# The paper venue charges no signature fee, priority fee or tip: a leg costs nothing but its pool's fee.
+PAPER_TX_COSTS = routing.TxCosts(signatures=0, priority=PriorityFeePolicy(micro_lamports_per_unit=0))
+
+
+def route_candidates(pools: Iterable[PoolState], limits: RiskLimits) -> list[routing.Candidate]:
+    """The pools as routing candidates, each with its transaction's costs on the venue orders go to."""
+    costs = PAPER_TX_COSTS if limits.paper_venue else routing.TxCosts()
+    return [routing.Candidate(p.venue, p.pool, costs, state=p) for p in pools]
+
+
+def _base_per_lamport(state: RiskState, info: PairInfo, limits: RiskLimits) -> Fraction:
+    """Raw base units one lamport buys at the latest prices (0 on the paper venue: nothing to convert)."""
+    if limits.paper_venue:
+        return Fraction(0)
+    base_unit = unit_value_usdc(state, info.base_mint)
+    if base_unit <= 0.0:
+        return Fraction(0)
+    return Fraction(unit_value_usdc(state, state.sol_mint) / base_unit).limit_denominator(10**12)
+
+
+def route_buy(
+    state: RiskState,
+    info: PairInfo,
+    pair: str,
+    pools: Sequence[PoolState],
+    amount_in: int,
+    limits: RiskLimits,
+    *,
+    split: bool = True,
+) -> list[Quote]:
+    """The legs of a buy of `amount_in` raw quote: the pool with the best net output alone, or a split.
+
+    A split (`venues.routing.split_route`) is taken only when the best single pool's impact exceeds
+    `max_slippage_bps`, every leg's impact is within it, and the split nets more than that single fill
+    (each leg is one more transaction). Otherwise the single fill comes back, over the cap or not, and the
+    caller refuses it. Empty when no pool returns anything.
+    """
+    if amount_in <= 0:
+        return []
+    intent = routing.Intent(pair, "buy", amount_in, _base_per_lamport(state, info, limits))
+    candidates = route_candidates(pools, limits)
+    singles = routing.single_routes(intent, candidates)
+    if not singles:
+        return []
+    best = singles[0]
+    best_state = best.legs[0].candidate.state
+    assert best_state is not None  # every candidate here is a pool
+    single = quote_pool(best_state, "buy", amount_in)
+    if single.impact_bps <= limits.max_slippage_bps or not split:
+        return [single]
+    routed = routing.split_route(intent, candidates, limits.split_chunks)
+    if routed is None or not routed.split or routed.net_out <= best.net_out:
+        return [single]
+    legs = []
+    for leg in routed.legs:
+        leg_state = leg.candidate.state
+        assert leg_state is not None
+        legs.append(quote_pool(leg_state, "buy", leg.amount_in))
+    if any(q.amount_out <= 0 or q.impact_bps > limits.max_slippage_bps for q in legs):
+        return [single]
+    return legs
 
 
 # --- decisions -----------------------------------------------------------------------------------------
@@ -826,16 +899,19 @@ def _order(
     ts_ms: int,
     origin_ms: int,
     now_ms: int,
+    count_rate: bool = True,
 ) -> Order:
     """Build an order and reserve its input at once, so the next decision sees it.
 
-    It also counts towards the order rate, and the pair's pools are kept while it is in flight or held,
-    so that a flatten can price the exit without a new signal.
+    It also counts towards the order rate (once per decision: a split's later legs pass
+    `count_rate=False`), and the pair's pools are kept while it is in flight or held, so that a flatten
+    can price the exit without a new signal.
     """
     expected_base = quote.amount_out if side == "buy" else amount_in
     notional = amount_in * unit_value_usdc(state, input_mint) if side == "buy" else 0.0
     state.pending[order_id] = PendingOrder(pair, side, input_mint, amount_in, expected_base, kind, notional)
-    state.order_ts = [t for t in state.order_ts if t > ts_ms - MINUTE_MS] + [ts_ms]
+    if count_rate:
+        state.order_ts = [t for t in state.order_ts if t > ts_ms - MINUTE_MS] + [ts_ms]
     if pair not in state.pools:
         state.pools[pair] = [quote.pool.asdict()]
     if side == "buy" and pair in state.launch_notional:
@@ -880,7 +956,22 @@ def _sell_pending(state: RiskState, pair: str) -> bool:
 
 
 def decide(state: RiskState, signal: Signal, limits: RiskLimits, now_ms: int) -> Order | Rejection:
-    """Turn one signal into an order (approved, maybe resized) or a rejection, updating the state.
+    """One signal to one order or a rejection: `decide_all` with buys kept on one pool (never split).
+
+    For callers that need exactly one order per signal; the risk agent uses `decide_all`.
+    """
+    return decide_all(state, signal, limits, now_ms, split=False)[0]
+
+
+def decide_all(
+    state: RiskState, signal: Signal, limits: RiskLimits, now_ms: int, *, split: bool = True
+) -> list[Order | Rejection]:
+    """Turn one signal into orders (approved, maybe resized) or one rejection, updating the state.
+
+    A buy is routed (`route_buy`): one order on the best pool, or with `split` one order per leg when the
+    buy is too large for one pool's impact cap, ids `ord:{signal}/leg{n}`; an unsplit order keeps
+    `ord:{signal}`. Every leg is its own pending order (exposure, balance, fills), the legs together are
+    one decision (counters, order rate).
 
     The signal's price updates the price map (and the breaker) first, whatever the outcome. The counters
     count signals only (decided = approved + rejected); stop-loss exits are not counted.
@@ -898,34 +989,37 @@ def decide(state: RiskState, signal: Signal, limits: RiskLimits, now_ms: int) ->
             f"direction {signal.direction}, price {signal.price}, volatility {signal.volatility}, "
             f"expected return {signal.expected_return}"
         )
-        return _reject(state, signal, BAD_SIGNAL, detail, now_ms)
+        return [_reject(state, signal, BAD_SIGNAL, detail, now_ms)]
     if signal.id in state.recent_signals:
-        return _reject(state, signal, DUPLICATE, f"signal {signal.id} already decided", now_ms)
+        return [_reject(state, signal, DUPLICATE, f"signal {signal.id} already decided", now_ms)]
     _remember(state.recent_signals, signal.id, RECENT_IDS_KEPT)
     mark = _signal_mark_key(signal)
     state.signal_marks[mark] = max(signal.ts_ms, state.signal_marks.get(mark, signal.ts_ms))
     if signal.confidence < limits.min_confidence:
-        return _reject(
-            state, signal, LOW_CONFIDENCE, f"{signal.confidence:.3f} < {limits.min_confidence:g}", now_ms
-        )
+        detail = f"{signal.confidence:.3f} < {limits.min_confidence:g}"
+        return [_reject(state, signal, LOW_CONFIDENCE, detail, now_ms)]
     info = state.pairs.get(signal.pair)
     if info is None:
-        return _reject(state, signal, NO_POOL, "signal carries no pool for the pair", now_ms)
+        return [_reject(state, signal, NO_POOL, "signal carries no pool for the pair", now_ms)]
     if _sell_pending(state, signal.pair):
-        return _reject(state, signal, EXIT_PENDING, f"a sell of {signal.pair} is in flight", now_ms)
+        return [_reject(state, signal, EXIT_PENDING, f"a sell of {signal.pair} is in flight", now_ms)]
+    out: list[Order] | Rejection
     if signal.direction == 1:
         params = state.strategy_params.get(signal.strategy, {})
         if not params.get("enabled", True):
             detail = f"strategy {signal.strategy} is disabled (strategy.params)"
-            return _reject(state, signal, STRATEGY_DISABLED, detail, now_ms)
-        out = _decide_buy(state, signal, info, limits, now_ms)
-        if isinstance(out, Order):
-            state.pending[out.id].strategy = signal.strategy
+            return [_reject(state, signal, STRATEGY_DISABLED, detail, now_ms)]
+        out = _decide_buy(state, signal, info, limits, now_ms, split=split)
+        if not isinstance(out, Rejection):
+            for order in out:
+                state.pending[order.id].strategy = signal.strategy
     else:
-        out = _decide_sell(state, signal, info, limits, now_ms)
-    if isinstance(out, Order):
-        state.approved += 1
-    return out
+        sell = _decide_sell(state, signal, info, limits, now_ms)
+        out = [sell] if isinstance(sell, Order) else sell
+    if isinstance(out, Rejection):
+        return [out]
+    state.approved += 1
+    return list(out)
 
 
 # --- per-strategy parameters (strategy.params) -----------------------------------------------------------
@@ -1023,8 +1117,8 @@ def orders_in_last_minute(state: RiskState, ts_ms: int) -> int:
 
 
 def _decide_buy(
-    state: RiskState, signal: Signal, info: PairInfo, limits: RiskLimits, now_ms: int
-) -> Order | Rejection:
+    state: RiskState, signal: Signal, info: PairInfo, limits: RiskLimits, now_ms: int, *, split: bool = True
+) -> list[Order] | Rejection:
     if state.halted:
         return _reject(state, signal, HALTED, state.halt_reason or "manual", now_ms)
     if info.base_mint in limits.mint_deny_list:
@@ -1076,34 +1170,45 @@ def _decide_buy(
     # Convert through the human price (1.0 or SOL/USDC), not the per-raw-unit float, to floor exactly.
     quote_price = 1.0 if info.quote_mint == state.usdc_mint else sol_usdc_price(state)
     amount_in = min(math.floor(target_usdc / quote_price * 10**info.quote_decimals), free_raw)
-    quote = best_quote(info, pools, "buy", amount_in)
-    if quote is None:
+    legs = route_buy(state, info, signal.pair, pools, amount_in, limits, split=split)
+    if not legs:
         return _reject(state, signal, NO_POOL, f"no pool returns anything for {amount_in} raw in", now_ms)
-    if quote.impact_bps > limits.max_slippage_bps:
+    if len(legs) == 1 and legs[0].impact_bps > limits.max_slippage_bps:
+        quote = legs[0]
         detail = f"impact {quote.impact_bps:.1f}bps > {limits.max_slippage_bps}bps on {quote.pool.venue}"
         return _reject(state, signal, SLIPPAGE, detail, now_ms)
     full = caps[0][1]
-    where = f"on {quote.pool.venue} impact {quote.impact_bps:.1f}bps"
+    if len(legs) == 1:
+        where = f"on {legs[0].pool.venue} impact {legs[0].impact_bps:.1f}bps"
+    else:
+        where = f"split in {len(legs)}: " + " + ".join(
+            f"{q.amount_in} raw on {q.pool.venue} impact {q.impact_bps:.1f}bps" for q in legs
+        )
     if binding == "position_cap":
         reason = f"{ENTRY}: {target_usdc:.2f} USDC ({limits.max_position_pct:g}% of {equity:.2f}) {where}"
     else:
         reason = f"{RESIZED}: {binding} {target_usdc:.2f} of {full:.2f} USDC {where}"
-    return _order(
-        state,
-        order_id=f"ord:{signal.id}",
-        signal_id=signal.id,
-        pair=signal.pair,
-        side="buy",
-        input_mint=info.quote_mint,
-        amount_in=amount_in,
-        quote=quote,
-        limits=limits,
-        kind="entry",
-        reason=reason,
-        ts_ms=signal.ts_ms,
-        origin_ms=signal.origin_ms,
-        now_ms=now_ms,
-    )
+    base_id = f"ord:{signal.id}"
+    return [
+        _order(
+            state,
+            order_id=base_id if len(legs) == 1 else f"{base_id}/leg{n}",
+            signal_id=signal.id,
+            pair=signal.pair,
+            side="buy",
+            input_mint=info.quote_mint,
+            amount_in=quote.amount_in,
+            quote=quote,
+            limits=limits,
+            kind="entry",
+            reason=reason,
+            ts_ms=signal.ts_ms,
+            origin_ms=signal.origin_ms,
+            now_ms=now_ms,
+            count_rate=n == 0,
+        )
+        for n, quote in enumerate(legs)
+    ]
 
 
 def _sellable(state: RiskState, pos: Position) -> int:

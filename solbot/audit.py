@@ -46,6 +46,12 @@ async def read_topic(bootstrap: str, topic: str) -> list[dict[str, Any]]:
         await consumer.stop()
 
 
+def decision_id(order_id: str) -> str:
+    """The decision an order belongs to: a split buy's legs `ord:{signal}/leg{n}` share `ord:{signal}`."""
+    head, sep, tail = order_id.rpartition("/leg")
+    return head if sep and tail.isdigit() else order_id
+
+
 @dataclass
 class Audit:
     signals: int = 0
@@ -93,7 +99,9 @@ async def audit_run(bootstrap: str, database_url: str, portfolio: str) -> Audit:
     decisions: dict[str, list[str]] = defaultdict(list)
     for order in orders.values():
         if order.get("kind") == "entry" or str(order.get("id", "")).startswith("ord:"):
-            decisions[str(order["signal_id"])].append(str(order["id"]))
+            decision = decision_id(str(order["id"]))
+            if decision not in decisions[str(order["signal_id"])]:  # a split's legs are one decision
+                decisions[str(order["signal_id"])].append(decision)
     for rej in rejections.values():
         decisions[str(rej["signal_id"])].append(str(rej["id"]))
     audit.decisions = sum(len(v) for v in decisions.values())

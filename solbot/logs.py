@@ -29,8 +29,9 @@ def correlation_of(any_id: str) -> str:
                 out = out[len(prefix) :]
                 stripped = True
     # a strategy's signal is `sig:{snapshot}:{strategy}`: the snapshot id ends with its bucket's digits
+    # and a split buy's order legs are `ord:sig:{snapshot}/leg{n}`
     pair, at, rest = out.partition("@")
-    return pair + at + rest.split(":", 1)[0] if at else out
+    return pair + at + rest.split(":", 1)[0].split("/", 1)[0] if at else out
 
 
 class JsonFormatter(logging.Formatter):

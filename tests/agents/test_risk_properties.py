@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from risk_factories import BONK, JUP, PAIRS, PUMP, fill_for, fresh, pool, signal
 
 from agents import risk_rules as rr
+from solbot.audit import decision_id
 from streams.records import Control, MintInfo, Order, PoolState
 
 BASE_PRICE = {"SOL/USDC": 100.0, "JUP/USDC": 1.0, "BONK/SOL": 2e-7, "PUMP/SOL": 3e-8}
@@ -26,9 +27,11 @@ TOKENS = {"JUP/USDC": JUP, "BONK/SOL": BONK, "PUMP/SOL": PUMP}  # bases held onl
 def pools_for(pair: str, price: float) -> list[PoolState]:
     if pair == "PUMP/SOL":
         return [pool(pair, price, depth_quote=60.0, venue="pumpfun", fee_bps=100)]
-    if pair == "JUP/USDC":  # a deep pool and a shallow one that often breaks the slippage cap
+    if pair == "JUP/USDC":  # a deep pool, a shallow one that often breaks the slippage cap, and a
+        # middle one that large buys outgrow, so that they split across it and the others
         thin = pool(pair, price, depth_quote=40_000.0, fee_bps=5, name="thin")
-        return [pool(pair, price, name="deep"), thin]
+        mid = pool(pair, price, depth_quote=150_000.0, fee_bps=30, venue="orca", name="mid")
+        return [pool(pair, price, depth_quote=100_000.0, name="deep"), thin, mid]
     return [pool(pair, price, depth_quote=2_000_000.0)]
 
 
@@ -111,9 +114,13 @@ def run(ops: list[tuple[Any, ...]], limits: rr.RiskLimits, *, twice: bool, resto
             was_halted = rr.MANUAL in state.halts or rr.DRAWDOWN in state.halts
             sig = signal(pair, price, direction, sid=str(i), ts_ms=ts, confidence=confidence)
             sig = sig.derive(pools=pools_for(pair, price))
-            out = rr.decide(state, sig, limits, now_ms=i)
-            assert rr.reason_code(out.reason) in rr.ORDER_CODES + rr.REJECT_CODES
-            if isinstance(out, Order):
+            decisions = rr.decide_all(state, sig, limits, now_ms=i)
+            assert len(decisions) == 1 or all(isinstance(o, Order) and o.side == "buy" for o in decisions)
+            assert len({decision_id(o.id) for o in decisions}) == 1  # a split's legs are one decision
+            for out in decisions:
+                assert rr.reason_code(out.reason) in rr.ORDER_CODES + rr.REJECT_CODES
+                if not isinstance(out, Order):
+                    continue
                 new_orders.append(out)
                 assert out.side == ("buy" if direction == 1 else "sell")
                 assert out.min_amount_out <= rr.quote_pool(out.pool_state, out.side, out.amount_in).amount_out
@@ -178,7 +185,7 @@ def run(ops: list[tuple[Any, ...]], limits: rr.RiskLimits, *, twice: bool, resto
             )
             new_orders.append(order)
         open_orders += new_orders
-        order_times += [o.ts_ms for o in new_orders]
+        order_times += [o.ts_ms for o in {decision_id(o.id): o for o in new_orders}.values()]
         # At most one sell in flight per pair; never more pairs open than allowed.
         for pair in PAIRS:
             assert sum(1 for p in state.pending.values() if p.pair == pair and p.side == "sell") <= 1
@@ -233,4 +240,25 @@ def test_the_property_runner_is_not_vacuous() -> None:
     state = run(ops, limits, twice=False, restore=False)
     assert (state.decided, state.approved, state.rejected) == (5, 5, 0)  # the stop loss is not a signal
     assert set(state.positions) == {"SOL/USDC"} and state.pending == {}
+    assert run(ops, limits, twice=True, restore=True).to_dict() == state.to_dict()
+
+
+def test_the_property_runner_covers_a_split_buy() -> None:
+    """A buy too large for one JUP/USDC pool's impact cap splits; the checks hold as its legs fill."""
+    limits = rr.RiskLimits(max_position_pct=10.0)  # 1 750 USDC of 17 500: 115 bps on the best pool alone
+    ops: list[tuple[Any, ...]] = [
+        ("signal", "JUP/USDC", 1, 1.0, 0.9),
+        ("fill", 0, "filled", 0.0),
+        ("fill", 0, "failed", 0.0),
+        ("fill", 0, "worse", 0.5),
+        ("signal", "JUP/USDC", -1, 1.0, 0.9),
+        ("fill", 0, "filled", 0.0),
+    ]
+    legs = rr.decide_all(
+        fresh(limits), signal("JUP/USDC", 1.0).derive(pools=pools_for("JUP/USDC", 1.0)), limits, 0
+    )
+    assert len(legs) > 1 and all(isinstance(o, Order) for o in legs)
+    state = run(ops, limits, twice=False, restore=False)
+    assert (state.decided, state.approved, state.rejected) == (2, 2, 0)
+    assert state.positions == {} and state.pending == {}
     assert run(ops, limits, twice=True, restore=True).to_dict() == state.to_dict()
