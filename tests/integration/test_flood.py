@@ -4,10 +4,12 @@ Every malformed record lands on dlq.raw with a reason and its original bytes; ev
 the features agent's one-second bars (their changelog's trade counts add up to the valid swaps); and
 the valid events' raw -> features latency stays under `LATENCY_P99_BOUND_MS`.
 
-That bound is NOT issue 9's latency target: on the shared 2-core box one worker handles raw input
-(valid or not) at ~1,500-3,000 events/s, so a 2,500/s flood puts the valid events 15-30 s behind
-(measured p50 17-21 s, p99 21-29 s). The bound guards against worse: a stall, or valid events starved
-until the flood ends.
+The garbage goes out at 1,000 records/s (steady chunks of 100) beside ~300 valid swaps/s, starting once
+the worker trades; latency counts the snapshots from the flood's start on. One worker handles ~2,400-3,700
+garbage records/s alone since dead letters skip `topic.send`. Measured on the shared 2-core box while
+other jobs kept its load average at 4-5: p50 236 ms, p99 2,156 ms (at ~1,390/s under load 8 it fell
+15-30 s behind). Issue 9's 1,000 ms p99 target is NOT yet asserted: the bound below is what this box
+holds with margin under that contention; tighten it when measured on a quiet box.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import random
+import time
 from collections import Counter
 from typing import Any
 
@@ -35,9 +38,9 @@ from tests.integration.harness import running_pipeline, until
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 GARBAGE_COUNT = 100_000
-FLOOD_S = 40.0  # the garbage goes out over this long, ~2,500 records/s beside ~300 valid swaps/s
+FLOOD_S = 100.0  # the garbage goes out over this long, 1,000 records/s beside ~300 valid swaps/s
 # Raw -> features p99 for valid events during the flood, on 2 shared cores with the broker on them.
-LATENCY_P99_BOUND_MS = 60_000.0
+LATENCY_P99_BOUND_MS = 5_000.0
 
 _VALID = {
     "venue": "raydium",
@@ -123,15 +126,16 @@ async def flood(bootstrap: str, values: list[bytes | None]) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks=1, max_batch_size=262_144)
     await producer.start()
     try:
-        chunk = 1_000
-        pause = FLOOD_S / (len(values) / chunk)
-        for i in range(0, len(values), chunk):
+        chunk = 100  # small steady chunks: a burst would queue the valid events behind it
+        step = FLOOD_S / (len(values) / chunk)
+        start = time.monotonic()
+        for n, i in enumerate(range(0, len(values), chunk), start=1):
             sends = [
                 await producer.send("raw.swaps", key=f"junk{j % 7}".encode(), value=v)
                 for j, v in enumerate(values[i : i + chunk], start=i)
             ]
             await asyncio.gather(*sends)
-            await asyncio.sleep(pause)
+            await asyncio.sleep(max(0.0, start + n * step - time.monotonic()))
     finally:
         await producer.stop()
 
@@ -139,8 +143,13 @@ async def flood(bootstrap: str, values: list[bytes | None]) -> None:
 async def test_a_flood_of_garbage_loses_no_valid_swap(fresh_stack: Stack, fresh_settings: Settings) -> None:
     values = garbage(GARBAGE_COUNT, seed=9)
     assert not any(_valid(v) for v in values[:2_000])
-    async with running_pipeline(fresh_settings, fresh_stack, seed=3, rate_eps=300, duration_s=50) as p:
-        await asyncio.sleep(5.0)  # the pipeline is warm and trading before the flood starts
+    async with running_pipeline(
+        fresh_settings, fresh_stack, seed=3, rate_eps=300, duration_s=FLOOD_S + 30
+    ) as p:
+        # The worker joins while the feed runs: start once it is trading and the join backlog is gone.
+        assert await until(lambda: p.monitor.counts.signals > 0, timeout_s=60)
+        await asyncio.sleep(5.0)
+        flood_start_ms = int(time.time() * 1000)
         await flood(p.bootstrap, values)
         await p.feed
         flooded = await until(lambda: p.monitor.counts.dead_letters >= GARBAGE_COUNT, timeout_s=180)
@@ -168,8 +177,9 @@ async def test_a_flood_of_garbage_loses_no_valid_swap(fresh_stack: Stack, fresh_
             trades[key] = max(trades.get(key, 0), int(orjson.loads(value)["trades"]))
     assert sum(trades.values()) == valid
 
-    # The valid events kept moving: raw -> features latency of the run's snapshots (the flood is most of it).
-    lat = [ts - int(orjson.loads(v or b"{}")["origin_ms"]) for _, v, ts in snapshots]
+    # The valid events kept moving: raw -> features latency of the snapshots from the flood's start on.
+    origins = [(int(orjson.loads(v or b"{}")["origin_ms"]), ts) for _, v, ts in snapshots]
+    lat = [ts - origin for origin, ts in origins if origin >= flood_start_ms]
     assert len(lat) > 100
     p50, p99 = (float(x) for x in np.percentile(np.asarray(lat), [50, 99]))
     print(f"flood: {valid} valid, {len(dead)} dead letters, raw->features p50 {p50:.0f} p99 {p99:.0f} ms")
