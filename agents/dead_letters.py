@@ -42,7 +42,8 @@ async def send_dead_letters(dlq_topic: Any, letters: list[tuple[Any, str]], agen
         return
     now_ms = int(time.time() * 1000)
     app = dlq_topic.app
-    producer, sensors = app.producer, app.sensors
+    # What `topic.send` itself uses: the transaction manager under exactly-once, else the producer.
+    producer, sensors = await app.maybe_start_producer(), app.sensors
     name = dlq_topic.get_topic_name()
     for event, reason in letters:
         msg = event.message
