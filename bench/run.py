@@ -531,13 +531,13 @@ def _table(r: dict[str, Any]) -> None:
         rows.append(
             (
                 "collector lag, WS -> acked raw record",
-                f"p50 {lag['acked']['p50']} ms, p99 {lag['acked']['p99']} ms",
+                f"p50 {lag['acked']['p50_ms']} ms, p99 {lag['acked']['p99_ms']} ms",
             )
         )
         rows.append(
             (
                 "collector lag, WS -> consumed record",
-                f"p50 {lag['consumed']['p50']} ms, p99 {lag['consumed']['p99']} ms",
+                f"p50 {lag['consumed']['p50_ms']} ms, p99 {lag['consumed']['p99_ms']} ms",
             )
         )
     if "backtest_events_per_s" in r:
