@@ -6,10 +6,15 @@ Why a policy object: the unit price decides landing odds and cost at once; keepi
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 
+from solders.hash import Hash
 from solders.instruction import Instruction
+from solders.keypair import Keypair
+from solders.message import MessageV0
 from solders.pubkey import Pubkey
+from solders.transaction import VersionedTransaction
 
 COMPUTE_BUDGET_PROGRAM_ID = Pubkey.from_string("ComputeBudget111111111111111111111111111111")
 SET_COMPUTE_UNIT_LIMIT = 2
@@ -33,6 +38,20 @@ def set_compute_unit_price(micro_lamports: int) -> Instruction:
     return Instruction(
         COMPUTE_BUDGET_PROGRAM_ID, bytes([SET_COMPUTE_UNIT_PRICE]) + micro_lamports.to_bytes(8, "little"), []
     )
+
+
+def budgeted_transaction(
+    payer: Keypair, body: list[Instruction], blockhash: Hash, limit: int | None, price: int
+) -> VersionedTransaction:
+    """A signed v0 transaction, compute budget first (none when `limit` is None: a simulation probe)."""
+    budget = [] if limit is None else [set_compute_unit_limit(limit), set_compute_unit_price(price)]
+    message = MessageV0.try_compile(payer.pubkey(), budget + body, [], blockhash)
+    return VersionedTransaction(message, [payer])
+
+
+def transaction_base64(tx: VersionedTransaction) -> str:
+    """The wire form RPC `sendTransaction` / `simulateTransaction` and Jito bundles take."""
+    return base64.b64encode(bytes(tx)).decode("ascii")
 
 
 def priority_fee_lamports(unit_limit: int, micro_lamports_per_unit: int) -> int:

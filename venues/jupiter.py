@@ -41,8 +41,8 @@ from venues.fees import (
     COMPUTE_BUDGET_PROGRAM_ID,
     PriorityFeePolicy,
     TipPolicy,
-    set_compute_unit_limit,
-    set_compute_unit_price,
+    budgeted_transaction,
+    transaction_base64,
     unit_limit,
 )
 from venues.jito import JitoClient, tip_instruction
@@ -234,7 +234,7 @@ class JupiterVenue:
         blockhash = message.recent_blockhash
         # Simulate with the chain's maximum budget to learn what the swap really consumes.
         probe = self._sign(body, blockhash, None, 0)
-        simulation = await self.rpc.simulate_transaction(_b64(probe), sig_verify=False)
+        simulation = await self.rpc.simulate_transaction(transaction_base64(probe), sig_verify=False)
         if simulation.err is not None and "BlockhashNotFound" in str(simulation.err):
             # The quote's blockhash went stale before we signed: transient, prepare again.
             raise BlockhashNotFound(
@@ -255,7 +255,7 @@ class JupiterVenue:
         tx = self._sign(body, blockhash, limit, price)
         return PreparedTx(
             signature=str(tx.signatures[0]),
-            raw_base64=_b64(tx),
+            raw_base64=transaction_base64(tx),
             last_valid_block_height=last_valid,
             in_amount=quote.in_amount,
             out_amount=quote.out_amount,
@@ -266,9 +266,7 @@ class JupiterVenue:
     def _sign(
         self, body: list[Instruction], blockhash: Hash, limit: int | None, price: int
     ) -> VersionedTransaction:
-        budget = [] if limit is None else [set_compute_unit_limit(limit), set_compute_unit_price(price)]
-        message = MessageV0.try_compile(self._wallet_pk, budget + body, [], blockhash)
-        return VersionedTransaction(message, [self._wallet])
+        return budgeted_transaction(self._wallet, body, blockhash, limit, price)
 
     async def broadcast(self, raw_base64: str) -> None:
         """Send the stored bytes once, via Jito or the RPC node; the signature never changes."""
@@ -277,7 +275,3 @@ class JupiterVenue:
             await self.jito.send_bundle([raw_base64])
         else:
             await self.rpc.send_transaction(raw_base64, skip_preflight=self.config.skip_preflight)
-
-
-def _b64(tx: VersionedTransaction) -> str:
-    return base64.b64encode(bytes(tx)).decode("ascii")

@@ -19,13 +19,11 @@ the persisted, exactly-once `Venue`.
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 
 from solders.hash import Hash
 from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
-from solders.message import MessageV0
 from solders.pubkey import Pubkey
 from solders.transaction import VersionedTransaction
 from spl.token.constants import TOKEN_PROGRAM_ID
@@ -36,7 +34,7 @@ from chain.rpc import RpcClient
 from market import bonding_curve as bc
 from solbot.errors import BlockhashNotFound, DecodeError, PreflightFailed, VenueRejected
 from streams.records import Order
-from venues.fees import PriorityFeePolicy, set_compute_unit_limit, set_compute_unit_price, unit_limit
+from venues.fees import PriorityFeePolicy, budgeted_transaction, transaction_base64, unit_limit
 from venues.jupiter import PreparedTx
 
 PROGRAM_ID = Pubkey.from_string("6EF8rrecthR5Dkzon8Nwu78hRvfCKubJ14M5uBEwF6P")
@@ -297,7 +295,7 @@ class PumpFunVenue:
         latest = await self.rpc.get_latest_blockhash()
         blockhash = Hash.from_string(latest.blockhash)
         probe = self._sign(body, blockhash, None, 0)
-        simulation = await self.rpc.simulate_transaction(_b64(probe), sig_verify=False)
+        simulation = await self.rpc.simulate_transaction(transaction_base64(probe), sig_verify=False)
         if simulation.err is not None and "BlockhashNotFound" in str(simulation.err):
             raise BlockhashNotFound(
                 f"order {order.id}: blockhash expired before signing", data=simulation.err
@@ -311,7 +309,7 @@ class PumpFunVenue:
         tx = self._sign(body, blockhash, limit, price)
         return PreparedTx(
             signature=str(tx.signatures[0]),
-            raw_base64=_b64(tx),
+            raw_base64=transaction_base64(tx),
             last_valid_block_height=latest.last_valid_block_height,
             in_amount=quote.expected_in,
             out_amount=quote.expected_out,
@@ -322,14 +320,8 @@ class PumpFunVenue:
     def _sign(
         self, body: list[Instruction], blockhash: Hash, limit: int | None, price: int
     ) -> VersionedTransaction:
-        budget = [] if limit is None else [set_compute_unit_limit(limit), set_compute_unit_price(price)]
-        message = MessageV0.try_compile(self._wallet_pk, budget + body, [], blockhash)
-        return VersionedTransaction(message, [self._wallet])
+        return budgeted_transaction(self._wallet, body, blockhash, limit, price)
 
     async def broadcast(self, raw_base64: str) -> None:
         """Send the stored bytes once; the life cycle re-sends the same bytes (one signature)."""
         await self.rpc.send_transaction(raw_base64)
-
-
-def _b64(tx: VersionedTransaction) -> str:
-    return base64.b64encode(bytes(tx)).decode("ascii")
