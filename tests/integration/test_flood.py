@@ -4,7 +4,8 @@ Every malformed record lands on dlq.raw with a reason and its original bytes; ev
 the features agent's one-second bars (their changelog's trade counts add up to the valid swaps); and
 the valid events' raw -> features latency stays under `LATENCY_P99_BOUND_MS`.
 
-The garbage goes out at 1,000 records/s (steady chunks of 100) beside ~300 valid swaps/s, starting once
+The garbage goes out at ~1,670 records/s (steady chunks of 100; the figures below were at 1,000/s)
+beside ~300 valid swaps/s, starting once
 the worker trades; latency counts the snapshots from the flood's start on. One worker handles ~2,400-3,700
 garbage records/s alone since dead letters skip `topic.send`. Measured on the shared 2-core box while
 other jobs kept its load average at 4-5: p50 236 ms, p99 2,156 ms (at ~1,390/s under load 8 it fell
@@ -35,10 +36,10 @@ from streams.codec import decode_swap
 from streams.validate import check_swap
 from tests.integration.harness import running_pipeline, until
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(600)]
 
 GARBAGE_COUNT = 100_000
-FLOOD_S = 100.0  # the garbage goes out over this long, 1,000 records/s beside ~300 valid swaps/s
+FLOOD_S = 60.0  # the garbage goes out over this long, ~1,670 records/s beside ~300 valid swaps/s
 # Raw -> features p99 for valid events during the flood, on 2 shared cores with the broker on them.
 LATENCY_P99_BOUND_MS = 5_000.0
 
