@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 RAW_TOPIC_NAMES: tuple[str, ...] = tuple(spec.name for spec in RAW_TOPICS)
 _REPLAY_BATCH = 2_000  # sends between two waits for delivery
 _IDLE_SLEEP_S = 0.05
+_READ_CHUNK = 1 << 20  # bytes of (decompressed) recording per read
 
 
 class _GzipOut(gzip.GzipFile):
@@ -55,11 +56,21 @@ def open_binary(path: Path, mode: str) -> IO[bytes]:
 
 
 def read_records(path: Path) -> Iterator[dict[str, Any]]:
-    """The recording's records in file order (blank lines skipped)."""
+    """The recording's records in file order (blank lines skipped).
+
+    Reads a megabyte at a time and splits it into lines itself: a gzip `readline` per record costs more
+    than parsing the record.
+    """
     with open_binary(path, "rb") as fh:
-        for line in fh:
-            if line.strip():
-                yield orjson.loads(line)
+        rest = b""
+        while chunk := fh.read(_READ_CHUNK):
+            lines = (rest + chunk).split(b"\n")
+            rest = lines.pop()  # an incomplete last line waits for the next chunk
+            for line in lines:
+                if line.strip():
+                    yield orjson.loads(line)
+        if rest.strip():
+            yield orjson.loads(rest)
 
 
 def write_records(path: Path, records: Iterable[dict[str, Any]]) -> int:
