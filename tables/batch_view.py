@@ -25,8 +25,9 @@ class BatchView(Generic[V]):
         self._dirty: dict[Hashable, int] = {}
 
     def get(self, key: Hashable) -> V | None:
-        if key in self._values:
-            return self._values[key]
+        value = self._values.get(key)  # one lookup on the hot path: values put here are never None
+        if value is not None:
+            return value
         raw = self._table.data.get(key)
         if raw is None:
             return None
