@@ -23,6 +23,7 @@ from streams.records import DeadLetter, Swap
 
 R = TypeVar("R", bound=faust.Record)
 
+_MISSING = object()
 _SCALARS: dict[Any, tuple[type, ...]] = {
     int: (int,),
     float: (float, int),
@@ -82,12 +83,14 @@ def _build(cls: type[R], data: Any, path: str) -> R:
         raise DecodeError(f"{path or cls.__name__}: expected an object, got {type(data).__name__}")
     kwargs: dict[str, Any] = {}
     for name, tp, required in _schema(cls):  # type: ignore[arg-type]
-        where = f"{path}.{name}" if path else name
-        if name not in data:
+        value = data.get(name, _MISSING)
+        if value is _MISSING:
             if required:
-                raise DecodeError(f"{where}: missing")
+                raise DecodeError(f"{path}.{name}: missing" if path else f"{name}: missing")
             continue
-        kwargs[name] = _check(data[name], tp, where)
+        if type(value) is not tp or tp is float:  # an exactly-typed int, str or bool passes `_check` as is
+            value = _check(value, tp, f"{path}.{name}" if path else name)
+        kwargs[name] = value
     return cls(**kwargs)
 
 
@@ -132,9 +135,6 @@ class RawSwap(NamedTuple):
 
     def to_record(self) -> Swap:
         return Swap(**self._asdict())
-
-
-_MISSING = object()
 
 
 def _fields_of(cls: type[faust.Record], data: Any) -> dict[str, Any]:
