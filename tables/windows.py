@@ -13,6 +13,9 @@ from dataclasses import dataclass, fields, replace
 from operator import attrgetter
 from typing import Any
 
+_INF = math.inf  # module-level names for `Bar.add`, which runs once per raw swap
+_log = math.log
+
 
 @dataclass(slots=True)
 class Bar:
@@ -55,7 +58,7 @@ class Bar:
         prev_price: float | None,
     ) -> None:
         """Fold one trade in. `prev_price` is the price just before it (None if unknown: no impact term)."""
-        if not 0.0 < price < math.inf:
+        if not 0.0 < price < _INF:
             raise ValueError(f"trade price must be positive and finite, got {price!r}")
         if self.trades == 0:
             self.open = self.high = self.low = self.close = price
@@ -81,8 +84,8 @@ class Bar:
         else:
             self.sells += 1
             self.sell_quote += quote_qty
-        if prev_price is not None and 0.0 < prev_price < math.inf:
-            self.impact_sum += abs(math.log(price) - math.log(prev_price))  # a ratio could underflow
+        if prev_price is not None and 0.0 < prev_price < _INF:
+            self.impact_sum += abs(_log(price) - _log(prev_price))  # a ratio could underflow
             self.impact_size_sum += quote_qty
 
     def merge(self, other: Bar) -> Bar:
