@@ -21,6 +21,7 @@ from typing import IO, Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from isal import igzip
 
 from streams.broker_compat import true_end_offsets
 from streams.inspect import decode_record
@@ -49,9 +50,13 @@ class _GzipOut(gzip.GzipFile):
 
 
 def open_binary(path: Path, mode: str) -> IO[bytes]:
-    """`path` for reading ("rb") or writing ("wb"), through gzip when it ends in .gz."""
+    """`path` for reading ("rb") or writing ("wb"), through gzip when it ends in .gz.
+
+    Reads inflate with ISA-L (`isal.igzip`, same format, about twice as fast as zlib: a fifth of a
+    backtest's reading time); writes stay on zlib, so a recording's bytes do not change.
+    """
     if path.suffix == ".gz":
-        return _GzipOut(path) if "w" in mode else gzip.open(path, "rb")  # type: ignore[return-value]
+        return _GzipOut(path) if "w" in mode else igzip.open(path, "rb")  # type: ignore[return-value]
     return open(path, mode)  # the caller closes it
 
 
