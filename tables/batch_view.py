@@ -19,6 +19,8 @@ class BatchView(Generic[V]):
 
     def __init__(self, table: Any, *, load: Callable[[Any], V], dump: Callable[[V], Any]) -> None:
         self._table = table
+        if getattr(table, "holds_values", False):  # an in-process table stores the values themselves
+            load, dump = _same, _same
         self._load = load
         self._dump = dump
         self._values: dict[Hashable, V] = {}
@@ -53,6 +55,10 @@ class BatchView(Generic[V]):
         self._dirty.clear()
         self._values.clear()
         return sends
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def underlying(windowed_table: Any) -> Any:
