@@ -174,7 +174,7 @@ def swap_from_object(data: Any) -> RawSwap:
         except KeyError:
             values = ()
         if tuple(map(type, values)) == types_:  # every field present with its exact type: nothing to explain
-            return RawSwap._make(values)
+            return tuple.__new__(RawSwap, values)  # the checked values, as they are
     return RawSwap(**_fields_of(Swap, data))  # the slow path finds the reason (or coerces)
 
 
