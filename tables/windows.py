@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from operator import attrgetter
 from typing import Any
 
@@ -93,59 +93,15 @@ class Bar:
 
     def merge(self, other: Bar) -> Bar:
         """A new bar equal to adding `other`'s trades after `self`'s; associative, `Bar()` is identity."""
-        if other.trades == 0:
-            return replace(self)
-        if self.trades == 0:
-            return replace(other)
-        take_other_open = other.first_ts_ms < self.first_ts_ms
-        take_other_close = other.last_ts_ms >= self.last_ts_ms
-        return Bar(
-            open=other.open if take_other_open else self.open,
-            high=max(self.high, other.high),
-            low=min(self.low, other.low),
-            close=other.close if take_other_close else self.close,
-            volume_base=self.volume_base + other.volume_base,
-            volume_quote=self.volume_quote + other.volume_quote,
-            buy_quote=self.buy_quote + other.buy_quote,
-            sell_quote=self.sell_quote + other.sell_quote,
-            trades=self.trades + other.trades,
-            buys=self.buys + other.buys,
-            sells=self.sells + other.sells,
-            pv_sum=self.pv_sum + other.pv_sum,
-            impact_sum=self.impact_sum + other.impact_sum,
-            impact_size_sum=self.impact_size_sum + other.impact_size_sum,
-            first_ts_ms=other.first_ts_ms if take_other_open else self.first_ts_ms,
-            last_ts_ms=other.last_ts_ms if take_other_close else self.last_ts_ms,
-        )
+        return merge_bars((self, other)) or Bar()
 
     def absorb(self, other: Bar) -> None:
         """In place, `self = self.merge(other)`: summing a window's sub-bars without a bar per step."""
         if other.trades == 0:
             return
-        if self.trades == 0:
-            for f in _FIELD_NAMES:
-                setattr(self, f, getattr(other, f))
-            return
-        if other.first_ts_ms < self.first_ts_ms:
-            self.open = other.open
-            self.first_ts_ms = other.first_ts_ms
-        if other.last_ts_ms >= self.last_ts_ms:
-            self.close = other.close
-            self.last_ts_ms = other.last_ts_ms
-        if other.high > self.high:
-            self.high = other.high
-        if other.low < self.low:
-            self.low = other.low
-        self.volume_base += other.volume_base
-        self.volume_quote += other.volume_quote
-        self.buy_quote += other.buy_quote
-        self.sell_quote += other.sell_quote
-        self.trades += other.trades
-        self.buys += other.buys
-        self.sells += other.sells
-        self.pv_sum += other.pv_sum
-        self.impact_sum += other.impact_sum
-        self.impact_size_sum += other.impact_size_sum
+        merged = merge_bars((self, other))
+        for f, value in zip(_SUM_FIELDS, _sums_of(merged), strict=True):
+            setattr(self, f, value)
 
     @property
     def vwap(self) -> float:
@@ -175,8 +131,8 @@ def merge_bars(bars: Iterable[Bar | None]) -> Bar | None:
 
     A window's bar is the merge of its one-second bars: the same trades, counts, OHLC and VWAP as adding
     each trade to the window, with float sums added per second rather than per trade (equal to ~1e-15).
-    Every snapshot merges up to 60 bars twice, so this is `Bar.absorb` on local variables, one bar built
-    at the end: the same comparisons and additions in the same order, so the same floats.
+    The one place the merge rule is written (`Bar.merge` and `Bar.absorb` call it): every snapshot merges
+    up to 60 bars twice, so it runs on local variables and builds one bar at the end.
     """
     it = iter(bars)
     for first in it:
@@ -184,7 +140,7 @@ def merge_bars(bars: Iterable[Bar | None]) -> Bar | None:
             break
     else:
         return None
-    (o, h, lo, c, vb, vq, bq, sq, n, buys, sells, pv, imp, imp_size, first_ts, last_ts) = _fields_of(first)
+    (o, h, lo, c, vb, vq, bq, sq, n, buys, sells, pv, imp, imp_size, first_ts, last_ts) = _sums_of(first)
     for bar in it:
         if bar is None or bar.trades == 0:
             continue
@@ -209,7 +165,8 @@ def merge_bars(bars: Iterable[Bar | None]) -> Bar | None:
     return Bar(o, h, lo, c, vb, vq, bq, sq, n, buys, sells, pv, imp, imp_size, first_ts, last_ts)
 
 
-_fields_of = attrgetter(*(f for f in _FIELD_NAMES if f != "offset"))  # the trade sums, in field order
+_SUM_FIELDS = tuple(f for f in _FIELD_NAMES if f != "offset")  # what trades add up to, in field order
+_sums_of = attrgetter(*_SUM_FIELDS)
 
 
 def tumbling_start(ts_ms: int, size_ms: int) -> int:
