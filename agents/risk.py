@@ -7,6 +7,12 @@ the state), writes every decision to the `risk_decisions` audit table, then the 
 what it decided. Decisions use event time only. At the start of every batch it also applies the kill
 switch's Redis fast path (`store.order_gate`), so a halt does not wait behind the batch's backlog. A halt
 that starts, and a rebalance that ends, raise an alert (Redis, best effort).
+
+Fills before the next signal: a signal is decided only once the fills of every order decided before it
+have been applied (`FillBarrier`), as the backtest does. Decisions then never depend on how fast the venue
+answered, so the same signals give the same orders in every run, crashes included. A fill that has not
+come after `RISK_FILL_WAIT_MS` (a venue or a sink that is down) stops holding the signals back: its order
+stays reserved, as before, and the next input re-checks.
 """
 
 from __future__ import annotations
@@ -240,6 +246,79 @@ def new_halts(
     return out
 
 
+class FillBarrier:
+    """Orders a batch's inputs and holds signals back while fills they must see are outstanding.
+
+    `order(events)` yields the priority inputs, then the fills and other inputs, then the signals held
+    from earlier batches and this batch's signals in log order; before each signal it checks the state
+    (`self.state`, kept current by the caller) and, if an order decided before it has no fill yet, yields
+    None and keeps that signal and the ones after it for the next batch. An order outstanding for longer
+    than `wait_ms` is given up on: it no longer holds signals back (in this process).
+    """
+
+    def __init__(self, wait_ms: float) -> None:
+        self.wait_ms = wait_ms
+        self.state: RiskState | None = None
+        self.held: list[Any] = []
+        self._waiting_since: float | None = None
+        self._given_up: set[str] = set()
+        self.gave_up = 0
+
+    def _blocked(self, now: float) -> bool:
+        state = self.state
+        if state is None:
+            return False
+        outstanding = [oid for oid in state.pending if oid not in self._given_up]
+        if not outstanding:
+            self._waiting_since = None
+            return False
+        if self._waiting_since is None:
+            self._waiting_since = now
+            return True
+        if (now - self._waiting_since) * 1000.0 < self.wait_ms:
+            return True
+        log.warning(
+            "risk: no fill after %d ms for %s; deciding the next signals without waiting",
+            self.wait_ms,
+            ", ".join(sorted(outstanding)),
+        )
+        self._given_up.update(outstanding)
+        self.gave_up += len(outstanding)
+        self._waiting_since = None
+        return False
+
+    def order(self, events: list[Any]) -> Any:
+        first = [e for e in events if e.message.topic in PRIORITY_TOPICS]
+        signals = [e for e in events if e.message.topic == SIGNALS.name]
+        rest = [e for e in events if e.message.topic not in _NOT_REST]
+        yield from first
+        yield from rest
+        queue, self.held = self.held + signals, []
+        for i, event in enumerate(queue):
+            if self._blocked(time.monotonic()):
+                self.held = queue[i:]
+                yield None
+                return
+            yield event
+        if self.state is not None:  # the given-up orders that have since ended need no memory
+            self._given_up &= set(self.state.pending)
+
+    def forget(self) -> None:
+        """The risk inputs went to another worker: what was held is theirs to read again."""
+        self.held = []
+        self._waiting_since = None
+
+
+_NOT_REST = frozenset((*PRIORITY_TOPICS, SIGNALS.name))
+_barrier = FillBarrier(settings.risk_fill_wait_ms)
+
+
+@app.on_partitions_revoked.connect  # type: ignore[arg-type]  # Faust passes `signal=` in kwargs
+async def _forget_held(sender: Any, revoked: set[Any], **kwargs: Any) -> None:
+    if any(tp.topic == SIGNALS.name for tp in revoked):
+        _barrier.forget()
+
+
 @app.agent(risk_inputs_topic)
 async def decide_risk(stream: Any) -> None:
     """signals + fills + raw.mints + control -> orders / orders.rejected."""
@@ -248,6 +327,7 @@ async def decide_risk(stream: Any) -> None:
             underlying(portfolio_to_risk_state), load=RiskState.from_dict, dump=RiskState.to_dict
         )
         state = load_state(view, settings.portfolio)
+        _barrier.state = state
         if state.outbox:  # saved with the state before a crash, maybe never published: send them again
             await publish_outbox(state)
         halts_before, venues_before = dict(state.halts), dict(state.venue_halts)
@@ -265,9 +345,11 @@ async def decide_risk(stream: Any) -> None:
                 extra={"control_id": fast.id, "applied_ms": now},
             )
             decisions.extend((d, now * 1.0) for d in flatten(state, limits, now))
-        # Controls go first: a halt must not wait behind the signals fetched with it.
-        events = sorted(events, key=lambda e: e.message.topic not in PRIORITY_TOPICS)
-        for event in events:
+        # Controls go first: a halt must not wait behind the signals fetched with it. Fills and the other
+        # inputs go next, then the signals, each once the fills it must see are in (`_barrier`).
+        for event in _barrier.order(events):
+            if event is None:
+                break  # the rest of the signals wait for fills; they are kept for the next batch
             msg = event.message
             try:
                 out = apply_message(
@@ -277,6 +359,7 @@ async def decide_risk(stream: Any) -> None:
             except DecodeError as exc:
                 await send_dead_letter(dlq_signals_topic, event, str(exc), "decide_risk")
                 mark_applied(state, msg.topic, msg.partition, msg.offset)
+            _barrier.state = state
         # Audit first: if the worker dies before the state is saved, the batch is decided again and the
         # rows re-written (idempotent); a database outage keeps them queued, not lost, while we trade on.
         left = await _audit.write([audit_row(settings.portfolio, d) for d, _ in decisions])
