@@ -32,7 +32,6 @@ from tables.windows import (
     merge_bars,
     reserve_price,
     snapshot_hop_start,
-    swap_price,
     tumbling_start,
     window_keys_for_range,
 )
@@ -80,29 +79,34 @@ class Trade(NamedTuple):
 
 
 def trade_from_swap(swap: Swap | RawSwap) -> Trade | None:
-    """The trade a swap adds to every bar it falls in; None for a swap that moved nothing or has no side."""
-    if swap.base_amount <= 0 or swap.quote_amount <= 0 or swap.side not in ("buy", "sell"):
+    """The trade a swap adds to every bar it falls in; None for a swap that moved nothing or has no side.
+
+    Runs once per raw swap, so it reads each field once and inlines `reserve_price` / `swap_price`
+    (the same expressions, so the same floats).
+    """
+    base_amount, quote_amount, side = swap.base_amount, swap.quote_amount, swap.side
+    if base_amount <= 0 or quote_amount <= 0:
         return None
-    bd, qd = swap.base_decimals, swap.quote_decimals
-    is_buy = swap.side == "buy"
     # Undo the trade on the reserves: a buy took base out and put quote in (fee included, as Raydium v4
     # keeps it in the pool and Pump.fun reports the curve's side before its fee); a sell did the opposite.
-    sign = 1 if is_buy else -1
-    pre_base = swap.base_reserve + sign * swap.base_amount
-    pre_quote = swap.quote_reserve - sign * swap.quote_amount
-    mark = reserve_price(swap.base_reserve, swap.quote_reserve, bd, qd)
-    if mark > 0.0 and pre_base > 0 and pre_quote > 0:
-        price, prev = mark, reserve_price(pre_base, pre_quote, bd, qd)
+    base_reserve, quote_reserve = swap.base_reserve, swap.quote_reserve
+    if side == "buy":
+        is_buy = True
+        pre_base, pre_quote = base_reserve + base_amount, quote_reserve - quote_amount
+    elif side == "sell":
+        is_buy = False
+        pre_base, pre_quote = base_reserve - base_amount, quote_reserve + quote_amount
     else:
-        price, prev = swap_price(swap.base_amount, swap.quote_amount, bd, qd), None
-    return Trade(
-        price=price,
-        base_qty=swap.base_amount / 10.0**bd,
-        quote_qty=swap.quote_amount / 10.0**qd,
-        is_buy=is_buy,
-        ts_ms=swap.ts_ms,
-        prev_price=prev,
-    )
+        return None
+    bd, qd = swap.base_decimals, swap.quote_decimals
+    scale = 10.0 ** (bd - qd)
+    mark = (quote_reserve / base_reserve) * scale if base_reserve != 0 else 0.0
+    prev: float | None
+    if mark > 0.0 and pre_base > 0 and pre_quote > 0:
+        price, prev = mark, (pre_quote / pre_base) * scale
+    else:
+        price, prev = (quote_amount / base_amount) * scale, None  # base_amount > 0 here
+    return Trade(price, base_amount / 10.0**bd, quote_amount / 10.0**qd, is_buy, swap.ts_ms, prev)
 
 
 def pool_dict_from_swap(swap: Swap | RawSwap) -> dict[str, Any]:

@@ -80,18 +80,24 @@ class WindowedBars:
         second = ts_ms // 1000  # whole-second windows: the ranges depend only on the second
         got = self._ranges.get(second)
         if got is None:
-            got = [(float(r[0]), float(r[1])) for r in self.window.ranges(float(second))]
-            self._ranges[second] = got
+            got = self._ranges_of(second)
+        return got
+
+    def _ranges_of(self, second: int) -> list[tuple[float, float]]:
+        got = [(float(r[0]), float(r[1])) for r in self.window.ranges(float(second))]
+        self._ranges[second] = got
         return got
 
     def add(self, pair: str, partition: int, trade: Trade) -> None:
-        for rng in self.ranges(trade.ts_ms):
+        second = trade.ts_ms // 1000  # `ranges`, inlined: this runs once per swap
+        view = self.view
+        for rng in self._ranges.get(second) or self._ranges_of(second):
             key = (pair, rng)
-            bar = self.view.get(key)
+            bar = view.get(key)
             if bar is None:
                 bar = Bar()
             bar.add(*trade)
-            self.view.put(key, bar, partition)
+            view.put(key, bar, partition)
 
     def add_bar(self, pair: str, partition: int, ts_ms: int, delta: Bar) -> None:
         """Merge a batch's trades of one step (all in the same windows as `ts_ms`) into those windows."""
@@ -106,11 +112,11 @@ class WindowedBars:
     def history(self, pair: str, ts_ms: int, count: int) -> list[Bar | None]:
         """The last `count` tumbling bars up to ts, oldest first (None for seconds without trades)."""
         second = ts_ms // 1000
-        out: list[Bar | None] = []
-        for s in range(second - count + 1, second + 1):
-            rng = self.ranges(s * 1000)[0]
-            out.append(self.view.get((pair, rng)))
-        return out
+        ranges, get = self._ranges, self.view.get
+        return [
+            get((pair, (ranges.get(s) or self._ranges_of(s))[0]))
+            for s in range(second - count + 1, second + 1)
+        ]
 
 
 class FeatureFolder:

@@ -3,7 +3,8 @@
 `FeatureFolder` reaches a table only through `tables.batch_view.BatchView` (and `WindowedBars`), which
 touch four things: `data` (a dict), `window` (a Faust window, for windowed tables), `send_changelog`
 and, for windowed tables, `_should_expire_keys` / `_maybe_set_key_ttl`. `MemoryTable` implements exactly
-that slice, so the backtest runs the live fold unchanged, without a broker or a Faust app.
+that slice, so the backtest runs the live fold unchanged, without a broker or a Faust app. A view also
+asks a table for `holds_values` (Faust tables have none): such a table keeps the view's values as they are.
 
 Windowed keys are `(key, (start, end))` as Faust keys them. Like Faust, a windowed table drops a window
 once it ended more than `expires_s` before the newest window end it has seen, so memory stays bounded
@@ -26,8 +27,18 @@ BARS_60S_EXPIRES_S = 120.0
 class MemoryTable:
     """A dict with the Faust table surface the batch views use; keeps the changelog only if asked."""
 
-    def __init__(self, window: Any = None, *, expires_s: float | None = None, keep_changelog: bool = False):
+    def __init__(
+        self,
+        window: Any = None,
+        *,
+        expires_s: float | None = None,
+        keep_changelog: bool = False,
+        holds_values: bool = False,
+    ):
         self.data: dict[Hashable, Any] = {}
+        # With holds_values, batch views store their values as they are, not as the JSON-ready dicts a
+        # Faust table holds: no dump and load per key per batch, for tables nothing else reads.
+        self.holds_values = holds_values
         self.window = window
         self.expires_s = expires_s
         self.keep_changelog = keep_changelog
@@ -64,17 +75,21 @@ class MemoryTable:
 def feature_tables(*, keep_changelog: bool = False, hops: bool = True) -> dict[str, MemoryTable | None]:
     """The features agent's four tables, as `FeatureFolder(**feature_tables(), snapshot_interval_ms=…)`.
 
-    `hops=False` leaves out the hopping-window tables: snapshots never read them (they are the agent's
-    durable record), so a backtest skips their upkeep.
+    `hops=False` is the backtest's set: it leaves out the hopping-window tables (snapshots never read
+    them; they are the agent's durable record), and its tables hold the fold's values as they are,
+    since only the fold reads them.
     """
     if not hops:
         return {
             "bars_1s": MemoryTable(
-                TumblingWindow(1.0), expires_s=BARS_1S_EXPIRES_S, keep_changelog=keep_changelog
+                TumblingWindow(1.0),
+                expires_s=BARS_1S_EXPIRES_S,
+                keep_changelog=keep_changelog,
+                holds_values=True,
             ),
             "bars_10s": None,
             "bars_60s": None,
-            "state_table": MemoryTable(keep_changelog=keep_changelog),
+            "state_table": MemoryTable(keep_changelog=keep_changelog, holds_values=True),
         }
     return {
         "bars_1s": MemoryTable(

@@ -21,6 +21,7 @@ from typing import IO, Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from isal import igzip
 
 from streams.broker_compat import true_end_offsets
 from streams.inspect import decode_record
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 RAW_TOPIC_NAMES: tuple[str, ...] = tuple(spec.name for spec in RAW_TOPICS)
 _REPLAY_BATCH = 2_000  # sends between two waits for delivery
 _IDLE_SLEEP_S = 0.05
+_READ_CHUNK = 1 << 20  # bytes of (decompressed) recording per read
 
 
 class _GzipOut(gzip.GzipFile):
@@ -48,18 +50,32 @@ class _GzipOut(gzip.GzipFile):
 
 
 def open_binary(path: Path, mode: str) -> IO[bytes]:
-    """`path` for reading ("rb") or writing ("wb"), through gzip when it ends in .gz."""
+    """`path` for reading ("rb") or writing ("wb"), through gzip when it ends in .gz.
+
+    Reads inflate with ISA-L (`isal.igzip`, same format, about twice as fast as zlib: a fifth of a
+    backtest's reading time); writes stay on zlib, so a recording's bytes do not change.
+    """
     if path.suffix == ".gz":
-        return _GzipOut(path) if "w" in mode else gzip.open(path, "rb")  # type: ignore[return-value]
+        return _GzipOut(path) if "w" in mode else igzip.open(path, "rb")  # type: ignore[return-value]
     return open(path, mode)  # the caller closes it
 
 
 def read_records(path: Path) -> Iterator[dict[str, Any]]:
-    """The recording's records in file order (blank lines skipped)."""
+    """The recording's records in file order (blank lines skipped).
+
+    Reads a megabyte at a time and splits it into lines itself: a gzip `readline` per record costs more
+    than parsing the record.
+    """
     with open_binary(path, "rb") as fh:
-        for line in fh:
-            if line.strip():
-                yield orjson.loads(line)
+        rest = b""
+        while chunk := fh.read(_READ_CHUNK):
+            lines = (rest + chunk).split(b"\n")
+            rest = lines.pop()  # an incomplete last line waits for the next chunk
+            for line in lines:
+                if line.strip():
+                    yield orjson.loads(line)
+        if rest.strip():
+            yield orjson.loads(rest)
 
 
 def write_records(path: Path, records: Iterable[dict[str, Any]]) -> int:

@@ -19,14 +19,17 @@ class BatchView(Generic[V]):
 
     def __init__(self, table: Any, *, load: Callable[[Any], V], dump: Callable[[V], Any]) -> None:
         self._table = table
+        if getattr(table, "holds_values", False):  # an in-process table stores the values themselves
+            load, dump = _same, _same
         self._load = load
         self._dump = dump
         self._values: dict[Hashable, V] = {}
         self._dirty: dict[Hashable, int] = {}
 
     def get(self, key: Hashable) -> V | None:
-        if key in self._values:
-            return self._values[key]
+        value = self._values.get(key)  # one lookup on the hot path: values put here are never None
+        if value is not None:
+            return value
         raw = self._table.data.get(key)
         if raw is None:
             return None
@@ -52,6 +55,10 @@ class BatchView(Generic[V]):
         self._dirty.clear()
         self._values.clear()
         return sends
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def underlying(windowed_table: Any) -> Any:
