@@ -88,7 +88,8 @@ class WindowedBars:
         self._ranges[second] = got
         return got
 
-    def add(self, pair: str, partition: int, trade: Trade) -> None:
+    def add(self, pair: str, partition: int, trade: Trade, offset: int = -1) -> None:
+        """Fold one trade into its windows; a window that already holds `offset` (>= 0) keeps its bar."""
         second = trade.ts_ms // 1000  # `ranges`, inlined: this runs once per swap
         view = self.view
         for rng in self._ranges.get(second) or self._ranges_of(second):
@@ -96,7 +97,10 @@ class WindowedBars:
             bar = view.get(key)
             if bar is None:
                 bar = Bar()
+            elif 0 <= offset <= bar.offset:
+                continue  # counted before a crash; the pair's state, which would have said so, was not
             bar.add(*trade)
+            bar.offset = offset
             view.put(key, bar, partition)
 
     def add_bar(self, pair: str, partition: int, ts_ms: int, delta: Bar) -> None:
@@ -162,7 +166,7 @@ class FeatureFolder:
         trade = trade_from_swap(swap)
         if trade is None:
             return None
-        self.bars_1s.add(pair, partition, trade)
+        self.bars_1s.add(pair, partition, trade, offset)
         second_ms = trade.ts_ms - trade.ts_ms % BAR_MS
         if second_ms > state.second_ms:
             if self.hops and state.second_ms >= 0:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from operator import attrgetter
 from typing import Any
 
@@ -43,6 +43,9 @@ class Bar:
     impact_size_sum: float = 0.0  # sum of the quote size of those same trades
     first_ts_ms: int = 0
     last_ts_ms: int = 0
+    # The newest raw offset folded in (one pair's swaps come from one raw partition): a swap re-delivered
+    # after a crash whose bar, but not its pair's state, reached the changelog is not counted twice.
+    offset: int = field(default=-1, compare=False)
 
     @classmethod
     def empty(cls) -> Bar:
@@ -158,7 +161,8 @@ class Bar:
         """Inverse of `to_dict`; coerces types because a JSON round trip may turn 0.0 into 0 elsewhere."""
         bar = cls()
         for f in _FIELD_NAMES:
-            setattr(bar, f, int(d[f]) if f in _INT_FIELDS else float(d[f]))
+            if f in d:  # a changelog written before a field existed keeps its default
+                setattr(bar, f, int(d[f]) if f in _INT_FIELDS else float(d[f]))
         return bar
 
 
@@ -205,7 +209,7 @@ def merge_bars(bars: Iterable[Bar | None]) -> Bar | None:
     return Bar(o, h, lo, c, vb, vq, bq, sq, n, buys, sells, pv, imp, imp_size, first_ts, last_ts)
 
 
-_fields_of = attrgetter(*_FIELD_NAMES)
+_fields_of = attrgetter(*(f for f in _FIELD_NAMES if f != "offset"))  # the trade sums, in field order
 
 
 def tumbling_start(ts_ms: int, size_ms: int) -> int:

@@ -195,7 +195,7 @@ def test_bad_price_falls_back_to_latest_close() -> None:
 
 
 FLOAT_FIELDS = [
-    f for f in Bar().to_dict() if f not in ("trades", "buys", "sells", "first_ts_ms", "last_ts_ms")
+    f for f in Bar().to_dict() if f not in ("trades", "buys", "sells", "first_ts_ms", "last_ts_ms", "offset")
 ]
 finite_or_not = st.floats(allow_nan=True, allow_infinity=True)
 bar_st = st.builds(

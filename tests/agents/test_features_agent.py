@@ -28,8 +28,10 @@ def swaps(n: int) -> list[Swap]:
     return out
 
 
-def run(batches: list[list[Swap]], t: dict[str, MemoryTable], interval_ms: int = 1000) -> list[Any]:
-    snaps, offset = [], 0
+def run(
+    batches: list[list[Swap]], t: dict[str, MemoryTable], interval_ms: int = 1000, start: int = 0
+) -> list[Any]:
+    snaps, offset = [], start
     for batch in batches:
         folder = FeatureFolder(snapshot_interval_ms=interval_ms, **t)
         for swap in batch:
@@ -68,6 +70,28 @@ def test_redelivered_swaps_are_not_applied_twice() -> None:
     folder = FeatureFolder(snapshot_interval_ms=1000, **t)
     again = [folder.fold(s, partition=0, offset=i, origin_ms=0) for i, s in enumerate(events)]
     assert first and all(s is None for s in again)
+
+
+def test_a_bar_that_reached_the_changelog_without_its_pair_state_counts_its_swaps_once() -> None:
+    """A crash between the two changelog writes of a batch: the bars landed, the pair's state did not."""
+    events = swaps(600)
+    whole = tables()
+    expected = run([events], whole)
+    t = tables()
+    run([events[:300]], t)
+    lost_state = dict(t["state_table"].data)
+    run([events[300:450]], t, start=300)
+    t["state_table"].data.clear()
+    t["state_table"].data.update(lost_state)  # the state as of offset 299, the bars as of 449
+    again = run([events[300:]], t, start=300)  # raw re-delivered from the committed offset
+    trades = {k: v.trades if hasattr(v, "trades") else v["trades"] for k, v in t["bars_1s"].data.items()}
+    whole_trades = {
+        k: v.trades if hasattr(v, "trades") else v["trades"] for k, v in whole["bars_1s"].data.items()
+    }
+    assert trades == whole_trades
+    assert [s.features for s in again if s.ts_ms > events[449].ts_ms] == [
+        s.features for s in expected if s.ts_ms > events[449].ts_ms
+    ]
 
 
 def test_each_key_is_written_once_per_batch_to_its_partition() -> None:
