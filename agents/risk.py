@@ -89,9 +89,17 @@ def load_state(view: BatchView[RiskState], portfolio: str) -> RiskState:
 
 
 def apply_message(
-    state: RiskState, topic: str, partition: int, offset: int, value: bytes | None, now_ms: int
+    state: RiskState,
+    topic: str,
+    partition: int,
+    offset: int,
+    value: bytes | None,
+    now_ms: int,
+    limits: RiskLimits = limits,
 ) -> list[Order | Rejection]:
-    """Apply one input message to the state; returns the decisions to publish. Raises DecodeError."""
+    """Apply one input message to the state; returns the decisions to publish. Raises DecodeError.
+
+    `limits` default to the worker's settings; a backtest passes the ones of the settings it was given."""
     if already_applied(state, topic, partition, offset):
         return []
     out: list[Order | Rejection] = []

@@ -36,8 +36,8 @@ from agents.event_order import EventTimeMerge
 from agents.features import FeatureFolder
 from agents.launches import check_launch
 from agents.model import SignalModels
-from agents.risk import apply_message, limits
-from agents.risk_rules import RiskState
+from agents.risk import apply_message
+from agents.risk_rules import RiskLimits, RiskState
 from backtest.memory_tables import MemoryTable, feature_tables
 from market.tokens import USDC, WSOL, initial_wallet
 from solbot.errors import DecodeError, VenueRejected
@@ -184,6 +184,8 @@ class BacktestEngine:
         self.batch_events = settings.batch_max_events
         self.tables: dict[str, MemoryTable | None] = feature_tables(hops=False)  # snapshots never read hops
         self.models = SignalModels.from_settings(settings, seed=seed)
+        # The risk limits of these settings (the agents' module-level ones are the worker's, read at import).
+        self.limits = limits = RiskLimits.from_settings(settings)
         self.state = RiskState.initial(settings.portfolio, limits, WSOL, USDC)
         self.venue = PaperVenue()
         self.ledger = Ledger(
@@ -316,7 +318,7 @@ class BacktestEngine:
         self._signal_offset += 1
         self._strategy_of_signal[signal.id] = signal.strategy
         decisions = apply_message(
-            self.state, SIGNALS.name, 0, self._signal_offset, encode(signal), now_ms=signal.ts_ms
+            self.state, SIGNALS.name, 0, self._signal_offset, encode(signal), signal.ts_ms, self.limits
         )
         if self.keep_stages:
             self.signals.append(signal)
@@ -335,7 +337,7 @@ class BacktestEngine:
         self._fill_offset += 1
         if self.keep_stages:
             self.fills.append(fill)
-        apply_message(self.state, FILLS.name, 0, self._fill_offset, encode(fill), now_ms=order.ts_ms)
+        apply_message(self.state, FILLS.name, 0, self._fill_offset, encode(fill), order.ts_ms, self.limits)
         s = order.pool_state
         quote_usdc = self.ledger.usdc_per_raw(s.quote_mint, s.quote_decimals)
         realised = 0
