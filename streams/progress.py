@@ -16,7 +16,7 @@ from aiokafka import AIOKafkaProducer
 from streams.codec import encode
 from streams.records import PROGRESS_KEY, Progress
 
-STEP_MS = 50  # event time between two rounds of progress records
+STEP_MS = 20  # event time between two rounds of progress records (the merge waits up to this long)
 
 
 class ProgressBeacon:
