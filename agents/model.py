@@ -380,7 +380,12 @@ async def _release(now_ms: float) -> int:
     """Score every snapshot the watermark has passed and publish its signals; how many were scored."""
     key = settings.portfolio.encode()
     scored = 0
-    for held in _merge.pop_ready(now_ms):
+    late = _merge.late
+    ready = _merge.pop_ready(now_ms)
+    if _merge.late > late:
+        metrics.MERGE_LATE.inc(_merge.late - late)
+    metrics.MERGE_HELD.set(_merge.held)
+    for held in ready:
         snapshot, broker_ms = held.item
         if not signal_models.is_new(snapshot):
             continue  # a re-emitted snapshot, or one a restored model already scored

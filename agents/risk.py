@@ -292,6 +292,7 @@ class FillBarrier:
         )
         self._given_up.update(outstanding)
         self.gave_up += len(outstanding)
+        metrics.RISK_FILL_GIVE_UPS.inc(len(outstanding))
         self._waiting_since = None
         return False
 
