@@ -296,6 +296,13 @@ class FillBarrier:
         self._waiting_since = None
         return False
 
+    def would_release(self, now: float) -> bool:
+        """Whether the next held signal would go now (no side effects; the timer asks before a batch)."""
+        state = self.state
+        if state is None or not any(oid not in self._given_up for oid in state.pending):
+            return True
+        return self._waiting_since is not None and (now - self._waiting_since) * 1000.0 >= self.wait_ms
+
     def order(self, events: list[Any]) -> Any:
         first = [e for e in events if e.message.topic in PRIORITY_TOPICS]
         signals = [e for e in events if e.message.topic == SIGNALS.name]
@@ -332,79 +339,97 @@ async def _forget_held(sender: Any, revoked: set[Any], **kwargs: Any) -> None:
 async def decide_risk(stream: Any) -> None:
     """signals + fills + raw.mints + control -> orders / orders.rejected."""
     async for events in stream.take_events(500, within=settings.batch_within_s):
-        view: BatchView[RiskState] = BatchView(
-            underlying(portfolio_to_risk_state), load=RiskState.from_dict, dump=RiskState.to_dict
-        )
-        state = load_state(view, settings.portfolio)
-        _barrier.state = state
-        if state.outbox:  # saved with the state before a crash, maybe never published: send them again
-            await publish_outbox(state)
-        halts_before, venues_before = dict(state.halts), dict(state.venue_halts)
-        rebalance_before = dict(state.rebalance_result)
-        decisions: list[tuple[Order | Rejection, float]] = []  # with the input's broker time (ms)
-        metrics.EVENTS.labels("decide_risk").inc(len(events))
-        # The fast path: a halt written to Redis applies before this batch, whatever backlog it holds.
-        fast = await _fast_control.latest()
-        if fast is not None and apply_control(state, fast, limits):
-            now = int(time.time() * 1000)
-            log.warning(
-                "control %s (%s) applied from the fast path",
-                fast.id,
-                fast.action,
-                extra={"control_id": fast.id, "applied_ms": now},
-            )
-            decisions.extend((d, now * 1.0) for d in flatten(state, limits, now))
-        # Controls go first: a halt must not wait behind the signals fetched with it. Fills and the other
-        # inputs go next, then the signals, each once the fills it must see are in (`_barrier`).
-        for event in _barrier.order(events):
-            if event is None:
-                break  # the rest of the signals wait for fills; they are kept for the next batch
-            msg = event.message
-            try:
-                out = apply_message(
-                    state, msg.topic, msg.partition, msg.offset, msg.value, int(time.time() * 1000)
-                )
-                decisions.extend((d, msg.timestamp * 1000.0) for d in out)
-            except DecodeError as exc:
-                await send_dead_letter(dlq_signals_topic, event, str(exc), "decide_risk")
-                mark_applied(state, msg.topic, msg.partition, msg.offset)
-            _barrier.state = state
-        # Audit first: if the worker dies before the state is saved, the batch is decided again and the
-        # rows re-written (idempotent); a database outage keeps them queued, not lost, while we trade on.
-        left = await _audit.write([audit_row(settings.portfolio, d) for d, _ in decisions])
-        if left:
-            log.error("risk audit: %d decisions queued until the database is back", left)
-        # The state (with its decisions in the outbox) is acknowledged by the broker before any decision is
-        # published: a crash then loses nothing and never makes the batch be decided a second time.
-        state.outbox = [_outbox_entry(d) for d, _ in decisions]
-        view.put(settings.portfolio, state, 0)  # every input and the table have one partition
-        await asyncio.gather(*view.flush())
+        async with _decide_lock:
+            await decide_batch(events)
+
+
+@app.timer(interval=0.25, on_leader=False)
+async def decide_held_signals() -> None:
+    """Signals held for fills are re-checked even when no input arrives: the market may have gone quiet,
+    or the fill may never come (then `RISK_FILL_WAIT_MS` lets them through)."""
+    if _barrier.held and _barrier.would_release(time.monotonic()):
+        async with _decide_lock:
+            await decide_batch([])
+
+
+_decide_lock = asyncio.Lock()  # the agent and the timer above: one batch at a time
+
+
+async def decide_batch(events: list[Any]) -> None:
+    """One batch of risk inputs (and the signals held from earlier ones) -> decisions, state, outbox."""
+    view: BatchView[RiskState] = BatchView(
+        underlying(portfolio_to_risk_state), load=RiskState.from_dict, dump=RiskState.to_dict
+    )
+    state = load_state(view, settings.portfolio)
+    _barrier.state = state
+    if state.outbox:  # saved with the state before a crash, maybe never published: send them again
         await publish_outbox(state)
-        if decisions:
-            view.put(settings.portfolio, state, 0)  # the outbox is empty again
-            view.flush()
-        for decision, input_ms in decisions:
-            approved = isinstance(decision, Order)
-            metrics.observe_hop("signals_to_orders", input_ms)
-            metrics.ORDERS.labels("approved" if approved else "rejected").inc()
-            log.info(
-                "decision",
-                extra={
-                    "correlation_id": correlation_of(decision.id),
-                    "pair": decision.pair,
-                    "order_id": decision.id if approved else None,
-                    "reason": decision.reason,
-                },
+    halts_before, venues_before = dict(state.halts), dict(state.venue_halts)
+    rebalance_before = dict(state.rebalance_result)
+    decisions: list[tuple[Order | Rejection, float]] = []  # with the input's broker time (ms)
+    metrics.EVENTS.labels("decide_risk").inc(len(events))
+    # The fast path: a halt written to Redis applies before this batch, whatever backlog it holds.
+    fast = await _fast_control.latest()
+    if fast is not None and apply_control(state, fast, limits):
+        now = int(time.time() * 1000)
+        log.warning(
+            "control %s (%s) applied from the fast path",
+            fast.id,
+            fast.action,
+            extra={"control_id": fast.id, "applied_ms": now},
+        )
+        decisions.extend((d, now * 1.0) for d in flatten(state, limits, now))
+    # Controls go first: a halt must not wait behind the signals fetched with it. Fills and the other
+    # inputs go next, then the signals, each once the fills it must see are in (`_barrier`).
+    for event in _barrier.order(events):
+        if event is None:
+            break  # the rest of the signals wait for fills; they are kept for the next batch
+        msg = event.message
+        try:
+            out = apply_message(
+                state, msg.topic, msg.partition, msg.offset, msg.value, int(time.time() * 1000)
             )
-            if approved:
-                metrics.DECISION_LATENCY.observe(max(0.0, time.time() - decision.origin_ms / 1000.0))
-        await raise_alerts(new_halts(halts_before, venues_before, state))
-        ended = rebalance_ended(rebalance_before, state)
-        if ended is not None:
-            level, code, message = ended
-            log.log(logging.INFO if level == "info" else logging.WARNING, "%s: %s", code, message)
-            await raise_alerts([(code, message)], level)
-        report_portfolio(state)
+            decisions.extend((d, msg.timestamp * 1000.0) for d in out)
+        except DecodeError as exc:
+            await send_dead_letter(dlq_signals_topic, event, str(exc), "decide_risk")
+            mark_applied(state, msg.topic, msg.partition, msg.offset)
+        _barrier.state = state
+    # Audit first: if the worker dies before the state is saved, the batch is decided again and the
+    # rows re-written (idempotent); a database outage keeps them queued, not lost, while we trade on.
+    left = await _audit.write([audit_row(settings.portfolio, d) for d, _ in decisions])
+    if left:
+        log.error("risk audit: %d decisions queued until the database is back", left)
+    # The state (with its decisions in the outbox) is acknowledged by the broker before any decision is
+    # published: a crash then loses nothing and never makes the batch be decided a second time.
+    state.outbox = [_outbox_entry(d) for d, _ in decisions]
+    view.put(settings.portfolio, state, 0)  # every input and the table have one partition
+    await asyncio.gather(*view.flush())
+    await publish_outbox(state)
+    if decisions:
+        view.put(settings.portfolio, state, 0)  # the outbox is empty again
+        view.flush()
+    for decision, input_ms in decisions:
+        approved = isinstance(decision, Order)
+        metrics.observe_hop("signals_to_orders", input_ms)
+        metrics.ORDERS.labels("approved" if approved else "rejected").inc()
+        log.info(
+            "decision",
+            extra={
+                "correlation_id": correlation_of(decision.id),
+                "pair": decision.pair,
+                "order_id": decision.id if approved else None,
+                "reason": decision.reason,
+            },
+        )
+        if approved:
+            metrics.DECISION_LATENCY.observe(max(0.0, time.time() - decision.origin_ms / 1000.0))
+    await raise_alerts(new_halts(halts_before, venues_before, state))
+    ended = rebalance_ended(rebalance_before, state)
+    if ended is not None:
+        level, code, message = ended
+        log.log(logging.INFO if level == "info" else logging.WARNING, "%s: %s", code, message)
+        await raise_alerts([(code, message)], level)
+    report_portfolio(state)
 
 
 def _outbox_entry(decision: Order | Rejection) -> dict[str, str]:

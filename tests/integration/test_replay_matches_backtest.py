@@ -45,7 +45,7 @@ def test_a_broker_replay_of_a_recording_makes_the_backtests_orders(
     write_records(
         path,
         sample_records(
-            seed=3, duration_s=45, rate_eps=300, partitions=fresh_settings.topic_partitions, start_ms=start_ms
+            seed=3, duration_s=30, rate_eps=300, partitions=fresh_settings.topic_partitions, start_ms=start_ms
         ),
     )
     backtest = [_key(o.asdict()) for o in run_file(path, fresh_settings, seed=0).orders]
@@ -59,7 +59,7 @@ def test_a_broker_replay_of_a_recording_makes_the_backtests_orders(
         try:
             await replay(bootstrap, path, max_speed=True)
             assert await until(lambda: monitor.counts.orders >= len(backtest), timeout_s=180)
-            await drain(monitor, quiet_s=8, limit_s=60)
+            await drain(monitor, quiet_s=5, limit_s=60)
         finally:
             await monitor.stop()
             terminate(worker.proc.pid, timeout_s=15)
