@@ -61,6 +61,8 @@ from streams.validate import check_swap
 from venues.base import FILLED, INVALID_ORDER, failed_fill, mint_flows
 from venues.paper import PaperVenue
 
+# Event time between two looks at the merge: the live agent looks once per batch, ~10 ms; per swap is waste.
+MERGE_CHECK_MS = 5
 PROGRESS_KEY_TEXT = PROGRESS_KEY.decode()  # how a recording writes the key of a progress record
 EXIT_KINDS_STRATEGY = "risk"  # orders risk emits on its own (stop loss, breaker) are attributed here
 
@@ -219,6 +221,7 @@ class BacktestEngine:
             self.settings.model_idle_partition_ms, self.settings.model_progress_idle_ms
         )
         clock: int | None = None
+        next_check = -(2**62)
         for rec in records:
             events += 1
             topic = rec["topic"]
@@ -253,7 +256,8 @@ class BacktestEngine:
                         merge.seen(partition, offset, clock, swap.ts_ms)
                     else:
                         merge.push(partition, offset, snap.ts_ms, snap.pair, snap.id, snap, clock)
-                if merge.held:
+                if merge.held and clock >= next_check:
+                    next_check = clock + MERGE_CHECK_MS
                     for held in merge.pop_ready(clock):
                         self._score(held.item)
             elif topic == launches_topic:
