@@ -304,6 +304,10 @@ class FillBarrier:
         return self._waiting_since is not None and (now - self._waiting_since) * 1000.0 >= self.wait_ms
 
     def order(self, events: list[Any]) -> Any:
+        state = self.state
+        if state is not None:
+            events = [e for e in events if not fetched_before_seek(state, *_position(e))]
+            _settle_all[0] = False
         first = [e for e in events if e.message.topic in PRIORITY_TOPICS]
         signals = [e for e in events if e.message.topic == SIGNALS.name]
         rest = [e for e in events if e.message.topic not in _NOT_REST]
@@ -323,6 +327,11 @@ class FillBarrier:
         """The risk inputs went to another worker: what was held is theirs to read again."""
         self.held = []
         self._waiting_since = None
+
+
+def _position(event: Any) -> tuple[str, int, int]:
+    msg = event.message
+    return msg.topic, msg.partition, msg.offset
 
 
 _NOT_REST = frozenset((*PRIORITY_TOPICS, SIGNALS.name))
@@ -465,6 +474,40 @@ def resume_offsets(assigned: list[Any]) -> dict[Any, int]:
         if tp.topic in names and applied is not None:
             out[tp] = int(applied) + 1
     return out
+
+
+# Risk inputs whose position is not settled since this worker was (re)assigned them. Faust may resume the
+# flow before the worker's seek to the risk state's offsets (`resume_offsets`) has run, so records from
+# the group's committed position reach the agent first; that position can be far ahead of the state
+# (signals held for fills are acked), and applied, those records would put later signals before earlier
+# ones. Until a record at the state's next offset arrives, a record beyond it is dropped: the seek brings
+# it again, in order. `MARKER_SLACK`: under transactions the next offset may be a commit marker.
+_settling: set[tuple[str, int]] = set()
+_settle_all = [True]  # a fresh process: every risk input settles first
+MARKER_SLACK = 1
+
+
+@app.on_partitions_assigned.connect  # type: ignore[arg-type]  # Faust passes `signal=` in kwargs
+async def _unsettle(sender: Any, assigned: set[Any], **kwargs: Any) -> None:
+    names = set(risk_inputs_topic.topics)
+    _settling.update((tp.topic, tp.partition) for tp in assigned if tp.topic in names)
+
+
+def fetched_before_seek(state: RiskState, topic: str, partition: int, offset: int) -> bool:
+    """True for a record of a risk input that arrived ahead of where the risk state says to resume."""
+    tp = (topic, partition)
+    if tp not in _settling and not _settle_all[0]:
+        return False
+    applied = state.offsets.get(f"{topic}:{partition}")
+    if applied is None:  # nothing applied from it yet: any position is a start
+        _settling.discard(tp)
+        return False
+    if offset > applied + 1 + MARKER_SLACK:
+        _settling.add(tp)
+        return True
+    if offset > applied:
+        _settling.discard(tp)  # the resumed position is here: from now on, log order
+    return False
 
 
 def report_portfolio(state: RiskState) -> None:

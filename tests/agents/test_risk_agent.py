@@ -139,7 +139,7 @@ def test_a_manual_close_sells_the_position_once() -> None:
 
 class _Msg:
     def __init__(self, topic: str, offset: int) -> None:
-        self.topic, self.offset = topic, offset
+        self.topic, self.offset, self.partition = topic, offset, 0
 
 
 class _Event:
@@ -190,3 +190,22 @@ def test_a_fill_that_never_comes_stops_holding_signals_after_the_wait() -> None:
     second = list(barrier.order([]))
     assert [e.message.offset for e in second] == [0] and barrier.gave_up == 1
     assert [e.message.offset for e in barrier.order([_Event("signals", 1)])] == [1]  # not waited on again
+
+
+def test_records_fetched_before_the_resume_seek_are_dropped_until_the_resumed_position_arrives() -> None:
+    """After a restart the group's committed position can be far ahead of the risk state's, and Faust may
+    deliver from there before the seek to the state's offsets: those records must not be applied first."""
+    from agents import risk
+
+    risk._settling.add(("signals", 0))
+    try:
+        barrier = risk.FillBarrier(wait_ms=60_000)
+        state = RiskState.initial("main", limits, WSOL, USDC)
+        state.offsets["signals:0"] = 7
+        barrier.state = state
+        stale = [_Event("signals", 300), _Event("signals", 301), _Event("fills", 4)]
+        assert [(e.message.topic, e.message.offset) for e in barrier.order(stale)] == [("fills", 4)]
+        resumed = [_Event("signals", 8), _Event("signals", 9), _Event("signals", 300)]
+        assert [e.message.offset for e in barrier.order(resumed)] == [8, 9, 300]  # settled at 8
+    finally:
+        risk._settling.clear()
