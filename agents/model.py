@@ -369,7 +369,7 @@ async def raise_drift_alerts() -> None:
 _merge: EventTimeMerge[tuple[FeatureSnapshot, float]] = EventTimeMerge(
     settings.model_idle_partition_ms, settings.model_progress_idle_ms
 )
-_step_lock = asyncio.Lock()  # the agent and the idle timer both release; one at a time
+_step_lock = asyncio.Lock()  # held while the agent scores a batch (the revocation handler looks at it)
 
 
 def _now_ms() -> float:
@@ -456,14 +456,6 @@ async def predict_signals(stream: Any) -> None:
                 _next_checkpoint[0] = time.monotonic() + settings.model_checkpoint_interval_s
                 await save_checkpoints(list(_partition_pairs))
         await raise_drift_alerts()
-
-
-@app.timer(interval=0.05, on_leader=False)
-async def release_idle_partitions() -> None:
-    """Snapshots held for a partition that went quiet are released once it counts as idle."""
-    if _merge.held:
-        async with _step_lock:
-            await _release(_now_ms())
 
 
 _partition_pairs: dict[int, set[str]] = {}  # features partition -> the pairs it carried to this worker
@@ -564,12 +556,18 @@ async def _save_revoked(sender: Any, revoked: set[Any], **kwargs: Any) -> None:
     partitions = [tp.partition for tp in revoked if tp.topic == topic and tp.partition in _applied]
     if not partitions:
         return
-    async with _step_lock:
+    # Never wait for the agent here: a batch that is sending signals can be held up by the rebalance this
+    # handler is part of, and waiting for it stalled whole workers (the crash test). The payloads are taken
+    # before the first await, so a save is consistent; while a batch runs, the next owner restores the
+    # last periodic checkpoint instead and replays from there.
+    if _step_lock.locked():
+        log.info("model checkpoints on revocation skipped: a batch is being scored")
+    else:
         await save_checkpoints(partitions)
-        _merge.revoke(partitions)
-        for p in partitions:
-            signal_models.forget(_partition_pairs.pop(p, set()))
-            _applied.pop(p, None)
+    _merge.revoke(partitions)
+    for p in partitions:
+        signal_models.forget(_partition_pairs.pop(p, set()))
+        _applied.pop(p, None)
 
 
 def resume_features_at_checkpoints() -> None:
