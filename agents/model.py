@@ -25,6 +25,7 @@ from typing import Any
 
 import asyncpg
 from faust.transport.consumer import Consumer as FaustConsumer
+from faust.types import TP
 
 from agents.dead_letters import send_dead_letter
 from agents.event_order import EventTimeMerge
@@ -370,6 +371,43 @@ _merge: EventTimeMerge[tuple[FeatureSnapshot, float]] = EventTimeMerge(
     settings.model_idle_partition_ms, settings.model_progress_idle_ms
 )
 _step_lock = asyncio.Lock()  # held while the agent scores a batch (the revocation handler looks at it)
+# Partitions sought back to a checkpoint: features partition -> the offset the seek resumed at. Faust's
+# fetch loop may still hand over records fetched before the seek, and each moves its read offset past
+# it, so the records the seek brings back are dropped as already read. Until the resumed offset arrives,
+# a record beyond it is dropped and the partition sought again (`agents.risk` does the same).
+_settling: dict[int, int] = {}
+_reseek: set[int] = set()
+_last_reseek: dict[int, float] = {}
+MARKER_SLACK = 1  # under transactions the resumed offset may be a commit marker
+RESEEK_INTERVAL_S = 0.2
+
+
+def _settled(partition: int, offset: int) -> bool:
+    """False for a record fetched before the seek to `partition`'s checkpoint (it will come again)."""
+    resumed = _settling.get(partition)
+    if resumed is None:
+        return True
+    if offset > resumed + MARKER_SLACK:
+        _reseek.add(partition)
+        return False
+    if offset >= resumed:
+        del _settling[partition]
+    return True
+
+
+async def _reseek_settling() -> None:
+    now = time.monotonic()
+    for partition in sorted(_reseek):
+        resumed = _settling.get(partition)
+        if resumed is None or now - _last_reseek.get(partition, 0.0) < RESEEK_INTERVAL_S:
+            continue
+        _last_reseek[partition] = now
+        await app.consumer.seek(TP(features_topic.get_topic_name(), partition), resumed)
+        log.info(
+            "features partition read again from its checkpoint",
+            extra={"topic": features_topic.get_topic_name(), "partition": partition, "offset": resumed},
+        )
+    _reseek.clear()
 
 
 def _now_ms() -> float:
@@ -422,6 +460,8 @@ async def predict_signals(stream: Any) -> None:
             now = _now_ms()
             for event in events:
                 msg = event.message
+                if not _settled(msg.partition, msg.offset):
+                    continue
                 if msg.offset <= _applied.get(msg.partition, -1):
                     continue
                 _applied[msg.partition] = msg.offset
@@ -450,6 +490,7 @@ async def predict_signals(stream: Any) -> None:
                     (snapshot, msg.timestamp * 1000.0),
                     now,
                 )
+            await _reseek_settling()
             await _release(now)
             if time.monotonic() >= _next_checkpoint[0]:
                 # here every released snapshot's signals have been sent; held ones are not in the offsets
@@ -568,6 +609,7 @@ async def _save_revoked(sender: Any, revoked: set[Any], **kwargs: Any) -> None:
     for p in partitions:
         signal_models.forget(_partition_pairs.pop(p, set()))
         _applied.pop(p, None)
+        _settling.pop(p, None)
 
 
 def resume_features_at_checkpoints() -> None:
@@ -592,6 +634,7 @@ def resume_features_at_checkpoints() -> None:
                 resume_at = await restore_partition(tp.partition)
                 if resume_at != KEEP:
                     await self.seek(tp, resume_at)
+                    _settling[tp.partition] = resume_at
             _merge.assign([tp.partition for tp in gained], _now_ms())
         finally:
             self.resume_partitions(gained)

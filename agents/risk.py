@@ -25,6 +25,7 @@ from typing import Any
 
 import asyncpg
 import redis.asyncio as aioredis
+from faust.types import TP
 from redis.exceptions import RedisError
 
 from agents.dead_letters import send_dead_letter
@@ -388,6 +389,7 @@ async def decide_batch(events: list[Any]) -> None:
             await send_dead_letter(dlq_signals_topic, event, str(exc), "decide_risk")
             mark_applied(state, msg.topic, msg.partition, msg.offset)
         _barrier.state = state
+    await reseek_settling()
     # Audit first: if the worker dies before the state is saved, the batch is decided again and the
     # rows re-written (idempotent); a database outage keeps them queued, not lost, while we trade on.
     left = await _audit.write([audit_row(settings.portfolio, d) for d, _ in decisions])
@@ -470,12 +472,35 @@ def resume_offsets(assigned: list[Any]) -> dict[Any, int]:
 _settling: set[tuple[str, int]] = set()
 _settle_all = [True]  # a fresh process: every risk input settles first
 MARKER_SLACK = 1
+# Where a settling input must be read from again. The worker's seek alone is not enough: Faust's fetch
+# loop may still be handing over records fetched before it, and each one moves its read offset past the
+# seek, so the records the seek brings back are dropped as already read (found in the crash test: a
+# restarted worker decided nothing). Seeking again from the agent, until the next offset arrives, heals it.
+_reseek: dict[tuple[str, int], int] = {}
+_last_reseek: dict[tuple[str, int], float] = {}
+RESEEK_INTERVAL_S = 0.2
+
+
+async def reseek_settling() -> None:
+    """Seek each input that delivered a record beyond the state's next offset back to that offset."""
+    now = time.monotonic()
+    for (topic, partition), offset in list(_reseek.items()):
+        del _reseek[(topic, partition)]
+        if now - _last_reseek.get((topic, partition), 0.0) < RESEEK_INTERVAL_S:
+            continue
+        _last_reseek[(topic, partition)] = now
+        await app.consumer.seek(TP(topic, partition), offset)
+        log.info(
+            "risk input read again from the risk state's offset",
+            extra={"topic": topic, "partition": partition, "offset": offset},
+        )
 
 
 @app.on_partitions_assigned.connect  # type: ignore[arg-type]  # Faust passes `signal=` in kwargs
 async def _unsettle(sender: Any, assigned: set[Any], **kwargs: Any) -> None:
     names = set(risk_inputs_topic.topics)
     _settling.update((tp.topic, tp.partition) for tp in assigned if tp.topic in names)
+    _reseek.clear()
 
 
 def fetched_before_seek(state: RiskState, topic: str, partition: int, offset: int) -> bool:
@@ -489,6 +514,7 @@ def fetched_before_seek(state: RiskState, topic: str, partition: int, offset: in
         return False
     if offset > applied + 1 + MARKER_SLACK:
         _settling.add(tp)
+        _reseek[tp] = applied + 1
         return True
     if offset > applied:
         _settling.discard(tp)  # the resumed position is here: from now on, log order
