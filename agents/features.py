@@ -27,8 +27,8 @@ from agents.feature_maths import (
 from solbot.errors import DecodeError
 from store import latest_prices
 from streams.app import app, dlq_raw_topic, features_topic, raw_swaps_topic, settings
-from streams.codec import RawSwap, decode_swap, encode
-from streams.records import FeatureSnapshot, PoolState, Swap
+from streams.codec import RawSwap, decode, decode_swap, encode
+from streams.records import PROGRESS_KEY, FeatureSnapshot, PoolState, Progress, Swap
 from streams.validate import check_swap
 from tables.batch_view import BatchView, underlying
 from tables.features import pair_to_bar_1s, pair_to_bar_10s, pair_to_bar_60s, pair_to_feature_state
@@ -225,6 +225,37 @@ class FeatureFolder:
         self.states.flush()
 
 
+class ProgressMarks:
+    """Per raw partition, the newest event time read and the last one announced on `features`.
+
+    `due()` names the partitions whose event time moved at least `step_ms` past the last announcement: one
+    small record per partition per step, however many swaps (see `streams.records.Progress`).
+    """
+
+    def __init__(self, step_ms: int) -> None:
+        self.step_ms = step_ms
+        self.read: dict[int, int] = {}
+        self.announced: dict[int, int] = {}
+        self.steady: set[int] = set()  # raw partitions whose source sends progress records
+
+    def saw(self, partition: int, ts_ms: int, *, from_source: bool = False) -> None:
+        if from_source:
+            self.steady.add(partition)
+        if ts_ms > self.read.get(partition, -(2**62)):
+            self.read[partition] = ts_ms
+
+    def due(self) -> list[Progress]:
+        out = []
+        for partition, ts in self.read.items():
+            if ts - self.announced.get(partition, -(2**62)) >= self.step_ms:
+                self.announced[partition] = ts
+                out.append(Progress(source_partition=partition, ts_ms=ts, steady=partition in self.steady))
+        return out
+
+
+_progress = ProgressMarks(settings.features_progress_ms)
+
+
 @app.agent(raw_swaps_topic)
 async def build_features(stream: Any) -> None:
     """raw.swaps -> features, in batches; one table write per key per batch."""
@@ -241,6 +272,12 @@ async def build_features(stream: Any) -> None:
         metrics.EVENTS.labels("build_features").inc(len(events))
         for event in events:
             msg = event.message
+            if msg.key == PROGRESS_KEY:  # a source's progress: no swap, but event time moved on
+                try:
+                    _progress.saw(msg.partition, decode(Progress, msg.value).ts_ms, from_source=True)
+                except DecodeError as exc:
+                    dead.append((event, str(exc)))
+                continue
             try:
                 swap = check_swap(decode_swap(msg.value))
             except DecodeError as exc:
@@ -249,8 +286,9 @@ async def build_features(stream: Any) -> None:
             snap = folder.fold(swap, msg.partition, msg.offset, int(msg.timestamp * 1000))
             if snap is not None:
                 snapshots.append(snap)
-        folder.flush()
-        await send_dead_letters(dlq_raw_topic, dead, "build_features")
+            _progress.saw(msg.partition, swap.ts_ms)
+        # Snapshots go to the producer before the state that says they were taken: a crash in between
+        # then re-emits a snapshot (same id: the model agent scores it once) instead of losing it.
         for snap in snapshots:
             await features_topic.send(key=snap.pair.encode(), value=encode(snap))
             metrics.observe_hop("raw_to_features", snap.origin_ms)
@@ -265,5 +303,11 @@ async def build_features(stream: Any) -> None:
                 },
             )
             metrics.saw_event(snap.pair)
+        for progress in _progress.due():  # after the snapshots: they are at or below it
+            await features_topic.send(
+                key=PROGRESS_KEY, value=encode(progress), partition=progress.source_partition
+            )
+        folder.flush()
+        await send_dead_letters(dlq_raw_topic, dead, "build_features")
         if snapshots:
             await latest_prices.publish(snapshots)

@@ -13,6 +13,7 @@ off, restrict their pairs and set the grid's levels at run time through `strateg
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import math
@@ -24,8 +25,10 @@ from typing import Any
 
 import asyncpg
 from faust.transport.consumer import Consumer as FaustConsumer
+from faust.types import TP
 
 from agents.dead_letters import send_dead_letter
+from agents.event_order import EventTimeMerge
 from models.allocation import AllocatorParams, StrategyAllocator
 from models.checkpoints import PartitionCheckpoint, dump_partition, load_partition, save_partition
 from models.drift import DriftEvent, DriftMonitor
@@ -46,7 +49,7 @@ from streams.app import (
     strategy_params_topic,
 )
 from streams.codec import decode, encode
-from streams.records import Allocation, FeatureSnapshot, Signal, StrategyParams
+from streams.records import PROGRESS_KEY, Allocation, FeatureSnapshot, Progress, Signal, StrategyParams
 from web import metrics
 
 log = logging.getLogger(__name__)
@@ -129,6 +132,8 @@ class SignalModels:
         )
         self.by_pair: dict[str, DelayedLabeler] = {}
         self._emitted: dict[str, deque[_Emitted]] = {}
+        self.stepped: dict[str, int] = {}  # pair -> event time of the last snapshot scored
+        self._allocator_live = False  # True once this instance has stepped or restored its bandit
 
     @classmethod
     def from_settings(cls, s: Settings, *, seed: int = 0) -> SignalModels:
@@ -185,13 +190,21 @@ class SignalModels:
             labelers={p: self.by_pair[p] for p in wanted},
             strategy_state=state,
             emitted={p: list(self._emitted.get(p, ())) for p in wanted},
+            stepped={p: self.stepped[p] for p in wanted if p in self.stepped},
+            allocator=self.allocator,
         )
 
     def restore(self, checkpoint: PartitionCheckpoint) -> None:
-        """Take over a checkpoint's pairs (their models, grid fills and pending attributions)."""
+        """Take over a checkpoint's pairs (their models, grid fills and pending attributions), and its
+        bandit if this instance has not started its own (a worker that already runs keeps its cycles)."""
         for pair, labeler in checkpoint.labelers.items():
             self.adopt(pair, labeler)
             self._emitted[pair] = deque(checkpoint.emitted.get(pair, ()))
+        self.stepped.update(getattr(checkpoint, "stepped", {}))
+        allocator = getattr(checkpoint, "allocator", None)
+        if isinstance(allocator, StrategyAllocator) and not self._allocator_live:
+            self.allocator = allocator
+            self._allocator_live = True
         for name, by_pair in checkpoint.strategy_state.items():
             grid = self.book.get(name)
             if isinstance(grid, GridStrategy):
@@ -202,6 +215,7 @@ class SignalModels:
         for pair in pairs:
             self.by_pair.pop(pair, None)
             self._emitted.pop(pair, None)
+            self.stepped.pop(pair, None)
 
     def enabled(self, name: str, pair: str) -> bool:
         return self.controls[name].runs_on(pair)
@@ -226,9 +240,17 @@ class SignalModels:
         )
         return True
 
+    def is_new(self, snapshot: FeatureSnapshot) -> bool:
+        """False for a snapshot at or before its pair's last scored one: the features agent re-emits the
+        snapshots of the swaps it re-reads after a crash (same ids), and a restored model replays its log."""
+        return snapshot.ts_ms > self.stepped.get(snapshot.pair, -(2**62))
+
     def step(self, snapshot: FeatureSnapshot) -> tuple[list[Signal], Allocation | None]:
         """Score one snapshot: the signals of every enabled strategy, and an allocation if a cycle closed."""
         pair, ts_ms, price = snapshot.pair, snapshot.ts_ms, snapshot.price
+        self._allocator_live = True
+        if ts_ms > self.stepped.get(pair, -(2**62)):
+            self.stepped[pair] = ts_ms
         self._attribute(pair, ts_ms, price)
         vol_60s = float(snapshot.features.get("vol_60s", 0.0))
         context = {CONTEXT_KEY: vol_60s * 10_000.0 if math.isfinite(vol_60s) else 0.0}
@@ -342,48 +364,139 @@ async def raise_drift_alerts() -> None:
         log.warning("drift alerts not raised: %s", exc)
 
 
+# Snapshots wait here until every assigned features partition has passed their event time, then are scored
+# in (event time, pair) order: the signals, their order on `signals` and the bandit's cycles are then the
+# same in every run of the same input, crashes included (`agents.event_order`).
+_merge: EventTimeMerge[tuple[FeatureSnapshot, float]] = EventTimeMerge(
+    settings.model_idle_partition_ms, settings.model_progress_idle_ms
+)
+_step_lock = asyncio.Lock()  # held while the agent scores a batch (the revocation handler looks at it)
+# Partitions sought back to a checkpoint: features partition -> the offset the seek resumed at. Faust's
+# fetch loop may still hand over records fetched before the seek, and each moves its read offset past
+# it, so the records the seek brings back are dropped as already read. Until the resumed offset arrives,
+# a record beyond it is dropped and the partition sought again (`agents.risk` does the same).
+_settling: dict[int, int] = {}
+_reseek: set[int] = set()
+_last_reseek: dict[int, float] = {}
+MARKER_SLACK = 1  # under transactions the resumed offset may be a commit marker
+RESEEK_INTERVAL_S = 0.2
+
+
+def _settled(partition: int, offset: int) -> bool:
+    """False for a record fetched before the seek to `partition`'s checkpoint (it will come again)."""
+    resumed = _settling.get(partition)
+    if resumed is None:
+        return True
+    if offset > resumed + MARKER_SLACK:
+        _reseek.add(partition)
+        return False
+    if offset >= resumed:
+        del _settling[partition]
+    return True
+
+
+async def _reseek_settling() -> None:
+    now = time.monotonic()
+    for partition in sorted(_reseek):
+        resumed = _settling.get(partition)
+        if resumed is None or now - _last_reseek.get(partition, 0.0) < RESEEK_INTERVAL_S:
+            continue
+        _last_reseek[partition] = now
+        await app.consumer.seek(TP(features_topic.get_topic_name(), partition), resumed)
+        log.info(
+            "features partition read again from its checkpoint",
+            extra={"topic": features_topic.get_topic_name(), "partition": partition, "offset": resumed},
+        )
+    _reseek.clear()
+
+
+def _now_ms() -> float:
+    return time.monotonic() * 1000.0
+
+
+async def _release(now_ms: float) -> int:
+    """Score every snapshot the watermark has passed and publish its signals; how many were scored."""
+    key = settings.portfolio.encode()
+    scored = 0
+    late = _merge.late
+    ready = _merge.pop_ready(now_ms)
+    if _merge.late > late:
+        metrics.MERGE_LATE.inc(_merge.late - late)
+    metrics.MERGE_HELD.set(_merge.held)
+    for held in ready:
+        snapshot, broker_ms = held.item
+        if not signal_models.is_new(snapshot):
+            continue  # a re-emitted snapshot, or one a restored model already scored
+        scored += 1
+        signals, allocation = signal_models.step(snapshot)
+        for signal in signals:
+            await signals_topic.send(key=key, value=encode(signal))
+            metrics.observe_hop("features_to_signals", broker_ms)
+            log.info(
+                "signal",
+                extra={
+                    "correlation_id": snapshot.id,
+                    "pair": signal.pair,
+                    "topic": features_topic.get_topic_name(),
+                    "partition": held.partition,
+                    "offset": held.offset,
+                    "direction": signal.direction,
+                    "strategy": signal.strategy,
+                    "weight": signal.weight,
+                },
+            )
+        if allocation is not None:
+            await allocations_topic.send(key=key, value=encode(allocation))
+            log.info("allocation", extra={"allocation_id": allocation.id, "weights": allocation.weights})
+    return scored
+
+
 @app.agent(features_topic)
 async def predict_signals(stream: Any) -> None:
     """features -> signals (keyed by portfolio: one risk agent decides them in order) and allocations."""
-    key = settings.portfolio.encode()
     async for events in stream.take_events(500, within=settings.batch_within_s):
         metrics.EVENTS.labels("predict_signals").inc(len(events))
-        for event in events:
-            msg = event.message
-            if msg.offset <= _applied.get(msg.partition, -1):
-                continue
-            _applied[msg.partition] = msg.offset
-            try:
-                snapshot = decode(FeatureSnapshot, msg.value)
-            except DecodeError as exc:
-                await send_dead_letter(dlq_features_topic, event, str(exc), "predict_signals")
-                continue
-            _partition_pairs.setdefault(msg.partition, set()).add(snapshot.pair)
-            signals, allocation = signal_models.step(snapshot)
-            for signal in signals:
-                await signals_topic.send(key=key, value=encode(signal))
-                metrics.observe_hop("features_to_signals", msg.timestamp * 1000.0)
-                log.info(
-                    "signal",
-                    extra={
-                        "correlation_id": snapshot.id,
-                        "pair": signal.pair,
-                        "topic": msg.topic,
-                        "partition": msg.partition,
-                        "offset": msg.offset,
-                        "direction": signal.direction,
-                        "strategy": signal.strategy,
-                        "weight": signal.weight,
-                    },
+        async with _step_lock:
+            now = _now_ms()
+            for event in events:
+                msg = event.message
+                if not _settled(msg.partition, msg.offset):
+                    continue
+                if msg.offset <= _applied.get(msg.partition, -1):
+                    continue
+                _applied[msg.partition] = msg.offset
+                if msg.key == PROGRESS_KEY:
+                    try:
+                        progress = decode(Progress, msg.value)
+                    except DecodeError as exc:
+                        _merge.seen(msg.partition, msg.offset, now)
+                        await send_dead_letter(dlq_features_topic, event, str(exc), "predict_signals")
+                        continue
+                    _merge.seen(msg.partition, msg.offset, now, progress.ts_ms, steady=progress.steady)
+                    continue
+                try:
+                    snapshot = decode(FeatureSnapshot, msg.value)
+                except DecodeError as exc:
+                    _merge.seen(msg.partition, msg.offset, now)
+                    await send_dead_letter(dlq_features_topic, event, str(exc), "predict_signals")
+                    continue
+                _partition_pairs.setdefault(msg.partition, set()).add(snapshot.pair)
+                _merge.push(
+                    msg.partition,
+                    msg.offset,
+                    snapshot.ts_ms,
+                    snapshot.pair,
+                    snapshot.id,
+                    (snapshot, msg.timestamp * 1000.0),
+                    now,
                 )
-            if allocation is not None:
-                await allocations_topic.send(key=key, value=encode(allocation))
-                log.info("allocation", extra={"allocation_id": allocation.id, "weights": allocation.weights})
+            await _reseek_settling()
+            await _release(now)
+            if time.monotonic() >= _next_checkpoint[0]:
+                # here every released snapshot's signals have been sent; held ones are not in the offsets
+                _next_checkpoint[0] = time.monotonic() + settings.model_checkpoint_interval_s
+                await save_checkpoints(list(_partition_pairs))
         await raise_drift_alerts()
-        if time.monotonic() >= _next_checkpoint[0]:
-            # here, between batches, every signal of every applied snapshot has been sent
-            _next_checkpoint[0] = time.monotonic() + settings.model_checkpoint_interval_s
-            await save_checkpoints(list(_partition_pairs))
 
 
 _partition_pairs: dict[int, set[str]] = {}  # features partition -> the pairs it carried to this worker
@@ -406,32 +519,33 @@ async def _db() -> Any:
 
 
 async def save_checkpoints(partitions: Iterable[int]) -> int:
-    """Save each partition's models with the last features offset they reflect; how many were saved.
-
-    Every payload is pickled before the first await, so each is consistent with its offset.
-    """
+    """Save each partition's models with the last features offset they reflect, in one transaction (their
+    bandit copies then agree); how many were saved. Payloads are pickled before the first await, so each
+    is consistent with its offset. Call it holding `_step_lock`."""
     if settings.database_url is None:
         return 0
-    payloads = [
-        (p, dump_partition(signal_models.checkpoint(_partition_pairs.get(p, ()), _applied[p])))
-        for p in partitions
-        if p in _applied
-    ]
+    payloads = []
+    for p in partitions:
+        offset = _merge.resume_offset(p)
+        if offset is None:
+            continue
+        checkpoint = signal_models.checkpoint(_partition_pairs.get(p, ()), offset)
+        payloads.append((p, offset, dump_partition(checkpoint)))
     if not payloads:
         return 0
     from solbot.errors import ServiceError
 
     try:
         pool = await _db()
-        async with pool.acquire() as conn:
-            for partition, payload in payloads:
+        async with pool.acquire() as conn, conn.transaction():
+            for partition, offset, payload in payloads:
                 size = await save_partition(conn, checkpoint_key(partition), payload, int(time.time() * 1000))
                 log.info(
                     "model checkpoint saved",
                     extra={
                         "topic": features_topic.get_topic_name(),
                         "partition": partition,
-                        "offset": _applied[partition],
+                        "offset": offset,
                         "bytes": size,
                     },
                 )
@@ -441,18 +555,26 @@ async def save_checkpoints(partitions: Iterable[int]) -> int:
     return len(payloads)
 
 
-async def restore_partition(partition: int) -> int | None:
-    """Load a features partition's checkpoint into this worker's models; the offset to resume at, if any.
+KEEP = -2  # restore_partition: this process already holds the partition
+FROM_START = 0  # restore_partition: no checkpoint, read the partition's log from its start
 
-    A partition this process already holds (kept across a rebalance) is not rolled back.
+
+async def restore_partition(partition: int) -> int:
+    """Load a features partition's checkpoint into this worker's models; the offset to resume at.
+
+    A partition this process already holds (kept across a rebalance) is not rolled back (`KEEP`). Without
+    a checkpoint the partition is read from its start (`FROM_START`): a model that skipped the snapshots
+    before the committed offset would score the rest differently from one that saw them all.
     """
-    if settings.database_url is None or partition in _applied:
-        return None
+    if partition in _applied:
+        return KEEP
+    if settings.database_url is None:
+        return FROM_START
     pool = await _db()
     async with pool.acquire() as conn:
         checkpoint = await load_partition(conn, checkpoint_key(partition))
     if checkpoint is None:
-        return None
+        return FROM_START
     signal_models.restore(checkpoint)
     _applied[partition] = checkpoint.offset
     _partition_pairs[partition] = set(checkpoint.labelers)
@@ -475,10 +597,19 @@ async def _save_revoked(sender: Any, revoked: set[Any], **kwargs: Any) -> None:
     partitions = [tp.partition for tp in revoked if tp.topic == topic and tp.partition in _applied]
     if not partitions:
         return
-    await save_checkpoints(partitions)
+    # Never wait for the agent here: a batch that is sending signals can be held up by the rebalance this
+    # handler is part of, and waiting for it stalled whole workers (the crash test). The payloads are taken
+    # before the first await, so a save is consistent; while a batch runs, the next owner restores the
+    # last periodic checkpoint instead and replays from there.
+    if _step_lock.locked():
+        log.info("model checkpoints on revocation skipped: a batch is being scored")
+    else:
+        await save_checkpoints(partitions)
+    _merge.revoke(partitions)
     for p in partitions:
         signal_models.forget(_partition_pairs.pop(p, set()))
         _applied.pop(p, None)
+        _settling.pop(p, None)
 
 
 def resume_features_at_checkpoints() -> None:
@@ -501,8 +632,10 @@ def resume_features_at_checkpoints() -> None:
             await original(self)
             for tp in gained:
                 resume_at = await restore_partition(tp.partition)
-                if resume_at is not None:
+                if resume_at != KEEP:
                     await self.seek(tp, resume_at)
+                    _settling[tp.partition] = resume_at
+            _merge.assign([tp.partition for tp in gained], _now_ms())
         finally:
             self.resume_partitions(gained)
 

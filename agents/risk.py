@@ -7,6 +7,13 @@ the state), writes every decision to the `risk_decisions` audit table, then the 
 what it decided. Decisions use event time only. At the start of every batch it also applies the kill
 switch's Redis fast path (`store.order_gate`), so a halt does not wait behind the batch's backlog. A halt
 that starts, and a rebalance that ends, raise an alert (Redis, best effort).
+
+Fills before the next signal: a signal is decided only once the fills of every order decided before it
+have been applied (`FillBarrier`), as the backtest does. Decisions then never depend on how fast the venue
+answered, so the same signals give the same orders in every run, crashes included. A fill that has not
+come after `RISK_FILL_WAIT_MS` (a venue or a sink that is down) stops holding the signals back: its order
+stays reserved, as before. Held signals are looked at again with the next input (a fill, a signal, a
+control); a timer doing it on its own stalled whole workers in the crash test, so there is none.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from typing import Any
 
 import asyncpg
 import redis.asyncio as aioredis
+from faust.types import TP
 from redis.exceptions import RedisError
 
 from agents.dead_letters import send_dead_letter
@@ -248,79 +256,176 @@ def new_halts(
     return out
 
 
+class FillBarrier:
+    """Orders a batch's inputs and holds signals back while fills they must see are outstanding.
+
+    `order(events)` yields the priority inputs, then the fills and other inputs, then the signals held
+    from earlier batches and this batch's signals in log order; before each signal it checks the state
+    (`self.state`, kept current by the caller) and, if an order decided before it has no fill yet, yields
+    None and keeps that signal and the ones after it for the next batch. An order outstanding for longer
+    than `wait_ms` is given up on: it no longer holds signals back (in this process).
+    """
+
+    def __init__(self, wait_ms: float) -> None:
+        self.wait_ms = wait_ms
+        self.state: RiskState | None = None
+        self.held: list[Any] = []
+        self._waiting_since: float | None = None
+        self._given_up: set[str] = set()
+        self.gave_up = 0
+
+    def _blocked(self, now: float) -> bool:
+        state = self.state
+        if state is None:
+            return False
+        outstanding = [oid for oid in state.pending if oid not in self._given_up]
+        if not outstanding:
+            self._waiting_since = None
+            return False
+        if self._waiting_since is None:
+            self._waiting_since = now
+            return True
+        if (now - self._waiting_since) * 1000.0 < self.wait_ms:
+            return True
+        log.warning(
+            "risk: no fill after %d ms for %s; deciding the next signals without waiting",
+            self.wait_ms,
+            ", ".join(sorted(outstanding)),
+        )
+        self._given_up.update(outstanding)
+        self.gave_up += len(outstanding)
+        metrics.RISK_FILL_GIVE_UPS.inc(len(outstanding))
+        self._waiting_since = None
+        return False
+
+    def order(self, events: list[Any]) -> Any:
+        state = self.state
+        if state is not None:
+            events = [e for e in events if not fetched_before_seek(state, *_position(e))]
+            _settle_all[0] = False
+        first = [e for e in events if e.message.topic in PRIORITY_TOPICS]
+        signals = [e for e in events if e.message.topic == SIGNALS.name]
+        rest = [e for e in events if e.message.topic not in _NOT_REST]
+        yield from first
+        yield from rest
+        queue, self.held = self.held + signals, []
+        for i, event in enumerate(queue):
+            if self._blocked(time.monotonic()):
+                self.held = queue[i:]
+                yield None
+                return
+            yield event
+        if self.state is not None:  # the given-up orders that have since ended need no memory
+            self._given_up &= set(self.state.pending)
+
+    def forget(self) -> None:
+        """The risk inputs went to another worker: what was held is theirs to read again."""
+        self.held = []
+        self._waiting_since = None
+
+
+def _position(event: Any) -> tuple[str, int, int]:
+    msg = event.message
+    return msg.topic, msg.partition, msg.offset
+
+
+_NOT_REST = frozenset((*PRIORITY_TOPICS, SIGNALS.name))
+_barrier = FillBarrier(settings.risk_fill_wait_ms)
+
+
+@app.on_partitions_revoked.connect  # type: ignore[arg-type]  # Faust passes `signal=` in kwargs
+async def _forget_held(sender: Any, revoked: set[Any], **kwargs: Any) -> None:
+    if any(tp.topic == SIGNALS.name for tp in revoked):
+        _barrier.forget()
+
+
 @app.agent(risk_inputs_topic)
 async def decide_risk(stream: Any) -> None:
     """signals + fills + raw.mints + control -> orders / orders.rejected."""
     async for events in stream.take_events(500, within=settings.batch_within_s):
-        view: BatchView[RiskState] = BatchView(
-            underlying(portfolio_to_risk_state), load=RiskState.from_dict, dump=RiskState.to_dict
-        )
-        state = load_state(view, settings.portfolio)
-        if state.outbox:  # saved with the state before a crash, maybe never published: send them again
-            await publish_outbox(state)
-        halts_before, venues_before = dict(state.halts), dict(state.venue_halts)
-        rebalance_before = dict(state.rebalance_result)
-        decisions: list[tuple[Order | Rejection, float]] = []  # with the input's broker time (ms)
-        metrics.EVENTS.labels("decide_risk").inc(len(events))
-        # The fast path: a halt written to Redis applies before this batch, whatever backlog it holds.
-        fast = await _fast_control.latest()
-        if fast is not None and apply_control(state, fast, limits):
-            now = int(time.time() * 1000)
-            log.warning(
-                "control %s (%s) applied from the fast path",
-                fast.id,
-                fast.action,
-                extra={"control_id": fast.id, "applied_ms": now},
-            )
-            decisions.extend((d, now * 1.0) for d in flatten(state, limits, now))
-        # Controls go first: a halt must not wait behind the signals fetched with it.
-        events = sorted(events, key=lambda e: e.message.topic not in PRIORITY_TOPICS)
-        for event in events:
-            msg = event.message
-            try:
-                out = apply_message(
-                    state, msg.topic, msg.partition, msg.offset, msg.value, int(time.time() * 1000)
-                )
-                decisions.extend((d, msg.timestamp * 1000.0) for d in out)
-            except DecodeError as exc:
-                await send_dead_letter(dlq_signals_topic, event, str(exc), "decide_risk")
-                mark_applied(state, msg.topic, msg.partition, msg.offset)
-        # Audit first: if the worker dies before the state is saved, the batch is decided again and the
-        # rows re-written (idempotent); a database outage keeps them queued, not lost, while we trade on.
-        left = await _audit.write([audit_row(settings.portfolio, d) for d, _ in decisions])
-        if left:
-            log.error("risk audit: %d decisions queued until the database is back", left)
-        # The state (with its decisions in the outbox) is acknowledged by the broker before any decision is
-        # published: a crash then loses nothing and never makes the batch be decided a second time.
-        state.outbox = [_outbox_entry(d) for d, _ in decisions]
-        view.put(settings.portfolio, state, 0)  # every input and the table have one partition
-        await asyncio.gather(*view.flush())
+        async with _decide_lock:
+            await decide_batch(events)
+
+
+_decide_lock = asyncio.Lock()  # one batch at a time
+
+
+async def decide_batch(events: list[Any]) -> None:
+    """One batch of risk inputs (and the signals held from earlier ones) -> decisions, state, outbox."""
+    view: BatchView[RiskState] = BatchView(
+        underlying(portfolio_to_risk_state), load=RiskState.from_dict, dump=RiskState.to_dict
+    )
+    state = load_state(view, settings.portfolio)
+    _barrier.state = state
+    if state.outbox:  # saved with the state before a crash, maybe never published: send them again
         await publish_outbox(state)
-        if decisions:
-            view.put(settings.portfolio, state, 0)  # the outbox is empty again
-            view.flush()
-        for decision, input_ms in decisions:
-            approved = isinstance(decision, Order)
-            metrics.observe_hop("signals_to_orders", input_ms)
-            metrics.ORDERS.labels("approved" if approved else "rejected").inc()
-            log.info(
-                "decision",
-                extra={
-                    "correlation_id": correlation_of(decision.id),
-                    "pair": decision.pair,
-                    "order_id": decision.id if approved else None,
-                    "reason": decision.reason,
-                },
+    halts_before, venues_before = dict(state.halts), dict(state.venue_halts)
+    rebalance_before = dict(state.rebalance_result)
+    decisions: list[tuple[Order | Rejection, float]] = []  # with the input's broker time (ms)
+    metrics.EVENTS.labels("decide_risk").inc(len(events))
+    # The fast path: a halt written to Redis applies before this batch, whatever backlog it holds.
+    fast = await _fast_control.latest()
+    if fast is not None and apply_control(state, fast, limits):
+        now = int(time.time() * 1000)
+        log.warning(
+            "control %s (%s) applied from the fast path",
+            fast.id,
+            fast.action,
+            extra={"control_id": fast.id, "applied_ms": now},
+        )
+        decisions.extend((d, now * 1.0) for d in flatten(state, limits, now))
+    # Controls go first: a halt must not wait behind the signals fetched with it. Fills and the other
+    # inputs go next, then the signals, each once the fills it must see are in (`_barrier`).
+    for event in _barrier.order(events):
+        if event is None:
+            break  # the rest of the signals wait for fills; they are kept for the next batch
+        msg = event.message
+        try:
+            out = apply_message(
+                state, msg.topic, msg.partition, msg.offset, msg.value, int(time.time() * 1000)
             )
-            if approved:
-                metrics.DECISION_LATENCY.observe(max(0.0, time.time() - decision.origin_ms / 1000.0))
-        await raise_alerts(new_halts(halts_before, venues_before, state))
-        ended = rebalance_ended(rebalance_before, state)
-        if ended is not None:
-            level, code, message = ended
-            log.log(logging.INFO if level == "info" else logging.WARNING, "%s: %s", code, message)
-            await raise_alerts([(code, message)], level)
-        report_portfolio(state)
+            decisions.extend((d, msg.timestamp * 1000.0) for d in out)
+        except DecodeError as exc:
+            await send_dead_letter(dlq_signals_topic, event, str(exc), "decide_risk")
+            mark_applied(state, msg.topic, msg.partition, msg.offset)
+        _barrier.state = state
+    await reseek_settling()
+    # Audit first: if the worker dies before the state is saved, the batch is decided again and the
+    # rows re-written (idempotent); a database outage keeps them queued, not lost, while we trade on.
+    left = await _audit.write([audit_row(settings.portfolio, d) for d, _ in decisions])
+    if left:
+        log.error("risk audit: %d decisions queued until the database is back", left)
+    # The state (with its decisions in the outbox) is acknowledged by the broker before any decision is
+    # published: a crash then loses nothing and never makes the batch be decided a second time.
+    state.outbox = [_outbox_entry(d) for d, _ in decisions]
+    view.put(settings.portfolio, state, 0)  # every input and the table have one partition
+    await asyncio.gather(*view.flush())
+    await publish_outbox(state)
+    if decisions:
+        view.put(settings.portfolio, state, 0)  # the outbox is empty again
+        view.flush()
+    for decision, input_ms in decisions:
+        approved = isinstance(decision, Order)
+        metrics.observe_hop("signals_to_orders", input_ms)
+        metrics.ORDERS.labels("approved" if approved else "rejected").inc()
+        log.info(
+            "decision",
+            extra={
+                "correlation_id": correlation_of(decision.id),
+                "pair": decision.pair,
+                "order_id": decision.id if approved else None,
+                "reason": decision.reason,
+            },
+        )
+        if approved:
+            metrics.DECISION_LATENCY.observe(max(0.0, time.time() - decision.origin_ms / 1000.0))
+    await raise_alerts(new_halts(halts_before, venues_before, state))
+    ended = rebalance_ended(rebalance_before, state)
+    if ended is not None:
+        level, code, message = ended
+        log.log(logging.INFO if level == "info" else logging.WARNING, "%s: %s", code, message)
+        await raise_alerts([(code, message)], level)
+    report_portfolio(state)
 
 
 def _outbox_entry(decision: Order | Rejection) -> dict[str, str]:
@@ -356,6 +461,64 @@ def resume_offsets(assigned: list[Any]) -> dict[Any, int]:
         if tp.topic in names and applied is not None:
             out[tp] = int(applied) + 1
     return out
+
+
+# Risk inputs whose position is not settled since this worker was (re)assigned them. Faust may resume the
+# flow before the worker's seek to the risk state's offsets (`resume_offsets`) has run, so records from
+# the group's committed position reach the agent first; that position can be far ahead of the state
+# (signals held for fills are acked), and applied, those records would put later signals before earlier
+# ones. Until a record at the state's next offset arrives, a record beyond it is dropped: the seek brings
+# it again, in order. `MARKER_SLACK`: under transactions the next offset may be a commit marker.
+_settling: set[tuple[str, int]] = set()
+_settle_all = [True]  # a fresh process: every risk input settles first
+MARKER_SLACK = 1
+# Where a settling input must be read from again. The worker's seek alone is not enough: Faust's fetch
+# loop may still be handing over records fetched before it, and each one moves its read offset past the
+# seek, so the records the seek brings back are dropped as already read (found in the crash test: a
+# restarted worker decided nothing). Seeking again from the agent, until the next offset arrives, heals it.
+_reseek: dict[tuple[str, int], int] = {}
+_last_reseek: dict[tuple[str, int], float] = {}
+RESEEK_INTERVAL_S = 0.2
+
+
+async def reseek_settling() -> None:
+    """Seek each input that delivered a record beyond the state's next offset back to that offset."""
+    now = time.monotonic()
+    for (topic, partition), offset in list(_reseek.items()):
+        del _reseek[(topic, partition)]
+        if now - _last_reseek.get((topic, partition), 0.0) < RESEEK_INTERVAL_S:
+            continue
+        _last_reseek[(topic, partition)] = now
+        await app.consumer.seek(TP(topic, partition), offset)
+        log.info(
+            "risk input read again from the risk state's offset",
+            extra={"topic": topic, "partition": partition, "offset": offset},
+        )
+
+
+@app.on_partitions_assigned.connect  # type: ignore[arg-type]  # Faust passes `signal=` in kwargs
+async def _unsettle(sender: Any, assigned: set[Any], **kwargs: Any) -> None:
+    names = set(risk_inputs_topic.topics)
+    _settling.update((tp.topic, tp.partition) for tp in assigned if tp.topic in names)
+    _reseek.clear()
+
+
+def fetched_before_seek(state: RiskState, topic: str, partition: int, offset: int) -> bool:
+    """True for a record of a risk input that arrived ahead of where the risk state says to resume."""
+    tp = (topic, partition)
+    if tp not in _settling and not _settle_all[0]:
+        return False
+    applied = state.offsets.get(f"{topic}:{partition}")
+    if applied is None:  # nothing applied from it yet: any position is a start
+        _settling.discard(tp)
+        return False
+    if offset > applied + 1 + MARKER_SLACK:
+        _settling.add(tp)
+        _reseek[tp] = applied + 1
+        return True
+    if offset > applied:
+        _settling.discard(tp)  # the resumed position is here: from now on, log order
+    return False
 
 
 def report_portfolio(state: RiskState) -> None:

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from agents.event_order import EventTimeMerge
 from agents.features import FeatureFolder
 from agents.launches import check_launch
 from agents.model import SignalModels
@@ -44,12 +45,14 @@ from solbot.settings import Settings
 from store.execution import _Position as LedgerPosition  # the sink's booking rules, reused as they are
 from streams.codec import decode_object, encode, swap_from_object
 from streams.records import (
+    PROGRESS_KEY,
     Allocation,
     FeatureSnapshot,
     Fill,
     Launch,
     Order,
     PoolState,
+    Progress,
     Rejection,
     Signal,
 )
@@ -58,6 +61,9 @@ from streams.validate import check_swap
 from venues.base import FILLED, INVALID_ORDER, failed_fill, mint_flows
 from venues.paper import PaperVenue
 
+# Event time between two looks at the merge: the live agent looks once per batch, ~10 ms; per swap is waste.
+MERGE_CHECK_MS = 5
+PROGRESS_KEY_TEXT = PROGRESS_KEY.decode()  # how a recording writes the key of a progress record
 EXIT_KINDS_STRATEGY = "risk"  # orders risk emits on its own (stop loss, breaker) are attributed here
 
 
@@ -199,50 +205,61 @@ class BacktestEngine:
     def run(self, records: Iterable[dict[str, Any]]) -> BacktestResult:
         started = time.perf_counter()
         start_equity = self.ledger.equity_usdc()
-        events = dead = snapshots = signals = rejections = 0
-        trades: list[TradeRecord] = []
-        equity: list[tuple[int, float]] = []
-        rejection_codes: dict[str, int] = {}
-        last_bucket: int | None = None  # equity is sampled once per snapshot interval of event time
-        last_equity = start_equity
+        events = dead = 0
+        self._counts = {"snapshots": 0, "signals": 0, "rejections": 0}
+        self._trades: list[TradeRecord] = []
+        self._equity: list[tuple[int, float]] = []
+        self._rejection_codes: dict[str, int] = {}
+        self._last_bucket: int | None = None  # equity is sampled once per snapshot interval of event time
+        self._last_equity = start_equity
         folder = self._folder()
         in_batch = 0
         swaps_topic, launches_topic = RAW_SWAPS.name, RAW_LAUNCHES.name
+        # The model agent's event-time merge, with event time standing in for its wall clock: the run
+        # orders snapshots as a worker fed this recording at its own pace would (see the module docstring).
+        merge: EventTimeMerge[FeatureSnapshot] = EventTimeMerge(
+            self.settings.model_idle_partition_ms, self.settings.model_progress_idle_ms
+        )
+        clock: int | None = None
+        next_check = -(2**62)
         for rec in records:
             events += 1
             topic = rec["topic"]
             if topic == swaps_topic:
-                try:
-                    swap = check_swap(swap_from_object(rec["value"]))
-                except DecodeError:
-                    dead += 1
-                    continue
-                snap = folder.fold(swap, rec["partition"], rec["offset"], rec["timestamp_ms"])
-                in_batch += 1
-                if in_batch >= self.batch_events:
-                    folder.flush()
-                    folder = self._folder()
-                    in_batch = 0
-                if snap is None:
-                    continue
-                snapshots += 1
-                if self.keep_stages:
-                    self.snapshots.append(snap)
-                bucket = snap.ts_ms // self.interval_ms
-                if last_bucket is not None and bucket != last_bucket:
-                    equity.append((last_bucket * self.interval_ms, last_equity))
-                self.ledger.learn(snap.pair, snap.price, snap.pools)
-                for signal in self.models.signals_for(snap):
-                    signals += 1
-                    for decision in self._decide(signal):
-                        if isinstance(decision, Rejection):
-                            rejections += 1
-                            code = decision.reason.partition(":")[0]
-                            rejection_codes[code] = rejection_codes.get(code, 0) + 1
-                        else:
-                            trades.append(self._execute(decision))
-                last_bucket = bucket
-                last_equity = self.ledger.equity_usdc()
+                partition, offset = rec["partition"], rec["offset"]
+                if rec.get("key") == PROGRESS_KEY_TEXT:
+                    try:
+                        ts_ms = decode_object(Progress, rec["value"]).ts_ms
+                    except DecodeError:
+                        dead += 1
+                        continue
+                    if clock is None:
+                        merge.assign(list(range(self.settings.topic_partitions)), ts_ms)
+                    clock = ts_ms if clock is None else max(clock, ts_ms)
+                    merge.seen(partition, offset, clock, ts_ms, steady=True)
+                else:
+                    try:
+                        swap = check_swap(swap_from_object(rec["value"]))
+                    except DecodeError:
+                        dead += 1
+                        continue
+                    if clock is None:
+                        merge.assign(list(range(self.settings.topic_partitions)), swap.ts_ms)
+                    clock = swap.ts_ms if clock is None else max(clock, swap.ts_ms)
+                    snap = folder.fold(swap, partition, offset, rec["timestamp_ms"])
+                    in_batch += 1
+                    if in_batch >= self.batch_events:
+                        folder.flush()
+                        folder = self._folder()
+                        in_batch = 0
+                    if snap is None:
+                        merge.seen(partition, offset, clock, swap.ts_ms)
+                    else:
+                        merge.push(partition, offset, snap.ts_ms, snap.pair, snap.id, snap, clock)
+                if merge.held and clock >= next_check:
+                    next_check = clock + MERGE_CHECK_MS
+                    for held in merge.pop_ready(clock):
+                        self._score(held.item)
             elif topic == launches_topic:
                 try:
                     launch = check_launch(decode_object(Launch, rec["value"]))
@@ -251,9 +268,13 @@ class BacktestEngine:
                     continue
                 self.launches[launch.mint] = launch
             # other topics in a recording (none are recorded today) have no stage here
+        for held in merge.pop_ready(2**62):  # the end of the recording: every partition is done
+            self._score(held.item)
         folder.flush()
-        if last_bucket is not None:
-            equity.append((last_bucket * self.interval_ms, last_equity))
+        if self._last_bucket is not None:
+            self._equity.append((self._last_bucket * self.interval_ms, self._last_equity))
+        snapshots, signals, rejections = (self._counts[k] for k in ("snapshots", "signals", "rejections"))
+        trades, equity, rejection_codes = self._trades, self._equity, self._rejection_codes
         return BacktestResult(
             seed=self.seed,
             events=events,
@@ -272,6 +293,29 @@ class BacktestEngine:
             rejection_codes=dict(sorted(rejection_codes.items())),
             allocations=list(self.models.allocations),
         )
+
+    def _score(self, snap: FeatureSnapshot) -> None:
+        """One snapshot, in merge order: models and strategies, then risk and the venue per signal."""
+        if not self.models.is_new(snap):
+            return
+        self._counts["snapshots"] += 1
+        if self.keep_stages:
+            self.snapshots.append(snap)
+        bucket = snap.ts_ms // self.interval_ms
+        if self._last_bucket is not None and bucket != self._last_bucket:
+            self._equity.append((self._last_bucket * self.interval_ms, self._last_equity))
+        self.ledger.learn(snap.pair, snap.price, snap.pools)
+        for signal in self.models.signals_for(snap):
+            self._counts["signals"] += 1
+            for decision in self._decide(signal):
+                if isinstance(decision, Rejection):
+                    self._counts["rejections"] += 1
+                    code = decision.reason.partition(":")[0]
+                    self._rejection_codes[code] = self._rejection_codes.get(code, 0) + 1
+                else:
+                    self._trades.append(self._execute(decision))
+        self._last_bucket = bucket
+        self._last_equity = self.ledger.equity_usdc()
 
     def _decide(self, signal: Signal) -> list[Order | Rejection]:
         """The risk agent's step for one signal; the strategy is remembered for attribution."""

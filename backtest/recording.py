@@ -25,7 +25,11 @@ from isal import igzip
 
 from streams.broker_compat import true_end_offsets
 from streams.inspect import decode_record
-from streams.topics import RAW_TOPICS
+from streams.progress import ProgressBeacon
+from streams.records import PROGRESS_KEY
+from streams.topics import RAW_SWAPS, RAW_TOPICS
+
+PROGRESS_TEXT = PROGRESS_KEY.decode()  # the key of a progress record, as a recording writes it
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +100,26 @@ def event_time_ms(record: dict[str, Any]) -> int:
         if isinstance(ts, int) and not isinstance(ts, bool):
             return ts
     return int(record.get("timestamp_ms") or 0)
+
+
+NEVER = 2**62
+
+
+def swap_horizons(path: Path) -> tuple[list[int], int | None]:
+    """For each record of the file, the oldest event time of the raw swaps from it on (`NEVER` after the
+    last), and the newest swap's: what the replay may promise every raw.swaps partition before sending a
+    record, whatever the file's interleaving of partitions (`streams.progress`). One pass over the file."""
+    swaps = RAW_SWAPS.name
+    times = [
+        event_time_ms(rec) if rec.get("topic") == swaps and rec.get("key") != PROGRESS_TEXT else NEVER
+        for rec in read_records(path)
+    ]
+    newest = max((t for t in times if t < NEVER), default=None)
+    oldest = NEVER
+    for i in range(len(times) - 1, -1, -1):
+        oldest = min(oldest, times[i])
+        times[i] = oldest
+    return times, newest
 
 
 def _bytes_of(field: Any, *, as_json: bool) -> bytes | None:
@@ -190,14 +214,19 @@ async def replay(
     """
     if not max_speed and speed <= 0:
         raise ValueError("speed must be > 0")
+    horizon, newest = swap_horizons(path)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, enable_idempotence=False, acks=1)
     await producer.start()
+    beacon = ProgressBeacon(producer, RAW_SWAPS.name)
+    await beacon.start()
     sent = 0
     start_wall = time.monotonic()
     start_event: int | None = None
     try:
         deliveries: list[asyncio.Future[Any]] = []
-        for rec in read_records(path):
+        for i, rec in enumerate(read_records(path)):
+            if horizon[i] < NEVER:
+                deliveries += await beacon.advance(horizon[i])  # no raw swap from here on is older
             if not max_speed:
                 ts = event_time_ms(rec)
                 if start_event is None:
@@ -219,6 +248,8 @@ async def replay(
             if len(deliveries) >= _REPLAY_BATCH:
                 await asyncio.gather(*deliveries)
                 deliveries = []
+        if newest is not None:  # the end: nothing older than the newest swap is coming
+            deliveries += await beacon.advance(newest, force=True)
         await asyncio.gather(*deliveries)
     finally:
         await producer.flush()

@@ -91,7 +91,7 @@ async def _run(
                 running[victim] = start_worker(settings, stack, guarantee, next_index)
                 next_index += 1
             events = await feed
-            await drain(monitor, quiet_s=15, limit_s=120)
+            await drain(monitor, quiet_s=30, limit_s=180)
         finally:
             if not feed.done():
                 feed.cancel()

@@ -1,8 +1,9 @@
 """Publish the simulated market to the raw topics, as the chain collectors would.
 
 Swaps go to raw.swaps keyed by pair and launches to raw.launches keyed by mint, encoded with
-`streams.codec.encode`. `received_ms` is stamped with the wall clock at send, so downstream latency
-measurements start where a real collector's would.
+`streams.codec.encode`; after each batch, progress records (`streams.progress`) tell every raw.swaps
+partition how far event time has got. `received_ms` is stamped with the wall clock at send, so
+downstream latency measurements start where a real collector's would.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from aiokafka import AIOKafkaProducer
 
 from market.simulator import MarketSimulator
 from streams.codec import encode
+from streams.progress import ProgressBeacon
 from streams.records import Launch, Swap
 from streams.topics import RAW_LAUNCHES, RAW_SWAPS
 
@@ -48,6 +50,8 @@ async def run_feed(
         bootstrap_servers=bootstrap_servers, linger_ms=5, enable_idempotence=False, acks=1
     )
     await producer.start()
+    beacon = ProgressBeacon(producer, RAW_SWAPS.name)
+    await beacon.start()
     end_ms = None if duration_s is None else sim.start_ms + int(duration_s * 1000)
     sent = 0
     events = sim.events()
@@ -69,10 +73,13 @@ async def run_feed(
                     break
                 deliveries.append(await _send(producer, pending))
                 pending = next(events)
-            await asyncio.gather(*deliveries)
             sent += len(deliveries)
+            deliveries += await beacon.advance(pending.ts_ms)  # nothing before the next event is coming
+            await asyncio.gather(*deliveries)
             if on_progress is not None:
                 on_progress(sent)
+        if end_ms is not None:  # the end: whatever the consumers hold back may go
+            await asyncio.gather(*await beacon.advance(end_ms, force=True))
     finally:
         # runs on cancellation too: stop() flushes what is buffered before closing
         try:

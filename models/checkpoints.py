@@ -89,6 +89,10 @@ class PartitionCheckpoint:
     labelers: dict[str, DelayedLabeler]
     strategy_state: dict[str, dict[str, Any]] = field(default_factory=dict)  # strategy -> pair -> state
     emitted: dict[str, list[Any]] = field(default_factory=dict)  # pair -> signals awaiting attribution
+    stepped: dict[str, int] = field(default_factory=dict)  # pair -> event time of its last snapshot scored
+    # The bandit (every partition's checkpoint carries the same copy, saved together): a worker that starts
+    # from checkpoints resumes its cycles instead of a fresh allocation.
+    allocator: Any = None
 
     @property
     def labels(self) -> int:

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     # Market and decision cadence (event time).
     pairs: Annotated[tuple[str, ...], NoDecode] = DEFAULT_PAIRS  # env: comma-separated
     snapshot_interval_ms: int = Field(500, ge=50)
+    # Event time between the features agent's progress records on a partition (the model's merge waits on it).
+    features_progress_ms: int = Field(20, ge=1, le=10_000)
     label_horizon_ms: int = Field(10_000, ge=100)
     portfolio: str = "main"
     model_warmup_labels: int = Field(20, ge=1)
@@ -52,6 +54,10 @@ class Settings(BaseSettings):
     allocation_cycle_ms: int = Field(300_000, ge=1_000)
     allocation_floor: float = Field(0.05, ge=0.0, le=0.5)
     model_checkpoint_interval_s: float = Field(60.0, gt=0.0)
+    # A features partition silent this long (wall time) stops holding the event-time merge back; the longer
+    # wait applies to partitions whose source sends progress records (agents/event_order.py).
+    model_idle_partition_ms: int = Field(500, ge=10, le=60_000)
+    model_progress_idle_ms: int = Field(10_000, ge=10, le=600_000)
 
     # Simulator.
     sim_seed: int = 1
@@ -67,6 +73,8 @@ class Settings(BaseSettings):
     max_slippage_bps: int = Field(100, ge=1, le=5000)
     min_confidence: float = Field(0.55, ge=0.5, le=1.0)
     risk_per_trade_pct: float = Field(1.0, gt=0.0, le=100.0)
+    # How long (wall time) the next signal waits for the fills of the orders before it (see agents/risk.py).
+    risk_fill_wait_ms: int = Field(5_000, ge=0, le=600_000)
     kelly_fraction: float = Field(0.5, gt=0.0, le=1.0)
     max_concurrent_positions: int = Field(5, ge=1)
     max_orders_per_minute: int = Field(20, ge=1)

@@ -88,6 +88,23 @@ class FeatureSnapshot(faust.Record, serializer="json"):
     source_offset: int = -1
 
 
+class Progress(faust.Record, serializer="json"):
+    """How far in event time a writer has written one partition: every later record it writes there has
+    `ts_ms` at or above this one. Key `PROGRESS_KEY`. Sources put one on every `raw.swaps` partition every
+    few tens of milliseconds of event time (`market.feed`), the features agent forwards them to the
+    features partition of the same number, and the model agent's event-time merge advances on them while a
+    partition has no snapshot to send (a quiet pair must not hold every signal back)."""
+
+    source_partition: int
+    ts_ms: int
+    # The source writes progress on this partition itself, so a silence there is a stall, not a quiet pair
+    # (the model agent then waits longer before it stops waiting for the partition).
+    steady: bool = False
+
+
+PROGRESS_KEY = b"~progress"  # no pair is named so: the key tells progress records from snapshots
+
+
 class Signal(faust.Record, serializer="json"):
     """A model's view of where a pair goes next (topic `signals`, key = portfolio)."""
 

@@ -11,7 +11,7 @@ import pytest
 from market import feed
 from market.simulator import MarketSimulator
 from streams.codec import decode
-from streams.records import Launch, Swap
+from streams.records import PROGRESS_KEY, Launch, Progress, Swap
 
 
 class FakeProducer:
@@ -20,13 +20,24 @@ class FakeProducer:
     def __init__(self, **config: Any) -> None:
         self.config = config
         self.sent: list[tuple[str, bytes, bytes]] = []
+        self.progress: list[tuple[int, int | None, Progress]] = []  # (events before it, partition, record)
         self.started = self.stopped = self.flushed = False
         FakeProducer.instances.append(self)
 
     async def start(self) -> None:
         self.started = True
 
-    async def send(self, topic: str, *, value: bytes, key: bytes) -> asyncio.Future[None]:
+    async def partitions_for(self, topic: str) -> set[int]:
+        return {0, 1, 2, 3}
+
+    async def send(
+        self, topic: str, *, value: bytes, key: bytes, partition: int | None = None
+    ) -> asyncio.Future[None]:
+        if key == PROGRESS_KEY:
+            self.progress.append((len(self.sent), partition, decode(Progress, value)))
+            done0: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            done0.set_result(None)
+            return done0
         self.sent.append((topic, key, value))
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         done.set_result(None)
@@ -64,6 +75,28 @@ async def test_sends_every_event_to_its_topic_as_fast_as_possible() -> None:
             swap = decode(Swap, value)
             assert key == swap.pair.encode() and swap.received_ms > swap.ts_ms
     assert producer.stopped
+
+
+async def test_progress_records_promise_what_they_say() -> None:
+    """On every raw.swaps partition, after each batch: no swap sent after a progress record is older than
+    it, and the last one (the end of the run) releases everything."""
+    sim = MarketSimulator(seed=4, start_ms=0)
+    await feed.run_feed("broker:9092", sim, duration_s=30.0, realtime=False)
+    (producer,) = FakeProducer.instances
+    swaps_ts = [decode(Swap, v).ts_ms for t, _, v in producer.sent if t == "raw.swaps"]
+    ts_after = [0] * (len(producer.sent) + 1)  # the oldest swap sent from index i on
+    oldest = 2**62
+    for i in range(len(producer.sent) - 1, -1, -1):
+        topic, _, value = producer.sent[i]
+        if topic == "raw.swaps":
+            oldest = min(oldest, decode(Swap, value).ts_ms)
+        ts_after[i] = oldest
+    ts_after[len(producer.sent)] = 2**62
+    assert producer.progress and {p for _, p, _ in producer.progress} == {0, 1, 2, 3}
+    for sent_before, partition, record in producer.progress:
+        assert record.source_partition == partition and record.ts_ms <= ts_after[sent_before]
+    rounds = sorted({r.ts_ms for _, _, r in producer.progress})
+    assert len(rounds) >= 4 and rounds[-1] >= max(swaps_ts)  # one round per batch of 2,000 events here
 
 
 async def test_realtime_paces_event_time_to_the_wall_clock() -> None:
