@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast lint bench chaos clean services-up services-down web-assets browser
+.PHONY: run test test-slow lint bench chaos clean services-up services-down web-assets browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +17,12 @@ setup: $(STAMP)
 run: $(STAMP) web-assets
 	$(BIN)/solbot run
 
-test: $(STAMP) web-assets browser
-	$(BIN)/pytest -q
+# `make test` leaves the suites marked slow to `make test-slow`; CI (.ci/run) runs both.
+test: $(STAMP) web-assets
+	$(BIN)/pytest -q -m "not slow"
+
+test-slow: $(STAMP) web-assets browser
+	$(BIN)/pytest -q -m slow
 
 # The dashboard's chart library (lightweight-charts, version pinned in web/dashboard/package.json) comes
 # from npm, never committed; the API serves its standalone build from node_modules at /vendor.
@@ -37,9 +41,6 @@ browser:
 	@if [ ! -x /usr/bin/chromium ]; then \
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
 	fi
-
-test-fast: $(STAMP)
-	$(BIN)/pytest -q -m "not slow"
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run

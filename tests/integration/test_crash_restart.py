@@ -13,7 +13,7 @@ from solbot.runner import drain
 from solbot.settings import Settings
 from tests.integration.harness import running_pipeline, until
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = pytest.mark.integration
 
 
 async def test_sigkill_and_restart_keeps_every_invariant(

@@ -29,7 +29,7 @@ from solbot.settings import Settings
 from streams.broker_compat import bootstrap_of
 from tests.integration.harness import until
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.integration
 
 
 def _key(order: dict[str, Any]) -> tuple[Any, ...]:

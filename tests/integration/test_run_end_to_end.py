@@ -13,7 +13,7 @@ import pytest
 
 from tests.integration.conftest import FAST_ENV
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = pytest.mark.integration
 
 
 def _solbot(
