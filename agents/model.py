@@ -48,6 +48,7 @@ from streams.app import (
     signals_topic,
     strategy_params_topic,
 )
+from streams.broker_compat import fetch_read_offsets
 from streams.codec import decode, encode
 from streams.records import PROGRESS_KEY, Allocation, FeatureSnapshot, Progress, Signal, StrategyParams
 from web import metrics
@@ -396,18 +397,34 @@ def _settled(partition: int, offset: int) -> bool:
 
 
 async def _reseek_settling() -> None:
-    now = time.monotonic()
+    now, owned, topic = time.monotonic(), set(app.consumer.assignment()), features_topic.get_topic_name()
     for partition in sorted(_reseek):
         resumed = _settling.get(partition)
         if resumed is None or now - _last_reseek.get(partition, 0.0) < RESEEK_INTERVAL_S:
             continue
+        if TP(topic, partition) not in owned:
+            continue
         _last_reseek[partition] = now
-        await app.consumer.seek(TP(features_topic.get_topic_name(), partition), resumed)
+        await app.consumer.seek(TP(topic, partition), resumed)
         log.info(
             "features partition read again from its checkpoint",
             extra={"topic": features_topic.get_topic_name(), "partition": partition, "offset": resumed},
         )
     _reseek.clear()
+
+
+@app.timer(interval=1.0, on_leader=False)
+async def watch_settling() -> None:
+    """Seek again where the fetch loop overwrote the seek and nothing more arrives to show it (the
+    records beyond it are what the agent notices otherwise): its read offset is past the resumed one."""
+    if not _settling:
+        return
+    read, topic = fetch_read_offsets(app.consumer), features_topic.get_topic_name()
+    for partition, resumed in list(_settling.items()):
+        at = read.get(TP(topic, partition))
+        if at is not None and at > resumed + MARKER_SLACK:
+            _reseek.add(partition)
+    await _reseek_settling()
 
 
 def _now_ms() -> float:

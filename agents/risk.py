@@ -57,6 +57,7 @@ from store.db import create_pool
 from store.order_gate import FastControlReader
 from store.risk import RiskDecisionRow, record_decisions
 from streams.app import app, dlq_signals_topic, orders_topic, rejected_topic, settings
+from streams.broker_compat import fetch_read_offsets
 from streams.codec import decode, encode
 from streams.records import Control, Fill, ManualRequest, MintInfo, Order, Rejection, Signal, StrategyParams
 from streams.topics import CONTROL, CONTROL_MANUAL, FILLS, RAW_MINTS, SIGNALS, STRATEGY_PARAMS
@@ -483,9 +484,11 @@ RESEEK_INTERVAL_S = 0.2
 
 async def reseek_settling() -> None:
     """Seek each input that delivered a record beyond the state's next offset back to that offset."""
-    now = time.monotonic()
+    now, owned = time.monotonic(), set(app.consumer.assignment())
     for (topic, partition), offset in list(_reseek.items()):
         del _reseek[(topic, partition)]
+        if TP(topic, partition) not in owned:
+            continue
         if now - _last_reseek.get((topic, partition), 0.0) < RESEEK_INTERVAL_S:
             continue
         _last_reseek[(topic, partition)] = now
@@ -494,6 +497,28 @@ async def reseek_settling() -> None:
             "risk input read again from the risk state's offset",
             extra={"topic": topic, "partition": partition, "offset": offset},
         )
+
+
+@app.timer(interval=1.0, on_leader=False)
+async def watch_settling() -> None:
+    """Seek again where the fetch loop overwrote the seek and nothing more arrives to show it.
+
+    The agent notices an overwritten seek by the records beyond it; at the end of a stream there are
+    none, so once a second the fetch loop's read offset of each settling input is compared with the
+    state's. A false alarm (records fetched but not yet decided) only makes them be read twice.
+    """
+    raw = underlying(portfolio_to_risk_state).data.get(settings.portfolio)
+    if raw is None or not _settling:
+        return
+    offsets = raw.get("offsets", {})
+    read = fetch_read_offsets(app.consumer)
+    owned = set(app.consumer.assignment())
+    for topic, partition in list(_settling):
+        applied, tp = offsets.get(f"{topic}:{partition}"), TP(topic, partition)
+        at = read.get(tp)
+        if tp in owned and applied is not None and at is not None and at > applied + 1 + MARKER_SLACK:
+            _reseek[(topic, partition)] = int(applied) + 1
+    await reseek_settling()
 
 
 @app.on_partitions_assigned.connect  # type: ignore[arg-type]  # Faust passes `signal=` in kwargs

@@ -14,11 +14,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from faust.transport.consumer import Consumer as FaustConsumer
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from streams.topics import ALL_TOPICS, partitions_of
@@ -148,3 +149,12 @@ async def create_topics(bootstrap: str, default_partitions: int) -> list[str]:
         return [t.name for t in wanted]
     finally:
         await admin.close()
+
+
+def fetch_read_offsets(consumer: Any) -> Mapping[Any, int | None]:
+    """Faust's read offset per partition: its fetch loop drops records below it as already read.
+
+    A seek sets it; every record the loop hands over afterwards sets it to that record's offset, records
+    fetched before the seek included. Agents that seek back compare it with where they resumed.
+    """
+    return cast(FaustConsumer, consumer)._read_offset
