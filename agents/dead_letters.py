@@ -30,6 +30,9 @@ async def send_dead_letter(dlq_topic: Any, event: Any, reason: str, agent: str) 
     await dlq_topic.send(key=msg.topic.encode(), value=encode(record))
 
 
+DELIVERY_ATTEMPTS = 3  # a batch's letters the broker refused are sent again, with a short back-off
+
+
 async def send_dead_letters(dlq_topic: Any, letters: list[tuple[Any, str]], agent: str) -> None:
     """A batch's dead letters (event, reason): straight to the app's producer, and one log line per batch.
 
@@ -37,6 +40,8 @@ async def send_dead_letters(dlq_topic: Any, letters: list[tuple[Any, str]], agen
     same batches. `topic.send` wraps every record in Faust's future, pending message and sensor calls,
     which cost more than the rest of a bad record's handling together (profiled: ~2/3 of the worker's
     time in a flood); the app's producer (transactional under exactly-once) takes the bytes directly.
+    Returns once the broker has every letter: the batch's offsets are committed after it, so a letter
+    it refused (a request timeout under load) is sent again instead of being lost with its record.
     """
     if not letters:
         return
@@ -45,6 +50,7 @@ async def send_dead_letters(dlq_topic: Any, letters: list[tuple[Any, str]], agen
     # What `topic.send` itself uses: the transaction manager under exactly-once, else the producer.
     producer, sensors = await app.maybe_start_producer(), app.sensors
     name = dlq_topic.get_topic_name()
+    pending: list[tuple[bytes, bytes]] = []
     for event, reason in letters:
         msg = event.message
         value = dead_letter_bytes(
@@ -57,11 +63,23 @@ async def send_dead_letters(dlq_topic: Any, letters: list[tuple[Any, str]], agen
             agent=agent,
             ts_ms=now_ms,
         )
-        key = msg.topic.encode()
-        state = sensors.on_send_initiated(producer, name, None, len(key), len(value))  # /status counts these
-        sent = await producer.send(name, key, value, None, None, None)
-        sent.add_done_callback(partial(_delivered, sensors, producer, state))
-    DEAD_LETTERS.labels(agent).inc(len(letters))
+        pending.append((msg.topic.encode(), value))
+    for attempt in range(DELIVERY_ATTEMPTS):
+        sends = []
+        for key, value in pending:
+            state = sensors.on_send_initiated(producer, name, None, len(key), len(value))  # /status counts
+            sent = await producer.send(name, key, value, None, None, None)
+            sent.add_done_callback(partial(_delivered, sensors, producer, state))
+            sends.append(sent)
+        outcomes = await asyncio.gather(*sends, return_exceptions=True)
+        pending = [kv for kv, out in zip(pending, outcomes, strict=True) if isinstance(out, BaseException)]
+        if not pending:
+            break
+        log.warning("%d dead letters refused by the broker (attempt %d)", len(pending), attempt + 1)
+        await asyncio.sleep(0.1 * 2**attempt)
+    if pending:
+        log.error("%d dead letters from %s not delivered after %d attempts", len(pending), agent, attempt + 1)
+    DEAD_LETTERS.labels(agent).inc(len(letters) - len(pending))
     first, last = letters[0][0].message, letters[-1][0].message
     log.warning(
         "%d dead letters %s[%d]@%d .. %s[%d]@%d from %s; first: %s",
@@ -78,7 +96,7 @@ async def send_dead_letters(dlq_topic: Any, letters: list[tuple[Any, str]], agen
 
 
 def _delivered(sensors: Any, producer: Any, state: Any, fut: asyncio.Future[Any]) -> None:
-    """What `topic.send`'s callback does: the sensors hear the outcome, and a refused letter is logged."""
+    """What `topic.send`'s callback does: the sensors hear the outcome (a refusal is handled above)."""
     if fut.cancelled():
         return
     exc = fut.exception()
@@ -86,4 +104,3 @@ def _delivered(sensors: Any, producer: Any, state: Any, fut: asyncio.Future[Any]
         sensors.on_send_completed(producer, state, fut.result())
     else:
         sensors.on_send_error(producer, exc, state)
-        log.error("dead letter not delivered: %s", type(exc).__name__)
