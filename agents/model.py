@@ -516,6 +516,15 @@ async def predict_signals(stream: Any) -> None:
         await raise_drift_alerts()
 
 
+@app.timer(interval=0.1, on_leader=False)
+async def release_idle_partitions() -> None:
+    """Snapshots held for a partition that went quiet are released once it counts as idle, also when no
+    batch arrives to do it (at the end of a stream they waited for the next worker's shutdown)."""
+    if _merge.held:
+        async with _step_lock:
+            await _release(_now_ms())
+
+
 _partition_pairs: dict[int, set[str]] = {}  # features partition -> the pairs it carried to this worker
 _next_checkpoint = [time.monotonic() + settings.model_checkpoint_interval_s]
 _pool: Any = None

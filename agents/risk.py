@@ -13,7 +13,7 @@ have been applied (`FillBarrier`), as the backtest does. Decisions then never de
 answered, so the same signals give the same orders in every run, crashes included. A fill that has not
 come after `RISK_FILL_WAIT_MS` (a venue or a sink that is down) stops holding the signals back: its order
 stays reserved, as before. Held signals are looked at again with the next input (a fill, a signal, a
-control); a timer doing it on its own stalled whole workers in the crash test, so there is none.
+control), and by a timer when none comes.
 """
 
 from __future__ import annotations
@@ -299,6 +299,13 @@ class FillBarrier:
         self._waiting_since = None
         return False
 
+    def would_release(self, now: float) -> bool:
+        """Whether the next held signal would go now (no side effects; the timer asks before a batch)."""
+        state = self.state
+        if state is None or not any(oid not in self._given_up for oid in state.pending):
+            return True
+        return self._waiting_since is not None and (now - self._waiting_since) * 1000.0 >= self.wait_ms
+
     def order(self, events: list[Any]) -> Any:
         state = self.state
         if state is not None:
@@ -348,7 +355,21 @@ async def decide_risk(stream: Any) -> None:
             await decide_batch(events)
 
 
-_decide_lock = asyncio.Lock()  # one batch at a time
+@app.timer(interval=0.25, on_leader=False)
+async def decide_held_signals() -> None:
+    """Signals held for fills are looked at again when no input arrives: the market may have gone quiet,
+    or the fill may never come (then `RISK_FILL_WAIT_MS` lets them through). Only on the worker that owns
+    the signals: held signals of a revoked partition are the next owner's to read again."""
+    if not _barrier.held or not _barrier.would_release(time.monotonic()):
+        return
+    if TP(SIGNALS.name, 0) not in set(app.consumer.assignment()):
+        _barrier.forget()
+        return
+    async with _decide_lock:
+        await decide_batch([])
+
+
+_decide_lock = asyncio.Lock()  # the agent and the timer above: one batch at a time
 
 
 async def decide_batch(events: list[Any]) -> None:
