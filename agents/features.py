@@ -229,7 +229,9 @@ class ProgressMarks:
     """Per raw partition, the newest event time read and the last one announced on `features`.
 
     `due()` names the partitions whose event time moved at least `step_ms` past the last announcement: one
-    small record per partition per step, however many swaps (see `streams.records.Progress`).
+    small record per partition per step, however many swaps (see `streams.records.Progress`). A source's
+    own progress record is passed on at once, however small the step: the source paces those itself, and
+    its last one (the end of a stream) must not wait for a step that never comes.
     """
 
     def __init__(self, step_ms: int) -> None:
@@ -237,19 +239,24 @@ class ProgressMarks:
         self.read: dict[int, int] = {}
         self.announced: dict[int, int] = {}
         self.steady: set[int] = set()  # raw partitions whose source sends progress records
+        self._from_source: set[int] = set()  # partitions whose newest mark came from a source's record
 
     def saw(self, partition: int, ts_ms: int, *, from_source: bool = False) -> None:
         if from_source:
             self.steady.add(partition)
         if ts_ms > self.read.get(partition, -(2**62)):
             self.read[partition] = ts_ms
+            if from_source:
+                self._from_source.add(partition)
 
     def due(self) -> list[Progress]:
         out = []
         for partition, ts in self.read.items():
-            if ts - self.announced.get(partition, -(2**62)) >= self.step_ms:
+            moved = ts - self.announced.get(partition, -(2**62))
+            if moved >= self.step_ms or (moved > 0 and partition in self._from_source):
                 self.announced[partition] = ts
                 out.append(Progress(source_partition=partition, ts_ms=ts, steady=partition in self.steady))
+        self._from_source.clear()
         return out
 
 

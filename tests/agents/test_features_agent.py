@@ -132,3 +132,18 @@ def test_hopping_tables_hold_every_closed_step_once() -> None:
             assert value["trades"] == trades, (name, start)
             checked += 1
     assert checked > 10
+
+
+def test_a_sources_last_progress_is_passed_on_however_small_the_step() -> None:
+    """The end of a stream: a source's final progress record, 5 ms past the last announcement, must reach
+    the model's merge, or the snapshots of those 5 ms wait for its idle timeout."""
+    from agents.features import ProgressMarks
+
+    marks = ProgressMarks(step_ms=20)
+    marks.saw(0, 100)
+    assert [p.ts_ms for p in marks.due()] == [100]
+    marks.saw(0, 110)  # a swap: 10 ms is less than a step
+    assert marks.due() == []
+    marks.saw(0, 115, from_source=True)
+    assert [(p.ts_ms, p.steady) for p in marks.due()] == [(115, True)]
+    assert marks.due() == []
