@@ -8,8 +8,8 @@ import time
 from functools import partial
 from typing import Any
 
+from core.metrics import DEAD_LETTERS
 from streams.codec import dead_letter, dead_letter_bytes, encode
-from web.metrics import DEAD_LETTERS
 
 log = logging.getLogger(__name__)
 

@@ -24,9 +24,10 @@ from faust.transport.consumer import Consumer as FaustConsumer
 
 from agents.dead_letters import send_dead_letter
 from chain.local import LocalChain
+from core import metrics
+from core.errors import DecodeError
+from core.logs import correlation_of
 from market.tokens import DECIMALS, initial_wallet
-from solbot.errors import DecodeError
-from solbot.logs import correlation_of
 from store.db import create_pool
 from store.execution import ExecutionSink
 from store.order_gate import OrderGate
@@ -34,7 +35,6 @@ from streams.app import app, dlq_orders_topic, fills_topic, orders_topic, settin
 from streams.codec import decode, encode
 from streams.records import Fill, Order
 from venues.paper import PaperVenue
-from web import metrics
 
 log = logging.getLogger(__name__)
 

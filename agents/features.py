@@ -24,7 +24,8 @@ from agents.feature_maths import (
     pool_dict_from_swap,
     trade_from_swap,
 )
-from solbot.errors import DecodeError
+from core import metrics
+from core.errors import DecodeError
 from store import latest_prices
 from streams.app import app, dlq_raw_topic, features_topic, raw_swaps_topic, settings
 from streams.codec import RawSwap, decode, decode_swap, encode
@@ -33,7 +34,6 @@ from streams.validate import check_swap
 from tables.batch_view import BatchView, underlying
 from tables.features import pair_to_bar_1s, pair_to_bar_10s, pair_to_bar_60s, pair_to_feature_state
 from tables.windows import Bar, merge_bars
-from web import metrics
 
 log = logging.getLogger(__name__)
 

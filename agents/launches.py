@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from agents.dead_letters import send_dead_letter
-from solbot.errors import DecodeError
+from core.errors import DecodeError
 from streams.app import app, dlq_raw_topic, raw_launches_topic, settings
 from streams.codec import decode
 from streams.records import Launch

@@ -29,6 +29,9 @@ from faust.types import TP
 
 from agents.dead_letters import send_dead_letter
 from agents.event_order import EventTimeMerge
+from core import metrics
+from core.errors import DecodeError
+from core.settings import Settings
 from models.allocation import AllocatorParams, StrategyAllocator
 from models.checkpoints import PartitionCheckpoint, dump_partition, load_partition, save_partition
 from models.drift import DriftEvent, DriftMonitor
@@ -37,8 +40,6 @@ from models.strategies import STRATEGIES, ArbitrageIntent, GridParams, GridStrat
 from models.strategies.base import ConfiguredStrategy
 from models.strategies.ml_signal import MLSignalParams
 from models.strategy import Intent
-from solbot.errors import DecodeError
-from solbot.settings import Settings
 from streams.app import (
     allocations_topic,
     app,
@@ -51,7 +52,6 @@ from streams.app import (
 from streams.broker_compat import fetch_read_offsets
 from streams.codec import decode, encode
 from streams.records import PROGRESS_KEY, Allocation, FeatureSnapshot, Progress, Signal, StrategyParams
-from web import metrics
 
 log = logging.getLogger(__name__)
 
@@ -350,7 +350,7 @@ async def raise_drift_alerts() -> None:
     import redis.asyncio as aioredis
     from redis.exceptions import RedisError
 
-    from web.alerts import raise_alert
+    from store.alerts import raise_alert
 
     try:
         if _redis is None:
@@ -559,7 +559,7 @@ async def save_checkpoints(partitions: Iterable[int]) -> int:
         payloads.append((p, offset, dump_partition(checkpoint)))
     if not payloads:
         return 0
-    from solbot.errors import ServiceError
+    from core.errors import ServiceError
 
     try:
         pool = await _db()

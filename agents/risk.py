@@ -50,9 +50,11 @@ from agents.risk_rules import (
     pair_exposure_usdc,
     reason_code,
 )
+from core import metrics
+from core.errors import DecodeError, ServiceError
+from core.logs import correlation_of
 from market.tokens import USDC, WSOL
-from solbot.errors import DecodeError, ServiceError
-from solbot.logs import correlation_of
+from store.alerts import Level
 from store.db import create_pool
 from store.order_gate import FastControlReader
 from store.risk import RiskDecisionRow, record_decisions
@@ -63,8 +65,6 @@ from streams.records import Control, Fill, ManualRequest, MintInfo, Order, Rejec
 from streams.topics import CONTROL, CONTROL_MANUAL, FILLS, RAW_MINTS, SIGNALS, STRATEGY_PARAMS
 from tables.batch_view import BatchView, underlying
 from tables.risk import portfolio_to_risk_state
-from web import metrics
-from web.alerts import Level
 
 log = logging.getLogger(__name__)
 
@@ -223,7 +223,7 @@ async def raise_alerts(alerts: list[tuple[str, str]], level: Level = "critical")
     global _redis
     if not alerts or settings.redis_url is None:
         return
-    from web.alerts import raise_alert
+    from store.alerts import raise_alert
 
     try:
         if _redis is None:

@@ -40,8 +40,8 @@ from dataclasses import asdict, dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
+from core.settings import Settings
 from market import amm, bonding_curve
-from solbot.settings import Settings
 from streams.records import Control, Fill, MintInfo, Order, PoolState, Rejection, Signal, StrategyParams
 from venues import routing
 from venues.fees import PriorityFeePolicy

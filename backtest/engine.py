@@ -39,9 +39,10 @@ from agents.model import SignalModels
 from agents.risk import apply_message
 from agents.risk_rules import RiskLimits, RiskState
 from backtest.memory_tables import MemoryTable, feature_tables
+from core.errors import DecodeError, VenueRejected
+from core.settings import Settings
+from market.fills import FILLED, INVALID_ORDER, failed_fill, mint_flows
 from market.tokens import USDC, WSOL, initial_wallet
-from solbot.errors import DecodeError, VenueRejected
-from solbot.settings import Settings
 from store.execution import _Position as LedgerPosition  # the sink's booking rules, reused as they are
 from streams.codec import decode_object, encode, swap_from_object
 from streams.records import (
@@ -58,7 +59,6 @@ from streams.records import (
 )
 from streams.topics import FILLS, RAW_LAUNCHES, RAW_SWAPS, SIGNALS
 from streams.validate import check_swap
-from venues.base import FILLED, INVALID_ORDER, failed_fill, mint_flows
 from venues.paper import PaperVenue
 
 # Event time between two looks at the merge: the live agent looks once per batch, ~10 ms; per swap is waste.
@@ -374,7 +374,7 @@ def run_backtest(sample: Any, params: dict[str, Any], *, seed: int = 1) -> dict[
     for this run only; other parameters are not used by the backtest yet.
     """
     from backtest.report import summarise
-    from solbot.settings import get_settings
+    from core.settings import get_settings
 
     risk_keys = ("max_position_pct", "stop_loss_pct", "take_profit_pct")
     overrides: dict[str, Any] = {key: params[key] for key in risk_keys if key in params}

@@ -28,7 +28,7 @@ import math
 from typing import Any
 
 from backtest.engine import BacktestResult
-from venues.base import FILLED
+from market.fills import FILLED
 
 YEAR_MS = 365 * 24 * 3600 * 1000
 

@@ -25,12 +25,12 @@ from typing import Any
 
 import asyncpg
 
+from core.settings import Settings, load_settings
 from services.process import terminate
 from services.stack import Stack
 from solbot.audit import audit_run, read_topic
 from solbot.monitor import TopicMonitor
 from solbot.runner import Worker, drain, prepare, start_worker
-from solbot.settings import Settings, load_settings
 from streams.broker_compat import bootstrap_of
 
 # Low thresholds so that a few minutes produce many decisions: the crash test is about plumbing.

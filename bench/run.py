@@ -26,11 +26,11 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from bench.chaos import CHAOS_ENV
 from bench.collector_lag import bench as collector_lag
+from core.settings import Settings, load_settings
 from services.process import free_port, spawn, terminate
 from services.stack import Stack
 from solbot.monitor import TopicMonitor
 from solbot.runner import prepare, start_worker
-from solbot.settings import Settings, load_settings
 from streams.broker_compat import bootstrap_of, create_topics, supports_transactions
 
 

@@ -16,7 +16,7 @@ A settlement is ONE transaction with two signers: the wallet (fee payer) moves i
 pool's input vault and the pool authority moves the output tokens from the output vault to the wallet,
 both with `transfer_checked`, plus a memo carrying the order id (so two orders with equal amounts
 never produce byte-identical transactions, and the chain records which order a transfer settled).
-Amounts are exactly the fill's (`venues.base.mint_flows`). Orders are settled at most once: the map
+Amounts are exactly the fill's (`market.fills.mint_flows`). Orders are settled at most once: the map
 order id → signature answers a repeated `settle` without sending (an execution batch rolled back after
 settling re-runs the same deterministic fill).
 
@@ -61,10 +61,10 @@ from spl.token.models import (
     MintToParams,
 )
 
+from core.errors import SolbotError, VenueError, VenueRejected
+from market.fills import FILLED, input_mint, mint_flows
 from market.tokens import DECIMALS
-from solbot.errors import SolbotError, VenueError, VenueRejected
 from streams.records import Fill, Order, PoolState
-from venues.base import FILLED, input_mint, mint_flows
 
 log = logging.getLogger(__name__)
 

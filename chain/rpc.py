@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from solbot.errors import (
+from core.errors import (
     BlockhashNotFound,
     NodeBehind,
     PreflightFailed,

@@ -54,8 +54,8 @@ from collectors.metrics import COLLECTOR_EVENTS, COLLECTOR_LAG
 from collectors.raydium_pools import QUOTE_MINTS, AsyncPoolResolver
 from collectors.sink import RecordSink, observe_produced
 from collectors.solana_ws import Notification, SolanaWsClient
+from core.errors import DecodeError, SolbotError
 from market.tokens import DECIMALS, WSOL
-from solbot.errors import DecodeError, SolbotError
 from streams.codec import encode
 from streams.records import DeadLetter, Launch, PoolState, Swap
 from streams.topics import DLQ_RAW, RAW_LAUNCHES, RAW_POOLS, RAW_SWAPS

@@ -27,7 +27,7 @@ from collectors.http import JsonHttp
 from collectors.metrics import COLLECTOR_EVENTS, COLLECTOR_LAG
 from collectors.polling import poll_forever
 from collectors.sink import RecordSink, observe_produced
-from solbot.errors import DecodeError, SolbotError
+from core.errors import DecodeError, SolbotError
 from streams.codec import encode
 from streams.records import PerpBook
 from streams.topics import RAW_PERPS

@@ -15,7 +15,7 @@ from typing import Any
 import aiohttp
 import orjson
 
-from solbot.errors import DecodeError, RateLimited, ServiceError
+from core.errors import DecodeError, RateLimited, ServiceError
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ from collectors.http import JsonHttp
 from collectors.metrics import COLLECTOR_EVENTS, COLLECTOR_LAG
 from collectors.polling import poll_forever
 from collectors.sink import RecordSink, observe_produced
+from core.errors import ConfigError, DecodeError, SolbotError
 from market.tokens import DECIMALS, SYMBOLS
-from solbot.errors import ConfigError, DecodeError, SolbotError
 from streams.codec import encode
 from streams.records import JupiterQuote
 from streams.topics import RAW_QUOTES

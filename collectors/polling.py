@@ -11,7 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from collectors.metrics import COLLECTOR_EVENTS
-from solbot.errors import SolbotError
+from core.errors import SolbotError
 
 log = logging.getLogger(__name__)
 

@@ -30,7 +30,7 @@ from chain.rpc import RpcClient
 from collectors.decoders import raydium
 from collectors.decoders.borsh import b58decode
 from collectors.decoders.logs import LoggedEvent
-from solbot.errors import DecodeError, RpcError, RpcRateLimited, RpcTimeout
+from core.errors import DecodeError, RpcError, RpcRateLimited, RpcTimeout
 
 log = logging.getLogger(__name__)
 

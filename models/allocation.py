@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from solbot.errors import ConfigError
+from core.errors import ConfigError
 from streams.records import Allocation
 
 POLICY = "linear-thompson"

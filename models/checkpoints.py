@@ -18,8 +18,8 @@ from typing import Any
 import asyncpg
 import river
 
+from core.errors import DecodeError
 from models.online import DelayedLabeler
-from solbot.errors import DecodeError
 
 log = logging.getLogger(__name__)
 

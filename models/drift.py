@@ -19,7 +19,7 @@ from typing import Any, Literal, get_args
 
 from river import drift
 
-from solbot.errors import ConfigError
+from core.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

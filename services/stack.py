@@ -11,11 +11,11 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.settings import Settings
 from services.broker import BrokerHandle, start_broker
 from services.postgres import PostgresHandle, start_postgres
 from services.process import pid_alive, port_open, terminate
 from services.redis import RedisHandle, start_redis
-from solbot.settings import Settings
 
 COMPONENTS = ("broker", "postgres", "redis")
 ENV_NAMES = {"broker": "BROKER_URL", "postgres": "DATABASE_URL", "redis": "REDIS_URL"}

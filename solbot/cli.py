@@ -11,8 +11,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from solbot.errors import ConfigError, ServiceError
-from solbot.settings import Settings, get_settings
+from core.errors import ConfigError, ServiceError
+from core.settings import Settings, get_settings
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -143,7 +143,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
 
     seek_orders_to_sink_offsets()
     uvloop.install()
-    from solbot.logs import worker_logging_config
+    from core.logs import worker_logging_config
 
     worker = Worker(
         app,

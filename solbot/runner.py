@@ -21,11 +21,11 @@ from typing import Any
 
 import asyncpg
 
+from core.errors import ServiceError
+from core.settings import Settings
 from services.process import free_port, spawn, terminate
 from services.stack import Stack
-from solbot.errors import ServiceError
 from solbot.monitor import TopicMonitor
-from solbot.settings import Settings
 from store import latest_prices
 from streams.broker_compat import bootstrap_of, create_topics, supports_transactions
 

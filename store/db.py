@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from solbot.errors import ServiceError
+from core.errors import ServiceError
 
 
 async def create_pool(database_url: str, *, min_size: int = 1, max_size: int = 5) -> asyncpg.Pool:

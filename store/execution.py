@@ -30,10 +30,11 @@ from typing import Any
 
 import asyncpg
 
+from core.errors import SolbotError, VenueRejected
+from market.fills import FILLED, INVALID_ORDER, failed_fill, mint_flows
 from market.tokens import USDC
-from solbot.errors import SolbotError, VenueRejected
 from streams.records import Fill, Order
-from venues.base import FILLED, INVALID_ORDER, Venue, failed_fill, mint_flows
+from venues.base import Venue
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import asyncpg
 
-from solbot.errors import ServiceError
+from core.errors import ServiceError
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from solbot.errors import DecodeError
+from core.errors import DecodeError
 from streams.codec import decode, encode
 from streams.records import Control, Order
 

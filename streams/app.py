@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import faust
 
-from solbot.settings import get_settings
+from core.settings import get_settings
 from streams import topics as catalogue
 
 settings = get_settings()

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple, TypeVar
 import faust
 import orjson
 
-from solbot.errors import DecodeError
+from core.errors import DecodeError
 from streams.records import DeadLetter, Swap
 
 R = TypeVar("R", bound=faust.Record)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from solbot.errors import DecodeError
+from core.errors import DecodeError
 from streams.codec import RawSwap
 from streams.records import Swap
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from core.settings import Settings, load_settings
 from services.stack import Stack
-from solbot.settings import Settings, load_settings
 
 
 @pytest.fixture(scope="session")

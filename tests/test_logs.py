@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
-from solbot.logs import JsonFormatter, correlation_of
+from core.logs import JsonFormatter, correlation_of
 
 
 def test_every_downstream_id_leads_back_to_its_snapshot() -> None:

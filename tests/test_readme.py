@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from solbot.settings import Settings
+from core.settings import Settings
 
 README = (Path(__file__).parent.parent / "README.md").read_text()
 

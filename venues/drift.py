@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from solders.instruction import AccountMeta, Instruction
 from solders.pubkey import Pubkey
 
-from solbot.errors import DecodeError, VenueRejected
+from core.errors import DecodeError, VenueRejected
 
 PROGRAM_ID = Pubkey.from_string("dRiftyHA39MWEi3m9aunc5MzRF1JYuBsbn6VPcn33UH")
 PRICE_PRECISION = 10**6

@@ -19,7 +19,7 @@ from solders.pubkey import Pubkey
 from solders.system_program import TransferParams, transfer
 
 from chain.rpc import HTTP_TOO_MANY_REQUESTS, map_error, retry_after_s
-from solbot.errors import RpcError, RpcRateLimited, RpcTimeout
+from core.errors import RpcError, RpcRateLimited, RpcTimeout
 from venues.fees import MIN_JITO_TIP_LAMPORTS
 
 TIP_ACCOUNTS: tuple[Pubkey, ...] = tuple(

@@ -27,7 +27,7 @@ from solders.transaction import VersionedTransaction
 
 from chain.local import memo_ix
 from chain.rpc import HTTP_TOO_MANY_REQUESTS, RpcClient, retry_after_s
-from solbot.errors import (
+from core.errors import (
     BlockhashNotFound,
     PreflightFailed,
     RpcRateLimited,
@@ -35,8 +35,8 @@ from solbot.errors import (
     VenueError,
     VenueRejected,
 )
+from market.fills import input_mint
 from streams.records import Order
-from venues.base import input_mint
 from venues.fees import (
     COMPUTE_BUDGET_PROGRAM_ID,
     PriorityFeePolicy,

@@ -32,7 +32,7 @@ from typing import Protocol, TypeVar
 import asyncpg
 
 from chain.rpc import RpcClient, SignatureStatus
-from solbot.errors import (
+from core.errors import (
     CircuitOpen,
     PreflightFailed,
     RateLimited,
@@ -40,8 +40,8 @@ from solbot.errors import (
     VenueError,
     VenueRejected,
 )
+from market.fills import FILLED, SLIPPAGE, failed_fill, fill_id
 from streams.records import Fill, Order
-from venues.base import FILLED, SLIPPAGE, failed_fill, fill_id
 from venues.jupiter import PreparedTx
 from venues.paper import human_price
 

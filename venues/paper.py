@@ -15,21 +15,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from core.errors import VenueRejected
 from market import amm
 from market import bonding_curve as bc
-from solbot.errors import VenueRejected
-from streams.records import Fill, Order, PoolState
-from venues.base import (
+from market.fills import (
     CURVE_COMPLETE,
     FILLED,
     INSUFFICIENT_BALANCE,
     NO_LIQUIDITY,
     SLIPPAGE,
-    Venue,
     failed_fill,
     fill_id,
     input_mint,
 )
+from streams.records import Fill, Order, PoolState
+from venues.base import Venue
 
 if TYPE_CHECKING:
     from chain.local import LocalChain

@@ -31,8 +31,8 @@ from spl.token.instructions import create_idempotent_associated_token_account, g
 
 from chain.local import memo_ix
 from chain.rpc import RpcClient
+from core.errors import BlockhashNotFound, DecodeError, PreflightFailed, VenueRejected
 from market import bonding_curve as bc
-from solbot.errors import BlockhashNotFound, DecodeError, PreflightFailed, VenueRejected
 from streams.records import Order
 from venues.fees import PriorityFeePolicy, budgeted_transaction, transaction_base64, unit_limit
 from venues.jupiter import PreparedTx

@@ -39,7 +39,7 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
-from solbot.errors import SolbotError
+from core.errors import SolbotError
 
 log = logging.getLogger(__name__)
 

@@ -1,67 +1,19 @@
-"""Prometheus metrics of a worker, served at `/metrics` on its Faust web port.
-
-The names are a contract with compose/prometheus/alerts.yml and the Grafana dashboard: change them
-together. Latencies are measured from broker timestamps carried in the records (`origin_ms`) or of the
-consumed record, so each hop's figure includes its broker wait.
-"""
+"""The worker's `/metrics` page: the Prometheus registry of `core.metrics`, refreshed at scrape time."""
 
 from __future__ import annotations
 
-import time
-
 from faust.web import Request, Response, View
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from core.metrics import BASELINE_LOG_LOSS, CONSUMER_LAG, MODEL_LOG_LOSS, refresh_event_ages
 from streams.app import app
-
-_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0)
-
-HOP_LATENCY = Histogram(
-    "solbot_hop_latency_seconds",
-    "Broker timestamp of a hop's input to its output being sent",
-    ["hop"],
-    buckets=_BUCKETS,
-)
-DECISION_LATENCY = Histogram(
-    "solbot_decision_latency_seconds",
-    "Raw event published to the order it led to being sent",
-    buckets=_BUCKETS,
-)
-EVENTS = Counter("solbot_events_total", "Messages an agent consumed", ["agent"])
-DEAD_LETTERS = Counter("solbot_dead_letters_total", "Messages sent to a dead-letter topic", ["agent"])
-CONSUMER_LAG = Gauge("solbot_consumer_lag", "End offset minus read offset", ["topic", "partition"])
-MODEL_LOG_LOSS = Gauge("solbot_model_log_loss", "Progressive-validation log loss", ["pair"])
-BASELINE_LOG_LOSS = Gauge("solbot_model_baseline_log_loss", "Naive baseline's log loss", ["pair"])
-MERGE_HELD = Gauge("solbot_model_merge_held", "Snapshots the model agent holds for event-time order")
-MERGE_LATE = Counter("solbot_model_merge_late_total", "Snapshots scored after later ones (an idle partition)")
-RISK_FILL_GIVE_UPS = Counter("solbot_risk_fill_wait_give_ups_total", "Orders risk stopped awaiting fills of")
-MODEL_DRIFT = Counter("solbot_model_drift_total", "Drift detections on a model's error", ["pair"])
-EQUITY = Gauge("solbot_equity_usdc", "Portfolio equity marked to market, USDC")
-DRAWDOWN = Gauge("solbot_drawdown_ratio", "Drawdown from peak equity, 0..1")
-EXPOSURE = Gauge("solbot_exposure_usdc", "Exposure per pair, USDC", ["pair"])
-ORDERS = Counter("solbot_orders_total", "Orders by state", ["state"])
-VENUE_ERRORS = Counter("solbot_venue_errors_total", "Venue errors", ["venue"])
-VENUE_LATENCY = Histogram("solbot_venue_latency_seconds", "Venue execution time", ["venue"], buckets=_BUCKETS)
-LAST_EVENT_AGE = Gauge("solbot_last_event_age_seconds", "Wall time since a pair's last raw event", ["pair"])
-
-_last_event_wall: dict[str, float] = {}
-
-
-def observe_hop(hop: str, since_ms: float) -> None:
-    HOP_LATENCY.labels(hop).observe(max(0.0, time.time() - since_ms / 1000.0))
-
-
-def saw_event(pair: str) -> None:
-    _last_event_wall[pair] = time.time()
 
 
 def _refresh() -> None:
     """Gauges that are cheaper to compute at scrape time than on the hot path."""
     from web.status import status_payload
 
-    now = time.time()
-    for pair, seen in _last_event_wall.items():
-        LAST_EVENT_AGE.labels(pair).set(now - seen)
+    refresh_event_ages()
     payload = status_payload()
     for key, lag in payload["lag"].items():
         topic, _, partition = key.rpartition(":")

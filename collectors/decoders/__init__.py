@@ -2,5 +2,5 @@
 
 Each decoder turns raw bytes into a frozen dataclass named and shaped as the venue names it, and that
 dataclass knows how to become a normalised record (`parse_to_swap`, `parse_to_launch`). Anything that
-does not match its schema raises `solbot.errors.DecodeError`, and nothing else.
+does not match its schema raises `core.errors.DecodeError`, and nothing else.
 """

@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from solders.pubkey import Pubkey
 
-from solbot.errors import DecodeError
+from core.errors import DecodeError
 
 T = TypeVar("T")
 

@@ -12,7 +12,7 @@ import hashlib
 from dataclasses import dataclass
 
 from collectors.decoders.borsh import Reader, b64decode
-from solbot.errors import DecodeError
+from core.errors import DecodeError
 
 PROGRAM_ID = "JUP6LkbZbjS1jKKwapdHNy74zcZ3tLUZoi5QNyVTaV4"
 SWAP_EVENT_DISCRIMINATOR = hashlib.sha256(b"event:SwapEvent").digest()[:8]

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from collectors.decoders import jupiter, pumpfun, raydium
 from collectors.decoders.borsh import b64decode
-from solbot.errors import DecodeError
+from core.errors import DecodeError
 
 LogEvent = (
     pumpfun.TradeEvent | pumpfun.CreateEvent | raydium.SwapBaseIn | raydium.SwapBaseOut | jupiter.SwapEvent

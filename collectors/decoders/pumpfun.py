@@ -15,9 +15,9 @@ from typing import Any
 from solders.pubkey import Pubkey
 
 from collectors.decoders.borsh import Reader, b64decode
+from core.errors import DecodeError
 from market.bonding_curve import TOKEN_DECIMALS, Curve
 from market.tokens import DECIMALS, WSOL
-from solbot.errors import DecodeError
 from streams.records import Launch, Swap
 
 PROGRAM_ID = "6EF8rrecthR5Dkzon8Nwu78hRvfCKubJ14M5uBEwF6P"

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from collectors.decoders.borsh import Reader, b64decode
-from solbot.errors import DecodeError
+from core.errors import DecodeError
 from streams.records import Swap
 
 PROGRAM_ID = "675kPX9MHTjS2zt1qfr1NYHuzeLXfQM9H24wFSUt1Mp8"

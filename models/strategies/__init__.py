@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from core.errors import ConfigError
 from models.strategies.arbitrage import ArbitrageIntent, ArbitrageParams, ArbitrageStrategy
 from models.strategies.base import ConfiguredStrategy, StrategyParams
 from models.strategies.grid import GridParams, GridStrategy
@@ -16,7 +17,6 @@ from models.strategies.mean_reversion import MeanReversionParams, MeanReversionS
 from models.strategies.ml_signal import MLSignal, MLSignalParams
 from models.strategies.pump_launch import PumpLaunchParams, PumpLaunchStrategy
 from models.strategies.trend import TrendFollowingStrategy, TrendParams
-from solbot.errors import ConfigError
 
 STRATEGIES: dict[str, type[ConfiguredStrategy[Any]]] = {
     cls.name: cls

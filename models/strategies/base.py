@@ -12,7 +12,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
 
-from solbot.errors import ConfigError
+from core.errors import ConfigError
 
 if TYPE_CHECKING:
     from models.online import Prediction

@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from solbot.settings import Settings
+from core.settings import Settings
 
 
 def add_parser(subparsers: Any) -> None:

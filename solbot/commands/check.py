@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from solbot.settings import Settings
+from core.settings import Settings
 
 if TYPE_CHECKING:
     from chain.local import LocalChain

@@ -25,8 +25,8 @@ from collectors.jupiter import JupiterClient, JupiterCollector
 from collectors.raydium_pools import RaydiumPoolResolver
 from collectors.sink import KafkaSink
 from collectors.solana_ws import SolanaWsClient
+from core.settings import Settings
 from solbot.commands.topics import broker_bootstrap
-from solbot.settings import Settings
 from streams.broker_compat import create_topics
 from streams.topics import DLQ_RAW, RAW_LAUNCHES, RAW_PERPS, RAW_QUOTES, RAW_SWAPS
 

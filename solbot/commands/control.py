@@ -25,8 +25,8 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from redis.exceptions import RedisError
 
+from core.settings import Settings
 from services.stack import services_status
-from solbot.settings import Settings
 from store.order_gate import set_fast_control
 from streams.broker_compat import bootstrap_of, create_topics
 from streams.codec import encode

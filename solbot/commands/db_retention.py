@@ -12,9 +12,9 @@ from typing import Any
 
 import asyncpg
 
+from core.errors import ServiceError
+from core.settings import Settings
 from services.stack import Stack
-from solbot.errors import ServiceError
-from solbot.settings import Settings
 from store.retention import apply_retention, ensure_partitions, is_timescale
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from collectors.decoders import jupiter, pumpfun, raydium
 from collectors.decoders.borsh import b64decode
-from solbot.errors import DecodeError
+from core.errors import DecodeError
 
 PROGRAMS = ("pumpfun", "raydium", "jupiter")
 

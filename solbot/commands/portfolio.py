@@ -17,9 +17,9 @@ from typing import Any
 
 import asyncpg
 
+from core.settings import Settings
 from market.tokens import initial_wallet
 from services.stack import services_status
-from solbot.settings import Settings
 
 
 def add_parser(subparsers: Any) -> None:

@@ -19,9 +19,9 @@ from typing import Any
 from aiokafka.errors import KafkaError
 
 from agents.rebalance import validate_targets
+from core.settings import Settings
 from services.stack import services_status
 from solbot.commands.control import publish
-from solbot.settings import Settings
 from streams.broker_compat import bootstrap_of
 from streams.codec import encode
 from streams.records import Control

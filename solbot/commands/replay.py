@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from backtest.recording import replay
+from core.settings import Settings
 from solbot.commands.topics import broker_bootstrap
-from solbot.settings import Settings
 
 
 def add_parser(subparsers: Any) -> None:

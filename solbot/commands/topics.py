@@ -13,8 +13,8 @@ from typing import Any
 
 import orjson
 
+from core.settings import Settings
 from services.stack import services_status
-from solbot.settings import Settings
 from streams.broker_compat import bootstrap_of
 from streams.inspect import (
     DEFAULT_TAIL,

@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from solbot.settings import Settings
+from core.settings import Settings
 from wallet import keystore
 from wallet.keystore import WalletError
 

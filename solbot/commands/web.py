@@ -6,7 +6,7 @@ import argparse
 import asyncio
 from typing import Any
 
-from solbot.settings import Settings
+from core.settings import Settings
 
 
 def add_parser(subparsers: Any) -> None:

@@ -11,8 +11,8 @@ from risk_factories import JUP, USDC, fill_for, fresh, pool, signal
 
 from agents import risk_rules as rr
 from agents.risk import apply_message
+from core.logs import correlation_of
 from solbot.audit import decision_id
-from solbot.logs import correlation_of
 from streams.codec import encode
 from streams.records import Order, PoolState, Rejection
 from streams.topics import SIGNALS

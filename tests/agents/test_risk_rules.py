@@ -12,7 +12,7 @@ import pytest
 from risk_factories import JUP, SOL, USDC, fill_for, fresh, pool, signal
 
 from agents import risk_rules as rr
-from solbot.settings import load_settings
+from core.settings import load_settings
 from streams.records import Order, Rejection
 
 LIMITS = rr.RiskLimits()

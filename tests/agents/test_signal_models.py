@@ -7,9 +7,9 @@ import math
 import random
 
 from agents.model import ML_STRATEGY, SignalModels
+from core.logs import correlation_of
 from models.drift import DriftEvent
 from models.strategies import GridParams, GridStrategy, build
-from solbot.logs import correlation_of
 from streams.codec import decode, encode
 from streams.records import FeatureSnapshot, Order, Signal, StrategyParams
 

@@ -20,8 +20,8 @@ from backtest.memory_tables import (
     feature_tables,
 )
 from backtest.recording import write_records
+from core.settings import Settings, load_settings
 from market.tokens import USDC, WSOL
-from solbot.settings import Settings, load_settings
 from streams.codec import decode_object, encode
 from streams.records import Order, Swap
 from streams.topics import FILLS, SIGNALS

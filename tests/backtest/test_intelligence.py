@@ -8,7 +8,7 @@ from pathlib import Path
 from backtest.engine import BacktestEngine, run_file
 from backtest.make_sample import sample_records
 from backtest.report import summarise
-from solbot.settings import load_settings
+from core.settings import load_settings
 
 SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "sim-seed1.jsonl.gz"
 

@@ -13,7 +13,7 @@ import pytest
 
 from backtest.make_sample import SAMPLE_START_MS, sample_records
 from backtest.recording import read_records, record, replay, write_records
-from solbot.settings import Settings
+from core.settings import Settings
 from streams.broker_compat import bootstrap_of, create_topics
 
 SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "sim-seed1.jsonl.gz"
@@ -93,9 +93,9 @@ def test_record_and_replay_commands_need_a_broker_and_say_so(
 ) -> None:
     import argparse
 
+    from core.settings import load_settings
     from solbot.commands import record as record_command
     from solbot.commands import replay as replay_command
-    from solbot.settings import load_settings
 
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers()

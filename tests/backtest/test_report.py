@@ -12,8 +12,8 @@ import pytest
 from backtest.make_sample import sample_records
 from backtest.recording import write_records
 from backtest.report import drawdowns, returns_of, sharpe, sortino
+from core.settings import load_settings
 from solbot.commands import backtest as backtest_command
-from solbot.settings import load_settings
 
 
 def test_returns_sharpe_sortino_drawdown_on_a_known_series() -> None:

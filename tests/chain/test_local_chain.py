@@ -11,11 +11,11 @@ from solders.transaction_metadata import TransactionMetadata
 from spl.token.constants import TOKEN_PROGRAM_ID
 
 from chain.local import ChainError, LocalChain, SettlementConflict, SettlementFailed, token_amount
+from core.errors import VenueError, VenueRejected
+from market.fills import mint_flows
 from market.tokens import BONK, DECIMALS, JUP, USDC, WSOL
 from solbot.commands.check import chain_balances, compare_balances
-from solbot.errors import VenueError, VenueRejected
 from streams.records import Fill, Order, PoolState
-from venues.base import mint_flows
 from venues.paper import PaperVenue
 
 PUMP_TOKEN = "PumpTok3n1111111111111111111111111111111pump"

@@ -13,8 +13,8 @@ from pump_vectors import VIXEN_BUY_CPI, VIXEN_SELL_CPI
 from collectors.decoders import jupiter, pumpfun, raydium
 from collectors.decoders.logs import decode_transaction_logs
 from collectors.decoders.pumpfun import BondingCurve
+from core.errors import DecodeError
 from solbot.commands.decode import decode as cli_decode
-from solbot.errors import DecodeError
 
 FAST = settings(max_examples=150, deadline=None)
 PREFIXES = [

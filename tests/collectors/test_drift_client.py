@@ -20,7 +20,7 @@ from collectors.drift import (
     parse_funding,
     spread_bps,
 )
-from solbot.errors import DecodeError
+from core.errors import DecodeError
 from streams.codec import decode
 from streams.records import PerpBook
 

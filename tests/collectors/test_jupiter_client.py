@@ -14,7 +14,7 @@ from solana_pubsub_server import eventually
 
 from collectors.http import retry_after_s
 from collectors.jupiter import JupiterClient, JupiterCollector, Quote, parse_prices, tracked_pairs
-from solbot.errors import ConfigError, DecodeError, RateLimited, ServiceError
+from core.errors import ConfigError, DecodeError, RateLimited, ServiceError
 from streams.codec import decode
 from streams.records import JupiterQuote
 

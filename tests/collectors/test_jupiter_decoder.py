@@ -15,8 +15,8 @@ from solders.pubkey import Pubkey
 
 from collectors.decoders import jupiter
 from collectors.decoders.jupiter import SwapEvent
+from core.errors import DecodeError
 from market.tokens import USDC, WSOL
-from solbot.errors import DecodeError
 
 AMM = "58oQChx4yWmvKdwLLZzBi4ChoCc2fqCUWBkwMihLYQo2"
 

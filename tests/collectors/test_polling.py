@@ -8,7 +8,7 @@ import pytest
 from solana_pubsub_server import eventually
 
 from collectors.polling import poll_forever
-from solbot.errors import RateLimited, SolbotError
+from core.errors import RateLimited, SolbotError
 
 
 async def test_failed_polls_are_counted_and_the_loop_goes_on() -> None:

@@ -19,9 +19,9 @@ from solders.pubkey import Pubkey
 
 from collectors.decoders import pumpfun
 from collectors.decoders.pumpfun import BondingCurve, CreateEvent, TradeEvent
+from core.errors import DecodeError
 from market import bonding_curve as bc
 from market.tokens import WSOL
-from solbot.errors import DecodeError
 
 
 def test_discriminators_are_the_anchor_hashes() -> None:

@@ -9,9 +9,9 @@ import pytest
 
 from collectors.decoders import raydium
 from collectors.decoders.raydium import PoolInfo, SwapBaseIn, SwapBaseOut
+from core.errors import DecodeError
 from market import amm
 from market.tokens import USDC, WSOL
-from solbot.errors import DecodeError
 
 # Real mainnet ray_log lines, each quoted in a public repository's logs (search-index content ids):
 REAL_SWAP_BASE_IN = [

@@ -26,7 +26,7 @@ from collectors.decoders import raydium
 from collectors.decoders.borsh import b58decode, b58encode
 from collectors.raydium_pools import USDC, WSOL, RaydiumPoolResolver, swap_accounts
 from collectors.solana_ws import SolanaWsClient
-from solbot.errors import DecodeError
+from core.errors import DecodeError
 from streams.codec import decode
 from streams.records import Swap
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import orjson
 import pytest
 
+from core.settings import load_settings
 from solbot.commands import collect
-from solbot.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,9 +8,9 @@ import asyncio
 import pytest
 import redis.asyncio as aioredis
 
+from core.settings import Settings, load_settings
 from solbot.audit import read_topic
 from solbot.commands import control
-from solbot.settings import Settings, load_settings
 from store.order_gate import get_fast_control
 from streams.broker_compat import bootstrap_of
 from streams.records import Control

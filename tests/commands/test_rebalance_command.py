@@ -7,9 +7,9 @@ import asyncio
 
 import pytest
 
+from core.settings import Settings
 from solbot.audit import read_topic
 from solbot.commands import rebalance
-from solbot.settings import Settings
 from streams.broker_compat import bootstrap_of
 
 

@@ -15,8 +15,8 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from core.settings import Settings, load_settings
 from solbot.commands import db_retention, topics
-from solbot.settings import Settings, load_settings
 from store.migrate import migrate
 from streams.broker_compat import bootstrap_of
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from core.settings import Settings, load_settings
 from services.stack import Stack
-from solbot.settings import Settings, load_settings
 
 # Thresholds low enough that a short run trades; these tests are about plumbing, not profitability.
 FAST_ENV = {

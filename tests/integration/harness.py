@@ -8,13 +8,13 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from core.settings import Settings
 from market.feed import run_feed
 from market.simulator import MarketSimulator
 from services.process import terminate
 from services.stack import Stack
 from solbot.monitor import TopicMonitor
 from solbot.runner import Worker, prepare, start_worker
-from solbot.settings import Settings
 from streams.broker_compat import bootstrap_of
 
 

@@ -10,11 +10,11 @@ import signal
 import asyncpg
 import pytest
 
+from core.settings import Settings
 from market.tokens import USDC
 from services.stack import Stack
 from solbot.commands.check import fetch_check
 from solbot.commands.check import main as check_main
-from solbot.settings import Settings
 from tests.integration.harness import running_pipeline, until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -7,10 +7,10 @@ import signal
 
 import pytest
 
+from core.settings import Settings
 from services.stack import Stack
 from solbot.audit import audit_run
 from solbot.runner import drain
-from solbot.settings import Settings
 from tests.integration.harness import running_pipeline, until
 
 pytestmark = pytest.mark.integration

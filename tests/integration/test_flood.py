@@ -27,10 +27,10 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from core.errors import DecodeError
+from core.settings import Settings
 from services.stack import Stack
-from solbot.errors import DecodeError
 from solbot.runner import drain
-from solbot.settings import Settings
 from streams.broker_compat import true_end_offsets
 from streams.codec import decode_swap
 from streams.records import PROGRESS_KEY

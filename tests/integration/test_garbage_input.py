@@ -11,10 +11,10 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from core.settings import Settings
 from services.stack import Stack
 from solbot.audit import read_topic
 from solbot.runner import drain
-from solbot.settings import Settings
 from streams.topics import RAW_TOPICS
 from tests.integration.harness import running_pipeline
 

@@ -13,10 +13,10 @@ import time
 
 import pytest
 
+from core.settings import Settings
 from services.stack import Stack
 from solbot.audit import read_topic
 from solbot.commands.control import control_record, publish, set_fast
-from solbot.settings import Settings
 from tests.integration.harness import running_pipeline, until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

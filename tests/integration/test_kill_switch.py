@@ -8,10 +8,10 @@ import time
 import asyncpg
 import pytest
 
+from core.settings import Settings
 from services.stack import Stack
 from solbot.audit import read_topic
 from solbot.commands.control import control_record, publish
-from solbot.settings import Settings
 from tests.integration.harness import running_pipeline, until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -7,10 +7,10 @@ import time
 import asyncpg
 import pytest
 
+from core.settings import Settings
 from models.checkpoints import PartitionCheckpoint, load_partition
 from services.process import terminate
 from services.stack import Stack
-from solbot.settings import Settings
 from tests.integration.harness import running_pipeline, until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -10,14 +10,14 @@ import asyncpg
 import pytest
 import redis.asyncio as aioredis
 
+from core.settings import Settings
 from services.stack import Stack
 from solbot.audit import read_topic
 from solbot.commands.control import publish
 from solbot.commands.rebalance import rebalance_record
 from solbot.runner import equity_usdc
-from solbot.settings import Settings
+from store.alerts import ALERTS_KEY
 from tests.integration.harness import running_pipeline, until
-from web.alerts import ALERTS_KEY
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

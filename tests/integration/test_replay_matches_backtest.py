@@ -20,12 +20,12 @@ import pytest
 from backtest.engine import run_file
 from backtest.make_sample import sample_records
 from backtest.recording import replay, write_records
+from core.settings import Settings
 from services.process import terminate
 from services.stack import Stack
 from solbot.audit import read_topic
 from solbot.monitor import TopicMonitor
 from solbot.runner import drain, prepare, start_worker
-from solbot.settings import Settings
 from streams.broker_compat import bootstrap_of
 from tests.integration.harness import until
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from core.settings import load_settings
 from services.stack import Stack
 from solbot.audit import audit_run, decision_id, read_topic
 from solbot.runner import drain
-from solbot.settings import load_settings
 from tests.integration.harness import running_pipeline, until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from core.settings import Settings
 from services.stack import Stack
 from solbot.audit import read_topic
-from solbot.settings import Settings
 from streams.codec import encode
 from streams.records import StrategyParams
 from streams.topics import STRATEGY_PARAMS

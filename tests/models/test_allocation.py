@@ -7,8 +7,8 @@ import random
 
 import pytest
 
+from core.errors import ConfigError
 from models.allocation import AllocatorParams, StrategyAllocator, sharpe_reward
-from solbot.errors import ConfigError
 from streams.records import Allocation
 
 CYCLE = 60_000

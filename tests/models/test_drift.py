@@ -8,9 +8,9 @@ import random
 
 import pytest
 
+from core.errors import ConfigError
 from models.drift import DriftAction, DriftEvent, DriftMonitor
 from models.online import DelayedLabeler, OnlineModel
-from solbot.errors import ConfigError
 
 FLIP_AT = 1_500
 N = 3_000

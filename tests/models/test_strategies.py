@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from core.errors import ConfigError
 from models.online import Prediction
 from models.strategies import (
     STRATEGIES,
@@ -24,7 +25,6 @@ from models.strategies import (
 )
 from models.strategies.pump_launch import END_VIRTUAL_SOL, progress_from_liquidity
 from models.strategy import Intent, Strategy
-from solbot.errors import ConfigError
 from streams.records import PoolState
 
 

@@ -5,11 +5,11 @@ import asyncpg
 import pytest
 import redis
 
+from core.errors import ServiceError
+from core.settings import load_settings
 from services import stack as stack_mod
 from services.process import pid_alive, port_open
 from services.stack import Stack, services_down, services_status
-from solbot.errors import ServiceError
-from solbot.settings import load_settings
 
 
 def test_embedded_stack_serves_and_stops_cleanly(tmp_path: Path) -> None:

@@ -9,10 +9,10 @@ from collections.abc import Mapping
 import asyncpg
 import pytest
 
-from solbot.errors import VenueError
+from core.errors import VenueError
+from market.fills import mint_flows
 from store.execution import ExecutionSink
 from streams.records import Fill, Order, PoolState
-from venues.base import mint_flows
 from venues.paper import PaperVenue
 
 BASE, QUOTE = "TokenMint111", "So11111111111111111111111111111111111111112"

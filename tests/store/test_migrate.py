@@ -9,7 +9,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from solbot.errors import ServiceError
+from core.errors import ServiceError
 from store.migrate import MIGRATIONS_DIR, load_migrations, migrate
 from store.risk import RiskDecisionRow, record_decisions
 

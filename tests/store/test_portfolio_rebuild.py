@@ -8,8 +8,8 @@ import asyncpg
 import pytest
 from test_execution_sink import BASE, INITIAL, QUOTE, make_order, make_sink
 
+from core.settings import load_settings
 from solbot.commands import portfolio
-from solbot.settings import load_settings
 
 
 async def test_fills_rebuild_the_tables_and_a_tampered_row_shows(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from solbot.errors import DecodeError
+from core.errors import DecodeError
 from streams.codec import dead_letter, decode, encode
 from streams.records import FeatureSnapshot, PoolState, Swap
 from streams.validate import check_swap

@@ -14,7 +14,7 @@ from live_fakes import serve
 from solders.keypair import Keypair
 
 from chain.rpc import RpcClient
-from solbot.errors import (
+from core.errors import (
     BlockhashNotFound,
     NodeBehind,
     PreflightFailed,

@@ -6,7 +6,7 @@ import pytest
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
-from solbot.errors import DecodeError, VenueRejected
+from core.errors import DecodeError, VenueRejected
 from venues.drift import (
     BASE_PRECISION,
     PLACE_PERP_ORDER,

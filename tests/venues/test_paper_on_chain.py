@@ -8,9 +8,10 @@ from solders.signature import Signature
 from solders.transaction_metadata import TransactionMetadata
 
 from chain.local import LocalChain
+from market.fills import mint_flows
 from market.tokens import USDC, WSOL
 from streams.records import Order, PoolState
-from venues.base import Venue, mint_flows
+from venues.base import Venue
 from venues.paper import PaperVenue, paper_signature
 
 STATE = PoolState(

@@ -6,9 +6,10 @@ from types import MappingProxyType
 
 import pytest
 
-from solbot.errors import VenueRejected
+from core.errors import VenueRejected
+from market.fills import mint_flows
 from streams.records import Order, PoolState
-from venues.base import Venue, mint_flows
+from venues.base import Venue
 from venues.paper import PaperVenue, b58encode, paper_signature
 
 BASE, QUOTE = "TokenMint111", "So11111111111111111111111111111111111111112"

@@ -16,8 +16,8 @@ from solders.transaction import VersionedTransaction
 from spl.token.constants import TOKEN_PROGRAM_ID
 
 from chain.rpc import RpcClient
+from core.errors import DecodeError, VenueRejected
 from market import bonding_curve as bc
-from solbot.errors import DecodeError, VenueRejected
 from streams.records import Order, PoolState
 from venues.lifecycle import CONFIRMED, LifecycleConfig, OrderLifecycle
 from venues.pumpfun import (

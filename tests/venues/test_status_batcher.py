@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from chain.rpc import RpcClient, SignatureStatus
-from solbot.errors import RpcRateLimited
+from core.errors import RpcRateLimited
 from venues.lifecycle import StatusBatcher
 
 

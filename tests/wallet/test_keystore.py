@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from solders.keypair import Keypair
 
-from solbot.errors import SolbotError
+from core.errors import SolbotError
 from wallet import keystore
 from wallet.keystore import Passphrase, WalletError
 

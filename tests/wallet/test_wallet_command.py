@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from solders.keypair import Keypair
 
+from core.settings import load_settings
 from solbot.commands import check, wallet
-from solbot.settings import load_settings
 from wallet import keystore
 
 PASSPHRASE = "a passphrase only the environment knows"

@@ -15,7 +15,7 @@ import pytest
 import redis.asyncio as aioredis
 from solders.keypair import Keypair
 
-from solbot.settings import Settings, load_settings
+from core.settings import Settings, load_settings
 from store.migrate import migrate
 from web.api.app import create_app
 

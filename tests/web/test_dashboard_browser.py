@@ -25,10 +25,10 @@ import uvicorn
 from cdp import Page, launch_chromium
 from solders.keypair import Keypair
 
+from core.settings import Settings, load_settings
 from services.process import free_port
 from services.stack import Stack
 from solbot.audit import read_topic
-from solbot.settings import Settings, load_settings
 from tests.integration.harness import running_pipeline
 from web.api.app import create_app
 

@@ -7,8 +7,8 @@ import pytest
 from conftest import ClientFactory, bearer, sign_in
 from solders.keypair import Keypair
 
+from core.settings import Settings
 from solbot.audit import read_topic
-from solbot.settings import Settings
 from streams.broker_compat import bootstrap_of, create_topics
 
 

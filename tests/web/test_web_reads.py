@@ -9,10 +9,10 @@ import redis.asyncio as aioredis
 from conftest import ClientFactory, bearer, sign_in
 from solders.keypair import Keypair
 
+from core.settings import Settings
 from market.tokens import USDC, WSOL
-from solbot.settings import Settings
+from store.alerts import raise_alert
 from store.latest_prices import PRICES_KEY
-from web.alerts import raise_alert
 from web.api.routes.portfolio import usdc_price
 
 BONK_MINT = "DezXAZ8z7PnrnRJjz3wXBoRgixCa6xjnB7YaB1pPB263"

@@ -9,8 +9,8 @@ import redis.asyncio as aioredis
 from conftest import ClientFactory, bearer, sign_in
 from solders.keypair import Keypair
 
+from core.settings import Settings
 from solbot.audit import read_topic
-from solbot.settings import Settings
 from store.order_gate import cancel_key, control_key
 from streams.broker_compat import bootstrap_of, create_topics
 from streams.codec import decode

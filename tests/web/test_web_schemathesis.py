@@ -19,7 +19,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from solders.keypair import Keypair
 
-from solbot.settings import Settings
+from core.settings import Settings
 from streams.broker_compat import bootstrap_of, create_topics
 from web.api.ratelimit import Limit
 

@@ -17,8 +17,8 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from redis.exceptions import RedisError
 
-from solbot.errors import ConfigError, ServiceError
-from solbot.settings import Settings
+from core.errors import ConfigError, ServiceError
+from core.settings import Settings
 from store.db import create_pool
 from streams.broker_compat import bootstrap_of, create_topics
 from web.api.deps import ApiState

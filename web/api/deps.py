@@ -10,7 +10,7 @@ import asyncpg
 import redis.asyncio as aioredis
 from fastapi import Depends, Request, Response
 
-from solbot.settings import Settings
+from core.settings import Settings
 from web.api.errors import ApiError, unauthorized
 from web.api.publisher import Publisher
 from web.api.ratelimit import RateLimiter

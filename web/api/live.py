@@ -17,10 +17,10 @@ import redis.asyncio as aioredis
 from aiokafka import AIOKafkaConsumer
 from redis.exceptions import RedisError
 
+from store.alerts import read_alerts
 from store.latest_prices import PRICES_KEY
 from streams.broker_compat import bootstrap_of
 from streams.topics import FILLS, ORDERS, SIGNALS
-from web.alerts import read_alerts
 from web.bridge import Bridge
 
 log = logging.getLogger(__name__)

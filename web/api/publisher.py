@@ -13,7 +13,7 @@ import logging
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-from solbot.errors import ServiceError
+from core.errors import ServiceError
 from streams.broker_compat import bootstrap_of
 
 log = logging.getLogger(__name__)

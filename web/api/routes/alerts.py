@@ -1,4 +1,4 @@
-"""Alerts raised by any part of solbot (`web.alerts.raise_alert`), newest first."""
+"""Alerts raised by any part of solbot (`store.alerts.raise_alert`), newest first."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
-from web.alerts import read_alerts
+from store.alerts import read_alerts
 from web.api.deps import RedisDep, rate_limited, require
 from web.api.errors import ErrorResponse
 from web.api.security import Permission, Principal

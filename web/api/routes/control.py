@@ -24,7 +24,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field, model_validator
 from redis.exceptions import RedisError
 
-from solbot.errors import ServiceError
+from core.errors import ServiceError
 from store.order_gate import request_cancel
 from streams.records import ManualRequest
 from streams.topics import CONTROL_MANUAL

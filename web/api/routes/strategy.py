@@ -18,10 +18,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field, field_validator
 
+from core.errors import ServiceError
+from core.settings import Settings
 from models.strategies import STRATEGIES as STRATEGY_REGISTRY
 from models.strategies import GridParams, GridStrategy
-from solbot.errors import ServiceError
-from solbot.settings import Settings
 from streams.records import StrategyParams
 from streams.topics import STRATEGY_PARAMS
 from web.api.deps import PoolDep, PublisherDep, SettingsDep, rate_limited, require

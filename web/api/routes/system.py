@@ -19,14 +19,14 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 from redis.exceptions import RedisError
 
-from solbot.errors import ServiceError
+from core.errors import ServiceError
+from store.alerts import ALERTS_KEY
 from store.latest_prices import PRICES_KEY
 from store.order_gate import set_fast_control
 from streams.broker_compat import bootstrap_of
 from streams.codec import encode
 from streams.records import Control
 from streams.topics import CONTROL
-from web.alerts import ALERTS_KEY
 from web.api.deps import PublisherDep, RedisDep, SettingsDep, StateDep, rate_limited, require
 from web.api.errors import ApiError, ErrorResponse
 from web.api.security import Permission, Principal

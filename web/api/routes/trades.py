@@ -55,6 +55,8 @@ class TradePage(BaseModel):
     next_cursor: str | None = Field(description="Pass as `cursor` for the next (older) page; null at the end")
 
 
+INT64_MAX = 2**63 - 1  # Postgres bigint: a larger bound would fail in the database, not here
+
 _SELECT = """
 SELECT e.fill_id, e.seq, e.order_id, o.signal_id, e.pair, e.side, o.kind, e.status, o.status AS order_status,
        e.reason, e.venue, e.pool, e.base_amount, e.quote_amount, e.fee_quote, e.price, e.base_decimals,
@@ -71,10 +73,10 @@ async def list_trades(
     _: Annotated[Principal, Depends(require(Permission.READ_PORTFOLIO, Permission.VIEW_ANALYTICS))],
     __: Annotated[None, Depends(rate_limited("default"))],
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,19}$", description="From `next_cursor`")] = None,
+    cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$", description="From `next_cursor`")] = None,
     pair: Annotated[str | None, Query(max_length=64)] = None,
     status: Literal["filled", "failed", "cancelled"] | None = None,
-    since_ms: Annotated[int | None, Query(ge=0)] = None,
+    since_ms: Annotated[int | None, Query(ge=0, le=INT64_MAX)] = None,
 ) -> TradePage:
     where = ["e.portfolio = $1"]
     args: list[Any] = [settings.portfolio]

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
-from solbot.errors import ConfigError
+from core.errors import ConfigError
 
 DEFAULT_PAIRS = ("SOL/USDC", "JUP/USDC", "BONK/SOL")
 

@@ -60,7 +60,7 @@ def worker_logging_config(level: str) -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"json": {"()": "solbot.logs.JsonFormatter"}},
+        "formatters": {"json": {"()": "core.logs.JsonFormatter"}},
         "handlers": {
             "default": {"class": "logging.StreamHandler", "formatter": "json", "level": level.upper()}
         },

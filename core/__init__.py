@@ -1,0 +1,1 @@
+"""Foundations: errors, settings, logging and metrics. Nothing here imports any other solbot package."""
