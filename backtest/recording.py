@@ -23,7 +23,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from isal import igzip
 
-from streams.broker_compat import true_end_offsets
+from streams.broker import true_end_offsets
 from streams.inspect import decode_record
 from streams.progress import ProgressBeacon
 from streams.records import PROGRESS_KEY

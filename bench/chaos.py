@@ -31,7 +31,7 @@ from services.stack import Stack
 from solbot.audit import audit_run, read_topic
 from solbot.monitor import TopicMonitor
 from solbot.runner import Worker, drain, prepare, start_worker
-from streams.broker_compat import bootstrap_of
+from streams.broker import bootstrap_of
 
 # Low thresholds so that a few minutes produce many decisions: the crash test is about plumbing.
 CHAOS_ENV = {

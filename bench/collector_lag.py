@@ -42,7 +42,7 @@ from collectors.sink import KafkaSink
 from collectors.solana_ws import SolanaWsClient
 from services.broker import start_broker
 from services.process import terminate
-from streams.broker_compat import bootstrap_of, create_topics
+from streams.broker import bootstrap_of, create_topics
 
 LOGS = [
     f"Program {PUMP} invoke [1]",

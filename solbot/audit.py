@@ -10,7 +10,7 @@ import asyncpg
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from streams.broker_compat import true_end_offsets
+from streams.broker import true_end_offsets
 
 
 async def read_topic(bootstrap: str, topic: str) -> list[dict[str, Any]]:

@@ -27,7 +27,7 @@ from services.process import free_port, spawn, terminate
 from services.stack import Stack
 from solbot.monitor import TopicMonitor
 from store import latest_prices
-from streams.broker_compat import bootstrap_of, create_topics, supports_transactions
+from streams.broker import bootstrap_of, create_topics, supports_transactions
 
 log = logging.getLogger(__name__)
 

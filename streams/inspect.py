@@ -21,7 +21,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
-from streams.broker_compat import true_end_offsets
+from streams.broker import true_end_offsets
 from streams.topics import ALL_TOPICS
 
 # Tansu stalls partitions below ~5 ms and answers a waiting fetch only when the wait expires.

@@ -27,7 +27,7 @@ from collectors.sink import KafkaSink
 from collectors.solana_ws import SolanaWsClient
 from core.settings import Settings
 from solbot.commands.topics import broker_bootstrap
-from streams.broker_compat import create_topics
+from streams.broker import create_topics
 from streams.topics import DLQ_RAW, RAW_LAUNCHES, RAW_PERPS, RAW_QUOTES, RAW_SWAPS
 
 OUTPUT_TOPICS = (RAW_SWAPS, RAW_LAUNCHES, RAW_QUOTES, RAW_PERPS, DLQ_RAW)

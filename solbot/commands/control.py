@@ -28,7 +28,7 @@ from redis.exceptions import RedisError
 from core.settings import Settings
 from services.stack import services_status
 from store.order_gate import set_fast_control
-from streams.broker_compat import bootstrap_of, create_topics
+from streams.broker import bootstrap_of, create_topics
 from streams.codec import encode
 from streams.records import Control
 from streams.topics import CONTROL

@@ -22,7 +22,7 @@ from agents.rebalance import validate_targets
 from core.settings import Settings
 from services.stack import services_status
 from solbot.commands.control import publish
-from streams.broker_compat import bootstrap_of
+from streams.broker import bootstrap_of
 from streams.codec import encode
 from streams.records import Control
 

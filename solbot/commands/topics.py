@@ -15,7 +15,7 @@ import orjson
 
 from core.settings import Settings
 from services.stack import services_status
-from streams.broker_compat import bootstrap_of
+from streams.broker import bootstrap_of
 from streams.inspect import (
     DEFAULT_TAIL,
     GroupLag,

@@ -14,7 +14,7 @@ import pytest
 from backtest.make_sample import SAMPLE_START_MS, sample_records
 from backtest.recording import read_records, record, replay, write_records
 from core.settings import Settings
-from streams.broker_compat import bootstrap_of, create_topics
+from streams.broker import bootstrap_of, create_topics
 
 SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "sim-seed1.jsonl.gz"
 

@@ -21,7 +21,7 @@ from collectors.decoders.logs import LoggedEvent
 from collectors.metrics import COLLECTOR_LAG
 from collectors.sink import KafkaSink
 from collectors.solana_ws import SolanaWsClient
-from streams.broker_compat import bootstrap_of, create_topics
+from streams.broker import bootstrap_of, create_topics
 from streams.codec import decode
 from streams.records import DeadLetter, Launch, Swap
 

@@ -20,7 +20,7 @@ from collectors.decoders import raydium
 from collectors.raydium_pools import RaydiumPoolResolver
 from collectors.sink import KafkaSink
 from collectors.solana_ws import SolanaWsClient
-from streams.broker_compat import bootstrap_of, create_topics
+from streams.broker import bootstrap_of, create_topics
 from streams.inspect import tail
 
 

@@ -12,7 +12,7 @@ from core.settings import Settings, load_settings
 from solbot.audit import read_topic
 from solbot.commands import control
 from store.order_gate import get_fast_control
-from streams.broker_compat import bootstrap_of
+from streams.broker import bootstrap_of
 from streams.records import Control
 
 

@@ -10,7 +10,7 @@ import pytest
 from core.settings import Settings
 from solbot.audit import read_topic
 from solbot.commands import rebalance
-from streams.broker_compat import bootstrap_of
+from streams.broker import bootstrap_of
 
 
 def test_targets_are_parsed_and_bad_ones_named() -> None:

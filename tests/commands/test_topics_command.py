@@ -18,7 +18,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from core.settings import Settings, load_settings
 from solbot.commands import db_retention, topics
 from store.migrate import migrate
-from streams.broker_compat import bootstrap_of
+from streams.broker import bootstrap_of
 
 pytestmark = pytest.mark.integration
 

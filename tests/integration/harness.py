@@ -15,7 +15,7 @@ from services.process import terminate
 from services.stack import Stack
 from solbot.monitor import TopicMonitor
 from solbot.runner import Worker, prepare, start_worker
-from streams.broker_compat import bootstrap_of
+from streams.broker import bootstrap_of
 
 
 @dataclass

@@ -31,7 +31,7 @@ from core.errors import DecodeError
 from core.settings import Settings
 from services.stack import Stack
 from solbot.runner import drain
-from streams.broker_compat import true_end_offsets
+from streams.broker import true_end_offsets
 from streams.codec import decode_swap
 from streams.records import PROGRESS_KEY
 from streams.validate import check_swap

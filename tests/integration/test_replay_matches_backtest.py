@@ -26,7 +26,7 @@ from services.stack import Stack
 from solbot.audit import read_topic
 from solbot.monitor import TopicMonitor
 from solbot.runner import drain, prepare, start_worker
-from streams.broker_compat import bootstrap_of
+from streams.broker import bootstrap_of
 from tests.integration.harness import until
 
 pytestmark = pytest.mark.integration

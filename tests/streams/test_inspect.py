@@ -11,7 +11,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from streams.broker_compat import bootstrap_of
+from streams.broker import bootstrap_of
 from streams.inspect import (
     UnknownTopicError,
     decode_record,

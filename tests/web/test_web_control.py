@@ -9,7 +9,7 @@ from solders.keypair import Keypair
 
 from core.settings import Settings
 from solbot.audit import read_topic
-from streams.broker_compat import bootstrap_of, create_topics
+from streams.broker import bootstrap_of, create_topics
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from solders.keypair import Keypair
 
 from core.settings import Settings, load_settings
-from streams.broker_compat import bootstrap_of, create_topics
+from streams.broker import bootstrap_of, create_topics
 from web.api.app import create_app
 from web.api.ratelimit import Limit
 

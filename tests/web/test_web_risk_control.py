@@ -12,7 +12,7 @@ from solders.keypair import Keypair
 from core.settings import Settings
 from solbot.audit import read_topic
 from store.order_gate import cancel_key, control_key
-from streams.broker_compat import bootstrap_of, create_topics
+from streams.broker import bootstrap_of, create_topics
 from streams.codec import decode
 from streams.records import Control
 

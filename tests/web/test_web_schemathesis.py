@@ -20,7 +20,7 @@ from schemathesis import GenerationMode
 from solders.keypair import Keypair
 
 from core.settings import Settings
-from streams.broker_compat import bootstrap_of, create_topics
+from streams.broker import bootstrap_of, create_topics
 from web.api.ratelimit import Limit
 
 EXAMPLES_PER_MODE = 12

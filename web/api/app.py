@@ -20,7 +20,7 @@ from redis.exceptions import RedisError
 from core.errors import ConfigError, ServiceError
 from core.settings import Settings
 from store.db import create_pool
-from streams.broker_compat import bootstrap_of, create_topics
+from streams.broker import bootstrap_of, create_topics
 from web.api.deps import ApiState
 from web.api.errors import ErrorResponse, install_error_handlers
 from web.api.live import poll_redis, pump_topics

@@ -19,7 +19,7 @@ from redis.exceptions import RedisError
 
 from store.alerts import read_alerts
 from store.latest_prices import PRICES_KEY
-from streams.broker_compat import bootstrap_of
+from streams.broker import bootstrap_of
 from streams.topics import FILLS, ORDERS, SIGNALS
 from web.bridge import Bridge
 

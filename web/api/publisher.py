@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from core.errors import ServiceError
-from streams.broker_compat import bootstrap_of
+from streams.broker import bootstrap_of
 
 log = logging.getLogger(__name__)
 

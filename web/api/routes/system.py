@@ -23,7 +23,7 @@ from core.errors import ServiceError
 from store.alerts import ALERTS_KEY
 from store.latest_prices import PRICES_KEY
 from store.order_gate import set_fast_control
-from streams.broker_compat import bootstrap_of
+from streams.broker import bootstrap_of
 from streams.codec import encode
 from streams.records import Control
 from streams.topics import CONTROL

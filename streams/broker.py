@@ -1,12 +1,14 @@
-"""What the bot must do differently on the embedded Tansu broker, in one place (see ../shared/STACK.md).
+"""Plain Kafka clients the bot needs beside Faust: the bootstrap address, exact end offsets, the
+transactions probe and topic creation.
 
-- Faust hard-codes the worker consumer's fetch wait at 1,500 ms, and Tansu answers a waiting fetch only
-  when that wait expires, so every hop would cost 1.5 s: we set it from `fetch_max_wait_ms` (>= 5 ms).
-- Tansu's ListOffsets(latest) returns the base offset of the last record batch + 1, so Faust's table
-  recovery stops short of the changelog's end and silently loses the newest updates. We take the end
-  from the high watermark a fetch response carries, which is right.
+Nothing here imports Faust, so the recorder, the inspector, the web API and the commands use it without
+building an app. What changes Faust itself (its fetch wait, its recovery's end offsets, its seeks) is in
+`streams.compat`, installed by a worker at start-up. Broker facts behind these (../shared/STACK.md):
+
+- Tansu's ListOffsets(latest) returns the base offset of the last record batch + 1, so anything that must
+  read to the true end takes it from the high watermark a fetch response carries (`true_end_offsets`).
 - Tansu has no InitProducerId, so idempotent and transactional producers fail; `exactly_once` is only
-  used where a probe shows the broker has transactions.
+  used where `supports_transactions` shows the broker has transactions.
 """
 
 from __future__ import annotations
@@ -14,38 +16,21 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable, Mapping
-from typing import Any, cast
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
-from faust.transport.consumer import Consumer as FaustConsumer
-from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from streams.topics import ALL_TOPICS, partitions_of
 
 log = logging.getLogger(__name__)
-
-_patched: dict[str, Any] = {}
 
 
 def bootstrap_of(broker_url: str) -> str:
     """`kafka://h1:p1;h2:p2` -> `h1:p1,h2:p2` for plain aiokafka clients."""
     rest = broker_url.split("://", 1)[-1]
     return ",".join(part.strip().rstrip("/") for part in rest.replace(";", ",").split(",") if part.strip())
-
-
-def set_fetch_wait(fetch_max_wait_ms: int) -> None:
-    """Make Faust's worker consumer use our fetch wait instead of its hard-coded 1,500 ms."""
-    thread_cls = faust_aiokafka.AIOKafkaConsumerThread
-    original = _patched.setdefault("create", thread_cls._create_worker_consumer)
-
-    def create(self: Any, transport: Any) -> AIOKafkaConsumer:
-        consumer = original(self, transport)
-        consumer._fetch_max_wait_ms = fetch_max_wait_ms  # read by the fetcher created at start()
-        return consumer
-
-    thread_cls._create_worker_consumer = create  # type: ignore[method-assign]
 
 
 async def true_end_offsets(
@@ -90,24 +75,6 @@ async def true_end_offsets(
     return result
 
 
-def use_exact_recovery_offsets(bootstrap: str) -> None:
-    """Make Faust's recovery read changelogs to their true end on Tansu."""
-    thread_cls = faust_aiokafka.AIOKafkaConsumerThread
-    original = _patched.setdefault("highwaters", thread_cls._highwaters)
-
-    async def highwaters(self: Any, partitions: list[TopicPartition]) -> Mapping[TopicPartition, int]:
-        listed = await original(self, partitions)
-        if self.consumer.in_transaction:
-            return listed
-        try:
-            return await true_end_offsets(bootstrap, partitions, listed)
-        except (KafkaError, OSError, AssertionError) as exc:
-            log.warning("recovery end offsets from ListOffsets (may stop short on Tansu): %r", exc)
-            return listed
-
-    thread_cls._highwaters = highwaters  # type: ignore[method-assign]
-
-
 async def supports_transactions(bootstrap: str, timeout_s: float = 5.0) -> bool:
     """True when the broker grants a transactional producer id (Redpanda, Kafka); False on Tansu."""
     producer = AIOKafkaProducer(
@@ -149,12 +116,3 @@ async def create_topics(bootstrap: str, default_partitions: int) -> list[str]:
         return [t.name for t in wanted]
     finally:
         await admin.close()
-
-
-def fetch_read_offsets(consumer: Any) -> Mapping[Any, int | None]:
-    """Faust's read offset per partition: its fetch loop drops records below it as already read.
-
-    A seek sets it; every record the loop hands over afterwards sets it to that record's offset, records
-    fetched before the seek included. Agents that seek back compare it with where they resumed.
-    """
-    return cast(FaustConsumer, consumer)._read_offset

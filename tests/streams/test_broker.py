@@ -8,7 +8,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from faust.types import TP
 
-from streams.broker_compat import bootstrap_of, create_topics, supports_transactions, true_end_offsets
+from streams.broker import bootstrap_of, create_topics, supports_transactions, true_end_offsets
 from streams.topics import ALL_TOPICS
 
 pytestmark = pytest.mark.integration
