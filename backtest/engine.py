@@ -2,9 +2,9 @@
 
 Stages, each the code the live agents run:
 
-  raw.swaps  -> `agents.features.FeatureFolder` on `MemoryTable`s (flushed every `BATCH_MAX_EVENTS`
+  raw.swaps  -> `features.folding.FeatureFolder` on `MemoryTable`s (flushed every `BATCH_MAX_EVENTS`
                 records, like the agent's batches; snapshots do not depend on batching)
-  snapshot   -> `agents.model.SignalModels.step` (a private instance: no shared module state): the
+  snapshot   -> `models.signals.SignalModels.step` (a private instance: no shared module state): the
                 pair's model, every enabled strategy's signal, the bandit's allocation per cycle
   signal     -> `agents.risk.apply_message` on a `RiskState` (topic "signals", partition 0)
   order      -> `venues.paper.PaperVenue.fill` against the ledger's wallet
@@ -27,143 +27,40 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from agents.event_order import EventTimeMerge
-from agents.features import FeatureFolder
-from agents.launches import check_launch
-from agents.model import SignalModels
 from agents.risk import apply_message
 from agents.risk_rules import RiskLimits, RiskState
 from backtest.memory_tables import MemoryTable, feature_tables
+from backtest.result import BacktestResult, Ledger, TradeRecord
 from core.errors import DecodeError, VenueRejected
 from core.settings import Settings
-from market.fills import FILLED, INVALID_ORDER, failed_fill, mint_flows
+from features.folding import FeatureFolder
+from market.fills import FILLED, INVALID_ORDER, failed_fill
 from market.tokens import USDC, WSOL, initial_wallet
-from store.execution import _Position as LedgerPosition  # the sink's booking rules, reused as they are
+from models.signals import SignalModels
 from streams.codec import decode_object, encode, swap_from_object
+from streams.event_order import EventTimeMerge
 from streams.records import (
     PROGRESS_KEY,
-    Allocation,
     FeatureSnapshot,
     Fill,
     Launch,
     Order,
-    PoolState,
     Progress,
     Rejection,
     Signal,
 )
 from streams.topics import FILLS, RAW_LAUNCHES, RAW_SWAPS, SIGNALS
-from streams.validate import check_swap
+from streams.validate import check_launch, check_swap
 from venues.paper import PaperVenue
 
 # Event time between two looks at the merge: the live agent looks once per batch, ~10 ms; per swap is waste.
 MERGE_CHECK_MS = 5
 PROGRESS_KEY_TEXT = PROGRESS_KEY.decode()  # how a recording writes the key of a progress record
 EXIT_KINDS_STRATEGY = "risk"  # orders risk emits on its own (stop loss, breaker) are attributed here
-
-
-@dataclass(slots=True)
-class Ledger:
-    """The paper wallet and positions as the execution sink books them, marked to snapshot prices."""
-
-    balances: dict[str, int]
-    fallback_sol_usdc: float
-    positions: dict[str, LedgerPosition] = field(default_factory=dict)
-    prices: dict[str, float] = field(default_factory=dict)  # pair -> last snapshot price
-    pair_mints: dict[str, tuple[str, str, int, int]] = field(default_factory=dict)  # base, quote, decimals
-    base_pair: dict[str, str] = field(default_factory=dict)  # base mint -> the pair that prices it
-
-    def learn(self, pair: str, price: float, pools: list[PoolState]) -> None:
-        if pair not in self.pair_mints and pools:
-            p = pools[0]
-            self.pair_mints[pair] = (p.base_mint, p.quote_mint, p.base_decimals, p.quote_decimals)
-            self.base_pair.setdefault(p.base_mint, pair)
-        if price > 0.0:
-            self.prices[pair] = price
-
-    def usdc_per_human(self, mint: str, depth: int = 0) -> float:
-        """USDC per whole token of `mint` at the last prices (SOL at a fallback until SOL/USDC trades)."""
-        if mint == USDC:
-            return 1.0
-        pair = self.base_pair.get(mint)
-        price = self.prices.get(pair) if pair is not None else None
-        if pair is None or price is None or depth > 2:
-            return self.fallback_sol_usdc if mint == WSOL else 0.0
-        quote = self.pair_mints[pair][1]
-        return price * self.usdc_per_human(quote, depth + 1)
-
-    def usdc_per_raw(self, mint: str, decimals: int) -> float:
-        return self.usdc_per_human(mint) / 10.0**decimals
-
-    def equity_usdc(self) -> float:
-        total = 0.0
-        for mint, amount in self.balances.items():
-            if amount:
-                total += amount * self.usdc_per_raw(mint, _decimals(self, mint))
-        return total
-
-    def book(self, order: Order, fill: Fill) -> None:
-        for mint, delta in mint_flows(order, fill).items():
-            self.balances[mint] = self.balances.get(mint, 0) + delta
-        if fill.status == FILLED:
-            s = order.pool_state
-            position = self.positions.setdefault(
-                order.pair,
-                LedgerPosition(s.base_mint, s.quote_mint, s.base_decimals, s.quote_decimals, 0, 0, 0),
-            )
-            position.book(fill)
-
-
-def _decimals(ledger: Ledger, mint: str) -> int:
-    if mint == USDC:
-        return 6
-    if mint == WSOL:
-        return 9
-    pair = ledger.base_pair.get(mint)
-    return ledger.pair_mints[pair][2] if pair is not None else 0
-
-
-@dataclass(slots=True)
-class TradeRecord:
-    """One order with its outcome and what it is attributed to."""
-
-    order: Order
-    fill: Fill
-    strategy: str
-    notional_usdc: float
-    fee_usdc: float
-    realised_usdc: float  # PnL this fill booked (sells), in USDC at the fill's time
-
-
-@dataclass(slots=True)
-class BacktestResult:
-    """Everything a report needs; `orders` in decision order."""
-
-    seed: int
-    events: int
-    dead_letters: int
-    launches: int
-    snapshots: int
-    signals: int
-    rejections: int
-    elapsed_s: float
-    start_equity_usdc: float
-    trades: list[TradeRecord]
-    equity: list[tuple[int, float]]  # (event time ms, equity USDC), one point per snapshot interval
-    ledger: Ledger
-    risk_state: RiskState
-    models: dict[str, dict[str, float]]
-    rejection_codes: dict[str, int]
-    allocations: list[Allocation] = field(default_factory=list)  # the bandit's, one per closed cycle
-
-    @property
-    def orders(self) -> list[Order]:
-        return [t.order for t in self.trades]
 
 
 class BacktestEngine:

@@ -1,14 +1,13 @@
-"""In-memory stand-ins for the Faust tables the agents' pure folds read and write.
+"""In-memory stand-ins for the Faust tables the feature folding reads and writes.
 
-`FeatureFolder` reaches a table only through `tables.batch_view.BatchView` (and `WindowedBars`), which
-touch four things: `data` (a dict), `window` (a Faust window, for windowed tables), `send_changelog`
-and, for windowed tables, `_should_expire_keys` / `_maybe_set_key_ttl`. `MemoryTable` implements exactly
-that slice, so the backtest runs the live fold unchanged, without a broker or a Faust app. A view also
-asks a table for `holds_values` (Faust tables have none): such a table keeps the view's values as they are.
+`features.folding.FeatureFolder` reaches a table only through `tables.batch_view.BatchView`, which reads
+`data` (a dict) and calls `write`; `MemoryTable` is exactly that (`tables.batch_view.ChangelogTable`), so
+the backtest runs the live fold unchanged, without a broker or a Faust app. With `holds_values` a view
+keeps its values as they are, not as the JSON-ready dicts a Faust table holds.
 
-Windowed keys are `(key, (start, end))` as Faust keys them. Like Faust, a windowed table drops a window
-once it ended more than `expires_s` before the newest window end it has seen, so memory stays bounded
-on long runs; the features agent reads at most 60 s back, less than every table's `expires`.
+Windowed keys are `(key, (start, end))` as Faust keys them (`tables.windows.WindowSpec`). Like Faust, a
+windowed table drops a window once it ended more than its expiry before the newest window end it has
+seen, so memory stays bounded on long runs; the fold reads at most 60 s back, less than every expiry.
 """
 
 from __future__ import annotations
@@ -16,20 +15,21 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import Any
 
-from faust.windows import HoppingWindow, TumblingWindow
+from features.folding import BARS_1S_WINDOW, BARS_10S_WINDOW, BARS_60S_WINDOW
+from tables.windows import WindowSpec
 
-# The live tables' windows and expiry (tables/features.py), duplicated here without the Faust app.
-BARS_1S_EXPIRES_S = 90.0
-BARS_10S_EXPIRES_S = 30.0
-BARS_60S_EXPIRES_S = 120.0
+# The live tables' expiry (the windows of `features.folding`, which tables/features.py declares too).
+BARS_1S_EXPIRES_S = BARS_1S_WINDOW.expires_s
+BARS_10S_EXPIRES_S = BARS_10S_WINDOW.expires_s
+BARS_60S_EXPIRES_S = BARS_60S_WINDOW.expires_s
 
 
 class MemoryTable:
-    """A dict with the Faust table surface the batch views use; keeps the changelog only if asked."""
+    """A dict with the write a batch view makes; keeps the changelog only if asked."""
 
     def __init__(
         self,
-        window: Any = None,
+        window: WindowSpec | None = None,
         *,
         expires_s: float | None = None,
         keep_changelog: bool = False,
@@ -48,15 +48,15 @@ class MemoryTable:
         self._newest_end = float("-inf")
         self._purged_at = float("-inf")
 
-    def _should_expire_keys(self) -> bool:
-        return self.window is not None
-
-    def send_changelog(self, partition: int, key: Hashable, value: Any) -> None:
+    def write(self, key: Hashable, raw: Any, partition: int) -> None:
+        self.data[key] = raw
         self.writes += 1
         if self.keep_changelog:
             self.changelog.append((partition, key))
+        if self.window is not None:
+            self._expire(key)
 
-    def _maybe_set_key_ttl(self, key: Hashable, partition: int) -> None:
+    def _expire(self, key: Hashable) -> None:
         """Remember the window's end; purge expired windows at most once per second of event time."""
         if self.expires_s is None or not isinstance(key, tuple):
             return
@@ -73,7 +73,7 @@ class MemoryTable:
 
 
 def feature_tables(*, keep_changelog: bool = False, hops: bool = True) -> dict[str, MemoryTable | None]:
-    """The features agent's four tables, as `FeatureFolder(**feature_tables(), snapshot_interval_ms=…)`.
+    """The feature folding's four tables, as `FeatureFolder(**feature_tables(), snapshot_interval_ms=…)`.
 
     `hops=False` is the backtest's set: it leaves out the hopping-window tables (snapshots never read
     them; they are the agent's durable record), and its tables hold the fold's values as they are,
@@ -82,7 +82,7 @@ def feature_tables(*, keep_changelog: bool = False, hops: bool = True) -> dict[s
     if not hops:
         return {
             "bars_1s": MemoryTable(
-                TumblingWindow(1.0),
+                BARS_1S_WINDOW,
                 expires_s=BARS_1S_EXPIRES_S,
                 keep_changelog=keep_changelog,
                 holds_values=True,
@@ -92,14 +92,8 @@ def feature_tables(*, keep_changelog: bool = False, hops: bool = True) -> dict[s
             "state_table": MemoryTable(keep_changelog=keep_changelog, holds_values=True),
         }
     return {
-        "bars_1s": MemoryTable(
-            TumblingWindow(1.0), expires_s=BARS_1S_EXPIRES_S, keep_changelog=keep_changelog
-        ),
-        "bars_10s": MemoryTable(
-            HoppingWindow(10.0, 2.0), expires_s=BARS_10S_EXPIRES_S, keep_changelog=keep_changelog
-        ),
-        "bars_60s": MemoryTable(
-            HoppingWindow(60.0, 10.0), expires_s=BARS_60S_EXPIRES_S, keep_changelog=keep_changelog
-        ),
+        "bars_1s": MemoryTable(BARS_1S_WINDOW, expires_s=BARS_1S_EXPIRES_S, keep_changelog=keep_changelog),
+        "bars_10s": MemoryTable(BARS_10S_WINDOW, expires_s=BARS_10S_EXPIRES_S, keep_changelog=keep_changelog),
+        "bars_60s": MemoryTable(BARS_60S_WINDOW, expires_s=BARS_60S_EXPIRES_S, keep_changelog=keep_changelog),
         "state_table": MemoryTable(keep_changelog=keep_changelog),
     }

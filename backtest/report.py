@@ -27,7 +27,7 @@ import itertools
 import math
 from typing import Any
 
-from backtest.engine import BacktestResult
+from backtest.result import BacktestResult
 from market.fills import FILLED
 
 YEAR_MS = 365 * 24 * 3600 * 1000

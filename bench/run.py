@@ -31,7 +31,7 @@ from services.process import free_port, spawn, terminate
 from services.stack import Stack
 from solbot.monitor import TopicMonitor
 from solbot.runner import prepare, start_worker
-from streams.broker_compat import bootstrap_of, create_topics, supports_transactions
+from streams.broker import bootstrap_of, create_topics, supports_transactions
 
 
 def _pcts(xs: list[float]) -> dict[str, float]:
@@ -341,7 +341,7 @@ def model_and_risk_us() -> dict[str, Any]:
     """Per-event cost of the model step (predict + learn per snapshot) and of one risk decision."""
     import random
 
-    from agents.feature_maths import FEATURE_NAMES
+    from features.maths import FEATURE_NAMES
     from models.online import DelayedLabeler, OnlineModel
 
     model_us: dict[str, float] = {}

@@ -2,7 +2,7 @@
 
     python -m models.evaluate --seed 1 --minutes 10 [--random-walk]
 
-Swaps go through `agents.feature_maths.PairFeatureState` and are snapshotted every `--interval-ms` of event
+Swaps go through `features.pair_state.PairFeatureState` and are snapshotted every `--interval-ms` of event
 time, as the features agent does. Each major pair gets a linear and a tree `DelayedLabeler` (progressive
 validation: every label is scored with the prediction made before it was learned) next to the naive
 baseline. Every registered strategy trades a paper book (long-only, one unit per pair, a closed trade's
@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from agents.feature_maths import PairFeatureState
+from features.pair_state import PairFeatureState
 from market.simulator import MarketSimulator
 from models.allocation import AllocatorParams, StrategyAllocator
 from models.online import DelayedLabeler, ModelKind, OnlineModel, Prediction

@@ -1,6 +1,6 @@
 """Progress records from a source: what lets the pipeline order events across partitions without waiting.
 
-A consumer that merges several partitions by event time (the model agent, `agents.event_order`) can only
+A consumer that merges several partitions by event time (the model agent, `streams.event_order`) can only
 release an event once every partition has passed it; a partition carrying a quiet pair says nothing for
 seconds. The source knows better: it writes in event-time order, so after each batch it can tell every
 partition "nothing earlier than this is coming" (`streams.records.Progress`, key `PROGRESS_KEY`).

@@ -6,7 +6,7 @@ from typing import TypeVar
 
 from core.errors import DecodeError
 from streams.codec import RawSwap
-from streams.records import Swap
+from streams.records import Launch, Swap
 
 S = TypeVar("S", Swap, RawSwap)
 
@@ -29,3 +29,12 @@ def check_swap(swap: S) -> S:
     if swap.ts_ms <= 0:
         raise DecodeError("ts_ms: must be a positive epoch time in ms")
     return swap
+
+
+def check_launch(launch: Launch) -> Launch:
+    """Reject launches whose curve could not price a trade; the reason names the field."""
+    if launch.virtual_base_reserve <= 0 or launch.virtual_quote_reserve <= 0:
+        raise DecodeError("virtual reserves: must be positive")
+    if not launch.mint or not launch.bonding_curve:
+        raise DecodeError("mint, bonding_curve: must be set")
+    return launch

@@ -1,25 +1,46 @@
-"""Read-through, write-back views of Faust tables for one batch of events.
+"""Read-through, write-back views of a table for one batch of events.
 
 Faust writes a changelog record per `table[key] = value` and takes its partition from the *current*
 event, which is wrong when a batch from `take_events` spans partitions. These views collect a batch's
 updates and write each key once, to the partition it belongs to (the source event's partition), which
 is both the fast path (one changelog record per key per batch) and the correct one.
+
+A view knows a table only as a `ChangelogTable`: its values (`data`) and one `write`. Faust's tables get
+one from `streams.compat.tables.FaustTable` (where its private calls live); the backtest's in-memory
+tables are one themselves (`backtest.memory_tables.MemoryTable`). So this module imports no Faust.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
-from typing import Any, Generic, TypeVar
+from collections.abc import Callable, Hashable, Mapping
+from typing import Any, Generic, Protocol, TypeVar
 
 V = TypeVar("V")
 
 
-class BatchView(Generic[V]):
-    """A batch-local view of a Faust table: values decoded once, written back once on flush()."""
+class ChangelogTable(Protocol):
+    """What a batch view needs of a table: its stored values, and a write that also logs the change."""
 
-    def __init__(self, table: Any, *, load: Callable[[Any], V], dump: Callable[[V], Any]) -> None:
+    @property
+    def data(self) -> Mapping[Hashable, Any]: ...
+
+    @property
+    def holds_values(self) -> bool:
+        """True for an in-process table that stores a view's values as they are (no dump and load)."""
+        ...
+
+    def write(self, key: Hashable, raw: Any, partition: int) -> Any:
+        """Store `raw` under `key` and log it to `partition`; returns the send (awaitable) or None."""
+        ...
+
+
+class BatchView(Generic[V]):
+    """A batch-local view of a table: values decoded once, written back once on flush()."""
+
+    def __init__(self, table: ChangelogTable, *, load: Callable[[Any], V], dump: Callable[[V], Any]) -> None:
         self._table = table
-        if getattr(table, "holds_values", False):  # an in-process table stores the values themselves
+        self._data = table.data
+        if table.holds_values:
             load, dump = _same, _same
         self._load = load
         self._dump = dump
@@ -30,7 +51,7 @@ class BatchView(Generic[V]):
         value = self._values.get(key)  # one lookup on the hot path: values put here are never None
         if value is not None:
             return value
-        raw = self._table.data.get(key)
+        raw = self._data.get(key)
         if raw is None:
             return None
         value = self._load(raw)
@@ -43,15 +64,10 @@ class BatchView(Generic[V]):
 
     def flush(self) -> list[Any]:
         """Write every updated key once; returns the changelog sends (awaitable: acked by the broker)."""
-        table = self._table
-        windowed = table._should_expire_keys()
-        sends = []
-        for key, partition in self._dirty.items():
-            raw = self._dump(self._values[key])
-            table.data[key] = raw
-            sends.append(table.send_changelog(partition, key, raw))
-            if windowed:
-                table._maybe_set_key_ttl(key, partition)
+        write = self._table.write
+        sends = [
+            write(key, self._dump(self._values[key]), partition) for key, partition in self._dirty.items()
+        ]
         self._dirty.clear()
         self._values.clear()
         return sends
@@ -59,8 +75,3 @@ class BatchView(Generic[V]):
 
 def _same(value: Any) -> Any:
     return value
-
-
-def underlying(windowed_table: Any) -> Any:
-    """The Faust Table behind a WindowWrapper (or the table itself)."""
-    return getattr(windowed_table, "table", windowed_table)

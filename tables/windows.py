@@ -169,6 +169,31 @@ _SUM_FIELDS = tuple(f for f in _FIELD_NAMES if f != "offset")  # what trades add
 _sums_of = attrgetter(*_SUM_FIELDS)
 
 
+WindowRange = tuple[float, float]
+
+
+@dataclass(frozen=True, slots=True)
+class WindowSpec:
+    """A tumbling (step = size) or hopping window of a bars table, in float seconds as Faust keys them.
+
+    `ranges` gives exactly the keys Faust's `HoppingWindow.ranges` gives (`(start, start + size - 0.1)`),
+    so in-memory tables (the backtest) and Faust's windowed tables key bars alike without the backtest
+    importing Faust. `expires_s`: how long after its end a window is kept.
+    """
+
+    size_s: float
+    step_s: float
+    expires_s: float
+
+    def ranges(self, ts_s: float) -> list[WindowRange]:
+        """Every window containing `ts_s`, oldest first."""
+        step, size = self.step_s, self.size_s
+        first = (ts_s // step) * step - size + step
+        return [
+            (float(start), float(start) + size - 0.1) for start in range(int(first), int(ts_s) + 1, int(step))
+        ]
+
+
 def tumbling_start(ts_ms: int, size_ms: int) -> int:
     """Start of the tumbling window `[start, start + size_ms)` that contains `ts_ms`."""
     if size_ms <= 0:

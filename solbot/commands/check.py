@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -35,16 +34,6 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument("--host", help="worker web host (default WORKER_WEB_BIND, 127.0.0.1 for 0.0.0.0)")
     parser.add_argument("--json", action="store_true", help="print the worker's answer as JSON")
-
-
-def compare_balances(db_balances: Mapping[str, int], chain_balances: Mapping[str, int]) -> list[str]:
-    """One line per mint whose amounts differ (a mint missing on one side counts as 0); empty if equal."""
-    lines = []
-    for mint in sorted(set(db_balances) | set(chain_balances)):
-        db, chain = int(db_balances.get(mint, 0)), int(chain_balances.get(mint, 0))
-        if db != chain:
-            lines.append(f"{mint}: db {db} chain {chain} (chain - db = {chain - db:+d})")
-    return lines
 
 
 def chain_balances(chain: LocalChain) -> dict[str, int]:

@@ -12,9 +12,10 @@ from spl.token.constants import TOKEN_PROGRAM_ID
 
 from chain.local import ChainError, LocalChain, SettlementConflict, SettlementFailed, token_amount
 from core.errors import VenueError, VenueRejected
+from market.balances import compare_balances
 from market.fills import mint_flows
 from market.tokens import BONK, DECIMALS, JUP, USDC, WSOL
-from solbot.commands.check import chain_balances, compare_balances
+from solbot.commands.check import chain_balances
 from streams.records import Fill, Order, PoolState
 from venues.paper import PaperVenue
 

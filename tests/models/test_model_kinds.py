@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from agents.feature_maths import FEATURE_NAMES
+from features.maths import FEATURE_NAMES
 from models.evaluate import evaluate, main
 from models.online import DelayedLabeler, ModelKind, OnlineModel
 

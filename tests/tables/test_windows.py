@@ -194,3 +194,17 @@ def test_absorb_and_merge_bars_equal_merge() -> None:
     acc = Bar()
     acc.absorb(b)
     assert acc == b and acc is not b
+
+
+@given(st.floats(min_value=0, max_value=4e9, allow_nan=False))
+def test_window_specs_key_windows_exactly_as_faust_does(ts_s: float) -> None:
+    from faust.windows import TumblingWindow
+
+    from tables.windows import WindowSpec
+
+    for spec, faust_window in (
+        (WindowSpec(1.0, 1.0, 90.0), TumblingWindow(1.0)),
+        (WindowSpec(10.0, 2.0, 30.0), HoppingWindow(10.0, 2.0)),
+        (WindowSpec(60.0, 10.0, 120.0), HoppingWindow(60.0, 10.0)),
+    ):
+        assert spec.ranges(ts_s) == faust_window.ranges(ts_s)

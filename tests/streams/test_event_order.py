@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from agents.event_order import EventTimeMerge
+from streams.event_order import EventTimeMerge
 
 
 def _logs() -> dict[int, list[tuple[int, str]]]:

@@ -5,13 +5,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agents.feature_maths import (
+from features.maths import (
     BAR_MS,
     BARS_1S,
     FEATURE_NAMES,
     HOP_10S_MS,
     HOP_60S_MS,
-    PairFeatureState,
     Trade,
     buy_sell_ratio,
     compute_features,
@@ -27,6 +26,7 @@ from agents.feature_maths import (
     venue_spread_bps,
     vwap_distance,
 )
+from features.pair_state import PairFeatureState
 from market import amm
 from streams.records import PoolState, Swap
 from tables.windows import (

@@ -6,12 +6,12 @@ import json
 import math
 import random
 
-from agents.model import ML_STRATEGY, SignalModels
+from models.signals import ML_STRATEGY, SignalModels
 from core.logs import correlation_of
 from models.drift import DriftEvent
 from models.strategies import GridParams, GridStrategy, build
 from streams.codec import decode, encode
-from streams.records import FeatureSnapshot, Order, Signal, StrategyParams
+from streams.records import FeatureSnapshot, Signal, StrategyParams
 
 START_MS = 1_700_000_000_000
 
@@ -154,18 +154,3 @@ def test_grid_regrid_keeps_fills() -> None:
     regrid = models.book["grid"]
     assert isinstance(regrid, GridStrategy) and regrid.params.levels == 8
     assert regrid.filled_levels("SOL/USDC") == filled
-
-
-def test_risk_sizes_a_buy_by_its_strategy_weight() -> None:
-    """The one risk change: the signal-driven caps scale with the weight (5 % of 17 500 USDC = 875 USDC)."""
-    from risk_factories import fresh, signal
-
-    from agents import risk_rules as rr
-
-    full = rr.decide(fresh(), signal("JUP/USDC", 1.0, sid="a"), rr.RiskLimits(), now_ms=99)
-    sig = signal("JUP/USDC", 1.0, sid="b")
-    sig.weight = 0.2
-    part = rr.decide(fresh(), sig, rr.RiskLimits(), now_ms=99)
-    assert isinstance(full, Order) and isinstance(part, Order)
-    assert full.amount_in == 875_000_000
-    assert part.amount_in == 175_000_000

@@ -1,11 +1,12 @@
-"""The features agent's fold over in-memory Faust-shaped tables (`backtest.memory_tables`), no broker."""
+"""The feature folding over in-memory Faust-shaped tables (`backtest.memory_tables`), no broker."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from agents.feature_maths import PairFeatureState
-from agents.features import FeatureFolder
+from features.folding import FeatureFolder
+from features.pair_state import PairFeatureState
 from backtest.memory_tables import MemoryTable, feature_tables
 from market.simulator import MarketSimulator
 from streams.records import Swap
@@ -137,7 +138,7 @@ def test_hopping_tables_hold_every_closed_step_once() -> None:
 def test_a_sources_last_progress_is_passed_on_however_small_the_step() -> None:
     """The end of a stream: a source's final progress record, 5 ms past the last announcement, must reach
     the model's merge, or the snapshots of those 5 ms wait for its idle timeout."""
-    from agents.features import ProgressMarks
+    from features.folding import ProgressMarks
 
     marks = ProgressMarks(step_ms=20)
     marks.saw(0, 100)
@@ -147,3 +148,34 @@ def test_a_sources_last_progress_is_passed_on_however_small_the_step() -> None:
     marks.saw(0, 115, from_source=True)
     assert [(p.ts_ms, p.steady) for p in marks.due()] == [(115, True)]
     assert marks.due() == []
+
+
+def test_a_batch_folds_swaps_passes_progress_on_and_reports_what_does_not_decode() -> None:
+    from features.folding import ProgressMarks, fold_batch
+    from streams.codec import encode
+    from streams.records import PROGRESS_KEY, Progress
+
+    @dataclass
+    class Message:
+        partition: int
+        offset: int
+        key: bytes | None
+        value: bytes | None
+        timestamp: float = 1.0
+
+    events = swaps(300)
+    good = [Message(0, i, b"SOL/USDC", encode(s)) for i, s in enumerate(events)]
+    bad_swap = Message(0, 300, b"SOL/USDC", b"{not json")
+    source_progress = Message(0, 301, PROGRESS_KEY, encode(Progress(source_partition=0, ts_ms=events[-1].ts_ms + 5)))
+    bad_progress = Message(0, 302, PROGRESS_KEY, b"[]")
+    marks = ProgressMarks(step_ms=20)
+    batch = fold_batch(
+        FeatureFolder(snapshot_interval_ms=1000, **tables()),
+        marks,
+        [*good, bad_swap, source_progress, bad_progress],
+    )
+    assert [s.id for s in batch.snapshots] == [s.id for s in run([events], tables())]
+    assert [i for i, _ in batch.dead] == [300, 302]
+    assert [(p.source_partition, p.ts_ms, p.steady) for p in batch.progress] == [
+        (0, events[-1].ts_ms + 5, True)
+    ]

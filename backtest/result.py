@@ -1,0 +1,113 @@
+"""What a backtest run yields: the ledger it booked, each trade with its attribution, and the run's result.
+
+Kept apart from the engine so the report reads results without importing the engine that makes them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from agents.risk_rules import RiskState
+from market.fills import FILLED, mint_flows
+from market.tokens import USDC, WSOL
+from store.execution import _Position as LedgerPosition  # the sink's booking rules, reused as they are
+from streams.records import Allocation, Fill, Order, PoolState
+
+
+@dataclass(slots=True)
+class Ledger:
+    """The paper wallet and positions as the execution sink books them, marked to snapshot prices."""
+
+    balances: dict[str, int]
+    fallback_sol_usdc: float
+    positions: dict[str, LedgerPosition] = field(default_factory=dict)
+    prices: dict[str, float] = field(default_factory=dict)  # pair -> last snapshot price
+    pair_mints: dict[str, tuple[str, str, int, int]] = field(default_factory=dict)  # base, quote, decimals
+    base_pair: dict[str, str] = field(default_factory=dict)  # base mint -> the pair that prices it
+
+    def learn(self, pair: str, price: float, pools: list[PoolState]) -> None:
+        if pair not in self.pair_mints and pools:
+            p = pools[0]
+            self.pair_mints[pair] = (p.base_mint, p.quote_mint, p.base_decimals, p.quote_decimals)
+            self.base_pair.setdefault(p.base_mint, pair)
+        if price > 0.0:
+            self.prices[pair] = price
+
+    def usdc_per_human(self, mint: str, depth: int = 0) -> float:
+        """USDC per whole token of `mint` at the last prices (SOL at a fallback until SOL/USDC trades)."""
+        if mint == USDC:
+            return 1.0
+        pair = self.base_pair.get(mint)
+        price = self.prices.get(pair) if pair is not None else None
+        if pair is None or price is None or depth > 2:
+            return self.fallback_sol_usdc if mint == WSOL else 0.0
+        quote = self.pair_mints[pair][1]
+        return price * self.usdc_per_human(quote, depth + 1)
+
+    def usdc_per_raw(self, mint: str, decimals: int) -> float:
+        return self.usdc_per_human(mint) / 10.0**decimals
+
+    def equity_usdc(self) -> float:
+        total = 0.0
+        for mint, amount in self.balances.items():
+            if amount:
+                total += amount * self.usdc_per_raw(mint, _decimals(self, mint))
+        return total
+
+    def book(self, order: Order, fill: Fill) -> None:
+        for mint, delta in mint_flows(order, fill).items():
+            self.balances[mint] = self.balances.get(mint, 0) + delta
+        if fill.status == FILLED:
+            s = order.pool_state
+            position = self.positions.setdefault(
+                order.pair,
+                LedgerPosition(s.base_mint, s.quote_mint, s.base_decimals, s.quote_decimals, 0, 0, 0),
+            )
+            position.book(fill)
+
+
+def _decimals(ledger: Ledger, mint: str) -> int:
+    if mint == USDC:
+        return 6
+    if mint == WSOL:
+        return 9
+    pair = ledger.base_pair.get(mint)
+    return ledger.pair_mints[pair][2] if pair is not None else 0
+
+
+@dataclass(slots=True)
+class TradeRecord:
+    """One order with its outcome and what it is attributed to."""
+
+    order: Order
+    fill: Fill
+    strategy: str
+    notional_usdc: float
+    fee_usdc: float
+    realised_usdc: float  # PnL this fill booked (sells), in USDC at the fill's time
+
+
+@dataclass(slots=True)
+class BacktestResult:
+    """Everything a report needs; `orders` in decision order."""
+
+    seed: int
+    events: int
+    dead_letters: int
+    launches: int
+    snapshots: int
+    signals: int
+    rejections: int
+    elapsed_s: float
+    start_equity_usdc: float
+    trades: list[TradeRecord]
+    equity: list[tuple[int, float]]  # (event time ms, equity USDC), one point per snapshot interval
+    ledger: Ledger
+    risk_state: RiskState
+    models: dict[str, dict[str, float]]
+    rejection_codes: dict[str, int]
+    allocations: list[Allocation] = field(default_factory=list)  # the bandit's, one per closed cycle
+
+    @property
+    def orders(self) -> list[Order]:
+        return [t.order for t in self.trades]
