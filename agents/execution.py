@@ -18,185 +18,169 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from faust.transport.consumer import Consumer as FaustConsumer
+from faust.types import TP
 
-from agents.dead_letters import send_dead_letter
+from agents.context import WorkerContext
 from chain.local import LocalChain
 from core import metrics
 from core.errors import DecodeError
 from core.logs import correlation_of
+from market.balances import compare_balances
 from market.tokens import DECIMALS, initial_wallet
-from store.db import create_pool
 from store.execution import ExecutionSink
 from store.order_gate import OrderGate
-from streams.app import app, dlq_orders_topic, fills_topic, orders_topic, settings
 from streams.codec import decode, encode
+from streams.compat.consumer import assignment
+from streams.compat.dead_letters import send_dead_letter
+from streams.compat.seeks import ResumeAt, ResumePoint
 from streams.records import Fill, Order
 from venues.paper import PaperVenue
 
 log = logging.getLogger(__name__)
 
-_sink: ExecutionSink | None = None
-_chain: LocalChain | None = None
-_chain_stale = False  # a failed batch could not re-sync the chain: the next batch must first
-_sink_lock = asyncio.Lock()
-# Held around every batch, chain re-sync and balance check: the chain and the database agree in between.
-_chain_lock = asyncio.Lock()
 
+class ExecutionRunner:
+    """The execution agent of one worker: its sink, the local chain it settles on, and their lock."""
 
-async def get_sink() -> ExecutionSink:
-    global _sink, _chain
-    async with _sink_lock:
-        if _sink is None:
-            if settings.database_url is None:
-                raise RuntimeError("DATABASE_URL is not set for this worker")
-            pool = await create_pool(settings.database_url)
-            chain = LocalChain() if settings.paper_chain else None
-            sink = ExecutionSink(
-                pool,
-                consumer=f"{settings.app_id}.execution",
-                portfolio=settings.portfolio,
-                venue=PaperVenue(chain),
-            )
-            await sink.ensure_wallet(initial_wallet(settings.paper_start_usdc, settings.paper_start_sol))
-            if settings.redis_url is not None:  # the fast halt and manual cancels (store.order_gate)
-                sink.gate = OrderGate(settings.redis_url, settings.portfolio)
-            if chain is not None:
-                async with _chain_lock:
-                    await sync_chain(sink, chain, "start")
-            _sink, _chain = sink, chain
-        return _sink
+    def __init__(self, ctx: WorkerContext) -> None:
+        self.ctx = ctx
+        self.chain: LocalChain | None = ctx.chain
+        self.sink: ExecutionSink | None = None
+        self.chain_stale = False  # a failed batch could not re-sync the chain: the next batch must first
+        self._sink_lock = asyncio.Lock()
+        # Held around every batch, chain re-sync and balance check: the chain and the database agree between.
+        self.chain_lock = asyncio.Lock()
+        self.orders_topic = ctx.topics.orders_topic.get_topic_name()
 
+    def register(self) -> None:
+        ctx = self.ctx
 
-async def sync_chain(sink: ExecutionSink, chain: LocalChain, why: str) -> dict[str, int]:
-    """Bring the chain's wallet to the database's balances (call with `_chain_lock` held)."""
-    balances = await sink.balances()
-    decimals = dict(DECIMALS)
-    for position in await sink.positions():
-        decimals.setdefault(position["base_mint"], position["base_decimals"])
-        decimals.setdefault(position["quote_mint"], position["quote_decimals"])
-    global _chain_stale
-    changes = chain.sync_wallet(balances, decimals)
-    _chain_stale = False
-    log.info(
-        "local chain synced to the database's balances (%s): %d mints changed",
-        why,
-        len(changes),
-        extra={"portfolio": sink.portfolio, "changes": {m: str(d) for m, d in changes.items()}},
-    )
-    return changes
+        async def execute_orders(stream: Any) -> None:
+            """orders -> venue -> fills."""
+            sink = await self.get_sink()
+            await self.publish_fills(sink)  # whatever a crash left in the outbox
+            async for events in stream.take_events(500, within=ctx.settings.batch_within_s):
+                await self.process(sink, events)
 
+        ctx.app.agent(ctx.topics.orders_topic, name="agents.execution.execute_orders")(execute_orders)
+        ctx.compat.hooks.register("execution sink offsets", [self.orders_topic], self.resume_points)
 
-async def _resync_after_failure(sink: ExecutionSink, chain: LocalChain) -> None:
-    """Re-sync after a failed batch; if that fails too (database down), the next batch re-syncs first."""
-    global _chain_stale
-    _chain_stale = True
-    try:
-        await sync_chain(sink, chain, "batch failed")
-    except Exception:
-        log.exception("local chain re-sync after a failed batch failed; the next batch retries it first")
-        return
-    _chain_stale = False
-
-
-def owns_orders() -> bool:
-    """Whether this worker is assigned the orders partition (so its chain is the one that settles)."""
-    topic = orders_topic.get_topic_name()
-    try:
-        return any(tp.topic == topic for tp in app.consumer.assignment())
-    except Exception:  # consumer not started yet
-        return False
-
-
-async def balance_check() -> dict[str, Any]:
-    """The database's balances next to the chain's, and every difference, taken under the batch lock."""
-    from solbot.commands.check import compare_balances
-
-    if _sink is None or _chain is None:
-        return {"available": False, "reason": "no local chain here (PAPER_CHAIN off, or not started)"}
-    if not owns_orders():
-        return {"available": False, "reason": "this worker does not own the orders partition"}
-    async with _chain_lock:
-        db = await _sink.balances()
-        on_chain = _chain.balances()
-    differences = compare_balances(db, on_chain)
-    return {
-        "available": True,
-        "portfolio": _sink.portfolio,
-        "wallet": str(_chain.wallet),
-        "transactions": _chain.transactions_sent,
-        # Raw amounts as strings: JSON numbers lose precision past 2**53.
-        "db": {mint: str(amount) for mint, amount in sorted(db.items())},
-        "chain": {mint: str(amount) for mint, amount in sorted(on_chain.items())},
-        "differences": differences,
-        "ok": not differences,
-    }
-
-
-def seek_orders_to_sink_offsets() -> None:
-    """After every assignment, start the orders partitions where the sink's last transaction ended.
-
-    Faust seeks to the group's committed offsets, which trail the sink's (they are committed on an
-    interval); the sink skips anything below its stored offset anyway, so this saves re-reading, and
-    makes the stored offsets, not the broker's, the place consumption resumes from.
-    """
-    consumer_cls = FaustConsumer
-    if getattr(consumer_cls.perform_seek, "_solbot_sink_seek", False):
-        return
-    original = consumer_cls.perform_seek
-
-    async def perform_seek(self: Any) -> None:
-        await original(self)
-        from agents.risk import resume_offsets
-
-        for tp, resume_at in resume_offsets(list(self.assignment())).items():
-            await self.seek(tp, resume_at)
-            log.info(
-                "risk input resumes at the risk state's offset",
-                extra={"topic": tp.topic, "partition": tp.partition, "offset": resume_at},
-            )
-        topic = orders_topic.get_topic_name()
-        owned = [tp for tp in self.assignment() if tp.topic == topic]
-        if not owned or settings.database_url is None:
-            return
-        sink = await get_sink()
-        if _chain is not None:
-            async with _chain_lock:
-                await sync_chain(sink, _chain, "orders partition assigned")
-        stored = await sink.next_offsets(topic)
-        for tp in owned:
-            offset = stored.get(tp.partition)
-            if offset is not None and offset > (self._read_offset.get(tp) or 0):
-                await self.seek(tp, offset)
-                log.info(
-                    "orders partition resumes at the sink's offset",
-                    extra={"topic": topic, "partition": tp.partition, "offset": offset},
+    async def get_sink(self) -> ExecutionSink:
+        settings = self.ctx.settings
+        async with self._sink_lock:
+            if self.sink is None:
+                pool = await self.ctx.connections.pool("execution")
+                chain = self.chain
+                sink = ExecutionSink(
+                    pool,
+                    consumer=f"{settings.app_id}.execution",
+                    portfolio=settings.portfolio,
+                    venue=PaperVenue(chain),
                 )
+                await sink.ensure_wallet(initial_wallet(settings.paper_start_usdc, settings.paper_start_sol))
+                if settings.redis_url is not None:  # the fast halt and manual cancels (store.order_gate)
+                    sink.gate = OrderGate(settings.redis_url, settings.portfolio)
+                if chain is not None:
+                    async with self.chain_lock:
+                        await self.sync_chain(sink, chain, "start")
+                self.sink = sink
+            return self.sink
 
-    perform_seek._solbot_sink_seek = True  # type: ignore[attr-defined]
-    consumer_cls.perform_seek = perform_seek  # type: ignore[method-assign]
+    async def sync_chain(self, sink: ExecutionSink, chain: LocalChain, why: str) -> dict[str, int]:
+        """Bring the chain's wallet to the database's balances (call with `chain_lock` held)."""
+        balances = await sink.balances()
+        decimals = dict(DECIMALS)
+        for position in await sink.positions():
+            decimals.setdefault(position["base_mint"], position["base_decimals"])
+            decimals.setdefault(position["quote_mint"], position["quote_decimals"])
+        changes = chain.sync_wallet(balances, decimals)
+        self.chain_stale = False
+        log.info(
+            "local chain synced to the database's balances (%s): %d mints changed",
+            why,
+            len(changes),
+            extra={"portfolio": sink.portfolio, "changes": {m: str(d) for m, d in changes.items()}},
+        )
+        return changes
 
+    async def _resync_after_failure(self, sink: ExecutionSink, chain: LocalChain) -> None:
+        """Re-sync after a failed batch; if that fails too (database down), the next batch re-syncs first."""
+        self.chain_stale = True
+        try:
+            await self.sync_chain(sink, chain, "batch failed")
+        except Exception:
+            log.exception("local chain re-sync after a failed batch failed; the next batch retries it first")
+            return
+        self.chain_stale = False
 
-async def publish_fills(sink: ExecutionSink) -> int:
-    """Send every unpublished fill, wait for the broker's acks, then mark them published."""
-    pending = await sink.unpublished()
-    if not pending:
-        return 0
-    key = settings.portfolio.encode()
-    acks = [await fills_topic.send(key=key, value=encode(fill)) for fill in pending]
-    await asyncio.gather(*acks)
-    await sink.mark_published([f.id for f in pending])
-    return len(pending)
+    def owns_orders(self) -> bool:
+        """Whether this worker is assigned the orders partition (so its chain is the one that settles)."""
+        return any(tp.topic == self.orders_topic for tp in assignment(self.ctx.app.consumer))
 
+    async def balance_check(self) -> dict[str, Any]:
+        """The database's balances next to the chain's, and every difference, taken under the batch lock."""
+        sink, chain = self.sink, self.chain
+        if sink is None or chain is None:
+            return {"available": False, "reason": "no local chain here (PAPER_CHAIN off, or not started)"}
+        if not self.owns_orders():
+            return {"available": False, "reason": "this worker does not own the orders partition"}
+        async with self.chain_lock:
+            db = await sink.balances()
+            on_chain = chain.balances()
+        differences = compare_balances(db, on_chain)
+        return {
+            "available": True,
+            "portfolio": sink.portfolio,
+            "wallet": str(chain.wallet),
+            "transactions": chain.transactions_sent,
+            # Raw amounts as strings: JSON numbers lose precision past 2**53.
+            "db": {mint: str(amount) for mint, amount in sorted(db.items())},
+            "chain": {mint: str(amount) for mint, amount in sorted(on_chain.items())},
+            "differences": differences,
+            "ok": not differences,
+        }
 
-@app.agent(orders_topic)
-async def execute_orders(stream: Any) -> None:
-    """orders -> venue -> fills."""
-    sink = await get_sink()
-    await publish_fills(sink)  # whatever a crash left in the outbox
-    async for events in stream.take_events(500, within=settings.batch_within_s):
+    async def resume_points(
+        self, assigned: Sequence[TP], committed: Mapping[TP, int | None]
+    ) -> dict[TP, ResumePoint]:
+        """The resume hook: the orders partitions start where the sink's last transaction ended.
+
+        Faust seeks to the group's committed offsets, which trail the sink's (they are committed on an
+        interval); the sink skips anything below its stored offset anyway, so this saves re-reading, and
+        makes the stored offsets, not the broker's, the place consumption resumes from. The chain is
+        brought to the database's balances first: this worker may have settled nothing of them yet.
+        """
+        if self.ctx.settings.database_url is None:
+            return {}
+        sink = await self.get_sink()
+        if self.chain is not None:
+            async with self.chain_lock:
+                await self.sync_chain(sink, self.chain, "orders partition assigned")
+        stored = await sink.next_offsets(self.orders_topic)
+        points: dict[TP, ResumePoint] = {}
+        for tp in assigned:
+            offset = stored.get(tp.partition)
+            if offset is not None and offset > (committed.get(tp) or 0):
+                points[tp] = ResumeAt(offset)
+        return points
+
+    async def publish_fills(self, sink: ExecutionSink) -> int:
+        """Send every unpublished fill, wait for the broker's acks, then mark them published."""
+        pending = await sink.unpublished()
+        if not pending:
+            return 0
+        key = self.ctx.settings.portfolio.encode()
+        fills_topic = self.ctx.topics.fills_topic
+        acks = [await fills_topic.send(key=key, value=encode(fill)) for fill in pending]
+        await asyncio.gather(*acks)
+        await sink.mark_published([f.id for f in pending])
+        return len(pending)
+
+    async def process(self, sink: ExecutionSink, events: list[Any]) -> None:
+        """One batch of orders: each partition's in one sink transaction, then their fills published."""
         batches: dict[int, list[tuple[int, Order]]] = defaultdict(list)
         received_ms: dict[str, float] = {}
         metrics.EVENTS.labels("execute_orders").inc(len(events))
@@ -207,23 +191,10 @@ async def execute_orders(stream: Any) -> None:
                 batches[msg.partition].append((msg.offset, order))
                 received_ms[order.id] = msg.timestamp * 1000.0
             except DecodeError as exc:
-                await send_dead_letter(dlq_orders_topic, event, str(exc), "execute_orders")
+                await send_dead_letter(self.ctx.topics.dlq_orders_topic, event, str(exc), "execute_orders")
         now_ms = int(time.time() * 1000)
         for partition, batch in batches.items():
-            started = time.monotonic()
-            async with _chain_lock:
-                if _chain is not None and _chain_stale:
-                    await sync_chain(sink, _chain, "after a failed re-sync")
-                try:
-                    fills: list[Fill] = await sink.apply(
-                        orders_topic.get_topic_name(), partition, batch, now_ms
-                    )
-                except Exception:
-                    metrics.VENUE_ERRORS.labels("paper").inc()
-                    if _chain is not None:  # the batch rolled back; what it settled on chain must too
-                        await _resync_after_failure(sink, _chain)
-                    raise
-            metrics.VENUE_LATENCY.labels("paper").observe(time.monotonic() - started)
+            fills = await self._apply(sink, partition, batch, now_ms)
             for fill in fills:
                 metrics.ORDERS.labels(fill.status).inc()
                 log.info(
@@ -239,6 +210,24 @@ async def execute_orders(stream: Any) -> None:
                         "signature": fill.signature,
                     },
                 )
-        await publish_fills(sink)
+        await self.publish_fills(sink)
         for since in received_ms.values():
             metrics.observe_hop("orders_to_fills", since)
+
+    async def _apply(
+        self, sink: ExecutionSink, partition: int, batch: list[tuple[int, Order]], now_ms: int
+    ) -> list[Fill]:
+        started = time.monotonic()
+        chain = self.chain
+        async with self.chain_lock:
+            if chain is not None and self.chain_stale:
+                await self.sync_chain(sink, chain, "after a failed re-sync")
+            try:
+                fills: list[Fill] = await sink.apply(self.orders_topic, partition, batch, now_ms)
+            except Exception:
+                metrics.VENUE_ERRORS.labels("paper").inc()
+                if chain is not None:  # the batch rolled back; what it settled on chain must too
+                    await self._resync_after_failure(sink, chain)
+                raise
+        metrics.VENUE_LATENCY.labels("paper").observe(time.monotonic() - started)
+        return fills

@@ -1,302 +1,62 @@
-"""The features agent: raw swaps in batches -> windowed bars -> feature snapshots at an event-time cadence.
+"""The features agent: raw swaps in batches -> windowed bars -> feature snapshots (and progress records).
 
-Carrying decisions, not raw events: one snapshot per pair per `snapshot_interval_ms` of event time goes
-downstream, however many swaps arrive. A snapshot is taken at the first swap of a new interval and
-includes it, so the snapshots (and everything after them) do not depend on how events were batched.
+The fold is `features.folding` (no I/O); this runner feeds it Faust's tables, publishes what it returns
+and sends what it could not decode to the raw hop's dead-letter topic.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from typing import Any
 
-from agents.dead_letters import send_dead_letters
-from agents.feature_maths import (
-    BAR_MS,
-    BARS_1S,
-    HOP_10S_MS,
-    HOP_60S_MS,
-    Trade,
-    compute_features,
-    hop_bar,
-    pair_price,
-    pool_dict_from_swap,
-    trade_from_swap,
-)
+from agents.context import WorkerContext
 from core import metrics
-from core.errors import DecodeError
+from features.folding import FeatureFolder, ProgressMarks, fold_batch
 from store import latest_prices
-from streams.app import app, dlq_raw_topic, features_topic, raw_swaps_topic, settings
-from streams.codec import RawSwap, decode, decode_swap, encode
-from streams.records import PROGRESS_KEY, FeatureSnapshot, PoolState, Progress, Swap
-from streams.validate import check_swap
-from tables.batch_view import BatchView, underlying
-from tables.features import pair_to_bar_1s, pair_to_bar_10s, pair_to_bar_60s, pair_to_feature_state
-from tables.windows import Bar, merge_bars
+from streams.codec import encode
+from streams.compat.dead_letters import send_dead_letters
+from streams.compat.tables import FaustTable
+from streams.records import PROGRESS_KEY
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class PairState:
-    """What the features agent remembers per pair besides its bars."""
+class FeaturesRunner:
+    """The features agent of one worker: its progress marks and its tables' batch-view adapters."""
 
-    offsets: dict[str, int] = field(default_factory=dict)  # raw partition -> last applied offset
-    bucket: int = -1  # last snapshot bucket (ts_ms // snapshot_interval_ms)
-    second_ms: int = -1  # start of the latest second with a trade: the hopping tables hold the steps before
-    last_price: float = 0.0  # the last trade's price: the fallback when no pool has a price
-    pools: dict[str, dict[str, Any]] = field(default_factory=dict)
+    def __init__(self, ctx: WorkerContext) -> None:
+        self.ctx = ctx
+        self.progress = ProgressMarks(ctx.settings.features_progress_ms)
+        tables = ctx.tables
+        self._bars_1s = FaustTable(tables.pair_to_bar_1s)
+        self._bars_10s = FaustTable(tables.pair_to_bar_10s)
+        self._bars_60s = FaustTable(tables.pair_to_bar_60s)
+        self._states = FaustTable(tables.pair_to_feature_state)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "offsets": self.offsets,
-            "bucket": self.bucket,
-            "last_price": self.last_price,
-            "pools": self.pools,
-            "second_ms": self.second_ms,
-        }
+    def register(self) -> None:
+        app, settings = self.ctx.app, self.ctx.settings
 
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> PairState:
-        return cls(
-            offsets=dict(d.get("offsets", {})),
-            bucket=int(d.get("bucket", -1)),
-            last_price=float(d.get("last_price", 0.0)),
-            pools=dict(d.get("pools", {})),
-            second_ms=int(d.get("second_ms", -1)),
-        )
+        async def build_features(stream: Any) -> None:
+            """raw.swaps -> features, in batches; one table write per key per batch."""
+            async for events in stream.take_events(settings.batch_max_events, within=settings.batch_within_s):
+                await self.process(events)
 
+        app.agent(self.ctx.topics.raw_swaps_topic, name="agents.features.build_features")(build_features)
 
-class WindowedBars:
-    """The bars of one windowed table for one batch, keyed as Faust keys them: (pair, (start, end))."""
-
-    def __init__(self, table: Any) -> None:
-        self.window = underlying(table).window
-        self.view: BatchView[Bar] = BatchView(underlying(table), load=Bar.from_dict, dump=Bar.to_dict)
-        self._ranges: dict[int, list[tuple[float, float]]] = {}
-
-    def ranges(self, ts_ms: int) -> list[tuple[float, float]]:
-        second = ts_ms // 1000  # whole-second windows: the ranges depend only on the second
-        got = self._ranges.get(second)
-        if got is None:
-            got = self._ranges_of(second)
-        return got
-
-    def _ranges_of(self, second: int) -> list[tuple[float, float]]:
-        got = [(float(r[0]), float(r[1])) for r in self.window.ranges(float(second))]
-        self._ranges[second] = got
-        return got
-
-    def add(self, pair: str, partition: int, trade: Trade, offset: int = -1) -> None:
-        """Fold one trade into its windows; a window that already holds `offset` (>= 0) keeps its bar."""
-        second = trade.ts_ms // 1000  # `ranges`, inlined: this runs once per swap
-        view = self.view
-        for rng in self._ranges.get(second) or self._ranges_of(second):
-            key = (pair, rng)
-            bar = view.get(key)
-            if bar is None:
-                bar = Bar()
-            elif 0 <= offset <= bar.offset:
-                continue  # counted before a crash; the pair's state, which would have said so, was not
-            bar.add(*trade)
-            bar.offset = offset
-            view.put(key, bar, partition)
-
-    def add_bar(self, pair: str, partition: int, ts_ms: int, delta: Bar) -> None:
-        """Merge a batch's trades of one step (all in the same windows as `ts_ms`) into those windows."""
-        for rng in self.ranges(ts_ms):
-            key = (pair, rng)
-            bar = self.view.get(key)
-            if bar is None:
-                bar = Bar()
-            bar.absorb(delta)
-            self.view.put(key, bar, partition)
-
-    def history(self, pair: str, ts_ms: int, count: int) -> list[Bar | None]:
-        """The last `count` tumbling bars up to ts, oldest first (None for seconds without trades)."""
-        second = ts_ms // 1000
-        ranges, get = self._ranges, self.view.get
-        return [
-            get((pair, (ranges.get(s) or self._ranges_of(s))[0]))
-            for s in range(second - count + 1, second + 1)
-        ]
-
-
-class FeatureFolder:
-    """Folds one batch of raw swaps into the tables and returns the snapshots it must publish.
-
-    A swap updates one bar: its one-second bar. Snapshots merge the hopping-window bars from the
-    one-second bars (`hop_bar`). The hopping tables stay the durable, expiring record of those windows:
-    when a pair's event time leaves a step (2 s, 10 s), that step's one-second bars are merged into every
-    window containing it, once, so a window's table value covers its closed steps (a trade arriving after
-    its step closed is in the one-second bars and the snapshots, not in these tables). Nothing reads them
-    back, so a run that needs no durable record (the backtest) passes None for them.
-    """
-
-    def __init__(
-        self,
-        *,
-        bars_1s: Any,
-        bars_10s: Any | None,
-        bars_60s: Any | None,
-        state_table: Any,
-        snapshot_interval_ms: int,
-    ) -> None:
-        self.bars_1s = WindowedBars(bars_1s)
-        self.hops = [
-            (WindowedBars(table), step_ms)
-            for table, step_ms in ((bars_10s, HOP_10S_MS[1]), (bars_60s, HOP_60S_MS[1]))
-            if table is not None
-        ]
-        self.states: BatchView[PairState] = BatchView(
-            underlying(state_table), load=PairState.from_dict, dump=PairState.to_dict
-        )
-        self.interval_ms = snapshot_interval_ms
-
-    def fold(
-        self, swap: Swap | RawSwap, partition: int, offset: int, origin_ms: int
-    ) -> FeatureSnapshot | None:
-        """Apply one swap (skipping a re-delivered one) and return a snapshot if it opens a new interval."""
-        pair = swap.pair
-        state = self.states.get(pair) or PairState()
-        part_key = str(partition)
-        if offset <= state.offsets.get(part_key, -1):
-            return None  # already applied before a restart: idempotent
-        trade = trade_from_swap(swap)
-        if trade is None:
-            return None
-        self.bars_1s.add(pair, partition, trade, offset)
-        second_ms = trade.ts_ms - trade.ts_ms % BAR_MS
-        if second_ms > state.second_ms:
-            if self.hops and state.second_ms >= 0:
-                self._close_steps(pair, partition, state.second_ms, second_ms)
-            state.second_ms = second_ms
-        known = state.pools.get(swap.pool)
-        if known is None or swap.ts_ms >= int(known.get("ts_ms", 0)):
-            state.pools[swap.pool] = pool_dict_from_swap(swap)
-        state.last_price = trade.price
-        state.offsets[part_key] = offset
-        snapshot = None
-        bucket = swap.ts_ms // self.interval_ms
-        if bucket > state.bucket:
-            state.bucket = bucket
-            snapshot = self._snapshot(pair, state, swap.ts_ms, origin_ms, partition, offset)
-        self.states.put(pair, state, partition)
-        return snapshot
-
-    def _snapshot(
-        self, pair: str, state: PairState, ts_ms: int, origin_ms: int, partition: int, offset: int
-    ) -> FeatureSnapshot:
-        pools = [PoolState(**p) for p in state.pools.values()]
-        price = pair_price(pools, fallback=state.last_price)
-        history = self.bars_1s.history(pair, ts_ms, BARS_1S)
-        features = compute_features(
-            price, history, hop_bar(history, ts_ms, *HOP_10S_MS), hop_bar(history, ts_ms, *HOP_60S_MS), pools
-        )
-        bucket_ms = (ts_ms // self.interval_ms) * self.interval_ms
-        return FeatureSnapshot(
-            id=f"{pair}@{bucket_ms}",
-            pair=pair,
-            ts_ms=ts_ms,
-            origin_ms=origin_ms,
-            price=price,
-            features=features,
-            pools=pools,
-            source_partition=partition,
-            source_offset=offset,
-        )
-
-    def _close_steps(self, pair: str, partition: int, last_ms: int, now_ms: int) -> None:
-        """Event time moved from the second `last_ms` to `now_ms`: write the step it closed, if any."""
-        for bars, step_ms in self.hops:
-            closed = last_ms - last_ms % step_ms
-            if now_ms - now_ms % step_ms == closed:
-                continue
-            seconds = self.bars_1s.history(pair, closed + step_ms - BAR_MS, step_ms // BAR_MS)
-            merged = merge_bars(seconds)
-            if merged is not None:
-                bars.add_bar(pair, partition, closed, merged)
-
-    def flush(self) -> None:
-        self.bars_1s.view.flush()
-        for bars, _ in self.hops:
-            bars.view.flush()
-        self.states.flush()
-
-
-class ProgressMarks:
-    """Per raw partition, the newest event time read and the last one announced on `features`.
-
-    `due()` names the partitions whose event time moved at least `step_ms` past the last announcement: one
-    small record per partition per step, however many swaps (see `streams.records.Progress`). A source's
-    own progress record is passed on at once, however small the step: the source paces those itself, and
-    its last one (the end of a stream) must not wait for a step that never comes.
-    """
-
-    def __init__(self, step_ms: int) -> None:
-        self.step_ms = step_ms
-        self.read: dict[int, int] = {}
-        self.announced: dict[int, int] = {}
-        self.steady: set[int] = set()  # raw partitions whose source sends progress records
-        self._from_source: set[int] = set()  # partitions whose newest mark came from a source's record
-
-    def saw(self, partition: int, ts_ms: int, *, from_source: bool = False) -> None:
-        if from_source:
-            self.steady.add(partition)
-        if ts_ms > self.read.get(partition, -(2**62)):
-            self.read[partition] = ts_ms
-            if from_source:
-                self._from_source.add(partition)
-
-    def due(self) -> list[Progress]:
-        out = []
-        for partition, ts in self.read.items():
-            moved = ts - self.announced.get(partition, -(2**62))
-            if moved >= self.step_ms or (moved > 0 and partition in self._from_source):
-                self.announced[partition] = ts
-                out.append(Progress(source_partition=partition, ts_ms=ts, steady=partition in self.steady))
-        self._from_source.clear()
-        return out
-
-
-_progress = ProgressMarks(settings.features_progress_ms)
-
-
-@app.agent(raw_swaps_topic)
-async def build_features(stream: Any) -> None:
-    """raw.swaps -> features, in batches; one table write per key per batch."""
-    async for events in stream.take_events(settings.batch_max_events, within=settings.batch_within_s):
-        folder = FeatureFolder(
-            bars_1s=pair_to_bar_1s,
-            bars_10s=pair_to_bar_10s,
-            bars_60s=pair_to_bar_60s,
-            state_table=pair_to_feature_state,
-            snapshot_interval_ms=settings.snapshot_interval_ms,
-        )
-        snapshots: list[FeatureSnapshot] = []
-        dead: list[tuple[Any, str]] = []
+    async def process(self, events: list[Any]) -> None:
         metrics.EVENTS.labels("build_features").inc(len(events))
-        for event in events:
-            msg = event.message
-            if msg.key == PROGRESS_KEY:  # a source's progress: no swap, but event time moved on
-                try:
-                    _progress.saw(msg.partition, decode(Progress, msg.value).ts_ms, from_source=True)
-                except DecodeError as exc:
-                    dead.append((event, str(exc)))
-                continue
-            try:
-                swap = check_swap(decode_swap(msg.value))
-            except DecodeError as exc:
-                dead.append((event, str(exc)))
-                continue
-            snap = folder.fold(swap, msg.partition, msg.offset, int(msg.timestamp * 1000))
-            if snap is not None:
-                snapshots.append(snap)
-            _progress.saw(msg.partition, swap.ts_ms)
+        folder = FeatureFolder(
+            bars_1s=self._bars_1s,
+            bars_10s=self._bars_10s,
+            bars_60s=self._bars_60s,
+            state_table=self._states,
+            snapshot_interval_ms=self.ctx.settings.snapshot_interval_ms,
+        )
+        batch = fold_batch(folder, self.progress, [e.message for e in events])
+        features_topic = self.ctx.topics.features_topic
         # Snapshots go to the producer before the state that says they were taken: a crash in between
         # then re-emits a snapshot (same id: the model agent scores it once) instead of losing it.
-        for snap in snapshots:
+        for snap in batch.snapshots:
             await features_topic.send(key=snap.pair.encode(), value=encode(snap))
             metrics.observe_hop("raw_to_features", snap.origin_ms)
             log.info(
@@ -310,11 +70,12 @@ async def build_features(stream: Any) -> None:
                 },
             )
             metrics.saw_event(snap.pair)
-        for progress in _progress.due():  # after the snapshots: they are at or below it
+        for progress in batch.progress:  # after the snapshots: they are at or below it
             await features_topic.send(
                 key=PROGRESS_KEY, value=encode(progress), partition=progress.source_partition
             )
         folder.flush()
-        await send_dead_letters(dlq_raw_topic, dead, "build_features")
-        if snapshots:
-            await latest_prices.publish(snapshots)
+        dead = [(events[i], reason) for i, reason in batch.dead]
+        await send_dead_letters(self.ctx.topics.dlq_raw_topic, dead, "build_features")
+        if batch.snapshots:
+            await latest_prices.publish(batch.snapshots)

@@ -1,6 +1,92 @@
-"""Registers every agent of the pipeline with the app, in data-flow order."""
+"""One worker of the pipeline, built from its settings: the app, its topics and tables, the compatibility
+layer, one context, and a runner per agent registered in data-flow order.
 
-from agents import execution, features, launches, model, risk
-from web import metrics, status
+features -> model -> risk -> execution (and launches beside features). The resume hooks run in that order
+too: the model's checkpoints, the risk state's offsets, the execution sink's offsets.
+"""
 
-__all__ = ["execution", "features", "launches", "metrics", "model", "risk", "status"]
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from agents.context import Connections, WorkerContext
+from agents.execution import ExecutionRunner
+from agents.features import FeaturesRunner
+from agents.launches import LaunchesRunner
+from agents.model import ModelRunner
+from agents.risk import RiskRunner
+from agents.risk_rules import RiskLimits
+from agents.views import register_views
+from chain.local import LocalChain
+from core.logs import worker_logging_config
+from core.settings import Settings
+from streams.app import build_app, declare_topics
+from streams.broker import bootstrap_of
+from streams.compat import BrokerKind, install
+from tables.features import declare_feature_tables
+from tables.risk import declare_risk_table
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Worker:
+    """A worker's context and runners; `run()` hands the app to Faust's worker until it stops."""
+
+    ctx: WorkerContext
+    features: FeaturesRunner
+    launches: LaunchesRunner
+    model: ModelRunner
+    risk: RiskRunner
+    execution: ExecutionRunner
+
+    def run(self) -> None:
+        from faust.worker import Worker as FaustWorker
+
+        level = self.ctx.settings.log_level
+        FaustWorker(
+            self.ctx.app,
+            loglevel=level if level != "warning" else "warn",
+            redirect_stdouts=False,
+            logging_config=worker_logging_config(level),
+            quiet=True,
+        ).execute_from_commandline()
+
+
+def build_worker(settings: Settings, *, broker_kind: BrokerKind) -> Worker:
+    """Everything one worker runs, from `settings` (its processing guarantee already settled)."""
+    if settings.broker_url is None:
+        raise ValueError("a worker needs BROKER_URL")
+    app = build_app(settings)
+    compat = install(
+        app,
+        broker_kind=broker_kind,
+        bootstrap=bootstrap_of(settings.broker_url),
+        fetch_max_wait_ms=settings.fetch_max_wait_ms,
+    )
+    ctx = WorkerContext(
+        settings=settings,
+        app=app,
+        topics=declare_topics(app, settings),
+        tables=declare_feature_tables(app, settings),
+        risk_table=declare_risk_table(app),
+        compat=compat,
+        limits=RiskLimits.from_settings(settings),
+        connections=Connections(settings.database_url, settings.redis_url),
+        chain=LocalChain() if settings.paper_chain else None,
+    )
+    worker = Worker(
+        ctx,
+        features=FeaturesRunner(ctx),
+        launches=LaunchesRunner(ctx),
+        model=ModelRunner(ctx),
+        risk=RiskRunner(ctx),
+        execution=ExecutionRunner(ctx),
+    )
+    for runner in (worker.features, worker.launches, worker.model, worker.risk, worker.execution):
+        runner.register()
+    register_views(
+        ctx, models_by_pair=worker.model.models.by_pair, balance_check=worker.execution.balance_check
+    )
+    return worker

@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     app_id: str = "solbot"
     topic_partitions: int = Field(4, ge=1, le=256)
     processing_guarantee: Literal["auto", "at_least_once", "exactly_once"] = "auto"
+    # Which Kafka-API broker the workers talk to: Tansu gets its workarounds (streams/compat/tansu.py). auto:
+    # a broker that grants no transactional producer is taken for Tansu (the workarounds are harmless on
+    # another one, merely unneeded).
+    broker_kind: Literal["auto", "kafka", "tansu"] = "auto"
     fetch_max_wait_ms: int = Field(15, ge=5, le=2000)
     producer_linger_ms: int = Field(5, ge=0, le=1000)
     session_timeout_s: float = Field(10.0, ge=3.0)
@@ -55,7 +59,7 @@ class Settings(BaseSettings):
     allocation_floor: float = Field(0.05, ge=0.0, le=0.5)
     model_checkpoint_interval_s: float = Field(60.0, gt=0.0)
     # A features partition silent this long (wall time) stops holding the event-time merge back; the longer
-    # wait applies to partitions whose source sends progress records (agents/event_order.py).
+    # wait applies to partitions whose source sends progress records (streams/event_order.py).
     model_idle_partition_ms: int = Field(500, ge=10, le=60_000)
     model_progress_idle_ms: int = Field(10_000, ge=10, le=600_000)
 

@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import importlib
 import logging
-import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -115,44 +114,26 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
-    """Start one Faust worker; the processing guarantee is settled before the app module is imported."""
-    from streams.broker_compat import (
-        bootstrap_of,
-        set_fetch_wait,
-        supports_transactions,
-        use_exact_recovery_offsets,
-    )
+    """Start one Faust worker; the processing guarantee and the broker's kind are settled first."""
+    from agents.pipeline import build_worker
+    from streams.broker import bootstrap_of, supports_transactions
 
     if settings.broker_url is None:
         raise ConfigError("bad setting BROKER_URL: a worker needs a broker (try `solbot services up`)")
-    bootstrap = bootstrap_of(settings.broker_url)
-    if settings.processing_guarantee == "auto":
-        eos = asyncio.run(supports_transactions(bootstrap))
-        os.environ["PROCESSING_GUARANTEE"] = "exactly_once" if eos else "at_least_once"
-        get_settings.cache_clear()
+    if settings.processing_guarantee == "auto" or settings.broker_kind == "auto":
+        transactions = asyncio.run(supports_transactions(bootstrap_of(settings.broker_url)))
+        if settings.processing_guarantee == "auto":
+            guarantee = "exactly_once" if transactions else "at_least_once"
+            settings = settings.model_copy(update={"processing_guarantee": guarantee})
+        if settings.broker_kind == "auto":
+            settings = settings.model_copy(update={"broker_kind": "kafka" if transactions else "tansu"})
     (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
-    set_fetch_wait(settings.fetch_max_wait_ms)
-    use_exact_recovery_offsets(bootstrap)
 
     import uvloop
-    from faust.worker import Worker
 
-    import agents.pipeline  # noqa: F401 - registers the agents and views
-    from agents.execution import seek_orders_to_sink_offsets
-    from streams.app import app
-
-    seek_orders_to_sink_offsets()
     uvloop.install()
-    from core.logs import worker_logging_config
-
-    worker = Worker(
-        app,
-        loglevel=settings.log_level if settings.log_level != "warning" else "warn",
-        redirect_stdouts=False,
-        logging_config=worker_logging_config(settings.log_level),
-        quiet=True,
-    )
-    worker.execute_from_commandline()
+    broker_kind = "kafka" if settings.broker_kind == "kafka" else "tansu"
+    build_worker(settings, broker_kind=broker_kind).run()
     return 0
 
 
@@ -162,7 +143,7 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
     from market.feed import run_feed
     from market.simulator import MarketSimulator
     from services.stack import Stack
-    from streams.broker_compat import bootstrap_of, create_topics
+    from streams.broker import bootstrap_of, create_topics
 
     with Stack(settings) as stack:
         bootstrap = bootstrap_of(stack.broker_url)

@@ -1,12 +1,14 @@
 """Risk state: one record per portfolio, held by the single risk agent that decides for it.
 
 The signals and fills topics that feed it have one partition and are keyed by portfolio, so the
-changelog (one partition) lives with them; recovery reads them to their true end
-(streams/broker_compat.py).
+changelog (one partition) lives with them; recovery reads them to their true end (`streams.compat`).
 """
 
 from __future__ import annotations
 
-from streams.app import app
+import faust
 
-portfolio_to_risk_state = app.Table("portfolio_to_risk_state", default=None, partitions=1)
+
+def declare_risk_table(app: faust.App) -> faust.Table:
+    """`portfolio_to_risk_state` on `app`: the risk state as a dict (`RiskState.to_dict`) per portfolio."""
+    return app.Table("portfolio_to_risk_state", default=None, partitions=1)

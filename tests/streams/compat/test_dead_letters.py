@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 from aiokafka.errors import RequestTimedOutError
 
-from agents.dead_letters import send_dead_letters
+from streams.compat.dead_letters import send_dead_letters
 
 
 @dataclass

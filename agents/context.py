@@ -1,0 +1,98 @@
+"""One worker's context: its settings, app, topics, tables, connections and shared services, built once.
+
+`agents.pipeline.build_worker` makes it at start-up and hands it to a runner per agent; nothing in
+`agents/` keeps state at module level. Connections (Postgres pools, the Redis client) are opened on first
+use, from the running event loop, never when the context is built.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import asyncpg
+import faust
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from agents.risk_rules import RiskLimits
+from chain.local import LocalChain
+from core.settings import Settings
+from store.alerts import Level, raise_alert
+from store.db import create_pool
+from streams.app import PipelineTopics
+from streams.compat import Compat
+from tables.features import FeatureTables
+
+log = logging.getLogger(__name__)
+
+
+class Connections:
+    """The worker's Postgres pools (one per purpose, so one agent's queries never wait for another's) and
+    its Redis client, created on first use."""
+
+    def __init__(self, database_url: str | None, redis_url: str | None) -> None:
+        self.database_url = database_url
+        self.redis_url = redis_url
+        self._pools: dict[str, asyncpg.Pool] = {}
+        self._lock = asyncio.Lock()
+        self._redis: aioredis.Redis | None = None
+
+    async def pool(self, name: str, *, max_size: int = 5) -> asyncpg.Pool:
+        """The pool for `name` (opened now if it is not); ServiceError when Postgres cannot be reached."""
+        pool = self._pools.get(name)
+        if pool is not None:
+            return pool
+        if self.database_url is None:
+            raise RuntimeError("DATABASE_URL is not set for this worker")
+        async with self._lock:
+            if name not in self._pools:
+                self._pools[name] = await create_pool(self.database_url, max_size=max_size)
+            return self._pools[name]
+
+    def redis(self) -> aioredis.Redis | None:
+        if self.redis_url is None:
+            return None
+        if self._redis is None:
+            self._redis = aioredis.Redis.from_url(self.redis_url)
+        return self._redis
+
+    async def alert(self, alerts: Iterable[tuple[Level, str, str]], what: str) -> None:
+        """Best effort: each (level, code, message) as an alert in Redis; an outage only logs."""
+        alerts = list(alerts)
+        client = self.redis() if alerts else None
+        if client is None:
+            return
+        try:
+            for level, code, message in alerts:
+                await raise_alert(client, level, code, message)
+        except (RedisError, OSError) as exc:
+            log.warning("%s alerts not raised: %s", what, exc)
+
+    async def close(self) -> None:
+        for pool in self._pools.values():
+            await pool.close()
+        self._pools.clear()
+        if self._redis is not None:
+            await self._redis.aclose()
+            self._redis = None
+
+
+@dataclass
+class WorkerContext:
+    """What every runner of one worker shares; built once by `agents.pipeline.build_worker`."""
+
+    settings: Settings
+    app: faust.App
+    topics: PipelineTopics
+    tables: FeatureTables
+    risk_table: faust.Table
+    compat: Compat
+    limits: RiskLimits
+    connections: Connections
+    # The in-process LiteSVM chain paper fills settle on (PAPER_CHAIN), or None.
+    chain: LocalChain | None = None
+    started_s: float = field(default_factory=time.time)

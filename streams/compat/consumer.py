@@ -1,0 +1,28 @@
+"""What the worker's views read of Faust's consumer: its assignment, read offsets and high watermarks."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, cast
+
+from faust.transport.consumer import Consumer as FaustConsumer
+
+
+def read_offsets(consumer: Any) -> Mapping[Any, int | None]:
+    """Faust's read offset per partition: the last record its fetch loop handed over (private API)."""
+    return cast(FaustConsumer, consumer)._read_offset
+
+
+def assignment(consumer: Any) -> set[Any]:
+    """The consumer's partitions; empty before it started."""
+    try:
+        return set(consumer.assignment())
+    except Exception:  # consumer not started yet: nothing is owned
+        return set()
+
+
+def highwater(consumer: Any, tp: Any) -> int | None:
+    try:
+        return cast(int | None, consumer.highwater(tp))
+    except Exception:  # no fetch answered for it yet
+        return None

@@ -1,0 +1,246 @@
+"""Seeks that stick: resume hooks run once per assignment, and a guard that makes every seek exact.
+
+Faust's fetch loop (`Consumer._drain_messages`) drops any record below its read offset, and a seek only
+resets that offset. Its `getmany` keeps yielding the records of a batch fetched before a seek after the
+seek happened; each moves the read offset past the seek's target, so the records the seek brings back
+are then dropped as "already read" (the crash test saw a restarted worker decide nothing). aiokafka
+itself discards what it fetched for an old position (`Fetcher.seek_to`, `FetchResult.check_assignment`);
+Faust's layer above it does not. `SeekGuard` adds that to one consumer:
+
+- every seek of a partition (Faust's `seek`, and its own `perform_seek`) starts a new *generation* of it;
+- records of a `_getmany` call during which a partition was sought may be from either side of the seek:
+  they are dropped and the partition is sought again to the same target (nothing is lost: the fetch
+  restarts there);
+- records of an older generation than their partition's current one are not yielded;
+- the first record yielded after a seek resets Faust's read offset to its own offset, so a read offset
+  that a record in flight moved past the target cannot drop what the seek brought back;
+- a partition of a topic with a resume hook is *held* from its assignment until its hook has said where
+  it resumes: nothing of it reaches an agent before, so no agent sees records from the group's committed
+  position ahead of its own state (which records are then seen again in order).
+
+With the guard, a resume needs no slack: to continue after the last applied offset A, a hook returns
+`ResumeAfter(A)`: the partition is sought to A itself (a data record, never a transaction marker) and the
+first record the agent sees of it is A, which it skips as applied. A log that no longer holds A (retention)
+resumes at its start: the guard logs it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from faust.types import TP
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ResumeAfter:
+    """Resume after `offset`, the last record applied: the partition is sought to it, the agent skips it."""
+
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class ResumeAt:
+    """Resume at `offset`: nothing from there on was applied."""
+
+    offset: int
+
+
+ResumePoint = ResumeAfter | ResumeAt
+# Given the assigned partitions of its topics and Faust's read offsets after its seek to the group's
+# committed offsets (None: no committed offset), where each resumes (one left out: at the committed offset).
+# Called on every assignment, in registration order.
+ResumeHook = Callable[[Sequence[TP], Mapping[TP, int | None]], Awaitable[Mapping[TP, ResumePoint]]]
+
+
+class ResumeHooks:
+    """The registry: agents say where their partitions resume; hooks run in registration order."""
+
+    def __init__(self) -> None:
+        self._hooks: list[tuple[str, frozenset[str], ResumeHook]] = []
+
+    def register(self, name: str, topics: Iterable[str], hook: ResumeHook) -> None:
+        self._hooks.append((name, frozenset(topics), hook))
+
+    @property
+    def topics(self) -> frozenset[str]:
+        return frozenset().union(*(topics for _, topics, _ in self._hooks))
+
+    async def resume_points(
+        self, assigned: Iterable[TP], committed: Mapping[TP, int | None]
+    ) -> dict[TP, ResumePoint]:
+        """Every hook's points for its assigned partitions; a later hook overrides an earlier one."""
+        assigned = list(assigned)
+        points: dict[TP, ResumePoint] = {}
+        for name, topics, hook in self._hooks:
+            mine = [tp for tp in assigned if tp.topic in topics]
+            if mine:
+                got = await hook(mine, {tp: committed.get(tp) for tp in mine})
+                log.debug("resume hook %s: %s", name, got)
+                points.update(got)
+        return points
+
+
+class SeekGuard:
+    """Per-partition seek generations and held partitions for one Faust consumer (see the module doc).
+
+    `attach(consumer)` wraps the consumer instance's `seek`, `_getmany`, `getmany`, `perform_seek` and
+    partition callbacks; nothing is patched on a class, so another app in the process is untouched.
+    """
+
+    def __init__(self, hooks: ResumeHooks) -> None:
+        self.hooks = hooks
+        self._generation: defaultdict[Any, int] = defaultdict(int)
+        self._target: dict[Any, int | None] = {}  # the offset of the partition's latest seek (None: unmoved)
+        self._stamp: dict[Any, int] = {}  # the generation each partition of the latest fetch was fetched in
+        self._fresh: set[Any] = set()  # sought partitions whose next record is the first since the seek
+        self._expect: dict[Any, ResumePoint] = {}  # sought by a hook: where its first record should be
+        self._held: set[Any] = set()  # assigned partitions of hooked topics not sought by their hook yet
+        self._seek_lock = asyncio.Lock()
+        self.dropped = 0  # records not handed to Faust's fetch loop (held, or fetched before a seek)
+        self.reseeks = 0  # partitions sought again because a seek raced a fetch
+
+    # -- the consumer's view ------------------------------------------------------------------------
+
+    def attach(self, consumer: Any) -> None:
+        seek, fetch, stream, perform_seek = (
+            consumer.seek,
+            consumer._getmany,
+            consumer.getmany,
+            consumer.perform_seek,
+        )
+        assigned, revoked = consumer.on_partitions_assigned, consumer.on_partitions_revoked
+
+        async def guarded_seek(partition: TP, offset: int) -> None:
+            self.sought(partition, offset)
+            await seek(partition, offset)
+
+        async def guarded_fetch(active_partitions: Any, timeout: float) -> Any:  # noqa: ASYNC109 - Faust's
+            before = dict(self._generation)
+            records = await fetch(active_partitions, timeout)
+            for tp, target in self.screen(records, before):
+                await consumer.seek(tp, target)
+            return records
+
+        async def guarded_stream(timeout: float) -> AsyncIterator[tuple[TP, Any]]:  # noqa: ASYNC109 - Faust's
+            read_offsets = consumer._read_offset
+            async for tp, message in stream(timeout):
+                if self.admit(tp, message.offset):
+                    if tp in self._fresh:
+                        self._fresh.discard(tp)
+                        read_offsets[tp] = message.offset  # a record in flight may have moved it past
+                        self._arrived(tp, message.offset)
+                    yield tp, message
+
+        async def guarded_perform_seek() -> None:
+            async with self._seek_lock:
+                await self._perform_seek(consumer, perform_seek)
+
+        async def on_assigned(partitions: set[TP], generation_id: int = 0) -> None:
+            self.hold(partitions)
+            await assigned(partitions, generation_id)
+
+        async def on_revoked(partitions: set[TP]) -> None:
+            self.forget(partitions)
+            await revoked(partitions)
+
+        consumer.seek = guarded_seek
+        consumer._getmany = guarded_fetch
+        consumer.getmany = guarded_stream
+        consumer.perform_seek = guarded_perform_seek
+        consumer.on_partitions_assigned = on_assigned
+        consumer.on_partitions_revoked = on_revoked
+
+    async def _perform_seek(self, consumer: Any, perform_seek: Callable[[], Awaitable[None]]) -> None:
+        """Faust's seek to the committed offsets, then every hooked partition to where its hook says."""
+        streams = [tp for tp in consumer.assignment() if not consumer._is_changelog_tp(tp)]
+        for tp in streams:  # a fetch running across Faust's seek: it is checked again after it (below)
+            self.sought(tp, None)
+        await perform_seek()
+        committed = consumer._read_offset
+        for tp in streams:
+            self.sought(tp, committed.get(tp))
+        hooked = [tp for tp in streams if tp.topic in self.hooks.topics]
+        points = await self.hooks.resume_points(hooked, committed)
+        for tp in hooked:
+            point = points.get(tp) or ResumeAt(committed.get(tp) or 0)
+            await consumer.seek(tp, point.offset)
+            self._expect[tp] = point
+            self._held.discard(tp)
+            log.info(
+                "partition resumes %s %d",
+                "after" if isinstance(point, ResumeAfter) else "at",
+                point.offset,
+                extra={"topic": tp.topic, "partition": tp.partition, "offset": point.offset},
+            )
+
+    # -- the guard's rules, without a consumer (unit-tested) ------------------------------------------
+
+    def hold(self, partitions: Iterable[TP]) -> None:
+        """Newly assigned partitions of hooked topics: nothing of them goes on until they are sought."""
+        topics = self.hooks.topics
+        for tp in partitions:
+            if tp.topic in topics:
+                self._held.add(tp)
+                self._generation[tp] += 1
+
+    def forget(self, partitions: Iterable[TP]) -> None:
+        for tp in partitions:
+            self._held.discard(tp)
+            self._fresh.discard(tp)
+            self._expect.pop(tp, None)
+            self._target.pop(tp, None)
+
+    def sought(self, tp: TP, offset: int | None) -> None:
+        """A seek of `tp` to `offset` (None: the seek left it where it was) starts a new generation."""
+        self._generation[tp] += 1
+        self._target[tp] = offset
+        if offset is not None:
+            self._fresh.add(tp)
+
+    def screen(self, records: dict[Any, list[Any]], before: Mapping[Any, int]) -> list[tuple[Any, int]]:
+        """Drop, in place, the records of a fetch that a seek may have overtaken; stamp the rest.
+
+        Returns the partitions to seek again, with their targets: a fetch during which a partition was
+        sought may hold records from before the seek, and the fetcher has moved past them.
+        """
+        again: list[tuple[Any, int]] = []
+        generation = self._generation
+        self._stamp = {}
+        for tp in list(records):
+            now = generation[tp]
+            if tp in self._held:
+                self.dropped += len(records.pop(tp))
+            elif before.get(tp, 0) != now and self._target.get(tp) is not None:
+                self.dropped += len(records.pop(tp))
+                target = self._target[tp]
+                assert target is not None
+                again.append((tp, target))
+                self.reseeks += 1
+            else:
+                self._stamp[tp] = now
+        return again
+
+    def admit(self, tp: TP, offset: int) -> bool:
+        """Whether a record of the latest fetch may go on to Faust's fetch loop (not sought since)."""
+        if tp in self._held or self._stamp.get(tp, -1) != self._generation[tp]:
+            self.dropped += 1
+            return False
+        return True
+
+    def _arrived(self, tp: TP, offset: int) -> None:
+        """The first record since a hook's seek: where the hook said, or the log's start if it moved on."""
+        point = self._expect.pop(tp, None)
+        if isinstance(point, ResumeAfter) and offset != point.offset:
+            log.warning(
+                "partition resumed at %d, not at %d: the log no longer holds it (retention)",
+                offset,
+                point.offset,
+                extra={"topic": tp.topic, "partition": tp.partition, "offset": offset},
+            )

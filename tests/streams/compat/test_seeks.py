@@ -1,0 +1,237 @@
+"""The seek guard and the resume hooks, on a consumer that behaves as Faust's does around a seek.
+
+`FakeConsumer` keeps what matters of Faust 0.15 and aiokafka: a fetch position per partition that a fetch
+advances and a seek resets; Faust's `getmany`, which yields every record of the batch `_getmany` returned,
+seek or no seek; Faust's read offset, which its fetch loop (`drain`, a copy of `_drain_messages`' rule)
+compares with each record, and which a seek resets; `perform_seek`, the seek to the committed offsets.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from faust.types import TP
+
+from streams.compat.seeks import ResumeAfter, ResumeAt, ResumeHooks, ResumePoint, SeekGuard
+
+SIGNALS = TP("signals", 0)
+SWAPS = TP("raw.swaps", 0)
+
+
+@dataclass
+class Msg:
+    topic: str
+    partition: int
+    offset: int
+
+
+class FakeConsumer:
+    def __init__(self, ends: Mapping[TP, int], committed: Mapping[TP, int], batch: int = 5) -> None:
+        self.ends = dict(ends)  # offsets 0..end-1 exist
+        self.committed = dict(committed)
+        self.position: dict[TP, int] = {}
+        self._read_offset: defaultdict[TP, int | None] = defaultdict(lambda: None)
+        self.assigned: set[TP] = set()
+        self.batch = batch
+        self.during_fetch: Callable[[], Awaitable[None]] | None = None  # runs after the records are taken
+
+    async def seek(self, tp: TP, offset: int) -> None:
+        self.position[tp] = offset
+        self._read_offset[tp] = offset if offset else None
+
+    async def _getmany(self, active: Any, timeout: float) -> dict[TP, list[Msg]]:
+        out: dict[TP, list[Msg]] = {}
+        for tp in sorted(self.assigned):
+            at = self.position.get(tp, 0)
+            upto = min(at + self.batch, self.ends[tp])
+            if upto > at:
+                out[tp] = [Msg(tp.topic, tp.partition, o) for o in range(at, upto)]
+                self.position[tp] = upto
+        hook, self.during_fetch = self.during_fetch, None
+        if hook is not None:
+            await hook()
+        return out
+
+    async def getmany(self, timeout: float) -> Any:
+        records = await self._getmany(None, timeout)
+        for tp, msgs in records.items():
+            for msg in msgs:
+                yield tp, msg
+
+    async def perform_seek(self) -> None:
+        for tp in self.assigned:
+            offset = self.committed.get(tp)
+            if offset:
+                self.position[tp] = offset
+            self._read_offset[tp] = offset if offset else None
+
+    def assignment(self) -> set[TP]:
+        return set(self.assigned)
+
+    def _is_changelog_tp(self, tp: TP) -> bool:
+        return False
+
+    async def on_partitions_assigned(self, assigned: set[TP], generation_id: int = 0) -> None:
+        self.assigned = set(assigned)
+        for tp in assigned:  # aiokafka starts a new assignment at the committed offset
+            self.position.setdefault(tp, self.committed.get(tp, 0))
+
+    async def on_partitions_revoked(self, revoked: set[TP]) -> None:
+        self.assigned -= revoked
+
+
+async def drain(
+    consumer: Any, rounds: int, on_record: Callable[[Msg], Awaitable[None]] | None = None
+) -> list[tuple[str, int]]:
+    """Faust's fetch loop: hand over each record at or past the read offset, then move the offset to it."""
+    delivered: list[tuple[str, int]] = []
+    for _ in range(rounds):
+        async for tp, msg in consumer.getmany(timeout=1.0):
+            read = consumer._read_offset[tp]
+            if read is None or msg.offset >= read:
+                delivered.append((msg.topic, msg.offset))
+                if on_record is not None:
+                    await on_record(msg)
+                consumer._read_offset[tp] = msg.offset
+    return delivered
+
+
+def guarded(consumer: FakeConsumer, hooks: ResumeHooks | None = None) -> SeekGuard:
+    guard = SeekGuard(hooks or ResumeHooks())
+    guard.attach(consumer)
+    return guard
+
+
+def hook_returning(points: dict[TP, ResumePoint]) -> Any:
+    async def hook(assigned: Sequence[TP], committed: Mapping[TP, int | None]) -> dict[TP, ResumePoint]:
+        return {tp: p for tp, p in points.items() if tp in assigned}
+
+    return hook
+
+
+async def test_a_resumed_partition_starts_at_the_last_applied_record_not_at_the_committed_one() -> None:
+    """The group committed 12, the risk state applied up to 4: the agent sees 4, 5, 6 ... in order."""
+    consumer = FakeConsumer({SIGNALS: 20}, {SIGNALS: 12})
+    hooks = ResumeHooks()
+    hooks.register("risk", ["signals"], hook_returning({SIGNALS: ResumeAfter(4)}))
+    guarded(consumer, hooks)
+    await consumer.on_partitions_assigned({SIGNALS})
+    assert await drain(consumer, 2) == []  # held: fetched from the committed offset, never handed over
+    await consumer.perform_seek()
+    delivered = await drain(consumer, 4)
+    assert [o for _, o in delivered] == list(range(4, 20))
+
+
+async def test_records_of_a_batch_fetched_before_a_seek_are_not_handed_over_after_it() -> None:
+    """A seek while the fetch loop is inside a batch: the rest of that batch is stale, and the read offset
+    the record in flight set past the target does not drop what the seek brings back."""
+    consumer = FakeConsumer({SIGNALS: 30}, {})
+    guarded(consumer)
+    await consumer.on_partitions_assigned({SIGNALS})
+    sought = False
+
+    async def seek_back_at_7(msg: Msg) -> None:
+        nonlocal sought
+        if msg.offset == 7 and not sought:
+            sought = True
+            await consumer.seek(SIGNALS, 2)
+
+    delivered = await drain(consumer, 5, seek_back_at_7)
+    offsets = [o for _, o in delivered]
+    assert offsets[: offsets.index(7) + 1] == list(range(0, 8))
+    assert offsets[offsets.index(7) + 1 :] == list(range(2, 2 + len(offsets) - 8))  # 8, 9 never came
+
+
+async def test_without_the_guard_the_same_seek_loses_records() -> None:
+    """What the guard is for (the crash test's 'restarted worker decided nothing')."""
+    consumer = FakeConsumer({SIGNALS: 30}, {})
+    await consumer.on_partitions_assigned({SIGNALS})
+    sought = False
+
+    async def seek_back_at_7(msg: Msg) -> None:
+        nonlocal sought
+        if msg.offset == 7 and not sought:
+            sought = True
+            await consumer.seek(SIGNALS, 2)
+
+    offsets = [o for _, o in await drain(consumer, 5, seek_back_at_7)]
+    assert 2 not in offsets[8:]  # 8 and 9 moved the read offset past 2: the seek's records are dropped
+
+
+async def test_a_seek_racing_a_fetch_drops_its_records_and_seeks_again() -> None:
+    consumer = FakeConsumer({SIGNALS: 30}, {})
+    guard = guarded(consumer)
+    await consumer.on_partitions_assigned({SIGNALS})
+    assert [o for _, o in await drain(consumer, 1)] == [0, 1, 2, 3, 4]
+
+    async def seek_during_fetch() -> None:
+        await consumer.seek(SIGNALS, 1)
+
+    consumer.during_fetch = seek_during_fetch  # the fetch took 5..9, then the seek to 1 landed
+    assert await drain(consumer, 1) == []
+    assert guard.reseeks == 1 and consumer.position[SIGNALS] == 1
+    assert [o for _, o in await drain(consumer, 2)] == list(range(1, 11))
+
+
+async def test_a_resume_after_an_offset_the_log_no_longer_holds_starts_where_the_log_does(
+    caplog: Any,
+) -> None:
+    consumer = FakeConsumer({SIGNALS: 20}, {})
+    hooks = ResumeHooks()
+    hooks.register("risk", ["signals"], hook_returning({SIGNALS: ResumeAfter(4)}))
+    guarded(consumer, hooks)
+    await consumer.on_partitions_assigned({SIGNALS})
+    await consumer.perform_seek()
+    consumer.position[SIGNALS] = 9  # the broker reset an out-of-range fetch to the log's start
+    assert [o for _, o in await drain(consumer, 1)] == [9, 10, 11, 12, 13]
+    assert "no longer holds it" in caplog.text
+
+
+async def test_partitions_without_a_point_resume_at_the_committed_offset_and_others_are_untouched() -> None:
+    consumer = FakeConsumer({SIGNALS: 20, SWAPS: 20}, {SIGNALS: 6, SWAPS: 3})
+    hooks = ResumeHooks()
+    hooks.register("risk", ["signals"], hook_returning({}))
+    guard = guarded(consumer, hooks)
+    await consumer.on_partitions_assigned({SIGNALS, SWAPS})
+    await consumer.perform_seek()
+    delivered = await drain(consumer, 4)
+    assert [o for t, o in delivered if t == "signals"] == list(range(6, 20))
+    assert [o for t, o in delivered if t == "raw.swaps"] == list(range(3, 20))
+    assert guard.dropped == 0
+
+
+async def test_hooks_run_in_registration_order_on_their_own_topics() -> None:
+    calls: list[tuple[str, list[TP], dict[TP, int | None]]] = []
+
+    def recording(name: str, point: ResumePoint) -> Any:
+        async def hook(assigned: Sequence[TP], committed: Mapping[TP, int | None]) -> dict[TP, ResumePoint]:
+            calls.append((name, list(assigned), dict(committed)))
+            return {tp: point for tp in assigned}
+
+        return hook
+
+    hooks = ResumeHooks()
+    hooks.register("model", ["features"], recording("model", ResumeAt(0)))
+    hooks.register("risk", ["signals", "fills"], recording("risk", ResumeAfter(3)))
+    features = TP("features", 1)
+    points = await hooks.resume_points([SIGNALS, features, SWAPS], {SIGNALS: 9, features: None})
+    assert [c[0] for c in calls] == ["model", "risk"]
+    assert calls[0][1:] == ([features], {features: None}) and calls[1][1:] == ([SIGNALS], {SIGNALS: 9})
+    assert points == {features: ResumeAt(0), SIGNALS: ResumeAfter(3)}
+    assert hooks.topics == {"features", "signals", "fills"}
+
+
+async def test_a_revoked_partition_is_forgotten() -> None:
+    consumer = FakeConsumer({SIGNALS: 10}, {})
+    hooks = ResumeHooks()
+    hooks.register("risk", ["signals"], hook_returning({}))
+    guard = guarded(consumer, hooks)
+    await consumer.on_partitions_assigned({SIGNALS})
+    await consumer.on_partitions_revoked({SIGNALS})
+    assert not guard.admit(SIGNALS, 0)  # not from the latest fetch
+    guard.hold([SIGNALS])
+    guard.forget([SIGNALS])
+    assert SIGNALS not in guard._held
