@@ -12,10 +12,12 @@ import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import asyncpg
 import faust
 import redis.asyncio as aioredis
+from faust.types import TableT
 from redis.exceptions import RedisError
 
 from agents.risk_rules import RiskLimits
@@ -89,7 +91,7 @@ class WorkerContext:
     app: faust.App
     topics: PipelineTopics
     tables: FeatureTables
-    risk_table: faust.Table
+    risk_table: TableT[Any, Any]
     compat: Compat
     limits: RiskLimits
     connections: Connections

@@ -96,7 +96,7 @@ class ModelRunner:
         app.timer(interval=10.0, on_leader=False, name="agents.model.refresh_strategy_params")(
             refresh_strategy_params
         )
-        app.on_partitions_revoked.connect(self.on_revoked)
+        app.on_partitions_revoked.connect(self.on_revoked)  # type: ignore[arg-type]  # Faust passes signal=
         ctx.compat.hooks.register("model checkpoints", [self.features_topic], self.resume_points)
 
     # -- scoring -------------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ import numpy as np
 
 from agents.risk import apply_message
 from agents.risk_rules import RiskLimits, RiskState
-from backtest.memory_tables import MemoryTable, feature_tables
+from backtest.memory_tables import feature_tables
 from backtest.result import BacktestResult, Ledger, TradeRecord
 from core.errors import DecodeError, VenueRejected
 from core.settings import Settings
@@ -81,7 +81,7 @@ class BacktestEngine:
         np.random.seed(seed % 2**32)
         self.interval_ms = settings.snapshot_interval_ms
         self.batch_events = settings.batch_max_events
-        self.tables: dict[str, MemoryTable | None] = feature_tables(hops=False)  # snapshots never read hops
+        self.tables: dict[str, Any] = feature_tables(hops=False)  # snapshots never read hops
         self.models = SignalModels.from_settings(settings, seed=seed)
         # The risk limits of these settings (the agents' module-level ones are the worker's, read at import).
         self.limits = limits = RiskLimits.from_settings(settings)

@@ -117,6 +117,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     """Start one Faust worker; the processing guarantee and the broker's kind are settled first."""
     from agents.pipeline import build_worker
     from streams.broker import bootstrap_of, supports_transactions
+    from streams.compat import BrokerKind
 
     if settings.broker_url is None:
         raise ConfigError("bad setting BROKER_URL: a worker needs a broker (try `solbot services up`)")
@@ -132,7 +133,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     import uvloop
 
     uvloop.install()
-    broker_kind = "kafka" if settings.broker_kind == "kafka" else "tansu"
+    broker_kind: BrokerKind = "kafka" if settings.broker_kind == "kafka" else "tansu"
     build_worker(settings, broker_kind=broker_kind).run()
     return 0
 

@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 import faust
+from faust.types import TableT
 
 from core.settings import Settings
 from features.folding import BARS_1S_WINDOW, BARS_10S_WINDOW, BARS_60S_WINDOW
@@ -26,8 +27,8 @@ class FeatureTables:
     pair_to_bar_1s: Any
     pair_to_bar_10s: Any
     pair_to_bar_60s: Any
-    pair_to_feature_state: faust.Table
-    mint_to_launch: faust.Table
+    pair_to_feature_state: TableT[Any, Any]
+    mint_to_launch: TableT[Any, Any]
 
 
 def declare_feature_tables(app: faust.App, settings: Settings) -> FeatureTables:

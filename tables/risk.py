@@ -6,9 +6,12 @@ changelog (one partition) lives with them; recovery reads them to their true end
 
 from __future__ import annotations
 
+from typing import Any
+
 import faust
+from faust.types import TableT
 
 
-def declare_risk_table(app: faust.App) -> faust.Table:
+def declare_risk_table(app: faust.App) -> TableT[Any, Any]:
     """`portfolio_to_risk_state` on `app`: the risk state as a dict (`RiskState.to_dict`) per portfolio."""
     return app.Table("portfolio_to_risk_state", default=None, partitions=1)

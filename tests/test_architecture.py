@@ -48,6 +48,7 @@ LAYERS: dict[str, int] = {
     "streams.validate": 1,
     "streams.event_order": 1,
     "tables.windows": 1,
+    "tables.batch_view": 1,
     "wallet": 1,
     # pure cores
     "chain": 2,
@@ -62,6 +63,7 @@ LAYERS: dict[str, int] = {
     "store": 3,
     "services": 3,
     "streams.inspect": 3,
+    "streams.broker": 3,
     # the backtest: the cores without Faust
     "backtest": 4,
     # Faust wiring

@@ -29,7 +29,7 @@ class FaustTable:
 
     @property
     def data(self) -> Mapping[Hashable, Any]:
-        return self._table.data  # type: ignore[no-any-return]
+        return self._table.data
 
     def write(self, key: Hashable, raw: Any, partition: int) -> Any:
         table = self._table

@@ -6,8 +6,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from agents.features import FeatureFolder
-from agents.model import SignalModels
 from agents.risk import apply_message, limits
 from agents.risk_rules import RiskState
 from backtest.engine import BacktestEngine, BacktestResult, run_file
@@ -21,11 +19,12 @@ from backtest.memory_tables import (
 )
 from backtest.recording import write_records
 from core.settings import Settings, load_settings
+from features.folding import FeatureFolder
 from market.tokens import USDC, WSOL
+from models.signals import SignalModels
 from streams.codec import decode_object, encode
 from streams.records import Order, Swap
 from streams.topics import FILLS, SIGNALS
-from tables.batch_view import underlying
 
 
 @cache
@@ -134,11 +133,16 @@ def test_garbage_is_a_dead_letter_not_a_crash() -> None:
 
 
 def test_memory_tables_expire_like_the_live_tables() -> None:
-    from tables.features import pair_to_bar_1s, pair_to_bar_10s, pair_to_bar_60s
+    from streams.app import build_app
+    from streams.compat.tables import underlying
+    from tables.features import declare_feature_tables
 
-    live = [float(underlying(t).window.expires) for t in (pair_to_bar_1s, pair_to_bar_10s, pair_to_bar_60s)]
+    live_settings = load_settings(broker_url="kafka://127.0.0.1:1")
+    declared = declare_feature_tables(build_app(live_settings), live_settings)
+    live_tables = (declared.pair_to_bar_1s, declared.pair_to_bar_10s, declared.pair_to_bar_60s)
+    live = [float(underlying(t).window.expires) for t in live_tables]
     assert live == [BARS_1S_EXPIRES_S, BARS_10S_EXPIRES_S, BARS_60S_EXPIRES_S]
-    windows = [underlying(t).window for t in (pair_to_bar_1s, pair_to_bar_10s, pair_to_bar_60s)]
+    windows = [underlying(t).window for t in live_tables]
     mine = feature_tables()
     for window, name in zip(windows, ("bars_1s", "bars_10s", "bars_60s"), strict=True):
         assert window.ranges(1234.5) == mine[name].window.ranges(1234.5)

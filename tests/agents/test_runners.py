@@ -1,0 +1,196 @@
+"""The agents' runners without a broker: each built on a context of fakes and fed Faust-shaped events."""
+
+from __future__ import annotations
+
+import orjson
+from agent_fakes import context, events
+from faust.types import TP
+
+from agents.features import FeaturesRunner
+from agents.launches import LaunchesRunner
+from agents.model import ModelRunner
+from backtest.memory_tables import feature_tables
+from core.settings import Settings, load_settings
+from features.folding import FeatureFolder, ProgressMarks, fold_batch
+from market.simulator import MarketSimulator
+from models.signals import SignalModels
+from streams.codec import decode, encode
+from streams.compat.seeks import ResumeAfter, ResumeAt
+from streams.records import PROGRESS_KEY, FeatureSnapshot, Launch, Progress, Signal, Swap
+
+
+def settings() -> Settings:
+    return load_settings(  # thresholds low enough that a short market trades (as the integration tests')
+        database_url=None,
+        redis_url=None,
+        snapshot_interval_ms=250,
+        label_horizon_ms=2000,
+        model_warmup_labels=10,
+        strategy_cost_bps=2,
+        min_confidence=0.5,
+    )
+
+
+def market(n: int) -> list[Swap]:
+    sim = MarketSimulator(
+        seed=3, pairs=("SOL/USDC",), rate_eps=200.0, start_ms=1_700_000_000_000, launches=False
+    )
+    out = []
+    for event in sim.events():
+        if isinstance(event, Swap):
+            out.append(event)
+            if len(out) == n:
+                break
+    return out
+
+
+async def test_the_features_runner_publishes_the_folds_snapshots_then_progress_and_dead_letters() -> None:
+    s = settings()
+    ctx = context(s)
+    runner = FeaturesRunner(ctx)
+    swaps = market(600)
+    batch = events("raw.swaps", 0, [(b"SOL/USDC", encode(w)) for w in swaps] + [(b"SOL/USDC", b"{bad")])
+    await runner.process(batch)
+    expected = fold_batch(
+        FeatureFolder(snapshot_interval_ms=s.snapshot_interval_ms, **feature_tables()),
+        ProgressMarks(s.features_progress_ms),
+        [e.message for e in batch],
+    )
+    sent = ctx.topics.features_topic.sent  # type: ignore[attr-defined]
+    snapshots = [decode(FeatureSnapshot, v) for k, v, _ in sent if k != PROGRESS_KEY]
+    assert [x.id for x in snapshots] == [x.id for x in expected.snapshots] and snapshots
+    assert [x.features for x in snapshots] == [x.features for x in expected.snapshots]
+    progress = [(decode(Progress, v), p) for k, v, p in sent if k == PROGRESS_KEY]
+    assert [(x.ts_ms, p) for x, p in progress] == [(x.ts_ms, 0) for x in expected.progress]
+    assert [k for k, _, _ in sent].index(PROGRESS_KEY) == len(snapshots)  # after the snapshots
+    letters = ctx.app.producer.sent  # type: ignore[attr-defined]
+    assert [(t, orjson.loads(v)["offset"]) for t, _, v in letters] == [("dlq.raw", 600)]
+    tables = ctx.tables
+    assert tables.pair_to_feature_state.changelog == [(0, "SOL/USDC")]  # type: ignore[attr-defined]
+    assert tables.pair_to_bar_1s.ttls  # type: ignore[attr-defined]  # windowed keys expire
+
+
+async def test_the_launches_runner_keeps_valid_launches_and_dead_letters_the_rest() -> None:
+    ctx = context(settings())
+    launch = Launch(
+        mint="M1",
+        bonding_curve="C1",
+        name="n",
+        symbol="S",
+        creator="K",
+        virtual_base_reserve=10,
+        virtual_quote_reserve=10,
+        real_base_reserve=5,
+        total_supply=100,
+        slot=1,
+        ts_ms=1,
+        received_ms=1,
+        signature="sig",
+    )
+    bad = Launch(**{**launch.asdict(), "mint": "M2", "virtual_base_reserve": 0})
+    await LaunchesRunner(ctx).process(
+        events("raw.launches", 2, [(b"M1", encode(launch)), (b"M2", encode(bad))])
+    )
+    table = ctx.tables.mint_to_launch
+    assert list(table.data) == ["M1"] and table.changelog == [(2, "M1")]  # type: ignore[attr-defined]
+    assert [t for t, _, _ in ctx.app.producer.sent] == []  # type: ignore[attr-defined]  # per-event letters
+    assert [orjson.loads(v)["offset"] for _, v, _ in ctx.topics.dlq_raw_topic.sent] == [1]  # type: ignore[attr-defined]
+
+
+def snapshots_of(swaps: list[Swap], interval_ms: int) -> list[FeatureSnapshot]:
+    return fold_batch(
+        FeatureFolder(snapshot_interval_ms=interval_ms, **feature_tables()),
+        ProgressMarks(20),
+        [m.message for m in events("raw.swaps", 0, [(b"SOL/USDC", encode(w)) for w in swaps])],
+    ).snapshots
+
+
+async def test_the_model_runner_scores_snapshots_as_the_model_step_does_and_skips_what_it_applied() -> None:
+    s = settings()
+    ctx = context(s)
+    runner = ModelRunner(ctx)
+    snaps = snapshots_of(market(4000), s.snapshot_interval_ms)
+    batch = events("features", 1, [(x.pair.encode(), encode(x)) for x in snaps])
+    await runner.process(batch[:30])
+    await runner.process(batch[20:])  # re-delivered 20..29: applied once
+    assert runner.merge.held == 1  # the newest snapshot waits for the partition to move past it
+    await runner.release(10**15)  # until the partition counts as idle
+    expected = SignalModels.from_settings(s)
+    want = [encode(sig) for x in snaps for sig in expected.signals_for(x)]
+    got = [v for _, v, _ in ctx.topics.signals_topic.sent]  # type: ignore[attr-defined]
+    assert got == want and want, "the runner's signals are the model step's, once each"
+    assert all(k == s.portfolio.encode() for k, _, _ in ctx.topics.signals_topic.sent)  # type: ignore[attr-defined]
+    assert runner.applied == {1: len(snaps) - 1}
+    assert decode(Signal, got[0]).id.startswith("sig:")
+
+
+async def test_the_model_resume_hook_keeps_held_partitions_and_reads_new_ones_from_their_start() -> None:
+    ctx = context(settings())
+    runner = ModelRunner(ctx)
+    runner.applied[0] = 41
+    points = await runner.resume_points([TP("features", 0), TP("features", 1)], {})
+    assert points == {TP("features", 0): ResumeAfter(41), TP("features", 1): ResumeAt(0)}  # no database
+
+
+async def test_operator_parameters_apply_once_per_update() -> None:
+    from streams.records import StrategyParams
+
+    runner = ModelRunner(context(settings()))
+    record = StrategyParams(
+        name="grid",
+        enabled=False,
+        max_position_pct=5.0,
+        stop_loss_pct=2.0,
+        take_profit_pct=4.0,
+        grid_levels=0,
+        pairs=[],
+        updated_by="w",
+        updated_ms=5,
+    )
+    msg = events("strategy.params", 0, [(b"grid", encode(record)), (b"grid", b"nope")])
+    runner.apply_params_message(msg[0].message)
+    runner.apply_params_message(msg[1].message)  # logged and skipped
+    assert not runner.models.controls["grid"].enabled
+    assert runner.apply_params_records([record]) == 0  # the same record again changes nothing
+
+
+class FakeSink:
+    portfolio = "main"
+
+    def __init__(self, stored: dict[int, int]) -> None:
+        self.stored = stored
+
+    async def next_offsets(self, topic: str) -> dict[int, int]:
+        return dict(self.stored)
+
+
+async def test_the_orders_partition_resumes_at_the_sinks_offset_only_when_it_is_ahead() -> None:
+    from agents.execution import ExecutionRunner
+
+    s = settings().model_copy(update={"database_url": "postgresql://unused"})
+    runner = ExecutionRunner(context(s))
+    runner.sink = FakeSink({0: 12, 1: 3})  # type: ignore[assignment]  # started: no pool is opened
+    orders0, orders1 = TP("orders", 0), TP("orders", 1)
+    points = await runner.resume_points([orders0, orders1], {orders0: 5, orders1: 7})
+    assert points == {orders0: ResumeAt(12)}  # partition 1 stays at the committed 7
+    assert await runner.balance_check() == {
+        "available": False,
+        "reason": "no local chain here (PAPER_CHAIN off, or not started)",
+    }
+
+
+def test_the_status_page_counts_lag_from_faust_read_offsets() -> None:
+    from agents.views import partitions
+
+    class Consumer:
+        _read_offset = {TP("features", 0): 9, TP("orders", 0): None}
+
+        def assignment(self) -> set[TP]:
+            return {TP("features", 0), TP("orders", 0), TP("solbot-pair_to_bar_1s-changelog", 0)}
+
+        def highwater(self, tp: TP) -> int:
+            return 15
+
+    owned, lag = partitions(Consumer())
+    assert owned == {"features": [0], "orders": [0], "solbot-pair_to_bar_1s-changelog": [0]}
+    assert lag == {"features:0": 5, "orders:0": 15}
