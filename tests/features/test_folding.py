@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from backtest.memory_tables import MemoryTable, feature_tables
 from features.folding import FeatureFolder
 from features.pair_state import PairFeatureState
-from backtest.memory_tables import MemoryTable, feature_tables
 from market.simulator import MarketSimulator
 from streams.records import Swap
 
@@ -166,7 +166,9 @@ def test_a_batch_folds_swaps_passes_progress_on_and_reports_what_does_not_decode
     events = swaps(300)
     good = [Message(0, i, b"SOL/USDC", encode(s)) for i, s in enumerate(events)]
     bad_swap = Message(0, 300, b"SOL/USDC", b"{not json")
-    source_progress = Message(0, 301, PROGRESS_KEY, encode(Progress(source_partition=0, ts_ms=events[-1].ts_ms + 5)))
+    source_progress = Message(
+        0, 301, PROGRESS_KEY, encode(Progress(source_partition=0, ts_ms=events[-1].ts_ms + 5))
+    )
     bad_progress = Message(0, 302, PROGRESS_KEY, b"[]")
     marks = ProgressMarks(step_ms=20)
     batch = fold_batch(

@@ -6,9 +6,9 @@ import json
 import math
 import random
 
-from models.signals import ML_STRATEGY, SignalModels
 from core.logs import correlation_of
 from models.drift import DriftEvent
+from models.signals import ML_STRATEGY, SignalModels
 from models.strategies import GridParams, GridStrategy, build
 from streams.codec import decode, encode
 from streams.records import FeatureSnapshot, Signal, StrategyParams

@@ -42,7 +42,7 @@ class FakeConsumer:
         self.position[tp] = offset
         self._read_offset[tp] = offset if offset else None
 
-    async def _getmany(self, active: Any, timeout: float) -> dict[TP, list[Msg]]:
+    async def _getmany(self, active: Any, timeout: float) -> dict[TP, list[Msg]]:  # noqa: ASYNC109 - Faust's signature
         out: dict[TP, list[Msg]] = {}
         for tp in sorted(self.assigned):
             at = self.position.get(tp, 0)
@@ -55,7 +55,7 @@ class FakeConsumer:
             await hook()
         return out
 
-    async def getmany(self, timeout: float) -> Any:
+    async def getmany(self, timeout: float) -> Any:  # noqa: ASYNC109 - Faust's signature
         records = await self._getmany(None, timeout)
         for tp, msgs in records.items():
             for msg in msgs:
