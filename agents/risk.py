@@ -29,39 +29,26 @@ from faust.types import TP
 from redis.exceptions import RedisError
 
 from agents.dead_letters import send_dead_letter
-from agents.rebalance import plan_rebalance
-from agents.risk_rules import (
-    RESIZED,
-    RiskLimits,
-    RiskState,
-    already_applied,
-    already_decided,
-    apply_control,
-    apply_fill,
-    apply_mint,
-    apply_strategy_params,
-    close_position,
-    decide_all,
-    equity_usdc,
-    exits,
-    flatten,
-    limits_for_strategy,
-    mark_applied,
-    pair_exposure_usdc,
-    reason_code,
-)
 from core import metrics
 from core.errors import DecodeError, ServiceError
 from core.logs import correlation_of
-from market.tokens import USDC, WSOL
+from risk import apply as risk_apply
+from risk.alerts import new_halts, rebalance_ended
+from risk.audit import RiskDecisionRow, audit_row
+from risk.barrier import awaited_fills, in_apply_order
+from risk.controls import apply_control
+from risk.exits import flatten
+from risk.limits import RiskLimits
+from risk.state import RiskState, equity_usdc, initial_state, mark_applied
+from risk.valuation import pair_exposure_usdc
 from store.alerts import Level
 from store.db import create_pool
 from store.order_gate import FastControlReader
-from store.risk import RiskDecisionRow, record_decisions
+from store.risk import record_decisions
 from streams.app import app, dlq_signals_topic, orders_topic, rejected_topic, settings
 from streams.broker_compat import fetch_read_offsets
-from streams.codec import decode, encode
-from streams.records import Control, Fill, ManualRequest, MintInfo, Order, Rejection, Signal, StrategyParams
+from streams.codec import encode
+from streams.records import Order, Rejection
 from streams.topics import CONTROL, CONTROL_MANUAL, FILLS, RAW_MINTS, SIGNALS, STRATEGY_PARAMS
 from tables.batch_view import BatchView, underlying
 from tables.risk import portfolio_to_risk_state
@@ -83,12 +70,10 @@ risk_inputs_topic = app.topic(
 )
 AUDIT_ATTEMPTS = 3  # per batch, with a short back-off; what still fails is kept for the next batch
 AUDIT_BACKLOG_MAX = 100_000  # rows kept across batches while the database is down
-# Inputs applied ahead of the signals fetched with them: a halt, a cancel or new parameters must not wait.
-PRIORITY_TOPICS = (CONTROL.name, CONTROL_MANUAL.name, STRATEGY_PARAMS.name)
 
 
 def load_state(view: BatchView[RiskState], portfolio: str) -> RiskState:
-    return view.get(portfolio) or RiskState.initial(portfolio, limits, WSOL, USDC)
+    return view.get(portfolio) or initial_state(portfolio, limits)
 
 
 def apply_message(
@@ -100,75 +85,8 @@ def apply_message(
     now_ms: int,
     limits: RiskLimits = limits,
 ) -> list[Order | Rejection]:
-    """Apply one input message to the state; returns the decisions to publish. Raises DecodeError.
-
-    `limits` default to the worker's settings; a backtest passes the ones of the settings it was given."""
-    if already_applied(state, topic, partition, offset):
-        return []
-    out: list[Order | Rejection] = []
-    if topic == FILLS.name:
-        apply_fill(state, decode(Fill, value), limits)
-    elif topic == RAW_MINTS.name:
-        apply_mint(state, decode(MintInfo, value), limits)
-    elif topic == CONTROL.name:
-        apply_control(state, decode(Control, value), limits)
-    elif topic == STRATEGY_PARAMS.name:
-        apply_strategy_params(state, decode(StrategyParams, value))
-    elif topic == CONTROL_MANUAL.name:
-        request = decode(ManualRequest, value)
-        if request.action == "close" and request.portfolio == state.portfolio:
-            out.extend(close_position(state, request.pair, limits, now_ms, request.wallet or request.id))
-        elif request.action == "cancel":
-            # The API marked it in Redis; the execution sink refuses it if it has not executed yet, and its
-            # `cancelled` fill releases the reservation here like any terminal outcome.
-            log.info(
-                "cancel of %s requested by %s",
-                request.order_id,
-                request.wallet,
-                extra={"order_id": request.order_id},
-            )
-    else:
-        signal = decode(Signal, value)
-        if not already_decided(state, signal):  # a re-emitted signal was decided once already
-            held = state.positions.get(signal.pair)
-            out.extend(
-                exits(
-                    state,
-                    signal.pair,
-                    signal.price,
-                    signal.ts_ms,
-                    signal.pools,
-                    limits_for_strategy(limits, state, held.strategy) if held is not None else limits,
-                    now_ms,
-                    origin_ms=signal.origin_ms,
-                )
-            )
-            out.extend(decide_all(state, signal, limits_for_strategy(limits, state, signal.strategy), now_ms))
-    out.extend(flatten(state, limits, now_ms))
-    out.extend(plan_rebalance(state, limits, now_ms))
-    mark_applied(state, topic, partition, offset)
-    return out
-
-
-def audit_row(portfolio: str, decision: Order | Rejection) -> RiskDecisionRow:
-    """The audit row of one decision. Exits have no signal: their order id stands in (it is unique)."""
-    code = reason_code(decision.reason)
-    if isinstance(decision, Order):
-        action = "resize" if code == RESIZED else "approve"
-        order_id: str | None = decision.id
-    else:
-        action, order_id = "reject", None
-    return RiskDecisionRow(
-        decision_id=decision.id,
-        signal_id=decision.signal_id or decision.id,
-        portfolio=portfolio,
-        pair=decision.pair,
-        action=action,
-        order_id=order_id,
-        reason=decision.reason,
-        ts_ms=decision.ts_ms,
-        decided_ms=decision.decided_ms,
-    )
+    """`risk.apply.apply_message` with this worker's limits (from its settings) unless given others."""
+    return risk_apply.apply_message(state, topic, partition, offset, value, now_ms, limits)
 
 
 class AuditWriter:
@@ -234,29 +152,6 @@ async def raise_alerts(alerts: list[tuple[str, str]], level: Level = "critical")
         log.warning("risk alerts not raised: %s", exc)
 
 
-def rebalance_ended(before: dict[str, Any], state: RiskState) -> tuple[Level, str, str] | None:
-    """(level, code, message) when a rebalance ended since `before` (the previous `rebalance_result`)."""
-    result = state.rebalance_result
-    if not result or result == before:
-        return None
-    level: Level = "info" if result["outcome"] == "rebalance_done" else "warning"
-    message = (
-        f"{result['id']}: {result['slices']} slices, residuals (USDC) {result['residuals_usdc']}"
-        + (f", blocked {result['blocked']}" if result["blocked"] else "")
-        + (f", {result['detail']}" if result["detail"] else "")
-    )
-    return level, str(result["outcome"]), message
-
-
-def new_halts(
-    before: dict[str, str], venues_before: dict[str, str], state: RiskState
-) -> list[tuple[str, str]]:
-    """(code, message) for each halt or venue halt that started since `before`."""
-    out = [(f"risk.halt.{k}", v) for k, v in state.halts.items() if k not in before]
-    out += [(f"risk.venue_halt.{k}", v) for k, v in state.venue_halts.items() if k not in venues_before]
-    return out
-
-
 class FillBarrier:
     """Orders a batch's inputs and holds signals back while fills they must see are outstanding.
 
@@ -279,7 +174,7 @@ class FillBarrier:
         state = self.state
         if state is None:
             return False
-        outstanding = [oid for oid in state.pending if oid not in self._given_up]
+        outstanding = awaited_fills(state, self._given_up)
         if not outstanding:
             self._waiting_since = None
             return False
@@ -302,7 +197,7 @@ class FillBarrier:
     def would_release(self, now: float) -> bool:
         """Whether the next held signal would go now (no side effects; the timer asks before a batch)."""
         state = self.state
-        if state is None or not any(oid not in self._given_up for oid in state.pending):
+        if state is None or not awaited_fills(state, self._given_up):
             return True
         return self._waiting_since is not None and (now - self._waiting_since) * 1000.0 >= self.wait_ms
 
@@ -311,11 +206,8 @@ class FillBarrier:
         if state is not None:
             events = [e for e in events if not fetched_before_seek(state, *_position(e))]
             _settle_all[0] = False
-        first = [e for e in events if e.message.topic in PRIORITY_TOPICS]
-        signals = [e for e in events if e.message.topic == SIGNALS.name]
-        rest = [e for e in events if e.message.topic not in _NOT_REST]
-        yield from first
-        yield from rest
+        now, signals = in_apply_order(events, _topic)
+        yield from now
         queue, self.held = self.held + signals, []
         for i, event in enumerate(queue):
             if self._blocked(time.monotonic()):
@@ -337,7 +229,10 @@ def _position(event: Any) -> tuple[str, int, int]:
     return msg.topic, msg.partition, msg.offset
 
 
-_NOT_REST = frozenset((*PRIORITY_TOPICS, SIGNALS.name))
+def _topic(event: Any) -> str:
+    return str(event.message.topic)
+
+
 _barrier = FillBarrier(settings.risk_fill_wait_ms)
 
 

@@ -6,10 +6,10 @@ Stages, each the code the live agents run:
                 records, like the agent's batches; snapshots do not depend on batching)
   snapshot   -> `agents.model.SignalModels.step` (a private instance: no shared module state): the
                 pair's model, every enabled strategy's signal, the bandit's allocation per cycle
-  signal     -> `agents.risk.apply_message` on a `RiskState` (topic "signals", partition 0)
+  signal     -> `risk.apply.apply_message` on a `RiskState` (topic "signals", partition 0)
   order      -> `venues.paper.PaperVenue.fill` against the ledger's wallet
   fill       -> the ledger (balances, positions: `store.execution`'s booking rules) and
-                `agents.risk.apply_message` (topic "fills", partition 0)
+                `risk.apply.apply_message` (topic "fills", partition 0)
 
 Ordering (documented, deterministic): records in file order; a swap's snapshot is scored at once; each
 decision's orders are filled at once, and every fill is applied to the risk state before the next
@@ -36,13 +36,14 @@ from agents.event_order import EventTimeMerge
 from agents.features import FeatureFolder
 from agents.launches import check_launch
 from agents.model import SignalModels
-from agents.risk import apply_message
-from agents.risk_rules import RiskLimits, RiskState
 from backtest.memory_tables import MemoryTable, feature_tables
 from core.errors import DecodeError, VenueRejected
 from core.settings import Settings
 from market.fills import FILLED, INVALID_ORDER, failed_fill, mint_flows
 from market.tokens import USDC, WSOL, initial_wallet
+from risk.apply import apply_message
+from risk.limits import RiskLimits
+from risk.state import RiskState
 from store.execution import _Position as LedgerPosition  # the sink's booking rules, reused as they are
 from streams.codec import decode_object, encode, swap_from_object
 from streams.records import (

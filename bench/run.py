@@ -360,8 +360,8 @@ def model_and_risk_us() -> dict[str, Any]:
 
 def _risk_us() -> float:
     from agents.risk import apply_message, limits
-    from agents.risk_rules import RiskState
     from market.tokens import USDC, WSOL
+    from risk.state import RiskState
     from streams.codec import encode
     from streams.records import PoolState, Signal
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from agents.risk import apply_message, limits
-from agents.risk_rules import RiskState
 from market.tokens import USDC, WSOL
+from risk.state import RiskState
 from streams.codec import encode
 from streams.records import Order, PoolState, Rejection, Signal
 
@@ -51,7 +51,7 @@ def test_one_decision_per_signal_even_when_re_emitted_at_a_new_offset() -> None:
 
 def test_a_replay_longer_than_the_recent_ids_is_still_decided_once() -> None:
     """A model restored from an old checkpoint re-emits more signals than `recent_signals` keeps."""
-    from agents.risk_rules import RECENT_IDS_KEPT
+    from risk.state import RECENT_IDS_KEPT
 
     state = RiskState.initial("main", limits, WSOL, USDC)
     n = RECENT_IDS_KEPT + 200
@@ -84,7 +84,7 @@ def test_control_and_mint_messages_reach_the_state() -> None:
 
 
 def test_every_decision_has_an_audit_row() -> None:
-    from agents.risk import audit_row
+    from risk.audit import audit_row
 
     state = RiskState.initial("main", limits, WSOL, USDC)
     (order,) = apply_message(state, "signals", 0, 0, encode(signal("sig:a")), now_ms=5)
@@ -100,9 +100,8 @@ def test_every_decision_has_an_audit_row() -> None:
 
 
 def test_a_manual_close_sells_the_position_once() -> None:
-    from risk_factories import fill_for
-
     from streams.records import ManualRequest
+    from tests.risk.risk_factories import fill_for
 
     state = RiskState.initial("main", limits, WSOL, USDC)
     buys = [
@@ -148,7 +147,7 @@ class _Event:
 def test_signals_wait_for_the_fills_of_the_orders_before_them() -> None:
     """The barrier: fills first, then signals one by one while no order is outstanding."""
     from agents.risk import FillBarrier
-    from agents.risk_rules import PendingOrder
+    from risk.state import PendingOrder
 
     barrier = FillBarrier(wait_ms=60_000)
     state = RiskState.initial("main", limits, WSOL, USDC)
@@ -175,7 +174,7 @@ def test_signals_wait_for_the_fills_of_the_orders_before_them() -> None:
 
 def test_a_fill_that_never_comes_stops_holding_signals_after_the_wait() -> None:
     from agents.risk import FillBarrier
-    from agents.risk_rules import PendingOrder
+    from risk.state import PendingOrder
 
     barrier = FillBarrier(wait_ms=0)
     state = RiskState.initial("main", limits, WSOL, USDC)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from test_risk_agent import signal
 
-from agents.risk import apply_message, limits, rebalance_ended
-from agents.risk_rules import STRATEGY_DISABLED, RiskState, reason_code
+from agents.risk import apply_message, limits
 from market.tokens import USDC, WSOL
+from risk.alerts import rebalance_ended
+from risk.codes import STRATEGY_DISABLED, reason_code
+from risk.state import RiskState
 from streams.codec import encode
 from streams.records import Control, ManualRequest, MintInfo, Order, Rejection, StrategyParams
 

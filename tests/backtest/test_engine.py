@@ -9,7 +9,6 @@ from typing import Any
 from agents.features import FeatureFolder
 from agents.model import SignalModels
 from agents.risk import apply_message, limits
-from agents.risk_rules import RiskState
 from backtest.engine import BacktestEngine, BacktestResult, run_file
 from backtest.make_sample import sample_records
 from backtest.memory_tables import (
@@ -22,6 +21,7 @@ from backtest.memory_tables import (
 from backtest.recording import write_records
 from core.settings import Settings, load_settings
 from market.tokens import USDC, WSOL
+from risk.state import RiskState
 from streams.codec import decode_object, encode
 from streams.records import Order, Swap
 from streams.topics import FILLS, SIGNALS
