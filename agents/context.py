@@ -20,9 +20,9 @@ import redis.asyncio as aioredis
 from faust.types import TableT
 from redis.exceptions import RedisError
 
-from agents.risk_rules import RiskLimits
 from chain.local import LocalChain
 from core.settings import Settings
+from risk.limits import RiskLimits
 from store.alerts import Level, raise_alert
 from store.db import create_pool
 from streams.app import PipelineTopics

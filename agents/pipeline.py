@@ -16,11 +16,11 @@ from agents.features import FeaturesRunner
 from agents.launches import LaunchesRunner
 from agents.model import ModelRunner
 from agents.risk import RiskRunner
-from agents.risk_rules import RiskLimits
 from agents.views import register_views
 from chain.local import LocalChain
 from core.logs import worker_logging_config
 from core.settings import Settings
+from risk.limits import RiskLimits
 from streams.app import build_app, declare_topics
 from streams.broker import bootstrap_of
 from streams.compat import BrokerKind, install

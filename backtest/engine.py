@@ -6,10 +6,10 @@ Stages, each the code the live agents run:
                 records, like the agent's batches; snapshots do not depend on batching)
   snapshot   -> `models.signals.SignalModels.step` (a private instance: no shared module state): the
                 pair's model, every enabled strategy's signal, the bandit's allocation per cycle
-  signal     -> `agents.risk.apply_message` on a `RiskState` (topic "signals", partition 0)
+  signal     -> `risk.apply.apply_message` on a `RiskState` (topic "signals", partition 0)
   order      -> `venues.paper.PaperVenue.fill` against the ledger's wallet
   fill       -> the ledger (balances, positions: `store.execution`'s booking rules) and
-                `agents.risk.apply_message` (topic "fills", partition 0)
+                `risk.apply.apply_message` (topic "fills", partition 0)
 
 Ordering (documented, deterministic): records in file order; a swap's snapshot is scored at once; each
 decision's orders are filled at once, and every fill is applied to the risk state before the next
@@ -31,8 +31,6 @@ from typing import Any
 
 import numpy as np
 
-from agents.risk import apply_message
-from agents.risk_rules import RiskLimits, RiskState
 from backtest.memory_tables import feature_tables
 from backtest.result import BacktestResult, Ledger, TradeRecord
 from core.errors import DecodeError, VenueRejected
@@ -41,6 +39,9 @@ from features.folding import FeatureFolder
 from market.fills import FILLED, INVALID_ORDER, failed_fill
 from market.tokens import USDC, WSOL, initial_wallet
 from models.signals import SignalModels
+from risk.apply import apply_message
+from risk.limits import RiskLimits
+from risk.state import RiskState
 from streams.codec import decode_object, encode, swap_from_object
 from streams.event_order import EventTimeMerge
 from streams.records import (

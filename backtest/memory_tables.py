@@ -15,10 +15,9 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import Any
 
-from features.folding import BARS_1S_WINDOW, BARS_10S_WINDOW, BARS_60S_WINDOW
-from tables.windows import WindowSpec
+from tables.windows import BARS_1S_WINDOW, BARS_10S_WINDOW, BARS_60S_WINDOW, WindowSpec
 
-# The live tables' expiry (the windows of `features.folding`, which tables/features.py declares too).
+# The live tables' expiry (their windows are `tables.windows`', which tables/features.py declares).
 BARS_1S_EXPIRES_S = BARS_1S_WINDOW.expires_s
 BARS_10S_EXPIRES_S = BARS_10S_WINDOW.expires_s
 BARS_60S_EXPIRES_S = BARS_60S_WINDOW.expires_s

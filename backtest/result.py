@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from agents.risk_rules import RiskState
 from market.fills import FILLED, mint_flows
 from market.tokens import USDC, WSOL
+from risk.state import RiskState
 from store.execution import _Position as LedgerPosition  # the sink's booking rules, reused as they are
 from streams.records import Allocation, Fill, Order, PoolState
 

@@ -12,8 +12,8 @@ import pstats
 import sys
 import time
 
-from agents.features import FeatureFolder
 from backtest.memory_tables import feature_tables
+from features.folding import FeatureFolder
 from market.simulator import MarketSimulator
 from streams.codec import decode_swap, encode
 from streams.records import Swap

@@ -359,12 +359,15 @@ def model_and_risk_us() -> dict[str, Any]:
 
 
 def _risk_us() -> float:
-    from agents.risk import apply_message, limits
-    from agents.risk_rules import RiskState
+    from core.settings import get_settings
     from market.tokens import USDC, WSOL
+    from risk.apply import apply_message
+    from risk.limits import RiskLimits
+    from risk.state import RiskState
     from streams.codec import encode
     from streams.records import PoolState, Signal
 
+    limits = RiskLimits.from_settings(get_settings())
     state = RiskState.initial("main", limits, WSOL, USDC)
     pool = PoolState(
         venue="raydium",
@@ -399,7 +402,7 @@ def _risk_us() -> float:
     ]
     t0 = time.perf_counter()
     for i, raw in enumerate(raws):
-        apply_message(state, "signals", 0, i, raw, now_ms=i)
+        apply_message(state, "signals", 0, i, raw, i, limits)
     return (time.perf_counter() - t0) / len(raws) * 1e6
 
 

@@ -95,6 +95,13 @@ class Settings(BaseSettings):
     flatten_on_halt: bool = False
     rebalance_tolerance_pct: float = Field(0.5, gt=0.0, lt=100.0)
     rebalance_deadline_s: float = Field(30.0, gt=0.0)
+    min_order_usdc: float = Field(10.0, gt=0.0)
+    # Values SOL (and SOL-quoted pairs) until the first SOL/USDC price arrives on a signal.
+    fallback_sol_usdc: float = Field(150.0, gt=0.0)
+    venue_error_min_fills: int = Field(5, ge=1)
+    # Orders fill on the paper venue (no transaction costs): routing compares pools on output alone.
+    paper_venue: bool = True
+    split_chunks: int = Field(20, ge=2)
 
     # Paper wallet.
     paper_start_usdc: float = Field(10_000.0, ge=0.0)

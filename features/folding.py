@@ -31,13 +31,7 @@ from streams.codec import RawSwap, decode, decode_swap
 from streams.records import PROGRESS_KEY, FeatureSnapshot, PoolState, Progress, Swap
 from streams.validate import check_swap
 from tables.batch_view import BatchView, ChangelogTable
-from tables.windows import Bar, WindowSpec, merge_bars
-
-# The bars tables' windows, in seconds as Faust keys them; each kept a while after it ends. The snapshot
-# reads at most 60 s back (`BARS_1S` one-second bars), less than every window's expiry.
-BARS_1S_WINDOW = WindowSpec(size_s=BAR_MS / 1000, step_s=BAR_MS / 1000, expires_s=90.0)
-BARS_10S_WINDOW = WindowSpec(size_s=HOP_10S_MS[0] / 1000, step_s=HOP_10S_MS[1] / 1000, expires_s=30.0)
-BARS_60S_WINDOW = WindowSpec(size_s=HOP_60S_MS[0] / 1000, step_s=HOP_60S_MS[1] / 1000, expires_s=120.0)
+from tables.windows import BARS_1S_WINDOW, BARS_10S_WINDOW, BARS_60S_WINDOW, Bar, WindowSpec, merge_bars
 
 
 @dataclass

@@ -3,22 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import asyncpg
 
-
-@dataclass(frozen=True, slots=True)
-class RiskDecisionRow:
-    decision_id: str
-    signal_id: str
-    portfolio: str
-    pair: str
-    action: str  # "approve" | "resize" | "reject"
-    order_id: str | None
-    reason: str
-    ts_ms: int
-    decided_ms: int
+from risk.audit import RiskDecisionRow  # what a row says is risk's; writing it is ours
 
 
 async def record_decisions(conn: asyncpg.Connection, rows: Sequence[RiskDecisionRow]) -> int:

@@ -1,7 +1,7 @@
 """Feature tables: per-pair bars in tumbling and hopping event-time windows, plus per-pair state.
 
 Windows are in event time (the swap's block time), so a replay builds the same bars; their sizes and
-expiry are the feature folding's (`features.folding`). Each table's changelog is co-partitioned with
+expiry are the feature folding's (`tables.windows`). Each table's changelog is co-partitioned with
 raw.swaps (same partition count, keyed by pair). Values are plain dicts (`Bar.to_dict()`); expired windows
 are dropped by Faust, so memory stays bounded.
 """
@@ -16,8 +16,7 @@ import faust
 from faust.types import TableT
 
 from core.settings import Settings
-from features.folding import BARS_1S_WINDOW, BARS_10S_WINDOW, BARS_60S_WINDOW
-from tables.windows import WindowSpec
+from tables.windows import BARS_1S_WINDOW, BARS_10S_WINDOW, BARS_60S_WINDOW, WindowSpec
 
 
 @dataclass(frozen=True)

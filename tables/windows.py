@@ -194,6 +194,14 @@ class WindowSpec:
         ]
 
 
+# The features tables' windows (`features.folding` keys its bars by them, `tables.features` declares them):
+# one-second bars, and hopping 10 s / 60 s windows every 2 s / 10 s, each kept a while after it ends. A
+# snapshot reads at most 60 s back, less than every window's expiry.
+BARS_1S_WINDOW = WindowSpec(size_s=1.0, step_s=1.0, expires_s=90.0)
+BARS_10S_WINDOW = WindowSpec(size_s=10.0, step_s=2.0, expires_s=30.0)
+BARS_60S_WINDOW = WindowSpec(size_s=60.0, step_s=10.0, expires_s=120.0)
+
+
 def tumbling_start(ts_ms: int, size_ms: int) -> int:
     """Start of the tumbling window `[start, start + size_ms)` that contains `ts_ms`."""
     if size_ms <= 0:

@@ -18,8 +18,8 @@ from typing import Any
 
 from aiokafka.errors import KafkaError
 
-from agents.rebalance import validate_targets
 from core.settings import Settings
+from risk.rebalance import validate_targets
 from services.stack import services_status
 from solbot.commands.control import publish
 from streams.broker import bootstrap_of

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agents.context import WorkerContext
-from agents.risk_rules import RiskLimits
 from core.settings import Settings
+from risk.limits import RiskLimits
 from streams.compat import Compat
 from streams.compat.seeks import ResumeHooks
 
@@ -137,8 +137,11 @@ class FaustLikeTable:
     def _should_expire_keys(self) -> bool:
         return self.windowed
 
-    def send_changelog(self, partition: int, key: Hashable, value: Any) -> None:
+    def send_changelog(self, partition: int, key: Hashable, value: Any) -> asyncio.Future[Any]:
         self.changelog.append((partition, key))
+        sent: asyncio.Future[Any] = asyncio.get_event_loop().create_future()
+        sent.set_result(None)  # acknowledged at once
+        return sent
 
     def _maybe_set_key_ttl(self, key: Hashable, partition: int) -> None:
         self.ttls.append(key)

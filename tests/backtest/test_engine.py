@@ -6,8 +6,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from agents.risk import apply_message, limits
-from agents.risk_rules import RiskState
 from backtest.engine import BacktestEngine, BacktestResult, run_file
 from backtest.make_sample import sample_records
 from backtest.memory_tables import (
@@ -22,6 +20,9 @@ from core.settings import Settings, load_settings
 from features.folding import FeatureFolder
 from market.tokens import USDC, WSOL
 from models.signals import SignalModels
+from risk.apply import apply_message
+from risk.limits import RiskLimits
+from risk.state import RiskState
 from streams.codec import decode_object, encode
 from streams.records import Order, Swap
 from streams.topics import FILLS, SIGNALS
@@ -87,16 +88,17 @@ def test_model_stage_equals_signal_models_on_the_same_snapshots() -> None:
 def test_risk_stage_equals_apply_message_on_the_same_signal_and_fill_sequence() -> None:
     engine, result = traced()
     fills = {f.order_id: f for f in engine.fills}
+    limits = RiskLimits.from_settings(settings())
     state = RiskState.initial(settings().portfolio, limits, WSOL, USDC)
     decisions = []
     fill_offset = -1
     for offset, signal in enumerate(engine.signals):
-        out = apply_message(state, SIGNALS.name, 0, offset, encode(signal), now_ms=signal.ts_ms)
+        out = apply_message(state, SIGNALS.name, 0, offset, encode(signal), signal.ts_ms, limits)
         decisions.extend(out)
         for d in out:  # the documented order: an order's fill is applied before the next message
             if isinstance(d, Order):
                 fill_offset += 1
-                apply_message(state, FILLS.name, 0, fill_offset, encode(fills[d.id]), now_ms=d.ts_ms)
+                apply_message(state, FILLS.name, 0, fill_offset, encode(fills[d.id]), d.ts_ms, limits)
     assert [encode(d) for d in engine.decisions] == [encode(d) for d in decisions]
     assert state.to_dict() == result.risk_state.to_dict()
 

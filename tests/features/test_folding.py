@@ -181,3 +181,12 @@ def test_a_batch_folds_swaps_passes_progress_on_and_reports_what_does_not_decode
     assert [(p.source_partition, p.ts_ms, p.steady) for p in batch.progress] == [
         (0, events[-1].ts_ms + 5, True)
     ]
+
+
+def test_the_tables_windows_are_the_ones_the_features_read() -> None:
+    from features.maths import BAR_MS, HOP_10S_MS, HOP_60S_MS
+    from tables.windows import BARS_1S_WINDOW, BARS_10S_WINDOW, BARS_60S_WINDOW
+
+    assert (BARS_1S_WINDOW.size_s * 1000, BARS_1S_WINDOW.step_s * 1000) == (BAR_MS, BAR_MS)
+    assert (BARS_10S_WINDOW.size_s * 1000, BARS_10S_WINDOW.step_s * 1000) == HOP_10S_MS
+    assert (BARS_60S_WINDOW.size_s * 1000, BARS_60S_WINDOW.step_s * 1000) == HOP_60S_MS

@@ -10,8 +10,9 @@ import asyncpg
 import pytest
 
 from core.errors import ServiceError
+from risk.audit import RiskDecisionRow
 from store.migrate import MIGRATIONS_DIR, load_migrations, migrate
-from store.risk import RiskDecisionRow, record_decisions
+from store.risk import record_decisions
 
 TABLES = {
     "schema_migrations",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 
 from agents.risk import AuditWriter
-from store.risk import RiskDecisionRow
+from risk.audit import RiskDecisionRow
 
 
 def row(i: int) -> RiskDecisionRow:

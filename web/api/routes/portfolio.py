@@ -14,9 +14,9 @@ from fastapi import APIRouter, Depends
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
-from agents.rebalance import validate_targets
 from core.errors import ServiceError
 from market.tokens import DECIMALS, SYMBOLS
+from risk.rebalance import validate_targets
 from store.latest_prices import PRICES_KEY
 from streams.codec import encode
 from streams.records import Control

@@ -11,8 +11,9 @@ import json
 import pytest
 from risk_factories import JUP, SOL, USDC, fill_for, fresh, pool, signal
 
-from agents import risk_rules as rr
+import risk as rr
 from core.settings import load_settings
+from market import bonding_curve
 from streams.records import Order, Rejection
 
 LIMITS = rr.RiskLimits()
@@ -169,7 +170,7 @@ def test_pumpfun_buy_uses_the_bonding_curve() -> None:
     )
     # 0.1 % of 17 500 = 17.5 USDC = 0.11666 SOL; the curve's own maths gives the tokens.
     assert order.amount_in == 116_666_666 and order.venue == "pumpfun"
-    tokens, _, _ = rr.bonding_curve.buy_with_sol(rr._curve(curve), 116_666_666, 100)
+    tokens, _, _ = bonding_curve.buy_with_sol(rr.curve_of(curve), 116_666_666, 100)
     assert order.min_amount_out == tokens * 8_000 // 10_000
 
 
@@ -343,5 +344,5 @@ def test_sol_held_as_a_position_and_spent_as_a_quote_is_sold_only_when_free() ->
 def test_recent_id_memory_is_bounded_oldest_first() -> None:
     ids: dict[str, None] = {}
     for i in range(rr.RECENT_IDS_KEPT + 3):
-        rr._remember(ids, f"f{i}", rr.RECENT_IDS_KEPT)
+        rr.remember(ids, f"f{i}", rr.RECENT_IDS_KEPT)
     assert len(ids) == rr.RECENT_IDS_KEPT and "f0" not in ids and "f3" in ids

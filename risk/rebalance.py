@@ -1,4 +1,4 @@
-"""Rebalancing toward target allocations: pure planning on the risk state, beside `agents.risk_rules`.
+"""Rebalancing toward target allocations: pure planning on the risk state.
 
 A `Control(action="rebalance", targets={pair: fraction of equity})` starts one (`start_rebalance`); after
 every risk input the agent calls `plan_rebalance`, which re-plans from the state as it is now: for each
@@ -24,29 +24,15 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from agents.risk_rules import (
-    REBALANCE,
-    REBALANCE_CAPPED,
-    PairInfo,
-    PoolState,
-    Quote,
-    RiskLimits,
-    RiskState,
-    _eligible_pools,
-    _order,
-    _sellable,
-    available,
-    best_quote,
-    equity_usdc,
-    is_stale,
-    open_pairs,
-    orders_in_last_minute,
-    pair_exposure_usdc,
-    sol_usdc_price,
-    total_exposure_usdc,
-    unit_value_usdc,
-)
-from streams.records import Control, Order
+from risk.breakers import is_stale
+from risk.checks import eligible_pools
+from risk.codes import REBALANCE, REBALANCE_CAPPED
+from risk.limits import RiskLimits
+from risk.orders import new_order, orders_in_last_minute, sellable
+from risk.pricing import PoolQuote, best_quote
+from risk.state import PairInfo, RiskState, equity_usdc, sol_usdc_price, unit_value_usdc
+from risk.valuation import available, open_pairs, pair_exposure_usdc, position_usdc, total_exposure_usdc
+from streams.records import Control, Order, PoolState
 
 logger = logging.getLogger(__name__)
 
@@ -104,11 +90,6 @@ def capped_fraction(fraction: float, limits: RiskLimits) -> tuple[float, bool]:
     """The target fraction a buy may reach: at most max_position_pct of equity (True when capped)."""
     cap = limits.max_position_pct / 100.0
     return (cap, True) if fraction > cap else (max(fraction, 0.0), False)
-
-
-def position_usdc(state: RiskState, pair: str) -> float:
-    pos = state.positions.get(pair)
-    return pos.base_amount * unit_value_usdc(state, pos.base_mint) if pos is not None else 0.0
 
 
 def residuals_usdc(state: RiskState, limits: RiskLimits) -> dict[str, float]:
@@ -197,7 +178,7 @@ def _slice(
     unit = unit_value_usdc(state, info.base_mint)
     if pos is None or unit <= 0.0:
         return None, "nothing to sell"
-    amount = min(math.ceil(-residual / unit), _sellable(state, pos))
+    amount = min(math.ceil(-residual / unit), sellable(state, pos))
     if amount <= 0:
         return None, "the position is reserved by pending orders"
     quote = _within_impact(info, pools, "sell", amount, limits)
@@ -238,7 +219,7 @@ def _buy_slice(
         return None, f"max_positions: {len(held)} pairs open"
     if orders_in_last_minute(state, state.newest_ts_ms) >= limits.max_orders_per_minute:
         return None, "rate_limited: order rate full"
-    usable, code, detail = _eligible_pools(state, info, pools, limits)
+    usable, code, detail = eligible_pools(state, info, pools, limits)
     if not usable:
         return None, f"{code}: {detail}"
     fraction = state.rebalance["targets"][pair]
@@ -275,7 +256,7 @@ def _buy_slice(
 
 def _within_impact(
     info: PairInfo, pools: list[PoolState], side: str, amount: int, limits: RiskLimits
-) -> tuple[int, Quote] | None:
+) -> tuple[int, PoolQuote] | None:
     """The largest input up to `amount` whose best quote moves the price at most max_slippage_bps."""
     quote = best_quote(info, pools, side, amount)
     if quote is None:
@@ -301,7 +282,7 @@ def _rebalance_order(
     side: str,
     input_mint: str,
     amount: int,
-    quote: Quote,
+    quote: PoolQuote,
     limits: RiskLimits,
     now_ms: int,
     reason: str,
@@ -309,7 +290,7 @@ def _rebalance_order(
     rb: dict[str, Any] = state.rebalance
     rb["slices"] = int(rb["slices"]) + 1
     at = state.newest_ts_ms
-    return _order(
+    return new_order(
         state,
         order_id=f"rebal:{rb['id']}:{pair}:{rb['slices']}",
         signal_id="",

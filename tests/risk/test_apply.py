@@ -1,12 +1,22 @@
-"""The risk agent's per-message step: offsets guard re-deliveries, signal ids guard re-emissions."""
+"""The risk agent's per-message step (`risk.apply`): offsets guard re-deliveries, signal ids re-emissions."""
 
 from __future__ import annotations
 
-from agents.risk import apply_message, limits
-from agents.risk_rules import RiskState
+from core.settings import get_settings
 from market.tokens import USDC, WSOL
+from risk import apply as risk_apply
+from risk.limits import RiskLimits
+from risk.state import RiskState
 from streams.codec import encode
 from streams.records import Order, PoolState, Rejection, Signal
+
+limits = RiskLimits.from_settings(get_settings())  # a worker's limits: its settings'
+
+
+def apply_message(
+    state: RiskState, topic: str, partition: int, offset: int, value: bytes | None, now_ms: int
+) -> list[Order | Rejection]:
+    return risk_apply.apply_message(state, topic, partition, offset, value, now_ms, limits)
 
 
 def signal(sid: str, direction: int = 1, price: float = 150.0, ts_ms: int = 1_000) -> Signal:
@@ -51,7 +61,7 @@ def test_one_decision_per_signal_even_when_re_emitted_at_a_new_offset() -> None:
 
 def test_a_replay_longer_than_the_recent_ids_is_still_decided_once() -> None:
     """A model restored from an old checkpoint re-emits more signals than `recent_signals` keeps."""
-    from agents.risk_rules import RECENT_IDS_KEPT
+    from risk.state import RECENT_IDS_KEPT
 
     state = RiskState.initial("main", limits, WSOL, USDC)
     n = RECENT_IDS_KEPT + 200
@@ -84,7 +94,7 @@ def test_control_and_mint_messages_reach_the_state() -> None:
 
 
 def test_every_decision_has_an_audit_row() -> None:
-    from agents.risk import audit_row
+    from risk.audit import audit_row
 
     state = RiskState.initial("main", limits, WSOL, USDC)
     (order,) = apply_message(state, "signals", 0, 0, encode(signal("sig:a")), now_ms=5)
@@ -100,9 +110,8 @@ def test_every_decision_has_an_audit_row() -> None:
 
 
 def test_a_manual_close_sells_the_position_once() -> None:
-    from risk_factories import fill_for
-
     from streams.records import ManualRequest
+    from tests.risk.risk_factories import fill_for
 
     state = RiskState.initial("main", limits, WSOL, USDC)
     buys = [
@@ -133,79 +142,3 @@ def test_a_manual_close_sells_the_position_once() -> None:
     assert close(2) == []  # a sell is already in flight
     apply_message(state, "fills", 0, 2, encode(fill_for(first[0])), now_ms=8)
     assert close(3) == []  # nothing left to sell
-
-
-class _Msg:
-    def __init__(self, topic: str, offset: int) -> None:
-        self.topic, self.offset, self.partition = topic, offset, 0
-
-
-class _Event:
-    def __init__(self, topic: str, offset: int) -> None:
-        self.message = _Msg(topic, offset)
-
-
-def test_signals_wait_for_the_fills_of_the_orders_before_them() -> None:
-    """The barrier: fills first, then signals one by one while no order is outstanding."""
-    from agents.risk import FillBarrier
-    from agents.risk_rules import PendingOrder
-
-    barrier = FillBarrier(wait_ms=60_000)
-    state = RiskState.initial("main", limits, WSOL, USDC)
-    barrier.state = state
-    batch = [_Event("signals", 0), _Event("fills", 0), _Event("control", 0), _Event("signals", 1)]
-    seen = []
-    for event in barrier.order(batch):
-        if event is None:
-            break
-        seen.append((event.message.topic, event.message.offset))
-        if event.message.topic == "signals" and event.message.offset == 0:  # it became an order
-            state.pending["ord:a"] = PendingOrder("SOL/USDC", "buy", USDC, 1, 1, "entry")
-    assert seen == [("control", 0), ("fills", 0), ("signals", 0)]
-    assert [e.message.offset for e in barrier.held] == [1]  # waits for ord:a's fill
-    # the next batch brings the fill: it is applied, then the held signal, then the new one
-    seen = []
-    for event in barrier.order([_Event("signals", 2), _Event("fills", 1)]):
-        assert event is not None
-        seen.append((event.message.topic, event.message.offset))
-        if event.message.topic == "fills":
-            state.pending.clear()
-    assert seen == [("fills", 1), ("signals", 1), ("signals", 2)] and barrier.held == []
-
-
-def test_a_fill_that_never_comes_stops_holding_signals_after_the_wait() -> None:
-    from agents.risk import FillBarrier
-    from agents.risk_rules import PendingOrder
-
-    barrier = FillBarrier(wait_ms=0)
-    state = RiskState.initial("main", limits, WSOL, USDC)
-    state.pending["ord:stuck"] = PendingOrder("SOL/USDC", "buy", USDC, 1, 1, "entry")
-    barrier.state = state
-    first = list(barrier.order([_Event("signals", 0)]))
-    assert first == [None]  # the first look starts the clock
-    second = list(barrier.order([]))
-    assert [e.message.offset for e in second] == [0] and barrier.gave_up == 1
-    assert [e.message.offset for e in barrier.order([_Event("signals", 1)])] == [1]  # not waited on again
-
-
-def test_records_fetched_before_the_resume_seek_are_dropped_until_the_resumed_position_arrives() -> None:
-    """After a restart the group's committed position can be far ahead of the risk state's, and Faust may
-    deliver from there before the seek to the state's offsets: those records must not be applied first."""
-    from agents import risk
-
-    risk._settling.add(("signals", 0))
-    try:
-        barrier = risk.FillBarrier(wait_ms=60_000)
-        state = RiskState.initial("main", limits, WSOL, USDC)
-        state.offsets["signals:0"] = 7
-        barrier.state = state
-        stale = [_Event("signals", 300), _Event("signals", 301), _Event("fills", 4)]
-        assert [(e.message.topic, e.message.offset) for e in barrier.order(stale)] == [("fills", 4)]
-        assert risk._reseek == {("signals", 0): 8}  # the agent seeks there again: Faust may drop the rest
-        risk._reseek.clear()
-        resumed = [_Event("signals", 8), _Event("signals", 9), _Event("signals", 300)]
-        assert [e.message.offset for e in barrier.order(resumed)] == [8, 9, 300]  # settled at 8
-        assert risk._reseek == {}
-    finally:
-        risk._settling.clear()
-        risk._reseek.clear()

@@ -1,6 +1,6 @@
 """Microseconds per `decide` call (not collected by pytest).
 
-Run: PYTHONPATH=.:tests/agents python tests/agents/bench_risk_decide.py
+Run: PYTHONPATH=.:tests/risk python tests/risk/bench_risk_decide.py
 The state holds three positions and two pending orders, as in steady trading; an approved buy prices two
 pools. After each approved call its reservation is dropped so every call takes the same path.
 """
@@ -11,7 +11,7 @@ import time
 
 from risk_factories import fill_for, fresh, pool, signal
 
-from agents import risk_rules as rr
+import risk as rr
 from streams.records import Order, Signal
 
 N = 20_000

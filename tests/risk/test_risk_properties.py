@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from risk_factories import BONK, JUP, PAIRS, PUMP, fill_for, fresh, pool, signal
 
-from agents import risk_rules as rr
+import risk as rr
 from solbot.audit import decision_id
 from streams.records import Control, MintInfo, Order, PoolState
 
@@ -111,7 +111,7 @@ def run(ops: list[tuple[Any, ...]], limits: rr.RiskLimits, *, twice: bool, resto
             _, pair, direction, factor, confidence = op
             price = BASE_PRICE[pair] * factor
             # Stale and daily halts may be cleared by this very signal (a fresh price, a new day).
-            was_halted = rr.MANUAL in state.halts or rr.DRAWDOWN in state.halts
+            was_halted = rr.MANUAL_HALT in state.halts or rr.DRAWDOWN in state.halts
             sig = signal(pair, price, direction, sid=str(i), ts_ms=ts, confidence=confidence)
             sig = sig.derive(pools=pools_for(pair, price))
             decisions = rr.decide_all(state, sig, limits, now_ms=i)
@@ -150,7 +150,7 @@ def run(ops: list[tuple[Any, ...]], limits: rr.RiskLimits, *, twice: bool, resto
             rr.apply_control(
                 state, Control(id=f"c{i}", action=action, reason="t", flatten=flat, ts_ms=i), limits
             )
-            assert (rr.MANUAL in state.halts) == (action == "halt")
+            assert (rr.MANUAL_HALT in state.halts) == (action == "halt")
         elif op[0] == "mint":
             _, pair, mint_auth, freeze_auth = op
             mint = PAIRS[pair][0]

@@ -10,8 +10,8 @@ import math
 
 from risk_factories import fill_for, fresh, pool, signal
 
-from agents import rebalance as rb
-from agents import risk_rules as rr
+import risk as rr
+from risk import rebalance as rb
 from store.order_gate import refusals
 from streams.records import Control, Order, Rejection, StrategyParams
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from risk_factories import JUP, USDC, fill_for, fresh, pool, signal
 
-from agents import risk_rules as rr
-from agents.risk import apply_message
+import risk as rr
 from core.logs import correlation_of
+from risk.apply import apply_message
 from solbot.audit import decision_id
 from streams.codec import encode
 from streams.records import Order, PoolState, Rejection
@@ -117,7 +117,7 @@ def test_best_net_pool_wins_on_the_paper_venue() -> None:
 def test_risk_agent_step_publishes_every_leg() -> None:
     state = fresh()
     sig = signal("JUP/USDC", 1.0, sid="f", pools=two_pools(60_000))
-    out = apply_message(state, SIGNALS.name, 0, 0, encode(sig), now_ms=7)
+    out = apply_message(state, SIGNALS.name, 0, 0, encode(sig), now_ms=7, limits=LIMITS)
     assert [o.id for o in out if isinstance(o, Order)] == ["ord:sig:f/leg0", "ord:sig:f/leg1"]
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from risk_factories import JUP, PUMP, SOL, fill_for, fresh, pool, signal
 
-from agents import risk_rules as rr
+import risk as rr
 from streams.records import Control, Fill, MintInfo, Order, Rejection, Signal
 
 LIMITS = rr.RiskLimits()

@@ -1,14 +1,14 @@
-"""The risk agent's step for the inputs it gained: strategy.params, rebalance controls, cancels."""
+"""The risk step (`risk.apply`) for the inputs the agent gained: strategy.params, rebalance, cancels."""
 
 from __future__ import annotations
 
-from test_risk_agent import signal
-
-from agents.risk import apply_message, limits, rebalance_ended
-from agents.risk_rules import STRATEGY_DISABLED, RiskState, reason_code
 from market.tokens import USDC, WSOL
+from risk.alerts import rebalance_ended
+from risk.codes import STRATEGY_DISABLED, reason_code
+from risk.state import RiskState
 from streams.codec import encode
 from streams.records import Control, ManualRequest, MintInfo, Order, Rejection, StrategyParams
+from tests.risk.test_apply import apply_message, limits, signal
 
 
 def params(enabled: bool, max_position_pct: float = 5.0) -> StrategyParams:

@@ -7,9 +7,8 @@ from streams.records import Order
 
 def test_risk_sizes_a_buy_by_its_strategy_weight() -> None:
     """The one risk change: the signal-driven caps scale with the weight (5 % of 17 500 USDC = 875 USDC)."""
-    from risk_factories import fresh, signal
-
-    from agents import risk_rules as rr
+    import risk as rr
+    from tests.risk.risk_factories import fresh, signal
 
     full = rr.decide(fresh(), signal("JUP/USDC", 1.0, sid="a"), rr.RiskLimits(), now_ms=99)
     sig = signal("JUP/USDC", 1.0, sid="b")

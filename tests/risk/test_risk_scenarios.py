@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from risk_factories import PUMP, fill_for, fresh, pool, signal
 
-from agents import risk_rules as rr
+import risk as rr
 from streams.records import MintInfo, Order, PoolState, Rejection
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agents import risk_rules as rr
+import risk as rr
 from streams.records import Fill, Order, PoolState, Signal
 
 SOL = "So11111111111111111111111111111111111111112"

@@ -1,0 +1,88 @@
+"""One risk input message applied to the state: the whole of what risk does with it.
+
+The risk agent calls this per message of its subscription, in log order; the backtest calls it with the
+signals and fills of a recording. Every input applies at most once (offsets recorded in the state).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from risk.controls import apply_control, apply_mint, apply_strategy_params, limits_for_strategy
+from risk.decide import already_decided, decide_all
+from risk.exits import close_position, exits, flatten
+from risk.fills import apply_fill
+from risk.limits import RiskLimits
+from risk.rebalance import plan_rebalance
+from risk.state import RiskState, already_applied, mark_applied
+from streams.codec import decode
+from streams.records import Control, Fill, ManualRequest, MintInfo, Order, Rejection, Signal, StrategyParams
+from streams.topics import CONTROL, CONTROL_MANUAL, FILLS, RAW_MINTS, STRATEGY_PARAMS
+
+logger = logging.getLogger(__name__)
+
+
+def apply_message(
+    state: RiskState,
+    topic: str,
+    partition: int,
+    offset: int,
+    value: bytes | None,
+    now_ms: int,
+    limits: RiskLimits,
+) -> list[Order | Rejection]:
+    """Apply one input message to the state; returns the decisions to publish. Raises DecodeError.
+
+    signal:  once per signal (`already_decided`): the exits its price calls for on the pair first (so a
+             stop loss reserves the position before a new buy can be sized), then `decide_all`, each with
+             the limits of its strategy (`limits_for_strategy`: the signal's, or the position opener's).
+    fill:    `apply_fill`. mint: `apply_mint`. control: `apply_control` (kill switch, rebalance).
+    manual:  a `close` sells the position (`close_position`); a `cancel` is the execution sink's to do.
+    params:  `apply_strategy_params`.
+    Then, whatever the input: `flatten` when a halt asked for it, and the next rebalance slices.
+    """
+    if already_applied(state, topic, partition, offset):
+        return []
+    out: list[Order | Rejection] = []
+    if topic == FILLS.name:
+        apply_fill(state, decode(Fill, value), limits)
+    elif topic == RAW_MINTS.name:
+        apply_mint(state, decode(MintInfo, value), limits)
+    elif topic == CONTROL.name:
+        apply_control(state, decode(Control, value), limits)
+    elif topic == STRATEGY_PARAMS.name:
+        apply_strategy_params(state, decode(StrategyParams, value))
+    elif topic == CONTROL_MANUAL.name:
+        request = decode(ManualRequest, value)
+        if request.action == "close" and request.portfolio == state.portfolio:
+            out.extend(close_position(state, request.pair, limits, now_ms, request.wallet or request.id))
+        elif request.action == "cancel":
+            # The API marked it in Redis; the execution sink refuses it if it has not executed yet, and its
+            # `cancelled` fill releases the reservation here like any terminal outcome.
+            logger.info(
+                "cancel of %s requested by %s",
+                request.order_id,
+                request.wallet,
+                extra={"order_id": request.order_id},
+            )
+    else:
+        signal = decode(Signal, value)
+        if not already_decided(state, signal):  # a re-emitted signal was decided once already
+            held = state.positions.get(signal.pair)
+            out.extend(
+                exits(
+                    state,
+                    signal.pair,
+                    signal.price,
+                    signal.ts_ms,
+                    signal.pools,
+                    limits_for_strategy(limits, state, held.strategy) if held is not None else limits,
+                    now_ms,
+                    origin_ms=signal.origin_ms,
+                )
+            )
+            out.extend(decide_all(state, signal, limits_for_strategy(limits, state, signal.strategy), now_ms))
+    out.extend(flatten(state, limits, now_ms))
+    out.extend(plan_rebalance(state, limits, now_ms))
+    mark_applied(state, topic, partition, offset)
+    return out

@@ -1,0 +1,69 @@
+"""What a priced event teaches the state: the pair's mints, its pools, its price and how fresh it is."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from risk.breakers import advance_clock, check_drawdown
+from risk.codes import DRAWDOWN
+from risk.limits import RiskLimits
+from risk.state import PairInfo, RiskState, equity_usdc
+from streams.records import PoolState
+
+
+def learn(
+    state: RiskState,
+    pair: str,
+    price: float,
+    pools: Iterable[PoolState],
+    limits: RiskLimits,
+    ts_ms: int | None = None,
+) -> None:
+    """Take the pair's mints from its pools, its price (and how fresh it is) from the event.
+
+    The first SOL/USDC price re-bases the peak and the day's opening equity: replacing the assumed
+    fallback price with an observed one is not a loss, and must not trip a breaker. A price is as fresh
+    as the newest pool state it came with (the pools' own event times), else as the event itself.
+    """
+    pools = list(pools)
+    if pair not in state.pairs:
+        for pool in pools:
+            state.pairs[pair] = PairInfo(
+                pool.base_mint, pool.quote_mint, pool.base_decimals, pool.quote_decimals
+            )
+            state.base_pair.setdefault(pool.base_mint, pair)
+            break
+    info = state.pairs.get(pair)
+    if info is not None and (pair in state.pools or pair in state.rebalance.get("targets", {})):
+        mine = [
+            p.asdict() for p in pools if p.base_mint == info.base_mint and p.quote_mint == info.quote_mint
+        ]
+        if mine:
+            state.pools[pair] = mine
+    if not (price > 0.0 and math.isfinite(price)):
+        if ts_ms is not None:
+            advance_clock(state, ts_ms, limits)
+        check_drawdown(state, limits)
+        return
+    first = pair not in state.prices
+    state.prices[pair] = price
+    pos = state.positions.get(pair)
+    if pos is not None and price > pos.high_price:
+        pos.high_price = price
+    if ts_ms is not None:
+        pool_ts = max((p.ts_ms for p in pools if p.ts_ms > 0), default=0)
+        fresh_ts = pool_ts or ts_ms
+        if fresh_ts > state.price_ts.get(pair, -1):
+            state.price_ts[pair] = fresh_ts
+        advance_clock(state, ts_ms, limits)
+    if (
+        first
+        and info is not None
+        and info.base_mint == state.sol_mint
+        and info.quote_mint == state.usdc_mint
+        and DRAWDOWN not in state.halts
+    ):
+        state.peak_equity_usdc = equity_usdc(state)
+        state.day_start_equity_usdc = state.peak_equity_usdc
+    check_drawdown(state, limits)

@@ -1,0 +1,113 @@
+"""The risk agent's runner without a broker: the fill barrier, a batch decided, saved with its outbox, then
+published, and where the risk inputs resume after an assignment."""
+
+from __future__ import annotations
+
+import orjson
+from agent_fakes import Event, Message, context
+from faust.types import TP
+
+from agents.risk import FillBarrier, RiskRunner
+from core.settings import load_settings
+from market.tokens import USDC, WSOL
+from risk.state import PendingOrder, RiskState, initial_state
+from streams.codec import decode, encode
+from streams.compat.seeks import ResumeAfter
+from streams.records import Order
+from tests.risk.risk_factories import fill_for
+from tests.risk.test_apply import limits, signal
+
+
+class _Msg:
+    def __init__(self, topic: str, offset: int) -> None:
+        self.topic, self.offset, self.partition = topic, offset, 0
+
+
+class _Event:
+    def __init__(self, topic: str, offset: int) -> None:
+        self.message = _Msg(topic, offset)
+
+
+def test_signals_wait_for_the_fills_of_the_orders_before_them() -> None:
+    """The barrier: fills first, then signals one by one while no order is outstanding."""
+
+    barrier = FillBarrier(wait_ms=60_000)
+    state = RiskState.initial("main", limits, WSOL, USDC)
+    barrier.state = state
+    batch = [_Event("signals", 0), _Event("fills", 0), _Event("control", 0), _Event("signals", 1)]
+    seen = []
+    for event in barrier.order(batch):
+        if event is None:
+            break
+        seen.append((event.message.topic, event.message.offset))
+        if event.message.topic == "signals" and event.message.offset == 0:  # it became an order
+            state.pending["ord:a"] = PendingOrder("SOL/USDC", "buy", USDC, 1, 1, "entry")
+    assert seen == [("control", 0), ("fills", 0), ("signals", 0)]
+    assert [e.message.offset for e in barrier.held] == [1]  # waits for ord:a's fill
+    # the next batch brings the fill: it is applied, then the held signal, then the new one
+    seen = []
+    for event in barrier.order([_Event("signals", 2), _Event("fills", 1)]):
+        assert event is not None
+        seen.append((event.message.topic, event.message.offset))
+        if event.message.topic == "fills":
+            state.pending.clear()
+    assert seen == [("fills", 1), ("signals", 1), ("signals", 2)] and barrier.held == []
+
+
+def test_a_fill_that_never_comes_stops_holding_signals_after_the_wait() -> None:
+
+    barrier = FillBarrier(wait_ms=0)
+    state = RiskState.initial("main", limits, WSOL, USDC)
+    state.pending["ord:stuck"] = PendingOrder("SOL/USDC", "buy", USDC, 1, 1, "entry")
+    barrier.state = state
+    first = list(barrier.order([_Event("signals", 0)]))
+    assert first == [None]  # the first look starts the clock
+    second = list(barrier.order([]))
+    assert [e.message.offset for e in second] == [0] and barrier.gave_up == 1
+    assert [e.message.offset for e in barrier.order([_Event("signals", 1)])] == [1]  # not waited on again
+
+
+def runner() -> RiskRunner:
+    return RiskRunner(context(load_settings(database_url=None, redis_url=None, risk_fill_wait_ms=60_000)))
+
+
+def signal_event(offset: int, sid: str, ts_ms: int) -> Event:
+    return Event(Message("signals", 0, offset, b"main", encode(signal(sid, ts_ms=ts_ms))))
+
+
+def state_of(r: RiskRunner) -> RiskState:
+    return RiskState.from_dict(r.ctx.risk_table.data["main"])  # type: ignore[attr-defined]
+
+
+async def test_a_batch_is_decided_saved_with_its_outbox_then_published() -> None:
+    r = runner()
+    await r.decide_batch([signal_event(0, "sig:a", 1_000), Event(Message("fills", 0, 5, b"main", b"{"))])
+    orders = [orjson.loads(v) for _, v, _ in r.ctx.topics.orders_topic.sent]  # type: ignore[attr-defined]
+    assert [o["signal_id"] for o in orders] == ["sig:a"]
+    # the state with the decision in its outbox first, then again with the outbox emptied
+    assert r.ctx.risk_table.changelog == [(0, "main"), (0, "main")]  # type: ignore[attr-defined]
+    state = state_of(r)
+    assert state.outbox == [] and state.offsets == {"signals:0": 0, "fills:0": 5}  # the bad one: skipped
+    letters = r.ctx.topics.dlq_signals_topic.sent  # type: ignore[attr-defined]
+    assert [orjson.loads(v)["offset"] for _, v, _ in letters] == [5]
+
+
+async def test_the_next_signal_waits_for_the_fill_of_the_order_before_it() -> None:
+    r = runner()
+    await r.decide_batch([signal_event(0, "sig:a", 1_000), signal_event(1, "sig:b", 2_000)])
+    sent = r.ctx.topics.orders_topic.sent  # type: ignore[attr-defined]
+    assert len(sent) == 1 and [e.message.offset for e in r.barrier.held] == [1]
+    fill = fill_for(decode(Order, sent[0][1]))
+    await r.decide_batch([Event(Message("fills", 0, 0, b"main", encode(fill)))])
+    assert r.barrier.held == [] and state_of(r).offsets["signals:0"] == 1
+
+
+async def test_risk_inputs_resume_after_what_the_recovered_state_applied() -> None:
+    r = runner()
+    signals, fills, control = TP("signals", 0), TP("fills", 0), TP("control", 0)
+    assert await r.resume_points([signals], {signals: 40}) == {}  # no state yet: the committed offset
+    state = initial_state("main", r.limits)
+    state.offsets = {"signals:0": 7, "fills:0": 3}
+    r.ctx.risk_table.data["main"] = state.to_dict()  # type: ignore[index]
+    points = await r.resume_points([signals, fills, control], {signals: 40})
+    assert points == {signals: ResumeAfter(7), fills: ResumeAfter(3)}  # control: never applied from

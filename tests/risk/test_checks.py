@@ -1,0 +1,200 @@
+"""Pre-trade checks as a list: a new limit is one check function plus one setting, and nothing else moves.
+
+Fresh paper wallet: 10 000 USDC + 50 SOL at the 150 USDC fallback = 17 500 USDC of equity; 5 % = 875.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import pytest
+from pydantic import Field
+from risk_factories import fill_for, fresh, signal
+
+import risk as rr
+from core.errors import ConfigError
+from core.settings import Settings, load_settings
+from risk.checks import codes_of, run_checks
+from risk.limits import settings_missing
+from streams.records import Order, Rejection
+
+LIMITS = rr.RiskLimits()
+
+
+# --- a throwaway limit, defined here and nowhere else -----------------------------------------------------
+
+
+class SettingsWithPairBuys(Settings):
+    """The one setting a new limit needs (in the product: a field of core/settings.py)."""
+
+    max_buys_in_flight_per_pair: int = Field(3, ge=1)
+
+
+@dataclass(frozen=True, slots=True)
+class LimitsWithPairBuys(rr.RiskLimits):
+    max_buys_in_flight_per_pair: int = 3
+
+
+PAIR_BUSY = "pair_busy"
+
+
+@rr.check(PAIR_BUSY)
+def buys_in_flight(ctx: rr.BuyContext) -> rr.Reject | rr.Resize | None:
+    """At most N buys of one pair in flight at once."""
+    assert isinstance(ctx.limits, LimitsWithPairBuys)
+    most = ctx.limits.max_buys_in_flight_per_pair
+    busy = sum(1 for p in ctx.state.pending.values() if p.pair == ctx.signal.pair and p.side == "buy")
+    if busy >= most:
+        return rr.Reject(PAIR_BUSY, f"{busy} buys of {ctx.signal.pair} in flight >= {most}")
+    return None
+
+
+def test_a_new_limit_is_one_check_and_one_setting() -> None:
+    settings = SettingsWithPairBuys(max_buys_in_flight_per_pair=1)
+    limits = LimitsWithPairBuys.from_settings(settings)
+    assert limits.max_buys_in_flight_per_pair == 1  # filled by name, from_settings untouched
+    checks = (*rr.PRE_TRADE_CHECKS, buys_in_flight)
+    assert PAIR_BUSY in codes_of(checks)
+
+    state = fresh(limits)
+    first = rr.decide_all(state, signal("JUP/USDC", 1.0, sid="a"), limits, 7, checks=checks)
+    assert isinstance(first[0], Order)
+    (second,) = rr.decide_all(state, signal("JUP/USDC", 1.0, sid="b"), limits, 7, checks=checks)
+    assert isinstance(second, Rejection)
+    assert second.reason == "pair_busy: 1 buys of JUP/USDC in flight >= 1"
+    rr.apply_fill(state, fill_for(first[0]), limits)  # the buy is done: the pair takes the next one
+    third = rr.decide_all(state, signal("JUP/USDC", 1.0, sid="c", ts_ms=2_000), limits, 7, checks=checks)
+    assert isinstance(third[0], Order)
+
+    # Without the check, the same second buy goes through: the limit is the check, nothing else.
+    state = fresh(limits)
+    rr.decide_all(state, signal("JUP/USDC", 1.0, sid="a"), limits, 7)
+    assert isinstance(rr.decide_all(state, signal("JUP/USDC", 1.0, sid="b"), limits, 7)[0], Order)
+
+
+def test_a_check_can_resize_a_buy_and_its_code_refuses_it_below_the_minimum_order() -> None:
+    def cap_at(usdc: float) -> rr.Check:
+        @rr.check("tiny_cap_full")
+        def tiny_cap(ctx: rr.BuyContext) -> rr.Reject | rr.Resize | None:
+            return rr.Resize(usdc, "tiny_cap", "tiny_cap_full")
+
+        return tiny_cap
+
+    # before the minimum-order check, which refuses with the binding cap's code
+    checks = (*rr.PRE_TRADE_CHECKS[:-1], cap_at(50.0), rr.PRE_TRADE_CHECKS[-1])
+    (order,) = rr.decide_all(fresh(), signal("JUP/USDC", 1.0), LIMITS, 7, checks=checks)
+    assert isinstance(order, Order) and order.amount_in == 50_000_000
+    assert order.reason.startswith("resized: tiny_cap 50.00 of 875.00 USDC on raydium")
+    checks = (*rr.PRE_TRADE_CHECKS[:-1], cap_at(5.0), rr.PRE_TRADE_CHECKS[-1])
+    (rej,) = rr.decide_all(fresh(), signal("JUP/USDC", 1.0), LIMITS, 7, checks=checks)
+    assert isinstance(rej, Rejection)
+    assert rej.reason == "tiny_cap_full: tiny_cap leaves 5.00 USDC < min order 10"
+
+
+def test_the_first_resize_sets_the_size_and_a_tie_keeps_the_earlier_cap() -> None:
+    state = fresh()
+    rr.decide_all(state, signal("JUP/USDC", 1.0, sid="learn", confidence=0.1), LIMITS, 7)  # learn the pair
+    ctx = rr.BuyContext(state, signal("JUP/USDC", 1.0), state.pairs["JUP/USDC"], LIMITS)
+
+    def resize(size: float, cap: str) -> rr.Check:
+        return rr.check()(lambda _ctx: rr.Resize(size, cap, cap))
+
+    assert run_checks(ctx, (resize(900.0, "a"), resize(900.0, "b"), resize(950.0, "c"))) is None
+    assert ctx.binding == rr.Resize(900.0, "a", "a")
+    assert run_checks(ctx, (resize(899.0, "d"),)) is None
+    assert ctx.binding == rr.Resize(899.0, "d", "d")
+
+
+def test_checks_that_size_nothing_are_a_programming_error() -> None:
+    with pytest.raises(ValueError, match="sized the buy"):
+        rr.decide_all(fresh(), signal("JUP/USDC", 1.0), LIMITS, 7, checks=())
+
+
+def test_the_pre_trade_checks_run_in_this_order() -> None:
+    """The order decides which reason a buy gets when several limits bind (audit rows, dashboard)."""
+    assert [c.name for c in rr.PRE_TRADE_CHECKS] == [
+        "strategy_enabled",
+        "not_halted",
+        "mint_allowed",
+        "mint_authorities_revoked",
+        "quote_supported",
+        "price_fresh",
+        "positions_free",
+        "order_rate",
+        "pools_usable",
+        "position_cap",
+        "vol_target",
+        "kelly_edge",
+        "pair_exposure",
+        "total_exposure",
+        "balance",
+        "launch_cap",
+        "min_order",
+    ]
+
+
+def test_reject_codes_follow_from_the_checks() -> None:
+    assert set(rr.REJECT_CODES) == {
+        rr.BAD_SIGNAL,
+        rr.DUPLICATE,
+        rr.LOW_CONFIDENCE,
+        rr.NO_POOL,
+        rr.UNSUPPORTED_QUOTE,
+        rr.EXIT_PENDING,
+        rr.HALTED,
+        rr.NO_POSITION,
+        rr.POSITION_CAP,
+        rr.PAIR_CAP_FULL,
+        rr.TOTAL_CAP_FULL,
+        rr.INSUFFICIENT_BALANCE,
+        rr.SLIPPAGE,
+        rr.NO_EDGE,
+        rr.MAX_POSITIONS,
+        rr.RATE_LIMITED,
+        rr.LOW_LIQUIDITY,
+        rr.LAUNCH_CAP_FULL,
+        rr.DENIED_MINT,
+        rr.MINT_AUTHORITY,
+        rr.STALE_PRICE,
+        rr.VENUE_HALTED,
+        rr.STRATEGY_DISABLED,
+    }
+    assert len(rr.REJECT_CODES) == len(set(rr.REJECT_CODES))
+    assert not set(rr.REJECT_CODES) & set(rr.ORDER_CODES)
+
+
+# --- limits come from settings by name --------------------------------------------------------------------
+
+
+def test_every_limit_is_a_setting_of_the_same_name_and_default() -> None:
+    assert settings_missing(rr.RiskLimits) == []
+    defaults = {f.name: f.default for f in fields(rr.RiskLimits)}
+    assert defaults == {name: Settings.model_fields[name].default for name in defaults}
+
+
+def test_from_settings_fills_every_field_by_name() -> None:
+    values = {
+        "max_position_pct": 3.0,
+        "min_order_usdc": 12.5,
+        "fallback_sol_usdc": 140.0,
+        "venue_error_min_fills": 2,
+        "paper_venue": False,
+        "split_chunks": 8,
+        "mint_deny_list": "MintA,MintB",
+    }
+    settings = load_settings(**values)
+    limits = rr.RiskLimits.from_settings(settings)
+    for f in fields(rr.RiskLimits):
+        assert getattr(limits, f.name) == getattr(settings, f.name), f.name
+    assert limits.mint_deny_list == ("MintA", "MintB") and limits.split_chunks == 8
+    assert rr.RiskLimits.from_settings(settings, max_position_pct=1.0).max_position_pct == 1.0
+
+
+def test_a_limit_without_a_setting_is_refused() -> None:
+    @dataclass(frozen=True, slots=True)
+    class Orphan(rr.RiskLimits):
+        max_nothing: float = 1.0
+
+    assert settings_missing(Orphan) == ["max_nothing"]
+    with pytest.raises(ConfigError, match="max_nothing"):
+        Orphan.from_settings(load_settings())
