@@ -7,7 +7,10 @@ are then dropped as "already read" (the crash test saw a restarted worker decide
 itself discards what it fetched for an old position (`Fetcher.seek_to`, `FetchResult.check_assignment`);
 Faust's layer above it does not. `SeekGuard` adds that to one consumer:
 
-- every seek of a partition (Faust's `seek`, and its own `perform_seek`) starts a new *generation* of it;
+- every seek of a partition (Faust's `seek`, and its own `perform_seek`) starts a new *generation* of it,
+  once the fetcher has moved; Faust's `seek` moves aiokafka's fetcher from the app's thread while the
+  consumer thread may be inside `fetched_records` (a KeyError there stopped a worker's fetcher for good
+  in `make chaos`), so the guard makes that move in the consumer thread;
 - records of a `_getmany` call during which a partition was sought may be from either side of the seek:
   they are dropped and the partition is sought again to the same target (nothing is lost: the fetch
   restarts there);
@@ -118,8 +121,8 @@ class SeekGuard:
         assigned, revoked = consumer.on_partitions_assigned, consumer.on_partitions_revoked
 
         async def guarded_seek(partition: TP, offset: int) -> None:
-            self.sought(partition, offset)
             await seek(partition, offset)
+            self.sought(partition, offset)  # after the fetcher moved: a fetch from before it is older
 
         async def guarded_fetch(active_partitions: Any, timeout: float) -> Any:  # noqa: ASYNC109 - Faust's
             before = dict(self._generation)
@@ -150,6 +153,13 @@ class SeekGuard:
             self.forget(partitions)
             await revoked(partitions)
 
+        thread = getattr(consumer, "_thread", None)
+        if thread is not None:  # Faust's own `_seek` moves aiokafka's fetcher from this thread, mid-fetch
+
+            async def seek_in_consumer_thread(partition: TP, offset: int) -> None:
+                await thread.call_thread(thread.seek, partition, offset)
+
+            consumer._seek = seek_in_consumer_thread
         consumer.seek = guarded_seek
         consumer._getmany = guarded_fetch
         consumer.getmany = guarded_stream
