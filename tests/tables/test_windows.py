@@ -196,7 +196,8 @@ def test_absorb_and_merge_bars_equal_merge() -> None:
     assert acc == b and acc is not b
 
 
-@given(st.floats(min_value=0, max_value=4e9, allow_nan=False))
+# Faust's compiled windows overflow past 2**31 s (a MemoryError, then the OOM killer): stay below it.
+@given(st.floats(min_value=0, max_value=2e9, allow_nan=False))
 def test_window_specs_key_windows_exactly_as_faust_does(ts_s: float) -> None:
     from faust.windows import TumblingWindow
 
