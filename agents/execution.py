@@ -34,7 +34,7 @@ from store.order_gate import OrderGate
 from streams.app import app, dlq_orders_topic, fills_topic, orders_topic, settings
 from streams.codec import decode, encode
 from streams.records import Fill, Order
-from venues.paper import PaperVenue
+from venues.registry import execution_venue
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ async def get_sink() -> ExecutionSink:
                 pool,
                 consumer=f"{settings.app_id}.execution",
                 portfolio=settings.portfolio,
-                venue=PaperVenue(chain),
+                venue=execution_venue(settings, chain=chain),
             )
             await sink.ensure_wallet(initial_wallet(settings.paper_start_usdc, settings.paper_start_sol))
             if settings.redis_url is not None:  # the fast halt and manual cancels (store.order_gate)

@@ -20,15 +20,16 @@ import orjson
 
 from chain.rpc import RpcClient
 from collectors.chain_collector import ChainCollector
-from collectors.drift import DriftClient, DriftCollector
-from collectors.jupiter import JupiterClient, JupiterCollector
-from collectors.raydium_pools import RaydiumPoolResolver
+from collectors.feeds import DriftCollector, JupiterCollector
 from collectors.sink import KafkaSink
 from collectors.solana_ws import SolanaWsClient
 from core.settings import Settings
 from solbot.commands.topics import broker_bootstrap
 from streams.broker_compat import create_topics
 from streams.topics import DLQ_RAW, RAW_LAUNCHES, RAW_PERPS, RAW_QUOTES, RAW_SWAPS
+from venues.drift.data import DriftClient
+from venues.jupiter.data import JupiterClient
+from venues.raydium.data import RaydiumPoolResolver
 
 OUTPUT_TOPICS = (RAW_SWAPS, RAW_LAUNCHES, RAW_QUOTES, RAW_PERPS, DLQ_RAW)
 

@@ -21,8 +21,8 @@ from solders.instruction import AccountMeta, Instruction
 from solders.message import Message, MessageV0
 from solders.pubkey import Pubkey
 
-from collectors.decoders import raydium
-from collectors.decoders.borsh import b58encode
+from chain.borsh import b58encode
+from venues.raydium import decoders as raydium
 
 RAY = Pubkey.from_string(raydium.PROGRAM_ID)
 TOKEN_PROGRAM = Pubkey.from_string("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA")

@@ -9,9 +9,9 @@ import random
 from collections.abc import AsyncIterator
 
 import pytest
-from solana_pubsub_server import PUMP, PubSubServer, eventually
 
 from collectors.solana_ws import Notification, SolanaWsClient
+from tests.collectors.solana_pubsub_server import PUMP, PubSubServer, eventually
 
 RAYDIUM = "675kPX9MHTjS2zt1qfr1NYHuzeLXfQM9H24wFSUt1Mp8"
 CURVE = "8sfEgnCnvB8pzeZEeXzbFfyo3ByNpiBvdf8Vo3sqYPdB"
