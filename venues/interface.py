@@ -40,12 +40,14 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-from chain.rpc import RpcClient
 from core.errors import PreflightFailed, SignatureVerificationFailed, VenueError, VenueRejected
 from market.fills import FILLED, failed_fill, fill_id
 from streams.records import Fill, Order, PoolState
+
+if TYPE_CHECKING:
+    from chain.rpc import RpcClient
 
 EMPTY_WALLET: Mapping[str, int] = MappingProxyType({})
 
