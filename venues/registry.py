@@ -133,6 +133,10 @@ class VenueEntry:
     data_client: type | None = None  # the market-data client (`venues.<name>.data`)
     build: Builder | None = None  # its execution venue
 
+    def __post_init__(self) -> None:  # entries are shared by every caller: their tables are read-only
+        object.__setattr__(self, "log_decoders", MappingProxyType(dict(self.log_decoders)))
+        object.__setattr__(self, "account_decoders", MappingProxyType(dict(self.account_decoders)))
+
     @property
     def kind(self) -> VenueKind:
         return KIND_OF[self.name]
