@@ -26,7 +26,7 @@ from solders.message import MessageV0
 from solders.transaction import VersionedTransaction
 
 from chain.local import memo_ix
-from chain.rpc import HTTP_TOO_MANY_REQUESTS, RpcClient, retry_after_s
+from chain.rpc import HTTP_TOO_MANY_REQUESTS, RpcClient, is_blockhash_not_found, retry_after_s
 from core.errors import (
     BlockhashNotFound,
     PreflightFailed,
@@ -235,7 +235,7 @@ class JupiterVenue:
         # Simulate with the chain's maximum budget to learn what the swap really consumes.
         probe = self._sign(body, blockhash, None, 0)
         simulation = await self.rpc.simulate_transaction(transaction_base64(probe), sig_verify=False)
-        if simulation.err is not None and "BlockhashNotFound" in str(simulation.err):
+        if is_blockhash_not_found(simulation.err):
             # The quote's blockhash went stale before we signed: transient, prepare again.
             raise BlockhashNotFound(
                 f"order {order.id}: swap blockhash expired before signing", data=simulation.err

@@ -30,7 +30,7 @@ from spl.token.constants import TOKEN_PROGRAM_ID
 from spl.token.instructions import create_idempotent_associated_token_account, get_associated_token_address
 
 from chain.local import memo_ix
-from chain.rpc import RpcClient
+from chain.rpc import RpcClient, is_blockhash_not_found
 from core.errors import BlockhashNotFound, DecodeError, PreflightFailed, VenueRejected
 from market import bonding_curve as bc
 from streams.records import Order
@@ -296,7 +296,7 @@ class PumpFunVenue:
         blockhash = Hash.from_string(latest.blockhash)
         probe = self._sign(body, blockhash, None, 0)
         simulation = await self.rpc.simulate_transaction(transaction_base64(probe), sig_verify=False)
-        if simulation.err is not None and "BlockhashNotFound" in str(simulation.err):
+        if is_blockhash_not_found(simulation.err):
             raise BlockhashNotFound(
                 f"order {order.id}: blockhash expired before signing", data=simulation.err
             )

@@ -15,12 +15,15 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from aiohttp import web
 from solders.message import MessageV0
 from solders.pubkey import Pubkey
+from solders.rpc.responses import RpcSimulateTransactionResult
 from solders.signature import Signature
 from solders.transaction import VersionedTransaction
 from solders.transaction_metadata import FailedTransactionMetadata
+from solders.transaction_status import TransactionErrorFieldless
 
 from chain.local import MEMO_PROGRAM_ID, LocalChain, transfer_checked_ix
 from market import amm
@@ -92,9 +95,7 @@ class FakeRpc:
             return signature
         result = self.svm.send_transaction(tx)
         if isinstance(result, FailedTransactionMetadata):
-            if str(result.err()) == "TransactionErrorBlockhashNotFound" or "BlockhashNotFound" in str(
-                result.err()
-            ):
+            if result.err() == TransactionErrorFieldless.BlockhashNotFound:
                 return signature  # dropped: its blockhash is gone
             self.landed[signature] = (self.height(), str(result.err()), _memo(tx))
             return signature
@@ -158,7 +159,7 @@ class FakeRpc:
             tx = VersionedTransaction.from_bytes(base64.b64decode(params[0]))
             sim = self.svm.simulate_transaction(tx)
             if isinstance(sim, FailedTransactionMetadata):
-                value = {"err": str(sim.err()), "logs": list(sim.meta().logs()), "unitsConsumed": 0}
+                value = {"err": wire_error(sim.err()), "logs": list(sim.meta().logs()), "unitsConsumed": 0}
             else:
                 meta = sim.meta()
                 value = {
@@ -183,6 +184,13 @@ class FakeRpc:
                 )
             return {"context": context, "value": out}
         raise _RpcFault({"code": -32601, "message": "Method not found"})
+
+
+def wire_error(err: Any) -> Any:
+    """A solders TransactionError as a node writes it in JSON ("BlockhashNotFound",
+    {"InstructionError": [0, {"Custom": 1}]}): solders serializes it inside a simulation result."""
+    result = RpcSimulateTransactionResult(err=err, logs=None, accounts=None, units_consumed=None)
+    return orjson.loads(result.to_json())["err"]
 
 
 class _RpcFault(Exception):
