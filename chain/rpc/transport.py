@@ -44,6 +44,9 @@ if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
     sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 
+KEEPALIVE_EXPIRY_S = 5.0  # httpx's default
+
+
 @dataclass(slots=True)
 class _Seen:
     """What the HTTP layer saw of one call's response (solana-py hands back only the body)."""
@@ -66,8 +69,10 @@ async def _note_response(response: httpx2.Response) -> None:
 class JsonRpcTransport:
     """JSON-RPC over HTTP to one URL. The constructor opens nothing; `close` releases the pool.
 
-    `client`: an httpx client whose timeout to adopt (the connection pool is solana-py's own); kept for
-    callers that configure all their HTTP clients through one.
+    Up to `max_connections` connections, each kept open for reuse while idle less than 5 s (httpx's
+    default keeps only 20: a burst of more concurrent calls would reconnect for each, a TLS handshake to
+    a remote node). `client`: an httpx client whose timeout to adopt (the connection pool is solana-py's
+    own); kept for callers that configure all their HTTP clients through one.
     """
 
     def __init__(
@@ -78,6 +83,7 @@ class JsonRpcTransport:
         headers: dict[str, str] | None = None,
         name: str = "",
         client: httpx.AsyncClient | None = None,
+        max_connections: int = 100,
     ) -> None:
         if client is not None and client.timeout.read is not None:
             timeout_s = client.timeout.read
@@ -85,7 +91,13 @@ class JsonRpcTransport:
         self.timeout_s = timeout_s
         self._prefix = f"{name} " if name else ""
         self._provider = AsyncHTTPProvider(
-            url, extra_headers=headers or None, timeout=timeout_s, max_transport_retries=0
+            url,
+            extra_headers=headers or None,
+            timeout=timeout_s,
+            max_connections=max_connections,
+            max_keepalive_connections=max_connections,
+            keepalive_expiry=KEEPALIVE_EXPIRY_S,
+            max_transport_retries=0,
         )
         self._provider.session.event_hooks["response"].append(_note_response)
         self._ids = itertools.count(1)

@@ -39,6 +39,7 @@ class ScriptedRpc:
         self.respond: Callable[[dict[str, Any]], Awaitable[Answer]] | None = None  # instead of the script
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
+        self.peers: list[tuple[str, int]] = []  # the client's address of each request: its connection
         self.url = ""
         self._runner: web.AppRunner | None = None
 
@@ -64,6 +65,8 @@ class ScriptedRpc:
         body = await request.json()
         self.requests.append(body)
         self.headers.append(dict(request.headers))
+        assert request.transport is not None
+        self.peers.append(request.transport.get_extra_info("peername"))
         answer = await self.respond(body) if self.respond is not None else self.script.pop(0)
         if answer.delay_s:
             await asyncio.sleep(answer.delay_s)

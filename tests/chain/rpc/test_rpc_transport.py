@@ -185,3 +185,18 @@ async def test_an_httpx_client_lends_its_timeout(server: ScriptedRpc) -> None:
     finally:
         await transport.close()
         await http.aclose()
+
+
+async def test_a_burst_reuses_its_connections(server: ScriptedRpc) -> None:
+    async def respond(body: dict[str, Any]) -> Answer:
+        return Answer(body={"jsonrpc": "2.0", "result": body["id"], "id": body["id"]}, delay_s=0.1)
+
+    server.respond = respond
+    transport = JsonRpcTransport(server.url, timeout_s=5)
+    try:
+        for _ in range(2):  # 40 calls in flight, twice: the second burst opens no connection
+            await asyncio.gather(*(transport.call("getSlot", []) for _ in range(40)))
+    finally:
+        await transport.close()
+    first, second = set(server.peers[:40]), set(server.peers[40:])
+    assert len(first) == 40 and second <= first
