@@ -8,7 +8,6 @@ address lookup table. The account is chosen by the transaction's order id hash, 
 from __future__ import annotations
 
 import hashlib
-import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,8 +17,7 @@ from solders.instruction import Instruction
 from solders.pubkey import Pubkey
 from solders.system_program import TransferParams, transfer
 
-from chain.rpc import HTTP_TOO_MANY_REQUESTS, map_error, retry_after_s
-from core.errors import RpcError, RpcRateLimited, RpcTimeout
+from chain.rpc import JsonRpcTransport
 from venues.fees import MIN_JITO_TIP_LAMPORTS
 
 TIP_ACCOUNTS: tuple[Pubkey, ...] = tuple(
@@ -71,7 +69,8 @@ def parse_bundle_status(entry: dict[str, Any]) -> BundleStatus:
 
 
 class JitoClient:
-    """JSON-RPC to `<block engine>/api/v1/bundles`. Opens nothing until the first call."""
+    """JSON-RPC to `<block engine>/api/v1/bundles`, on the shared transport (`chain.rpc.JsonRpcTransport`:
+    its timeout, 429 and error-code policy). Opens nothing until the first call."""
 
     def __init__(
         self,
@@ -83,35 +82,13 @@ class JitoClient:
     ) -> None:
         self.url = url
         headers = {"x-jito-auth": auth_uuid} if auth_uuid else {}
-        self._client = client if client is not None else httpx.AsyncClient(timeout=timeout_s, headers=headers)
-        self._owns_client = client is None
-        self._ids = itertools.count(1)
+        self._rpc = JsonRpcTransport(url, timeout_s=timeout_s, headers=headers, name="jito", client=client)
 
     async def close(self) -> None:
-        if self._owns_client:
-            await self._client.aclose()
+        await self._rpc.close()
 
     async def _call(self, method: str, params: list[Any]) -> Any:
-        body = {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": params}
-        try:
-            response = await self._client.post(self.url, json=body)
-        except httpx.TimeoutException as exc:
-            raise RpcTimeout(f"jito {method}: no answer in time") from exc
-        except httpx.HTTPError as exc:
-            raise RpcError(f"jito {method}: transport error {type(exc).__name__}") from exc
-        if response.status_code == HTTP_TOO_MANY_REQUESTS:
-            raise RpcRateLimited(f"jito {method}: rate limited", retry_after_s(response))
-        try:
-            payload = response.json()
-        except ValueError as exc:
-            raise RpcError(f"jito {method}: HTTP {response.status_code}, body is not JSON") from exc
-        if isinstance(payload.get("error"), dict):
-            raise map_error(payload["error"])
-        if response.status_code >= 400 or "result" not in payload:
-            raise RpcError(
-                f"jito {method}: HTTP {response.status_code} without a result", response.status_code
-            )
-        return payload["result"]
+        return await self._rpc.call(method, params)
 
     async def send_bundle(self, transactions_base64: Sequence[str]) -> str:
         """Send 1 to 5 signed transactions, run atomically in order; returns the bundle id."""
@@ -124,3 +101,7 @@ class JitoClient:
             raise ValueError(f"getBundleStatuses takes 1 to {MAX_BUNDLE_TRANSACTIONS} ids")
         result = await self._call("getBundleStatuses", [list(bundle_ids)])
         return [None if entry is None else parse_bundle_status(entry) for entry in result["value"]]
+
+    async def get_tip_accounts(self) -> list[str]:
+        """The block engine's current tip accounts (base58); `TIP_ACCOUNTS` holds the published eight."""
+        return [str(account) for account in await self._call("getTipAccounts", [])]

@@ -4,11 +4,10 @@ Why simulate at all: the compute-unit limit decides the priority fee (price x li
 what the transaction really consumes (`unitsConsumed` plus a margin) rather than the chain's maximum.
 The probe is signed without a budget and simulated without signature verification.
 
-A failed simulation is classified by the error's structure, never by its text: `BlockhashNotFound` (the
-JSON-RPC wire form is the bare string "BlockhashNotFound"; solders' typed form is
-`TransactionErrorFieldless.BlockhashNotFound`) means the blockhash went stale before signing, a
-transient `BlockhashNotFound` worth preparing again; any other error is `PreflightFailed`, which no retry
-fixes.
+A failed simulation is classified by the error's value, never by its text (`chain.rpc.is_blockhash_not_found`:
+the wire form of the fieldless `BlockhashNotFound` variant): it means the blockhash went stale before
+signing, a transient `BlockhashNotFound` worth preparing again; any other error is `PreflightFailed`,
+which no retry fixes.
 """
 
 from __future__ import annotations
@@ -18,13 +17,10 @@ from dataclasses import dataclass
 from solders.hash import Hash
 from solders.instruction import Instruction
 from solders.keypair import Keypair
-from solders.transaction_status import TransactionErrorFieldless
 
-from chain.rpc import RpcClient
+from chain.rpc import RpcClient, is_blockhash_not_found
 from core.errors import BlockhashNotFound, PreflightFailed
 from venues.fees import PriorityFeePolicy, budgeted_transaction, transaction_base64, unit_limit
-
-BLOCKHASH_NOT_FOUND = "BlockhashNotFound"
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,13 +29,6 @@ class Budget:
 
     unit_limit: int
     unit_price: int
-
-
-def is_blockhash_not_found(err: object) -> bool:
-    """Whether a simulation's `err` says the blockhash is unknown (by value, in either form)."""
-    if isinstance(err, str):
-        return err == BLOCKHASH_NOT_FOUND
-    return isinstance(err, TransactionErrorFieldless) and err == TransactionErrorFieldless.BlockhashNotFound
 
 
 def raise_for_simulation(err: object, order_id: str) -> None:

@@ -18,18 +18,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import orjson
 from aiohttp import web
 from solders.keypair import Keypair
 from solders.message import MessageV0
 from solders.pubkey import Pubkey
+from solders.rpc.responses import RpcSimulateTransactionResult
 from solders.signature import Signature
 from solders.transaction import VersionedTransaction
 from solders.transaction_metadata import FailedTransactionMetadata
-from solders.transaction_status import (
-    InstructionErrorCustom,
-    TransactionErrorFieldless,
-    TransactionErrorInstructionError,
-)
+from solders.transaction_status import TransactionErrorFieldless
 
 from chain.local import MEMO_PROGRAM_ID, LocalChain, memo_ix, transfer_checked_ix
 from market import amm
@@ -38,22 +36,6 @@ from streams.records import PoolState
 from venues.fees import set_compute_unit_limit
 from venues.jito import TIP_ACCOUNTS
 from venues.pumpfun import schemas as pump
-
-
-def wire_err(err: object) -> object:
-    """A transaction error as the JSON-RPC API writes it: `"BlockhashNotFound"`,
-    `{"InstructionError": [0, {"Custom": 1}]}` (solders' typed errors otherwise print as Python names)."""
-    if isinstance(err, TransactionErrorFieldless):
-        return str(err).rsplit(".", 1)[-1]
-    if isinstance(err, TransactionErrorInstructionError):
-        inner = err.err
-        detail = (
-            {"Custom": inner.code}
-            if isinstance(inner, InstructionErrorCustom)
-            else str(inner).rsplit(".", 1)[-1]
-        )
-        return {"InstructionError": [err.index, detail]}
-    return str(err)
 
 
 class ProgramDouble(Protocol):
@@ -148,9 +130,7 @@ class FakeRpc:
             return signature
         result = self.svm.send_transaction(tx)
         if isinstance(result, FailedTransactionMetadata):
-            if str(result.err()) == "TransactionErrorBlockhashNotFound" or "BlockhashNotFound" in str(
-                result.err()
-            ):
+            if result.err() == TransactionErrorFieldless.BlockhashNotFound:
                 return signature  # dropped: its blockhash is gone
             self.landed[signature] = (self.height(), str(result.err()), _memo(tx))
             return signature
@@ -224,7 +204,7 @@ class FakeRpc:
                 return {"context": context, "value": value}
             sim = self.svm.simulate_transaction(tx)
             if isinstance(sim, FailedTransactionMetadata):
-                value = {"err": wire_err(sim.err()), "logs": list(sim.meta().logs()), "unitsConsumed": 0}
+                value = {"err": wire_error(sim.err()), "logs": list(sim.meta().logs()), "unitsConsumed": 0}
             else:
                 meta = sim.meta()
                 value = {
@@ -263,6 +243,13 @@ class FakeRpc:
             }
             return {"context": context, "value": value}
         raise _RpcFault({"code": -32601, "message": "Method not found"})
+
+
+def wire_error(err: Any) -> Any:
+    """A solders TransactionError as a node writes it in JSON ("BlockhashNotFound",
+    {"InstructionError": [0, {"Custom": 1}]}): solders serializes it inside a simulation result."""
+    result = RpcSimulateTransactionResult(err=err, logs=None, accounts=None, units_consumed=None)
+    return orjson.loads(result.to_json())["err"]
 
 
 class _RpcFault(Exception):

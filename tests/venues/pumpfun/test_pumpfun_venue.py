@@ -15,7 +15,7 @@ from solders.transaction import VersionedTransaction
 from spl.token.constants import TOKEN_PROGRAM_ID
 
 from chain.rpc import RpcClient
-from core.errors import DecodeError, VenueRejected
+from core.errors import BlockhashNotFound, DecodeError, PreflightFailed, VenueRejected
 from market import bonding_curve as bc
 from streams.records import Order, PoolState
 from tests.venues.live_fakes import serve
@@ -174,6 +174,7 @@ class PumpRpc:
         self.curve = curve
         self.sent: dict[str, VersionedTransaction] = {}
         self.simulated = 0
+        self.simulate_err: Any = None  # the simulation's `err`, as a node writes it
 
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -191,7 +192,8 @@ class PumpRpc:
             result = {"context": {"slot": 5}, "value": {"blockhash": blockhash, "lastValidBlockHeight": 200}}
         elif method == "simulateTransaction":
             self.simulated += 1
-            result = {"context": {"slot": 5}, "value": {"err": None, "logs": [], "unitsConsumed": 60_000}}
+            value = {"err": self.simulate_err, "logs": [], "unitsConsumed": 60_000}
+            result = {"context": {"slot": 5}, "value": value}
         elif method == "sendTransaction":
             tx = VersionedTransaction.from_bytes(base64.b64decode(params[0]))
             assert tx.verify_with_results() == [True]
@@ -286,6 +288,32 @@ async def test_quote_missing_the_order_bound_sends_nothing(venue_db: asyncpg.Poo
     try:
         fill = await lifecycle.execute(pump_order("buy", 10**9, min_out=10**15), {}, now_ms=5)
         assert fill.status == "failed" and fill.reason == "slippage"
+        assert rpc_double.sent == {}
+    finally:
+        await rpc.close()
+        await runner.cleanup()
+
+
+async def test_a_failed_simulation_is_classified_by_its_structured_err() -> None:
+    rpc_double = PumpRpc(curve_bytes())
+    runner, url = await serve([("POST", "/", rpc_double.handle)])
+    rpc = RpcClient(url)
+    venue = PumpFunVenue(rpc, Keypair(), PumpFunConfig(fee_recipient=FEE_RECIPIENT))
+    cases: list[tuple[Any, type[Exception]]] = [
+        ("BlockhashNotFound", BlockhashNotFound),  # the fieldless variant's wire form
+        ({"InstructionError": [0, {"Custom": 6002}]}, PreflightFailed),
+        ("InsufficientFundsForFee", PreflightFailed),
+        (
+            "TransactionErrorFieldless.BlockhashNotFound",
+            PreflightFailed,
+        ),  # not the wire form: text decides nothing
+    ]
+    try:
+        for err, expected in cases:
+            rpc_double.simulate_err = err
+            with pytest.raises(expected) as info:
+                await venue.prepare(pump_order("buy", 10**9), {})
+            assert type(info.value) is expected and info.value.data == err
         assert rpc_double.sent == {}
     finally:
         await rpc.close()
