@@ -2,9 +2,9 @@
 
 An entry names the venue's kind (`market.venues`), its on-chain programs, the log subscriptions the
 chain collector opens for it, its decoders (program id -> log decoder, account owner -> account
-decoder, and the text decoder `solbot decode` uses), its market-data client, its capabilities, and how
-to build its execution venue from the settings. The generic collectors read the decoder tables from
-here; the execution agent builds its venue with `execution_venue`; the contract suite
+decoder, and the text decoder `solbot decode` uses), its market-data client, its bundle relay client,
+its capabilities, and how to build its execution venue from the settings. The generic collectors read
+the decoder tables from here; the execution agent builds its venue with `execution_venue`; the contract suite
 (`tests/venues/contract/`) runs over every entry and skips a case by capability.
 
 Adding a venue: a folder `venues/<name>/` (config, schemas, decoders, data, execution: the files it
@@ -29,6 +29,7 @@ from streams.records import PoolState
 from venues.drift import schemas as drift_schemas
 from venues.drift.data import DriftClient
 from venues.interface import Settlement, Venue
+from venues.jito.execution import JitoClient
 from venues.jupiter import decoders as jupiter_decoders
 from venues.jupiter.data import JupiterClient
 from venues.pumpfun import decoders as pumpfun_decoders
@@ -44,7 +45,6 @@ if TYPE_CHECKING:
     from chain.rpc import RpcClient
     from core.settings import Settings
     from venues.fees import PriorityFeePolicy, TipPolicy
-    from venues.jito import JitoClient
     from venues.jupiter.config import JupiterConfig
     from venues.pumpfun.config import PumpFunConfig
 
@@ -131,6 +131,7 @@ class VenueEntry:
     account_decoders: Mapping[str, AccountDecoder] = field(default_factory=dict)  # owner -> decoder
     decode_text: Callable[[str], Any] | None = None  # one log line or its base64 -> event (`solbot decode`)
     data_client: type | None = None  # the market-data client (`venues.<name>.data`)
+    relay: type[JitoClient] | None = None  # the bundle relay client: `relay(url, client=...)`
     build: Builder | None = None  # its execution venue
 
     def __post_init__(self) -> None:  # entries are shared by every caller: their tables are read-only
@@ -245,7 +246,7 @@ _ENTRIES = (
         program_ids=(drift_schemas.PROGRAM_ID,),
         data_client=DriftClient,
     ),
-    VenueEntry(VenueName.JITO, frozenset({Capability.NETWORK, Capability.BUNDLE_RELAY})),
+    VenueEntry(VenueName.JITO, frozenset({Capability.NETWORK, Capability.BUNDLE_RELAY}), relay=JitoClient),
 )
 
 REGISTRY: Mapping[VenueName, VenueEntry] = MappingProxyType({e.name: e for e in _ENTRIES})

@@ -34,7 +34,7 @@ from market import amm
 from market import bonding_curve as bc
 from streams.records import PoolState
 from venues.fees import set_compute_unit_limit
-from venues.jito import TIP_ACCOUNTS
+from venues.jito.execution import TIP_ACCOUNTS
 from venues.pumpfun import schemas as pump
 
 

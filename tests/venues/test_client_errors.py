@@ -25,7 +25,7 @@ from core.errors import (
     VenueRejected,
 )
 from tests.venues.live_fakes import serve
-from venues.jito import JitoClient
+from venues.jito.execution import JitoClient
 from venues.jupiter.config import JupiterConfig
 from venues.jupiter.execution import JupiterVenue
 

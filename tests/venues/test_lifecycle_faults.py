@@ -19,7 +19,7 @@ from chain.rpc import RpcClient
 from streams.records import Order, PoolState
 from tests.venues.live_fakes import FakeJito, FakeJupiter, FakeRpc, Faults, serve
 from venues.interface import PreparedTx
-from venues.jito import JitoClient
+from venues.jito.execution import JitoClient
 from venues.jupiter.config import JupiterConfig
 from venues.jupiter.execution import JupiterVenue
 from venues.lifecycle import TERMINAL, LifecycleConfig, OrderLifecycle

@@ -40,7 +40,7 @@ from venues.fees import (
     transaction_base64,
 )
 from venues.interface import PreparedTx, Refused, TransactionVenue, validate_order
-from venues.jito import JitoClient, tip_instruction
+from venues.jito.execution import JitoClient, tip_instruction
 from venues.jupiter.config import JupiterConfig
 from venues.jupiter.schemas import QuoteResponse
 from venues.preflight import preflight

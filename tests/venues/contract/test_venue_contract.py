@@ -9,13 +9,21 @@ from __future__ import annotations
 from types import MappingProxyType
 
 import pytest
+from solders.keypair import Keypair
+from solders.message import MessageV0
 from solders.pubkey import Pubkey
+from solders.transaction import VersionedTransaction
 
+from chain.local import LocalChain, memo_ix
 from core.errors import VenueError, VenueRejected
 from market.fills import FAILED, FILLED, SLIPPAGE, fill_id, mint_flows
+from market.tokens import USDC
 from market.venues import kind_of
 from tests.venues.contract.conftest import Harness, needs
+from tests.venues.live_fakes import FakeJito, FakeRpc, serve
+from venues.fees import transaction_base64
 from venues.interface import PreparedTx, Refused, Settlement, Venue, retryable
+from venues.jito.execution import tip_instruction
 from venues.registry import Capability, VenueEntry
 
 
@@ -42,6 +50,7 @@ def test_the_entry_is_consistent(entry: VenueEntry) -> None:
     assert entry.has(Capability.LOG_EVENTS) == bool(entry.log_decoders)
     assert entry.has(Capability.POOL_ACCOUNTS) == bool(entry.account_decoders)
     assert entry.has(Capability.MARKET_DATA) == (entry.data_client is not None)
+    assert entry.has(Capability.BUNDLE_RELAY) == (entry.relay is not None)
     if entry.has(Capability.LOG_EVENTS):
         assert entry.decode_text is not None
 
@@ -141,3 +150,34 @@ async def test_the_wallet_snapshot_is_not_mutated(harness: Harness) -> None:
         harness.order("ord:ro2", "sell", harness.sell_amount), MappingProxyType(harness.wallet()), 2_000
     )
     assert fill.status == FILLED
+
+
+# -- bundle relays ---------------------------------------------------------------------------------------
+
+
+async def test_a_relay_lands_a_signed_transaction_atomically(entry: VenueEntry) -> None:
+    """What a venue sending through the relay relies on: the bundle's transaction lands as signed, once."""
+    needs(entry, Capability.BUNDLE_RELAY)
+    assert entry.relay is not None
+    wallet = Keypair()
+    chain = LocalChain({USDC: 6}, wallet)
+    chain.fund_wallet({USDC: 10**9})
+    rpc = FakeRpc(chain, slot_s=0.02, window=1_000)
+    engine = FakeJito(rpc)
+    runner, url = await serve([("POST", "/api/v1/bundles", engine.handle)])
+    relay = entry.relay(f"{url}/api/v1/bundles")
+    try:
+        tip = tip_instruction(wallet.pubkey(), 10_000, "ord:relay")
+        message = MessageV0.try_compile(
+            wallet.pubkey(), [memo_ix("ord:relay"), tip], [], rpc.svm.latest_blockhash()
+        )
+        tx = VersionedTransaction(message, [wallet])
+        bundle_id = await relay.send_bundle([transaction_base64(tx)])
+        [status] = await relay.get_bundle_statuses([bundle_id])
+        assert status is not None and status.transactions == [str(tx.signatures[0])]
+        assert rpc.executed_memos == {"ord:relay": 1}
+        assert await relay.send_bundle([transaction_base64(tx)]) == bundle_id  # the same bytes land once
+        assert rpc.executed_memos == {"ord:relay": 1}
+    finally:
+        await relay.close()
+        await runner.cleanup()

@@ -1,4 +1,5 @@
-"""A Jito block-engine client (PROTOCOLS.md §3): sendBundle, getBundleStatuses and the tip transfer.
+"""Jito's block engine (PROTOCOLS.md §3): the bundle relay client (sendBundle, getBundleStatuses,
+getTipAccounts) and the tip transfer.
 
 The tip is a plain SOL transfer to one of the 8 tip accounts placed INSIDE the main transaction (not a
 separate one), so nobody can unbundle the swap and keep the tip ("uncle bandit"), and never through an
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -19,6 +19,7 @@ from solders.system_program import TransferParams, transfer
 
 from chain.rpc import JsonRpcTransport
 from venues.fees import MIN_JITO_TIP_LAMPORTS
+from venues.jito.schemas import BundleStatus, parse_bundle_status
 
 TIP_ACCOUNTS: tuple[Pubkey, ...] = tuple(
     Pubkey.from_string(address)
@@ -45,27 +46,6 @@ def tip_instruction(payer: Pubkey, lamports: int, key: str) -> Instruction:
     if lamports < MIN_JITO_TIP_LAMPORTS:
         raise ValueError(f"a Jito tip must be at least {MIN_JITO_TIP_LAMPORTS} lamports, not {lamports}")
     return transfer(TransferParams(from_pubkey=payer, to_pubkey=tip_account(key), lamports=lamports))
-
-
-@dataclass(frozen=True, slots=True)
-class BundleStatus:
-    bundle_id: str
-    transactions: list[str]
-    slot: int
-    confirmation_status: str | None
-    err: object  # {"Ok": None} when it landed without error
-
-
-def parse_bundle_status(entry: dict[str, Any]) -> BundleStatus:
-    """Accepts both spellings of the status field (the docs' table and example disagree)."""
-    status = entry.get("confirmation_status", entry.get("confirmationStatus"))
-    return BundleStatus(
-        bundle_id=str(entry["bundle_id"]),
-        transactions=[str(sig) for sig in entry.get("transactions") or []],
-        slot=int(entry.get("slot") or 0),
-        confirmation_status=None if status is None else str(status),
-        err=entry.get("err"),
-    )
 
 
 class JitoClient:

@@ -9,7 +9,8 @@ from aiohttp import web
 
 from core.errors import RpcError, RpcRateLimited
 from tests.venues.live_fakes import serve
-from venues.jito import TIP_ACCOUNTS, BundleStatus, JitoClient
+from venues.jito.execution import TIP_ACCOUNTS, JitoClient
+from venues.jito.schemas import BundleStatus
 
 TX = "AQ=="
 
