@@ -37,7 +37,7 @@ from streams.compat.consumer import assignment
 from streams.compat.dead_letters import send_dead_letter
 from streams.compat.seeks import ResumeAt, ResumePoint
 from streams.records import Fill, Order
-from venues.paper import PaperVenue
+from venues.registry import execution_venue
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ class ExecutionRunner:
                     pool,
                     consumer=f"{settings.app_id}.execution",
                     portfolio=settings.portfolio,
-                    venue=PaperVenue(chain),
+                    venue=execution_venue(settings, chain=chain),
                 )
                 await sink.ensure_wallet(initial_wallet(settings.paper_start_usdc, settings.paper_start_sol))
                 if settings.redis_url is not None:  # the fast halt and manual cancels (store.order_gate)

@@ -7,7 +7,7 @@ Stages, each the code the live agents run:
   snapshot   -> `models.signals.SignalModels.step` (a private instance: no shared module state): the
                 pair's model, every enabled strategy's signal, the bandit's allocation per cycle
   signal     -> `risk.apply.apply_message` on a `RiskState` (topic "signals", partition 0)
-  order      -> `venues.paper.PaperVenue.fill` against the ledger's wallet
+  order      -> `venues.paper.execution.PaperVenue.fill` against the ledger's wallet
   fill       -> the ledger (balances, positions: `store.execution`'s booking rules) and
                 `risk.apply.apply_message` (topic "fills", partition 0)
 
@@ -56,7 +56,7 @@ from streams.records import (
 )
 from streams.topics import FILLS, RAW_LAUNCHES, RAW_SWAPS, SIGNALS
 from streams.validate import check_launch, check_swap
-from venues.paper import PaperVenue
+from venues.paper.execution import PaperVenue
 
 # Event time between two looks at the merge: the live agent looks once per batch, ~10 ms; per swap is waste.
 MERGE_CHECK_MS = 5

@@ -32,17 +32,17 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "collectors"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "venues" / "pumpfun"))
 from pump_vectors import TRADE_129_LINE
 
 from collectors.chain_collector import OUTPUT_TOPICS as COLLECTOR_OUTPUTS
 from collectors.chain_collector import ChainCollector
-from collectors.decoders.pumpfun import PROGRAM_ID as PUMP
 from collectors.sink import KafkaSink
 from collectors.solana_ws import SolanaWsClient
 from services.broker import start_broker
 from services.process import terminate
 from streams.broker import bootstrap_of, create_topics
+from venues.pumpfun.schemas import PROGRAM_ID as PUMP
 
 LOGS = [
     f"Program {PUMP} invoke [1]",

@@ -1,1 +1,2 @@
-"""Chains the bot settles on: `chain.local.LocalChain`, a real Solana VM in-process (LiteSVM)."""
+"""The Solana side every layer above shares: a local chain (LiteSVM), the JSON-RPC client, and the
+binary and log formats programs write (`borsh`, `logs`)."""

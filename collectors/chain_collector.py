@@ -1,10 +1,11 @@
 """Turn Solana `logsNotification`s into `Swap` and `Launch` records on raw.swaps / raw.launches, and
 `accountNotification`s of followed pool and bonding-curve accounts into `PoolState` on raw.pools.
 
-Each notification carries one transaction's logs; `collectors.decoders.logs` walks them by invoke depth
-and decodes the events of the programs solbot follows. Failed transactions (`err` not null) are
-skipped and counted: their events were rolled back. A transaction routed through several followed
-programs (a Jupiter route through Pump.fun) is delivered once per subscription; it is decoded once.
+Each notification carries one transaction's logs; `chain.logs` walks them by invoke depth and decodes
+the events of the programs solbot follows with the venues' decoders (`venues.registry`). Failed
+transactions (`err` not null) are skipped and counted: their events were rolled back. A transaction
+routed through several followed programs (a Jupiter route through Pump.fun) is delivered once per
+subscription; it is decoded once.
 
 Event time (`ts_ms`). A logs notification has a slot but no block time. Pump.fun events carry the
 Clock's unix timestamp (seconds), which *is* the block time, so their records use it (the decoders
@@ -20,14 +21,15 @@ What cannot become a record:
   so without a `pool_resolver` or a `pool_lookup` it is counted as unattributed;
 - a Jupiter `SwapEvent`: it has no reserves, which `Swap` requires; counted as not normalised.
 
-Raydium pools by RPC (`pool_lookup`, e.g. `collectors.raydium_pools.RaydiumPoolResolver`): resolving
+Raydium pools by RPC (`pool_lookup`, e.g. `venues.raydium.data.RaydiumPoolResolver`): resolving
 takes a round trip or two, so the dispatch loop only starts it (a task) and queues the event; one
 emitter task produces the queued swaps strictly in arrival order, so every pool's swaps keep their
 order (a slow resolution holds back the swaps behind it, never reorders them). A failed resolution is
 counted (`resolve_failed`) and logged; a full queue drops the event and counts it (`resolve_dropped`).
 
 Accounts (`attach(..., accounts=...)`, plus the bonding curve of each new Pump.fun mint up to
-`new_curve_limit`): each notification's base64 data is decoded by its owner. A Pump.fun
+`new_curve_limit`): each notification's base64 data is decoded by its owner's venue (the registry's
+account decoders, which turn it into a `PoolState`). A Pump.fun
 `BondingCurve` gives virtual and real reserves and the complete flag; its mint is known when the
 curve was followed from a CreateEvent or once a trade on it was seen (else `base_mint` is empty), and
 its fee once a trade showed it (else 0). A Raydium v4 `AmmInfo` gives mints, decimals and fee, but
@@ -47,31 +49,29 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from collectors.decoders import jupiter, pumpfun, raydium
-from collectors.decoders.borsh import b64decode
-from collectors.decoders.logs import LoggedEvent, decode_transaction_logs
+from chain.borsh import b64decode
+from chain.logs import LoggedEvent
 from collectors.metrics import COLLECTOR_EVENTS, COLLECTOR_LAG
-from collectors.raydium_pools import QUOTE_MINTS, AsyncPoolResolver
 from collectors.sink import RecordSink, observe_produced
 from collectors.solana_ws import Notification, SolanaWsClient
 from core.errors import DecodeError, SolbotError
-from market.tokens import DECIMALS, WSOL
 from streams.codec import encode
 from streams.records import DeadLetter, Launch, PoolState, Swap
 from streams.topics import DLQ_RAW, RAW_LAUNCHES, RAW_POOLS, RAW_SWAPS
+from venues import registry
+from venues.pumpfun.schemas import CreateEvent, TradeEvent
+from venues.raydium.data import AsyncPoolResolver
+from venues.raydium.schemas import PoolInfo, SwapBaseIn, SwapBaseOut
 
 log = logging.getLogger(__name__)
 
-RAYDIUM_CPMM = "CPMMoo8L3F4NbTegBCKVNunggL7H1ZpdTHKxQB5qKP1C"
-# One logsSubscribe each: `mentions` takes exactly one pubkey. CPMM has no decoder yet; following it
-# now keeps its transactions' Pump.fun / Jupiter legs (decoded by the walker) and costs nothing else.
-FOLLOWED_PROGRAMS = (pumpfun.PROGRAM_ID, raydium.PROGRAM_ID, RAYDIUM_CPMM, jupiter.PROGRAM_ID)
+# One logsSubscribe each (`mentions` takes exactly one pubkey), as the venues' registry entries list them.
+FOLLOWED_PROGRAMS = registry.followed_programs()
 DLQ_KEY = b"solana.logs"  # dlq.raw keys: the source (also "solana.accounts")
 OUTPUT_TOPICS = (RAW_SWAPS.name, RAW_LAUNCHES.name, RAW_POOLS.name, DLQ_RAW.name)
-_DEFAULT_PUBKEY = "11111111111111111111111111111111"  # an unset pubkey field (the curve's quote_mint = SOL)
 SOURCE = "chain"
 
-PoolResolver = Callable[[LoggedEvent], raydium.PoolInfo | None]
+PoolResolver = Callable[[LoggedEvent], PoolInfo | None]
 
 
 @dataclass(slots=True)
@@ -130,9 +130,7 @@ class ChainCollector:
         self._followed: dict[str, str | None] = {}  # account -> the curve's mint, when known
         self._curve_fee_bps: dict[str, int] = {}  # followed curve -> fee of its last trade
         # (resolution, event, notification) in arrival order; the emitter starts with the first one.
-        self._resolving: (
-            asyncio.Queue[tuple[asyncio.Task[raydium.PoolInfo], LoggedEvent, Notification]] | None
-        )
+        self._resolving: asyncio.Queue[tuple[asyncio.Task[PoolInfo], LoggedEvent, Notification]] | None
         self._resolving = None
         self._emitter: asyncio.Task[None] | None = None
         self.on_delivered = on_delivered  # (signature, receipt->ack seconds): for benchmarks
@@ -201,7 +199,9 @@ class ChainCollector:
             self.stats.duplicates += 1
             return
         self._seen.put(signature, True)
-        decoded = decode_transaction_logs(logs, signature=signature, slot=slot, received_ms=n.received_ms)
+        decoded = registry.decode_transaction_logs(
+            logs, signature=signature, slot=slot, received_ms=n.received_ms
+        )
         if decoded.failed:  # a failing inner program with err null should not happen; trust the logs
             self.stats.failed_tx += 1
             return
@@ -209,7 +209,7 @@ class ChainCollector:
         raydium_swaps = 0  # the k-th swap log of the transaction is its k-th AMM v4 swap instruction
         for event in decoded:
             try:
-                if isinstance(event.event, raydium.SwapBaseIn | raydium.SwapBaseOut):
+                if isinstance(event.event, SwapBaseIn | SwapBaseOut):
                     raydium_swaps += 1
                     await self._emit_raydium(event, n, raydium_swaps - 1)
                 else:
@@ -222,7 +222,7 @@ class ChainCollector:
     async def _emit(self, ev: LoggedEvent, n: Notification) -> None:
         event = ev.event
         record: Swap | Launch
-        if isinstance(event, pumpfun.CreateEvent):
+        if isinstance(event, CreateEvent):
             record = event.parse_to_launch(slot=ev.slot, signature=ev.signature, received_ms=n.received_ms)
             self._symbols.put(event.mint, event.symbol)
             await self._send(RAW_LAUNCHES.name, record.mint, record, n)
@@ -230,7 +230,7 @@ class ChainCollector:
             if self.stats.new_curves_followed < self.new_curve_limit and self._client is not None:
                 if self.follow_account(event.bonding_curve, mint=event.mint):
                     self.stats.new_curves_followed += 1
-        elif isinstance(event, pumpfun.TradeEvent):
+        elif isinstance(event, TradeEvent):
             record = event.parse_to_swap(
                 bonding_curve=None,
                 slot=ev.slot,
@@ -267,9 +267,9 @@ class ChainCollector:
         if self._emitter is None or self._emitter.done():
             self._emitter = asyncio.create_task(self._emit_resolved(self._resolving), name="raydium-emitter")
 
-    async def _send_raydium(self, ev: LoggedEvent, pool: raydium.PoolInfo, n: Notification) -> None:
+    async def _send_raydium(self, ev: LoggedEvent, pool: PoolInfo, n: Notification) -> None:
         event = ev.event
-        assert isinstance(event, raydium.SwapBaseIn | raydium.SwapBaseOut)
+        assert isinstance(event, SwapBaseIn | SwapBaseOut)
         record = event.parse_to_swap(
             pool,
             slot=ev.slot,
@@ -352,52 +352,18 @@ class ChainCollector:
         ):
             raise DecodeError('account data is not [<base64>, "base64"]')
         raw = b64decode(data[0], "account data")
-        ts_ms = self.slot_time_ms(slot, n.received_ms)
-        if owner == pumpfun.PROGRAM_ID:
-            curve = pumpfun.decode_bonding_curve(raw)
-            quote = curve.quote_mint if curve.quote_mint not in (None, _DEFAULT_PUBKEY) else WSOL
-            assert quote is not None
-            if quote not in DECIMALS:
-                return None
-            return PoolState(
-                venue="pumpfun",
-                pool=address,
-                base_mint=self._followed.get(address) or "",
-                quote_mint=quote,
-                base_decimals=pumpfun.TOKEN_DECIMALS,
-                quote_decimals=DECIMALS[quote],
-                base_reserve=curve.virtual_token_reserves,
-                quote_reserve=curve.virtual_sol_reserves,
-                fee_bps=self._curve_fee_bps.get(address, 0),
-                real_base_reserve=curve.real_token_reserves,
-                ts_ms=ts_ms,
-                real_quote_reserve=curve.real_sol_reserves,
-                complete=curve.complete,
-                slot=slot,
-                received_ms=n.received_ms,
-            )
-        if owner == raydium.PROGRAM_ID:
-            pool = raydium.decode_amm_info(raw).to_pool_info(address, quote_mints=QUOTE_MINTS)
-            coin = (pool.coin_mint, pool.coin_decimals)
-            pc = (pool.pc_mint, pool.pc_decimals)
-            (base_mint, base_decimals), (quote_mint, quote_decimals) = (
-                (coin, pc) if pool.base_is_coin else (pc, coin)
-            )
-            return PoolState(
-                venue="raydium",
-                pool=address,
-                base_mint=base_mint,
-                quote_mint=quote_mint,
-                base_decimals=base_decimals,
-                quote_decimals=quote_decimals,
-                base_reserve=0,  # in the vaults, not in this account
-                quote_reserve=0,
-                fee_bps=pool.fee_bps,
-                ts_ms=ts_ms,
-                slot=slot,
-                received_ms=n.received_ms,
-            )
-        raise DecodeError(f"owned by {owner}, neither Pump.fun nor Raydium AMM v4")
+        decoder = registry.account_decoder(owner) if isinstance(owner, str) else None
+        if decoder is None:
+            raise DecodeError(f"owned by {owner}, neither Pump.fun nor Raydium AMM v4")
+        return decoder.parse_to_pool_state(
+            address,
+            raw,
+            base_mint=self._followed.get(address) or "",
+            fee_bps=self._curve_fee_bps.get(address, 0),
+            ts_ms=self.slot_time_ms(slot, n.received_ms),
+            slot=slot,
+            received_ms=n.received_ms,
+        )
 
     async def _send(self, topic: str, key: str, record: Swap | Launch | PoolState, n: Notification) -> None:
         COLLECTOR_LAG.labels(SOURCE).observe(max(0, n.received_ms - record.ts_ms) / 1000)

@@ -1,10 +1,11 @@
 """An async Solana PubSub (WebSocket) client that survives real networks.
 
-Subscriptions are declared once (`subscribe_slots`, `subscribe_logs`, `subscribe_account`; also while
-connected, when they are sent at once) and are (re)sent on every connection: a reconnect resubscribes
-everything, because subscription ids belong to one connection. Acks are matched to requests by
-JSON-RPC id; notifications are routed by the subscription id the ack returned. Three things go
-wrong in practice and each has a counter:
+Subscriptions are declared once (`subscribe_slots`, `subscribe_logs`, `subscribe_account`,
+`subscribe_signature`; also while connected, when they are sent at once) and are (re)sent on every
+connection: a reconnect resubscribes everything, because subscription ids belong to one connection.
+`unsubscribe` withdraws one; a signature subscription withdraws itself after its final notification,
+as the node does. Acks are matched to requests by JSON-RPC id; notifications are routed by the
+subscription id the ack returned. Three things go wrong in practice and each has a counter:
 
 - the server closes or the network drops: reconnect with exponential backoff and jitter;
 - the connection stays open but nothing arrives (a provider that silently stopped streaming): after
@@ -19,7 +20,7 @@ import itertools
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +34,9 @@ _NOTIFICATION_OF = {
     "slotSubscribe": "slotNotification",
     "logsSubscribe": "logsNotification",
     "accountSubscribe": "accountNotification",
+    "signatureSubscribe": "signatureNotification",
 }
+RECEIVED_SIGNATURE = "receivedSignature"  # a signature notification's value before the final one
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +50,10 @@ class Subscription:
     @property
     def notification(self) -> str:
         return _NOTIFICATION_OF[self.method]
+
+    @property
+    def unsubscribe_method(self) -> str:
+        return self.method.removesuffix("Subscribe") + "Unsubscribe"
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +121,7 @@ class SolanaWsClient:
         self._ids = itertools.count(1)
         self._active: dict[int, tuple[Subscription, Handler]] = {}  # subscription id -> target
         self._pending: dict[int, tuple[Subscription, Handler]] = {}  # request id -> target
+        self._cancelling: set[int] = set()  # request ids of unsubscribe requests on this connection
         self._ws: ClientConnection | None = None
         self._sending: set[asyncio.Task[None]] = set()  # subscriptions added on a live connection
         self._delivered = False
@@ -132,15 +140,44 @@ class SolanaWsClient:
         params = (pubkey, {"encoding": "base64", "commitment": self.commitment})
         return self._add(Subscription("accountSubscribe", params, pubkey), handler)
 
+    def subscribe_signature(
+        self, signature: str, handler: Handler, *, received: bool = False
+    ) -> Subscription:
+        """One transaction's status: notified once it reaches the commitment (`value.err` None when it
+        succeeded) and, with `received`, also when the node first sees it (`value` "receivedSignature")."""
+        config: dict[str, Any] = {"commitment": self.commitment}
+        if received:
+            config["enableReceivedNotification"] = True
+        return self._add(Subscription("signatureSubscribe", (signature, config), signature), handler)
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        """Withdraw `sub` (the object a `subscribe_*` returned): never sent again, and cancelled on the
+        live connection (a task, like `_add`); its late notifications are counted as unrouted."""
+        self._forget(sub)
+        for sub_id, (active, _) in list(self._active.items()):
+            if active is sub:
+                del self._active[sub_id]
+                if self._ws is not None:
+                    self._soon(self._cancel(self._ws, sub, sub_id))
+
+    def _forget(self, sub: Subscription) -> None:
+        self._subs = [(s, h) for s, h in self._subs if s is not sub]
+
+    def _declared(self, sub: Subscription) -> bool:
+        return any(s is sub for s, _ in self._subs)
+
     def _add(self, sub: Subscription, handler: Handler) -> Subscription:
         """Declared for every future connection; on a live one it is also sent now (a task: this may be
         called from a handler, which must not wait for the socket)."""
         self._subs.append((sub, handler))
         if self._ws is not None:
-            task = asyncio.get_running_loop().create_task(self._request(self._ws, sub, handler))
-            self._sending.add(task)
-            task.add_done_callback(self._sending.discard)
+            self._soon(self._request(self._ws, sub, handler))
         return sub
+
+    def _soon(self, send: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(send)
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
 
     async def _request(self, ws: ClientConnection, sub: Subscription, handler: Handler) -> None:
         request_id = next(self._ids)
@@ -150,6 +187,15 @@ class SolanaWsClient:
             await ws.send(orjson.dumps(frame).decode())
         except ConnectionClosed:
             self._pending.pop(request_id, None)  # the next connection sends it with the rest
+
+    async def _cancel(self, ws: ClientConnection, sub: Subscription, sub_id: int) -> None:
+        request_id = next(self._ids)
+        self._cancelling.add(request_id)
+        frame = {"jsonrpc": "2.0", "id": request_id, "method": sub.unsubscribe_method, "params": [sub_id]}
+        try:
+            await ws.send(orjson.dumps(frame).decode())
+        except ConnectionClosed:
+            self._cancelling.discard(request_id)  # the subscription died with the connection
 
     @property
     def subscriptions(self) -> list[Subscription]:
@@ -182,6 +228,7 @@ class SolanaWsClient:
                 self._ws = None
                 self._active.clear()
                 self._pending.clear()
+                self._cancelling.clear()
             attempt = 0 if self._delivered else attempt + 1
             self.stats.reconnects += 1
             await asyncio.sleep(self.backoff_s(attempt))
@@ -238,6 +285,9 @@ class SolanaWsClient:
         sub, handler = target
         if method != sub.notification:
             return self._malformed(f"{method} on a {sub.method} subscription", text)
+        if sub.method == "signatureSubscribe" and not _received_only(params["result"]):
+            del self._active[sub_id]  # the node has ended it: not to be sent again either
+            self._forget(sub)
         self.stats.notifications += 1
         self.stats.by_method[method] = self.stats.by_method.get(method, 0) + 1
         try:
@@ -251,6 +301,11 @@ class SolanaWsClient:
 
     def _ack(self, msg: dict[str, Any]) -> None:
         request_id = msg.get("id")
+        if isinstance(request_id, int) and request_id in self._cancelling:
+            self._cancelling.discard(request_id)
+            if msg.get("result") is not True:
+                log.warning("solana ws: unsubscribe refused: %s", msg.get("error"))
+            return
         target = self._pending.pop(request_id, None) if isinstance(request_id, int) else None
         if target is None:
             self._malformed("response to no pending request", "")
@@ -260,6 +315,9 @@ class SolanaWsClient:
         if "error" in msg or not isinstance(result, int) or isinstance(result, bool):
             self.stats.subscribe_errors += 1
             log.error("solana ws: %s %s refused: %s", sub.method, sub.name, msg.get("error"))
+        elif not self._declared(sub):  # withdrawn while its request was in flight
+            if self._ws is not None:
+                self._soon(self._cancel(self._ws, sub, result))
         else:
             self._active[result] = target
         if not self._pending:
@@ -269,3 +327,8 @@ class SolanaWsClient:
         self.stats.malformed += 1
         log.warning("solana ws: skipped a frame (%s): %.120s", reason, text)
         return False
+
+
+def _received_only(result: Any) -> bool:
+    """A signature notification that is not the final one (`enableReceivedNotification`)."""
+    return isinstance(result, dict) and result.get("value") == RECEIVED_SIGNATURE

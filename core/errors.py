@@ -68,6 +68,10 @@ class NodeBehind(RpcError):
     """-32005: the node is behind or unhealthy; try another node or later."""
 
 
+class MinContextSlotNotReached(NodeBehind):
+    """-32016: the node has not reached the `minContextSlot` asked for; `data` holds its `contextSlot`."""
+
+
 class RpcRateLimited(RpcError, RateLimited):
     """HTTP 429 (or JSON-RPC code 429) from a venue or node: a `RateLimited` that is also a `VenueError`."""
 

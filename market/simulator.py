@@ -29,6 +29,7 @@ from solders.signature import Signature
 from market import amm
 from market import bonding_curve as bc
 from market.process import Draws, FairPriceProcess, ProcessParams
+from market.venues import VenueName
 from streams.records import Launch, PoolState, Swap
 
 WSOL = "So11111111111111111111111111111111111111112"
@@ -56,13 +57,15 @@ class PairSpec:
     weight: float  # share of the major-pair event flow
 
 
-VENUE_FEES_BPS = {"raydium": 25, "orca": 30}
-VENUE_SHARE = {"raydium": 0.6, "orca": 0.4}  # chance a noise trader routes to each venue
+# Plain strings (`.value`): venue names become record fields and dict keys, which orjson wants as `str`.
+RAYDIUM, ORCA, PUMPFUN = VenueName.RAYDIUM.value, VenueName.ORCA.value, VenueName.PUMPFUN.value
+VENUE_FEES_BPS = {RAYDIUM: 25, ORCA: 30}
+VENUE_SHARE = {RAYDIUM: 0.6, ORCA: 0.4}  # chance a noise trader routes to each venue
 
 PAIRS: dict[str, PairSpec] = {
-    "SOL/USDC": PairSpec(WSOL, USDC, 9, 6, 150.0, {"raydium": 3.0e6, "orca": 1.8e6}, 1_500.0, 1.0, 0.45),
-    "JUP/USDC": PairSpec(JUP, USDC, 6, 6, 0.8, {"raydium": 1.5e6, "orca": 1.0e6}, 600.0, 1.6, 0.30),
-    "BONK/SOL": PairSpec(BONK, WSOL, 5, 9, 1.5e-7, {"raydium": 12_000.0, "orca": 8_000.0}, 8.0, 2.2, 0.25),
+    "SOL/USDC": PairSpec(WSOL, USDC, 9, 6, 150.0, {RAYDIUM: 3.0e6, ORCA: 1.8e6}, 1_500.0, 1.0, 0.45),
+    "JUP/USDC": PairSpec(JUP, USDC, 6, 6, 0.8, {RAYDIUM: 1.5e6, ORCA: 1.0e6}, 600.0, 1.6, 0.30),
+    "BONK/SOL": PairSpec(BONK, WSOL, 5, 9, 1.5e-7, {RAYDIUM: 12_000.0, ORCA: 8_000.0}, 8.0, 2.2, 0.25),
 }
 
 TRADE_SIZE_SIGMA = 1.1  # lognormal sigma of noise-trade sizes
@@ -266,7 +269,7 @@ class MarketSimulator:
         ]
         states.extend(
             PoolState(
-                venue="pumpfun",
+                venue=PUMPFUN,
                 pool=c.curve_address,
                 base_mint=c.mint,
                 quote_mint=WSOL,
@@ -464,7 +467,7 @@ class MarketSimulator:
         coin.ts_ms = self._ts_ms
         curve = coin.curve
         return Swap(
-            venue="pumpfun",
+            venue=PUMPFUN,
             pool=coin.curve_address,
             pair=f"{coin.symbol}/SOL",
             base_mint=coin.mint,

@@ -34,7 +34,7 @@ from core.errors import SolbotError, VenueRejected
 from market.fills import FILLED, INVALID_ORDER, failed_fill, mint_flows
 from market.tokens import USDC
 from streams.records import Fill, Order
-from venues.base import Venue
+from venues.interface import Venue
 
 log = logging.getLogger(__name__)
 

@@ -14,6 +14,10 @@ database transaction that updates `orders.status`. `run` is resumable: calling i
 returns its stored outcome. A circuit breaker per venue stops calling a venue after consecutive
 failures, for a cooldown.
 
+The venue is any `venues.interface.TransactionVenue`: the life cycle runs its hooks (`prepare`, then
+`broadcast`, then `finalize` once the transaction landed) with a Postgres write between each. A market
+outcome `prepare` already knows (`Refused`) fails the order unsent with that reason.
+
 Confirmation polls `getSignatureStatuses` through a `StatusBatcher`: every order waiting on the chain
 at the same moment shares one call (up to 256 signatures), and concurrent `getBlockHeight` reads share
 one request, so a thousand orders in flight cost a few calls per poll interval rather than thousands.
@@ -27,7 +31,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 import asyncpg
 
@@ -40,10 +44,9 @@ from core.errors import (
     VenueError,
     VenueRejected,
 )
-from market.fills import FILLED, SLIPPAGE, failed_fill, fill_id
+from market.fills import failed_fill
 from streams.records import Fill, Order
-from venues.jupiter import PreparedTx
-from venues.paper import human_price
+from venues.interface import EMPTY_WALLET, Landing, Refused, TransactionVenue, retryable, validate_order
 
 log = logging.getLogger(__name__)
 
@@ -57,17 +60,6 @@ _ALLOWED = {
     SUBMITTED: {CONFIRMED, FAILED, EXPIRED},
 }
 T = TypeVar("T")
-
-
-class TxVenue(Protocol):
-    """What the life cycle needs from a live venue: build-and-sign, and send stored bytes."""
-
-    name: str
-    rpc: RpcClient
-
-    async def prepare(self, order: Order) -> PreparedTx | None: ...
-
-    async def broadcast(self, raw_base64: str) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,7 +188,7 @@ class OrderLifecycle:
     def __init__(
         self,
         pool: asyncpg.Pool,
-        venue: TxVenue,
+        venue: TransactionVenue,
         config: LifecycleConfig | None = None,
         *,
         portfolio: str = "main",
@@ -211,32 +203,23 @@ class OrderLifecycle:
         self.statuses = StatusBatcher(venue.rpc)
         self._wall_ms = wall_ms
 
-    # -- the Venue interface -------------------------------------------------------------------------------
+    # -- the in-transaction driver's entry point, run through the life cycle ------------------------------
 
     async def execute(self, order: Order, wallet: Mapping[str, int], now_ms: int) -> Fill:
-        """The order's terminal fill. `wallet` is not consulted: the chain refuses what it cannot pay."""
-        outcome = await self.run(order)
+        """The order's terminal fill, booked by the venue's `finalize` from what landed."""
+        outcome = await self.run(order, wallet)
         if outcome.status != CONFIRMED:
             return failed_fill(order, now_ms, outcome.reason or outcome.status)
-        state = order.pool_state
-        base, quote = (
-            (outcome.out_amount, outcome.in_amount)
-            if order.side == "buy"
-            else (outcome.in_amount, outcome.out_amount)
-        )
-        return Fill(
-            id=fill_id(order.id), order_id=order.id, pair=order.pair, side=order.side, status=FILLED,
-            reason="", venue=order.venue, pool=order.pool, base_amount=base, quote_amount=quote, fee_quote=0,
-            price=human_price(base, quote, state), base_decimals=state.base_decimals,
-            quote_decimals=state.quote_decimals, signature=outcome.signature, ts_ms=order.ts_ms,
-            origin_ms=order.origin_ms, filled_ms=now_ms,
-        )  # fmt: skip
+        landing = Landing(outcome.signature, outcome.in_amount, outcome.out_amount)
+        return self.venue.finalize(order, landing, now_ms)
 
     # -- the life cycle ------------------------------------------------------------------------------------
 
-    async def run(self, order: Order) -> Outcome:
+    async def run(self, order: Order, wallet: Mapping[str, int] = EMPTY_WALLET) -> Outcome:
         """Drive `order` to a terminal state (or resume it); raises `VenueError` only if the RPC node
-        stays unreachable, leaving the order resumable."""
+        stays unreachable, leaving the order resumable. `wallet` is the snapshot `prepare` is given.
+        A malformed order raises `VenueRejected` before anything is stored, as the in-transaction driver's."""
+        validate_order(order)
         await self._ensure_order(order)
         while True:
             status = await self._status(order.id)
@@ -248,7 +231,7 @@ class OrderLifecycle:
                 if attempts >= self.config.max_attempts:
                     await self._transition(order.id, EXPIRED, f"{attempts} transactions expired")
                     continue
-                await self._sign_new(order, attempts + 1)
+                await self._sign_new(order, attempts + 1, wallet)
                 continue
             await self._drive(order, live)
 
@@ -289,17 +272,17 @@ class OrderLifecycle:
 
     # -- steps ---------------------------------------------------------------------------------------------
 
-    async def _sign_new(self, order: Order, attempt: int) -> None:
+    async def _sign_new(self, order: Order, attempt: int, wallet: Mapping[str, int]) -> None:
         try:
-            prepared = await self._venue_call(lambda: self.venue.prepare(order))
+            prepared = await self._venue_call(lambda: self.venue.prepare(order, wallet))
         except (VenueRejected, PreflightFailed) as exc:
             await self._fail_unsent(order.id, f"rejected: {type(exc).__name__}")
             return
         except VenueError as exc:
             await self._fail_unsent(order.id, f"venue_unavailable: {type(exc).__name__}")
             return
-        if prepared is None:
-            await self._fail_unsent(order.id, SLIPPAGE)
+        if isinstance(prepared, Refused):
+            await self._fail_unsent(order.id, prepared.reason)
             return
         async with self.pool.acquire() as conn, conn.transaction():
             try:
@@ -440,10 +423,10 @@ class OrderLifecycle:
                 continue
             try:
                 result = await call()
-            except (VenueRejected, PreflightFailed, SignatureVerificationFailed):
-                self.breaker.success()  # the venue answered; the order is the problem
-                raise
             except VenueError as exc:
+                if not retryable(exc):
+                    self.breaker.success()  # the venue answered; the order is the problem
+                    raise
                 self.breaker.failure()
                 last = exc
                 await asyncio.sleep(self._backoff(attempt, exc))

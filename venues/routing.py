@@ -23,11 +23,11 @@ from fractions import Fraction
 
 from market import amm
 from market import bonding_curve as bc
+from market.venues import is_bonding_curve
 from streams.records import PoolState
 from venues.fees import BASE_FEE_LAMPORTS_PER_SIGNATURE, PriorityFeePolicy, TipPolicy, priority_fee_lamports
-from venues.jupiter import Quote
+from venues.jupiter.schemas import QuoteResponse
 
-BONDING_CURVE_VENUES = frozenset({"pumpfun"})
 DEFAULT_UNIT_LIMIT = 200_000
 
 
@@ -77,7 +77,7 @@ class Candidate:
     pool: str
     costs: TxCosts = field(default_factory=TxCosts)
     state: PoolState | None = None
-    quote: Quote | None = None
+    quote: QuoteResponse | None = None
 
     def __post_init__(self) -> None:
         if (self.state is None) == (self.quote is None):
@@ -95,7 +95,7 @@ class Candidate:
             return self.quote.out_amount if amount_in == self.quote.in_amount else 0
         state = self.state
         assert state is not None
-        if state.venue in BONDING_CURVE_VENUES:
+        if is_bonding_curve(state.venue):
             return _curve_out(state, side, amount_in)
         if side == "buy":
             return amm.quote_out(amount_in, state.quote_reserve, state.base_reserve, state.fee_bps)
@@ -104,10 +104,7 @@ class Candidate:
     def impact_bps(self, side: str, amount_in: int) -> float:
         """How far the fill's price is below the pool's spot price (fee included), in bps."""
         if self.quote is not None:
-            try:
-                return float(self.quote.price_impact_pct) * 100.0
-            except ValueError:
-                return 0.0
+            return self.quote.price_impact_pct * 100.0
         state = self.state
         assert state is not None
         out = self.amount_out(side, amount_in)

@@ -14,12 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from market import amm
+from market.venues import is_constant_product
 from models.online import Prediction
 from models.strategies.base import ConfiguredStrategy, StrategyParams, finite, require
 from models.strategy import Intent
 from streams.records import PoolState
-
-AMM_VENUES = frozenset({"raydium", "orca"})
 
 
 @dataclass(frozen=True)
@@ -74,7 +73,9 @@ class ArbitrageStrategy(ConfiguredStrategy[ArbitrageParams]):
         pools: Sequence[PoolState] = (),
     ) -> Intent | None:
         p = self.params_for(pair)
-        live = [x for x in pools if x.venue in AMM_VENUES and x.base_reserve > 0 and x.quote_reserve > 0]
+        live = [
+            x for x in pools if is_constant_product(x.venue) and x.base_reserve > 0 and x.quote_reserve > 0
+        ]
         if len(live) < 2:
             return None
         cheap, dear = min(live, key=_price), max(live, key=_price)

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from market import bonding_curve as bc
+from market.venues import is_bonding_curve
 from models.online import Prediction
 from models.strategies.base import ConfiguredStrategy, StrategyParams, finite, require
 from models.strategy import Intent
@@ -110,7 +111,7 @@ class PumpLaunchStrategy(ConfiguredStrategy[PumpLaunchParams]):
         )
         if not finite(trades, ofi, liq):
             return None
-        curves = [x for x in pools if x.venue == "pumpfun"]
+        curves = [x for x in pools if is_bonding_curve(x.venue)]
         if pools:
             if not curves:
                 return None

@@ -20,17 +20,20 @@ import orjson
 
 from chain.rpc import RpcClient
 from collectors.chain_collector import ChainCollector
-from collectors.drift import DriftClient, DriftCollector
-from collectors.jupiter import JupiterClient, JupiterCollector
-from collectors.raydium_pools import RaydiumPoolResolver
+from collectors.feeds import DriftCollector, JupiterCollector
 from collectors.sink import KafkaSink
 from collectors.solana_ws import SolanaWsClient
 from core.settings import Settings
+from market.venues import VenueName
 from solbot.commands.topics import broker_bootstrap
 from streams.broker import create_topics
 from streams.topics import DLQ_RAW, RAW_LAUNCHES, RAW_PERPS, RAW_QUOTES, RAW_SWAPS
+from venues.drift.data import DriftClient
+from venues.jupiter.data import JupiterClient
+from venues.raydium.data import RaydiumPoolResolver
 
 OUTPUT_TOPICS = (RAW_SWAPS, RAW_LAUNCHES, RAW_QUOTES, RAW_PERPS, DLQ_RAW)
+JUPITER, DRIFT = VenueName.JUPITER.value, VenueName.DRIFT.value  # collectors named after their venue
 
 
 def add_parser(subparsers: Any) -> None:
@@ -41,8 +44,8 @@ def add_parser(subparsers: Any) -> None:
 def enabled_collectors(settings: Settings) -> list[str]:
     flags = (
         ("chain", settings.collect_chain),
-        ("jupiter", settings.collect_jupiter),
-        ("drift", settings.collect_drift),
+        (JUPITER, settings.collect_jupiter),
+        (DRIFT, settings.collect_drift),
     )
     return [name for name, on in flags if on]
 
@@ -103,18 +106,18 @@ async def _collect(
             closers.append(chain)
             chain.attach(ws, accounts=settings.collect_accounts)
             tasks.append(asyncio.create_task(ws.run(), name="chain"))
-        if "jupiter" in enabled:
+        if JUPITER in enabled:
             jclient = JupiterClient(settings.jupiter_api_url, api_key=settings.jupiter_api_key)
             await jclient.start()
             closers.append(jclient)
             jupiter = JupiterCollector(jclient, sink, settings.pairs, poll_s=settings.jupiter_poll_s)
-            tasks.append(asyncio.create_task(jupiter.run(), name="jupiter"))
-        if "drift" in enabled:
+            tasks.append(asyncio.create_task(jupiter.run(), name=JUPITER))
+        if DRIFT in enabled:
             dclient = DriftClient(settings.drift_dlob_url, settings.drift_data_url)
             await dclient.start()
             closers.append(dclient)
             drift = DriftCollector(dclient, sink, settings.drift_markets, poll_s=settings.drift_poll_s)
-            tasks.append(asyncio.create_task(drift.run(), name="drift"))
+            tasks.append(asyncio.create_task(drift.run(), name=DRIFT))
         waiter = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait(
             [waiter, *tasks], timeout=duration_s, return_when=asyncio.FIRST_COMPLETED
@@ -151,8 +154,8 @@ async def _collect(
             "malformed": ws.stats.malformed,
         }
     if jupiter is not None:
-        summary["jupiter"] = {"quotes": jupiter.produced, "polls": jupiter.polls, "errors": jupiter.errors}
+        summary[JUPITER] = {"quotes": jupiter.produced, "polls": jupiter.polls, "errors": jupiter.errors}
     if drift is not None:
-        summary["drift"] = {"books": drift.produced, "polls": drift.polls, "errors": drift.errors}
+        summary[DRIFT] = {"books": drift.produced, "polls": drift.polls, "errors": drift.errors}
     summary["duration_s"] = round(time.monotonic() - started, 1)
     return summary

@@ -13,11 +13,10 @@ import json
 import sys
 from typing import Any
 
-from collectors.decoders import jupiter, pumpfun, raydium
-from collectors.decoders.borsh import b64decode
 from core.errors import DecodeError
+from venues import registry
 
-PROGRAMS = ("pumpfun", "raydium", "jupiter")
+PROGRAMS = tuple(str(name) for name in registry.decodable())
 
 
 def add_parser(subparsers: Any) -> None:
@@ -31,24 +30,13 @@ def add_parser(subparsers: Any) -> None:
     )
 
 
-def _strip(text: str, *prefixes: str) -> str:
-    text = text.strip()
-    for prefix in prefixes:
-        if text.startswith(prefix):
-            text = text[len(prefix) :]
-    return text.strip()
-
-
 def decode(program: str, data: str) -> Any:
     """The event for `data` as `program` emitted it; raises DecodeError."""
-    if program == "raydium":
-        return raydium.decode_ray_log(data)
-    raw = b64decode(_strip(data, "Program data: "), f"{program} data")
-    if program == "pumpfun":
-        return pumpfun.decode_cpi_data(raw) if raw[:8] == pumpfun.EVENT_CPI_TAG else pumpfun.decode_event(raw)
-    if program == "jupiter":
-        return jupiter.decode_cpi_data(raw) if raw[:8] == jupiter.EVENT_CPI_TAG else jupiter.decode_event(raw)
-    raise DecodeError(f"unknown program {program!r}; expected one of {', '.join(PROGRAMS)}")
+    if program not in PROGRAMS:
+        raise DecodeError(f"unknown program {program!r}; expected one of {', '.join(PROGRAMS)}")
+    decode_text = registry.entry(program).decode_text
+    assert decode_text is not None
+    return decode_text(data)
 
 
 def to_json(event: Any) -> str:

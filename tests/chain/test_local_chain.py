@@ -17,7 +17,7 @@ from market.fills import mint_flows
 from market.tokens import BONK, DECIMALS, JUP, USDC, WSOL
 from solbot.commands.check import chain_balances
 from streams.records import Fill, Order, PoolState
-from venues.paper import PaperVenue
+from venues.paper.execution import PaperVenue
 
 PUMP_TOKEN = "PumpTok3n1111111111111111111111111111111pump"
 

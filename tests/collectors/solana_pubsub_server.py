@@ -1,8 +1,9 @@
 """A local server that speaks Solana's PubSub wire format (solana-com docs, rpc/websocket/*): acks
 `{"jsonrpc","result":<subId>,"id"}`, notifications `{"jsonrpc","method","params":{"result","subscription"}}`.
 
-Tests drive it: `notify_logs`, `notify_slot`, `notify_account`, `send_raw`, `drop()` (server-side
-close), and `stalled = True` (keeps the socket open, acks, sends nothing).
+Tests drive it: `notify_logs`, `notify_slot`, `notify_account`, `notify_signature` (which ends that
+subscription, as a node does), `send_raw`, `drop()` (server-side close), and `stalled = True` (keeps the
+socket open, acks, sends nothing). `*Unsubscribe` requests are answered `true` and kept in `unsubscribes`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ PUMP = "6EF8rrecthR5Dkzon8Nwu78hRvfCKubJ14M5uBEwF6P"
 class PubSubServer:
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []  # every subscribe request, in arrival order
+        self.unsubscribes: list[dict[str, Any]] = []
         self.connections = 0
         self.stalled = False
         self._sub_ids = itertools.count(24040)
@@ -30,6 +32,8 @@ class PubSubServer:
         self.subscribed = asyncio.Event()  # set when a connection has sent `expect` subscriptions
         self.expect = 0
         self.refuse: set[str] = set()  # methods answered with a JSON-RPC error instead of an id
+        self.acks_open = asyncio.Event()  # cleared: subscribe requests wait for their ack until it is set
+        self.acks_open.set()
 
     @property
     def url(self) -> str:
@@ -54,6 +58,11 @@ class PubSubServer:
         count = 0
         async for frame in conn:
             msg = orjson.loads(frame)
+            if msg["method"].endswith("Unsubscribe"):
+                self.unsubscribes.append(msg)
+                found = self._subs.pop(msg["params"][0], None) is not None
+                await conn.send(orjson.dumps({"jsonrpc": "2.0", "result": found, "id": msg["id"]}).decode())
+                continue
             self.requests.append(msg)
             count += 1
             if msg["method"] in self.refuse:
@@ -62,6 +71,7 @@ class PubSubServer:
                 if count >= self.expect:
                     self.subscribed.set()
                 continue
+            await self.acks_open.wait()
             sub_id = next(self._sub_ids)
             self._subs[sub_id] = (msg["method"], msg["params"])
             await conn.send(orjson.dumps({"jsonrpc": "2.0", "result": sub_id, "id": msg["id"]}).decode())
@@ -109,6 +119,16 @@ class PubSubServer:
         }
         result = {"context": {"slot": slot}, "value": value}
         await self._notify("accountNotification", self.sub_id("accountSubscribe", pubkey), result)
+
+    async def notify_signature(
+        self, signature: str, *, slot: int, err: Any = None, received: bool = False
+    ) -> None:
+        """The final notification (and the end of the subscription), or with `received` the early one."""
+        sub_id = self.sub_id("signatureSubscribe", signature)
+        value: Any = "receivedSignature" if received else {"err": err}
+        await self._notify("signatureNotification", sub_id, {"context": {"slot": slot}, "value": value})
+        if not received:
+            self._subs.pop(sub_id, None)
 
     async def drop(self) -> None:
         """Close the connection from the server side, as a provider restarting would."""

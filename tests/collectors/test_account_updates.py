@@ -11,18 +11,19 @@ from collections.abc import AsyncIterator
 
 import orjson
 import pytest
-from pump_vectors import CREATE_339_LINE, TRADE_129_LINE
-from solana_pubsub_server import PUMP, PubSubServer, eventually
-from solana_rpc_server import amm_info_bytes
 from solders.pubkey import Pubkey
-from test_chain_collector import MemorySink, pump_tx
 
 from collectors.chain_collector import ChainCollector
-from collectors.decoders import pumpfun, raydium
-from collectors.raydium_pools import USDC, WSOL
 from collectors.solana_ws import SolanaWsClient
+from market.tokens import USDC, WSOL
 from streams.codec import decode
 from streams.records import DeadLetter, Launch, PoolState, Swap
+from tests.collectors.solana_pubsub_server import PUMP, PubSubServer, eventually
+from tests.collectors.solana_rpc_server import amm_info_bytes
+from tests.collectors.test_chain_collector import MemorySink, pump_tx
+from tests.venues.pumpfun.pump_vectors import CREATE_339_LINE, TRADE_129_LINE
+from venues.pumpfun import decoders as pumpfun
+from venues.raydium import decoders as raydium
 
 CURVE = str(Pubkey.new_unique())
 POOL = str(Pubkey.new_unique())

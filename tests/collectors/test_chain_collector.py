@@ -12,22 +12,23 @@ from typing import Any
 import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer
-from pump_vectors import CREATE_339_LINE, CREATE_EARLY_LINE, TRADE_129_LINE
-from solana_pubsub_server import PUMP, PubSubServer, eventually
 
+from chain.logs import LoggedEvent
 from collectors.chain_collector import ChainCollector
-from collectors.decoders import jupiter, raydium
-from collectors.decoders.logs import LoggedEvent
 from collectors.metrics import COLLECTOR_LAG
 from collectors.sink import KafkaSink
 from collectors.solana_ws import SolanaWsClient
 from streams.broker import bootstrap_of, create_topics
 from streams.codec import decode
 from streams.records import DeadLetter, Launch, Swap
+from tests.collectors.solana_pubsub_server import PUMP, PubSubServer, eventually
+from tests.venues.pumpfun.pump_vectors import CREATE_339_LINE, CREATE_EARLY_LINE, TRADE_129_LINE
+from venues.jupiter import decoders as jupiter
+from venues.raydium import decoders as raydium
 
 RAY = raydium.PROGRAM_ID
 JUP = jupiter.PROGRAM_ID
-# The real SwapBaseIn from tests/collectors/test_log_walker.py (Jupiter -> Raydium v4 route).
+# The real SwapBaseIn from tests/chain/test_log_walker.py (Jupiter -> Raydium v4 route).
 RAY_LOG = "Program log: ray_log: A2SoNgAAAAAAAAAAAAAAAAABAAAAAAAAAB7IPhAIAAAAjEpmligAAACk8vyzBgAAAFoWSgEAAAAA"
 FAILED_ERR = {"InstructionError": [0, {"Custom": 6002}]}
 

@@ -8,20 +8,20 @@ import asyncio
 import uuid
 
 import pytest
-from solana_pubsub_server import PubSubServer, eventually
-from solana_rpc_server import RpcServer
 from solders.pubkey import Pubkey
 from test_account_updates import curve_data
-from test_raydium_pools import REAL_RAY_LOG, add_swap_tx, make_pool
 
 from chain.rpc import RpcClient
 from collectors.chain_collector import ChainCollector
-from collectors.decoders import raydium
-from collectors.raydium_pools import RaydiumPoolResolver
 from collectors.sink import KafkaSink
 from collectors.solana_ws import SolanaWsClient
 from streams.broker import bootstrap_of, create_topics
 from streams.inspect import tail
+from tests.collectors.solana_pubsub_server import PubSubServer, eventually
+from tests.collectors.solana_rpc_server import RpcServer
+from tests.venues.raydium.test_raydium_pools import REAL_RAY_LOG, add_swap_tx, make_pool
+from venues.raydium import decoders as raydium
+from venues.raydium.data import RaydiumPoolResolver
 
 
 @pytest.mark.integration

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from solana_pubsub_server import eventually
 
 from collectors.polling import poll_forever
 from core.errors import RateLimited, SolbotError
+from tests.collectors.solana_pubsub_server import eventually
 
 
 async def test_failed_polls_are_counted_and_the_loop_goes_on() -> None:

@@ -8,10 +8,11 @@ import base64
 import random
 from collections.abc import AsyncIterator
 
+import orjson
 import pytest
-from solana_pubsub_server import PUMP, PubSubServer, eventually
 
 from collectors.solana_ws import Notification, SolanaWsClient
+from tests.collectors.solana_pubsub_server import PUMP, PubSubServer, eventually
 
 RAYDIUM = "675kPX9MHTjS2zt1qfr1NYHuzeLXfQM9H24wFSUt1Mp8"
 CURVE = "8sfEgnCnvB8pzeZEeXzbFfyo3ByNpiBvdf8Vo3sqYPdB"
@@ -230,3 +231,86 @@ async def test_unreachable_server_backs_off_until_cancelled() -> None:
     await eventually(lambda: client.stats.reconnects >= 3)
     assert client.stats.connects == 0
     await _stop(task)
+
+
+SIG = "5VERv8NMvzbJMEkV8xnrLkEaWRtSz9CosKDYjCJjBRnbJLgp8uirBgmQpjKhoR4tjF3ZpRzrFmBV6UjKdiSZkQUW"
+
+
+async def test_a_signature_subscription_ends_with_its_final_notification(server: PubSubServer) -> None:
+    client = SolanaWsClient(server.url, stall_s=5, backoff_initial_s=0.02, backoff_max_s=0.1)
+    statuses, slots = Recorder(), Recorder()
+    sub = client.subscribe_signature(SIG, statuses, received=True)
+    client.subscribe_slots(slots)
+    server.expect = 2
+    task = await _run(client)
+    try:
+        await asyncio.wait_for(client.connected.wait(), 5)
+        assert server.requests[0]["method"] == "signatureSubscribe"
+        assert server.requests[0]["params"] == [
+            SIG,
+            {"commitment": "confirmed", "enableReceivedNotification": True},
+        ]
+        await server.notify_signature(SIG, slot=7, received=True)
+        await eventually(lambda: len(statuses.seen) == 1)
+        assert statuses.seen[0].result["value"] == "receivedSignature"
+        assert sub in client.subscriptions  # not final: still followed
+        await server.notify_signature(SIG, slot=8, err={"InstructionError": [0, {"Custom": 1}]})
+        await eventually(lambda: len(statuses.seen) == 2)
+        assert statuses.seen[1].result == {
+            "context": {"slot": 8},
+            "value": {"err": {"InstructionError": [0, {"Custom": 1}]}},
+        }
+        assert sub not in client.subscriptions
+        await server.drop()  # the next connection does not ask for the finished signature again
+        await eventually(lambda: server.connections == 2 and len(server.requests) == 3)
+        await eventually(lambda: client.connected.is_set())
+        assert [r["method"] for r in server.requests[2:]] == ["slotSubscribe"]
+        assert client.stats.by_method["signatureNotification"] == 2
+    finally:
+        await _stop(task)
+
+
+async def test_unsubscribe_cancels_on_the_live_connection_and_for_later_ones(server: PubSubServer) -> None:
+    client = SolanaWsClient(server.url, stall_s=5, backoff_initial_s=0.02, backoff_max_s=0.1)
+    pump, slots = Recorder(), Recorder()
+    logs = client.subscribe_logs(PUMP, pump)
+    client.subscribe_slots(slots)
+    server.expect = 2
+    task = await _run(client)
+    try:
+        await asyncio.wait_for(client.connected.wait(), 5)
+        sub_id = server.sub_id("logsSubscribe", PUMP)
+        client.unsubscribe(logs)
+        await eventually(lambda: len(server.unsubscribes) == 1)
+        assert server.unsubscribes[0]["method"] == "logsUnsubscribe"
+        assert server.unsubscribes[0]["params"] == [sub_id]
+        late = {"result": {"context": {"slot": 1}, "value": {}}, "subscription": sub_id}
+        await server.send_raw(
+            orjson.dumps({"jsonrpc": "2.0", "method": "logsNotification", "params": late}).decode()
+        )
+        await server.notify_slot(5)
+        await eventually(lambda: len(slots.seen) == 1)
+        assert pump.seen == [] and client.stats.unrouted == 1  # a late one is not delivered
+        assert client.stats.malformed == 0  # the unsubscribe's `true` is no stray ack
+        await server.drop()
+        await eventually(lambda: server.connections == 2 and len(server.requests) == 3)
+        assert [r["method"] for r in server.requests[2:]] == ["slotSubscribe"]
+    finally:
+        await _stop(task)
+
+
+async def test_a_subscription_withdrawn_before_its_ack_is_cancelled_when_acked(server: PubSubServer) -> None:
+    client = SolanaWsClient(server.url, stall_s=5)
+    logs = client.subscribe_logs(PUMP, Recorder())
+    server.expect = 1
+    server.acks_open.clear()
+    task = await _run(client)
+    try:
+        await eventually(lambda: len(server.requests) == 1)  # sent, not yet acked
+        client.unsubscribe(logs)
+        server.acks_open.set()
+        await eventually(lambda: len(server.unsubscribes) == 1)
+        assert server.unsubscribes[0]["params"] == [24040]  # the id its late ack carried
+        assert client.subscriptions == [] and client.connected.is_set()
+    finally:
+        await _stop(task)

@@ -13,7 +13,7 @@ from core.errors import VenueError
 from market.fills import mint_flows
 from store.execution import ExecutionSink
 from streams.records import Fill, Order, PoolState
-from venues.paper import PaperVenue
+from venues.paper.execution import PaperVenue
 
 BASE, QUOTE = "TokenMint111", "So11111111111111111111111111111111111111112"
 TOPIC = "orders"

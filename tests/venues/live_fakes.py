@@ -3,6 +3,8 @@
 The RPC double really executes what it is sent on a `LocalChain`: balances move, signatures verify, and
 a blockhash is valid for exactly `window` block heights (the SVM only accepts its latest blockhash, so
 the double rotates it exactly when the previous one expires). Block height advances with wall time.
+Programs the SVM does not have (Pump.fun) are played by a `ProgramDouble` registered on the RPC double:
+it checks the transaction and executes the program's effect on the chain as SPL transfers.
 """
 
 from __future__ import annotations
@@ -12,21 +14,36 @@ import base64
 import hashlib
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
+import orjson
 from aiohttp import web
+from solders.keypair import Keypair
 from solders.message import MessageV0
 from solders.pubkey import Pubkey
+from solders.rpc.responses import RpcSimulateTransactionResult
 from solders.signature import Signature
 from solders.transaction import VersionedTransaction
 from solders.transaction_metadata import FailedTransactionMetadata
+from solders.transaction_status import TransactionErrorFieldless
 
-from chain.local import MEMO_PROGRAM_ID, LocalChain, transfer_checked_ix
+from chain.local import MEMO_PROGRAM_ID, LocalChain, memo_ix, transfer_checked_ix
 from market import amm
+from market import bonding_curve as bc
 from streams.records import PoolState
 from venues.fees import set_compute_unit_limit
-from venues.jito import TIP_ACCOUNTS
+from venues.jito.execution import TIP_ACCOUNTS
+from venues.pumpfun import schemas as pump
+
+
+class ProgramDouble(Protocol):
+    """A program the SVM does not have, played by the RPC double."""
+
+    def run(self, tx: VersionedTransaction, *, execute: bool) -> tuple[object, int]:
+        """(the wire error or None, units consumed); with `execute`, its effect happens on the chain."""
+        ...
 
 
 @dataclass
@@ -71,6 +88,17 @@ class FakeRpc:
         self._epoch = 0
         self.landed: dict[str, tuple[int, object, str]] = {}  # signature -> (slot, err, memo)
         self.executed_memos: dict[str, int] = {}
+        self.programs: dict[Pubkey, ProgramDouble] = {}
+        self.accounts: dict[str, Callable[[], tuple[bytes, str]]] = {}  # address -> (data, owner), served
+        self.sent = 0  # sendTransaction calls that reached the chain
+
+    def program_of(self, tx: VersionedTransaction) -> ProgramDouble | None:
+        keys = list(tx.message.account_keys)
+        for ix in tx.message.instructions:
+            double = self.programs.get(keys[ix.program_id_index])
+            if double is not None:
+                return double
+        return None
 
     def height(self) -> int:
         height = int((time.monotonic() - self._start) / self.slot_s)
@@ -90,11 +118,19 @@ class FakeRpc:
         self.height()
         if signature in self.landed:
             return signature
+        double = self.program_of(tx)
+        if double is not None:
+            if not self.blockhash_current(raw) or not all(tx.verify_with_results()):
+                return signature  # dropped, as the SVM drops a stale or badly signed transaction
+            err, _units = double.run(tx, execute=True)
+            memo = _memo(tx)
+            self.landed[signature] = (self.height(), err, memo)
+            if err is None:
+                self.executed_memos[memo] = self.executed_memos.get(memo, 0) + 1
+            return signature
         result = self.svm.send_transaction(tx)
         if isinstance(result, FailedTransactionMetadata):
-            if str(result.err()) == "TransactionErrorBlockhashNotFound" or "BlockhashNotFound" in str(
-                result.err()
-            ):
+            if result.err() == TransactionErrorFieldless.BlockhashNotFound:
                 return signature  # dropped: its blockhash is gone
             self.landed[signature] = (self.height(), str(result.err()), _memo(tx))
             return signature
@@ -153,12 +189,22 @@ class FakeRpc:
             tx = VersionedTransaction.from_bytes(raw)
             if fault == "drop":
                 return str(tx.signatures[0])
+            self.sent += 1
             return self.execute(raw)
         if method == "simulateTransaction":
-            tx = VersionedTransaction.from_bytes(base64.b64decode(params[0]))
+            raw = base64.b64decode(params[0])
+            tx = VersionedTransaction.from_bytes(raw)
+            double = self.program_of(tx)
+            if double is not None:
+                if not self.blockhash_current(raw):
+                    value = {"err": "BlockhashNotFound", "logs": [], "unitsConsumed": 0}
+                else:
+                    err, units = double.run(tx, execute=False)
+                    value = {"err": err, "logs": [], "unitsConsumed": 0 if err else units}
+                return {"context": context, "value": value}
             sim = self.svm.simulate_transaction(tx)
             if isinstance(sim, FailedTransactionMetadata):
-                value = {"err": str(sim.err()), "logs": list(sim.meta().logs()), "unitsConsumed": 0}
+                value = {"err": wire_error(sim.err()), "logs": list(sim.meta().logs()), "unitsConsumed": 0}
             else:
                 meta = sim.meta()
                 value = {
@@ -182,7 +228,28 @@ class FakeRpc:
                     }
                 )
             return {"context": context, "value": out}
+        if method == "getAccountInfo":
+            source = self.accounts.get(params[0])
+            if source is None:
+                return {"context": context, "value": None}
+            data, owner = source()
+            encoded = [base64.b64encode(data).decode(), "base64"]
+            value = {
+                "data": encoded,
+                "owner": owner,
+                "lamports": 1_461_600,
+                "executable": False,
+                "space": len(data),
+            }
+            return {"context": context, "value": value}
         raise _RpcFault({"code": -32601, "message": "Method not found"})
+
+
+def wire_error(err: Any) -> Any:
+    """A solders TransactionError as a node writes it in JSON ("BlockhashNotFound",
+    {"InstructionError": [0, {"Custom": 1}]}): solders serializes it inside a simulation result."""
+    result = RpcSimulateTransactionResult(err=err, logs=None, accounts=None, units_consumed=None)
+    return orjson.loads(result.to_json())["err"]
 
 
 class _RpcFault(Exception):
@@ -305,6 +372,91 @@ class FakeJupiter:
                 "prioritizationFeeLamports": 0,
             }
         )
+
+
+class FakePump:
+    """Pump.fun's legacy `buy` / `sell` on the RPC double, for one bonding curve.
+
+    The SVM has no Pump.fun program, so this plays it: `getAccountInfo` of the curve serves the account as
+    the program lays it out; a transaction calling the program is checked (the instruction's data and
+    curve account, the SOL bound, priced with `market.bonding_curve` at the curve's fee) and its effect
+    executed on the chain as SPL transfers between the wallet and the curve's vaults, signed by the wallet
+    as the vaults' delegate. A bound the curve cannot meet fails the instruction (custom error 6002/6003,
+    TooMuchSolRequired / TooLittleSolReceived), as the program does.
+    """
+
+    BUY, SELL = bytes([102, 6, 61, 18, 1, 218, 235, 234]), bytes([51, 230, 133, 164, 1, 127, 131, 173])
+
+    def __init__(self, rpc: FakeRpc, wallet: Keypair, state: PoolState, creator: Pubkey) -> None:
+        self.rpc, self.chain, self.wallet, self.state, self.creator = rpc, rpc.chain, wallet, state, creator
+        self.curve = bc.Curve(state.base_reserve, state.quote_reserve, state.real_base_reserve)
+        self.program = Pubkey.from_string(pump.PROGRAM_ID)
+        self.chain.ensure_pool(state)
+        for mint in (state.base_mint, state.quote_mint):
+            self.chain.delegate_vault(state.pool, mint, wallet.pubkey())
+        rpc.programs[self.program] = self
+        rpc.accounts[state.pool] = lambda: (self.account_data(), pump.PROGRAM_ID)
+
+    def account_data(self) -> bytes:
+        c = self.curve
+        fields = (
+            c.virtual_token_reserves,
+            c.virtual_sol_reserves,
+            c.real_token_reserves,
+            c.real_sol_reserves,
+        )
+        body = b"".join(v.to_bytes(8, "little") for v in (*fields, 10**15)) + bytes([c.complete])
+        return pump.BONDING_CURVE_DISCRIMINATOR + body + bytes(self.creator) + bytes(3) + bytes(32)
+
+    def run(self, tx: VersionedTransaction, *, execute: bool) -> tuple[object, int]:
+        keys = list(tx.message.account_keys)
+        found = [
+            (i, ix)
+            for i, ix in enumerate(tx.message.instructions)
+            if keys[ix.program_id_index] == self.program
+        ]
+        index, ix = found[0]
+        data = bytes(ix.data)
+        if keys[ix.accounts[3]] != Pubkey.from_string(self.state.pool):
+            return {"InstructionError": [index, {"Custom": 2006}]}, 0  # ConstraintSeeds: another curve
+        amount, bound = int.from_bytes(data[8:16], "little"), int.from_bytes(data[16:24], "little")
+        fee_bps, state = self.state.fee_bps, self.state
+        if data[:8] == self.BUY:
+            tokens, cost, fee = bc.buy_cost(self.curve, amount, fee_bps)
+            if cost + fee > bound:
+                return {"InstructionError": [index, {"Custom": 6002}]}, 0
+            moves = ((state.quote_mint, cost + fee, True), (state.base_mint, tokens, False))
+            after = bc.apply_buy(self.curve, tokens, cost)
+        elif data[:8] == self.SELL:
+            gross, fee = bc.sell_proceeds(self.curve, amount, fee_bps)
+            if gross - fee < bound:
+                return {"InstructionError": [index, {"Custom": 6003}]}, 0
+            moves = ((state.base_mint, amount, True), (state.quote_mint, gross - fee, False))
+            after = bc.apply_sell(self.curve, amount, gross)
+        else:
+            return {"InstructionError": [index, "InvalidInstructionData"]}, 0
+        if execute:
+            self._transfer(moves, str(tx.signatures[0]))
+            self.curve = after
+        return None, 42_000
+
+    def _transfer(self, moves: tuple[tuple[str, int, bool], ...], signature: str) -> None:
+        chain, user, pool = self.chain, self.wallet.pubkey(), self.state.pool
+        decimals = {
+            self.state.base_mint: self.state.base_decimals,
+            self.state.quote_mint: self.state.quote_decimals,
+        }
+        ixs = []
+        for mint, amount, into_pool in moves:
+            wallet_account, vault = chain.wallet_account(mint), chain.vault(pool, mint)
+            source, dest = (wallet_account, vault) if into_pool else (vault, wallet_account)
+            ixs.append(
+                transfer_checked_ix(source, chain.mint_address(mint), dest, user, amount, decimals[mint])
+            )
+        ixs.append(memo_ix(signature))  # unique per trade: two equal trades are two transactions
+        message = MessageV0.try_compile(user, ixs, [], self.rpc.svm.latest_blockhash())
+        result = self.rpc.svm.send_transaction(VersionedTransaction(message, [self.wallet]))
+        assert not isinstance(result, FailedTransactionMetadata), result
 
 
 class FakeJito:

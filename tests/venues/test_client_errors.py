@@ -10,7 +10,6 @@ from typing import Any
 import httpx
 import pytest
 from aiohttp import web
-from live_fakes import serve
 from solders.keypair import Keypair
 
 from chain.rpc import RpcClient
@@ -25,8 +24,10 @@ from core.errors import (
     VenueError,
     VenueRejected,
 )
-from venues.jito import JitoClient
-from venues.jupiter import JupiterConfig, JupiterVenue
+from tests.venues.live_fakes import serve
+from venues.jito.execution import JitoClient
+from venues.jupiter.config import JupiterConfig
+from venues.jupiter.execution import JupiterVenue
 
 
 class Scripted:

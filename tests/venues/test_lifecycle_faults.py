@@ -6,19 +6,22 @@ import asyncio
 import itertools
 import os
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
-from live_fakes import FakeJito, FakeJupiter, FakeRpc, Faults, serve
 from solders.keypair import Keypair
 
 from chain.local import LocalChain
 from chain.rpc import RpcClient
 from streams.records import Order, PoolState
-from venues.jito import JitoClient
-from venues.jupiter import JupiterConfig, JupiterVenue
+from tests.venues.live_fakes import FakeJito, FakeJupiter, FakeRpc, Faults, serve
+from venues.interface import PreparedTx
+from venues.jito.execution import JitoClient
+from venues.jupiter.config import JupiterConfig
+from venues.jupiter.execution import JupiterVenue
 from venues.lifecycle import TERMINAL, LifecycleConfig, OrderLifecycle
 
 SOL, USDC = "So11111111111111111111111111111111111111112", "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
@@ -70,9 +73,9 @@ class CrashingVenue:
         self.inner, self.name, self.rpc, self.crash_ids = inner, inner.name, inner.rpc, crash_ids
         self.current: dict[str, str] = {}
 
-    async def prepare(self, o: Order) -> Any:
-        prepared = await self.inner.prepare(o)
-        if prepared is not None:
+    async def prepare(self, o: Order, wallet: Mapping[str, int]) -> Any:
+        prepared = await self.inner.prepare(o, wallet)
+        if isinstance(prepared, PreparedTx):
             self.current[prepared.raw_base64] = o.id
         return prepared
 

@@ -8,7 +8,7 @@ import pytest
 
 from streams.records import PoolState
 from venues.fees import PriorityFeePolicy, TipPolicy
-from venues.jupiter import Quote
+from venues.jupiter.schemas import QuoteResponse as Quote
 from venues.routing import Candidate, Intent, TxCosts, best_route, single_routes, split_route
 
 NO_PRIORITY = PriorityFeePolicy(micro_lamports_per_unit=0)
@@ -40,8 +40,10 @@ def quote(in_amount: int, out_amount: int, impact_pct: str = "0.001") -> Quote:
         "inAmount": str(in_amount),
         "outAmount": str(out_amount),
         "otherAmountThreshold": str(out_amount),
+        "swapMode": "ExactIn",
         "slippageBps": 50,
         "priceImpactPct": impact_pct,
+        "routePlan": [],
     }
     return Quote.parse(body)
 

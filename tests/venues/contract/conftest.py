@@ -1,0 +1,201 @@
+"""One harness per registered venue, built through the registry against local fakes (never a public endpoint).
+
+`entry` runs each test once per registry entry. `harness` builds that venue's execution venue with
+`venues.registry.build_venue`, on a LiteSVM chain behind the RPC double of `tests/venues/live_fakes.py`
+(plus its Jupiter or Pump.fun double), and says how the venue is driven: the in-transaction driver
+(`execute`) for the paper venue, `venues.lifecycle.OrderLifecycle` (on the test's database) for the venues
+that send transactions. A test that needs a capability the entry does not declare is skipped by
+`needs(entry, capability)`; a venue that declares `SPOT_SWAP` without a harness here fails, so a new
+venue cannot pass the suite by omission.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from solders.keypair import Keypair
+
+from chain.local import LocalChain
+from chain.rpc import RpcClient
+from core.settings import Settings, load_settings
+from market.tokens import USDC, WSOL
+from streams.records import Fill, Order, PoolState
+from tests.venues.live_fakes import FakeJupiter, FakePump, FakeRpc, Faults, serve
+from venues.interface import Settlement, Venue
+from venues.jupiter.config import JupiterConfig
+from venues.lifecycle import LifecycleConfig, OrderLifecycle
+from venues.pumpfun.config import PumpFunConfig
+from venues.pumpfun.execution import bonding_curve_pda
+from venues.registry import REGISTRY, Capability, VenueContext, VenueEntry, build_venue
+
+Execute = Callable[[Order, Mapping[str, int], int], Awaitable[Fill]]
+FAST = LifecycleConfig(poll_interval_s=0.01, backoff_base_s=0.01, backoff_max_s=0.05, max_call_retries=3)
+
+
+def needs(entry: VenueEntry, *capabilities: Capability) -> None:
+    """Skip the calling test unless the venue declares every capability."""
+    missing = [str(c) for c in capabilities if not entry.has(c)]
+    if missing:
+        pytest.skip(f"{entry.name} does not declare {', '.join(missing)}")
+
+
+@dataclass
+class Harness:
+    """A venue under test, how it is driven, and the chain its fills land on."""
+
+    venue: Venue
+    execute: Execute  # the venue's driver: its own `execute`, or a life cycle's
+    chain: LocalChain
+    pool: PoolState
+    buy_amount: int  # raw quote
+    sell_amount: int  # raw base
+    faults: list[Faults]  # the fakes' fault dials (transient failures)
+
+    def wallet(self) -> dict[str, int]:
+        """A fresh snapshot of the chain's wallet, as the execution sink would hand it over."""
+        return dict(self.chain.balances())
+
+    def order(self, oid: str, side: str, amount_in: int, min_out: int = 0) -> Order:
+        state = self.pool
+        return Order(
+            id=oid,
+            signal_id=f"sig:{oid}",
+            pair="TOKEN/QUOTE",
+            side=side,
+            amount_in=amount_in,
+            min_amount_out=min_out,
+            venue=state.venue,
+            pool=state.pool,
+            pool_state=state,
+            kind="entry",
+            reason="contract",
+            ts_ms=1_000,
+            origin_ms=1_000,
+            decided_ms=1_000,
+        )
+
+    def fail_network(self) -> None:
+        """From now on, every request to the venue's fakes answers HTTP 429 (a transient failure)."""
+        for faults in self.faults:
+            faults.rate_limit = 1.0
+
+
+CP_POOL = PoolState(
+    venue="raydium",
+    pool="contract-pool",
+    base_mint=WSOL,
+    quote_mint=USDC,
+    base_decimals=9,
+    quote_decimals=6,
+    base_reserve=10_000 * 10**9,
+    quote_reserve=1_500_000 * 10**6,
+    fee_bps=25,
+)
+
+
+async def _paper(stack: AsyncExitStack, settings: Settings, db: asyncpg.Pool | None) -> Harness:
+    chain = LocalChain({WSOL: 9, USDC: 6})
+    chain.fund_wallet({WSOL: 100 * 10**9, USDC: 10_000 * 10**6})
+    venue = build_venue("paper", settings, VenueContext(chain=chain))
+    return Harness(venue, venue.execute, chain, CP_POOL, 100 * 10**6, 10**9, [])
+
+
+async def _served_rpc(stack: AsyncExitStack, rpc: FakeRpc) -> tuple[RpcClient, httpx.AsyncClient]:
+    runner, url = await serve([("POST", "/", rpc.handle)])
+    stack.push_async_callback(runner.cleanup)
+    http = httpx.AsyncClient(timeout=2.0)
+    stack.push_async_callback(http.aclose)
+    return RpcClient(url, client=http), http
+
+
+def _driven(venue: Venue, db: asyncpg.Pool | None) -> Execute:
+    if venue.settlement is Settlement.IN_TRANSACTION:
+        return venue.execute
+    assert db is not None, f"{venue.name} is driven by the life cycle: it needs a database"
+    return OrderLifecycle(db, venue, FAST).execute
+
+
+async def _jupiter(stack: AsyncExitStack, settings: Settings, db: asyncpg.Pool | None) -> Harness:
+    wallet = Keypair()
+    chain = LocalChain({WSOL: 9, USDC: 6}, wallet)
+    chain.fund_wallet({WSOL: 100 * 10**9, USDC: 10_000 * 10**6})
+    rpc = FakeRpc(chain, slot_s=0.02, window=1_000)
+    jupiter = FakeJupiter(rpc, wallet.pubkey(), [CP_POOL])
+    rpc_client, http = await _served_rpc(stack, rpc)
+    runner, jup_url = await serve(
+        [("GET", "/swap/v1/quote", jupiter.quote), ("POST", "/swap/v1/swap", jupiter.swap)]
+    )
+    stack.push_async_callback(runner.cleanup)
+    context = VenueContext(
+        rpc=rpc_client, keypair=wallet, http=http, jupiter=JupiterConfig(url=f"{jup_url}/swap/v1")
+    )
+    venue = build_venue("jupiter", settings, context)
+    stack.push_async_callback(venue.close)
+    return Harness(
+        venue, _driven(venue, db), chain, CP_POOL, 100 * 10**6, 10**9, [rpc.faults, jupiter.faults]
+    )
+
+
+async def _pumpfun(stack: AsyncExitStack, settings: Settings, db: asyncpg.Pool | None) -> Harness:
+    wallet, mint = Keypair(), Keypair().pubkey()
+    state = PoolState(
+        venue="pumpfun",
+        pool=str(bonding_curve_pda(mint)),
+        base_mint=str(mint),
+        quote_mint=WSOL,
+        base_decimals=6,
+        quote_decimals=9,
+        base_reserve=1_073_000_000_000_000,
+        quote_reserve=30_000_000_000,
+        fee_bps=125,
+        real_base_reserve=793_100_000_000_000,
+    )
+    chain = LocalChain({WSOL: 9}, wallet)
+    rpc = FakeRpc(chain, slot_s=0.02, window=1_000)
+    FakePump(rpc, wallet, state, creator=Keypair().pubkey())
+    chain.fund_wallet({WSOL: 10 * 10**9, str(mint): 10**12})
+    rpc_client, _http = await _served_rpc(stack, rpc)
+    config = PumpFunConfig(fee_recipient=Keypair().pubkey())
+    venue = build_venue("pumpfun", settings, VenueContext(rpc=rpc_client, keypair=wallet, pumpfun=config))
+    return Harness(venue, _driven(venue, db), chain, state, 10**8, 10**10, [rpc.faults])
+
+
+HarnessBuilder = Callable[[AsyncExitStack, Settings, "asyncpg.Pool | None"], Awaitable[Harness]]
+# How each venue that executes orders is set up on local fakes (a venue declaring SPOT_SWAP needs one).
+HARNESSES: dict[str, HarnessBuilder] = {"paper": _paper, "jupiter": _jupiter, "pumpfun": _pumpfun}
+
+
+@pytest.fixture(params=list(REGISTRY), ids=str)
+def entry(request: pytest.FixtureRequest) -> VenueEntry:
+    return REGISTRY[request.param]
+
+
+@pytest.fixture
+def venue_settings(tmp_path: Path) -> Settings:
+    return load_settings(data_dir=tmp_path)
+
+
+@pytest.fixture
+def lifecycle_db(entry: VenueEntry, request: pytest.FixtureRequest) -> asyncpg.Pool | None:
+    """A fresh database for venues that send transactions (their life cycle persists every step)."""
+    if entry.has(Capability.SPOT_SWAP) and entry.has(Capability.NETWORK):
+        pool: asyncpg.Pool = request.getfixturevalue("venue_db")
+        return pool
+    return None
+
+
+@pytest.fixture
+async def harness(
+    entry: VenueEntry, venue_settings: Settings, lifecycle_db: asyncpg.Pool | None
+) -> AsyncIterator[Harness]:
+    needs(entry, Capability.SPOT_SWAP)
+    builder = HARNESSES.get(entry.name)
+    assert builder is not None, f"{entry.name} executes orders: give it a harness in {__file__}"
+    async with AsyncExitStack() as stack:
+        yield await builder(stack, venue_settings, lifecycle_db)

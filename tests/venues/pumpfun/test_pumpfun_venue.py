@@ -1,0 +1,320 @@
+"""Pump.fun venue: instruction bytes and accounts per PROTOCOLS.md §1, curve quotes with a slippage bound,
+and a round trip through the order life cycle against a local JSON-RPC server."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import asyncpg
+import pytest
+from aiohttp import web
+from solders.keypair import Keypair
+from solders.pubkey import Pubkey
+from solders.transaction import VersionedTransaction
+from spl.token.constants import TOKEN_PROGRAM_ID
+
+from chain.rpc import RpcClient
+from core.errors import BlockhashNotFound, DecodeError, PreflightFailed, VenueRejected
+from market import bonding_curve as bc
+from streams.records import Order, PoolState
+from tests.venues.live_fakes import serve
+from venues.lifecycle import CONFIRMED, LifecycleConfig, OrderLifecycle
+from venues.pumpfun.config import PumpFunConfig
+from venues.pumpfun.execution import (
+    EVENT_AUTHORITY,
+    FEE_CONFIG,
+    FEE_PROGRAM_ID,
+    GLOBAL,
+    PROGRAM_ID,
+    SYSTEM_PROGRAM_ID,
+    PumpFunVenue,
+    TradeAccounts,
+    bonding_curve_pda,
+    buy_instruction,
+    creator_vault_pda,
+    global_volume_accumulator_pda,
+    quote_buy,
+    quote_sell,
+    sell_instruction,
+    user_volume_accumulator_pda,
+)
+from venues.pumpfun.schemas import BONDING_CURVE_DISCRIMINATOR, BondingCurveAccount
+
+WSOL = "So11111111111111111111111111111111111111112"
+MINT = Keypair().pubkey()
+CREATOR = Keypair().pubkey()
+FEE_RECIPIENT = Keypair().pubkey()
+VTOK, VSOL, RTOK = 1_073_000_000_000_000, 30_000_000_000, 793_100_000_000_000
+
+
+def curve_bytes(vtok: int = VTOK, vsol: int = VSOL, rtok: int = RTOK, complete: bool = False) -> bytes:
+    fields = [vtok, vsol, rtok, 0, 10**15]
+    body = b"".join(v.to_bytes(8, "little") for v in fields) + bytes([complete]) + bytes(CREATOR)
+    return BONDING_CURVE_DISCRIMINATOR + body + bytes(3) + bytes(32)  # mayhem, cashback, quote_mint
+
+
+def test_discriminators_are_the_anchor_hashes() -> None:
+    import hashlib
+
+    assert buy_instruction(accounts(), 1, 1).data[:8] == hashlib.sha256(b"global:buy").digest()[:8]
+    assert sell_instruction(accounts(), 1, 1).data[:8] == hashlib.sha256(b"global:sell").digest()[:8]
+    assert BONDING_CURVE_DISCRIMINATOR == hashlib.sha256(b"account:BondingCurve").digest()[:8]
+
+
+def accounts(user: Pubkey | None = None) -> TradeAccounts:
+    return TradeAccounts(MINT, user or Keypair().pubkey(), CREATOR, FEE_RECIPIENT)
+
+
+def test_buy_instruction_bytes_and_sixteen_accounts() -> None:
+    acc = accounts()
+    ix = buy_instruction(acc, 123_456_789, 2**63 + 5, track_volume=True)
+    assert (
+        bytes(ix.data)
+        == bytes.fromhex("66063d1201daebea")
+        + (123_456_789).to_bytes(8, "little")
+        + (2**63 + 5).to_bytes(8, "little")
+        + b"\x01"
+    )
+    assert len(ix.data) == 25
+    assert ix.program_id == PROGRAM_ID
+    metas = [(m.pubkey, m.is_signer, m.is_writable) for m in ix.accounts]
+    assert metas == [
+        (GLOBAL, False, False),
+        (FEE_RECIPIENT, False, True),
+        (MINT, False, False),
+        (acc.bonding_curve, False, True),
+        (acc.associated_bonding_curve, False, True),
+        (acc.associated_user, False, True),
+        (acc.user, True, True),
+        (SYSTEM_PROGRAM_ID, False, False),
+        (TOKEN_PROGRAM_ID, False, False),
+        (creator_vault_pda(CREATOR), False, True),
+        (EVENT_AUTHORITY, False, False),
+        (PROGRAM_ID, False, False),
+        (global_volume_accumulator_pda(), False, True),
+        (user_volume_accumulator_pda(acc.user), False, True),
+        (FEE_CONFIG, False, False),
+        (FEE_PROGRAM_ID, False, False),
+    ]
+
+
+def test_sell_instruction_bytes_and_fourteen_accounts_creator_vault_before_token_program() -> None:
+    acc = accounts()
+    ix = sell_instruction(acc, 5_000, 77)
+    assert bytes(ix.data) == bytes.fromhex("33e685a4017f83ad") + (5_000).to_bytes(8, "little") + (
+        77
+    ).to_bytes(8, "little")
+    keys = [m.pubkey for m in ix.accounts]
+    assert len(keys) == 14
+    assert keys[8] == creator_vault_pda(CREATOR) and keys[9] == TOKEN_PROGRAM_ID
+    assert keys[12:] == [FEE_CONFIG, FEE_PROGRAM_ID]
+    assert [m.is_signer for m in ix.accounts].count(True) == 1 and ix.accounts[6].pubkey == acc.user
+
+
+def test_pdas_follow_the_documented_seeds() -> None:
+    assert (
+        bonding_curve_pda(MINT) == Pubkey.find_program_address([b"bonding-curve", bytes(MINT)], PROGRAM_ID)[0]
+    )
+    # The two published constants are PDAs of the program too.
+    assert Pubkey.find_program_address([b"global"], PROGRAM_ID)[0] == GLOBAL
+    assert Pubkey.find_program_address([b"__event_authority"], PROGRAM_ID)[0] == EVENT_AUTHORITY
+    assert Pubkey.find_program_address([b"fee_config", bytes(PROGRAM_ID)], FEE_PROGRAM_ID)[0] == FEE_CONFIG
+
+
+def test_amounts_beyond_u64_are_refused() -> None:
+    with pytest.raises(VenueRejected):
+        buy_instruction(accounts(), 2**64, 1)
+
+
+def test_curve_account_parses_by_prefix_and_rejects_others() -> None:
+    parsed = BondingCurveAccount.parse(curve_bytes())
+    assert (parsed.virtual_token_reserves, parsed.virtual_sol_reserves, parsed.real_token_reserves) == (
+        VTOK,
+        VSOL,
+        RTOK,
+    )
+    assert parsed.creator == CREATOR and not parsed.complete
+    with pytest.raises(DecodeError):
+        BondingCurveAccount.parse(b"\0" * 100)
+
+
+def test_buy_quote_keeps_slack_inside_the_budget() -> None:
+    curve = bc.Curve(VTOK, VSOL, RTOK)
+    # 1 SOL budget, 100 bps slack: spend 1e9 * 1e4 // 10,100 = 990,099,009 lamports incl. the 125 bps fee.
+    q = quote_buy(curve, 10**9, 125, 100)
+    spend = 10**9 * 10_000 // 10_100
+    tokens, _, _ = bc.buy_with_sol(curve, spend, 125)
+    assert q.amount == tokens and q.expected_out == tokens
+    assert q.sol_bound == 10**9  # max_sol_cost: the whole budget
+    _, cost, fee = bc.buy_cost(curve, tokens, 125)
+    assert q.expected_in == cost + fee <= q.sol_bound
+    # The curve may move against us by ~the slack and the buy still fits under max_sol_cost.
+    moved = bc.apply_buy(curve, tokens // 200, bc.buy_cost(curve, tokens // 200, 0)[1])
+    _, cost2, fee2 = bc.buy_cost(moved, tokens, 125)
+    assert cost2 + fee2 <= q.sol_bound
+
+
+def test_sell_quote_bound_is_quote_less_slack_never_below_the_order() -> None:
+    curve = bc.Curve(VTOK, VSOL, RTOK)
+    gross = 10**12 * VSOL // (VTOK + 10**12)
+    received = gross - bc.fee(gross, 125)
+    q = quote_sell(curve, 10**12, 125, 100)
+    assert q.expected_out == received and q.sol_bound == received * 9_900 // 10_000
+    assert quote_sell(curve, 10**12, 125, 100, floor=received).sol_bound == received
+
+
+# -- a round trip against a local JSON-RPC server ------------------------------------------------------------
+
+
+class PumpRpc:
+    """A JSON-RPC double for one curve: answers reads, checks the transactions it is sent, lands them."""
+
+    def __init__(self, curve: bytes) -> None:
+        self.curve = curve
+        self.sent: dict[str, VersionedTransaction] = {}
+        self.simulated = 0
+        self.simulate_err: Any = None  # the simulation's `err`, as a node writes it
+
+    async def handle(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        method, params, rid = body["method"], body["params"], body["id"]
+        result: Any
+        if method == "getAccountInfo":
+            assert params[0] == str(bonding_curve_pda(MINT))
+            data = [base64.b64encode(self.curve).decode(), "base64"]
+            result = {
+                "context": {"slot": 5},
+                "value": {"data": data, "owner": str(PROGRAM_ID), "lamports": 1},
+            }
+        elif method == "getLatestBlockhash":
+            blockhash = "4vJ9JU1bJJE96FWSJKvHsmmFADCg4gpZQff4P3bkLKi"
+            result = {"context": {"slot": 5}, "value": {"blockhash": blockhash, "lastValidBlockHeight": 200}}
+        elif method == "simulateTransaction":
+            self.simulated += 1
+            value = {"err": self.simulate_err, "logs": [], "unitsConsumed": 60_000}
+            result = {"context": {"slot": 5}, "value": value}
+        elif method == "sendTransaction":
+            tx = VersionedTransaction.from_bytes(base64.b64decode(params[0]))
+            assert tx.verify_with_results() == [True]
+            self.sent[str(tx.signatures[0])] = tx
+            result = str(tx.signatures[0])
+        elif method == "getSignatureStatuses":
+            value = [
+                {"slot": 6, "confirmations": 1, "err": None, "confirmationStatus": "confirmed"}
+                if s in self.sent
+                else None
+                for s in params[0]
+            ]
+            result = {"context": {"slot": 6}, "value": value}
+        elif method == "getBlockHeight":
+            result = 100
+        else:
+            return web.json_response(
+                {"jsonrpc": "2.0", "error": {"code": -32601, "message": method}, "id": rid}
+            )
+        return web.json_response({"jsonrpc": "2.0", "result": result, "id": rid})
+
+
+def pump_order(side: str, amount_in: int, min_out: int = 0) -> Order:
+    state = PoolState(
+        venue="pumpfun",
+        pool=str(bonding_curve_pda(MINT)),
+        base_mint=str(MINT),
+        quote_mint=WSOL,
+        base_decimals=6,
+        quote_decimals=9,
+        base_reserve=VTOK,
+        quote_reserve=VSOL,
+        fee_bps=125,
+        real_base_reserve=RTOK,
+    )
+    return Order(
+        id=f"ord:pump:{side}",
+        signal_id="sig",
+        pair=f"{MINT}/SOL",
+        side=side,
+        amount_in=amount_in,
+        min_amount_out=min_out,
+        venue="pumpfun",
+        pool=state.pool,
+        pool_state=state,
+        kind="entry",
+        reason="t",
+        ts_ms=1,
+        origin_ms=1,
+        decided_ms=1,
+    )
+
+
+async def test_buy_and_sell_round_trip_through_the_life_cycle(venue_db: asyncpg.Pool) -> None:
+    rpc_double = PumpRpc(curve_bytes())
+    runner, url = await serve([("POST", "/", rpc_double.handle)])
+    rpc = RpcClient(url)
+    wallet = Keypair()
+    venue = PumpFunVenue(rpc, wallet, PumpFunConfig(fee_recipient=FEE_RECIPIENT))
+    lifecycle = OrderLifecycle(venue_db, venue, LifecycleConfig(poll_interval_s=0.01))
+    try:
+        buy = pump_order("buy", 10**9)
+        fill = await lifecycle.execute(buy, {}, now_ms=5)
+        expected = quote_buy(bc.Curve(VTOK, VSOL, RTOK), 10**9, 125, 100)
+        assert fill.status == "filled" and fill.base_amount == expected.expected_out
+        assert fill.quote_amount == expected.expected_in
+        tx = rpc_double.sent[fill.signature]
+        keys = tx.message.account_keys
+        pump_ixs = [ix for ix in tx.message.instructions if keys[ix.program_id_index] == PROGRAM_ID]
+        assert len(pump_ixs) == 1
+        assert bytes(pump_ixs[0].data)[8:16] == expected.amount.to_bytes(8, "little")
+        assert bytes(pump_ixs[0].data)[16:24] == (10**9).to_bytes(8, "little")
+        assert keys[0] == wallet.pubkey()
+
+        sell = pump_order("sell", 10**12, min_out=1)
+        fill = await lifecycle.execute(sell, {}, now_ms=6)
+        assert fill.status == "filled" and fill.base_amount == 10**12
+        assert (await lifecycle.outcome(sell.id)).status == CONFIRMED
+        assert len(rpc_double.sent) == 2 and rpc_double.simulated == 2
+    finally:
+        await rpc.close()
+        await runner.cleanup()
+
+
+async def test_quote_missing_the_order_bound_sends_nothing(venue_db: asyncpg.Pool) -> None:
+    rpc_double = PumpRpc(curve_bytes())
+    runner, url = await serve([("POST", "/", rpc_double.handle)])
+    rpc = RpcClient(url)
+    lifecycle = OrderLifecycle(
+        venue_db, PumpFunVenue(rpc, Keypair(), PumpFunConfig(fee_recipient=FEE_RECIPIENT))
+    )
+    try:
+        fill = await lifecycle.execute(pump_order("buy", 10**9, min_out=10**15), {}, now_ms=5)
+        assert fill.status == "failed" and fill.reason == "slippage"
+        assert rpc_double.sent == {}
+    finally:
+        await rpc.close()
+        await runner.cleanup()
+
+
+async def test_a_failed_simulation_is_classified_by_its_structured_err() -> None:
+    rpc_double = PumpRpc(curve_bytes())
+    runner, url = await serve([("POST", "/", rpc_double.handle)])
+    rpc = RpcClient(url)
+    venue = PumpFunVenue(rpc, Keypair(), PumpFunConfig(fee_recipient=FEE_RECIPIENT))
+    cases: list[tuple[Any, type[Exception]]] = [
+        ("BlockhashNotFound", BlockhashNotFound),  # the fieldless variant's wire form
+        ({"InstructionError": [0, {"Custom": 6002}]}, PreflightFailed),
+        ("InsufficientFundsForFee", PreflightFailed),
+        (
+            "TransactionErrorFieldless.BlockhashNotFound",
+            PreflightFailed,
+        ),  # not the wire form: text decides nothing
+    ]
+    try:
+        for err, expected in cases:
+            rpc_double.simulate_err = err
+            with pytest.raises(expected) as info:
+                await venue.prepare(pump_order("buy", 10**9), {})
+            assert type(info.value) is expected and info.value.data == err
+        assert rpc_double.sent == {}
+    finally:
+        await rpc.close()
+        await runner.cleanup()

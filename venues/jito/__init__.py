@@ -1,0 +1,1 @@
+"""Jito: the block-engine relay that lands other venues' transactions as atomic bundles, and its tip."""
