@@ -40,6 +40,7 @@ from models.strategies import STRATEGIES, ArbitrageIntent, GridParams, GridStrat
 from models.strategies.base import ConfiguredStrategy
 from models.strategies.ml_signal import MLSignalParams
 from models.strategy import Intent
+from store.strategy_params import read_strategy_params
 from streams.app import (
     allocations_topic,
     app,
@@ -704,25 +705,11 @@ async def load_params_from_db() -> int:
         log.warning("strategy parameters not loaded: %s", exc)
         return 0
     try:
-        rows = await conn.fetch("SELECT * FROM strategy_params")
+        records = await read_strategy_params(conn)
     except asyncpg.UndefinedTableError:
         return 0
     finally:
         await conn.close()
-    records = [
-        StrategyParams(
-            name=r["name"],
-            enabled=r["enabled"],
-            max_position_pct=r["max_position_pct"],
-            stop_loss_pct=r["stop_loss_pct"],
-            take_profit_pct=r["take_profit_pct"],
-            grid_levels=r["grid_levels"],
-            pairs=list(r["pairs"]),
-            updated_by=r["updated_by"],
-            updated_ms=r["updated_ms"],
-        )
-        for r in rows
-    ]
     return apply_params_records(records)
 
 
