@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from agents.rebalance import validate_targets
 from core.errors import ServiceError
 from market.tokens import DECIMALS, SYMBOLS
-from store.latest_prices import PRICES_KEY
+from store.latest_prices import read_prices
 from store.portfolio import read_balances, read_positions
 from streams.codec import encode
 from streams.records import Control
@@ -95,7 +95,7 @@ async def get_portfolio(
     async with pool.acquire() as conn:
         balance_rows = await read_balances(conn, settings.portfolio)
         position_rows = await read_positions(conn, settings.portfolio)
-    prices = {str(k): float(v) for k, v in (await redis.hgetall(PRICES_KEY)).items()}
+    prices = await read_prices(redis)
 
     # What each mint is: the well-known tokens, then whatever the positions say (launched coins).
     symbols: dict[str, str] = dict(SYMBOLS)
