@@ -25,6 +25,7 @@ from core.errors import DecodeError, ServiceError
 from models.checkpoints import dump_partition, load_partition, save_partition
 from models.drift import DriftEvent
 from models.signals import SignalModels
+from store.strategy_params import read_strategy_params
 from streams.codec import decode, encode
 from streams.compat.dead_letters import send_dead_letter
 from streams.compat.seeks import ResumeAfter, ResumeAt, ResumePoint
@@ -324,23 +325,9 @@ class ModelRunner:
             log.warning("strategy parameters not loaded: %s", exc)
             return 0
         try:
-            rows = await conn.fetch("SELECT * FROM strategy_params")
+            records = await read_strategy_params(conn)
         except asyncpg.UndefinedTableError:
             return 0
         finally:
             await conn.close()
-        records = [
-            StrategyParams(
-                name=r["name"],
-                enabled=r["enabled"],
-                max_position_pct=r["max_position_pct"],
-                stop_loss_pct=r["stop_loss_pct"],
-                take_profit_pct=r["take_profit_pct"],
-                grid_levels=r["grid_levels"],
-                pairs=list(r["pairs"]),
-                updated_by=r["updated_by"],
-                updated_ms=r["updated_ms"],
-            )
-            for r in rows
-        ]
         return self.apply_params_records(records)

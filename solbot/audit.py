@@ -10,6 +10,8 @@ import asyncpg
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from store.audit import filled_base_by_pair, orders_executed_more_than_once
+from store.portfolio import read_positions
 from streams.broker import true_end_offsets
 
 
@@ -117,24 +119,10 @@ async def audit_run(bootstrap: str, database_url: str, portfolio: str) -> Audit:
 
     conn = await asyncpg.connect(database_url)
     try:
-        per_order = await conn.fetch(
-            "SELECT order_id, count(*) AS n FROM executions GROUP BY order_id HAVING count(*) > 1"
-        )
-        audit.duplicates.extend(f"order {r['order_id']} executed {r['n']} times" for r in per_order)
-        expected: dict[str, int] = defaultdict(int)
-        for r in await conn.fetch(
-            "SELECT o.pair, o.side, e.base_amount FROM executions e JOIN orders o USING (order_id) "
-            "WHERE e.status = 'filled' AND o.portfolio = $1",
-            portfolio,
-        ):
-            sign = 1 if r["side"] == "buy" else -1
-            expected[r["pair"]] += sign * int(r["base_amount"])
-        actual = {
-            r["pair"]: int(r["base_amount"])
-            for r in await conn.fetch(
-                "SELECT pair, base_amount FROM positions WHERE portfolio = $1", portfolio
-            )
-        }
+        per_order = await orders_executed_more_than_once(conn)
+        audit.duplicates.extend(f"order {order_id} executed {n} times" for order_id, n in per_order.items())
+        expected = await filled_base_by_pair(conn, portfolio)
+        actual = {p.pair: p.base_amount for p in await read_positions(conn, portfolio)}
         for pair in set(expected) | set(actual):
             if expected.get(pair, 0) != actual.get(pair, 0):
                 audit.position_mismatches.append(

@@ -27,6 +27,7 @@ from services.process import free_port, spawn, terminate
 from services.stack import Stack
 from solbot.monitor import TopicMonitor
 from store import latest_prices
+from store.portfolio import read_balances, read_positions
 from streams.broker import bootstrap_of, create_topics, supports_transactions
 
 log = logging.getLogger(__name__)
@@ -89,16 +90,8 @@ async def equity_usdc(database_url: str, redis_url: str, portfolio: str) -> floa
     prices = await latest_prices.read(redis_url)
     conn = await asyncpg.connect(database_url)
     try:
-        balances = {
-            r["mint"]: int(r["amount"])
-            for r in await conn.fetch("SELECT mint, amount FROM balances WHERE portfolio = $1", portfolio)
-        }
-        meta = {
-            r["base_mint"]: (r["pair"], int(r["base_decimals"]))
-            for r in await conn.fetch(
-                "SELECT pair, base_mint, base_decimals FROM positions WHERE portfolio = $1", portfolio
-            )
-        }
+        balances = {b.mint: b.amount for b in await read_balances(conn, portfolio)}
+        meta = {p.base_mint: (p.pair, p.base_decimals) for p in await read_positions(conn, portfolio)}
     finally:
         await conn.close()
     sol_usdc = prices.get("SOL/USDC", 0.0)

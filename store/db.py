@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from core.errors import ServiceError
+
+# What the store's read and write functions take: a pool, a connection acquired from one, or a plain
+# connection. All three answer fetch/fetchrow/fetchval/execute, so a caller holding a connection can run
+# several reads on it, or make a write part of its own transaction.
+Queryable = asyncpg.Pool | asyncpg.Connection | PoolConnectionProxy
 
 
 async def create_pool(database_url: str, *, min_size: int = 1, max_size: int = 5) -> asyncpg.Pool:

@@ -51,10 +51,22 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
+async def read_prices(redis: aioredis.Redis) -> dict[str, float]:
+    """Latest price per pair (quote per base); empty when nothing was written in the last hour."""
+    raw = await redis.hgetall(PRICES_KEY)
+    return {_text(k): float(v) for k, v in raw.items()}
+
+
+async def read_price(redis: aioredis.Redis, pair: str) -> float | None:
+    """The pair's latest price, or None when none is recorded."""
+    value = await redis.hget(PRICES_KEY, pair)
+    return None if value is None else float(value)
+
+
 async def read(redis_url: str) -> dict[str, float]:
+    """`read_prices` on a client of its own (for one-off readers such as the run summary)."""
     client = aioredis.Redis.from_url(redis_url)
     try:
-        raw = await client.hgetall(PRICES_KEY)
-        return {_text(k): float(v) for k, v in raw.items()}
+        return await read_prices(client)
     finally:
         await client.aclose()

@@ -93,6 +93,11 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=UTC)
 
 
+async def has_market_data(conn: asyncpg.Connection) -> bool:
+    """True once the migrations created market_data (retention has nothing to manage before)."""
+    return bool(await conn.fetchval("SELECT to_regclass('market_data') IS NOT NULL"))
+
+
 async def is_timescale(conn: asyncpg.Connection) -> bool:
     """True when market_data is a TimescaleDB hypertable (migration 0002 took the Timescale branch)."""
     installed = await conn.fetchval("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'")

@@ -15,7 +15,7 @@ import asyncpg
 from core.errors import ServiceError
 from core.settings import Settings
 from services.stack import Stack
-from store.retention import apply_retention, ensure_partitions, is_timescale
+from store.retention import apply_retention, ensure_partitions, has_market_data, is_timescale
 
 
 def add_parser(subparsers: Any) -> None:
@@ -34,7 +34,7 @@ async def run_retention(
     except (OSError, asyncpg.PostgresError) as exc:
         raise ServiceError(f"cannot connect to Postgres: {exc}") from exc
     try:
-        if not await conn.fetchval("SELECT to_regclass('market_data') IS NOT NULL"):
+        if not await has_market_data(conn):
             raise ServiceError("no market_data table: run `solbot db migrate` first")
         timescale = await is_timescale(conn)
         created = await ensure_partitions(conn, days_ahead=days_ahead)

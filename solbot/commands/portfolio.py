@@ -20,23 +20,14 @@ import asyncpg
 from core.settings import Settings
 from market.tokens import initial_wallet
 from services.stack import services_status
+from store.portfolio import read_balances, read_positions
+from store.trades import ExecutionRow, read_executions
 
 
 def add_parser(subparsers: Any) -> None:
     """Add `portfolio` to the `solbot` sub-commands."""
     parser = subparsers.add_parser("portfolio", help="rebuild balances and positions from the fills")
     parser.add_argument("action", choices=["rebuild"])
-
-
-@dataclass(frozen=True, slots=True)
-class ExecutionRow:
-    """The columns of one `executions` row a replay needs (raw units)."""
-
-    pair: str
-    side: str
-    status: str
-    base_amount: int
-    quote_amount: int
 
 
 @dataclass(slots=True)
@@ -107,31 +98,14 @@ async def check(database_url: str, portfolio: str, opening: Mapping[str, int]) -
     """Read the portfolio's executions, balances and positions, and return the differences."""
     conn = await asyncpg.connect(database_url)
     try:
-        executions = [
-            ExecutionRow(r["pair"], r["side"], r["status"], int(r["base_amount"]), int(r["quote_amount"]))
-            for r in await conn.fetch(
-                "SELECT pair, side, status, base_amount, quote_amount FROM executions "
-                "WHERE portfolio = $1 ORDER BY seq",
-                portfolio,
-            )
-        ]
-        stored_balances = {
-            r["mint"]: int(r["amount"])
-            for r in await conn.fetch("SELECT mint, amount FROM balances WHERE portfolio = $1", portfolio)
-        }
-        rows = await conn.fetch(
-            "SELECT pair, base_mint, quote_mint, base_amount, cost_quote, realised_pnl_quote "
-            "FROM positions WHERE portfolio = $1",
-            portfolio,
-        )
+        executions = await read_executions(conn, portfolio)
+        stored_balances = {b.mint: b.amount for b in await read_balances(conn, portfolio)}
+        rows = await read_positions(conn, portfolio)
     finally:
         await conn.close()
-    pair_mints = {r["pair"]: (r["base_mint"], r["quote_mint"]) for r in rows}
+    pair_mints = {r.pair: (r.base_mint, r.quote_mint) for r in rows}
     stored_positions = {
-        r["pair"]: RebuiltPosition(
-            int(r["base_amount"]), int(r["cost_quote"]), round(r["realised_pnl_quote"])
-        )
-        for r in rows
+        r.pair: RebuiltPosition(r.base_amount, r.cost_quote, round(r.realised_pnl_quote)) for r in rows
     }
     if not stored_balances and not executions:
         return []  # nothing traded and no wallet seeded yet: nothing to compare

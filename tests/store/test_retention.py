@@ -15,6 +15,7 @@ from store.retention import (
     MarketDataRow,
     apply_retention,
     ensure_partitions,
+    has_market_data,
     insert_market_data,
     is_timescale,
     list_partitions,
@@ -95,6 +96,16 @@ def _timescale_branch_as_function(sql: str) -> str:
     return (
         f"CREATE FUNCTION market_data_branch_check() RETURNS void LANGUAGE plpgsql AS $fn${body.group(1)}$fn$"
     )
+
+
+async def test_market_data_exists_only_once_migrated(fresh_database_url: str) -> None:
+    connection = await asyncpg.connect(fresh_database_url)
+    try:
+        assert await has_market_data(connection) is False
+        await migrate(fresh_database_url)
+        assert await has_market_data(connection) is True
+    finally:
+        await connection.close()
 
 
 async def test_timescale_branch_is_valid_plpgsql(conn: asyncpg.Connection) -> None:

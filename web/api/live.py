@@ -18,7 +18,7 @@ from aiokafka import AIOKafkaConsumer
 from redis.exceptions import RedisError
 
 from store.alerts import read_alerts
-from store.latest_prices import PRICES_KEY
+from store.latest_prices import read_prices
 from streams.broker import bootstrap_of
 from streams.topics import FILLS, ORDERS, SIGNALS
 from web.bridge import Bridge
@@ -79,8 +79,7 @@ async def poll_redis(
     while True:
         try:
             if bridge.subscribers("prices"):
-                raw = await redis.hgetall(PRICES_KEY)
-                prices = {_text(k): float(v) for k, v in raw.items()}
+                prices = await read_prices(redis)
                 if prices:
                     bridge.publish("prices", prices)
             alerts, _ = await read_alerts(redis, limit=100)
@@ -106,7 +105,3 @@ async def poll_redis(
             log.warning("bridge Redis poll failed: %s", exc)
         tick += 1
         await asyncio.sleep(interval_s)
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

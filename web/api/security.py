@@ -1,9 +1,10 @@
 """Wallet sign-in, sessions and permissions, kept in Redis.
 
 Token design (why both kinds):
-- The access token is an HS256 JWT (`web/api/jwt.py`) living `access_ttl_s` (1 h): claims `sub` (wallet),
-  `sid` (session id), `iat`, `exp`, `jti`. Its signature and expiry are checked without I/O, then the
-  session key is looked up, so ending a session revokes its access tokens at once.
+- The access token is an HS256 JWT (`web/api/access_tokens.py`, signed and checked by PyJWT) living
+  `access_ttl_s` (1 h): claims `sub` (wallet), `sid` (session id), `iat`, `exp`, `jti`. Its signature and
+  times are checked without I/O, then the session key is looked up, so ending a session revokes its
+  access tokens at once.
 - The refresh token is an opaque random string (32 bytes, url-safe). Redis stores only its SHA-256
   (`solbot:web:refresh:<sha256>` -> session id), so a Redis dump holds no usable token. A refresh
   consumes it with GETDEL (atomic: two concurrent refreshes cannot both win) and issues a new one.
@@ -34,7 +35,7 @@ import redis.asyncio as aioredis
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 
-from web.api import jwt
+from web.api import access_tokens
 
 log = logging.getLogger(__name__)
 
@@ -202,7 +203,7 @@ class Authenticator:
             "exp": issued + self.config.access_ttl_s,
             "jti": uuid.uuid4().hex,
         }
-        return jwt.encode(claims, self._key)
+        return access_tokens.encode(claims, self._key)
 
     async def refresh(self, refresh_token: str) -> TokenPair:
         """Rotate: the presented refresh token is consumed and a new pair issued in the same session."""
@@ -219,8 +220,8 @@ class Authenticator:
     async def authenticate(self, access_token: str) -> Principal:
         """The principal behind a valid access token whose session is still open; else `AuthFailed`."""
         try:
-            claims = jwt.decode(access_token, self._key)
-        except jwt.TokenInvalid as exc:
+            claims = access_tokens.decode(access_token, self._key)
+        except access_tokens.TokenInvalid as exc:
             raise AuthFailed(f"access token invalid: {exc}") from None
         wallet, session_id = claims.get("sub"), claims.get("sid")
         if not isinstance(wallet, str) or not isinstance(session_id, str):
@@ -233,8 +234,8 @@ class Authenticator:
     def wallet_of(self, access_token: str) -> str | None:
         """The wallet of a validly signed, unexpired token, without I/O (rate-limit identity only)."""
         try:
-            sub = jwt.decode(access_token, self._key).get("sub")
-        except jwt.TokenInvalid:
+            sub = access_tokens.decode(access_token, self._key).get("sub")
+        except access_tokens.TokenInvalid:
             return None
         return sub if isinstance(sub, str) else None
 

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field, field_validator
 
+from store.wallets import record_sign_in
 from web.api.deps import CurrentWallet, StateDep, rate_limited
 from web.api.errors import ErrorResponse, unauthorized
 from web.api.security import AuthFailed, TokenPair, is_pubkey
@@ -85,12 +86,7 @@ async def verify(body: VerifyRequest, state: StateDep, _: AuthLimit) -> TokenRes
     except AuthFailed as exc:
         log.info("sign-in refused for %s: %s", body.wallet, exc)
         raise unauthorized("sign-in failed") from None
-    await state.pool.execute(
-        "INSERT INTO wallets (address, is_owner, sign_ins) VALUES ($1, $2, 1) ON CONFLICT (address) DO UPDATE"
-        " SET last_seen_at = now(), sign_ins = wallets.sign_ins + 1, is_owner = EXCLUDED.is_owner",
-        body.wallet,
-        body.wallet == state.settings.owner_wallet,
-    )
+    await record_sign_in(state.pool, body.wallet, is_owner=body.wallet == state.settings.owner_wallet)
     return TokenResponse.of(pair)
 
 

@@ -26,6 +26,7 @@ from redis.exceptions import RedisError
 
 from core.errors import ServiceError
 from store.order_gate import request_cancel
+from store.trades import terminal_status
 from streams.records import ManualRequest
 from streams.topics import CONTROL_MANUAL
 from web.api.deps import PoolDep, PublisherDep, RedisDep, SettingsDep, rate_limited, require
@@ -70,14 +71,6 @@ class ManualOrderAccepted(BaseModel):
     topic: str
 
 
-async def _terminal_status(pool: asyncpg.Pool, order_id: str) -> str | None:
-    """The order's terminal outcome (its execution's status), or None while it has none."""
-    status: str | None = await pool.fetchval(
-        "SELECT status FROM executions WHERE order_id = $1 ORDER BY seq LIMIT 1", order_id
-    )
-    return status
-
-
 def _already(order_id: str, status: str) -> ApiError:
     return ApiError(409, "already_filled", f"order {order_id} is already terminal: {status}")
 
@@ -102,7 +95,7 @@ async def manual_order(
     if body.action == "cancel":
         assert body.order_id is not None
         try:
-            status = await _terminal_status(pool, body.order_id)
+            status = await terminal_status(pool, body.order_id)
         except (OSError, asyncpg.PostgresError) as exc:
             raise ApiError(503, "unavailable", f"order status unknown: {type(exc).__name__}") from None
         if status is not None:
@@ -123,7 +116,7 @@ async def manual_order(
     if body.action == "cancel":
         try:
             await request_cancel(redis, request.order_id, f"by {principal.wallet}")
-            status = await _terminal_status(pool, request.order_id)
+            status = await terminal_status(pool, request.order_id)
         except (OSError, RedisError, asyncpg.PostgresError) as exc:
             raise ApiError(503, "unavailable", f"cancel not recorded: {type(exc).__name__}") from None
         if status is not None and status != "cancelled":

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
-from store.latest_prices import PRICES_KEY
+from store.latest_prices import read_price, read_prices
 from web.api.deps import RedisDep, rate_limited, require
 from web.api.errors import ApiError, ErrorResponse
 from web.api.security import Permission, Principal
@@ -41,9 +41,9 @@ async def market_data(
     pair: Annotated[str | None, Query(max_length=64, description="e.g. SOL/USDC")] = None,
 ) -> MarketDataOut:
     if pair is not None:
-        value = await redis.hget(PRICES_KEY, pair)
-        if value is None:
+        price = await read_price(redis, pair)
+        if price is None:
             raise ApiError(404, "unknown_pair", f"no price for pair {pair!r}")
-        return MarketDataOut(prices=[PriceOut(pair=pair, price=float(value))])
-    raw = await redis.hgetall(PRICES_KEY)
-    return MarketDataOut(prices=[PriceOut(pair=str(k), price=float(v)) for k, v in sorted(raw.items())])
+        return MarketDataOut(prices=[PriceOut(pair=pair, price=price)])
+    prices = await read_prices(redis)
+    return MarketDataOut(prices=[PriceOut(pair=k, price=v) for k, v in sorted(prices.items())])

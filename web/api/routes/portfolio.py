@@ -17,7 +17,8 @@ from pydantic import BaseModel, Field
 from core.errors import ServiceError
 from market.tokens import DECIMALS, SYMBOLS
 from risk.rebalance import validate_targets
-from store.latest_prices import PRICES_KEY
+from store.latest_prices import read_prices
+from store.portfolio import read_balances, read_positions
 from streams.codec import encode
 from streams.records import Control
 from streams.topics import CONTROL
@@ -79,7 +80,7 @@ def usdc_price(symbol: str, prices: dict[str, float]) -> float | None:
     return None
 
 
-def _human(raw: Decimal | int, decimals: int) -> float:
+def _human(raw: int, decimals: int) -> float:
     return float(Decimal(raw).scaleb(-decimals))
 
 
@@ -92,35 +93,26 @@ async def get_portfolio(
     __: Annotated[None, Depends(rate_limited("default"))],
 ) -> PortfolioOut:
     async with pool.acquire() as conn:
-        balance_rows = await conn.fetch(
-            "SELECT mint, amount FROM balances WHERE portfolio = $1 ORDER BY mint", settings.portfolio
-        )
-        position_rows = await conn.fetch(
-            """
-            SELECT pair, base_mint, quote_mint, base_decimals, quote_decimals, base_amount, cost_quote,
-                   realised_pnl_quote
-            FROM positions WHERE portfolio = $1 ORDER BY pair
-            """,
-            settings.portfolio,
-        )
-    prices = {str(k): float(v) for k, v in (await redis.hgetall(PRICES_KEY)).items()}
+        balance_rows = await read_balances(conn, settings.portfolio)
+        position_rows = await read_positions(conn, settings.portfolio)
+    prices = await read_prices(redis)
 
     # What each mint is: the well-known tokens, then whatever the positions say (launched coins).
     symbols: dict[str, str] = dict(SYMBOLS)
     decimals: dict[str, int] = dict(DECIMALS)
-    for row in position_rows:
-        base, _, quote = row["pair"].partition("/")
-        symbols.setdefault(row["base_mint"], base)
-        symbols.setdefault(row["quote_mint"], quote)
-        decimals.setdefault(row["base_mint"], row["base_decimals"])
-        decimals.setdefault(row["quote_mint"], row["quote_decimals"])
+    for position in position_rows:
+        base, quote = position.pair.partition("/")[::2]
+        symbols.setdefault(position.base_mint, base)
+        symbols.setdefault(position.quote_mint, quote)
+        decimals.setdefault(position.base_mint, position.base_decimals)
+        decimals.setdefault(position.quote_mint, position.quote_decimals)
 
     balances: list[BalanceOut] = []
     total: float | None = 0.0
-    for row in balance_rows:
-        mint = row["mint"]
+    for balance in balance_rows:
+        mint = balance.mint
         symbol, dec = symbols.get(mint), decimals.get(mint)
-        amount = _human(row["amount"], dec) if dec is not None else None
+        amount = _human(balance.amount, dec) if dec is not None else None
         price = usdc_price(symbol, prices) if symbol is not None else None
         value = amount * price if amount is not None and price is not None else None
         if value is None:
@@ -131,7 +123,7 @@ async def get_portfolio(
             BalanceOut(
                 mint=mint,
                 symbol=symbol,
-                amount_raw=str(int(row["amount"])),  # numeric(39,0) is integral; int avoids "2E+9"
+                amount_raw=str(balance.amount),  # an int: exact, never "2E+9"
                 decimals=dec,
                 amount=amount,
                 price_usdc=price,
@@ -140,16 +132,16 @@ async def get_portfolio(
         )
 
     positions: list[PositionOut] = []
-    for row in position_rows:
-        base_amount = _human(row["base_amount"], row["base_decimals"])
-        cost = _human(row["cost_quote"], row["quote_decimals"])
-        realised = float(row["realised_pnl_quote"]) / 10 ** row["quote_decimals"]
-        mark = prices.get(row["pair"])
+    for position in position_rows:
+        base_amount = _human(position.base_amount, position.base_decimals)
+        cost = _human(position.cost_quote, position.quote_decimals)
+        realised = position.realised_pnl_quote / 10**position.quote_decimals
+        mark = prices.get(position.pair)
         market_value = base_amount * mark if mark is not None else None
-        quote_usdc = usdc_price(row["pair"].partition("/")[2], prices)
+        quote_usdc = usdc_price(position.pair.partition("/")[2], prices)
         positions.append(
             PositionOut(
-                pair=row["pair"],
+                pair=position.pair,
                 base_amount=base_amount,
                 cost_quote=cost,
                 avg_entry_price=cost / base_amount if base_amount > 0 else None,

@@ -22,6 +22,7 @@ from core.errors import ServiceError
 from core.settings import Settings
 from models.strategies import STRATEGIES as STRATEGY_REGISTRY
 from models.strategies import GridParams, GridStrategy
+from store.strategy_params import read_strategy_params, save_strategy_params
 from streams.records import StrategyParams
 from streams.topics import STRATEGY_PARAMS
 from web.api.deps import PoolDep, PublisherDep, SettingsDep, rate_limited, require
@@ -114,9 +115,7 @@ def defaults(name: str, settings: Settings) -> StrategyOut:
 async def get_strategies(
     pool: PoolDep, settings: SettingsDep, _: Configure, __: DefaultLimit
 ) -> StrategyList:
-    async with pool.acquire() as conn:
-        rows = await conn.fetch("SELECT * FROM strategy_params")
-    stored = {row["name"]: StrategyOut(**{**dict(row), "pairs": list(row["pairs"])}) for row in rows}
+    stored = {params.name: StrategyOut(**params.asdict()) for params in await read_strategy_params(pool)}
     return StrategyList(strategies=[stored.get(name) or defaults(name, settings) for name in STRATEGIES])
 
 
@@ -138,29 +137,8 @@ async def put_strategy(
     if unknown:
         raise ApiError(400, "unknown_pair", f"not traded by this bot: {', '.join(unknown)}")
     saved = StrategyOut(**body.model_dump(), updated_by=principal.wallet, updated_ms=int(time.time() * 1000))
-    async with pool.acquire() as conn:
-        await conn.execute(
-            """
-            INSERT INTO strategy_params (name, enabled, max_position_pct, stop_loss_pct, take_profit_pct,
-                                         grid_levels, pairs, updated_by, updated_ms)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-            ON CONFLICT (name) DO UPDATE SET
-                enabled = EXCLUDED.enabled, max_position_pct = EXCLUDED.max_position_pct,
-                stop_loss_pct = EXCLUDED.stop_loss_pct, take_profit_pct = EXCLUDED.take_profit_pct,
-                grid_levels = EXCLUDED.grid_levels, pairs = EXCLUDED.pairs,
-                updated_by = EXCLUDED.updated_by, updated_ms = EXCLUDED.updated_ms
-            """,
-            saved.name,
-            saved.enabled,
-            saved.max_position_pct,
-            saved.stop_loss_pct,
-            saved.take_profit_pct,
-            saved.grid_levels,
-            saved.pairs,
-            saved.updated_by,
-            saved.updated_ms,
-        )
     record = StrategyParams(**saved.model_dump())
+    await save_strategy_params(pool, record)
     try:
         await publisher.send(STRATEGY_PARAMS.name, saved.name, record.dumps())
     except ServiceError as exc:  # saved but not announced: say so; a retry of the PUT is safe

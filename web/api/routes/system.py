@@ -23,6 +23,7 @@ from core.errors import ServiceError
 from store.alerts import ALERTS_KEY
 from store.latest_prices import PRICES_KEY
 from store.order_gate import set_fast_control
+from store.row_counts import count_rows
 from streams.broker import bootstrap_of
 from streams.codec import encode
 from streams.records import Control
@@ -39,7 +40,6 @@ router = APIRouter(
     responses={401: {"model": ErrorResponse}, 403: {"model": ErrorResponse}, 429: {"model": ErrorResponse}},
 )
 CHECK_TIMEOUT_S = 2.0
-_COUNTED = ("orders", "executions", "positions", "risk_decisions")
 
 
 class ComponentStatus(BaseModel):
@@ -78,11 +78,7 @@ async def system_status(
     counts: dict[str, int] = {}
     try:
         async with asyncio.timeout(CHECK_TIMEOUT_S):
-            row = await state.pool.fetchrow(
-                "SELECT " + ", ".join(f"(SELECT count(*) FROM {t}) AS {t}" for t in _COUNTED)
-            )
-        assert row is not None
-        counts.update({t: int(row[t]) for t in _COUNTED})
+            counts.update(await count_rows(state.pool))
         postgres = ComponentStatus(reachable=True)
     except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
         postgres = ComponentStatus(reachable=False, error=type(exc).__name__)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
+from store.trades import read_trades
 from web.api.deps import PoolDep, SettingsDep, rate_limited, require
 from web.api.errors import ErrorResponse
 from web.api.security import Permission, Principal
@@ -57,14 +59,6 @@ class TradePage(BaseModel):
 
 INT64_MAX = 2**63 - 1  # Postgres bigint: a larger bound would fail in the database, not here
 
-_SELECT = """
-SELECT e.fill_id, e.seq, e.order_id, o.signal_id, e.pair, e.side, o.kind, e.status, o.status AS order_status,
-       e.reason, e.venue, e.pool, e.base_amount, e.quote_amount, e.fee_quote, e.price, e.base_decimals,
-       e.quote_decimals, o.amount_in, o.min_amount_out, e.signature, e.ts_ms, e.origin_ms, o.decided_ms,
-       e.filled_ms
-FROM executions e JOIN orders o ON o.order_id = e.order_id
-"""
-
 
 @router.get("", response_model=TradePage, summary="Executions with their orders, newest first")
 async def list_trades(
@@ -78,30 +72,24 @@ async def list_trades(
     status: Literal["filled", "failed", "cancelled"] | None = None,
     since_ms: Annotated[int | None, Query(ge=0, le=INT64_MAX)] = None,
 ) -> TradePage:
-    where = ["e.portfolio = $1"]
-    args: list[Any] = [settings.portfolio]
-    for clause, value in (
-        ("e.seq < ${}", int(cursor) if cursor is not None else None),
-        ("e.pair = ${}", pair),
-        ("e.status = ${}", status),
-        ("e.ts_ms >= ${}", since_ms),
-    ):
-        if value is not None:
-            args.append(value)
-            where.append(clause.format(len(args)))
-    args.append(limit + 1)
-    sql = f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY e.seq DESC LIMIT ${len(args)}"
-    rows = await pool.fetch(sql, *args)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    items = [
-        TradeOut.model_validate(
-            # numeric(39,0) is integral: str(int(...)) is exact and never "1E+3"
-            {k: (str(int(v)) if k in _EXACT else v) for k, v in dict(row).items() if k != "seq"}
-        )
-        for row in rows
-    ]
-    return TradePage(items=items, next_cursor=str(rows[-1]["seq"]) if more and rows else None)
+    page = await read_trades(
+        pool,
+        settings.portfolio,
+        limit=limit,
+        before_seq=int(cursor) if cursor is not None else None,
+        pair=pair,
+        status=status,
+        since_ms=since_ms,
+    )
+    items = [TradeOut.model_validate(_exact_as_text(asdict(row))) for row in page.rows]
+    return TradePage(
+        items=items, next_cursor=str(page.next_before_seq) if page.next_before_seq is not None else None
+    )
 
 
 _EXACT = frozenset({"base_amount", "quote_amount", "fee_quote", "amount_in", "min_amount_out"})
+
+
+def _exact_as_text(row: dict[str, Any]) -> dict[str, Any]:
+    """Raw amounts as decimal strings (exact where JSON numbers are not); `seq` stays internal."""
+    return {k: (str(v) if k in _EXACT else v) for k, v in row.items() if k != "seq"}
