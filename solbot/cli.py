@@ -192,6 +192,8 @@ def cmd_services(settings: Settings, args: argparse.Namespace) -> int:
 
     if args.action == "up":
         stack = Stack(settings).start(detached=True)
+        if stack.broker is not None:
+            print(f"solbot: {stack.broker.summary}", file=sys.stderr)
         for name, url in stack.env().items():
             print(f"{name}={url}")
     elif args.action == "down":

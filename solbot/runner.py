@@ -136,6 +136,8 @@ async def run(
     summary: dict[str, Any] = {}
     try:
         stack.start()
+        if stack.broker is not None:
+            print(f"solbot: {stack.broker.summary}", file=out, flush=True)
         guarantee = await prepare(settings, stack)
         print(
             f"solbot: stack ready (broker {stack.broker_url}, {guarantee}); starting {workers} worker(s)",
