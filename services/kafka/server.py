@@ -24,7 +24,7 @@ import time
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from services.process import free_port, port_open, spawn, wait_until
@@ -94,6 +94,7 @@ class KafkaHandle:
     version: str
     startup_s: float
     formatted: bool  # True on the first start of this data dir (storage formatted)
+    phases: dict[str, float] = field(default_factory=dict)  # seconds from the call to each step
 
     def describe(self) -> str:
         return (
@@ -263,7 +264,7 @@ class _Exited(Exception):
     pass
 
 
-async def _probe(bootstrap: str) -> None:
+async def _probe(bootstrap: str, marks: dict[str, float]) -> None:
     """Ready means: metadata answers, the group coordinator is found and a transactional producer gets
     its id. The last two make the broker create `__consumer_offsets` and `__transaction_state` now, so the
     first worker neither waits for them nor falls back to at-least-once."""
@@ -276,12 +277,14 @@ async def _probe(bootstrap: str) -> None:
         while True:
             try:
                 await client.bootstrap()
+                marks["metadata"] = time.monotonic()
                 break
             except (KafkaError, OSError):
                 await asyncio.sleep(0.1)
         while True:
             try:
                 await client.coordinator_lookup(CoordinationType.GROUP, "solbot-ready")
+                marks["group_coordinator"] = time.monotonic()
                 break
             except KafkaError:  # GroupCoordinatorNotAvailable while __consumer_offsets is made
                 await asyncio.sleep(0.1)
@@ -293,6 +296,7 @@ async def _probe(bootstrap: str) -> None:
         )
         try:
             await producer.start()
+            marks["producer_id"] = time.monotonic()
             return
         except (KafkaError, OSError):
             await asyncio.sleep(0.1)
@@ -303,9 +307,11 @@ async def _probe(bootstrap: str) -> None:
                 pass
 
 
-async def _watched_probe(bootstrap: str, timeout_s: float, stop: Callable[[], bool]) -> None:
+async def _watched_probe(
+    bootstrap: str, timeout_s: float, stop: Callable[[], bool], marks: dict[str, float]
+) -> None:
     """Run the probe; give up at once when `stop()` holds (the JVM died, or the caller was interrupted)."""
-    task = asyncio.create_task(_probe(bootstrap))
+    task = asyncio.create_task(_probe(bootstrap, marks))
     deadline = asyncio.get_running_loop().time() + timeout_s
     try:
         while not task.done():
@@ -324,8 +330,12 @@ async def _watched_probe(bootstrap: str, timeout_s: float, stop: Callable[[], bo
                 pass
 
 
-def wait_ready(proc: subprocess.Popen[bytes], port: int, log_path: Path, timeout_s: float) -> None:
-    """Port first (cheap), then the client-level probe, in a thread so a running event loop is no bar."""
+def wait_ready(
+    proc: subprocess.Popen[bytes], port: int, log_path: Path, timeout_s: float
+) -> dict[str, float]:
+    """Port first (cheap), then the client-level probe, in a thread so a running event loop is no bar.
+
+    Returns when each step answered (monotonic seconds), for the start-up figures."""
     t0 = time.monotonic()
     wait_until(
         lambda: port_open("127.0.0.1", port),
@@ -334,6 +344,7 @@ def wait_ready(proc: subprocess.Popen[bytes], port: int, log_path: Path, timeout
         proc=proc,
         log_path=log_path,
     )
+    marks = {"port": time.monotonic()}
     remaining = max(1.0, timeout_s - (time.monotonic() - t0))
     cancelled = threading.Event()
 
@@ -342,7 +353,7 @@ def wait_ready(proc: subprocess.Popen[bytes], port: int, log_path: Path, timeout
 
     pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="kafka-ready")
     try:
-        pool.submit(asyncio.run, _watched_probe(f"127.0.0.1:{port}", remaining, stop)).result()
+        pool.submit(asyncio.run, _watched_probe(f"127.0.0.1:{port}", remaining, stop, marks)).result()
     except _Exited:
         code = proc.poll()
         raise ServiceError(f"broker (kafka) exited with code {code} in start-up; see {log_path}") from None
@@ -351,6 +362,7 @@ def wait_ready(proc: subprocess.Popen[bytes], port: int, log_path: Path, timeout
     finally:
         cancelled.set()
         pool.shutdown(wait=True)
+    return marks
 
 
 def start_kafka(
@@ -380,6 +392,7 @@ def start_kafka(
     formatted = not (logs / "meta.properties").exists()
     if formatted:
         _format_storage(java, classpath, jvm_options, kdir, log_path)
+    marks = {"formatted": time.monotonic()}
     (kdir / "ports.json").write_text(json.dumps({"port": port, "controller_port": controller_port}))
     proc = spawn(
         [java, *jvm_options, "-cp", classpath, "kafka.Kafka", str(props)],
@@ -387,7 +400,7 @@ def start_kafka(
         detached=detached,
     )
     try:
-        wait_ready(proc, port, log_path, timeout_s)
+        marks.update(wait_ready(proc, port, log_path, timeout_s))
     except BaseException:
         proc.kill()
         proc.wait()
@@ -401,6 +414,7 @@ def start_kafka(
         version=KAFKA_VERSION,
         startup_s=round(time.monotonic() - t0, 2),
         formatted=formatted,
+        phases={step: round(at - t0, 2) for step, at in marks.items()},
     )
     log.info("%s", handle.describe())
     return handle
