@@ -128,7 +128,7 @@ async def throughput(bootstrap: str, n: int, pid: int) -> dict[str, Any]:
 
 async def one_hop(
     bootstrap: str, rate: float, seconds: float, fetch_wait_ms: int, partitions: int = 1
-) -> dict:
+) -> dict[str, Any]:
     """Send at a steady rate with linger 5 ms; a consumer in the same process records send->receive."""
     topic = await make_topic(bootstrap, partitions)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, fetch_max_wait_ms=fetch_wait_ms)

@@ -393,7 +393,6 @@ def start_kafka(
     if formatted:
         _format_storage(java, classpath, jvm_options, kdir, log_path)
     marks = {"formatted": time.monotonic()}
-    (kdir / "ports.json").write_text(json.dumps({"port": port, "controller_port": controller_port}))
     proc = spawn(
         [java, *jvm_options, "-cp", classpath, "kafka.Kafka", str(props)],
         log_path=log_path,
@@ -405,6 +404,7 @@ def start_kafka(
         proc.kill()
         proc.wait()
         raise
+    (kdir / "ports.json").write_text(json.dumps({"port": port, "controller_port": controller_port}))
     handle = KafkaHandle(
         pid=proc.pid,
         port=port,
