@@ -116,19 +116,14 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     """Start one Faust worker; the processing guarantee is settled before the app module is imported."""
-    from streams.broker_compat import (
-        bootstrap_of,
-        set_fetch_wait,
-        supports_transactions,
-        use_exact_recovery_offsets,
-    )
+    from solbot.runner import resolve_guarantee
+    from streams.broker_compat import bootstrap_of, set_fetch_wait, use_exact_recovery_offsets
 
     if settings.broker_url is None:
         raise ConfigError("bad setting BROKER_URL: a worker needs a broker (try `solbot services up`)")
     bootstrap = bootstrap_of(settings.broker_url)
     if settings.processing_guarantee == "auto":
-        eos = asyncio.run(supports_transactions(bootstrap))
-        os.environ["PROCESSING_GUARANTEE"] = "exactly_once" if eos else "at_least_once"
+        os.environ["PROCESSING_GUARANTEE"] = asyncio.run(resolve_guarantee(settings, bootstrap))
         get_settings.cache_clear()
     (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
     set_fetch_wait(settings.fetch_max_wait_ms)

@@ -67,9 +67,20 @@ def start_worker(settings: Settings, stack: Stack, guarantee: str, index: int) -
 
 
 async def resolve_guarantee(settings: Settings, bootstrap: str) -> str:
+    """`auto` is at-least-once on every broker for now, also where transactions exist (Kafka, Redpanda).
+
+    Under Faust 0.15.3's exactly-once a record sent to a partition joins the transaction of that
+    *destination* partition, which is committed only when offsets of the same partition number of its
+    consumer group are committed. The one-partition `signals` topic is fed from four `features`
+    partitions and read by the risk agent with read_committed: its transaction waits for the risk agent's
+    commit, which waits for the transaction, so no order is ever made (docs/broker.md). Every hop is
+    idempotent under at-least-once (README, "Exactly once, on any broker").
+    """
     if settings.processing_guarantee != "auto":
         return settings.processing_guarantee
-    return "exactly_once" if await supports_transactions(bootstrap) else "at_least_once"
+    if await supports_transactions(bootstrap):
+        log.info("the broker has transactions; auto stays at_least_once (exactly_once stalls the pipeline)")
+    return "at_least_once"
 
 
 async def prepare(settings: Settings, stack: Stack) -> str:

@@ -416,5 +416,5 @@ def start_kafka(
         formatted=formatted,
         phases={step: round(at - t0, 2) for step, at in marks.items()},
     )
-    log.info("%s", handle.describe())
+    log.debug("%s", handle.describe())
     return handle
