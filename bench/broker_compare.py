@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -58,6 +59,24 @@ def pct(values: list[float], q: float) -> float:
 
 def rss_mb(pid: int) -> int:
     return round(psutil.Process(pid).memory_info().rss / 2**20)
+
+
+def heap_mb(pid: int) -> dict[str, float]:
+    """The JVM's heap in use, and after a full GC (the live set), from jstat; {} without a JDK's tools."""
+    out: dict[str, float] = {}
+    for label, collect in (("used", False), ("live", True)):
+        try:
+            if collect:
+                subprocess.run(["jcmd", str(pid), "GC.run"], capture_output=True, timeout=30, check=True)
+            lines = subprocess.run(
+                ["jstat", "-gc", str(pid)], capture_output=True, text=True, timeout=30, check=True
+            ).stdout.split("\n")
+        except (OSError, subprocess.SubprocessError):
+            return {}
+        row = dict(zip(lines[0].split(), lines[1].split(), strict=False))
+        out[f"heap_{label}_mb"] = round(sum(float(row[k]) for k in ("S0U", "S1U", "EU", "OU")) / 1024, 1)
+        out["metaspace_mb"] = round(float(row["MU"]) / 1024, 1)
+    return out
 
 
 def cpu_s(pid: int) -> float:
@@ -254,6 +273,8 @@ def measure(kind: str, args: argparse.Namespace, start: Callable[[Path], Any], r
         ]
         out["fetch_wait_1ms_under_load"] = asyncio.run(one_hop(bootstrap, args.rate, 5, 1, partitions=4))
         out["rss_mb_after_load"] = rss_mb(handle.pid)
+        if kind == "kafka":
+            out["jvm_after_load"] = heap_mb(handle.pid)
         out["broker_cpu_s_total"] = round(cpu_s(handle.pid), 1)
     finally:
         terminate(handle.pid, timeout_s=30)
