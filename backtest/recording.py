@@ -24,7 +24,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from isal import igzip
 
 from streams.broker import true_end_offsets
-from streams.inspect import decode_record
+from streams.inspect import broker_partitions, decode_record
 from streams.progress import ProgressBeacon
 from streams.records import PROGRESS_KEY
 from streams.topics import RAW_SWAPS, RAW_TOPICS
@@ -152,13 +152,7 @@ async def record(
     written = 0
     fh = open_binary(out, "wb")
     try:
-        present = set(await consumer.topics())
-        tps = [
-            TopicPartition(name, p)
-            for name in names
-            if name in present
-            for p in sorted(consumer.partitions_for_topic(name) or ())
-        ]
+        tps = await broker_partitions(consumer, names)
         if not tps:
             return 0
         consumer.assign(tps)

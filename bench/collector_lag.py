@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
@@ -42,6 +42,7 @@ from collectors.solana_ws import SolanaWsClient
 from services.broker import start_broker
 from services.process import terminate
 from streams.broker import bootstrap_of, create_topics
+from streams.inspect import broker_partitions
 from venues.pumpfun.schemas import PROGRAM_ID as PUMP
 
 LOGS = [
@@ -81,7 +82,7 @@ async def bench(bootstrap: str, n: int, rate: float, linger_ms: int) -> dict[str
 
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=5)
     await consumer.start()
-    parts = [TopicPartition("raw.swaps", p) for p in sorted(consumer.partitions_for_topic("raw.swaps") or [])]
+    parts = await broker_partitions(consumer, ["raw.swaps"])
     consumer.assign(parts)
     await consumer.seek_to_end(*parts)
 

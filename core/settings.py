@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     database_url: str | None = Field(None, description="PostgreSQL URL (asyncpg form)")
     redis_url: str | None = Field(None, description="Redis URL")
     data_dir: Path = Field(Path(".solbot"), description="State of embedded services and workers")
+    # auto: Apache Kafka when a JDK 17+ and its resolved jars (`make kafka`) are here, else Tansu.
+    embedded_broker: Literal["auto", "kafka", "tansu"] = "auto"
 
     # Faust / broker tuning (see README "Shape for speed" for why).
     app_id: str = "solbot"

@@ -1,6 +1,8 @@
-"""Embedded components for development and tests: the Tansu broker, PostgreSQL and Redis.
+"""Embedded components for development and tests: the broker (Apache Kafka, or Tansu without Java),
+PostgreSQL and Redis.
 
-Each is a real server started from a PyPI wheel as a child process. Children started for a run get
+Each is a real server started as a child process: Kafka from the jars `make kafka` resolved with Maven,
+the others (and Tansu) from PyPI wheels. Children started for a run get
 PR_SET_PDEATHSIG, so they die with the process that started them even if it is SIGKILLed; children
 started by `solbot services up` are detached and recorded in a state file for `services down`.
 """

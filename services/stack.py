@@ -37,6 +37,7 @@ class Component:
 class Stack:
     settings: Settings
     components: dict[str, Component] = field(default_factory=dict)
+    broker: BrokerHandle | None = None  # set when this stack started the broker (its kind, start-up time)
     _started: list[Component] = field(default_factory=list)
 
     @property
@@ -87,7 +88,9 @@ class Stack:
                     continue
                 handle: BrokerHandle | PostgresHandle | RedisHandle
                 if name == "broker":
-                    handle = start_broker(data_dir, detached=detached)
+                    handle = self.broker = start_broker(
+                        data_dir, detached=detached, embedded_broker=self.settings.embedded_broker
+                    )
                 elif name == "postgres":
                     handle = start_postgres(data_dir, detached=detached)
                 else:

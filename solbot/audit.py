@@ -8,11 +8,12 @@ from typing import Any
 
 import asyncpg
 import orjson
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 
 from store.audit import filled_base_by_pair, orders_executed_more_than_once
 from store.portfolio import read_positions
 from streams.broker import true_end_offsets
+from streams.inspect import broker_partitions
 
 
 async def read_topic(bootstrap: str, topic: str) -> list[dict[str, Any]]:
@@ -22,8 +23,7 @@ async def read_topic(bootstrap: str, topic: str) -> list[dict[str, Any]]:
     )
     await consumer.start()
     try:
-        parts = consumer.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in sorted(parts)]
+        tps = await broker_partitions(consumer, [topic])
         if not tps:
             return []
         listed = await consumer.end_offsets(tps)

@@ -116,6 +116,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     """Start one Faust worker; the processing guarantee and the broker's kind are settled first."""
     from agents.pipeline import build_worker
+    from solbot.runner import auto_guarantee
     from streams.broker import bootstrap_of, supports_transactions
     from streams.compat import BrokerKind
 
@@ -124,7 +125,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     if settings.processing_guarantee == "auto" or settings.broker_kind == "auto":
         transactions = asyncio.run(supports_transactions(bootstrap_of(settings.broker_url)))
         if settings.processing_guarantee == "auto":
-            guarantee = "exactly_once" if transactions else "at_least_once"
+            guarantee = auto_guarantee(transactions)
             settings = settings.model_copy(update={"processing_guarantee": guarantee})
         if settings.broker_kind == "auto":
             settings = settings.model_copy(update={"broker_kind": "kafka" if transactions else "tansu"})
@@ -174,6 +175,8 @@ def cmd_services(settings: Settings, args: argparse.Namespace) -> int:
 
     if args.action == "up":
         stack = Stack(settings).start(detached=True)
+        if stack.broker is not None:
+            print(f"solbot: {stack.broker.summary}", file=sys.stderr)
         for name, url in stack.env().items():
             print(f"{name}={url}")
     elif args.action == "down":

@@ -67,10 +67,25 @@ def start_worker(settings: Settings, stack: Stack, guarantee: str, index: int) -
     return Worker(index, proc, web_port, log_path)
 
 
+def auto_guarantee(transactions: bool) -> str:
+    """What `PROCESSING_GUARANTEE=auto` means: at-least-once on every broker for now, also with transactions.
+
+    Under Faust 0.15.3's exactly-once a record sent to a partition joins the transaction of that
+    *destination* partition, which is committed only when offsets of the same partition number of its
+    consumer group are committed. The one-partition `signals` topic is fed from four `features`
+    partitions and read by the risk agent with read_committed: its transaction waits for the risk agent's
+    commit, which waits for the transaction, so no order is ever made (docs/broker.md). Every hop is
+    idempotent under at-least-once (README, "Exactly once, on any broker").
+    """
+    if transactions:
+        log.info("the broker has transactions; auto stays at_least_once (exactly_once stalls the pipeline)")
+    return "at_least_once"
+
+
 async def resolve_guarantee(settings: Settings, bootstrap: str) -> str:
     if settings.processing_guarantee != "auto":
         return settings.processing_guarantee
-    return "exactly_once" if await supports_transactions(bootstrap) else "at_least_once"
+    return auto_guarantee(await supports_transactions(bootstrap))
 
 
 async def prepare(settings: Settings, stack: Stack) -> str:
@@ -129,6 +144,8 @@ async def run(
     summary: dict[str, Any] = {}
     try:
         stack.start()
+        if stack.broker is not None:
+            print(f"solbot: {stack.broker.summary}", file=out, flush=True)
         guarantee = await prepare(settings, stack)
         print(
             f"solbot: stack ready (broker {stack.broker_url}, {guarantee}); starting {workers} worker(s)",

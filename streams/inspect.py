@@ -124,10 +124,16 @@ def _consumer(bootstrap: str) -> AIOKafkaConsumer:
     )
 
 
-async def _partitions(consumer: AIOKafkaConsumer, topics: Iterable[str]) -> list[TopicPartition]:
+async def broker_partitions(consumer: AIOKafkaConsumer, topics: Iterable[str]) -> list[TopicPartition]:
+    """Every partition of `topics` that exists, from a metadata request for all topics.
+
+    Not `consumer.partitions_for_topic`: a fresh consumer's metadata holds only topics it subscribed to
+    or was assigned on Kafka and Redpanda (Tansu answers every topic to any metadata request, so reading
+    it there worked by accident)."""
+    cluster = await consumer._client.fetch_all_metadata()
     tps: list[TopicPartition] = []
     for topic in topics:
-        for partition in sorted(consumer.partitions_for_topic(topic) or ()):
+        for partition in sorted(cluster.partitions_for_topic(topic) or ()):
             tps.append(TopicPartition(topic, partition))
     return tps
 
@@ -150,7 +156,7 @@ async def list_topics(bootstrap: str) -> list[TopicInfo]:
     await consumer.start()
     try:
         names = topic_order(await consumer.topics())
-        tps = await _partitions(consumer, names)
+        tps = await broker_partitions(consumer, names)
         starts, ends = await _bounds(consumer, bootstrap, tps)
     finally:
         await consumer.stop()
@@ -245,7 +251,7 @@ async def tail(
     try:
         if topic not in await consumer.topics():
             raise UnknownTopicError(topic)
-        tps = await _partitions(consumer, [topic])
+        tps = await broker_partitions(consumer, [topic])
         if partition is not None:
             tps = [tp for tp in tps if tp.partition == partition]
             if not tps:
@@ -314,7 +320,7 @@ async def group_lag(bootstrap: str, groups: Iterable[str] | None = None) -> list
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        tps = await _partitions(consumer, topic_order(await consumer.topics()))
+        tps = await broker_partitions(consumer, topic_order(await consumer.topics()))
         result: list[GroupLag] = []
         committed: dict[str, dict[TopicPartition, int]] = {}
         for group in wanted:

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from core.settings import Settings, load_settings
+from services.broker import start_tansu
+from services.process import terminate
 from services.stack import Stack
 
 
@@ -17,6 +19,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     settings = load_settings(data_dir=data_dir, broker_url=None, database_url=None, redis_url=None)
     with Stack(settings) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def tansu_broker_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Tansu broker whatever the embedded default is, for the tests of its workarounds."""
+    handle = start_tansu(tmp_path_factory.mktemp("tansu"))
+    yield handle.url
+    terminate(handle.pid)
 
 
 @pytest.fixture(scope="session")

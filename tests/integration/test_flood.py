@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import orjson
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from core.errors import DecodeError
 from core.settings import Settings
@@ -33,6 +33,7 @@ from services.stack import Stack
 from solbot.runner import drain
 from streams.broker import true_end_offsets
 from streams.codec import decode_swap
+from streams.inspect import broker_partitions
 from streams.records import PROGRESS_KEY
 from streams.validate import check_swap
 from tests.integration.harness import running_pipeline, until
@@ -103,8 +104,7 @@ async def read_records(bootstrap: str, topic: str) -> list[tuple[bytes | None, b
     )
     await consumer.start()
     try:
-        parts = consumer.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in sorted(parts)]
+        tps = await broker_partitions(consumer, [topic])
         if not tps:
             return []
         ends = await true_end_offsets(bootstrap, tps, await consumer.end_offsets(tps))
@@ -129,7 +129,7 @@ async def records_in(bootstrap: str, topic: str) -> int:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
     await consumer.start()
     try:
-        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or set())]
+        tps = await broker_partitions(consumer, [topic])
         listed = await consumer.end_offsets(tps) if tps else {}
     finally:
         await consumer.stop()

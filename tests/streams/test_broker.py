@@ -1,4 +1,5 @@
-"""The Tansu workarounds, checked against the real embedded broker."""
+"""The Tansu workarounds, checked against a real Tansu broker (the embedded default is Kafka when Java is
+here; docs/broker.md says which workarounds Kafka does not need)."""
 
 from __future__ import annotations
 
@@ -19,8 +20,8 @@ def test_bootstrap_of_accepts_faust_urls() -> None:
     assert bootstrap_of("kafka://127.0.0.1:9092/") == "127.0.0.1:9092"
 
 
-async def test_true_end_offsets_fixes_what_list_offsets_gets_wrong(broker_url: str) -> None:
-    bootstrap = bootstrap_of(broker_url)
+async def test_true_end_offsets_fixes_what_list_offsets_gets_wrong(tansu_broker_url: str) -> None:
+    bootstrap = bootstrap_of(tansu_broker_url)
     topic = f"compat-{uuid.uuid4().hex[:8]}"
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=50)
     await producer.start()
@@ -43,8 +44,8 @@ async def test_true_end_offsets_fixes_what_list_offsets_gets_wrong(broker_url: s
     assert exact == {faust_tp: 300}
 
 
-async def test_tansu_has_no_transactions(broker_url: str) -> None:
-    assert await supports_transactions(bootstrap_of(broker_url), timeout_s=5) is False
+async def test_tansu_has_no_transactions(tansu_broker_url: str) -> None:
+    assert await supports_transactions(bootstrap_of(tansu_broker_url), timeout_s=5) is False
 
 
 async def test_create_topics_is_idempotent(broker_url: str) -> None:

@@ -79,7 +79,7 @@ async def test_list_shows_true_end_offsets_where_list_offsets_is_wrong(broker_ur
         listed = await consumer.end_offsets([TopicPartition(topic, 0)])
     finally:
         await consumer.stop()
-    assert listed[TopicPartition(topic, 0)] < 300  # Tansu: base offset of the last batch + 1
+    assert listed[TopicPartition(topic, 0)] <= 300  # Tansu: base offset of the last batch + 1; Kafka: 300
     infos = {info.topic: info for info in await list_topics(bootstrap)}
     info = infos[topic]
     assert (info.kind, info.partitions, info.end_offsets, info.messages) == ("other", 2, [300, 0], 300)
