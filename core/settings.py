@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from core.errors import ConfigError
@@ -14,7 +14,62 @@ from core.errors import ConfigError
 DEFAULT_PAIRS = ("SOL/USDC", "JUP/USDC", "BONK/SOL")
 
 
-class Settings(BaseSettings):
+class RiskLimitSettings(BaseModel):
+    """The risk limits, each declared once: `Settings` inherits them (environment keys = field names) and
+    `risk.limits.RiskLimits` is built from them; units are in the names (percentages of equity, basis
+    points of price). A new limit is one field here (and its README row) and one check in `risk.checks`.
+
+    The bounds are the limits' invariants: the risk engine refuses any value outside them, from the
+    environment, a test or an operator's per-strategy override alike.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    max_position_pct: float = Field(5.0, gt=0.0, le=100.0)
+    max_pair_exposure_pct: float = Field(10.0, gt=0.0, le=100.0)
+    max_total_exposure_pct: float = Field(50.0, gt=0.0, le=100.0)
+    stop_loss_pct: float = Field(2.0, gt=0.0, lt=100.0)
+    max_drawdown_pct: float = Field(10.0, gt=0.0, le=100.0)
+    max_slippage_bps: int = Field(100, ge=1, le=5000)
+    min_confidence: float = Field(0.55, ge=0.5, le=1.0)
+    risk_per_trade_pct: float = Field(1.0, gt=0.0, le=100.0)
+    kelly_fraction: float = Field(0.5, gt=0.0, le=1.0)
+    max_concurrent_positions: int = Field(5, ge=1)
+    max_orders_per_minute: int = Field(20, ge=1)
+    min_pool_liquidity_usdc: float = Field(50_000.0, ge=0.0)
+    max_launch_notional_usdc: float = Field(100.0, ge=0.0)
+    mint_deny_list: Annotated[tuple[str, ...], NoDecode] = ()  # env: comma-separated mints
+    take_profit_pct: float = Field(5.0, gt=0.0, le=1000.0)
+    trailing_stop_pct: float = Field(3.0, gt=0.0, lt=100.0)
+    max_hold_s: float = Field(3600.0, gt=0.0)
+    max_daily_drawdown_pct: float = Field(5.0, gt=0.0, le=100.0)
+    max_venue_error_rate: float = Field(0.5, ge=0.0, le=1.0)
+    venue_error_window: int = Field(20, ge=1)
+    stale_price_s: float = Field(30.0, gt=0.0)
+    flatten_on_halt: bool = False
+    rebalance_tolerance_pct: float = Field(0.5, gt=0.0, lt=100.0)  # of equity: a pair this close is done
+    rebalance_deadline_s: float = Field(30.0, gt=0.0)  # of event time: then the rebalance ends, incomplete
+    min_order_usdc: float = Field(10.0, gt=0.0)
+    # Values SOL (and SOL-quoted pairs) until the first SOL/USDC price arrives on a signal.
+    fallback_sol_usdc: float = Field(150.0, gt=0.0)
+    venue_error_min_fills: int = Field(5, ge=1)
+    # Orders fill on the paper venue (no signature fee, priority fee or tip), so routing compares pools on
+    # output alone; False prices each leg's transaction with venues.fees' model (live venues).
+    paper_venue: bool = True
+    split_chunks: int = Field(20, ge=2)  # a split buy's input is cut into this many equal parts
+    # The paper wallet's opening balances.
+    paper_start_usdc: float = Field(10_000.0, ge=0.0)
+    paper_start_sol: float = Field(50.0, ge=0.0)
+
+    @field_validator("mint_deny_list", mode="before")
+    @classmethod
+    def _split_mints(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(m.strip() for m in value.split(",") if m.strip())
+        return value
+
+
+class Settings(BaseSettings, RiskLimitSettings):
     """All knobs of the bot. Units are in the names; invariants are checked here, at start-up."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
@@ -70,44 +125,11 @@ class Settings(BaseSettings):
     sim_rate_eps: float = Field(300.0, gt=0.0)
     sim_random_walk: bool = False
 
-    # Risk limits (percentages of equity, basis points of price).
-    max_position_pct: float = Field(5.0, gt=0.0, le=100.0)
-    max_pair_exposure_pct: float = Field(10.0, gt=0.0, le=100.0)
-    max_total_exposure_pct: float = Field(50.0, gt=0.0, le=100.0)
-    stop_loss_pct: float = Field(2.0, gt=0.0, le=100.0)
-    max_drawdown_pct: float = Field(10.0, gt=0.0, le=100.0)
-    max_slippage_bps: int = Field(100, ge=1, le=5000)
-    min_confidence: float = Field(0.55, ge=0.5, le=1.0)
-    risk_per_trade_pct: float = Field(1.0, gt=0.0, le=100.0)
+    # Risk limits: the fields of `RiskLimitSettings` above (inherited, same names and environment keys).
     # How long (wall time) the next signal waits for the fills of the orders before it (see agents/risk.py).
     risk_fill_wait_ms: int = Field(5_000, ge=0, le=600_000)
-    kelly_fraction: float = Field(0.5, gt=0.0, le=1.0)
-    max_concurrent_positions: int = Field(5, ge=1)
-    max_orders_per_minute: int = Field(20, ge=1)
-    min_pool_liquidity_usdc: float = Field(50_000.0, ge=0.0)
-    max_launch_notional_usdc: float = Field(100.0, ge=0.0)
-    mint_deny_list: Annotated[tuple[str, ...], NoDecode] = ()  # env: comma-separated mints
-    take_profit_pct: float = Field(5.0, gt=0.0, le=1000.0)
-    trailing_stop_pct: float = Field(3.0, gt=0.0, lt=100.0)
-    max_hold_s: float = Field(3600.0, gt=0.0)
-    max_daily_drawdown_pct: float = Field(5.0, gt=0.0, le=100.0)
-    max_venue_error_rate: float = Field(0.5, ge=0.0, le=1.0)
-    venue_error_window: int = Field(20, ge=1)
-    stale_price_s: float = Field(30.0, gt=0.0)
-    flatten_on_halt: bool = False
-    rebalance_tolerance_pct: float = Field(0.5, gt=0.0, lt=100.0)
-    rebalance_deadline_s: float = Field(30.0, gt=0.0)
-    min_order_usdc: float = Field(10.0, gt=0.0)
-    # Values SOL (and SOL-quoted pairs) until the first SOL/USDC price arrives on a signal.
-    fallback_sol_usdc: float = Field(150.0, gt=0.0)
-    venue_error_min_fills: int = Field(5, ge=1)
-    # Orders fill on the paper venue (no transaction costs): routing compares pools on output alone.
-    paper_venue: bool = True
-    split_chunks: int = Field(20, ge=2)
 
-    # Paper wallet.
-    paper_start_usdc: float = Field(10_000.0, ge=0.0)
-    paper_start_sol: float = Field(50.0, ge=0.0)
+    # Paper wallet (its opening balances are risk limits: `paper_start_usdc`, `paper_start_sol`).
     paper_chain: bool = Field(True, description="settle every paper fill on an in-process LiteSVM chain")
 
     log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -154,7 +176,7 @@ class Settings(BaseSettings):
                 raise ValueError(f"pair {pair!r} is not BASE/QUOTE")
         return value
 
-    @field_validator("drift_markets", "mint_deny_list", "collect_accounts", mode="before")
+    @field_validator("drift_markets", "collect_accounts", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):

@@ -7,7 +7,7 @@ state only, so a replay decides the same way.
 
 Where things are:
   state       RiskState and its parts, what the wallet is worth, the memories that make inputs apply once
-  limits      RiskLimits, filled from the same-named settings
+  limits      RiskLimits: the limits declared once in core.settings (RiskLimitSettings), frozen
   codes       reason codes and halt kinds
   valuation   exposure, free balance, pool liquidity
   breakers    halts, drawdown, staleness, venue error rate

@@ -6,11 +6,12 @@ earlier cap), and `min_order` refuses a buy that the binding cap leaves below th
 cap's code. Checks run only on buys, after the screening every signal gets (`risk.decide`); sells and
 exits are never refused by a limit.
 
-A new limit: one function here, decorated with `@check(<its reason codes>)` and listed in
-`PRE_TRADE_CHECKS` where it belongs in the order, reading its value from a `RiskLimits` field filled
-from the same-named setting. `REJECT_CODES` follows from the list. (Rebalance slices, `risk.rebalance`,
-pass the same limits through their own gate, worded for the rebalance's alert: a limit that must also
-hold for them is added there too.)
+A new limit is two edits: its value, one field of `core.settings.RiskLimitSettings` (the one declaration
+`Settings` and `RiskLimits` inherit: environment key, default and bounds; plus its README row), and one
+function here, decorated with `@check(<its reason codes>)` and listed in `PRE_TRADE_CHECKS` where it
+belongs in the order, reading `ctx.limits.<field>`. `REJECT_CODES` follows from the list. (Rebalance
+slices, `risk.rebalance`, pass the same limits through their own gate, worded for the rebalance's alert:
+a limit that must also hold for them is added there too.)
 """
 
 from __future__ import annotations

@@ -4,7 +4,6 @@ authorities are still set (`raw.mints`), and each strategy's own risk parameters
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 
 from risk.breakers import advance_clock, clear_halt, set_halt
 from risk.codes import MANUAL_HALT
@@ -77,7 +76,7 @@ def limits_for_strategy(limits: RiskLimits, state: RiskState, strategy: str) -> 
     if all(getattr(limits, name) == value for name, value in overrides.items()):
         return limits
     try:
-        return replace(limits, **overrides)
+        return limits.replace(**overrides)
     except ValueError as exc:
         logger.error("strategy %s: parameters %s ignored: %s", strategy, overrides, exc)
         return limits

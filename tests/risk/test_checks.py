@@ -5,34 +5,37 @@ Fresh paper wallet: 10 000 USDC + 50 SOL at the 150 USDC fallback = 17 500 USDC 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-
 import pytest
 from pydantic import Field
 from risk_factories import fill_for, fresh, signal
 
 import risk as rr
 from core.errors import ConfigError
-from core.settings import Settings, load_settings
+from core.settings import RiskLimitSettings, Settings, load_settings
 from risk.checks import codes_of, run_checks
-from risk.limits import settings_missing
+from risk.codes import SCREENING_CODES
 from streams.records import Order, Rejection
 
 LIMITS = rr.RiskLimits()
 
 
-# --- a throwaway limit, defined here and nowhere else -----------------------------------------------------
+# --- a throwaway limit, declared here and nowhere else -----------------------------------------------------
 
 
-class SettingsWithPairBuys(Settings):
-    """The one setting a new limit needs (in the product: a field of core/settings.py)."""
+class DeclaredWithPairBuys(RiskLimitSettings):
+    """The one field a new limit needs (in the product: a field of `RiskLimitSettings`, core/settings.py)."""
 
     max_buys_in_flight_per_pair: int = Field(3, ge=1)
 
 
-@dataclass(frozen=True, slots=True)
-class LimitsWithPairBuys(rr.RiskLimits):
-    max_buys_in_flight_per_pair: int = 3
+# What `Settings` and `RiskLimits` are once core/settings.py declares that field: the product's classes,
+# unedited (neither declares a limit of its own; `test_every_limit_is_declared_once` holds them to it).
+class SettingsWithPairBuys(Settings, DeclaredWithPairBuys):
+    pass
+
+
+class LimitsWithPairBuys(rr.RiskLimits, DeclaredWithPairBuys):
+    pass
 
 
 PAIR_BUSY = "pair_busy"
@@ -49,10 +52,14 @@ def buys_in_flight(ctx: rr.BuyContext) -> rr.Reject | rr.Resize | None:
     return None
 
 
-def test_a_new_limit_is_one_check_and_one_setting() -> None:
+def test_a_new_limit_is_one_check_and_one_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MAX_BUYS_IN_FLIGHT_PER_PAIR", "2")  # an environment key named after the field
+    assert SettingsWithPairBuys(_env_file=None).max_buys_in_flight_per_pair == 2  # type: ignore[call-arg]
     settings = SettingsWithPairBuys(max_buys_in_flight_per_pair=1)
     limits = LimitsWithPairBuys.from_settings(settings)
     assert limits.max_buys_in_flight_per_pair == 1  # filled by name, from_settings untouched
+    with pytest.raises(ValueError):  # the declaration's bounds hold for the limits too
+        LimitsWithPairBuys(max_buys_in_flight_per_pair=0)
     checks = (*rr.PRE_TRADE_CHECKS, buys_in_flight)
     assert PAIR_BUSY in codes_of(checks)
 
@@ -166,10 +173,28 @@ def test_reject_codes_follow_from_the_checks() -> None:
 # --- limits come from settings by name --------------------------------------------------------------------
 
 
-def test_every_limit_is_a_setting_of_the_same_name_and_default() -> None:
-    assert settings_missing(rr.RiskLimits) == []
-    defaults = {f.name: f.default for f in fields(rr.RiskLimits)}
-    assert defaults == {name: Settings.model_fields[name].default for name in defaults}
+def test_every_limit_is_declared_once() -> None:
+    """One declaration (`RiskLimitSettings`): `Settings` and `RiskLimits` inherit it and add no limit."""
+    declared = RiskLimitSettings.model_fields
+    assert issubclass(Settings, RiskLimitSettings) and issubclass(rr.RiskLimits, RiskLimitSettings)
+    assert list(rr.RiskLimits.model_fields) == list(declared)
+    assert not own_annotations(rr.RiskLimits)
+    assert not own_annotations(Settings) & declared.keys()
+    for name, field in declared.items():  # the same default, type and bounds everywhere
+        assert repr(Settings.model_fields[name]) == repr(field) == repr(rr.RiskLimits.model_fields[name]), (
+            name
+        )
+
+
+def own_annotations(cls: type) -> set[str]:
+    return set(vars(cls).get("__annotations__", {}))
+
+
+def test_every_check_code_is_a_reject_code() -> None:
+    """A check's codes reach `REJECT_CODES` (the audit's and the dashboard's vocabulary) by its decorator."""
+    for chk in rr.PRE_TRADE_CHECKS:
+        assert set(chk.codes) <= set(rr.REJECT_CODES), chk.name
+    assert rr.REJECT_CODES[: len(SCREENING_CODES)] == SCREENING_CODES
 
 
 def test_from_settings_fills_every_field_by_name() -> None:
@@ -184,17 +209,110 @@ def test_from_settings_fills_every_field_by_name() -> None:
     }
     settings = load_settings(**values)
     limits = rr.RiskLimits.from_settings(settings)
-    for f in fields(rr.RiskLimits):
-        assert getattr(limits, f.name) == getattr(settings, f.name), f.name
+    for name in rr.RiskLimits.model_fields:
+        assert getattr(limits, name) == getattr(settings, name), name
     assert limits.mint_deny_list == ("MintA", "MintB") and limits.split_chunks == 8
     assert rr.RiskLimits.from_settings(settings, max_position_pct=1.0).max_position_pct == 1.0
 
 
+def test_the_environment_keys_are_the_field_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MAX_POSITION_PCT", "3")
+    monkeypatch.setenv("MINT_DENY_LIST", "MintA, MintB")
+    monkeypatch.setenv("PAPER_START_SOL", "0")
+    limits = rr.RiskLimits.from_settings(Settings(_env_file=None))  # type: ignore[call-arg]
+    assert (limits.max_position_pct, limits.mint_deny_list, limits.paper_start_sol) == (
+        3.0,
+        ("MintA", "MintB"),
+        0.0,
+    )
+
+
+def test_unknown_limit_names_are_refused() -> None:
+    with pytest.raises(ValueError, match="max_positon_pct"):
+        rr.RiskLimits(max_positon_pct=3.0)  # type: ignore[call-arg]
+    with pytest.raises(ValueError, match="max_positon_pct"):
+        rr.RiskLimits.from_settings(load_settings(), max_positon_pct=3.0)
+    with pytest.raises(ValueError, match="max_positon_pct"):
+        LIMITS.replace(max_positon_pct=3.0)
+
+
+def test_limits_are_frozen() -> None:
+    with pytest.raises(ValueError):
+        LIMITS.max_position_pct = 1.0  # type: ignore[misc]
+    assert LIMITS.replace(max_position_pct=1.0).max_position_pct == 1.0 and LIMITS.max_position_pct == 5.0
+
+
+# Each bound the limits had before they were declared once (RiskLimits.__post_init__), just outside it.
+OUT_OF_BOUNDS = [
+    ("max_position_pct", 0.0),
+    ("max_position_pct", 100.5),
+    ("max_pair_exposure_pct", 0.0),
+    ("max_pair_exposure_pct", 100.5),
+    ("max_total_exposure_pct", 0.0),
+    ("max_total_exposure_pct", 100.5),
+    ("stop_loss_pct", 0.0),
+    ("stop_loss_pct", 100.0),
+    ("max_drawdown_pct", 0.0),
+    ("max_drawdown_pct", 100.5),
+    ("max_slippage_bps", 0),
+    ("max_slippage_bps", 10_000),
+    ("min_order_usdc", 0.0),
+    ("fallback_sol_usdc", 0.0),
+    ("paper_start_usdc", -1.0),
+    ("paper_start_sol", -1.0),
+    ("risk_per_trade_pct", 0.0),
+    ("kelly_fraction", 0.0),
+    ("kelly_fraction", 1.01),
+    ("max_concurrent_positions", 0),
+    ("max_orders_per_minute", 0),
+    ("min_pool_liquidity_usdc", -1.0),
+    ("max_launch_notional_usdc", -1.0),
+    ("take_profit_pct", 0.0),
+    ("trailing_stop_pct", 0.0),
+    ("trailing_stop_pct", 100.0),
+    ("max_hold_s", 0.0),
+    ("stale_price_s", 0.0),
+    ("max_daily_drawdown_pct", 0.0),
+    ("max_daily_drawdown_pct", 100.5),
+    ("max_venue_error_rate", -0.1),
+    ("max_venue_error_rate", 1.1),
+    ("venue_error_window", 0),
+    ("rebalance_tolerance_pct", 0.0),
+    ("rebalance_tolerance_pct", 100.0),
+    ("rebalance_deadline_s", 0.0),
+    ("split_chunks", 1),
+]
+
+
+@pytest.mark.parametrize("name,value", OUT_OF_BOUNDS)
+def test_a_limit_out_of_bounds_is_refused_however_it_is_built(name: str, value: float) -> None:
+    with pytest.raises(ValueError, match=name):
+        rr.RiskLimits(**{name: value})
+    with pytest.raises(ValueError, match=name):
+        LIMITS.replace(**{name: value})
+    with pytest.raises(ConfigError, match=name.upper()):
+        load_settings(**{name: value})
+
+
+def test_the_bounds_are_inclusive_where_they_were() -> None:
+    edges = {
+        "max_position_pct": 100.0,
+        "stop_loss_pct": 99.9,
+        "max_drawdown_pct": 100.0,
+        "kelly_fraction": 1.0,
+        "max_venue_error_rate": 1.0,
+        "min_pool_liquidity_usdc": 0.0,
+        "paper_start_usdc": 0.0,
+        "split_chunks": 2,
+    }
+    limits = rr.RiskLimits(**edges)
+    assert {name: getattr(limits, name) for name in edges} == edges
+    assert rr.RiskLimits(max_venue_error_rate=0.0).max_venue_error_rate == 0.0
+
+
 def test_a_limit_without_a_setting_is_refused() -> None:
-    @dataclass(frozen=True, slots=True)
     class Orphan(rr.RiskLimits):
         max_nothing: float = 1.0
 
-    assert settings_missing(Orphan) == ["max_nothing"]
     with pytest.raises(ConfigError, match="max_nothing"):
         Orphan.from_settings(load_settings())
