@@ -1,12 +1,13 @@
 """One harness per registered venue, built through the registry against local fakes (never a public endpoint).
 
-`entry` runs each test once per registry entry. `harness` builds that venue's execution venue with
-`venues.registry.build_venue`, on a LiteSVM chain behind the RPC double of `tests/venues/live_fakes.py`
-(plus its Jupiter or Pump.fun double), and says how the venue is driven: the in-transaction driver
-(`execute`) for the paper venue, `venues.lifecycle.OrderLifecycle` (on the test's database) for the venues
-that send transactions. A test that needs a capability the entry does not declare is skipped by
-`needs(entry, capability)`; a venue that declares `SPOT_SWAP` without a harness here fails, so a new
-venue cannot pass the suite by omission.
+Each case runs on exactly the registry entries that declare the capabilities it needs: `on_venues(...)`
+parametrises the `entry` fixture with those entries (read from `venues.registry.REGISTRY` at collection,
+so a new venue joins every case it declares, and nothing is skipped); a case without it runs once per
+entry. `harness` builds that venue's execution venue with `venues.registry.build_venue`, on a LiteSVM
+chain behind the RPC double of `tests/venues/live_fakes.py` (plus its Jupiter or Pump.fun double), and
+says how the venue is driven: the in-transaction driver (`execute`) for the paper venue,
+`venues.lifecycle.OrderLifecycle` (on the test's database) for the venues that send transactions. A venue
+that declares `SPOT_SWAP` without a harness here fails, so a new venue cannot pass the suite by omission.
 """
 
 from __future__ import annotations
@@ -38,11 +39,22 @@ Execute = Callable[[Order, Mapping[str, int], int], Awaitable[Fill]]
 FAST = LifecycleConfig(poll_interval_s=0.01, backoff_base_s=0.01, backoff_max_s=0.05, max_call_retries=3)
 
 
-def needs(entry: VenueEntry, *capabilities: Capability) -> None:
-    """Skip the calling test unless the venue declares every capability."""
-    missing = [str(c) for c in capabilities if not entry.has(c)]
-    if missing:
-        pytest.skip(f"{entry.name} does not declare {', '.join(missing)}")
+def venues_with(*capabilities: Capability) -> list[str]:
+    """The registry entries that declare every one of `capabilities`, in registry order."""
+    return [name for name, entry in REGISTRY.items() if all(entry.has(c) for c in capabilities)]
+
+
+def on_venues(*capabilities: Capability) -> pytest.MarkDecorator:
+    """Run the decorated case once per registry entry declaring every one of `capabilities` (the `entry`
+    fixture, and the `harness` built on it, take each in turn). A capability no entry declares is an
+    error here rather than a case that silently runs on nothing."""
+    names = venues_with(*capabilities)
+    assert names, f"no venue declares {', '.join(map(str, capabilities))}"
+    return pytest.mark.parametrize("entry", names, indirect=True, ids=str)
+
+
+# The cases that execute orders: every venue with a spot swap (the `harness` fixture needs one).
+SPOT_SWAP = on_venues(Capability.SPOT_SWAP)
 
 
 @dataclass
@@ -194,7 +206,7 @@ def lifecycle_db(entry: VenueEntry, request: pytest.FixtureRequest) -> asyncpg.P
 async def harness(
     entry: VenueEntry, venue_settings: Settings, lifecycle_db: asyncpg.Pool | None
 ) -> AsyncIterator[Harness]:
-    needs(entry, Capability.SPOT_SWAP)
+    assert entry.has(Capability.SPOT_SWAP), f"{entry.name} executes no orders: mark the case @SPOT_SWAP"
     builder = HARNESSES.get(entry.name)
     assert builder is not None, f"{entry.name} executes orders: give it a harness in {__file__}"
     async with AsyncExitStack() as stack:

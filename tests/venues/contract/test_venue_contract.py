@@ -1,7 +1,8 @@
 """The contract every venue in the registry passes (paper included), as `venues.interface` states it.
 
-Each case runs once per registry entry and is skipped, by capability, on venues that cannot do what it
-needs (Drift has no spot swap, Jito only relays other venues' transactions).
+Each case runs on the registry entries that declare what it needs (`on_venues`, by capability): Drift has
+no spot swap and Jito only relays other venues' transactions, so neither runs the order cases; nothing is
+skipped.
 """
 
 from __future__ import annotations
@@ -18,13 +19,13 @@ from chain.local import LocalChain, memo_ix
 from core.errors import VenueError, VenueRejected
 from market.fills import FAILED, FILLED, SLIPPAGE, fill_id, mint_flows
 from market.tokens import USDC
-from market.venues import kind_of
-from tests.venues.contract.conftest import Harness, needs
+from market.venues import VenueName, kind_of
+from tests.venues.contract.conftest import SPOT_SWAP, Harness, on_venues, venues_with
 from tests.venues.live_fakes import FakeJito, FakeRpc, serve
 from venues.fees import transaction_base64
 from venues.interface import PreparedTx, Refused, Settlement, Venue, retryable
 from venues.jito.execution import tip_instruction
-from venues.registry import Capability, VenueEntry
+from venues.registry import REGISTRY, Capability, VenueEntry
 
 
 def moved(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
@@ -58,6 +59,7 @@ def test_the_entry_is_consistent(entry: VenueEntry) -> None:
 # -- venues that execute orders ------------------------------------------------------------------------
 
 
+@SPOT_SWAP
 async def test_the_built_venue_is_the_entrys(entry: VenueEntry, harness: Harness) -> None:
     assert isinstance(harness.venue, Venue)
     assert harness.venue.name == entry.name
@@ -65,6 +67,7 @@ async def test_the_built_venue_is_the_entrys(entry: VenueEntry, harness: Harness
     assert (harness.venue.settlement is Settlement.LIFECYCLE) == entry.has(Capability.NETWORK)
 
 
+@SPOT_SWAP
 async def test_a_buy_and_a_sell_fill_moving_exactly_their_mint_flows(harness: Harness) -> None:
     for oid, side, amount in (
         ("ord:buy", "buy", harness.buy_amount),
@@ -81,6 +84,7 @@ async def test_a_buy_and_a_sell_fill_moving_exactly_their_mint_flows(harness: Ha
         assert -flows[spent] <= amount  # never more than the order allowed
 
 
+@SPOT_SWAP
 async def test_an_order_past_its_slippage_bound_is_a_failed_fill_not_an_error(harness: Harness) -> None:
     order = harness.order("ord:greedy", "buy", harness.buy_amount, min_out=10**18)
     before = harness.chain.balances()
@@ -93,6 +97,7 @@ async def test_an_order_past_its_slippage_bound_is_a_failed_fill_not_an_error(ha
 
 
 @pytest.mark.parametrize("side,amount_in,min_out", [("hold", 1_000, 0), ("buy", 0, 0), ("sell", 1_000, -1)])
+@SPOT_SWAP
 async def test_a_malformed_order_is_rejected(
     harness: Harness, side: str, amount_in: int, min_out: int
 ) -> None:
@@ -105,14 +110,15 @@ async def test_a_malformed_order_is_rejected(
     assert harness.chain.balances() == before
 
 
-async def test_a_transient_failure_is_a_retryable_venue_error(entry: VenueEntry, harness: Harness) -> None:
-    needs(entry, Capability.NETWORK)
+@on_venues(Capability.SPOT_SWAP, Capability.NETWORK)
+async def test_a_transient_failure_is_a_retryable_venue_error(harness: Harness) -> None:
     harness.fail_network()
     with pytest.raises(VenueError) as failed:
         await harness.venue.prepare(harness.order("ord:busy", "buy", harness.buy_amount), harness.wallet())
     assert retryable(failed.value) and not isinstance(failed.value, VenueRejected)
 
 
+@SPOT_SWAP
 async def test_prepare_sends_nothing(harness: Harness) -> None:
     before = harness.chain.balances()
     prepared = await harness.venue.prepare(
@@ -123,6 +129,7 @@ async def test_prepare_sends_nothing(harness: Harness) -> None:
     assert harness.chain.balances() == before
 
 
+@SPOT_SWAP
 async def test_fill_ids_are_deterministic_and_an_order_fills_once(harness: Harness) -> None:
     order = harness.order("ord:twice", "buy", harness.buy_amount)
     before = harness.chain.balances()
@@ -139,6 +146,7 @@ async def test_fill_ids_are_deterministic_and_an_order_fills_once(harness: Harne
     assert nonzero(moved(before, after_first)) == nonzero(mint_flows(order, first))
 
 
+@SPOT_SWAP
 async def test_the_wallet_snapshot_is_not_mutated(harness: Harness) -> None:
     wallet = harness.wallet()
     snapshot = dict(wallet)
@@ -155,9 +163,9 @@ async def test_the_wallet_snapshot_is_not_mutated(harness: Harness) -> None:
 # -- bundle relays ---------------------------------------------------------------------------------------
 
 
+@on_venues(Capability.BUNDLE_RELAY)
 async def test_a_relay_lands_a_signed_transaction_atomically(entry: VenueEntry) -> None:
     """What a venue sending through the relay relies on: the bundle's transaction lands as signed, once."""
-    needs(entry, Capability.BUNDLE_RELAY)
     assert entry.relay is not None
     wallet = Keypair()
     chain = LocalChain({USDC: 6}, wallet)
@@ -181,3 +189,37 @@ async def test_a_relay_lands_a_signed_transaction_atomically(entry: VenueEntry) 
     finally:
         await relay.close()
         await runner.cleanup()
+
+
+# -- the suite itself ------------------------------------------------------------------------------------
+
+
+def entries_of(case: object) -> list[str]:
+    """The venues a case is parametrised over (by `on_venues`), in registry order."""
+    marks = [m for m in getattr(case, "pytestmark", []) if m.name == "parametrize" and m.args[0] == "entry"]
+    assert len(marks) == 1, f"{case} is not marked with on_venues"
+    return [str(name) for name in marks[0].args[1]]
+
+
+def test_each_case_runs_on_exactly_the_venues_declaring_what_it_needs() -> None:
+    """No case is skipped by capability: it is not collected for a venue that does not declare it."""
+    swap = [str(n) for n, e in REGISTRY.items() if e.has(Capability.SPOT_SWAP)]
+    assert swap == venues_with(Capability.SPOT_SWAP) and {"paper", "jupiter", "pumpfun"} <= set(swap)
+    for case in (
+        test_the_built_venue_is_the_entrys,
+        test_a_buy_and_a_sell_fill_moving_exactly_their_mint_flows,
+        test_an_order_past_its_slippage_bound_is_a_failed_fill_not_an_error,
+        test_a_malformed_order_is_rejected,
+        test_prepare_sends_nothing,
+        test_fill_ids_are_deterministic_and_an_order_fills_once,
+        test_the_wallet_snapshot_is_not_mutated,
+    ):
+        assert entries_of(case) == swap, case.__name__
+    assert entries_of(test_a_transient_failure_is_a_retryable_venue_error) == [
+        n for n in swap if REGISTRY[VenueName(n)].has(Capability.NETWORK)
+    ]
+    assert entries_of(test_a_relay_lands_a_signed_transaction_atomically) == [
+        str(n) for n, e in REGISTRY.items() if e.has(Capability.BUNDLE_RELAY)
+    ]
+    with pytest.raises(AssertionError, match="no venue declares"):
+        on_venues(Capability.SPOT_SWAP, Capability.PERP_ORDERS)
