@@ -56,7 +56,9 @@ LAYERS: dict[str, int] = {
     "models": 2,
     "market": 2,
     "streams.progress": 2,
-    # adapters and the cores that price through them
+    # adapters and the cores that price through them; chain.rpc is the Solana JSON-RPC client (network I/O,
+    # imports core only), used by venues and collectors: an adapter's rank, not a pure core's
+    "chain.rpc": 3,
     "risk": 3,
     "venues": 3,
     "collectors": 3,
