@@ -1,8 +1,10 @@
 """README documents every setting and the two commands a newcomer needs."""
 
+import re
 from pathlib import Path
 
 from core.settings import Settings
+from tests.test_architecture import APP_PACKAGES
 
 README = (Path(__file__).parent.parent / "README.md").read_text()
 
@@ -15,3 +17,25 @@ def test_every_setting_is_documented() -> None:
 def test_the_two_commands_come_first() -> None:
     head = README[:800]
     assert "make run" in head and "make test" in head
+
+
+def section(title: str) -> str:
+    start = README.index(f"\n## {title}\n")
+    return README[start : README.index("\n## ", start + 1)]
+
+
+def test_the_layout_says_where_to_add_each_thing_in_at_most_two_places() -> None:
+    rows = dict(re.findall(r"^\| (a [^|]+?) \| (.+) \|$", section("Layout"), re.M))
+    assert {"a strategy", "a risk limit", "a venue", "a topic", "a database query"} <= rows.keys()
+    root = Path(__file__).parent.parent
+    for what, where in rows.items():
+        places = [p for p in re.findall(r"`([^`]*/[^`]*)`", where) if not p.startswith("tests/")]
+        assert 1 <= len(places) <= 2, (what, places)
+        for place in places:  # a placeholder such as <name> stands for a new file in an existing folder
+            existing = place.split("<")[0].rstrip("/") or "."
+            assert (root / existing).exists(), (what, place)
+
+
+def test_the_layout_maps_every_package() -> None:
+    mapped = re.findall(r"^\| `(\w+)/` \|", section("Layout"), re.M)
+    assert sorted(mapped) == sorted(APP_PACKAGES) and len(mapped) == len(set(mapped))
