@@ -169,6 +169,10 @@ class BacktestEngine:
         for held in merge.pop_ready(2**62):  # the end of the recording: every partition is done
             self._score(held.item)
         folder.flush()
+        return self._result(events, dead, start_equity, started)
+
+    def _result(self, events: int, dead: int, start_equity: float, started: float) -> BacktestResult:
+        """The run's result, once every record is in (the last equity sample is taken here)."""
         if self._last_bucket is not None:
             self._equity.append((self._last_bucket * self.interval_ms, self._last_equity))
         snapshots, signals, rejections = (self._counts[k] for k in ("snapshots", "signals", "rejections"))

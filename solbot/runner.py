@@ -17,7 +17,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
@@ -29,6 +29,9 @@ from solbot.monitor import TopicMonitor
 from store import latest_prices
 from store.portfolio import read_balances, read_positions
 from streams.broker import bootstrap_of, create_topics, supports_transactions
+
+if TYPE_CHECKING:
+    from market.simulator import MarketSimulator
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +138,6 @@ async def run(
 ) -> dict[str, Any]:
     """Run the bot until `duration_s` passes (or forever); returns (and prints) the summary."""
     from market.feed import run_feed
-    from market.simulator import MarketSimulator
 
     stack = Stack(settings)
     started: list[Worker] = []
@@ -161,53 +163,22 @@ async def run(
                 file=out,
                 flush=True,
             )
-        sim = MarketSimulator(
-            seed=seed,
-            pairs=settings.pairs,
-            rate_eps=rate_eps,
-            random_walk=settings.sim_random_walk,
-            start_ms=int(time.time() * 1000),
-        )
         sent = [0]
         feed = asyncio.create_task(
             run_feed(
                 bootstrap_of(stack.broker_url),
-                sim,
+                simulated_market(settings, seed, rate_eps),
                 duration_s=duration_s,
                 realtime=True,
                 on_progress=lambda n: sent.__setitem__(0, n),
             )
         )
         t0 = time.monotonic()
-        next_line = t0 + 5.0
-        while not feed.done():
-            await asyncio.sleep(0.25)
-            for w in started:
-                if w.proc.poll() is not None:
-                    raise ServiceError(
-                        f"worker {w.index} exited with code {w.proc.returncode}; see {w.log_path}"
-                    )
-            if time.monotonic() >= next_line:
-                next_line += 5.0
-                equity = await equity_usdc(stack.database_url, stack.redis_url, settings.portfolio)
-                print(progress_line(time.monotonic() - t0, sent[0], monitor, equity), file=out, flush=True)
+        await watch(feed, started, monitor, settings, stack, sent, t0, out)
         events = feed.result()
         await drain(monitor)
         equity = await equity_usdc(stack.database_url, stack.redis_url, settings.portfolio)
-        c = monitor.counts
-        summary = {
-            "events": events,
-            "signals": c.signals,
-            "orders": c.orders,
-            "fills": c.fills,
-            "failed_fills": c.failed_fills,
-            "rejected": c.rejected,
-            "dead_letters": c.dead_letters,
-            "equity_quote": equity,
-            "latency_ms": c.latency(),
-            "processing_guarantee": guarantee,
-            "duration_s": round(time.monotonic() - t0, 1),
-        }
+        summary = run_summary(monitor, events, equity, guarantee, time.monotonic() - t0)
         return summary
     finally:
         if feed is not None and not feed.done():
@@ -221,6 +192,62 @@ async def run(
         stack.stop()
         if summary:
             print(json.dumps(summary), file=out, flush=True)
+
+
+def simulated_market(settings: Settings, seed: int, rate_eps: float) -> MarketSimulator:
+    """The simulated market `run` feeds, starting now."""
+    from market.simulator import MarketSimulator
+
+    return MarketSimulator(
+        seed=seed,
+        pairs=settings.pairs,
+        rate_eps=rate_eps,
+        random_walk=settings.sim_random_walk,
+        start_ms=int(time.time() * 1000),
+    )
+
+
+async def watch(
+    feed: asyncio.Task[int],
+    started: list[Worker],
+    monitor: TopicMonitor,
+    settings: Settings,
+    stack: Stack,
+    sent: list[int],
+    t0: float,
+    out: Any,
+) -> None:
+    """Until the feed is done: stop the run if a worker exits, and print a progress line every 5 s."""
+    next_line = t0 + 5.0
+    while not feed.done():
+        await asyncio.sleep(0.25)
+        for w in started:
+            if w.proc.poll() is not None:
+                raise ServiceError(f"worker {w.index} exited with code {w.proc.returncode}; see {w.log_path}")
+        if time.monotonic() >= next_line:
+            next_line += 5.0
+            equity = await equity_usdc(stack.database_url, stack.redis_url, settings.portfolio)
+            print(progress_line(time.monotonic() - t0, sent[0], monitor, equity), file=out, flush=True)
+
+
+def run_summary(
+    monitor: TopicMonitor, events: int, equity: float, guarantee: str, duration_s: float
+) -> dict[str, Any]:
+    """What `run` prints at the end, from the topic monitor's counts."""
+    c = monitor.counts
+    return {
+        "events": events,
+        "signals": c.signals,
+        "orders": c.orders,
+        "fills": c.fills,
+        "failed_fills": c.failed_fills,
+        "rejected": c.rejected,
+        "dead_letters": c.dead_letters,
+        "equity_quote": equity,
+        "latency_ms": c.latency(),
+        "processing_guarantee": guarantee,
+        "duration_s": round(duration_s, 1),
+    }
 
 
 async def drain(monitor: TopicMonitor, quiet_s: float = 3.0, limit_s: float = 20.0) -> None:

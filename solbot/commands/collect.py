@@ -138,24 +138,29 @@ async def _collect(
             await closer.close()
         await sink.stop()
     if ws is not None and chain is not None:
-        summary["chain"] = {
-            "swaps": chain.stats.swaps,
-            "launches": chain.stats.launches,
-            "failed_tx": chain.stats.failed_tx,
-            "dead_letters": chain.stats.dead_letters,
-            "unattributed": chain.stats.unattributed,
-            "raydium_resolved": chain.stats.resolved,
-            "raydium_resolve_failed": chain.stats.resolve_failed,
-            "accounts_followed": chain.stats.accounts_followed,
-            "pool_updates": chain.stats.account_updates,
-            "notifications": ws.stats.notifications,
-            "reconnects": ws.stats.reconnects,
-            "stalls": ws.stats.stalls,
-            "malformed": ws.stats.malformed,
-        }
+        summary["chain"] = chain_summary(chain, ws)
     if jupiter is not None:
         summary[JUPITER] = {"quotes": jupiter.produced, "polls": jupiter.polls, "errors": jupiter.errors}
     if drift is not None:
         summary[DRIFT] = {"books": drift.produced, "polls": drift.polls, "errors": drift.errors}
     summary["duration_s"] = round(time.monotonic() - started, 1)
     return summary
+
+
+def chain_summary(chain: ChainCollector, ws: SolanaWsClient) -> dict[str, int]:
+    """The chain collector's and its WebSocket's counts, as `solbot collect` prints them."""
+    return {
+        "swaps": chain.stats.swaps,
+        "launches": chain.stats.launches,
+        "failed_tx": chain.stats.failed_tx,
+        "dead_letters": chain.stats.dead_letters,
+        "unattributed": chain.stats.unattributed,
+        "raydium_resolved": chain.stats.resolved,
+        "raydium_resolve_failed": chain.stats.resolve_failed,
+        "accounts_followed": chain.stats.accounts_followed,
+        "pool_updates": chain.stats.account_updates,
+        "notifications": ws.stats.notifications,
+        "reconnects": ws.stats.reconnects,
+        "stalls": ws.stats.stalls,
+        "malformed": ws.stats.malformed,
+    }

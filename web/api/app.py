@@ -98,19 +98,9 @@ def create_app(
                 bridge=bridge,
                 publisher=publisher,
             )
-            if settings.broker_url is not None:
-                # Before anything consumes: a broker that auto-creates a topic on first use would give it
-                # its own default partition count, and the workers would then refuse it.
-                try:
-                    await create_topics(bootstrap_of(settings.broker_url), settings.topic_partitions)
-                except (KafkaError, OSError) as exc:
-                    log.warning("topics not created (broker unreachable?): %s", exc)
+            await ensure_topics(settings)
             if live_bridge:
-                tasks.append(asyncio.create_task(poll_redis(bridge, redis), name="bridge-redis"))
-                if settings.broker_url is not None:
-                    tasks.append(
-                        asyncio.create_task(pump_topics(bridge, settings.broker_url), name="bridge-kafka")
-                    )
+                tasks.extend(start_bridge(bridge, redis, settings.broker_url))
             yield
         finally:
             for task in tasks:
@@ -136,6 +126,32 @@ def create_app(
         responses={500: {"model": ErrorResponse}},
     )
     install_error_handlers(app)
+    include_routes(app)
+    mount_dashboard(app)
+    return app
+
+
+async def ensure_topics(settings: Settings) -> None:
+    """Before anything consumes: a broker that auto-creates a topic on first use would give it its own
+    default partition count, and the workers would then refuse it."""
+    if settings.broker_url is None:
+        return
+    try:
+        await create_topics(bootstrap_of(settings.broker_url), settings.topic_partitions)
+    except (KafkaError, OSError) as exc:
+        log.warning("topics not created (broker unreachable?): %s", exc)
+
+
+def start_bridge(bridge: Bridge, redis: aioredis.Redis, broker_url: str | None) -> list[asyncio.Task[None]]:
+    """The live bridge's feeds: Redis' latest prices, and the topics when there is a broker."""
+    tasks = [asyncio.create_task(poll_redis(bridge, redis), name="bridge-redis")]
+    if broker_url is not None:
+        tasks.append(asyncio.create_task(pump_topics(bridge, broker_url), name="bridge-kafka"))
+    return tasks
+
+
+def include_routes(app: FastAPI) -> None:
+    """The versioned API's routers, the WebSocket, the metrics endpoint and its request timer."""
     api = APIRouter(prefix=API_PREFIX)
     for module in (auth, portfolio, trades, market_data, system, alerts, control, strategy):
         api.include_router(module.router)
@@ -143,8 +159,6 @@ def create_app(
     app.include_router(ws.router)
     app.include_router(metrics.router)
     app.middleware("http")(metrics.observe_requests)
-    mount_dashboard(app)
-    return app
 
 
 def mount_dashboard(app: FastAPI) -> None:
