@@ -108,6 +108,30 @@ def pid_alive(pid: int) -> bool:
         return False
 
 
+def start_time(pid: int) -> int | None:
+    """When the process started (clock ticks after boot): with the pid, it names one process for good."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return int(fh.read().rsplit(")", 1)[-1].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def same_process(pid: int, since: int | None) -> bool:
+    """`pid` is alive and is still the process that started at `since` (not a recycled pid)."""
+    if not pid_alive(pid):
+        return False
+    return since is None or start_time(pid) == since
+
+
+def process_name(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/comm") as fh:
+            return fh.read().strip()
+    except OSError:
+        return ""
+
+
 def terminate(pid: int, *, timeout_s: float = 10.0, sig: int = signal.SIGTERM) -> None:
     """Stop a process (and its process group when it leads one): signal, wait, then SIGKILL."""
     targets = [pid]
