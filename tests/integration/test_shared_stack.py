@@ -30,7 +30,7 @@ from services.web_ports import bindable
 from solbot.runner import prepare
 from tests.integration.conftest import FAST_ENV
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]  # ~40 s each on a quiet machine
 
 
 def _env(data_dir: Path, **extra: str) -> dict[str, str]:
