@@ -10,6 +10,7 @@ the command that started them; `services up` starts detached ones that live unti
 from __future__ import annotations
 
 import logging
+import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +34,8 @@ from services.stack_file import (
 log = logging.getLogger(__name__)
 
 COMPONENTS = ("broker", "postgres", "redis")
+# PostgreSQL's SIGTERM waits for every client to leave; a command reusing the stack may still be connected.
+STOP_SIGNALS = {"postgres": signal.SIGINT}  # fast shutdown: disconnect clients, checkpoint, exit
 ENV_NAMES = {"broker": "BROKER_URL", "postgres": "DATABASE_URL", "redis": "REDIS_URL"}
 
 __all__ = ["COMPONENTS", "ENV_NAMES", "Component", "Stack", "services_down", "services_status"]
@@ -135,13 +138,17 @@ class Stack:
                 del recorded[comp.name]
         write_state(self.state_file, recorded)
         while self._started:
-            terminate(self._started.pop().pid or 0)
+            _stop(self._started.pop())
 
     def __enter__(self) -> Stack:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _stop(comp: Component) -> None:
+    terminate(comp.pid or 0, sig=STOP_SIGNALS.get(comp.name, signal.SIGTERM))
 
 
 def _reusable(prior: Component, state_file: Path) -> bool:
@@ -151,7 +158,7 @@ def _reusable(prior: Component, state_file: Path) -> bool:
         return True
     if state is Liveness.ORPHANED:  # its owner was killed: finish what PR_SET_PDEATHSIG began
         log.warning("stopping the %s (pid %s) left by a killed solbot command", prior.name, prior.pid)
-        terminate(prior.pid or 0)
+        _stop(prior)
     elif state is Liveness.SILENT:
         raise StackConflict(
             f"the {prior.name} recorded in {state_file} (pid {prior.pid}, port {prior.port}) is running but "
@@ -173,7 +180,7 @@ def services_down(settings: Settings) -> list[str]:
             if status is Liveness.GONE:
                 del recorded[name]
             elif comp.owner is None or status is Liveness.ORPHANED:
-                terminate(comp.pid or 0)
+                _stop(comp)
                 del recorded[name]
                 stopped.append(name)
             else:
