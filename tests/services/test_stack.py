@@ -1,4 +1,6 @@
 import asyncio
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -122,6 +124,36 @@ def test_the_owner_stops_postgres_at_once_while_a_reuser_is_connected(tmp_path: 
         assert time.monotonic() - t0 < 8  # a fast shutdown, not 10 s of waiting for the client then SIGKILL
         assert not (tmp_path / "pgdata" / "postmaster.pid").exists()  # a clean exit removes its lock file
         reuser.stop()  # stops nothing: it started nothing
+    finally:
+        loop.run_until_complete(conn.close(timeout=1))
+        loop.close()
+
+
+OWNER = (
+    "import sys, time\n"
+    "from pathlib import Path\n"
+    "from core.settings import load_settings\n"
+    "from services.stack import Stack\n"
+    "s = load_settings(data_dir=Path(sys.argv[1]), broker_url='kafka://127.0.0.1:1', redis_url='redis://127.0.0.1:1/0')\n"
+    "st = Stack(s).start()\n"
+    "print(st.components['postgres'].pid, st.database_url, flush=True)\n"
+    "time.sleep(120)\n"
+)
+
+
+def test_postgres_of_a_killed_owner_goes_at_once_though_a_client_is_connected(tmp_path: Path) -> None:
+    owner = subprocess.Popen([sys.executable, "-c", OWNER, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    assert owner.stdout is not None
+    pid_text, url = owner.stdout.readline().split()
+    loop = asyncio.new_event_loop()
+    conn = loop.run_until_complete(asyncpg.connect(url))
+    try:
+        owner.kill()
+        owner.wait()
+        deadline = time.monotonic() + 8  # SIGTERM (a smart shutdown) would wait for our client forever
+        while pid_alive(int(pid_text)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not pid_alive(int(pid_text))
     finally:
         loop.run_until_complete(conn.close(timeout=1))
         loop.close()
