@@ -171,12 +171,12 @@ def _crash(data_dir: Path, owner: subprocess.Popen[str], *, servers_too: bool) -
     """kill -9 the command that owns the stack (and, for a machine-wide crash, every server)."""
     recorded = read_state(data_dir / "services.json")
     pids = [c.pid for c in recorded.values() if c.pid]
-    os.kill(owner.pid, signal.SIGKILL)
-    owner.wait()
-    if servers_too:
+    if servers_too:  # first, or the owner's death signal would let them shut down cleanly
         for pid in pids:
             os.killpg(pid, signal.SIGKILL)  # each server leads its own process group
         assert _until(lambda: not any(pid_alive(p) for p in pids), 10)
+    os.kill(owner.pid, signal.SIGKILL)
+    owner.wait()
     return pids
 
 
