@@ -19,6 +19,11 @@ class ServiceError(SolbotError):
     """An embedded or external component (broker, Postgres, Redis) could not be started or reached."""
 
 
+class StackConflict(ServiceError):
+    """A data dir's server is held by a process its stack file does not record (or that does not answer):
+    starting another over it would corrupt or break both, so the command stops with one line instead."""
+
+
 class VenueError(SolbotError):
     """A venue could not execute an order."""
 

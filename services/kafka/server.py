@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import concurrent.futures
+import fcntl
 import hashlib
 import json
 import logging
@@ -27,7 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.errors import ServiceError
+from core.errors import ServiceError, StackConflict
 from services.process import free_port, port_open, spawn, wait_until
 
 log = logging.getLogger(__name__)
@@ -367,6 +368,21 @@ def wait_ready(
     return marks
 
 
+def data_dir_held(logs: Path) -> bool:
+    """A live broker holds `logs` (Kafka takes a POSIX lock on `<log.dirs>/.lock` while it runs)."""
+    try:
+        fd = os.open(logs / ".lock", os.O_RDWR)
+    except OSError:
+        return False
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # also drops our test lock
+    return False
+
+
 def start_kafka(
     data_dir: Path,
     *,
@@ -387,6 +403,11 @@ def start_kafka(
     kdir = (data_dir / "kafka").resolve()
     logs = kdir / "data"
     logs.mkdir(parents=True, exist_ok=True)
+    if data_dir_held(logs):
+        raise StackConflict(
+            f"Kafka data directory {logs} is in use by a broker this data dir's stack did not start; "
+            "stop it or set another DATA_DIR"
+        )
     port, controller_port = _choose_ports(kdir, port)
     props = kdir / "server.properties"
     props.write_text(broker_properties(logs, port, controller_port, overrides or {}))

@@ -24,6 +24,8 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
 
     port = settings.web_port if args.port is None else args.port
     with Stack(settings) as stack:
+        if stack.reused:
+            print(f"solbot: {stack.describe_reused()}", flush=True)
         resolved = settings.model_copy(
             update={
                 "database_url": stack.database_url,

@@ -1,4 +1,7 @@
 import asyncio
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import asyncpg
@@ -6,7 +9,7 @@ import pytest
 import redis
 
 from core.errors import ServiceError
-from core.settings import load_settings
+from core.settings import Settings, load_settings
 from services import stack as stack_mod
 from services.process import pid_alive, port_open
 from services.stack import Stack, services_down, services_status
@@ -81,3 +84,76 @@ def test_services_up_down_status(tmp_path: Path) -> None:
     assert all(pid_alive(p) for p in pids)
     assert sorted(services_down(settings)) == ["broker", "postgres", "redis"]
     assert not any(pid_alive(p) for p in pids)
+
+
+def _postgres_only(data_dir: Path) -> Settings:
+    """Postgres embedded, the rest pointed elsewhere: the cheapest stack with a data directory to share."""
+    return load_settings(
+        data_dir=data_dir, broker_url="kafka://127.0.0.1:1", redis_url="redis://127.0.0.1:1/0"
+    )
+
+
+def test_a_second_stack_reuses_the_first_and_leaves_it_running(tmp_path: Path) -> None:
+    settings = _postgres_only(tmp_path)
+    owner = Stack(settings).start()
+    try:
+        pid_file = tmp_path / "pgdata" / "postmaster.pid"
+        lock = pid_file.read_text()
+        with Stack(settings) as reuser:
+            assert reuser.reused == ["postgres"]
+            assert reuser.database_url == owner.database_url
+            assert "stops them when it ends" in reuser.describe_reused()
+        assert pid_file.read_text() == lock
+        assert asyncio.run(_pg_version(owner.database_url)).startswith("PostgreSQL")
+        assert services_down(settings) == []  # a running command's stack is its own to stop
+        assert pid_alive(owner.components["postgres"].pid or 0)
+    finally:
+        owner.stop()
+    assert not (tmp_path / "services.json").exists()
+
+
+def test_the_owner_stops_postgres_at_once_while_a_reuser_is_connected(tmp_path: Path) -> None:
+    settings = _postgres_only(tmp_path)
+    owner = Stack(settings).start()
+    reuser = Stack(settings).start()
+    loop = asyncio.new_event_loop()
+    conn = loop.run_until_complete(asyncpg.connect(reuser.database_url))
+    try:
+        t0 = time.monotonic()
+        owner.stop()
+        assert time.monotonic() - t0 < 8  # a fast shutdown, not 10 s of waiting for the client then SIGKILL
+        assert not (tmp_path / "pgdata" / "postmaster.pid").exists()  # a clean exit removes its lock file
+        reuser.stop()  # stops nothing: it started nothing
+    finally:
+        loop.run_until_complete(conn.close(timeout=1))
+        loop.close()
+
+
+OWNER = (
+    "import sys, time\n"
+    "from pathlib import Path\n"
+    "from core.settings import load_settings\n"
+    "from services.stack import Stack\n"
+    "s = load_settings(data_dir=Path(sys.argv[1]), broker_url='kafka://127.0.0.1:1', redis_url='redis://127.0.0.1:1/0')\n"
+    "st = Stack(s).start()\n"
+    "print(st.components['postgres'].pid, st.database_url, flush=True)\n"
+    "time.sleep(120)\n"
+)
+
+
+def test_postgres_of_a_killed_owner_goes_at_once_though_a_client_is_connected(tmp_path: Path) -> None:
+    owner = subprocess.Popen([sys.executable, "-c", OWNER, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    assert owner.stdout is not None
+    pid_text, url = owner.stdout.readline().split()
+    loop = asyncio.new_event_loop()
+    conn = loop.run_until_complete(asyncpg.connect(url))
+    try:
+        owner.kill()
+        owner.wait()
+        deadline = time.monotonic() + 8  # SIGTERM (a smart shutdown) would wait for our client forever
+        while pid_alive(int(pid_text)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not pid_alive(int(pid_text))
+    finally:
+        loop.run_until_complete(conn.close(timeout=1))
+        loop.close()
