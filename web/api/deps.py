@@ -17,6 +17,10 @@ from web.api.ratelimit import RateLimiter
 from web.api.security import Authenticator, AuthFailed, Permission, Principal
 from web.bridge import Bridge
 
+# A pair filter: BASE/QUOTE of printable symbols. Control characters are refused here, not by the
+# database (Postgres refuses a NUL byte in text with an error, which was a 500).
+PAIR_QUERY = r"^[^\x00-\x1f\x7f/]{1,31}/[^\x00-\x1f\x7f/]{1,31}$"
+
 
 @dataclass
 class ApiState:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from store.latest_prices import read_price, read_prices
-from web.api.deps import RedisDep, rate_limited, require
+from web.api.deps import PAIR_QUERY, RedisDep, rate_limited, require
 from web.api.errors import ApiError, ErrorResponse
 from web.api.security import Permission, Principal
 
@@ -38,7 +38,7 @@ async def market_data(
     redis: RedisDep,
     _: Annotated[Principal, Depends(require(Permission.READ_PORTFOLIO, Permission.VIEW_ANALYTICS))],
     __: Annotated[None, Depends(rate_limited("market_data"))],
-    pair: Annotated[str | None, Query(max_length=64, description="e.g. SOL/USDC")] = None,
+    pair: Annotated[str | None, Query(max_length=64, pattern=PAIR_QUERY, description="e.g. SOL/USDC")] = None,
 ) -> MarketDataOut:
     if pair is not None:
         price = await read_price(redis, pair)

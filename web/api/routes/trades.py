@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from store.trades import read_trades
-from web.api.deps import PoolDep, SettingsDep, rate_limited, require
+from web.api.deps import PAIR_QUERY, PoolDep, SettingsDep, rate_limited, require
 from web.api.errors import ErrorResponse
 from web.api.security import Permission, Principal
 
@@ -68,7 +68,7 @@ async def list_trades(
     __: Annotated[None, Depends(rate_limited("default"))],
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$", description="From `next_cursor`")] = None,
-    pair: Annotated[str | None, Query(max_length=64)] = None,
+    pair: Annotated[str | None, Query(max_length=64, pattern=PAIR_QUERY, description="e.g. SOL/USDC")] = None,
     status: Literal["filled", "failed", "cancelled"] | None = None,
     since_ms: Annotated[int | None, Query(ge=0, le=INT64_MAX)] = None,
 ) -> TradePage:
