@@ -89,12 +89,15 @@ async def resolve_guarantee(settings: Settings, bootstrap: str) -> str:
 
 
 async def prepare(settings: Settings, stack: Stack) -> str:
-    """Topics and schema before any worker starts; returns the processing guarantee to use."""
+    """Topics, schema and the broker identity check before any worker starts; returns the processing
+    guarantee to use."""
+    from solbot.identity import check_broker_identity
     from store.migrate import migrate
 
     bootstrap = bootstrap_of(stack.broker_url)
     await create_topics(bootstrap, settings.topic_partitions)
     await migrate(stack.database_url)
+    await check_broker_identity(bootstrap, stack.database_url)
     return await resolve_guarantee(settings, bootstrap)
 
 
