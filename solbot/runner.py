@@ -155,9 +155,9 @@ async def run(
             file=out,
             flush=True,
         )
-        started = [start_worker(settings, stack, guarantee, i) for i in range(workers)]
-        monitor = TopicMonitor(bootstrap_of(stack.broker_url))
+        monitor = TopicMonitor(bootstrap_of(stack.broker_url), from_end=True)  # this run's counts
         await monitor.start()
+        started = [start_worker(settings, stack, guarantee, i) for i in range(workers)]
         for w in started:
             print(
                 f"solbot: worker {w.index}: http://127.0.0.1:{w.web_port}/status/ (log {w.log_path})",
