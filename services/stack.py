@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.errors import ServiceError
 from core.settings import Settings
 from services.broker import BrokerHandle, start_broker
 from services.postgres import PostgresHandle, start_postgres
@@ -104,6 +105,24 @@ class Stack:
         if detached:
             write_state(self.state_file, {**recorded, **{c.name: c for c in self._started}})
         return self
+
+    def broker_died(self) -> bool:
+        """True when the broker this stack started has exited (a crash, the OOM killer, `kill -9`)."""
+        comp = self.components.get("broker")
+        return comp is not None and comp.pid is not None and comp in self._started and not pid_alive(comp.pid)
+
+    def restart_broker(self) -> BrokerHandle:
+        """Start the broker this stack started again, on the same port and data dir, so clients reconnect
+        to the address they know. Blocks until it is ready, like the first start."""
+        comp = self.components["broker"]
+        if comp.pid is None or comp not in self._started:
+            raise ServiceError("the broker is not one this run started: it cannot restart it")
+        terminate(comp.pid)  # reaps the dead one (and makes sure it is dead)
+        self.broker = start_broker(
+            self.settings.data_dir, port=comp.port, embedded_broker=self.settings.embedded_broker
+        )
+        comp.pid = self.broker.pid
+        return self.broker
 
     def stop(self) -> None:
         """Stop what this stack started, newest first."""

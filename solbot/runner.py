@@ -185,6 +185,8 @@ async def run(
         next_line = t0 + 5.0
         while not feed.done():
             await asyncio.sleep(0.25)
+            if stack.broker_died():
+                await restart_broker(stack, out)
             for w in started:
                 if w.proc.poll() is not None:
                     raise ServiceError(
@@ -224,6 +226,25 @@ async def run(
         stack.stop()
         if summary:
             print(json.dumps(summary), file=out, flush=True)
+
+
+async def restart_broker(stack: Stack, out: Any) -> None:
+    """The embedded broker exited: start it again on its port and data, so the workers (whose clients
+    retry the address they know) carry on where they were. Kafka keeps its data on disk, so nothing is
+    lost; the identity check proves the data are the same. Tansu kept everything in memory: the run stops.
+    """
+    from solbot.identity import check_broker_identity
+
+    broker = stack.broker
+    if broker is not None and broker.kind == "tansu":
+        raise ServiceError(
+            "the embedded broker (Tansu, memory only) exited and lost every topic: the run stops "
+            "(the next run says whether `solbot reset --yes` is needed)"
+        )
+    print(f"solbot: the broker exited; restarting it on port {stack.components['broker'].port}", file=out)
+    handle = stack.restart_broker()
+    print(f"solbot: {handle.summary}", file=out, flush=True)
+    await check_broker_identity(bootstrap_of(stack.broker_url), stack.database_url)
 
 
 async def drain(monitor: TopicMonitor, quiet_s: float = 3.0, limit_s: float = 20.0) -> None:
