@@ -91,3 +91,8 @@ class RpcTimeout(RpcError):
 
 class CircuitOpen(VenueError):
     """The venue's circuit breaker is open after consecutive failures; nothing was attempted."""
+
+
+class BrokerMismatch(ServiceError):
+    """The database's broker-bound state (sink offsets, model checkpoints) was written against another
+    broker, or its data are gone; start-up stops with one line naming `solbot reset`."""

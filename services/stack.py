@@ -14,7 +14,7 @@ import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.errors import StackConflict
+from core.errors import ServiceError, StackConflict
 from core.settings import Settings
 from services.broker import BrokerHandle, start_broker
 from services.postgres import PostgresHandle, start_postgres
@@ -121,6 +121,28 @@ class Stack:
         else:
             handle = start_redis(data_dir, detached=detached)
         return started_component(name, handle.url, handle.pid, handle.port, detached=detached)
+
+    def broker_died(self) -> bool:
+        """True when the broker this stack started has exited (a crash, the OOM killer, `kill -9`)."""
+        comp = self.components.get("broker")
+        return comp is not None and comp.pid is not None and comp in self._started and not pid_alive(comp.pid)
+
+    def restart_broker(self) -> BrokerHandle:
+        """Start the broker this stack started again, on the same port and data dir, so clients reconnect
+        to the address they know. Blocks until it is ready, like the first start."""
+        comp = self.components["broker"]
+        if comp.pid is None or comp not in self._started:
+            raise ServiceError("the broker is not one this run started: it cannot restart it")
+        terminate(comp.pid)  # reaps the dead one (and makes sure it is dead)
+        data_dir = self.settings.data_dir
+        with locked(data_dir):  # other commands reuse the broker by its record: it must name the new one
+            self.broker = start_broker(data_dir, port=comp.port, embedded_broker=self.settings.embedded_broker)
+            new = started_component("broker", self.broker.url, self.broker.pid, self.broker.port, detached=False)
+            self._started[self._started.index(comp)] = self.components["broker"] = new
+            recorded = read_state(self.state_file)
+            recorded["broker"] = new
+            write_state(self.state_file, recorded)
+        return self.broker
 
     def stop(self) -> None:
         """Stop what this stack started, newest first; servers it reused keep running."""

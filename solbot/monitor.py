@@ -14,6 +14,8 @@ import numpy as np
 import orjson
 from aiokafka import AIOKafkaConsumer
 
+from streams.broker import true_end_offsets
+from streams.inspect import broker_partitions
 from streams.topics import DLQ_TOPICS, FILLS, ORDERS, ORDERS_REJECTED, SIGNALS
 
 
@@ -48,8 +50,9 @@ class PipelineCounts:
 class TopicMonitor:
     """Consumes the decision topics (not raw: that is the simulator's count) and keeps counts."""
 
-    def __init__(self, bootstrap: str) -> None:
+    def __init__(self, bootstrap: str, *, from_end: bool = False) -> None:
         self.bootstrap = bootstrap
+        self.from_end = from_end  # count only what comes after `start()`: this run, not earlier ones
         self.counts = PipelineCounts()
         self._task: asyncio.Task[None] | None = None
         self._consumer: AIOKafkaConsumer | None = None
@@ -57,7 +60,7 @@ class TopicMonitor:
     async def start(self) -> None:
         topics = [SIGNALS.name, ORDERS.name, ORDERS_REJECTED.name, FILLS.name, *(t.name for t in DLQ_TOPICS)]
         self._consumer = AIOKafkaConsumer(
-            *topics,
+            *(() if self.from_end else topics),
             bootstrap_servers=self.bootstrap,
             group_id=None,
             auto_offset_reset="earliest",
@@ -65,7 +68,18 @@ class TopicMonitor:
             fetch_max_wait_ms=20,
         )
         await self._consumer.start()
+        if self.from_end:
+            await self._seek_to_ends(topics)
         self._task = asyncio.create_task(self._run())
+
+    async def _seek_to_ends(self, topics: list[str]) -> None:
+        """Assign every partition of `topics` at its true end now (the broker keeps earlier runs' data)."""
+        assert self._consumer is not None
+        tps = await broker_partitions(self._consumer, topics)
+        ends = await true_end_offsets(self.bootstrap, tps, await self._consumer.end_offsets(tps))
+        self._consumer.assign(tps)
+        for tp in tps:
+            self._consumer.seek(tp, ends[tp])
 
     async def _run(self) -> None:
         assert self._consumer is not None

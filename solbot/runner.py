@@ -92,12 +92,15 @@ async def resolve_guarantee(settings: Settings, bootstrap: str) -> str:
 
 
 async def prepare(settings: Settings, stack: Stack) -> str:
-    """Topics and schema before any worker starts; returns the processing guarantee to use."""
+    """Topics, schema and the broker identity check before any worker starts; returns the processing
+    guarantee to use."""
+    from solbot.identity import check_broker_identity
     from store.migrate import migrate
 
     bootstrap = bootstrap_of(stack.broker_url)
     await create_topics(bootstrap, settings.topic_partitions)
     await migrate(stack.database_url)
+    await check_broker_identity(bootstrap, stack.database_url)
     return await resolve_guarantee(settings, bootstrap)
 
 
@@ -156,9 +159,9 @@ async def run(
             file=out,
             flush=True,
         )
-        started = [start_worker(settings, stack, guarantee, i) for i in range(workers)]
-        monitor = TopicMonitor(bootstrap_of(stack.broker_url))
+        monitor = TopicMonitor(bootstrap_of(stack.broker_url), from_end=True)  # this run's counts
         await monitor.start()
+        started = [start_worker(settings, stack, guarantee, i) for i in range(workers)]
         for w in started:
             print(
                 f"solbot: worker {w.index}: http://127.0.0.1:{w.web_port}/status/ (log {w.log_path})",
@@ -219,10 +222,13 @@ async def watch(
     t0: float,
     out: Any,
 ) -> None:
-    """Until the feed is done: stop the run if a worker exits, and print a progress line every 5 s."""
+    """Until the feed is done: restart a dead broker, stop the run if a worker exits, and print a
+    progress line every 5 s."""
     next_line = t0 + 5.0
     while not feed.done():
         await asyncio.sleep(0.25)
+        if stack.broker_died():
+            await restart_broker(stack, out)
         for w in started:
             if w.proc.poll() is not None:
                 raise ServiceError(f"worker {w.index} exited with code {w.proc.returncode}; see {w.log_path}")
@@ -250,6 +256,25 @@ def run_summary(
         "processing_guarantee": guarantee,
         "duration_s": round(duration_s, 1),
     }
+
+
+async def restart_broker(stack: Stack, out: Any) -> None:
+    """The embedded broker exited: start it again on its port and data, so the workers (whose clients
+    retry the address they know) carry on where they were. Kafka keeps its data on disk, so nothing is
+    lost; the identity check proves the data are the same. Tansu kept everything in memory: the run stops.
+    """
+    from solbot.identity import check_broker_identity
+
+    broker = stack.broker
+    if broker is not None and broker.kind == "tansu":
+        raise ServiceError(
+            "the embedded broker (Tansu, memory only) exited and lost every topic: the run stops "
+            "(the next run says whether `solbot reset --yes` is needed)"
+        )
+    print(f"solbot: the broker exited; restarting it on port {stack.components['broker'].port}", file=out)
+    handle = stack.restart_broker()
+    print(f"solbot: {handle.summary}", file=out, flush=True)
+    await check_broker_identity(bootstrap_of(stack.broker_url), stack.database_url)
 
 
 async def drain(monitor: TopicMonitor, quiet_s: float = 3.0, limit_s: float = 20.0) -> None:

@@ -45,6 +45,11 @@ DLQ_FEATURES = TopicSpec("dlq.features", keyed_by="source topic", partitions=1)
 DLQ_SIGNALS = TopicSpec("dlq.signals", keyed_by="source topic", partitions=1)
 DLQ_ORDERS = TopicSpec("dlq.orders", keyed_by="source topic", partitions=1)
 
+# One record, written once into a broker by the first run against it: which broker (and which of its
+# lives) the database's offsets belong to (streams/identity.py). Kept for ever; not in ALL_TOPICS, it is
+# made with its own retention by the identity check.
+BROKER_EPOCH = TopicSpec("broker.epoch", keyed_by="nothing", partitions=1, retention_ms=-1)
+
 RAW_TOPICS = (RAW_SWAPS, RAW_LAUNCHES)  # the market the features and launches agents read
 MARKET_DATA_TOPICS = (RAW_QUOTES, RAW_PERPS, RAW_MINTS, RAW_POOLS)
 PIPELINE_TOPICS = (FEATURES, SIGNALS, ORDERS, ORDERS_REJECTED, FILLS, ALLOCATIONS)

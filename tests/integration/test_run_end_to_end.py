@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -71,3 +72,25 @@ def test_bad_setting_stops_start_up_with_one_line(tmp_path: Path) -> None:
     assert res.returncode == 2
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and "FETCH_MAX_WAIT_MS" in lines[0], res.stderr
+
+
+def _summary(res: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    assert res.returncode == 0, res.stderr[-3000:]
+    summary: dict[str, Any] = json.loads(res.stdout.strip().splitlines()[-1])
+    return summary
+
+
+def test_two_runs_in_a_row_both_fill_their_orders(tmp_path: Path) -> None:
+    """The broker's data stay on disk under the data dir: the second run resumes where the first stopped
+    (sink offsets, model checkpoints, risk state) instead of deciding on orders that never fill."""
+    data_dir = tmp_path / "data"
+    runs = []
+    for seed in (1, 2):
+        res = _solbot(
+            ["run", "--duration", "30", "--seed", str(seed), "--rate", "300"], data_dir, FAST_ENV, timeout=240
+        )
+        runs.append(_summary(res))
+    for summary in runs:
+        assert summary["orders"] > 0 and summary["fills"] > 0, runs
+        assert summary["orders"] == summary["fills"] + summary["failed_fills"], runs
+    assert _ours(data_dir) == []

@@ -1,4 +1,6 @@
 import asyncio
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -157,3 +159,34 @@ def test_postgres_of_a_killed_owner_goes_at_once_though_a_client_is_connected(tm
     finally:
         loop.run_until_complete(conn.close(timeout=1))
         loop.close()
+
+
+def test_a_dead_broker_is_seen_and_restarted_on_its_port(tmp_path: Path) -> None:
+    settings = load_settings(data_dir=tmp_path, embedded_broker="tansu")
+    with Stack(settings) as st:
+        comp = st.components["broker"]
+        first, port = comp.pid, comp.port
+        assert first and port and not st.broker_died()
+        os.kill(first, signal.SIGKILL)
+        for _ in range(100):
+            if st.broker_died():
+                break
+            time.sleep(0.05)
+        assert st.broker_died()
+        handle = st.restart_broker()
+        assert (handle.port, comp.pid, comp.port) == (port, handle.pid, port) and handle.pid != first
+        assert port_open("127.0.0.1", port) and not st.broker_died()
+    assert not pid_alive(handle.pid)
+
+
+def test_an_external_broker_is_not_ours_to_restart(tmp_path: Path, stack: Stack) -> None:
+    settings = load_settings(
+        data_dir=tmp_path,
+        broker_url=stack.broker_url,
+        database_url=stack.database_url,
+        redis_url=stack.redis_url,
+    )
+    with Stack(settings) as st:
+        assert not st.broker_died()
+        with pytest.raises(ServiceError, match="cannot restart"):
+            st.restart_broker()

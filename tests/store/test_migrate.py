@@ -30,6 +30,7 @@ TABLES = {
     "wallets",
     "model_checkpoints",  # 0005
     "strategy_params",  # 0004: the dashboard's strategy parameters
+    "broker_identity",  # 0008: the broker the offsets and checkpoints belong to
 }
 ALL = [m.name for m in load_migrations()]
 
