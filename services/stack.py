@@ -18,7 +18,7 @@ from core.errors import ServiceError, StackConflict
 from core.settings import Settings
 from services.broker import BrokerHandle, start_broker
 from services.postgres import PostgresHandle, start_postgres
-from services.process import terminate
+from services.process import pid_alive, terminate
 from services.redis import RedisHandle, start_redis
 from services.stack_file import (
     STATE_NAME,
@@ -136,8 +136,12 @@ class Stack:
         terminate(comp.pid)  # reaps the dead one (and makes sure it is dead)
         data_dir = self.settings.data_dir
         with locked(data_dir):  # other commands reuse the broker by its record: it must name the new one
-            self.broker = start_broker(data_dir, port=comp.port, embedded_broker=self.settings.embedded_broker)
-            new = started_component("broker", self.broker.url, self.broker.pid, self.broker.port, detached=False)
+            self.broker = start_broker(
+                data_dir, port=comp.port, embedded_broker=self.settings.embedded_broker
+            )
+            new = started_component(
+                "broker", self.broker.url, self.broker.pid, self.broker.port, detached=False
+            )
             self._started[self._started.index(comp)] = self.components["broker"] = new
             recorded = read_state(self.state_file)
             recorded["broker"] = new

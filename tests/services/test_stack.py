@@ -15,6 +15,7 @@ from core.settings import Settings, load_settings
 from services import stack as stack_mod
 from services.process import pid_alive, port_open
 from services.stack import Stack, services_down, services_status
+from services.stack_file import read_state
 
 
 def test_embedded_stack_serves_and_stops_cleanly(tmp_path: Path) -> None:
@@ -174,7 +175,10 @@ def test_a_dead_broker_is_seen_and_restarted_on_its_port(tmp_path: Path) -> None
             time.sleep(0.05)
         assert st.broker_died()
         handle = st.restart_broker()
-        assert (handle.port, comp.pid, comp.port) == (port, handle.pid, port) and handle.pid != first
+        now = st.components["broker"]
+        assert (handle.port, now.pid, now.port) == (port, handle.pid, port) and handle.pid != first
+        # Other commands find the broker by the stack file: it names the new process.
+        assert read_state(st.state_file)["broker"].pid == handle.pid
         assert port_open("127.0.0.1", port) and not st.broker_died()
     assert not pid_alive(handle.pid)
 
