@@ -36,6 +36,7 @@ from streams.records import PoolState
 from venues.fees import set_compute_unit_limit
 from venues.jito.execution import TIP_ACCOUNTS
 from venues.pumpfun import schemas as pump
+from venues.pumpfun.addresses import TOKEN_PROGRAM_ID
 
 
 class ProgramDouble(Protocol):
@@ -396,6 +397,8 @@ class FakePump:
             self.chain.delegate_vault(state.pool, mint, wallet.pubkey())
         rpc.programs[self.program] = self
         rpc.accounts[state.pool] = lambda: (self.account_data(), pump.PROGRAM_ID)
+        # The venue reads the mint's owner for its token program (a legacy SPL Token coin here).
+        rpc.accounts[state.base_mint] = lambda: (bytes(82), str(TOKEN_PROGRAM_ID))
 
     def account_data(self) -> bytes:
         c = self.curve
