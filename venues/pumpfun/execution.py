@@ -38,6 +38,7 @@ from market import bonding_curve as bc
 from market.fills import SLIPPAGE
 from market.venues import VenueName
 from streams.records import Order
+from venues.fee_source import FeeSource, FixedFees
 from venues.fees import PriorityFeePolicy, budgeted_transaction, transaction_base64
 from venues.interface import PreparedTx, Refused, TransactionVenue, validate_order
 from venues.preflight import preflight
@@ -92,11 +93,20 @@ class PumpFunVenue(TransactionVenue):
     name: str = VenueName.PUMPFUN.value
 
     def __init__(
-        self, rpc: RpcClient, wallet: Keypair, config: PumpFunConfig, *, fees: PriorityFeePolicy | None = None
+        self,
+        rpc: RpcClient,
+        wallet: Keypair,
+        config: PumpFunConfig,
+        *,
+        fees: PriorityFeePolicy | FeeSource | None = None,
     ) -> None:
         self.rpc = rpc
         self.config = config
-        self.fees = fees or PriorityFeePolicy()
+        self.fees: FeeSource = (
+            fees
+            if fees is not None and not isinstance(fees, PriorityFeePolicy)
+            else FixedFees(fees or PriorityFeePolicy())
+        )
         self._wallet = wallet
         self._wallet_pk = wallet.pubkey()
         self._token_programs: dict[Pubkey, Pubkey] = {WSOL_MINT: TOKEN_PROGRAMS[0]}  # owners never change
@@ -193,7 +203,7 @@ class PumpFunVenue(TransactionVenue):
             body,
             blockhash,
             order_id=order.id,
-            fees=self.fees,
+            fees=await self.fees.priority(body, order.kind),
             cu_margin_bps=self.config.cu_margin_bps,
         )
         tx = budgeted_transaction(self._wallet, body, blockhash, budget.unit_limit, budget.unit_price)
@@ -210,3 +220,6 @@ class PumpFunVenue(TransactionVenue):
     async def broadcast(self, raw_base64: str) -> None:
         """Send the stored bytes once; the life cycle re-sends the same bytes (one signature)."""
         await self.rpc.send_transaction(raw_base64)
+
+    def observe_landing(self, landed: bool) -> None:
+        self.fees.observe_landing(landed)
