@@ -17,7 +17,8 @@ from solders.keypair import Keypair
 from chain.local import LocalChain
 from chain.rpc import RpcClient
 from streams.records import Order, PoolState
-from tests.venues.live_fakes import FakeJito, FakeJupiter, FakeRpc, Faults, serve
+from tests.venues.fake_jito import FakeJito
+from tests.venues.live_fakes import FakeJupiter, FakeRpc, Faults, serve
 from venues.interface import PreparedTx, RelayVerdict
 from venues.jito.execution import JitoClient
 from venues.jupiter.config import JupiterConfig

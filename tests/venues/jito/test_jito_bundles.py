@@ -18,8 +18,9 @@ from solders.keypair import Keypair
 
 from chain.local import LocalChain
 from chain.rpc import RpcClient
+from tests.venues.fake_jito import FakeJito
 from tests.venues.jupiter.test_jupiter_build import SOL, STATE, USDC, order
-from tests.venues.live_fakes import FakeJito, FakeJupiter, FakeRpc, serve
+from tests.venues.live_fakes import FakeJupiter, FakeRpc, serve
 from venues.fees import PriorityFeePolicy
 from venues.jito.execution import JitoClient
 from venues.jupiter.config import JupiterConfig

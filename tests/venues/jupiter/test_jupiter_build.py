@@ -23,7 +23,8 @@ from chain.local import MEMO_PROGRAM_ID, LocalChain
 from chain.rpc import RpcClient
 from core.errors import DecodeError, VenueError
 from streams.records import Order, PoolState
-from tests.venues.live_fakes import FakeJito, FakeJupiter, FakeRpc, serve
+from tests.venues.fake_jito import FakeJito
+from tests.venues.live_fakes import FakeJupiter, FakeRpc, serve
 from venues.fee_source import FixedFees
 from venues.fees import COMPUTE_BUDGET_PROGRAM_ID, PriorityFeePolicy, TipPolicy, unit_limit
 from venues.interface import PreparedTx
