@@ -12,7 +12,12 @@ Every status change is a row in `order_transitions` (from, to, reason, ts_ms) wr
 database transaction that updates `orders.status`. `run` is resumable: calling it again for an order
 (a re-delivered message, a restarted worker) continues from what is stored, and a terminal order
 returns its stored outcome. A circuit breaker per venue stops calling a venue after consecutive
-failures, for a cooldown.
+failures, for a cooldown; a 429 is a pace to keep (backed off, honouring Retry-After), not a failure.
+
+Re-sends go through the venue's `rebroadcast`, which a rate-limited relay may skip. A relay that reports a
+transaction FAILED (Jito: every region failed the bundle, it will not be forwarded) ends the order at
+once, after one more status read of the chain, instead of waiting out the blockhash. Every sent
+transaction's fate (landed, or lost) is told to the venue (`observe_landing`) for the fee policy.
 
 The venue is any `venues.interface.TransactionVenue`: the life cycle runs its hooks (`prepare`, then
 `broadcast`, then `finalize` once the transaction landed) with a Postgres write between each. A market
