@@ -150,6 +150,24 @@ class SolanaWsClient:
             config["enableReceivedNotification"] = True
         return self._add(Subscription("signatureSubscribe", (signature, config), signature), handler)
 
+    async def confirmation(self, signature: str, timeout_s: float) -> Any:
+        """Wait for `signature` to reach the client's commitment: its final notification's `value`
+        (`{"err": None}` when it succeeded, `{"err": <TransactionError>}` when it failed), pushed by the
+        node instead of polled. TimeoutError (and the subscription withdrawn) if none came in time:
+        that proves nothing about the transaction; only a status read after its expiry does."""
+        done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+        async def final(note: Notification) -> None:
+            if not done.done():
+                done.set_result(note.result.get("value") if isinstance(note.result, dict) else None)
+
+        sub = self.subscribe_signature(signature, final)
+        try:
+            return await asyncio.wait_for(done, timeout_s)
+        finally:
+            if self._declared(sub):
+                self.unsubscribe(sub)
+
     def unsubscribe(self, sub: Subscription) -> None:
         """Withdraw `sub` (the object a `subscribe_*` returned): never sent again, and cancelled on the
         live connection (a task, like `_add`); its late notifications are counted as unrouted."""

@@ -40,6 +40,30 @@ ORDERS = Counter("solbot_orders_total", "Orders by state", ["state"])
 VENUE_ERRORS = Counter("solbot_venue_errors_total", "Venue errors", ["venue"])
 VENUE_LATENCY = Histogram("solbot_venue_latency_seconds", "Venue execution time", ["venue"], buckets=_BUCKETS)
 LAST_EVENT_AGE = Gauge("solbot_last_event_age_seconds", "Wall time since a pair's last raw event", ["pair"])
+# The landing-driven fee policy (venues.fee_source) and the Jito relay (venues.jito).
+FEE_UNIT_PRICE = Gauge(
+    "solbot_fee_unit_price_micro_lamports", "Last compute-unit price chosen, micro-lamports/CU", ["venue"]
+)
+FEE_MARKET_PRICE = Gauge(
+    "solbot_fee_market_unit_price_micro_lamports",
+    "Percentile of getRecentPrioritizationFees the last price started from",
+    ["venue"],
+)
+FEE_TIP = Gauge("solbot_fee_tip_lamports", "Last Jito tip chosen, lamports", ["venue"])
+FEE_TIP_FLOOR = Gauge("solbot_fee_tip_floor_lamports", "Jito tip floor at the policy's percentile", ["venue"])
+FEE_LANDING_RATE = Gauge(
+    "solbot_fee_landing_rate", "Share of recent transactions that landed, 0..1", ["venue"]
+)
+FEE_MULTIPLIER = Gauge(
+    "solbot_fee_multiplier", "Landing-driven multiplier on the market fee and tip", ["venue"]
+)
+FEE_LANDINGS = Counter(
+    "solbot_fee_landings_total", "Transaction outcomes the fee policy learned", ["venue", "landed"]
+)
+JITO_REQUESTS = Counter(
+    "solbot_jito_requests_total", "Requests to the Jito block engine", ["method", "outcome"]
+)
+JITO_BUNDLES = Counter("solbot_jito_bundle_statuses_total", "Inflight bundle statuses read", ["status"])
 
 _last_event_wall: dict[str, float] = {}
 

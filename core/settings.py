@@ -6,7 +6,16 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from core.errors import ConfigError
@@ -159,6 +168,37 @@ class Settings(BaseSettings, RiskLimitSettings):
     drift_data_url: str = "https://data.api.drift.trade"
     drift_markets: Annotated[tuple[str, ...], NoDecode] = ("SOL-PERP",)  # env: comma-separated
     drift_poll_s: float = Field(2.0, gt=0.0)
+
+    # Live fees (venues/fee_policy.py): the priority fee from getRecentPrioritizationFees and the Jito tip
+    # from its tip floor, at the urgency's percentile (low 25th, normal 50th, high 75th, urgent 95th; a
+    # stop-loss pays at least high), times a multiplier that follows the landing rate, within the caps.
+    fee_urgency: Literal["low", "normal", "high", "urgent"] = "normal"
+    priority_fee_default_micro_lamports: int = Field(10_000, ge=0, le=10**9)
+    priority_fee_min_micro_lamports: int = Field(1_000, ge=0, le=10**9)
+    priority_fee_max_micro_lamports: int = Field(1_000_000, ge=0, le=10**9)
+    priority_fee_max_lamports: int = Field(100_000, ge=0, le=10**9)
+    jito_tip_default_lamports: int = Field(10_000, ge=1_000, le=10**9)
+    jito_tip_max_lamports: int = Field(1_000_000, ge=1_000, le=10**9)
+    fee_landing_target: float = Field(0.9, gt=0.0, le=1.0)
+    fee_landing_window: int = Field(20, ge=1, le=10_000)
+    fee_step_up: float = Field(0.25, ge=0.0, le=10.0)
+    fee_decay: float = Field(0.1, ge=0.0, lt=1.0)
+    fee_max_multiplier: float = Field(4.0, ge=1.0, le=100.0)
+    # Jito block engine (venues/jito/): one token bucket per client keeps every order's requests under it.
+    jito_url: str = "https://mainnet.block-engine.jito.wtf/api/v1/bundles"
+    jito_tip_floor_url: str = "https://bundles.jito.wtf/api/v1/bundles/tip_floor"
+    jito_requests_per_s: float = Field(1.0, gt=0.0, le=1000.0)
+    jito_priority_fee: bool = Field(
+        False, description="also pay a priority fee in bundles (only the tip counts)"
+    )
+
+    @model_validator(mode="after")
+    def _check_fee_bounds(self) -> Settings:
+        if not self.priority_fee_min_micro_lamports <= self.priority_fee_max_micro_lamports:
+            raise ValueError("PRIORITY_FEE_MIN_MICRO_LAMPORTS must be <= PRIORITY_FEE_MAX_MICRO_LAMPORTS")
+        if not self.jito_tip_default_lamports <= self.jito_tip_max_lamports:
+            raise ValueError("JITO_TIP_DEFAULT_LAMPORTS must be <= JITO_TIP_MAX_LAMPORTS")
+        return self
 
     @field_validator("pairs", mode="before")
     @classmethod

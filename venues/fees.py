@@ -1,4 +1,4 @@
-"""Compute budget instructions (PROTOCOLS.md §7) and the priority-fee and Jito-tip policies.
+"""Compute budget instructions (docs/protocols §5.1) and the priority-fee and Jito-tip policies.
 
 Why a policy object: the unit price decides landing odds and cost at once; keeping it pure and capped
 (`max_fee_lamports`) means a spike in the fee market can never spend more than the operator allowed.
@@ -7,8 +7,10 @@ Why a policy object: the unit price decides landing odds and cost at once; keepi
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from solders.address_lookup_table_account import AddressLookupTableAccount
 from solders.hash import Hash
 from solders.instruction import Instruction
 from solders.keypair import Keypair
@@ -41,11 +43,20 @@ def set_compute_unit_price(micro_lamports: int) -> Instruction:
 
 
 def budgeted_transaction(
-    payer: Keypair, body: list[Instruction], blockhash: Hash, limit: int | None, price: int
+    payer: Keypair,
+    body: list[Instruction],
+    blockhash: Hash,
+    limit: int | None,
+    price: int | None,
+    tables: Sequence[AddressLookupTableAccount] = (),
 ) -> VersionedTransaction:
-    """A signed v0 transaction, compute budget first (none when `limit` is None: a simulation probe)."""
-    budget = [] if limit is None else [set_compute_unit_limit(limit), set_compute_unit_price(price)]
-    message = MessageV0.try_compile(payer.pubkey(), budget + body, [], blockhash)
+    """A signed v0 transaction, compute budget first, compiled with the lookup `tables` the body's
+    accounts may be found in. `limit` None: no budget at all; `price` None: a unit limit without a unit
+    price (a Jito bundle pays its tip, not a priority fee)."""
+    budget = [] if limit is None else [set_compute_unit_limit(limit)]
+    if limit is not None and price is not None:
+        budget.append(set_compute_unit_price(price))
+    message = MessageV0.try_compile(payer.pubkey(), budget + body, list(tables), blockhash)
     return VersionedTransaction(message, [payer])
 
 
@@ -59,10 +70,13 @@ def priority_fee_lamports(unit_limit: int, micro_lamports_per_unit: int) -> int:
     return -(-unit_limit * micro_lamports_per_unit // MICRO_LAMPORTS_PER_LAMPORT)
 
 
-def unit_limit(units_consumed: int, margin_bps: int = 2_000, floor: int = 1_000) -> int:
-    """Simulation's units plus a margin (default 20 %), never below `floor` nor above the chain's cap."""
+def unit_limit(
+    units_consumed: int, margin_bps: int = 2_000, floor: int = 1_000, cap: int = MAX_COMPUTE_UNITS
+) -> int:
+    """Simulation's units plus a margin (default 20 %), never below `floor` nor above `cap` (at most the
+    chain's 1.4 M)."""
     padded = -(-units_consumed * (10_000 + margin_bps) // 10_000)
-    return max(floor, min(MAX_COMPUTE_UNITS, padded))
+    return max(floor, min(cap, MAX_COMPUTE_UNITS, padded))
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,6 +52,17 @@ if TYPE_CHECKING:
 EMPTY_WALLET: Mapping[str, int] = MappingProxyType({})
 
 
+class RelayVerdict(enum.StrEnum):
+    """What a relay (Jito) says of a transaction it was given, before the chain does. Only FAILED ends an
+    order early (the relay will not forward it); the others leave the chain's answer to decide."""
+
+    UNKNOWN = "unknown"  # no relay, or not asked yet
+    PENDING = "pending"
+    LANDED = "landed"
+    INVALID = "invalid"  # the relay does not know it (dropped, or older than its look-back)
+    FAILED = "failed"
+
+
 class Settlement(enum.StrEnum):
     """Where a venue's fills may be computed: see the module docstring."""
 
@@ -192,3 +203,15 @@ class TransactionVenue(Venue):
 
     settlement: ClassVar[Settlement] = Settlement.LIFECYCLE
     rpc: RpcClient
+
+    async def rebroadcast(self, raw_base64: str) -> None:
+        """Send stored bytes again while unconfirmed; a relay with a rate limit may skip it."""
+        await self.broadcast(raw_base64)
+
+    async def relay_verdict(self, signature: str) -> RelayVerdict:
+        """The relay's word on a sent transaction; UNKNOWN for a venue that sends to the RPC node."""
+        return RelayVerdict.UNKNOWN
+
+    def observe_landing(self, landed: bool) -> None:
+        """A sent transaction's fate (landed, or lost: expired or failed at the relay), for the fees."""
+        return None

@@ -12,7 +12,12 @@ Every status change is a row in `order_transitions` (from, to, reason, ts_ms) wr
 database transaction that updates `orders.status`. `run` is resumable: calling it again for an order
 (a re-delivered message, a restarted worker) continues from what is stored, and a terminal order
 returns its stored outcome. A circuit breaker per venue stops calling a venue after consecutive
-failures, for a cooldown.
+failures, for a cooldown; a 429 is a pace to keep (backed off, honouring Retry-After), not a failure.
+
+Re-sends go through the venue's `rebroadcast`, which a rate-limited relay may skip. A relay that reports a
+transaction FAILED (Jito: every region failed the bundle, it will not be forwarded) ends the order at
+once, after one more status read of the chain, instead of waiting out the blockhash. Every sent
+transaction's fate (landed, or lost) is told to the venue (`observe_landing`) for the fee policy.
 
 The venue is any `venues.interface.TransactionVenue`: the life cycle runs its hooks (`prepare`, then
 `broadcast`, then `finalize` once the transaction landed) with a Postgres write between each. A market
@@ -46,7 +51,15 @@ from core.errors import (
 )
 from market.fills import failed_fill
 from streams.records import Fill, Order
-from venues.interface import EMPTY_WALLET, Landing, Refused, TransactionVenue, retryable, validate_order
+from venues.interface import (
+    EMPTY_WALLET,
+    Landing,
+    Refused,
+    RelayVerdict,
+    TransactionVenue,
+    retryable,
+    validate_order,
+)
 
 log = logging.getLogger(__name__)
 
@@ -311,13 +324,15 @@ class OrderLifecycle:
         if tx.state == "signed":
             if not await self._send(order, tx):
                 return
-        last_send = time.monotonic()
+        next_send = time.monotonic() + self.config.resend_interval_s
         while True:
             found = await self._rpc_call(lambda: self.statuses.status(tx.signature))
             if found is not None and found.err is not None:
+                self.venue.observe_landing(True)  # it landed (and paid its fees); the program refused it
                 await self._close_tx(order.id, tx, "failed", FAILED, f"transaction error: {found.err}")
                 return
             if found is not None and found.confirmation_status in ("confirmed", "finalized"):
+                self.venue.observe_landing(True)
                 await self._close_tx(order.id, tx, "landed", CONFIRMED, f"landed in slot {found.slot}")
                 return
             if found is None:
@@ -329,12 +344,26 @@ class OrderLifecycle:
                         lambda: self.statuses.status(tx.signature, search_history=True)
                     )
                     if again is None:
+                        self.venue.observe_landing(False)
                         await self._expire_tx(order.id, tx, height)
                         return
                     continue
-            if time.monotonic() - last_send >= self.config.resend_interval_s:
-                await self._resend(order, tx)
-                last_send = time.monotonic()
+                if await self.venue.relay_verdict(tx.signature) is RelayVerdict.FAILED:
+                    # The relay failed it in every region and will not forward it (it was sent nowhere
+                    # else): the auction is lost now, not at the blockhash's expiry. The chain is asked
+                    # once more, so a transaction that did land is never booked as failed.
+                    again = await self._rpc_call(
+                        lambda: self.statuses.status(tx.signature, search_history=True)
+                    )
+                    if again is None:
+                        self.venue.observe_landing(False)
+                        await self._close_tx(
+                            order.id, tx, "failed", FAILED, "relay: bundle failed, not forwarded"
+                        )
+                        return
+                    continue
+            if time.monotonic() >= next_send:
+                next_send = time.monotonic() + await self._resend(order, tx)
             await asyncio.sleep(self.config.poll_interval_s)
 
     async def _send(self, order: Order, tx: _Tx) -> bool:
@@ -365,13 +394,20 @@ class OrderLifecycle:
                 )
         return True
 
-    async def _resend(self, order: Order, tx: _Tx) -> None:
+    async def _resend(self, order: Order, tx: _Tx) -> float:
+        """Re-broadcast the stored bytes; the seconds until the next re-send (longer after a 429)."""
         try:
-            await self.venue.broadcast(tx.raw)
+            await self.venue.rebroadcast(tx.raw)
             self.breaker.success()
+        except RateLimited as exc:
+            # The venue is up and answering; it asks us to slow down. Not a failure of the venue: the
+            # breaker would otherwise stop every order's sends for what is only a pace.
+            log.debug("order %s: re-broadcast rate limited", order.id)
+            return max(self.config.resend_interval_s, exc.retry_after_s or 0.0)
         except VenueError as exc:
             self.breaker.failure()
             log.debug("order %s: re-broadcast failed (%s)", order.id, type(exc).__name__)
+        return self.config.resend_interval_s
 
     async def _close_tx(self, order_id: str, tx: _Tx, tx_state: str, status: str, reason: str) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
@@ -427,7 +463,8 @@ class OrderLifecycle:
                 if not retryable(exc):
                     self.breaker.success()  # the venue answered; the order is the problem
                     raise
-                self.breaker.failure()
+                if not isinstance(exc, RateLimited):  # a 429 is a pace to keep, not a venue down
+                    self.breaker.failure()
                 last = exc
                 await asyncio.sleep(self._backoff(attempt, exc))
                 continue

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from chain.local import LocalChain
     from chain.rpc import RpcClient
     from core.settings import Settings
+    from venues.fee_source import FeeSource
     from venues.fees import PriorityFeePolicy, TipPolicy
     from venues.jupiter.config import JupiterConfig
     from venues.pumpfun.config import PumpFunConfig
@@ -66,6 +67,7 @@ __all__ = [
     "followed_programs",
     "is_bonding_curve",
     "is_constant_product",
+    "jito_client",
     "kind_of",
     "log_decoders",
 ]
@@ -112,7 +114,7 @@ class VenueContext:
     jito: JitoClient | None = None
     jupiter: JupiterConfig | None = None
     pumpfun: PumpFunConfig | None = None
-    fees: PriorityFeePolicy | None = None
+    fees: PriorityFeePolicy | FeeSource | None = None  # None: the landing-driven policy of the settings
     tips: TipPolicy | None = None
 
 
@@ -164,6 +166,20 @@ def _rpc(settings: Settings, context: VenueContext) -> RpcClient:
     return context.rpc if context.rpc is not None else RpcClient(settings.solana_rpc_url)
 
 
+def _fees(
+    settings: Settings, context: VenueContext, rpc: RpcClient, venue: VenueName
+) -> PriorityFeePolicy | FeeSource:
+    """The context's fixed fees when given (tests), else the landing-driven policy from the settings,
+    with Jito's tip floor when a Jito client is there."""
+    if context.fees is not None:
+        return context.fees
+    from venues.fee_policy import FeePolicy
+    from venues.fee_source import LandingFees, fee_limits
+
+    floor = context.jito.tip_floor if context.jito is not None else None
+    return LandingFees(rpc, FeePolicy(fee_limits(settings)), venue=venue.value, tip_floor=floor)
+
+
 def _pumpfun(settings: Settings, context: VenueContext) -> Venue:
     from venues.pumpfun.execution import PumpFunVenue
 
@@ -171,7 +187,8 @@ def _pumpfun(settings: Settings, context: VenueContext) -> Venue:
         context.pumpfun, "a PumpFunConfig (the Global account's fee recipient)", VenueName.PUMPFUN
     )
     keypair = _require(context.keypair, "the wallet's unlocked keypair", VenueName.PUMPFUN)
-    return PumpFunVenue(_rpc(settings, context), keypair, config, fees=context.fees)
+    rpc = _rpc(settings, context)
+    return PumpFunVenue(rpc, keypair, config, fees=_fees(settings, context, rpc, VenueName.PUMPFUN))
 
 
 def _jupiter(settings: Settings, context: VenueContext) -> Venue:
@@ -182,14 +199,19 @@ def _jupiter(settings: Settings, context: VenueContext) -> Venue:
     config = context.jupiter
     if config is None:
         key = settings.jupiter_api_key.get_secret_value() if settings.jupiter_api_key is not None else ""
-        config = JupiterConfig(url=f"{settings.jupiter_api_url.rstrip('/')}/swap/v1", api_key=key)
+        config = JupiterConfig(
+            url=f"{settings.jupiter_api_url.rstrip('/')}/swap/v1",
+            api_key=key,
+            priority_fee_in_bundles=settings.jito_priority_fee,
+        )
     if config.use_jito:
         _require(context.jito, "a Jito client (use_jito)", VenueName.JUPITER)
+    rpc = _rpc(settings, context)
     return JupiterVenue(
-        _rpc(settings, context),
+        rpc,
         keypair,
         config,
-        fees=context.fees,
+        fees=_fees(settings, context, rpc, VenueName.JUPITER),
         tips=context.tips,
         jito=context.jito,
         client=context.http,
@@ -258,6 +280,16 @@ def entry(name: str) -> VenueEntry:
         return REGISTRY[VenueName(name)]
     except ValueError:
         raise ConfigError(f"unknown venue {name!r}; known: {', '.join(REGISTRY)}") from None
+
+
+def jito_client(settings: Settings, *, client: httpx.AsyncClient | None = None) -> JitoClient:
+    """The Jito relay client the settings describe (block engine, tip floor, shared request rate)."""
+    return JitoClient(
+        settings.jito_url,
+        client=client,
+        requests_per_s=settings.jito_requests_per_s,
+        tip_floor_url=settings.jito_tip_floor_url,
+    )
 
 
 def build_venue(name: str, settings: Settings, context: VenueContext | None = None) -> Venue:

@@ -314,3 +314,21 @@ async def test_a_subscription_withdrawn_before_its_ack_is_cancelled_when_acked(s
         assert client.subscriptions == [] and client.connected.is_set()
     finally:
         await _stop(task)
+
+
+async def test_confirmation_awaits_the_final_signature_notification(server: PubSubServer) -> None:
+    client = SolanaWsClient(server.url, stall_s=5, backoff_initial_s=0.02, backoff_max_s=0.1)
+    task = await _run(client)
+    try:
+        waiting = asyncio.create_task(client.confirmation(SIG, 5))
+        await eventually(lambda: bool(server.requests))
+        await asyncio.wait_for(client.connected.wait(), 5)
+        assert server.requests[-1]["method"] == "signatureSubscribe"
+        await server.notify_signature(SIG, slot=5207624)  # docs/protocols vector: value {"err": null}
+        assert await waiting == {"err": None}
+        assert client.subscriptions == []  # one-shot: gone with its final notification
+        with pytest.raises(TimeoutError):
+            await client.confirmation("1" * 64, 0.05)
+        assert client.subscriptions == []  # withdrawn on timeout
+    finally:
+        await _stop(task)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import hashlib
 import random
 import time
 from collections.abc import Callable
@@ -20,6 +19,9 @@ from typing import Any, Protocol
 
 import orjson
 from aiohttp import web
+from solders.account import Account
+from solders.address_lookup_table_account import AddressLookupTableAccount
+from solders.instruction import Instruction
 from solders.keypair import Keypair
 from solders.message import MessageV0
 from solders.pubkey import Pubkey
@@ -34,8 +36,8 @@ from market import amm
 from market import bonding_curve as bc
 from streams.records import PoolState
 from venues.fees import set_compute_unit_limit
-from venues.jito.execution import TIP_ACCOUNTS
 from venues.pumpfun import schemas as pump
+from venues.pumpfun.addresses import TOKEN_PROGRAM_ID
 
 
 class ProgramDouble(Protocol):
@@ -91,6 +93,22 @@ class FakeRpc:
         self.programs: dict[Pubkey, ProgramDouble] = {}
         self.accounts: dict[str, Callable[[], tuple[bytes, str]]] = {}  # address -> (data, owner), served
         self.sent = 0  # sendTransaction calls that reached the chain
+        self.recent_fees: list[int] = []  # getRecentPrioritizationFees, one entry per recent slot
+        self.methods: dict[str, int] = {}  # requests by method
+        self.simulated: list[VersionedTransaction] = []  # what simulateTransaction was given
+
+    def add_lookup_table(self, addresses: list[Pubkey]) -> Pubkey:
+        """An address lookup table holding `addresses`, on the chain (the SVM resolves v0 lookups)."""
+        address = Pubkey.new_unique()
+        self.svm.set_account(
+            address,
+            Account(
+                lamports=10**9, data=lookup_table_data(addresses), owner=ALT_PROGRAM_ID, executable=False
+            ),
+        )
+        if self.svm.get_clock().slot < 1:  # tables may not be used in the slot they were extended
+            self.svm.warp_to_slot(1)
+        return address
 
     def program_of(self, tx: VersionedTransaction) -> ProgramDouble | None:
         keys = list(tx.message.account_keys)
@@ -147,6 +165,7 @@ class FakeRpc:
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.json()
         method, params, rid = body["method"], body.get("params", []), body.get("id")
+        self.methods[method] = self.methods.get(method, 0) + 1
         send = method == "sendTransaction"
         kinds = (
             ("timeout", "rate_limit", "blockhash_not_found", "drop") if send else ("timeout", "rate_limit")
@@ -194,6 +213,7 @@ class FakeRpc:
         if method == "simulateTransaction":
             raw = base64.b64decode(params[0])
             tx = VersionedTransaction.from_bytes(raw)
+            self.simulated.append(tx)
             double = self.program_of(tx)
             if double is not None:
                 if not self.blockhash_current(raw):
@@ -229,20 +249,41 @@ class FakeRpc:
                 )
             return {"context": context, "value": out}
         if method == "getAccountInfo":
-            source = self.accounts.get(params[0])
-            if source is None:
-                return {"context": context, "value": None}
-            data, owner = source()
-            encoded = [base64.b64encode(data).decode(), "base64"]
-            value = {
-                "data": encoded,
-                "owner": owner,
-                "lamports": 1_461_600,
-                "executable": False,
-                "space": len(data),
-            }
-            return {"context": context, "value": value}
+            return {"context": context, "value": self.account_value(params[0])}
+        if method == "getMultipleAccounts":
+            return {"context": context, "value": [self.account_value(a) for a in params[0]]}
+        if method == "getRecentPrioritizationFees":
+            start = self.height() - len(self.recent_fees)
+            return [{"slot": start + i, "prioritizationFee": f} for i, f in enumerate(self.recent_fees)]
         raise _RpcFault({"code": -32601, "message": "Method not found"})
+
+    def account_value(self, address: str) -> dict[str, Any] | None:
+        """An account as `getAccountInfo` writes it: a served one, else what the SVM holds, else None."""
+        source = self.accounts.get(address)
+        if source is not None:
+            data, owner = source()
+        else:
+            held = self.svm.get_account(Pubkey.from_string(address))
+            if held is None:
+                return None
+            data, owner = bytes(held.data), str(held.owner)
+        return {
+            "data": [base64.b64encode(data).decode(), "base64"],
+            "owner": owner,
+            "lamports": 1_461_600,
+            "executable": False,
+            "space": len(data),
+        }
+
+
+ALT_PROGRAM_ID = Pubkey.from_string("AddressLookupTab1e1111111111111111111111111")
+
+
+def lookup_table_data(addresses: list[Pubkey]) -> bytes:
+    """An active lookup table as the program lays it out: u32 state 1, deactivation slot u64::MAX,
+    last extended slot 0, start index 0, no authority, padded to the 56-byte header; then the keys."""
+    header = (1).to_bytes(4, "little") + (2**64 - 1).to_bytes(8, "little") + bytes(8) + bytes([0, 0])
+    return header.ljust(56, b"\0") + b"".join(bytes(a) for a in addresses)
 
 
 def wire_error(err: Any) -> Any:
@@ -267,23 +308,52 @@ def _memo(tx: VersionedTransaction) -> str:
 
 
 class FakeJupiter:
-    """`GET /swap/v1/quote` and `POST /swap/v1/swap` over one constant-product pool per mint pair."""
+    """`GET /swap/v1/quote`, `POST /swap/v1/swap` and `POST /swap/v1/swap-instructions` over one
+    constant-product pool per mint pair. With `lookup_table` (the default) the pools' vaults and mints go
+    in an address lookup table on the chain, as Jupiter's routes use them: `/swap` compiles its message
+    with it and `/swap-instructions` names it in `addressLookupTableAddresses`."""
 
-    def __init__(self, rpc: FakeRpc, wallet: Pubkey, pools: list[PoolState], faults: Faults | None = None):
+    def __init__(
+        self,
+        rpc: FakeRpc,
+        wallet: Pubkey,
+        pools: list[PoolState],
+        faults: Faults | None = None,
+        *,
+        lookup_table: bool = True,
+    ):
         self.rpc = rpc
         self.chain = rpc.chain
         self.wallet = wallet
         self.faults = faults or Faults()
         self.hang_s = 1.0
         self.pools: dict[tuple[str, str], PoolState] = {}
+        self.requests: dict[str, int] = {}
         for state in pools:
             self.chain.ensure_pool(state)
             for mint in (state.base_mint, state.quote_mint):
                 self.chain.delegate_vault(state.pool, mint, wallet)
             self.pools[(state.base_mint, state.quote_mint)] = state
             self.pools[(state.quote_mint, state.base_mint)] = state
+        self.tables: list[AddressLookupTableAccount] = []
+        if lookup_table:
+            keys: dict[Pubkey, None] = {}
+            for state in pools:
+                for mint in (state.base_mint, state.quote_mint):
+                    keys[self.chain.vault(state.pool, mint)] = None
+                    keys[self.chain.mint_address(mint)] = None
+            table = list(keys)
+            self.tables = [AddressLookupTableAccount(rpc.add_lookup_table(table), table)]
 
-    async def _fault(self) -> web.Response | None:
+    def routes(self, prefix: str = "/swap/v1") -> list[tuple[str, str, Any]]:
+        return [
+            ("GET", f"{prefix}/quote", self.quote),
+            ("POST", f"{prefix}/swap", self.swap),
+            ("POST", f"{prefix}/swap-instructions", self.swap_instructions),
+        ]
+
+    async def _fault(self, path: str) -> web.Response | None:
+        self.requests[path] = self.requests.get(path, 0) + 1
         fault = self.faults.draw("timeout", "rate_limit")
         if fault == "rate_limit":
             return web.json_response(
@@ -326,24 +396,21 @@ class FakeJupiter:
         }
 
     async def quote(self, request: web.Request) -> web.Response:
-        if (fault := await self._fault()) is not None:
+        if (fault := await self._fault("quote")) is not None:
             return fault
         q = request.query
         body = self._quote(q["inputMint"], q["outputMint"], int(q["amount"]), int(q.get("slippageBps", "50")))
         return web.json_response(body)
 
-    async def swap(self, request: web.Request) -> web.Response:
-        if (fault := await self._fault()) is not None:
-            return fault
-        body = await request.json()
+    def _swap_ixs(self, body: dict[str, Any]) -> tuple[Pubkey, list[Instruction]]:
+        """The route as instructions: the input into the pool's vault, the output out of the other."""
         quote = body["quoteResponse"]
         user = Pubkey.from_string(body["userPublicKey"])
         spent, received = quote["inputMint"], quote["outputMint"]
         state = self.pools[(spent, received)]
         chain = self.chain
         decimals = {state.base_mint: state.base_decimals, state.quote_mint: state.quote_decimals}
-        ixs = [
-            set_compute_unit_limit(1_400_000),
+        return user, [
             transfer_checked_ix(
                 chain.wallet_account(spent),
                 chain.mint_address(spent),
@@ -361,7 +428,13 @@ class FakeJupiter:
                 decimals[received],
             ),
         ]
-        message = MessageV0.try_compile(user, ixs, [], self.rpc.svm.latest_blockhash())
+
+    async def swap(self, request: web.Request) -> web.Response:
+        if (fault := await self._fault("swap")) is not None:
+            return fault
+        user, ixs = self._swap_ixs(await request.json())
+        ixs = [set_compute_unit_limit(1_400_000), *ixs]
+        message = MessageV0.try_compile(user, ixs, self.tables, self.rpc.svm.latest_blockhash())
         unsigned = VersionedTransaction.populate(
             message, [_NULL_SIG] * message.header.num_required_signatures
         )
@@ -372,6 +445,36 @@ class FakeJupiter:
                 "prioritizationFeeLamports": 0,
             }
         )
+
+    async def swap_instructions(self, request: web.Request) -> web.Response:
+        """The route as `/swap-instructions` answers it: the setup (here none), the swap as one
+        instruction per leg (a real route is one program call; two transfers play it), the tables."""
+        if (fault := await self._fault("swap-instructions")) is not None:
+            return fault
+        _, ixs = self._swap_ixs(await request.json())
+        return web.json_response(
+            {
+                "tokenLedgerInstruction": None,
+                "computeBudgetInstructions": [instruction_json(set_compute_unit_limit(1_400_000))],
+                "setupInstructions": [instruction_json(ixs[0])],
+                "swapInstruction": instruction_json(ixs[1]),
+                "cleanupInstruction": None,
+                "otherInstructions": [],
+                "addressLookupTableAddresses": [str(t.key) for t in self.tables],
+            }
+        )
+
+
+def instruction_json(ix: Instruction) -> dict[str, Any]:
+    """An instruction as Jupiter's API writes it."""
+    return {
+        "programId": str(ix.program_id),
+        "accounts": [
+            {"pubkey": str(m.pubkey), "isSigner": m.is_signer, "isWritable": m.is_writable}
+            for m in ix.accounts
+        ],
+        "data": base64.b64encode(bytes(ix.data)).decode(),
+    }
 
 
 class FakePump:
@@ -396,6 +499,8 @@ class FakePump:
             self.chain.delegate_vault(state.pool, mint, wallet.pubkey())
         rpc.programs[self.program] = self
         rpc.accounts[state.pool] = lambda: (self.account_data(), pump.PROGRAM_ID)
+        # The venue reads the mint's owner for its token program (a legacy SPL Token coin here).
+        rpc.accounts[state.base_mint] = lambda: (bytes(82), str(TOKEN_PROGRAM_ID))
 
     def account_data(self) -> bytes:
         c = self.curve
@@ -457,45 +562,6 @@ class FakePump:
         message = MessageV0.try_compile(user, ixs, [], self.rpc.svm.latest_blockhash())
         result = self.rpc.svm.send_transaction(VersionedTransaction(message, [self.wallet]))
         assert not isinstance(result, FailedTransactionMetadata), result
-
-
-class FakeJito:
-    """`POST /api/v1/bundles`: sendBundle executes the bundle's transactions on the RPC double."""
-
-    def __init__(self, rpc: FakeRpc) -> None:
-        self.rpc = rpc
-        self.bundles: dict[str, list[str]] = {}
-        for account in TIP_ACCOUNTS:
-            rpc.svm.airdrop(account, 1_000_000_000)
-
-    async def handle(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        method, params, rid = body["method"], body["params"], body.get("id")
-        if method == "sendBundle":
-            assert params[1] == {"encoding": "base64"}
-            sigs = [self.rpc.execute(base64.b64decode(tx)) for tx in params[0]]
-            bundle_id = hashlib.sha256("".join(sigs).encode()).hexdigest()
-            self.bundles[bundle_id] = sigs
-            return web.json_response({"jsonrpc": "2.0", "result": bundle_id, "id": rid})
-        if method == "getBundleStatuses":
-            value = []
-            for bid in params[0]:
-                sigs = self.bundles.get(bid)
-                value.append(
-                    None
-                    if sigs is None
-                    else {
-                        "bundle_id": bid,
-                        "transactions": sigs,
-                        "slot": self.rpc.height(),
-                        "confirmation_status": "confirmed",
-                        "err": {"Ok": None},
-                    }
-                )
-            return web.json_response(
-                {"jsonrpc": "2.0", "result": {"context": {"slot": 1}, "value": value}, "id": rid}
-            )
-        return web.json_response({"jsonrpc": "2.0", "error": {"code": -32601, "message": "nope"}, "id": rid})
 
 
 _NULL_SIG = Signature.default()

@@ -17,8 +17,9 @@ from solders.keypair import Keypair
 from chain.local import LocalChain
 from chain.rpc import RpcClient
 from streams.records import Order, PoolState
-from tests.venues.live_fakes import FakeJito, FakeJupiter, FakeRpc, Faults, serve
-from venues.interface import PreparedTx
+from tests.venues.fake_jito import FakeJito
+from tests.venues.live_fakes import FakeJupiter, FakeRpc, Faults, serve
+from venues.interface import PreparedTx, RelayVerdict
 from venues.jito.execution import JitoClient
 from venues.jupiter.config import JupiterConfig
 from venues.jupiter.execution import JupiterVenue
@@ -79,12 +80,25 @@ class CrashingVenue:
             self.current[prepared.raw_base64] = o.id
         return prepared
 
-    async def broadcast(self, raw: str) -> None:
+    def _crash(self, raw: str) -> None:
         oid = self.current.get(raw, "")
         if oid in self.crash_ids:
             self.crash_ids.discard(oid)
             raise Crash(oid)
+
+    async def broadcast(self, raw: str) -> None:
+        self._crash(raw)
         await self.inner.broadcast(raw)
+
+    async def rebroadcast(self, raw: str) -> None:
+        self._crash(raw)
+        await self.inner.rebroadcast(raw)
+
+    async def relay_verdict(self, signature: str) -> RelayVerdict:
+        return await self.inner.relay_verdict(signature)
+
+    def observe_landing(self, landed: bool) -> None:
+        self.inner.observe_landing(landed)
 
 
 @pytest.mark.slow
@@ -102,9 +116,7 @@ async def test_thousand_orders_through_faults_never_double_fill(venue_db: asyncp
     runners = []
     runner, rpc_url = await serve([("POST", "/", rpc.handle)])
     runners.append(runner)
-    runner, jup_url = await serve(
-        [("GET", "/swap/v1/quote", jupiter.quote), ("POST", "/swap/v1/swap", jupiter.swap)]
-    )
+    runner, jup_url = await serve(jupiter.routes())
     runners.append(runner)
     runner, jito_url = await serve([("POST", "/api/v1/bundles", jito.handle)])
     runners.append(runner)
@@ -112,7 +124,8 @@ async def test_thousand_orders_through_faults_never_double_fill(venue_db: asyncp
     http = httpx.AsyncClient(timeout=0.3, limits=httpx.Limits(max_connections=200))
     try:
         rpc_client = RpcClient(rpc_url, client=http)
-        jito_client = JitoClient(f"{jito_url}/api/v1/bundles", client=http)
+        # This double has no rate limit; the shared budget is tested in tests/venues/jito/.
+        jito_client = JitoClient(f"{jito_url}/api/v1/bundles", client=http, requests_per_s=10_000)
         venues = [
             JupiterVenue(rpc_client, wallet, JupiterConfig(url=f"{jup_url}/swap/v1"), client=http),
             JupiterVenue(

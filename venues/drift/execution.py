@@ -1,12 +1,11 @@
 """Drift v2 perp orders: `place_perp_order`, `cancel_order`, `modify_order` instruction data.
 
-Layouts follow PROTOCOLS.md §5 (Anchor/Borsh: enums are one byte, `Option<T>` is a 0/1 byte then T,
-integers little-endian). What PROTOCOLS.md marks to verify is a parameter here rather than a guess baked
-in: `bit_flags` (newer program versions carry a `bit_flags: u8` after `post_only`) is encoded only when
-`OrderParams.bit_flags` is set. `ModifyOrderParams` and the User account's position layout are not in
-PROTOCOLS.md; they follow protocol-v2's `ModifyOrderParams` and `PerpPosition` as this module documents
-field by field, and must be checked against the current IDL before trading live. Positions read back
-are payloads, in `venues.drift.schemas`.
+Layouts follow the current Drift IDL (npm `@drift-labs/sdk` 2.156.0 `src/idl/drift.json`;
+docs/protocols/README.md §4): Anchor/Borsh, enums are one byte, `Option<T>` is a 0/1 byte then T,
+integers little-endian. The program replaced the old `immediate_or_cancel: bool` in place by
+`bit_flags: u8` (ImmediateOrCancel = 1, UpdateHighLeverageMode = 2), in `OrderParams` and, as
+`Option<u8>`, in `ModifyOrderParams`; there is no separate IOC byte any more. Positions read back are
+payloads, in `venues.drift.schemas`.
 
 Prices are PRICE_PRECISION (1e6) integers, base amounts BASE_PRECISION (1e9), quote 1e6: no floats.
 """
@@ -61,6 +60,20 @@ class PostOnly(enum.IntEnum):
     SLIDE = 3
 
 
+class OrderBitFlag(enum.IntFlag):
+    """`OrderParamsBitFlag`: the bits of `OrderParams.bit_flags`."""
+
+    IMMEDIATE_OR_CANCEL = 1
+    UPDATE_HIGH_LEVERAGE_MODE = 2
+
+
+class ModifyOrderPolicy(enum.IntFlag):
+    """`ModifyOrderParams.policy` bits (the program reads them as flags, not as an enum)."""
+
+    MUST_MODIFY = 1
+    EXCLUDE_PREVIOUS_FILL = 2
+
+
 class TriggerCondition(enum.IntEnum):
     ABOVE = 0
     BELOW = 1
@@ -94,7 +107,7 @@ def _opt_i(value: int | None, size: int, name: str) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class OrderParams:
-    """Drift's `OrderParams`, field for field, in PROTOCOLS.md §5's order."""
+    """Drift's `OrderParams`, field for field, in the IDL's order (32 bytes with every option None)."""
 
     direction: Direction
     base_asset_amount: int  # BASE_PRECISION
@@ -105,7 +118,7 @@ class OrderParams:
     price: int = 0  # PRICE_PRECISION; 0 for a market order
     reduce_only: bool = False
     post_only: PostOnly = PostOnly.NONE
-    immediate_or_cancel: bool = False
+    bit_flags: int = 0  # OrderBitFlag: IOC is bit 0
     max_ts: int | None = None
     trigger_price: int | None = None
     trigger_condition: TriggerCondition = TriggerCondition.ABOVE
@@ -113,7 +126,6 @@ class OrderParams:
     auction_duration: int | None = None  # slots, u8
     auction_start_price: int | None = None
     auction_end_price: int | None = None
-    bit_flags: int | None = None  # newer program versions only (see the module docstring)
 
     def encode(self) -> bytes:
         out = bytes([self.order_type, self.market_type, self.direction])
@@ -122,9 +134,7 @@ class OrderParams:
         out += _uint(self.price, 8, "price")
         out += _uint(self.market_index, 2, "market_index")
         out += bytes([self.reduce_only, self.post_only])
-        if self.bit_flags is not None:
-            out += _uint(self.bit_flags, 1, "bit_flags")
-        out += bytes([self.immediate_or_cancel])
+        out += _uint(int(self.bit_flags), 1, "bit_flags")
         out += _opt_i(self.max_ts, 8, "max_ts")
         out += _opt_u(self.trigger_price, 8, "trigger_price")
         out += bytes([self.trigger_condition])
@@ -144,7 +154,7 @@ class ModifyOrderParams:
     price: int | None = None
     reduce_only: bool | None = None
     post_only: PostOnly | None = None
-    immediate_or_cancel: bool | None = None
+    bit_flags: int | None = None  # OrderBitFlag
     max_ts: int | None = None
     trigger_price: int | None = None
     trigger_condition: TriggerCondition | None = None
@@ -152,7 +162,7 @@ class ModifyOrderParams:
     auction_duration: int | None = None
     auction_start_price: int | None = None
     auction_end_price: int | None = None
-    policy: int | None = None  # ModifyOrderPolicy: 0 TryModify, 1 MustModify
+    policy: int | None = None  # ModifyOrderPolicy bits: MustModify 1, ExcludePreviousFill 2
 
     def encode(self) -> bytes:
         def opt_byte(value: int | None) -> bytes:
@@ -165,7 +175,7 @@ class ModifyOrderParams:
                 _opt_u(self.price, 8, "price"),
                 opt_byte(self.reduce_only),
                 opt_byte(self.post_only),
-                opt_byte(self.immediate_or_cancel),
+                opt_byte(self.bit_flags),
                 _opt_i(self.max_ts, 8, "max_ts"),
                 _opt_u(self.trigger_price, 8, "trigger_price"),
                 opt_byte(self.trigger_condition),

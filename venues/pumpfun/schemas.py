@@ -34,6 +34,7 @@ BONDING_CURVE_DISCRIMINATOR = bytes([23, 183, 248, 55, 96, 216, 172, 96])
 EVENT_CPI_TAG = bytes.fromhex("e445a52e51cb9a1d")
 _PUMP_PROGRAM = Pubkey.from_string(PROGRAM_ID)
 DEFAULT_PUBKEY = "11111111111111111111111111111111"  # an unset pubkey field (the curve's quote_mint = SOL)
+_WSOL_KEY = Pubkey.from_string(WSOL)
 
 
 def _reader_for(read: Reader, kind: str) -> Callable[[str], Any]:
@@ -269,12 +270,44 @@ def bonding_curve_address(mint: str) -> str:
     return str(address)
 
 
+_SIZES = {"u8": 1, "bool": 1, "u64": 8, "i64": 8, "pubkey": 32}
+_CURVE_LATER = (
+    ("creator", "pubkey"),
+    ("is_mayhem_mode", "bool"),
+    ("is_cashback_coin", "bool"),
+    ("quote_mint", "pubkey"),
+    ("creator_fee_bps", "u64"),
+    ("can_edit_creator_fee", "bool"),
+    ("is_holder_reward", "bool"),
+    ("creator_fee", "u64"),
+    ("protocol_fees", "u64"),
+    ("depth", "u8"),
+    ("initial_virtual_quote_reserves", "u64"),
+    ("post_complete_base_out", "u64"),
+    ("post_complete_quote_in", "u64"),
+)
+
+
+def _read_zero_padded(data: bytes, offset: int, fields: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+    """Every field that starts inside `data`, the bytes it lacks read as zeros (the program's versioned
+    reader and SDK `decodeBondingCurve` do the same: an account extended to 151 bytes stops mid-field)."""
+    end = offset + sum(_SIZES[kind] for _name, kind in fields)
+    padded = Reader(bytes(data) + bytes(max(0, end - len(data))), "BondingCurve", offset=offset)
+    out: dict[str, Any] = {}
+    for name, kind in fields:
+        if padded.offset >= len(data):
+            break
+        out[name] = _reader_for(padded, kind)(name)
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class BondingCurve:
-    """The BondingCurve account, read by prefix (newer program versions append fields)."""
+    """The BondingCurve account, read by prefix: the program reads every length it ever wrote (49 bytes
+    through `complete` up to 166 in the current IDL), a field past the end is None here."""
 
     virtual_token_reserves: int
-    virtual_sol_reserves: int
+    virtual_sol_reserves: int  # the IDL's virtual_quote_reserves: quote units for non-SOL coins
     real_token_reserves: int
     real_sol_reserves: int
     token_total_supply: int
@@ -282,7 +315,16 @@ class BondingCurve:
     creator: str | None = None
     is_mayhem_mode: bool | None = None
     is_cashback_coin: bool | None = None
-    quote_mint: str | None = None
+    quote_mint: str | None = None  # DEFAULT_PUBKEY = SOL
+    creator_fee_bps: int | None = None
+    can_edit_creator_fee: bool | None = None
+    is_holder_reward: bool | None = None
+    creator_fee: int | None = None  # unswept (v3 trades)
+    protocol_fees: int | None = None  # unswept (v3 trades)
+    depth: int | None = None
+    initial_virtual_quote_reserves: int | None = None
+    post_complete_base_out: int | None = None
+    post_complete_quote_in: int | None = None
 
     @classmethod
     def decode(cls, data: bytes) -> BondingCurve:
@@ -297,16 +339,12 @@ class BondingCurve:
             real_sol_reserves=read.u64("real_sol_reserves"),
             token_total_supply=read.u64("token_total_supply"),
             complete=read.bool("complete"),
-            **_read_optional(
-                read,
-                (
-                    ("creator", "pubkey"),
-                    ("is_mayhem_mode", "bool"),
-                    ("is_cashback_coin", "bool"),
-                    ("quote_mint", "pubkey"),
-                ),
-            ),
+            **_read_zero_padded(data, read.offset, _CURVE_LATER),
         )
+
+    @property
+    def sol_paired(self) -> bool:
+        return self.quote_mint in (None, DEFAULT_PUBKEY, WSOL)
 
     def to_curve(self) -> Curve:
         return Curve(
@@ -346,13 +384,11 @@ class BondingCurve:
         )
 
 
-CURVE_MIN_LEN = 81  # through `creator` (offset 49 + 32); newer accounts are longer
-
-
 @dataclass(frozen=True, slots=True)
 class BondingCurveAccount:
-    """The BondingCurve account as the execution venue needs it: the prefix every version shares, with
-    the creator required (its vault is an account of every trade) and as a `Pubkey`."""
+    """The BondingCurve account as the execution venue needs it: reserves, the creator (its vault is an
+    account of every legacy and v2 trade; the default key on a 49-byte account), the quote mint (WSOL for
+    SOL-paired coins) and the mayhem and cashback flags that pick the fee recipient and the accounts."""
 
     virtual_token_reserves: int
     virtual_sol_reserves: int
@@ -361,23 +397,29 @@ class BondingCurveAccount:
     token_total_supply: int
     complete: bool
     creator: Pubkey
+    is_mayhem_mode: bool = False
+    is_cashback_coin: bool = False
+    quote_mint: Pubkey = _WSOL_KEY
+    creator_fee_bps: int = 0
 
     @classmethod
     def parse(cls, data: bytes) -> BondingCurveAccount:
-        if len(data) < CURVE_MIN_LEN or data[:8] != BONDING_CURVE_DISCRIMINATOR:
-            raise DecodeError(f"not a Pump.fun BondingCurve account ({len(data)} bytes)")
-
-        def u64(offset: int) -> int:
-            return int.from_bytes(data[offset : offset + 8], "little")
-
+        try:
+            raw = BondingCurve.decode(data)
+        except DecodeError as exc:
+            raise DecodeError(f"not a Pump.fun BondingCurve account ({len(data)} bytes): {exc}") from None
         return cls(
-            virtual_token_reserves=u64(8),
-            virtual_sol_reserves=u64(16),
-            real_token_reserves=u64(24),
-            real_sol_reserves=u64(32),
-            token_total_supply=u64(40),
-            complete=data[48] != 0,
-            creator=Pubkey.from_bytes(data[49:81]),
+            virtual_token_reserves=raw.virtual_token_reserves,
+            virtual_sol_reserves=raw.virtual_sol_reserves,
+            real_token_reserves=raw.real_token_reserves,
+            real_sol_reserves=raw.real_sol_reserves,
+            token_total_supply=raw.token_total_supply,
+            complete=raw.complete,
+            creator=Pubkey.from_string(raw.creator or DEFAULT_PUBKEY),
+            is_mayhem_mode=bool(raw.is_mayhem_mode),
+            is_cashback_coin=bool(raw.is_cashback_coin),
+            quote_mint=_WSOL_KEY if raw.sol_paired else Pubkey.from_string(raw.quote_mint or WSOL),
+            creator_fee_bps=raw.creator_fee_bps or 0,
         )
 
     def curve(self) -> Curve:

@@ -140,9 +140,7 @@ async def _jupiter(stack: AsyncExitStack, settings: Settings, db: asyncpg.Pool |
     rpc = FakeRpc(chain, slot_s=0.02, window=1_000)
     jupiter = FakeJupiter(rpc, wallet.pubkey(), [CP_POOL])
     rpc_client, http = await _served_rpc(stack, rpc)
-    runner, jup_url = await serve(
-        [("GET", "/swap/v1/quote", jupiter.quote), ("POST", "/swap/v1/swap", jupiter.swap)]
-    )
+    runner, jup_url = await serve(jupiter.routes())
     stack.push_async_callback(runner.cleanup)
     context = VenueContext(
         rpc=rpc_client, keypair=wallet, http=http, jupiter=JupiterConfig(url=f"{jup_url}/swap/v1")

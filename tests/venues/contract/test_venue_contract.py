@@ -21,7 +21,8 @@ from market.fills import FAILED, FILLED, SLIPPAGE, fill_id, mint_flows
 from market.tokens import USDC
 from market.venues import VenueName, kind_of
 from tests.venues.contract.conftest import SPOT_SWAP, Harness, on_venues, venues_with
-from tests.venues.live_fakes import FakeJito, FakeRpc, serve
+from tests.venues.fake_jito import FakeJito
+from tests.venues.live_fakes import FakeRpc, serve
 from venues.fees import transaction_base64
 from venues.interface import PreparedTx, Refused, Settlement, Venue, retryable
 from venues.jito.execution import tip_instruction

@@ -1,4 +1,4 @@
-"""Drift perp order encodings (OrderParams Borsh, PROTOCOLS.md §5) and positions read back."""
+"""Drift perp order encodings (OrderParams Borsh, docs/protocols/README.md §4) and positions read back."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from venues.drift.execution import (
     Direction,
     MarketType,
     ModifyOrderParams,
+    ModifyOrderPolicy,
+    OrderBitFlag,
     OrderParams,
     OrderType,
     PostOnly,
@@ -56,7 +58,7 @@ def test_limit_order_params_bytes_by_hand() -> None:
         + (2_000_000_000).to_bytes(8, "little")
         + (150_000_000).to_bytes(8, "little")
         + (0).to_bytes(2, "little")
-        + bytes([1, 1, 0])  # reduce_only, MustPostOnly, immediate_or_cancel
+        + bytes([1, 1, 0])  # reduce_only, MustPostOnly, bit_flags
         + b"\x01" + (1_700_000_000).to_bytes(8, "little")  # max_ts Some
         + b"\x00"  # trigger_price None
         + b"\x00"  # trigger_condition Above
@@ -76,13 +78,19 @@ def test_limit_order_params_bytes_by_hand() -> None:
 
 def test_market_order_with_negative_oracle_offset_and_bit_flags() -> None:
     params = OrderParams(
-        direction=Direction.LONG, base_asset_amount=1, market_index=1, oracle_price_offset=-5, bit_flags=1
+        direction=Direction.LONG,
+        base_asset_amount=1,
+        market_index=1,
+        oracle_price_offset=-5,
+        bit_flags=OrderBitFlag.IMMEDIATE_OR_CANCEL,
     )
     data = params.encode()
     assert data[:4] == bytes([0, 1, 0, 0])
-    assert data[22:26] == bytes([0, 0, 1, 0])  # reduce_only, post_only, bit_flags, immediate_or_cancel
+    assert data[22:25] == bytes([0, 0, 1])  # reduce_only, post_only, bit_flags (IOC = bit 0)
+    assert data[25] == 0  # max_ts None: no separate immediate_or_cancel byte before it
     assert data[-(5 + 1 + 1 + 1) :] == b"\x01" + (-5).to_bytes(4, "little", signed=True) + b"\x00\x00\x00"
-    assert len(data) == len(OrderParams(Direction.LONG, 1, 1, oracle_price_offset=-5).encode()) + 1
+    # Setting a flag changes one byte, never the layout.
+    assert len(data) == len(OrderParams(Direction.LONG, 1, 1, oracle_price_offset=-5).encode())
 
 
 def test_out_of_range_values_are_refused() -> None:
@@ -98,7 +106,9 @@ def test_cancel_and_modify_encodings() -> None:
     cancel = cancel_order_ix(AUTHORITY, 42)
     assert bytes(cancel.data) == anchor_discriminator("cancel_order") + b"\x01" + (42).to_bytes(4, "little")
     assert bytes(cancel_order_ix(AUTHORITY, None).data)[8:] == b"\x00"
-    modify = modify_order_ix(AUTHORITY, 42, ModifyOrderParams(price=151 * PRICE_PRECISION, policy=1))
+    modify = modify_order_ix(
+        AUTHORITY, 42, ModifyOrderParams(price=151 * PRICE_PRECISION, policy=ModifyOrderPolicy.MUST_MODIFY)
+    )
     body = bytes(modify.data)[8:]
     assert body[:5] == b"\x01" + (42).to_bytes(4, "little")
     assert body[5:] == (

@@ -1,5 +1,6 @@
-"""Pump.fun venue: instruction bytes and accounts per PROTOCOLS.md §1, curve quotes with a slippage bound,
-and a round trip through the order life cycle against a local JSON-RPC server."""
+"""Pump.fun venue: instruction bytes and accounts (docs/protocols/README.md §1.5; every list is checked
+against the official vectors in test_pumpfun_instructions.py), curve quotes with a slippage bound, and a
+round trip through the order life cycle against a local JSON-RPC server."""
 
 from __future__ import annotations
 
@@ -19,26 +20,28 @@ from core.errors import BlockhashNotFound, DecodeError, PreflightFailed, VenueRe
 from market import bonding_curve as bc
 from streams.records import Order, PoolState
 from tests.venues.live_fakes import serve
+from venues.interface import PreparedTx
 from venues.lifecycle import CONFIRMED, LifecycleConfig, OrderLifecycle
-from venues.pumpfun.config import PumpFunConfig
-from venues.pumpfun.execution import (
+from venues.pumpfun.addresses import (
+    BUYBACK_FEE_RECIPIENTS,
     EVENT_AUTHORITY,
     FEE_CONFIG,
     FEE_PROGRAM_ID,
     GLOBAL,
     PROGRAM_ID,
+    RESERVED_FEE_RECIPIENTS,
     SYSTEM_PROGRAM_ID,
-    PumpFunVenue,
-    TradeAccounts,
+    TOKEN_2022_PROGRAM_ID,
+    FeeRecipients,
     bonding_curve_pda,
-    buy_instruction,
+    bonding_curve_v2_pda,
     creator_vault_pda,
     global_volume_accumulator_pda,
-    quote_buy,
-    quote_sell,
-    sell_instruction,
     user_volume_accumulator_pda,
 )
+from venues.pumpfun.config import PumpFunConfig
+from venues.pumpfun.execution import PumpFunVenue, quote_buy, quote_sell
+from venues.pumpfun.instructions import Coin, TradeAccounts, buy_instruction, sell_instruction
 from venues.pumpfun.schemas import BONDING_CURVE_DISCRIMINATOR, BondingCurveAccount
 
 WSOL = "So11111111111111111111111111111111111111112"
@@ -48,10 +51,19 @@ FEE_RECIPIENT = Keypair().pubkey()
 VTOK, VSOL, RTOK = 1_073_000_000_000_000, 30_000_000_000, 793_100_000_000_000
 
 
-def curve_bytes(vtok: int = VTOK, vsol: int = VSOL, rtok: int = RTOK, complete: bool = False) -> bytes:
+def curve_bytes(
+    vtok: int = VTOK,
+    vsol: int = VSOL,
+    rtok: int = RTOK,
+    complete: bool = False,
+    mayhem: bool = False,
+    cashback: bool = False,
+    quote_mint: Pubkey | None = None,
+) -> bytes:
     fields = [vtok, vsol, rtok, 0, 10**15]
     body = b"".join(v.to_bytes(8, "little") for v in fields) + bytes([complete]) + bytes(CREATOR)
-    return BONDING_CURVE_DISCRIMINATOR + body + bytes(3) + bytes(32)  # mayhem, cashback, quote_mint
+    flags = bytes([mayhem, cashback]) + bytes(quote_mint or Pubkey.default())
+    return BONDING_CURVE_DISCRIMINATOR + body + flags
 
 
 def test_discriminators_are_the_anchor_hashes() -> None:
@@ -62,11 +74,12 @@ def test_discriminators_are_the_anchor_hashes() -> None:
     assert BONDING_CURVE_DISCRIMINATOR == hashlib.sha256(b"account:BondingCurve").digest()[:8]
 
 
-def accounts(user: Pubkey | None = None) -> TradeAccounts:
-    return TradeAccounts(MINT, user or Keypair().pubkey(), CREATOR, FEE_RECIPIENT)
+def accounts(user: Pubkey | None = None, token_program: Pubkey = TOKEN_PROGRAM_ID) -> TradeAccounts:
+    coin = Coin(MINT, CREATOR, token_program=token_program)
+    return TradeAccounts(coin, user or Keypair().pubkey(), FeeRecipients(normal=FEE_RECIPIENT))
 
 
-def test_buy_instruction_bytes_and_sixteen_accounts() -> None:
+def test_buy_instruction_bytes_and_eighteen_accounts() -> None:
     acc = accounts()
     ix = buy_instruction(acc, 123_456_789, 2**63 + 5, track_volume=True)
     assert (
@@ -92,24 +105,37 @@ def test_buy_instruction_bytes_and_sixteen_accounts() -> None:
         (creator_vault_pda(CREATOR), False, True),
         (EVENT_AUTHORITY, False, False),
         (PROGRAM_ID, False, False),
-        (global_volume_accumulator_pda(), False, True),
+        (global_volume_accumulator_pda(), False, False),  # read-only in the IDL
         (user_volume_accumulator_pda(acc.user), False, True),
         (FEE_CONFIG, False, False),
         (FEE_PROGRAM_ID, False, False),
+        (bonding_curve_v2_pda(MINT), False, False),
+        (BUYBACK_FEE_RECIPIENTS[0], False, True),
     ]
 
 
-def test_sell_instruction_bytes_and_fourteen_accounts_creator_vault_before_token_program() -> None:
+def test_sell_instruction_bytes_and_sixteen_accounts_creator_vault_before_token_program() -> None:
     acc = accounts()
     ix = sell_instruction(acc, 5_000, 77)
     assert bytes(ix.data) == bytes.fromhex("33e685a4017f83ad") + (5_000).to_bytes(8, "little") + (
         77
     ).to_bytes(8, "little")
     keys = [m.pubkey for m in ix.accounts]
-    assert len(keys) == 14
+    assert len(keys) == 16
     assert keys[8] == creator_vault_pda(CREATOR) and keys[9] == TOKEN_PROGRAM_ID
-    assert keys[12:] == [FEE_CONFIG, FEE_PROGRAM_ID]
+    assert keys[12:] == [FEE_CONFIG, FEE_PROGRAM_ID, bonding_curve_v2_pda(MINT), BUYBACK_FEE_RECIPIENTS[0]]
     assert [m.is_signer for m in ix.accounts].count(True) == 1 and ix.accounts[6].pubkey == acc.user
+
+
+def test_token_2022_coins_use_token_2022_for_the_trade_and_the_token_accounts() -> None:
+    acc = accounts(token_program=TOKEN_2022_PROGRAM_ID)
+    ix = buy_instruction(acc, 1, 1)
+    assert ix.accounts[8].pubkey == TOKEN_2022_PROGRAM_ID
+    expected_user_ata = Pubkey.find_program_address(
+        [bytes(acc.user), bytes(TOKEN_2022_PROGRAM_ID), bytes(MINT)],
+        Pubkey.from_string("ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL"),
+    )[0]
+    assert ix.accounts[5].pubkey == expected_user_ata == acc.associated_user
 
 
 def test_pdas_follow_the_documented_seeds() -> None:
@@ -135,6 +161,11 @@ def test_curve_account_parses_by_prefix_and_rejects_others() -> None:
         RTOK,
     )
     assert parsed.creator == CREATOR and not parsed.complete
+    assert not parsed.is_mayhem_mode and not parsed.is_cashback_coin and str(parsed.quote_mint) == WSOL
+    mayhem = BondingCurveAccount.parse(curve_bytes(mayhem=True))
+    assert mayhem.is_mayhem_mode and not mayhem.is_cashback_coin
+    # The program reads a 49-byte curve (no creator yet): the creator is the default key.
+    assert BondingCurveAccount.parse(curve_bytes()[:49]).creator == Pubkey.default()
     with pytest.raises(DecodeError):
         BondingCurveAccount.parse(b"\0" * 100)
 
@@ -170,8 +201,10 @@ def test_sell_quote_bound_is_quote_less_slack_never_below_the_order() -> None:
 class PumpRpc:
     """A JSON-RPC double for one curve: answers reads, checks the transactions it is sent, lands them."""
 
-    def __init__(self, curve: bytes) -> None:
+    def __init__(self, curve: bytes, mint_program: Pubkey = TOKEN_PROGRAM_ID) -> None:
         self.curve = curve
+        self.mints = {str(MINT): str(mint_program)}  # mint -> owner (its token program)
+        self.mint_reads = 0
         self.sent: dict[str, VersionedTransaction] = {}
         self.simulated = 0
         self.simulate_err: Any = None  # the simulation's `err`, as a node writes it
@@ -180,7 +213,12 @@ class PumpRpc:
         body = await request.json()
         method, params, rid = body["method"], body["params"], body["id"]
         result: Any
-        if method == "getAccountInfo":
+        if method == "getAccountInfo" and params[0] in self.mints:
+            self.mint_reads += 1
+            data = [base64.b64encode(bytes(82)).decode(), "base64"]
+            value = {"data": data, "owner": self.mints[params[0]], "lamports": 1}
+            result = {"context": {"slot": 5}, "value": value}
+        elif method == "getAccountInfo":
             assert params[0] == str(bonding_curve_pda(MINT))
             data = [base64.b64encode(self.curve).decode(), "base64"]
             result = {
@@ -314,6 +352,76 @@ async def test_a_failed_simulation_is_classified_by_its_structured_err() -> None
             with pytest.raises(expected) as info:
                 await venue.prepare(pump_order("buy", 10**9), {})
             assert type(info.value) is expected and info.value.data == err
+        assert rpc_double.sent == {}
+    finally:
+        await rpc.close()
+        await runner.cleanup()
+
+
+def _pump_ix(tx: VersionedTransaction) -> tuple[bytes, list[tuple[Pubkey, bool]]]:
+    """The Pump.fun instruction of a sent transaction: its data and (account, writable) list."""
+    keys, message = tx.message.account_keys, tx.message
+    (ix,) = [i for i in message.instructions if keys[i.program_id_index] == PROGRAM_ID]
+    return bytes(ix.data), [(keys[a], message.is_maybe_writable(a)) for a in ix.accounts]
+
+
+async def test_token_2022_mayhem_coin_buys_with_its_program_and_a_reserved_recipient() -> None:
+    rpc_double = PumpRpc(curve_bytes(mayhem=True), mint_program=TOKEN_2022_PROGRAM_ID)
+    runner, url = await serve([("POST", "/", rpc_double.handle)])
+    rpc = RpcClient(url)
+    wallet = Keypair()
+    venue = PumpFunVenue(rpc, wallet, PumpFunConfig(fee_recipient=FEE_RECIPIENT))
+    try:
+        prepared = await venue.prepare(pump_order("buy", 10**9), {})
+        await venue.prepare(pump_order("buy", 10**9), {})
+        assert rpc_double.mint_reads == 1  # a mint's program never changes: read once
+        assert isinstance(prepared, PreparedTx)
+        tx = VersionedTransaction.from_bytes(base64.b64decode(prepared.raw_base64))
+        data, metas = _pump_ix(tx)
+        assert data[:8] == bytes.fromhex("66063d1201daebea") and len(metas) == 18
+        assert metas[1] == (RESERVED_FEE_RECIPIENTS[0], True)
+        assert metas[8][0] == TOKEN_2022_PROGRAM_ID
+        user_ata = TradeAccounts(Coin(MINT, CREATOR, TOKEN_2022_PROGRAM_ID), wallet.pubkey()).associated_user
+        assert metas[5] == (user_ata, True)
+        keys = tx.message.account_keys
+        create = tx.message.instructions[-3]  # create the ATA, trade, memo
+        assert keys[create.accounts[1]] == user_ata and keys[create.accounts[5]] == TOKEN_2022_PROGRAM_ID
+    finally:
+        await rpc.close()
+        await runner.cleanup()
+
+
+async def test_cashback_coin_sell_names_the_user_volume_accumulator() -> None:
+    rpc_double = PumpRpc(curve_bytes(cashback=True), mint_program=TOKEN_2022_PROGRAM_ID)
+    runner, url = await serve([("POST", "/", rpc_double.handle)])
+    rpc = RpcClient(url)
+    wallet = Keypair()
+    venue = PumpFunVenue(rpc, wallet, PumpFunConfig(fee_recipient=FEE_RECIPIENT))
+    try:
+        prepared = await venue.prepare(pump_order("sell", 10**12, min_out=1), {})
+        assert isinstance(prepared, PreparedTx)
+        tx = VersionedTransaction.from_bytes(base64.b64decode(prepared.raw_base64))
+        data, metas = _pump_ix(tx)
+        assert data[:8] == bytes.fromhex("33e685a4017f83ad") and len(metas) == 17
+        assert metas[14:] == [
+            (user_volume_accumulator_pda(wallet.pubkey()), True),
+            (bonding_curve_v2_pda(MINT), False),
+            (BUYBACK_FEE_RECIPIENTS[0], True),
+        ]
+    finally:
+        await rpc.close()
+        await runner.cleanup()
+
+
+async def test_a_curve_quoted_in_another_mint_is_not_traded_as_a_sol_order() -> None:
+    usdc = Pubkey.from_string("EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v")
+    rpc_double = PumpRpc(curve_bytes(quote_mint=usdc), mint_program=TOKEN_2022_PROGRAM_ID)
+    runner, url = await serve([("POST", "/", rpc_double.handle)])
+    rpc = RpcClient(url)
+    venue = PumpFunVenue(rpc, Keypair(), PumpFunConfig(fee_recipient=FEE_RECIPIENT))
+    try:
+        with pytest.raises(VenueRejected, match="quoted in"):
+            await venue.prepare(pump_order("buy", 10**9), {})
         assert rpc_double.sent == {}
     finally:
         await rpc.close()
