@@ -31,15 +31,17 @@ from streams.broker import supports_transactions
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
-needs_kafka = pytest.mark.skipif(
-    kafka_unavailable_reason() is not None, reason=f"no embedded Kafka here: {kafka_unavailable_reason()}"
-)
+
+
+def require_kafka() -> None:
+    """`make test` resolves Kafka first (`make kafka`): without it these tests fail and say why, not skip."""
+    if (reason := kafka_unavailable_reason()) is not None:
+        pytest.fail(f"no embedded Kafka here ({reason}); run `make kafka`", pytrace=False)
 
 
 @pytest.fixture(scope="module")
 def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaHandle]:
-    if (reason := kafka_unavailable_reason()) is not None:
-        pytest.skip(reason)
+    require_kafka()
     port = free_port()
     handle = start_kafka(tmp_path_factory.mktemp("kafka"), port=port)
     assert handle.port == port  # an explicit port is used as given
@@ -163,8 +165,8 @@ def test_the_handle_says_what_started(kafka: KafkaHandle) -> None:
     assert 0 < kafka.startup_s < 90 and kafka.formatted
 
 
-@needs_kafka
 def test_a_restart_keeps_topics_records_group_offsets_and_transactions(tmp_path: Path) -> None:
+    require_kafka()
     first = start_kafka(tmp_path)
     bootstrap, topic = _bootstrap(first), _topic()
     try:
@@ -234,11 +236,11 @@ time.sleep(600)
 """
 
 
-@needs_kafka
 @pytest.mark.parametrize(
     "sig", [signal.SIGKILL, pytest.param(signal.SIGINT, marks=pytest.mark.slow)], ids=["kill-9", "ctrl-c"]
 )
 def test_no_java_outlives_its_parent(tmp_path: Path, sig: signal.Signals) -> None:
+    require_kafka()
     parent = subprocess.Popen(
         [sys.executable, "-c", PARENT, str(tmp_path)],
         cwd=REPO,
@@ -260,8 +262,8 @@ def test_no_java_outlives_its_parent(tmp_path: Path, sig: signal.Signals) -> Non
             os.kill(pid, signal.SIGKILL)
 
 
-@needs_kafka
 def test_a_failed_start_leaves_no_java(tmp_path: Path) -> None:
+    require_kafka()
     with socket.socket() as taken:  # the port is someone else's: the JVM starts, then cannot bind
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -301,7 +303,7 @@ def test_embedded_broker_setting(monkeypatch: pytest.MonkeyPatch) -> None:
         assert choose_broker("auto") == ("kafka", None)
 
 
-@needs_kafka
 def test_the_stack_starts_kafka_by_default(stack: Stack) -> None:
+    require_kafka()
     assert stack.broker is not None and stack.broker.kind == "kafka"
     assert stack.broker.summary.startswith("broker: Apache Kafka")

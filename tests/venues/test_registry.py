@@ -11,6 +11,7 @@ from core.errors import ConfigError
 from core.settings import load_settings
 from venues import registry
 from venues.interface import Settlement
+from venues.jupiter import config as jupiter_config
 from venues.jupiter import decoders as jupiter
 from venues.paper.execution import PaperVenue
 from venues.pumpfun import decoders as pumpfun
@@ -58,7 +59,7 @@ def test_building_checks_what_a_venue_needs(tmp_path: Path) -> None:
         registry.build_venue("pumpfun", settings, registry.VenueContext(keypair=Keypair()))
     venue = registry.build_venue("jupiter", settings, registry.VenueContext(keypair=Keypair()))
     assert venue.settlement is Settlement.LIFECYCLE
-    assert venue.config.url == "https://api.jup.ag/swap/v1"  # type: ignore[attr-defined]
+    assert venue.config.url == jupiter_config.DEFAULT_URL  # type: ignore[attr-defined]
 
 
 def test_the_execution_agent_gets_the_paper_venue(tmp_path: Path) -> None:

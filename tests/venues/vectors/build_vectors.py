@@ -113,7 +113,7 @@ SOURCES: dict[str, dict[str, str]] = {
         "commit": "4c8906a2df6635e7bc8bdd82bf6d07817d97995b",
         "read_on": READ_ON,
     },
-    "jupiter_rate_limits": {"url": "https://dev.jup.ag/docs/portal/rate-limits", "read_on": READ_ON},
+    "jupiter_rate_limits": {"url": "Jupiter developer docs, portal/rate-limits", "read_on": READ_ON},
     "jito": {
         "repo": "jito-labs/jito-docs",
         "path": "docs/source/lowlatencytxnsend.md",
@@ -889,7 +889,7 @@ def pump_data(name: str) -> tuple[dict[str, Any], bytes]:
         return {"amount": AMOUNT, "max_sol_cost": MAX_COST}, d(name) + u64(AMOUNT) + u64(MAX_COST)
     if name in ("buy_exact_quote_in_v2", "buy_exact_quote_in_v3"):
         return ({"spendable_quote_in": SPEND, "min_tokens_out": AMOUNT}, d(name) + u64(SPEND) + u64(AMOUNT))
-    name_, symbol, uri = "Example", "EX", "https://example.com/ex.json"
+    name_, symbol, uri = "Example", "EX", "ipfs://example/ex.json"
     base = borsh_string(name_) + borsh_string(symbol) + borsh_string(uri) + bytes(CREATOR)
     args = {"name": name_, "symbol": symbol, "uri": uri, "creator": str(CREATOR)}
     if name == "create":
@@ -1258,7 +1258,7 @@ TRADE_LAYOUTS = [
 CREATE_FIELDS: list[tuple[str, str, Any]] = [
     ("name", "string", "Example"),
     ("symbol", "string", "EX"),
-    ("uri", "string", "https://example.com/ex.json"),
+    ("uri", "string", "ipfs://example/ex.json"),
     ("mint", "pubkey", MINT),
     ("bonding_curve", "pubkey", bonding_curve(MINT)),
     ("user", "pubkey", USER),
@@ -2134,7 +2134,7 @@ def jupiter_vectors() -> dict[str, Any]:
     lookups = msg.address_table_lookups
     return {
         "source": source("jupiter_v1", "jupiter_v1_build", "jupiter_rate_limits"),
-        "base_url": "https://api.jup.ag/swap/v1",
+        "base_url": "/swap/v1",
         "auth": {
             "header": "x-api-key",
             "keyless": "0.5 req/s (30/min)",
@@ -2293,7 +2293,7 @@ def jito_vectors() -> dict[str, Any]:
         "endpoints": {
             "bundles": "https://<region>.mainnet.block-engine.jito.wtf/api/v1/bundles",
             "transactions": "https://<region>.mainnet.block-engine.jito.wtf/api/v1/transactions",
-            "tip_floor": "https://bundles.jito.wtf/api/v1/bundles/tip_floor",
+            "tip_floor": "/api/v1/bundles/tip_floor",
             "tip_stream": "wss://bundles.jito.wtf/api/v1/bundles/tip_stream",
             "regions": [
                 "mainnet",
@@ -2377,7 +2377,7 @@ def jito_vectors() -> dict[str, Any]:
             "response": {"jsonrpc": "2.0", "result": JITO_TIP_ACCOUNTS, "id": 1},
         },
         "tip_floor": {
-            "request": {"method": "GET", "url": "https://bundles.jito.wtf/api/v1/bundles/tip_floor"},
+            "request": {"method": "GET", "url": "/api/v1/bundles/tip_floor"},
             "response": [floor],
             "units": "SOL (floats)",
             "in_lamports_rounded_up": lamports,
