@@ -19,6 +19,10 @@ class ServiceError(SolbotError):
     """An embedded or external component (broker, Postgres, Redis) could not be started or reached."""
 
 
+class TransactionLost(ServiceError):
+    """A broker transaction ended without committing (fenced, or its task went to another worker)."""
+
+
 class VenueError(SolbotError):
     """A venue could not execute an order."""
 
