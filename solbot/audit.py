@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,9 +18,19 @@ from streams.inspect import broker_partitions
 
 
 async def read_topic(bootstrap: str, topic: str) -> list[dict[str, Any]]:
-    """Every record of a topic, decoded; ends are taken from fetch high watermarks (Tansu-safe)."""
+    """Every committed record of a topic, decoded, as a read_committed agent sees it (records of aborted
+    transactions are not there; under at-least-once that is every record).
+
+    Ends are taken from fetch high watermarks (Tansu-safe). A partition is read once its position reaches
+    the end; one whose position stays at its last stable offset for 2 s is done too (the rest is an open
+    transaction, or the commit marker ending the last one, which a reader never receives as a record).
+    """
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, fetch_max_wait_ms=20
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        fetch_max_wait_ms=20,
+        isolation_level="read_committed",
     )
     await consumer.start()
     try:
@@ -32,17 +43,27 @@ async def read_topic(bootstrap: str, topic: str) -> list[dict[str, Any]]:
         await consumer.seek_to_beginning(*tps)
         out: list[dict[str, Any]] = []
         remaining = {tp for tp in tps if ends[tp] > 0}
+        loop = asyncio.get_running_loop()
+        stable_since: dict[Any, float] = {}
         while remaining:
             batch = await consumer.getmany(*remaining, timeout_ms=500)
-            for tp, records in batch.items():
+            for records in batch.values():
                 for rec in records:
                     try:
                         value = orjson.loads(rec.value or b"null")
                     except orjson.JSONDecodeError:
                         value = {"_raw": True}
                     out.append(value if isinstance(value, dict) else {"_raw": True})
-                    if rec.offset + 1 >= ends[tp]:
-                        remaining.discard(tp)
+            now = loop.time()
+            for tp in list(remaining):
+                position = await consumer.position(tp)
+                stable = consumer.last_stable_offset(tp)
+                if position >= ends[tp]:
+                    remaining.discard(tp)
+                elif batch.get(tp) or stable is None or position < stable:
+                    stable_since.pop(tp, None)
+                elif now - stable_since.setdefault(tp, now) >= 2.0:
+                    remaining.discard(tp)
         return out
     finally:
         await consumer.stop()
