@@ -12,6 +12,9 @@ app's consumer (an instance of our subclass, installed by `streams.compat.instal
   an agent names with `outputs_of(tp)`, else the destination's task when this worker runs it (tables'
   changelogs, the risk agent's orders); with neither, it goes through the app's idempotent producer,
   outside transactions, with one warning per topic;
+- records of one destination partition carried by different producers reach its log in the order they
+  were sent (`streams.compat.send_order`): the signals of several features partitions keep the model
+  agent's event-time order on `signals/0`;
 - a commit also commits the transactions that carry outputs but no new input offsets (outputs of held
   inputs, released by a timer), so nothing waits for an input that may never come;
 - `settled(tps)` waits until everything sent so far for those tasks is committed (model checkpoints name
@@ -46,6 +49,7 @@ from faust.types import TP
 from mode import Service
 
 from core.errors import TransactionLost
+from streams.compat.send_order import SendOrder
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +92,7 @@ class TaskTransactions(TransactionManager):
         self._handling: set[asyncio.Future[None]] = set()  # fence handlers started from a send's callback
         self.lost: set[str] = set()  # fenced tasks, until an assignment gives them back
         self.on_fenced: Callable[[set[TP]], Awaitable[None]] | None = None
+        self.order = SendOrder()  # a partition's log order is its send order, whatever producer carries it
 
     @Service.task
     async def _commit_outputs(self) -> None:
@@ -142,11 +147,17 @@ class TaskTransactions(TransactionManager):
             if topic not in self._outside:
                 self._outside.add(topic)
                 log.warning("sends to %s outside any input task go through the idempotent producer", topic)
-            return await self.producer.send(topic, key, value, p, timestamp, headers)
+            return await self.order.send(
+                (topic, p), None, lambda: self.producer.send(topic, key, value, p, timestamp, headers)
+            )
         await self._ensure_open(tid)
         self.dirty.add(tid)
         try:
-            sent = await self.producer.send(topic, key, value, p, timestamp, headers, transactional_id=tid)
+            sent = await self.order.send(
+                (topic, p),
+                tid,
+                lambda: self.producer.send(topic, key, value, p, timestamp, headers, transactional_id=tid),
+            )
         except KafkaError as exc:
             if not is_fenced(exc):
                 raise
@@ -276,6 +287,7 @@ class TaskTransactions(TransactionManager):
             self.dirty.discard(tid)
             self._settle(tid, TransactionLost(f"{tid} was revoked"))
             await self.producer.stop_transaction(tid)
+            self.order.forget(tid)
         if gone:
             log.info("stopped %d transactional producers of revoked tasks", len(gone))
         self.lost -= mine
@@ -312,6 +324,7 @@ class TaskTransactions(TransactionManager):
             len(lost),
         )
         await self.producer.stop_transaction(tid)
+        self.order.forget(tid)
         if self.on_fenced is not None:
             await self.on_fenced(lost)
 
