@@ -36,6 +36,7 @@ from streams.codec import decode, encode
 from streams.compat.consumer import assignment
 from streams.compat.dead_letters import send_dead_letter
 from streams.compat.seeks import ResumeAt, ResumePoint
+from streams.compat.transactions import send_outside_transactions
 from streams.records import Fill, Order
 from venues.registry import execution_venue
 
@@ -168,13 +169,20 @@ class ExecutionRunner:
         return points
 
     async def publish_fills(self, sink: ExecutionSink) -> int:
-        """Send every unpublished fill, wait for the broker's acks, then mark them published."""
+        """Send every unpublished fill, wait for the broker's acks, then mark them published.
+
+        Fills go through the app's idempotent producer, outside transactions, under either guarantee: the
+        sink's Postgres transaction (with its stored offsets) is what makes a fill happen once; the record
+        is its notice, which the risk agent applies once per order id. So an ack is enough to call it
+        published (a transactional send would be visible only at the next commit, and an ack of it is no
+        commit), and the fill barrier does not wait a commit interval for each fill (docs/broker.md).
+        """
         pending = await sink.unpublished()
         if not pending:
             return 0
         key = self.ctx.settings.portfolio.encode()
         fills_topic = self.ctx.topics.fills_topic
-        acks = [await fills_topic.send(key=key, value=encode(fill)) for fill in pending]
+        acks = [await send_outside_transactions(fills_topic, key, encode(fill)) for fill in pending]
         await asyncio.gather(*acks)
         await sink.mark_published([f.id for f in pending])
         return len(pending)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from faust.types import TP
+
 from agents.context import WorkerContext
 from core import metrics
 from features.folding import FeatureFolder, ProgressMarks, fold_batch
@@ -16,6 +18,7 @@ from store import latest_prices
 from streams.codec import encode
 from streams.compat.dead_letters import send_dead_letters
 from streams.compat.tables import FaustTable
+from streams.compat.transactions import outputs_of
 from streams.records import PROGRESS_KEY
 
 log = logging.getLogger(__name__)
@@ -28,10 +31,11 @@ class FeaturesRunner:
         self.ctx = ctx
         self.progress = ProgressMarks(ctx.settings.features_progress_ms)
         tables = ctx.tables
-        self._bars_1s = FaustTable(tables.pair_to_bar_1s)
-        self._bars_10s = FaustTable(tables.pair_to_bar_10s)
-        self._bars_60s = FaustTable(tables.pair_to_bar_60s)
-        self._states = FaustTable(tables.pair_to_feature_state)
+        raw = self.raw_topic = ctx.topics.raw_swaps_topic.get_topic_name()
+        self._bars_1s = FaustTable(tables.pair_to_bar_1s, raw)
+        self._bars_10s = FaustTable(tables.pair_to_bar_10s, raw)
+        self._bars_60s = FaustTable(tables.pair_to_bar_60s, raw)
+        self._states = FaustTable(tables.pair_to_feature_state, raw)
 
     def register(self) -> None:
         app, settings = self.ctx.app, self.ctx.settings
@@ -57,7 +61,8 @@ class FeaturesRunner:
         # Snapshots go to the producer before the state that says they were taken: a crash in between
         # then re-emits a snapshot (same id: the model agent scores it once) instead of losing it.
         for snap in batch.snapshots:
-            await features_topic.send(key=snap.pair.encode(), value=encode(snap))
+            with outputs_of(TP(self.raw_topic, snap.source_partition)):
+                await features_topic.send(key=snap.pair.encode(), value=encode(snap))
             metrics.observe_hop("raw_to_features", snap.origin_ms)
             log.info(
                 "snapshot",
@@ -71,9 +76,10 @@ class FeaturesRunner:
             )
             metrics.saw_event(snap.pair)
         for progress in batch.progress:  # after the snapshots: they are at or below it
-            await features_topic.send(
-                key=PROGRESS_KEY, value=encode(progress), partition=progress.source_partition
-            )
+            with outputs_of(TP(self.raw_topic, progress.source_partition)):
+                await features_topic.send(
+                    key=PROGRESS_KEY, value=encode(progress), partition=progress.source_partition
+                )
         folder.flush()
         dead = [(events[i], reason) for i, reason in batch.dead]
         await send_dead_letters(self.ctx.topics.dlq_raw_topic, dead, "build_features")

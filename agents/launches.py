@@ -17,7 +17,7 @@ from tables.batch_view import BatchView
 class LaunchesRunner:
     def __init__(self, ctx: WorkerContext) -> None:
         self.ctx = ctx
-        self._launches = FaustTable(ctx.tables.mint_to_launch)
+        self._launches = FaustTable(ctx.tables.mint_to_launch, ctx.topics.raw_launches_topic.get_topic_name())
 
     def register(self) -> None:
         ctx = self.ctx

@@ -21,7 +21,7 @@ from faust.types import TP
 
 from agents.context import WorkerContext
 from core import metrics
-from core.errors import DecodeError, ServiceError
+from core.errors import DecodeError, ServiceError, TransactionLost
 from models.checkpoints import dump_partition, load_partition, save_partition
 from models.drift import DriftEvent
 from models.signals import SignalModels
@@ -29,6 +29,7 @@ from store.strategy_params import read_strategy_params
 from streams.codec import decode, encode
 from streams.compat.dead_letters import send_dead_letter
 from streams.compat.seeks import ResumeAfter, ResumeAt, ResumePoint
+from streams.compat.transactions import outputs_of
 from streams.event_order import EventTimeMerge
 from streams.records import PROGRESS_KEY, FeatureSnapshot, Progress, StrategyParams
 
@@ -59,6 +60,7 @@ class ModelRunner:
         self.applied: dict[int, int] = {}  # features partition -> last offset seen by this process
         self.partition_pairs: dict[int, set[str]] = {}  # features partition -> the pairs it carried here
         self.step_lock = asyncio.Lock()  # held while a batch is scored (the revocation handler looks at it)
+        self.checkpoint_lock = asyncio.Lock()  # checkpoints are written in the order they were taken
         self.next_checkpoint = time.monotonic() + s.model_checkpoint_interval_s
         self.features_topic = ctx.topics.features_topic.get_topic_name()
 
@@ -110,10 +112,12 @@ class ModelRunner:
             for event in events:
                 await self._take(event, now)
             await self.release(now)
+            payloads = []
             if time.monotonic() >= self.next_checkpoint:
                 # here every released snapshot's signals have been sent; held ones are not in the offsets
                 self.next_checkpoint = time.monotonic() + self.ctx.settings.model_checkpoint_interval_s
-                await self.save_checkpoints(list(self.partition_pairs))
+                payloads = self.checkpoint_payloads(list(self.partition_pairs))
+        await self.write_checkpoints(payloads)  # once their signals are committed, not holding the lock
         await self.raise_drift_alerts()
 
     async def _take(self, event: Any, now: float) -> None:
@@ -142,8 +146,7 @@ class ModelRunner:
 
     async def release(self, now_ms: float) -> int:
         """Score every snapshot the watermark has passed and publish its signals; how many were scored."""
-        topics, merge = self.ctx.topics, self.merge
-        key = self.ctx.settings.portfolio.encode()
+        merge = self.merge
         scored = 0
         late = merge.late
         ready = merge.pop_ready(now_ms)
@@ -156,26 +159,35 @@ class ModelRunner:
                 continue  # a re-emitted snapshot, or one a restored model already scored
             scored += 1
             signals, allocation = self.models.step(snapshot)
-            for signal in signals:
-                await topics.signals_topic.send(key=key, value=encode(signal))
-                metrics.observe_hop("features_to_signals", broker_ms)
-                log.info(
-                    "signal",
-                    extra={
-                        "correlation_id": snapshot.id,
-                        "pair": signal.pair,
-                        "topic": self.features_topic,
-                        "partition": held.partition,
-                        "offset": held.offset,
-                        "direction": signal.direction,
-                        "strategy": signal.strategy,
-                        "weight": signal.weight,
-                    },
-                )
-            if allocation is not None:
-                await topics.allocations_topic.send(key=key, value=encode(allocation))
-                log.info("allocation", extra={"allocation_id": allocation.id, "weights": allocation.weights})
+            with outputs_of(TP(self.features_topic, held.partition)):  # the snapshot's input task
+                await self.publish(snapshot, signals, allocation, held, broker_ms)
         return scored
+
+    async def publish(
+        self, snapshot: FeatureSnapshot, signals: list[Any], allocation: Any, held: Any, broker_ms: float
+    ) -> None:
+        """One scored snapshot's signals and allocation (inside `outputs_of` its features partition)."""
+        topics = self.ctx.topics
+        key = self.ctx.settings.portfolio.encode()
+        for signal in signals:
+            await topics.signals_topic.send(key=key, value=encode(signal))
+            metrics.observe_hop("features_to_signals", broker_ms)
+            log.info(
+                "signal",
+                extra={
+                    "correlation_id": snapshot.id,
+                    "pair": signal.pair,
+                    "topic": self.features_topic,
+                    "partition": held.partition,
+                    "offset": held.offset,
+                    "direction": signal.direction,
+                    "strategy": signal.strategy,
+                    "weight": signal.weight,
+                },
+            )
+        if allocation is not None:
+            await topics.allocations_topic.send(key=key, value=encode(allocation))
+            log.info("allocation", extra={"allocation_id": allocation.id, "weights": allocation.weights})
 
     async def raise_drift_alerts(self) -> None:
         """Best effort: one warning alert per drift detection, if a Redis URL is configured."""
@@ -202,11 +214,14 @@ class ModelRunner:
         return await self.ctx.connections.pool("model checkpoints", max_size=2)
 
     async def save_checkpoints(self, partitions: Iterable[int]) -> int:
-        """Save each partition's models with the last features offset they reflect, in one transaction (their
-        bandit copies then agree); how many were saved. Payloads are pickled before the first await, so each
-        is consistent with its offset. Call it holding `step_lock`."""
+        """Save each partition's models with the last features offset they reflect; how many were saved.
+        Payloads are taken at once (call it holding `step_lock`), written once their signals are durable."""
+        return await self.write_checkpoints(self.checkpoint_payloads(partitions))
+
+    def checkpoint_payloads(self, partitions: Iterable[int]) -> list[tuple[int, int, bytes]]:
+        """(partition, offset, pickled models) now: each is consistent with its offset (no await here)."""
         if self.ctx.settings.database_url is None:
-            return 0
+            return []
         payloads = []
         for p in partitions:
             offset = self.merge.resume_offset(p)
@@ -214,11 +229,23 @@ class ModelRunner:
                 continue
             checkpoint = self.models.checkpoint(self.partition_pairs.get(p, ()), offset)
             payloads.append((p, offset, dump_partition(checkpoint)))
+        return payloads
+
+    async def write_checkpoints(self, payloads: list[tuple[int, int, bytes]]) -> int:
+        """Write the payloads in one transaction (their bandit copies then agree), only once every signal
+        sent for their partitions is committed (exactly-once) or acknowledged (at-least-once): a checkpoint
+        never names a signal a reader may not see. A transaction that will not commit (fenced) writes none:
+        the next owner restores the previous checkpoint and replays from there."""
         if not payloads:
             return 0
         try:
+            await self.ctx.compat.outputs_settled(TP(self.features_topic, p) for p, _, _ in payloads)
+        except TransactionLost as exc:
+            log.warning("model checkpoints not saved: their signals were not committed (%s)", exc)
+            return 0
+        try:
             pool = await self._pool()
-            async with pool.acquire() as conn, conn.transaction():
+            async with self.checkpoint_lock, pool.acquire() as conn, conn.transaction():
                 for partition, offset, payload in payloads:
                     size = await save_partition(
                         conn, self.checkpoint_key(partition), payload, int(time.time() * 1000)
@@ -292,7 +319,7 @@ class ModelRunner:
         if self.step_lock.locked():
             log.info("model checkpoints on revocation skipped: a batch is being scored")
         else:
-            await self.save_checkpoints(partitions)
+            await self.write_checkpoints(self.checkpoint_payloads(partitions))
         self.merge.revoke(partitions)
         for p in partitions:
             self.models.forget(self.partition_pairs.pop(p, set()))

@@ -51,6 +51,7 @@ from streams.compat.consumer import assignment
 from streams.compat.dead_letters import send_dead_letter
 from streams.compat.seeks import ResumeAfter, ResumePoint
 from streams.compat.tables import FaustTable
+from streams.compat.transactions import outputs_of
 from streams.records import Order, Rejection
 from streams.topics import RISK_INPUTS, SIGNALS
 from tables.batch_view import BatchView
@@ -192,7 +193,7 @@ class RiskRunner:
         settings = ctx.settings
         self.limits = ctx.limits
         self.portfolio = settings.portfolio
-        self.table = FaustTable(ctx.risk_table)
+        self.table = FaustTable(ctx.risk_table, SIGNALS.name)  # every input and the table: one partition
         self.audit = AuditWriter(settings.database_url)
         self.fast_control = FastControlReader(settings.redis_url, settings.portfolio)
         self.barrier = FillBarrier(settings.risk_fill_wait_ms)
@@ -237,7 +238,12 @@ class RiskRunner:
             await self.decide_batch([])
 
     async def decide_batch(self, events: list[Any]) -> None:
-        """One batch of risk inputs (and the signals held from earlier ones) -> decisions, state, outbox."""
+        """One batch of risk inputs (and the signals held from earlier ones) -> decisions, state, outbox;
+        under exactly-once all of it in the transaction of the risk inputs' task."""
+        with outputs_of(TP(SIGNALS.name, 0)):
+            await self._decide_batch(events)
+
+    async def _decide_batch(self, events: list[Any]) -> None:
         limits, portfolio, barrier = self.limits, self.portfolio, self.barrier
         view: BatchView[RiskState] = BatchView(self.table, load=RiskState.from_dict, dump=RiskState.to_dict)
         state = view.get(portfolio) or initial_state(portfolio, limits)

@@ -24,6 +24,10 @@ class StackConflict(ServiceError):
     starting another over it would corrupt or break both, so the command stops with one line instead."""
 
 
+class TransactionLost(ServiceError):
+    """A broker transaction ended without committing (fenced, or its task went to another worker)."""
+
+
 class VenueError(SolbotError):
     """A venue could not execute an order."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import asyncpg
 import orjson
 from aiokafka import AIOKafkaConsumer
+from aiokafka.structs import ConsumerRecord
 
 from store.audit import filled_base_by_pair, orders_executed_more_than_once
 from store.portfolio import read_positions
@@ -16,10 +18,22 @@ from streams.broker import true_end_offsets
 from streams.inspect import broker_partitions
 
 
-async def read_topic(bootstrap: str, topic: str) -> list[dict[str, Any]]:
-    """Every record of a topic, decoded; ends are taken from fetch high watermarks (Tansu-safe)."""
+async def read_committed_records(bootstrap: str, topic: str) -> list[ConsumerRecord[bytes, bytes]]:
+    """Every committed record of a topic, as a read_committed agent sees it (records of aborted
+    transactions are not there; under at-least-once that is every record), partition by partition.
+
+    Ends are taken from fetch high watermarks (Tansu-safe). A partition is read once its position reaches
+    the end, never once a record's offset does: under exactly-once the last offset of a partition is
+    usually the commit marker that ended its last transaction, which a reader never receives as a record.
+    One whose position stays at its last stable offset for 2 s is done too (the rest is an open
+    transaction).
+    """
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, fetch_max_wait_ms=20
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        fetch_max_wait_ms=20,
+        isolation_level="read_committed",
     )
     await consumer.start()
     try:
@@ -30,22 +44,40 @@ async def read_topic(bootstrap: str, topic: str) -> list[dict[str, Any]]:
         ends = await true_end_offsets(bootstrap, tps, listed)
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
-        out: list[dict[str, Any]] = []
+        out: list[ConsumerRecord[bytes, bytes]] = []
         remaining = {tp for tp in tps if ends[tp] > 0}
+        loop = asyncio.get_running_loop()
+        stable_since: dict[Any, float] = {}
         while remaining:
             batch = await consumer.getmany(*remaining, timeout_ms=500)
-            for tp, records in batch.items():
-                for rec in records:
-                    try:
-                        value = orjson.loads(rec.value or b"null")
-                    except orjson.JSONDecodeError:
-                        value = {"_raw": True}
-                    out.append(value if isinstance(value, dict) else {"_raw": True})
-                    if rec.offset + 1 >= ends[tp]:
-                        remaining.discard(tp)
+            for records in batch.values():
+                out.extend(records)
+            now = loop.time()
+            for tp in list(remaining):
+                position = await consumer.position(tp)
+                stable = consumer.last_stable_offset(tp)
+                if position >= ends[tp]:
+                    remaining.discard(tp)
+                elif batch.get(tp) or stable is None or position < stable:
+                    stable_since.pop(tp, None)
+                elif now - stable_since.setdefault(tp, now) >= 2.0:
+                    remaining.discard(tp)
         return out
     finally:
         await consumer.stop()
+
+
+async def read_topic(bootstrap: str, topic: str) -> list[dict[str, Any]]:
+    """Every committed record of a topic (`read_committed_records`), decoded; `{"_raw": True}` for a
+    value that is not a JSON object."""
+    out: list[dict[str, Any]] = []
+    for rec in await read_committed_records(bootstrap, topic):
+        try:
+            value = orjson.loads(rec.value or b"null")
+        except orjson.JSONDecodeError:
+            value = {"_raw": True}
+        out.append(value if isinstance(value, dict) else {"_raw": True})
+    return out
 
 
 def decision_id(order_id: str) -> str:

@@ -119,13 +119,21 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     from agents.pipeline import build_worker
     from services.web_ports import claim_web_port
     from solbot.runner import auto_guarantee
-    from streams.broker import bootstrap_of, supports_transactions
+    from streams.broker import bootstrap_of, probe_transactions
     from streams.compat import BrokerKind
 
     if settings.broker_url is None:
         raise ConfigError("bad setting BROKER_URL: a worker needs a broker (try `solbot services up`)")
     if settings.processing_guarantee == "auto" or settings.broker_kind == "auto":
-        transactions = asyncio.run(supports_transactions(bootstrap_of(settings.broker_url)))
+        try:
+            transactions = asyncio.run(probe_transactions(bootstrap_of(settings.broker_url)))
+        except ServiceError as exc:  # never guess: the other workers may have chosen otherwise
+            print(
+                f"solbot: worker refuses to start: {exc}; set PROCESSING_GUARANTEE and BROKER_KIND as the "
+                "other workers have them",
+                file=sys.stderr,
+            )
+            return 2
         if settings.processing_guarantee == "auto":
             guarantee = auto_guarantee(transactions)
             settings = settings.model_copy(update={"processing_guarantee": guarantee})

@@ -28,7 +28,7 @@ from services.stack import Stack
 from solbot.monitor import TopicMonitor
 from store import latest_prices
 from store.portfolio import read_balances, read_positions
-from streams.broker import bootstrap_of, create_topics, supports_transactions
+from streams.broker import bootstrap_of, create_topics, probe_transactions
 
 if TYPE_CHECKING:
     from market.simulator import MarketSimulator
@@ -71,24 +71,19 @@ def start_worker(settings: Settings, stack: Stack, guarantee: str, index: int) -
 
 
 def auto_guarantee(transactions: bool) -> str:
-    """What `PROCESSING_GUARANTEE=auto` means: at-least-once on every broker for now, also with transactions.
-
-    Under Faust 0.15.3's exactly-once a record sent to a partition joins the transaction of that
-    *destination* partition, which is committed only when offsets of the same partition number of its
-    consumer group are committed. The one-partition `signals` topic is fed from four `features`
-    partitions and read by the risk agent with read_committed: its transaction waits for the risk agent's
-    commit, which waits for the transaction, so no order is ever made (docs/broker.md). Every hop is
-    idempotent under at-least-once (README, "Exactly once, on any broker").
-    """
-    if transactions:
-        log.info("the broker has transactions; auto stays at_least_once (exactly_once stalls the pipeline)")
-    return "at_least_once"
+    """What `PROCESSING_GUARANTEE=auto` means: exactly-once where the broker has transactions (Kafka,
+    Redpanda), at-least-once where it has none (Tansu). Every hop is idempotent under both (README,
+    "Exactly once, on any broker"); exactly-once on Faust 0.15.3 runs through `streams.compat.transactions`
+    (one transactional producer per input task, docs/broker.md)."""
+    return "exactly_once" if transactions else "at_least_once"
 
 
 async def resolve_guarantee(settings: Settings, bootstrap: str) -> str:
+    """The guarantee every worker of this run uses. A probe without an answer raises ServiceError instead
+    of guessing: a worker that guessed differently from the others would make a mixed-guarantee cluster."""
     if settings.processing_guarantee != "auto":
         return settings.processing_guarantee
-    return auto_guarantee(await supports_transactions(bootstrap))
+    return auto_guarantee(await probe_transactions(bootstrap))
 
 
 async def prepare(settings: Settings, stack: Stack) -> str:

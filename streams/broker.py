@@ -8,7 +8,7 @@ building an app. What changes Faust itself (its fetch wait, its recovery's end o
 - Tansu's ListOffsets(latest) returns the base offset of the last record batch + 1, so anything that must
   read to the true end takes it from the high watermark a fetch response carries (`true_end_offsets`).
 - Tansu has no InitProducerId, so idempotent and transactional producers fail; `exactly_once` is only
-  used where `supports_transactions` shows the broker has transactions.
+  used where `probe_transactions` shows the broker has transactions.
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
 
+from core.errors import ServiceError
 from streams.topics import ALL_TOPICS, partitions_of
 
 log = logging.getLogger(__name__)
@@ -75,8 +76,10 @@ async def true_end_offsets(
     return result
 
 
-async def supports_transactions(bootstrap: str, timeout_s: float = 5.0) -> bool:
-    """True when the broker grants a transactional producer id (Redpanda, Kafka); False on Tansu."""
+async def probe_transactions(bootstrap: str, timeout_s: float = 5.0) -> bool:
+    """True when the broker grants a transactional producer id (Redpanda, Kafka), False when it refuses
+    (Tansu); ServiceError when it does not answer in `timeout_s`: then nobody can tell which guarantee the
+    other workers chose, and guessing could make a mixed-guarantee cluster."""
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap, transactional_id="solbot-probe", enable_idempotence=True
     )
@@ -86,7 +89,11 @@ async def supports_transactions(bootstrap: str, timeout_s: float = 5.0) -> bool:
     try:
         await asyncio.wait_for(producer.start(), timeout_s)
         return True
-    except (KafkaError, TimeoutError, OSError) as exc:
+    except (TimeoutError, KafkaConnectionError, OSError) as exc:
+        raise ServiceError(
+            f"no answer to the transactions probe from {bootstrap} within {timeout_s:g} s ({exc!r})"
+        ) from exc
+    except KafkaError as exc:
         log.info("broker has no transactions (%s): exactly-once by idempotency only", type(exc).__name__)
         return False
     finally:
@@ -95,6 +102,15 @@ async def supports_transactions(bootstrap: str, timeout_s: float = 5.0) -> bool:
             await producer.stop()
         except Exception:  # a producer that never started may fail to stop; nothing to release
             pass
+
+
+async def supports_transactions(bootstrap: str, timeout_s: float = 5.0) -> bool:
+    """`probe_transactions`, with no answer counted as no (benchmarks and tests that only report it)."""
+    try:
+        return await probe_transactions(bootstrap, timeout_s)
+    except ServiceError as exc:
+        log.warning("%s", exc)
+        return False
 
 
 async def create_topics(bootstrap: str, default_partitions: int) -> list[str]:

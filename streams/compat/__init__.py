@@ -7,7 +7,9 @@ Everything that reaches into Faust's private API, or works around a broker, is i
 - `tansu`: the fetch-wait override and exact recovery end offsets, only when the broker is Tansu;
 - `tables`: Faust tables as batch-view tables (`send_changelog`, key expiry, `data`);
 - `consumer`: read offsets, assignment and high watermarks for the worker's views;
-- `dead_letters`: dead-letter sends straight to the app's producer.
+- `dead_letters`: dead-letter sends straight to the app's producer;
+- `transactions`: under exactly-once, one transactional producer per input task (Faust's picks the
+  destination's), commits of outputs without new inputs, fenced producers that do not crash the worker.
 
 Plain Kafka clients that need no Faust (the bootstrap address, end offsets, the transactions probe,
 topic creation) are in `streams.broker`. Nothing here acts at import: `install(app, ...)` wraps the one
@@ -17,11 +19,16 @@ consumer this app creates (its instance, never a class), so import order does no
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Literal
+
+from faust.types import TP
 
 from streams.compat.seeks import ResumeHooks, SeekGuard
 from streams.compat.tansu import install_tansu_workarounds
+from streams.compat.transactions import TaskTransactions, install_task_transactions
 
 log = logging.getLogger(__name__)
 
@@ -33,20 +40,32 @@ class Compat:
     """What `install` put on an app: its resume hooks, and the seek guard of its consumer once created."""
 
     broker_kind: BrokerKind
+    app: Any = None
     hooks: ResumeHooks = field(default_factory=ResumeHooks)
     guard: SeekGuard | None = None
+    transactions: TaskTransactions | None = None  # under exactly-once, once the consumer exists
+
+    async def outputs_settled(self, tps: Iterable[TP]) -> None:
+        """Wait until what this worker sent for the input tasks of `tps` is durable for readers: committed
+        under exactly-once (`TransactionLost` if it never will be), acknowledged under at-least-once."""
+        if self.transactions is not None:
+            await self.transactions.settled(tps)
+        elif self.app is not None:
+            await self.app.producer.flush()
 
 
 def install(app: Any, *, broker_kind: BrokerKind, bootstrap: str, fetch_max_wait_ms: int) -> Compat:
     """Make `app`'s consumer, when the app creates it, guard its seeks and run the resume hooks; on
     Tansu, also use our fetch wait and exact recovery end offsets. Call before the app starts."""
-    compat = Compat(broker_kind)
+    compat = Compat(broker_kind, app)
     new_consumer = app._new_consumer
 
     def create_consumer() -> Any:
         consumer = new_consumer()
         compat.guard = SeekGuard(compat.hooks)
         compat.guard.attach(consumer)
+        if consumer.in_transaction:
+            compat.transactions = install_task_transactions(consumer, partial(give_up, app, consumer))
         if broker_kind == "tansu":
             install_tansu_workarounds(
                 consumer._thread, bootstrap=bootstrap, fetch_max_wait_ms=fetch_max_wait_ms
@@ -56,3 +75,18 @@ def install(app: Any, *, broker_kind: BrokerKind, bootstrap: str, fetch_max_wait
     app._new_consumer = create_consumer
     log.info("compatibility layer installed for a %s broker", broker_kind)
     return compat
+
+
+async def give_up(app: Any, consumer: Any, lost: set[TP]) -> None:
+    """A fenced task's partitions: paused, forgotten by the agents, counted as newly assigned if the group
+    gives them back (Faust then recovers their tables and the resume hooks run), and the consumer rejoins."""
+    if lost:
+        consumer.pause_partitions(lost)
+        app._assignment = set(app._assignment or ()) - lost  # private: Faust's last assignment
+        await app.on_partitions_revoked.send(lost)
+    thread = consumer._thread
+
+    async def rejoin() -> None:
+        thread._consumer._coordinator.request_rejoin()
+
+    await thread.call_thread(rejoin)

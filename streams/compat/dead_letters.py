@@ -8,8 +8,11 @@ import time
 from functools import partial
 from typing import Any
 
+from faust.types import TP
+
 from core.metrics import DEAD_LETTERS
 from streams.codec import dead_letter, dead_letter_bytes, encode
+from streams.compat.transactions import outputs_of
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +30,8 @@ async def send_dead_letter(dlq_topic: Any, event: Any, reason: str, agent: str) 
     )
     log.warning("dead letter %s[%d]@%d from %s: %s", msg.topic, msg.partition, msg.offset, agent, reason)
     DEAD_LETTERS.labels(agent).inc()
-    await dlq_topic.send(key=msg.topic.encode(), value=encode(record))
+    with outputs_of(TP(msg.topic, msg.partition)):  # exactly-once: in the record's own input task
+        await dlq_topic.send(key=msg.topic.encode(), value=encode(record))
 
 
 DELIVERY_ATTEMPTS = 3  # a batch's letters the broker refused are sent again, with a short back-off
@@ -50,7 +54,7 @@ async def send_dead_letters(dlq_topic: Any, letters: list[tuple[Any, str]], agen
     # What `topic.send` itself uses: the transaction manager under exactly-once, else the producer.
     producer, sensors = await app.maybe_start_producer(), app.sensors
     name = dlq_topic.get_topic_name()
-    pending: list[tuple[bytes, bytes]] = []
+    pending: list[tuple[Any, bytes, bytes]] = []
     for event, reason in letters:
         msg = event.message
         value = dead_letter_bytes(
@@ -63,12 +67,13 @@ async def send_dead_letters(dlq_topic: Any, letters: list[tuple[Any, str]], agen
             agent=agent,
             ts_ms=now_ms,
         )
-        pending.append((msg.topic.encode(), value))
+        pending.append((TP(msg.topic, msg.partition), msg.topic.encode(), value))
     for attempt in range(DELIVERY_ATTEMPTS):
         sends = []
-        for key, value in pending:
+        for source, key, value in pending:
             state = sensors.on_send_initiated(producer, name, None, len(key), len(value))  # /status counts
-            sent = await producer.send(name, key, value, None, None, None)
+            with outputs_of(source):  # under exactly-once: in the transaction of the letter's input task
+                sent = await producer.send(name, key, value, None, None, None)
             sent.add_done_callback(partial(_delivered, sensors, producer, state))
             sends.append(sent)
         outcomes = await asyncio.gather(*sends, return_exceptions=True)

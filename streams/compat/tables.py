@@ -12,6 +12,10 @@ from __future__ import annotations
 from collections.abc import Hashable, Mapping
 from typing import Any
 
+from faust.types import TP
+
+from streams.compat.transactions import outputs_of
+
 
 def underlying(table: Any) -> Any:
     """The Faust Table behind a WindowWrapper (or the table itself)."""
@@ -19,13 +23,18 @@ def underlying(table: Any) -> Any:
 
 
 class FaustTable:
-    """One Faust table (or window wrapper) as a `ChangelogTable`."""
+    """One Faust table (or window wrapper) as a `ChangelogTable`.
+
+    `source_topic` is the topic whose partition P feeds the table's partition P: under exactly-once a
+    changelog record joins the transaction of that input task (`streams.compat.transactions`).
+    """
 
     holds_values = False  # a Faust table stores what its changelog carries: JSON-ready values
 
-    def __init__(self, table: Any) -> None:
+    def __init__(self, table: Any, source_topic: str) -> None:
         self._table = underlying(table)
         self._windowed = bool(self._table._should_expire_keys())
+        self.source_topic = source_topic
 
     @property
     def data(self) -> Mapping[Hashable, Any]:
@@ -34,7 +43,8 @@ class FaustTable:
     def write(self, key: Hashable, raw: Any, partition: int) -> Any:
         table = self._table
         table.data[key] = raw
-        sent = table.send_changelog(partition, key, raw)
+        with outputs_of(TP(self.source_topic, partition)):
+            sent = table.send_changelog(partition, key, raw)
         if self._windowed:
             table._maybe_set_key_ttl(key, partition)
         return sent

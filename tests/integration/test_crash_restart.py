@@ -16,10 +16,13 @@ from tests.integration.harness import running_pipeline, until
 pytestmark = pytest.mark.integration
 
 
+@pytest.mark.parametrize("guarantee", ["exactly_once", "at_least_once"])
 async def test_sigkill_and_restart_keeps_every_invariant(
-    fresh_stack: Stack, fresh_settings: Settings
+    fresh_stack: Stack, fresh_settings: Settings, guarantee: str
 ) -> None:
-    async with running_pipeline(fresh_settings, fresh_stack, seed=7, rate_eps=400, duration_s=60) as p:
+    settings = fresh_settings.model_copy(update={"processing_guarantee": guarantee})
+    async with running_pipeline(settings, fresh_stack, seed=7, rate_eps=400, duration_s=60) as p:
+        assert p.guarantee == guarantee
         counts = p.monitor.counts
         assert await until(lambda: counts.orders >= 3, 90), "no orders before the first kill"
         for _ in range(2):
@@ -30,7 +33,7 @@ async def test_sigkill_and_restart_keeps_every_invariant(
             await until(lambda b=before: counts.orders + counts.rejected > b + 2, 60)  # type: ignore[misc]
         await p.feed
         await drain(p.monitor, quiet_s=10, limit_s=60)
-    audit = await audit_run(p.bootstrap, fresh_stack.database_url, fresh_settings.portfolio)
+    audit = await audit_run(p.bootstrap, fresh_stack.database_url, settings.portfolio)
     assert p.restarts == 2
     assert audit.orders > 0 and audit.terminal > 0
     assert audit.duplicates == []

@@ -11,6 +11,11 @@ garbage records/s alone since dead letters skip `topic.send`. Measured on the sh
 other jobs kept its load average at 4-5: p50 236 ms, p99 2,156 ms (at ~1,390/s under load 8 it fell
 15-30 s behind). Issue 9's 1,000 ms p99 target is NOT yet asserted: the bound below is what this box
 holds with margin under that contention; tighten it when measured on a quiet box.
+
+It runs under `PROCESSING_GUARANTEE=auto`, so exactly-once on Kafka: the dead letters join the
+transactions of their records' input tasks. Topics are read back as a read_committed agent reads them,
+to the position, not to a record at the end offset: a transactional partition ends with a commit marker
+that no reader receives (waiting for it hung this test under exactly-once; docs/broker.md).
 """
 
 from __future__ import annotations
@@ -30,8 +35,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from core.errors import DecodeError
 from core.settings import Settings
 from services.stack import Stack
+from solbot.audit import read_committed_records
 from solbot.runner import drain
-from streams.broker import true_end_offsets
 from streams.codec import decode_swap
 from streams.inspect import broker_partitions
 from streams.records import PROGRESS_KEY
@@ -98,52 +103,38 @@ def _valid(raw: bytes | None) -> bool:
 
 
 async def read_records(bootstrap: str, topic: str) -> list[tuple[bytes | None, bytes | None, int]]:
-    """(key, value, broker timestamp ms) of every record of a topic, up to its end when called."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, fetch_max_wait_ms=20
-    )
-    await consumer.start()
-    try:
-        tps = await broker_partitions(consumer, [topic])
-        if not tps:
-            return []
-        ends = await true_end_offsets(bootstrap, tps, await consumer.end_offsets(tps))
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        out: list[tuple[bytes | None, bytes | None, int]] = []
-        remaining = {tp for tp in tps if ends[tp] > 0}
-        while remaining:
-            batch = await consumer.getmany(*remaining, timeout_ms=500, max_records=20_000)
-            for tp, records in batch.items():
-                for rec in records:
-                    out.append((rec.key, rec.value, rec.timestamp))
-                    if rec.offset + 1 >= ends[tp]:
-                        remaining.discard(tp)
-        return out
-    finally:
-        await consumer.stop()
-
-
-async def records_in(bootstrap: str, topic: str) -> int:
-    """How many records a topic holds now, from fetch high watermarks (ListOffsets is wrong on Tansu)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        tps = await broker_partitions(consumer, [topic])
-        listed = await consumer.end_offsets(tps) if tps else {}
-    finally:
-        await consumer.stop()
-    return sum((await true_end_offsets(bootstrap, tps, listed)).values()) if tps else 0
+    """(key, value, broker timestamp ms) of every committed record of a topic, up to its end when called
+    (under exactly-once the end is a commit marker, never a record: `read_committed_records`)."""
+    return [(rec.key, rec.value, rec.timestamp) for rec in await read_committed_records(bootstrap, topic)]
 
 
 async def until_records(bootstrap: str, topic: str, count: int, timeout_s: float) -> int:
-    """Wait until `topic` holds `count` records; what it holds when that happens or time runs out."""
-    deadline = time.monotonic() + timeout_s
-    held = await records_in(bootstrap, topic)
-    while held < count and time.monotonic() < deadline:
-        await asyncio.sleep(1.0)
-        held = await records_in(bootstrap, topic)
-    return held
+    """Wait until `topic` holds `count` committed records; how many it holds when that happens or time
+    runs out. Records are counted as a read_committed reader gets them, not from end offsets: under
+    exactly-once those count commit markers too (and records of open or aborted transactions)."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        fetch_max_wait_ms=100,
+        isolation_level="read_committed",
+    )
+    await consumer.start()
+    try:
+        deadline = time.monotonic() + timeout_s
+        tps = await broker_partitions(consumer, [topic])
+        while not tps and time.monotonic() < deadline:
+            await asyncio.sleep(1.0)
+            tps = await broker_partitions(consumer, [topic])
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        held = 0
+        while held < count and time.monotonic() < deadline:
+            batch = await consumer.getmany(*tps, timeout_ms=1_000, max_records=20_000)
+            held += sum(len(records) for records in batch.values())
+        return held
+    finally:
+        await consumer.stop()
 
 
 async def flood(bootstrap: str, values: list[bytes | None]) -> None:
@@ -188,6 +179,7 @@ async def test_a_flood_of_garbage_loses_no_valid_swap(fresh_stack: Stack, fresh_
         letters = await read_records(p.bootstrap, "dlq.raw")
         snapshots = await read_records(p.bootstrap, "features")
         bars = await read_records(p.bootstrap, f"{fresh_settings.app_id}-pair_to_bar_1s-changelog")
+        guarantee = p.guarantee  # auto: exactly_once on Kafka, at_least_once on Tansu
 
     # Every malformed record is on the dead-letter topic, once, with a reason and its original bytes.
     dead = [orjson.loads(v or b"{}") for _, v, _ in letters]
@@ -213,5 +205,6 @@ async def test_a_flood_of_garbage_loses_no_valid_swap(fresh_stack: Stack, fresh_
     lat = [ts - origin for origin, ts in origins if origin >= flood_start_ms]
     assert len(lat) > 100
     p50, p99 = (float(x) for x in np.percentile(np.asarray(lat), [50, 99]))
-    print(f"flood: {valid} valid, {len(dead)} dead letters, raw->features p50 {p50:.0f} p99 {p99:.0f} ms")
+    print(f"flood ({guarantee}): {valid} valid, {len(dead)} dead letters, raw->features", end=" ")
+    print(f"p50 {p50:.0f} p99 {p99:.0f} ms")
     assert p99 <= LATENCY_P99_BOUND_MS

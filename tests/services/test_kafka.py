@@ -26,6 +26,7 @@ from services.broker import choose_broker, start_broker
 from services.kafka import KafkaHandle, KafkaUnavailable, kafka_unavailable_reason, start_kafka
 from services.process import free_port, pid_alive, terminate
 from services.stack import Stack
+from solbot.audit import read_committed_records
 from streams.broker import supports_transactions
 
 pytestmark = pytest.mark.integration
@@ -151,6 +152,27 @@ async def test_read_committed_sees_only_committed_transactions(kafka: KafkaHandl
         assert await consumer.committed(TopicPartition(topic, 0)) == 42
     finally:
         await consumer.stop()
+
+
+async def test_reading_back_a_transactional_topic_ends_at_its_commit_marker(kafka: KafkaHandle) -> None:
+    """The last offset of a partition written in transactions is a commit marker, never a record: a reader
+    that waits for a record at end - 1 waits for ever (the flood test under exactly-once did)."""
+    bootstrap, topic = _bootstrap(kafka), _topic()
+    await _create(bootstrap, topic, partitions=2)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, transactional_id=f"tx-{topic}")
+    await producer.start()
+    try:
+        async with producer.transaction():
+            for i in range(5):
+                await producer.send(topic, b"%d" % i, key=b"k", partition=i % 2)
+        await producer.begin_transaction()
+        await producer.send(topic, b"aborted", partition=0)
+        await producer.abort_transaction()
+    finally:
+        await producer.stop()
+    records = await asyncio.wait_for(read_committed_records(bootstrap, topic), timeout=20)
+    assert sorted(r.value or b"" for r in records) == [b"0", b"1", b"2", b"3", b"4"]
+    assert all(r.key == b"k" for r in records)
 
 
 async def test_the_transaction_probe_answers_at_once(kafka: KafkaHandle) -> None:

@@ -1,0 +1,357 @@
+"""Exactly-once on Faust 0.15.3: one transactional producer per input task, as Kafka Streams does.
+
+Faust's `TransactionManager.send` (faust/transport/consumer.py, `send`) picks the transactional producer
+`{app}-{group}-{P}` of the *destination* partition P. A worker that does not own partition P of that
+topic group has no such producer (`Producer.send` in faust/transport/drivers/aiokafka.py raises
+ProducerSendError), and one that does puts the record into a transaction that commits only with P's
+input offsets: the one-partition `signals` topic, fed from four `features` partitions, waited for the
+risk agent's commit, which waited for the signals (docs/broker.md). `TaskTransactions` replaces it on the
+app's consumer (an instance of our subclass, installed by `streams.compat.install`, never at import):
+
+- an output joins the transaction of the task (topic group, partition) whose input made it: the source
+  an agent names with `outputs_of(tp)`, else the destination's task when this worker runs it (tables'
+  changelogs, the risk agent's orders); with neither, it goes through the app's idempotent producer,
+  outside transactions, with one warning per topic;
+- records of one destination partition carried by different producers reach its log in the order they
+  were sent (`streams.compat.send_order`): the signals of several features partitions keep the model
+  agent's event-time order on `signals/0`;
+- a commit also commits the transactions that carry outputs but no new input offsets (outputs of held
+  inputs, released by a timer), so nothing waits for an input that may never come;
+- `settled(tps)` waits until everything sent so far for those tasks is committed (model checkpoints name
+  only committed signals);
+- a fenced producer (ProducerFenced / InvalidProducerEpoch: another worker took the task, or a
+  transaction timed out; faust-streaming#323 crashed the app) does not crash the worker: the task's
+  producer is dropped, its outputs are discarded (the transaction is aborted anyway), its partitions are
+  treated as newly assigned at the next assignment (tables recovered, resume hooks run), and the
+  consumer rejoins the group, so they resume from the committed offsets wherever the group puts them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from aiokafka.errors import (
+    InvalidProducerEpoch,
+    InvalidProducerIdMapping,
+    InvalidTxnState,
+    KafkaError,
+    ProducerFenced,
+    UnknownProducerId,
+)
+from faust.transport.consumer import TransactionManager
+from faust.types import TP
+from mode import Service
+
+from core.errors import TransactionLost
+from streams.compat.send_order import SendOrder
+
+log = logging.getLogger(__name__)
+
+FENCED_ERRORS: tuple[type[BaseException], ...] = (
+    ProducerFenced,
+    InvalidProducerEpoch,
+    InvalidProducerIdMapping,
+    InvalidTxnState,
+    UnknownProducerId,
+)
+
+_source: ContextVar[TP | None] = ContextVar("solbot_output_source", default=None)
+
+
+@contextmanager
+def outputs_of(tp: TP) -> Iterator[None]:
+    """What is sent inside belongs to the input task of `tp` (a topic partition this worker reads)."""
+    token = _source.set(tp)
+    try:
+        yield
+    finally:
+        _source.reset(token)
+
+
+def is_fenced(exc: BaseException) -> bool:
+    return isinstance(exc, FENCED_ERRORS) or isinstance(exc.__cause__, FENCED_ERRORS)
+
+
+class TaskTransactions(TransactionManager):
+    """Faust's transaction manager with sends routed by input task (see the module doc)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.dirty: set[str] = set()  # tasks whose open transaction holds outputs
+        self.commits: defaultdict[str, int] = defaultdict(int)  # committed transactions per task
+        self.fenced = 0
+        self.dropped = 0  # outputs of a task this worker no longer runs (its transaction is aborted)
+        self._waiters: list[tuple[str, int, asyncio.Future[None]]] = []
+        self._outside: set[str] = set()  # topics warned about
+        self._handling: set[asyncio.Future[None]] = set()  # fence handlers started from a send's callback
+        self.lost: set[str] = set()  # fenced tasks, until an assignment gives them back
+        self.on_fenced: Callable[[set[TP]], Awaitable[None]] | None = None
+        self.order = SendOrder()  # a partition's log order is its send order, whatever producer carries it
+
+    @Service.task
+    async def _commit_outputs(self) -> None:
+        """Faust commits only when input offsets moved; outputs without new inputs commit here."""
+        interval = float(self.app.conf.broker_commit_interval)
+        async for _ in self.itertimer(interval, name="commit outputs"):
+            await self.commit_dirty()
+
+    # -- routing --------------------------------------------------------------------------------------
+
+    def task_of(self, topic: str, partition: int | None) -> str | None:
+        if partition is None:
+            return None
+        try:
+            group = self.app.assignor.group_for_topic(topic)
+        except KeyError:  # a topic this app does not read: no task of its own
+            return None
+        return f"{self.app.conf.id}-{group}-{partition}"
+
+    def _producers(self) -> Mapping[str, Any]:
+        return self.producer._transaction_producers  # type: ignore[attr-defined]
+
+    def route(self, topic: str, partition: int | None) -> tuple[str | None, bool]:
+        """(task, lost): the transaction an output joins; lost when its source task is not ours now."""
+        source = _source.get()
+        if source is not None:
+            tid = self.task_of(source.topic, source.partition)
+            return tid, tid is None or tid not in self._producers()
+        tid = self.task_of(topic, partition)
+        if tid is not None and tid in self._producers():
+            return tid, False
+        return None, False
+
+    async def send(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        partition: int | None,
+        timestamp: float | None,
+        headers: Any,
+        *,
+        transactional_id: str | None = None,
+    ) -> Awaitable[Any]:
+        p = self.consumer.key_partition(topic, key, partition)
+        tid, lost = self.route(topic, p)
+        if lost:
+            self.dropped += 1
+            log.debug("output to %s dropped: its input task is no longer this worker's", topic)
+            return _done(None)
+        if tid is None:
+            if topic not in self._outside:
+                self._outside.add(topic)
+                log.warning("sends to %s outside any input task go through the idempotent producer", topic)
+            return await self.order.send(
+                (topic, p), None, lambda: self.producer.send(topic, key, value, p, timestamp, headers)
+            )
+        await self._ensure_open(tid)
+        self.dirty.add(tid)
+        try:
+            sent = await self.order.send(
+                (topic, p),
+                tid,
+                lambda: self.producer.send(topic, key, value, p, timestamp, headers, transactional_id=tid),
+            )
+        except KafkaError as exc:
+            if not is_fenced(exc):
+                raise
+            await self._fenced(tid, exc)
+            return _done(None)
+        return self._watch(tid, sent)
+
+    def _watch(self, tid: str, sent: Awaitable[Any]) -> asyncio.Future[Any]:
+        """The send's outcome; a fenced delivery resolves to None (the output is discarded with its task)."""
+        out: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+        def done(fut: asyncio.Future[Any]) -> None:
+            if out.done():
+                return
+            if fut.cancelled():
+                out.cancel()
+            elif (exc := fut.exception()) is None:
+                out.set_result(fut.result())
+            elif is_fenced(exc):
+                out.set_result(None)
+                task = asyncio.ensure_future(self._fenced(tid, exc))
+                self._handling.add(task)
+                task.add_done_callback(self._handling.discard)
+            else:
+                out.set_exception(exc)
+
+        asyncio.ensure_future(sent).add_done_callback(done)
+        return out
+
+    async def _ensure_open(self, tid: str) -> None:
+        """A transaction is open on the task's producer (Faust ends them at a rebalance's commit)."""
+        producer = self._producers().get(tid)
+        if producer is not None and not producer._txn_manager.is_in_transaction():
+            async with self.producer._trn_locks[tid]:  # type: ignore[attr-defined]
+                if not producer._txn_manager.is_in_transaction():
+                    await producer.begin_transaction()
+
+    # -- commits --------------------------------------------------------------------------------------
+
+    async def commit(self, offsets: Mapping[TP, int], start_new_transaction: bool = True) -> bool:
+        """Commit each task's input offsets with its outputs; tasks with outputs only commit too."""
+        by_task: dict[str, dict[TP, int]] = defaultdict(dict)
+        for tp, offset in offsets.items():
+            tid = self.task_of(tp.topic, tp.partition)
+            if tid is not None:
+                by_task[tid][tp] = offset
+        for tid in list(self.dirty):
+            by_task.setdefault(tid, {})
+        committed = True
+        for tid, task_offsets in sorted(by_task.items()):
+            committed = await self.commit_task(tid, task_offsets, start_new_transaction) and committed
+        return committed
+
+    async def commit_dirty(self) -> None:
+        """Commit the transactions holding outputs but no new input offsets (a timer's, a held input's)."""
+        for tid in sorted(self.dirty):
+            await self.commit_task(tid, {}, True)
+
+    async def commit_task(self, tid: str, offsets: Mapping[TP, int], start_new: bool) -> bool:
+        producer = self._producers().get(tid)
+        if producer is None:
+            self.dirty.discard(tid)
+            self._settle(tid, TransactionLost(f"{tid} is not this worker's"))
+            return False
+        async with self.producer._trn_locks[tid]:  # type: ignore[attr-defined]
+            try:
+                if not producer._txn_manager.is_in_transaction():
+                    if not offsets:
+                        return True
+                    await producer.begin_transaction()
+                if offsets:
+                    await producer.send_offsets_to_transaction(offsets, self.app.conf.id)
+                await producer.commit_transaction()
+                self.dirty.discard(tid)
+                self.commits[tid] += 1
+                self._settle(tid, None)
+                if start_new:
+                    await producer.begin_transaction()
+            except KafkaError as exc:
+                if not is_fenced(exc):
+                    raise
+                fenced = exc
+            else:
+                return True
+        await self._fenced(tid, fenced)
+        return False
+
+    async def settled(self, tps: Iterable[TP]) -> None:
+        """Wait until every output sent so far for the tasks of `tps` is committed; TransactionLost if one
+        of those transactions ends otherwise."""
+        waits = []
+        for tp in tps:
+            tid = self.task_of(tp.topic, tp.partition)
+            if tid in self.lost:
+                raise TransactionLost(f"{tid} was fenced")
+            if tid is None or tid not in self.dirty:
+                continue
+            fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._waiters.append((tid, self.commits[tid], fut))
+            waits.append(fut)
+        if waits:
+            await asyncio.gather(*waits)
+
+    def _settle(self, tid: str, error: BaseException | None) -> None:
+        keep = []
+        for waiter in self._waiters:
+            wtid, before, fut = waiter
+            if wtid != tid or fut.done():
+                if not fut.done():
+                    keep.append(waiter)
+                continue
+            if error is not None:
+                fut.set_exception(error)
+            elif self.commits[tid] > before:
+                fut.set_result(None)
+            else:
+                keep.append(waiter)
+        self._waiters = keep
+
+    # -- rebalances and fencing -----------------------------------------------------------------------
+
+    async def on_rebalance(self, assigned: set[TP], revoked: set[TP], newly_assigned: set[TP]) -> None:
+        """Stop the producers of tasks gone elsewhere; start (or reopen) those of every task now ours."""
+        mine = {t for t in (self.task_of(tp.topic, tp.partition) for tp in self._active(assigned)) if t}
+        gone = {t for t in (self.task_of(tp.topic, tp.partition) for tp in revoked) if t} - mine
+        for tid in sorted(gone):
+            self.dirty.discard(tid)
+            self._settle(tid, TransactionLost(f"{tid} was revoked"))
+            await self.producer.stop_transaction(tid)
+            self.order.forget(tid)
+        if gone:
+            log.info("stopped %d transactional producers of revoked tasks", len(gone))
+        self.lost -= mine
+        started = 0
+        for tid in sorted(mine):
+            if tid in self._producers():
+                await self._ensure_open(tid)
+                continue
+            await self.producer.maybe_begin_transaction(tid)
+            started += 1
+            if tid not in self._producers():  # Faust logs the error and goes on: the task is not ours yet
+                await self._fenced(tid, TransactionLost(f"{tid}: its producer did not start"))
+        if started:
+            log.info("started %d transactional producers for assigned tasks", started)
+
+    def _active(self, tps: Iterable[TP]) -> list[TP]:
+        assignor = self.app.assignor
+        return [tp for tp in tps if not assignor.is_standby(tp)]
+
+    async def _fenced(self, tid: str, exc: BaseException) -> None:
+        """Drop the task's producer; its partitions count as lost and the consumer rejoins the group."""
+        producer = self._producers().get(tid)
+        if tid in self.lost and producer is None:
+            return  # already handled (several sends of one transaction fail together)
+        self.fenced += 1
+        self.lost.add(tid)
+        self.dirty.discard(tid)
+        self._settle(tid, TransactionLost(f"{tid} fenced: {exc!r}"))
+        lost = {tp for tp in self.consumer.assignment() if self.task_of(tp.topic, tp.partition) == tid}
+        log.warning(
+            "transaction %s fenced (%s): its %d partitions resume from the committed offsets after a rejoin",
+            tid,
+            type(exc).__name__,
+            len(lost),
+        )
+        await self.producer.stop_transaction(tid)
+        self.order.forget(tid)
+        if self.on_fenced is not None:
+            await self.on_fenced(lost)
+
+
+def _done(value: Any) -> asyncio.Future[Any]:
+    fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    fut.set_result(value)
+    return fut
+
+
+def install_task_transactions(
+    consumer: Any, on_fenced: Callable[[set[TP]], Awaitable[None]]
+) -> TaskTransactions:
+    """Give one Faust consumer a `TaskTransactions` in place of Faust's manager (exactly-once only)."""
+    old = consumer.transactions
+    manager = TaskTransactions(
+        old.transport, consumer=consumer, producer=old.producer, beacon=consumer.beacon, loop=consumer.loop
+    )
+    manager.on_fenced = on_fenced
+    consumer.transactions = manager
+    return manager
+
+
+async def send_outside_transactions(topic: Any, key: bytes | None, value: bytes) -> Awaitable[Any]:
+    """Send through the app's own producer, never a transactional one: acknowledged means visible to
+    read_committed readers at once. Idempotent (acks=all) under exactly-once; what it sends must be safe
+    to repeat (ids), because a crash after the send and before its record is marked repeats it."""
+    producer = topic.app.producer
+    await producer.maybe_start()
+    return await producer.send(topic.get_topic_name(), key, value, None, None, None)
