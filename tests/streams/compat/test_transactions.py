@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections import defaultdict
 from types import SimpleNamespace
+from typing import Any
 
+from aiokafka.errors import IllegalOperation
+from faust.exceptions import ProducerSendError
 from faust.types import TP
 
 from streams.compat.transactions import TaskTransactions, outputs_of
@@ -41,3 +46,53 @@ def test_a_fenced_tasks_late_outputs_are_dropped_not_sent_outside_transactions()
     assert m.route("solbot-risk-changelog", 0) == ("solbot-0-0", True)
     with outputs_of(TP("signals", 0)):
         assert m.route("orders", 0) == ("solbot-0-0", True)
+
+
+class TxnProducer:
+    """An aiokafka transactional producer's state as `TaskTransactions` reads it."""
+
+    def __init__(self) -> None:
+        self.open = True
+        self.begun = 0
+        self._txn_manager = SimpleNamespace(is_in_transaction=lambda: self.open)
+
+    async def begin_transaction(self) -> None:
+        self.begun += 1
+        self.open = True
+
+
+class FaustProducer:
+    """Faust's producer: the first send finds the transaction ended by a rebalance's commit."""
+
+    def __init__(self, tid: str) -> None:
+        self.txn = TxnProducer()
+        self._transaction_producers = {tid: self.txn}
+        self._trn_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self.fail_next = True
+        self.sent: list[str] = []
+
+    async def send(self, topic: str, *args: Any, transactional_id: str | None = None) -> Any:
+        if self.fail_next:
+            self.fail_next = False
+            self.txn.open = False  # the commit happened between _ensure_open and this send
+            try:
+                raise IllegalOperation("Can't send messages while not in transaction")
+            except IllegalOperation as exc:
+                raise ProducerSendError(f"Error while sending: {exc!r}") from exc
+        self.sent.append(topic)
+        done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        done.set_result("ack")
+        return done
+
+
+async def test_a_send_whose_transaction_a_commit_ended_reopens_it_and_goes_out() -> None:
+    m = manager({"solbot-0-0"})
+    m.producer = FaustProducer("solbot-0-0")  # type: ignore[assignment]
+    m.consumer = SimpleNamespace(key_partition=lambda topic, key, partition: 0)  # type: ignore[misc]
+    m.dirty = set()
+    m.dropped = 0
+    sent = await m.send("orders", b"k", b"v", 0, None, None)
+    assert await sent == "ack"
+    assert m.producer.sent == ["orders"]  # type: ignore[attr-defined]
+    assert m.producer.txn.begun == 1  # type: ignore[attr-defined]
+    assert m.dirty == {"solbot-0-0"}
