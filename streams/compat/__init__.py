@@ -8,6 +8,10 @@ Everything that reaches into Faust's private API, or works around a broker, is i
 - `tables`: Faust tables as batch-view tables (`send_changelog`, key expiry, `data`);
 - `consumer`: read offsets, assignment and high watermarks for the worker's views;
 - `dead_letters`: dead-letter sends straight to the app's producer;
+- `recovery`: under exactly-once, table recovery reads changelogs to their last stable offset (Faust took
+  -1 and recovered nothing);
+- `metadata`: topics the leader's metadata lacks (a changelog created a moment before) are refreshed
+  until they appear, so the group rejoins and assigns them;
 - `transactions`: under exactly-once, one transactional producer per input task (Faust's picks the
   destination's), commits of outputs without new inputs, fenced producers that do not crash the worker.
 
@@ -26,7 +30,10 @@ from typing import Any, Literal
 
 from faust.types import TP
 
+from streams.compat.metadata import install_metadata_refresh
+from streams.compat.recovery import install_committed_highwaters
 from streams.compat.seeks import ResumeHooks, SeekGuard
+from streams.compat.tables import forget_partitions
 from streams.compat.tansu import install_tansu_workarounds
 from streams.compat.transactions import TaskTransactions, install_task_transactions
 
@@ -44,6 +51,7 @@ class Compat:
     hooks: ResumeHooks = field(default_factory=ResumeHooks)
     guard: SeekGuard | None = None
     transactions: TaskTransactions | None = None  # under exactly-once, once the consumer exists
+    fenced_tps: set[TP] = field(default_factory=set)  # given up: tables forgotten at the next assignment
 
     async def outputs_settled(self, tps: Iterable[TP]) -> None:
         """Wait until what this worker sent for the input tasks of `tps` is durable for readers: committed
@@ -64,8 +72,11 @@ def install(app: Any, *, broker_kind: BrokerKind, bootstrap: str, fetch_max_wait
         consumer = new_consumer()
         compat.guard = SeekGuard(compat.hooks)
         compat.guard.attach(consumer)
+        install_metadata_refresh(app.assignor, lambda: consumer._thread._consumer._client)
         if consumer.in_transaction:
-            compat.transactions = install_task_transactions(consumer, partial(give_up, app, consumer))
+            compat.transactions = install_task_transactions(consumer, partial(give_up, compat, consumer))
+            forget_before_assignment(compat, consumer)
+            install_committed_highwaters(consumer._thread)
         if broker_kind == "tansu":
             install_tansu_workarounds(
                 consumer._thread, bootstrap=bootstrap, fetch_max_wait_ms=fetch_max_wait_ms
@@ -77,12 +88,17 @@ def install(app: Any, *, broker_kind: BrokerKind, bootstrap: str, fetch_max_wait
     return compat
 
 
-async def give_up(app: Any, consumer: Any, lost: set[TP]) -> None:
-    """A fenced task's partitions: paused, forgotten by the agents, counted as newly assigned if the group
-    gives them back (Faust then recovers their tables and the resume hooks run), and the consumer rejoins."""
+async def give_up(compat: Compat, consumer: Any, lost: set[TP]) -> None:
+    """A fenced task's partitions: paused, forgotten by the agents and the seek guard, counted as newly
+    assigned if the group gives them back (Faust then recovers their tables and the resume hooks run), and
+    the consumer rejoins. Their tables are forgotten at the next assignment (`forget_before_assignment`)."""
+    app = compat.app
     if lost:
         consumer.pause_partitions(lost)
         app._assignment = set(app._assignment or ()) - lost  # private: Faust's last assignment
+        compat.fenced_tps |= lost
+        if compat.guard is not None:
+            compat.guard.forget(lost)
         await app.on_partitions_revoked.send(lost)
     thread = consumer._thread
 
@@ -90,3 +106,22 @@ async def give_up(app: Any, consumer: Any, lost: set[TP]) -> None:
         thread._consumer._coordinator.request_rejoin()
 
     await thread.call_thread(rejoin)
+
+
+def forget_before_assignment(compat: Compat, consumer: Any) -> None:
+    """Before Faust handles the next assignment (and recovers its tables), drop the fenced partitions'
+    table contents and recovery offsets: the tables are rebuilt from committed records only, so the resume
+    hooks (the risk state's applied offsets) start where the committed state is.
+
+    Not at the fence itself: a batch still running then would read an empty table; Faust waits for the
+    streams to be idle before a new assignment (`stream_wait_empty`)."""
+    assigned = consumer.on_partitions_assigned
+
+    async def on_assigned(partitions: set[TP], generation_id: int = 0) -> None:
+        if compat.fenced_tps:
+            fenced, compat.fenced_tps = compat.fenced_tps, set()
+            dropped = forget_partitions(compat.app, fenced)
+            log.info("fenced partitions forgotten before the assignment: %d table keys dropped", dropped)
+        await assigned(partitions, generation_id)
+
+    consumer.on_partitions_assigned = on_assigned

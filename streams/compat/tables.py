@@ -9,12 +9,15 @@ faust-streaming 0.15).
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+import logging
+from collections.abc import Hashable, Iterable, Mapping
 from typing import Any
 
 from faust.types import TP
 
 from streams.compat.transactions import outputs_of
+
+log = logging.getLogger(__name__)
 
 
 def underlying(table: Any) -> Any:
@@ -43,8 +46,42 @@ class FaustTable:
     def write(self, key: Hashable, raw: Any, partition: int) -> Any:
         table = self._table
         table.data[key] = raw
+        key_partition = getattr(table.data, "_key_partition", None)  # the memory store's (recovery fills it)
+        if key_partition is not None:
+            key_partition[key] = partition
         with outputs_of(TP(self.source_topic, partition)):
             sent = table.send_changelog(partition, key, raw)
         if self._windowed:
             table._maybe_set_key_ttl(key, partition)
         return sent
+
+
+def forget_partitions(app: Any, changelog_tps: Iterable[TP]) -> int:
+    """Drop what the app's tables hold for these changelog partitions, and where their recovery stopped, so
+    the next recovery rebuilds them from the changelog's start: only committed records (read_committed).
+
+    Called for the partitions of a fenced task before the group gives out partitions again: Faust recovers
+    a partition it still counts as read from where its last recovery stopped, on top of the memory, which
+    would keep what the aborted transaction wrote (the risk state's applied offsets, so the resume hook
+    skipped the aborted signals). Keys are found by the partition Faust's memory store records for them
+    (recovered keys; `FaustTable.write` records the ones written here). Returns how many keys were dropped.
+    """
+    tps = set(changelog_tps)
+    dropped = 0
+    for table in app.tables.values():
+        name = table.changelog_topic.get_topic_name()
+        partitions = {tp.partition for tp in tps if tp.topic == name}
+        if not partitions:
+            continue
+        store = table.data
+        key_partition = getattr(store, "_key_partition", None)
+        if key_partition is None:
+            continue  # not a memory store: nothing held in this process
+        for key in [k for k, p in key_partition.items() if p in partitions]:
+            store.data.pop(key, None)
+            key_partition.pop(key, None)
+            dropped += 1
+        for partition in partitions:
+            app.tables.recovery.revoke(TP(name, partition))  # private: recovery's per-partition offsets
+        log.info("table %s: partitions %s forgotten", table.name, sorted(partitions))
+    return dropped

@@ -37,6 +37,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from aiokafka.errors import (
+    IllegalOperation,
     InvalidProducerEpoch,
     InvalidProducerIdMapping,
     InvalidTxnState,
@@ -44,6 +45,7 @@ from aiokafka.errors import (
     ProducerFenced,
     UnknownProducerId,
 )
+from faust.exceptions import ProducerSendError
 from faust.transport.consumer import TransactionManager
 from faust.types import TP
 from mode import Service
@@ -61,6 +63,8 @@ FENCED_ERRORS: tuple[type[BaseException], ...] = (
     UnknownProducerId,
 )
 
+SEND_TRIES = 3
+
 _source: ContextVar[TP | None] = ContextVar("solbot_output_source", default=None)
 
 
@@ -72,6 +76,11 @@ def outputs_of(tp: TP) -> Iterator[None]:
         yield
     finally:
         _source.reset(token)
+
+
+def _not_in_transaction(exc: BaseException) -> bool:
+    cause = exc.__cause__ if exc.__cause__ is not None else exc
+    return isinstance(cause, IllegalOperation)
 
 
 def is_fenced(exc: BaseException) -> bool:
@@ -124,6 +133,8 @@ class TaskTransactions(TransactionManager):
         tid = self.task_of(topic, partition)
         if tid is not None and tid in self._producers():
             return tid, False
+        if tid is not None and tid in self.lost:  # a fenced task's late output (a buffered changelog record)
+            return tid, True
         return None, False
 
     async def send(
@@ -150,20 +161,27 @@ class TaskTransactions(TransactionManager):
             return await self.order.send(
                 (topic, p), None, lambda: self.producer.send(topic, key, value, p, timestamp, headers)
             )
-        await self._ensure_open(tid)
-        self.dirty.add(tid)
-        try:
-            sent = await self.order.send(
-                (topic, p),
-                tid,
-                lambda: self.producer.send(topic, key, value, p, timestamp, headers, transactional_id=tid),
-            )
-        except KafkaError as exc:
-            if not is_fenced(exc):
-                raise
-            await self._fenced(tid, exc)
-            return _done(None)
-        return self._watch(tid, sent)
+        for _ in range(SEND_TRIES):
+            if tid not in self._producers():  # revoked or fenced while we waited: its task is not ours
+                self.dropped += 1
+                return _done(None)
+            await self._ensure_open(tid)
+            self.dirty.add(tid)
+            try:
+                sent = await self.order.send(
+                    (topic, p),
+                    tid,
+                    lambda: self.producer.send(topic, key, value, p, timestamp, headers, transactional_id=tid),
+                )
+            except (KafkaError, ProducerSendError) as exc:  # Faust wraps aiokafka's errors
+                if _not_in_transaction(exc):
+                    continue  # a rebalance's commit ended the transaction between _ensure_open and the send
+                if not is_fenced(exc):
+                    raise
+                await self._fenced(tid, exc)
+                return _done(None)
+            return self._watch(tid, sent)
+        raise TransactionLost(f"{tid}: no open transaction after {SEND_TRIES} tries")
 
     def _watch(self, tid: str, sent: Awaitable[Any]) -> asyncio.Future[Any]:
         """The send's outcome; a fenced delivery resolves to None (the output is discarded with its task)."""

@@ -1,0 +1,98 @@
+"""`TaskTransactions.route`: which transaction an output joins, and when it is dropped."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from types import SimpleNamespace
+from typing import Any
+
+from aiokafka.errors import IllegalOperation
+from faust.exceptions import ProducerSendError
+from faust.types import TP
+
+from streams.compat.transactions import TaskTransactions, outputs_of
+
+GROUPS = {"signals": 0, "solbot-risk-changelog": 0, "features": 1, "orders": 0}
+
+
+def manager(producers: set[str], lost: set[str] = frozenset()) -> TaskTransactions:  # type: ignore[assignment]
+    m = object.__new__(TaskTransactions)  # routing needs no running service
+    m.app = SimpleNamespace(  # type: ignore[misc]
+        assignor=SimpleNamespace(group_for_topic=GROUPS.__getitem__), conf=SimpleNamespace(id="solbot")
+    )
+    m.producer = SimpleNamespace(_transaction_producers=dict.fromkeys(producers))  # type: ignore[misc]
+    m.lost = set(lost)
+    return m
+
+
+def test_an_output_joins_its_input_task_named_by_outputs_of() -> None:
+    m = manager({"solbot-1-2"})
+    with outputs_of(TP("features", 2)):
+        assert m.route("signals", 0) == ("solbot-1-2", False)
+
+
+def test_without_a_source_the_destination_task_when_ours_else_outside() -> None:
+    m = manager({"solbot-0-0"})
+    assert m.route("orders", 0) == ("solbot-0-0", False)
+    assert m.route("features", 3) == (None, False)  # not ours: the idempotent producer
+    assert m.route("dlq.unknown", 0) == (None, False)
+
+
+def test_a_fenced_tasks_late_outputs_are_dropped_not_sent_outside_transactions() -> None:
+    # A table's changelog record buffered by Faust (send_soon) is sent without its source; after a fence its
+    # destination task is gone: sending it outside transactions would commit what the fence aborted.
+    m = manager(set(), lost={"solbot-0-0"})
+    assert m.route("solbot-risk-changelog", 0) == ("solbot-0-0", True)
+    with outputs_of(TP("signals", 0)):
+        assert m.route("orders", 0) == ("solbot-0-0", True)
+
+
+class TxnProducer:
+    """An aiokafka transactional producer's state as `TaskTransactions` reads it."""
+
+    def __init__(self) -> None:
+        self.open = True
+        self.begun = 0
+        self._txn_manager = SimpleNamespace(is_in_transaction=lambda: self.open)
+
+    async def begin_transaction(self) -> None:
+        self.begun += 1
+        self.open = True
+
+
+class FaustProducer:
+    """Faust's producer: the first send finds the transaction ended by a rebalance's commit."""
+
+    def __init__(self, tid: str) -> None:
+        self.txn = TxnProducer()
+        self._transaction_producers = {tid: self.txn}
+        self._trn_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self.fail_next = True
+        self.sent: list[str] = []
+
+    async def send(self, topic: str, *args: Any, transactional_id: str | None = None) -> Any:
+        if self.fail_next:
+            self.fail_next = False
+            self.txn.open = False  # the commit happened between _ensure_open and this send
+            try:
+                raise IllegalOperation("Can't send messages while not in transaction")
+            except IllegalOperation as exc:
+                raise ProducerSendError(f"Error while sending: {exc!r}") from exc
+        self.sent.append(topic)
+        done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        done.set_result("ack")
+        return done
+
+
+async def test_a_send_whose_transaction_a_commit_ended_reopens_it_and_goes_out() -> None:
+    m = manager({"solbot-0-0"})
+    m.producer = FaustProducer("solbot-0-0")  # type: ignore[assignment]
+    m.consumer = SimpleNamespace(key_partition=lambda topic, key, partition: 0)  # type: ignore[misc]
+    m.dirty = set()
+    m.dropped = 0
+    sent = await m.send("orders", b"k", b"v", 0, None, None)
+    assert await sent == "ack"
+    assert m.producer.sent == ["orders"]  # type: ignore[attr-defined]
+    assert m.producer.txn.begun == 1  # type: ignore[attr-defined]
+    assert m.dirty == {"solbot-0-0"}
