@@ -171,7 +171,9 @@ class TaskTransactions(TransactionManager):
                 sent = await self.order.send(
                     (topic, p),
                     tid,
-                    lambda: self.producer.send(topic, key, value, p, timestamp, headers, transactional_id=tid),
+                    lambda: self.producer.send(
+                        topic, key, value, p, timestamp, headers, transactional_id=tid
+                    ),
                 )
             except (KafkaError, ProducerSendError) as exc:  # Faust wraps aiokafka's errors
                 if _not_in_transaction(exc):
