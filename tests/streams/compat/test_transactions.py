@@ -11,6 +11,7 @@ from aiokafka.errors import IllegalOperation
 from faust.exceptions import ProducerSendError
 from faust.types import TP
 
+from streams.compat.send_order import SendOrder
 from streams.compat.transactions import TaskTransactions, outputs_of
 
 GROUPS = {"signals": 0, "solbot-risk-changelog": 0, "features": 1, "orders": 0}
@@ -91,6 +92,7 @@ async def test_a_send_whose_transaction_a_commit_ended_reopens_it_and_goes_out()
     m.consumer = SimpleNamespace(key_partition=lambda topic, key, partition: 0)  # type: ignore[misc]
     m.dirty = set()
     m.dropped = 0
+    m.order = SendOrder()
     sent = await m.send("orders", b"k", b"v", 0, None, None)
     assert await sent == "ack"
     assert m.producer.sent == ["orders"]  # type: ignore[attr-defined]
