@@ -68,6 +68,11 @@ async def send_dead_letters(dlq_topic: Any, letters: list[tuple[Any, str]], agen
             ts_ms=now_ms,
         )
         pending.append((TP(msg.topic, msg.partition), msg.topic.encode(), value))
+    # Grouped by input task: under exactly-once each task's letters leave through its own producer, and a
+    # record sent through another producer than the previous one of its partition waits for that one's
+    # ack (`send_order`); interleaved, every letter waited (~150 letters/s in a flood). A dead-letter
+    # topic's order across sources means nothing; within a source it is kept (the sort is stable).
+    pending.sort(key=lambda letter: (letter[0].topic, letter[0].partition))
     for attempt in range(DELIVERY_ATTEMPTS):
         sends = []
         for source, key, value in pending:
