@@ -19,6 +19,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from core.errors import ConfigError
+from core.web_settings import WebServerSettings
 
 DEFAULT_PAIRS = ("SOL/USDC", "JUP/USDC", "BONK/SOL")
 
@@ -78,7 +79,7 @@ class RiskLimitSettings(BaseModel):
         return value
 
 
-class Settings(BaseSettings, RiskLimitSettings):
+class Settings(BaseSettings, RiskLimitSettings, WebServerSettings):
     """All knobs of the bot. Units are in the names; invariants are checked here, at start-up."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
@@ -143,7 +144,8 @@ class Settings(BaseSettings, RiskLimitSettings):
 
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
-    # Web API (`solbot web`). `environment` comes before `jwt_secret`: the secret's validator reads it.
+    # Web API (`solbot web`); its transport settings are `WebServerSettings`' fields (inherited).
+    # `environment` comes before `jwt_secret`: the secret's validator reads it.
     environment: str = Field("development", description="development | staging | production | ...")
     web_port: int = Field(8000, ge=0, le=65535)
     web_domain: str = Field("localhost", min_length=1, description="Domain named in sign-in messages")
@@ -278,7 +280,7 @@ class Settings(BaseSettings, RiskLimitSettings):
         return value
 
 
-_SECRET_FIELDS = frozenset({"jwt_secret", "jupiter_api_key"})
+_SECRET_FIELDS = frozenset({"jwt_secret", "jupiter_api_key", "metrics_token"})
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -289,7 +291,10 @@ def load_settings(**overrides: object) -> Settings:
         first = exc.errors()[0]
         name = ".".join(str(p) for p in first["loc"]).upper() or "settings"
         # Never echo a secret's value into a log line or a terminal.
-        shown = "<hidden>" if first["loc"] and first["loc"][0] in _SECRET_FIELDS else repr(first.get("input"))
+        # A model-level error's input is every setting, secrets included: name none of them.
+        if not first["loc"]:
+            raise ConfigError(f"bad settings: {first['msg']}") from None
+        shown = "<hidden>" if first["loc"][0] in _SECRET_FIELDS else repr(first.get("input"))
         raise ConfigError(f"bad setting {name}: {first['msg']} (got {shown})") from None
     except SettingsError as exc:
         raise ConfigError(f"bad setting: {exc}") from None

@@ -21,10 +21,10 @@ from solders.keypair import Keypair
 
 from core.settings import Settings
 from streams.broker import bootstrap_of, create_topics
-from web.api.ratelimit import Limit
+from web.api.ratelimit import DEFAULT_LIMITS, Limit
 
 EXAMPLES_PER_MODE = 12
-UNLIMITED = {group: Limit(1_000_000) for group in ("auth", "orders", "market_data", "default")}
+UNLIMITED = {group: Limit(1_000_000) for group in DEFAULT_LIMITS}
 
 
 def generated_cases(spec: dict[str, Any]) -> list[tuple[str, Any]]:
