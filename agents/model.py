@@ -22,6 +22,7 @@ from faust.types import TP
 from agents.context import WorkerContext
 from core import metrics
 from core.errors import DecodeError, ServiceError
+from models.checkpoint_seal import CheckpointSealer
 from models.checkpoints import dump_partition, load_partition, save_partition
 from models.drift import DriftEvent
 from models.signals import SignalModels
@@ -61,6 +62,14 @@ class ModelRunner:
         self.step_lock = asyncio.Lock()  # held while a batch is scored (the revocation handler looks at it)
         self.next_checkpoint = time.monotonic() + s.model_checkpoint_interval_s
         self.features_topic = ctx.topics.features_topic.get_topic_name()
+        self._sealer: CheckpointSealer | None = None
+
+    @property
+    def sealer(self) -> CheckpointSealer:
+        """The checkpoints' HMAC key, read (or made) on first use: a worker without a database needs none."""
+        if self._sealer is None:
+            self._sealer = CheckpointSealer.for_settings(self.ctx.settings)
+        return self._sealer
 
     def register(self) -> None:
         ctx, app, topics = self.ctx, self.ctx.app, self.ctx.topics
@@ -221,7 +230,7 @@ class ModelRunner:
             async with pool.acquire() as conn, conn.transaction():
                 for partition, offset, payload in payloads:
                     size = await save_partition(
-                        conn, self.checkpoint_key(partition), payload, int(time.time() * 1000)
+                        conn, self.checkpoint_key(partition), payload, int(time.time() * 1000), self.sealer
                     )
                     log.info(
                         "model checkpoint saved",
@@ -251,7 +260,7 @@ class ModelRunner:
             return ResumeAt(0)
         pool = await self._pool()
         async with pool.acquire() as conn:
-            checkpoint = await load_partition(conn, self.checkpoint_key(partition))
+            checkpoint = await load_partition(conn, self.checkpoint_key(partition), self.sealer)
         if checkpoint is None:
             return ResumeAt(0)
         self.models.restore(checkpoint)

@@ -125,6 +125,8 @@ class Settings(BaseSettings, RiskLimitSettings, WebServerSettings):
     allocation_cycle_ms: int = Field(300_000, ge=1_000)
     allocation_floor: float = Field(0.05, ge=0.0, le=0.5)
     model_checkpoint_interval_s: float = Field(60.0, gt=0.0)
+    # HMAC key of the checkpoints (models/checkpoint_seal.py); unset: DATA_DIR/model-checkpoint.key.
+    model_checkpoint_key: SecretStr | None = Field(None, description="shared by every worker, >= 32 chars")
     # A features partition silent this long (wall time) stops holding the event-time merge back; the longer
     # wait applies to partitions whose source sends progress records (streams/event_order.py).
     model_idle_partition_ms: int = Field(500, ge=10, le=60_000)
@@ -280,7 +282,7 @@ class Settings(BaseSettings, RiskLimitSettings, WebServerSettings):
         return value
 
 
-_SECRET_FIELDS = frozenset({"jwt_secret", "jupiter_api_key", "metrics_token"})
+_SECRET_FIELDS = frozenset({"jwt_secret", "jupiter_api_key", "metrics_token", "model_checkpoint_key"})
 
 
 def load_settings(**overrides: object) -> Settings:
