@@ -127,6 +127,8 @@ class Settings(BaseSettings, RiskLimitSettings, WebServerSettings):
     model_checkpoint_interval_s: float = Field(60.0, gt=0.0)
     # HMAC key of the checkpoints (models/checkpoint_seal.py); unset: DATA_DIR/model-checkpoint.key.
     model_checkpoint_key: SecretStr | None = Field(None, description="shared by every worker, >= 32 chars")
+    # Else this file (`solbot run` points its workers at DATA_DIR/model-checkpoint.key, one for all).
+    model_checkpoint_key_file: Path | None = None
     # A features partition silent this long (wall time) stops holding the event-time merge back; the longer
     # wait applies to partitions whose source sends progress records (streams/event_order.py).
     model_idle_partition_ms: int = Field(500, ge=10, le=60_000)

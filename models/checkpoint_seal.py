@@ -6,7 +6,8 @@ retrain, never run code in it. The seal covers the checkpoint's key and River ve
 payload cannot be moved to another key. Payload layout: MAGIC, the 32-byte tag, the pickle.
 
 The key: MODEL_CHECKPOINT_KEY when set (every worker of a deployment must share it, since any of them may
-restore any partition), else `<DATA_DIR>/model-checkpoint.key` (32 random bytes, 0600), made on first use.
+restore any partition), else the file MODEL_CHECKPOINT_KEY_FILE or `<DATA_DIR>/model-checkpoint.key` (32
+random bytes, 0600), made on first use; `solbot run` gives all its workers the one in its data directory.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ class CheckpointSealer:
     def for_settings(cls, settings: Settings) -> CheckpointSealer:
         if settings.model_checkpoint_key is not None:
             return cls(settings.model_checkpoint_key.get_secret_value().encode("utf-8"))
-        return cls(key_from_file(settings.data_dir / KEY_FILE))
+        return cls(key_from_file(settings.model_checkpoint_key_file or settings.data_dir / KEY_FILE))
 
     def __repr__(self) -> str:
         return "CheckpointSealer(<key hidden>)"
