@@ -88,6 +88,9 @@ class Settings(BaseSettings, RiskLimitSettings, WebServerSettings):
     broker_url: str | None = Field(None, description="Kafka-API broker, e.g. kafka://host:9092")
     database_url: str | None = Field(None, description="PostgreSQL URL (asyncpg form)")
     redis_url: str | None = Field(None, description="Redis URL")
+    # Kept apart from REDIS_URL so the URL can live in a plain settings file and the password in a secret
+    # one (compose: secrets.env); joined into the URL at start-up.
+    redis_password: SecretStr | None = Field(None, description="Redis AUTH password (requirepass)")
     data_dir: Path = Field(Path(".solbot"), description="State of embedded services and workers")
     # auto: Apache Kafka when a JDK 17+ and its resolved jars (`make kafka`) are here, else Tansu.
     embedded_broker: Literal["auto", "kafka", "tansu"] = "auto"
@@ -198,6 +201,18 @@ class Settings(BaseSettings, RiskLimitSettings, WebServerSettings):
         False, description="also pay a priority fee in bundles (only the tip counts)"
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _join_redis_password(cls, data: object) -> object:
+        if not isinstance(data, dict):
+            return data
+        password, url = data.get("redis_password"), data.get("redis_url")
+        if isinstance(password, SecretStr):
+            password = password.get_secret_value()
+        if isinstance(password, str) and password and isinstance(url, str) and url:
+            data = {**data, "redis_url": with_redis_password(url, password)}
+        return data
+
     @model_validator(mode="after")
     def _check_fee_bounds(self) -> Settings:
         if not self.priority_fee_min_micro_lamports <= self.priority_fee_max_micro_lamports:
@@ -284,7 +299,9 @@ class Settings(BaseSettings, RiskLimitSettings, WebServerSettings):
         return value
 
 
-_SECRET_FIELDS = frozenset({"jwt_secret", "jupiter_api_key", "metrics_token", "model_checkpoint_key"})
+_SECRET_FIELDS = frozenset(
+    {"redis_password", "redis_url", "jwt_secret", "jupiter_api_key", "metrics_token", "model_checkpoint_key"}
+)
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -320,3 +337,15 @@ def ws_url_from_rpc(rpc_url: str) -> str:
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return load_settings()
+
+
+def with_redis_password(url: str, password: str) -> str:
+    """`url` with `password` as its AUTH password (one already in the URL stays)."""
+    from urllib.parse import quote, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is not None or not parts.hostname:
+        return url
+    user = quote(parts.username or "", safe="")
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit(parts._replace(netloc=f"{user}:{quote(password, safe='')}@{host}"))

@@ -142,3 +142,18 @@ def test_key_file_made_once_private(tmp_path: Path) -> None:
     key = key_from_file(path)
     assert len(key) == 32 and stat.S_IMODE(path.stat().st_mode) == 0o600
     assert key_from_file(path) == key
+
+
+def test_solbot_run_gives_every_worker_one_checkpoint_key(tmp_path: Path) -> None:
+    from core.settings import load_settings
+    from solbot.runner import worker_env
+
+    class NoStack:
+        def env(self) -> dict[str, str]:
+            return {}
+
+    settings = load_settings(data_dir=tmp_path)
+    envs = [worker_env(settings, NoStack(), "at_least_once", i, 6066 + i) for i in (0, 1)]  # type: ignore[arg-type]
+    assert envs[0]["DATA_DIR"] != envs[1]["DATA_DIR"]
+    assert envs[0]["MODEL_CHECKPOINT_KEY_FILE"] == envs[1]["MODEL_CHECKPOINT_KEY_FILE"]
+    assert envs[0]["MODEL_CHECKPOINT_KEY_FILE"] == str((tmp_path / "model-checkpoint.key").resolve())
