@@ -1,4 +1,5 @@
-"""Who the client is: X-Forwarded-For only from trusted proxies, read from the right."""
+"""Who the client is (X-Forwarded-For only from trusted proxies, read from the right) and which budget a
+request counts against."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import ipaddress
 import pytest
 
 from web.api.client_address import client_address
+from web.api.ratelimit import group_of
 
 PROXIES = (ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("127.0.0.1/32"))
 
@@ -29,3 +31,25 @@ def test_client_address(
     peer: str | None, forwarded: list[str], trusted: tuple[ipaddress.IPv4Network, ...], client: str
 ) -> None:
     assert client_address(peer, forwarded, trusted) == client
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "group"),
+    [
+        ("POST", "/api/v1/auth/nonce", "auth"),
+        ("GET", "/api/v1/auth/me", "default"),
+        ("POST", "/api/v1/system/halt", "kill_switch"),
+        ("GET", "/api/v1/system/status", "default"),
+        ("POST", "/api/v1/portfolio/rebalance", "orders"),
+        ("GET", "/api/v1/portfolio", "portfolio"),
+        ("PUT", "/api/v1/strategy", "strategy"),
+        ("POST", "/api/v1/strategy/test", "strategy"),
+        ("GET", "/api/v1/market-data", "market_data"),
+        ("GET", "/docs", "default"),
+        ("GET", "/docs-assets/swagger-ui.css", None),
+        ("GET", "/static/app.js", None),
+        ("GET", "/metrics", None),
+    ],
+)
+def test_endpoint_budgets(method: str, path: str, group: str | None) -> None:
+    assert group_of(method, path) == group

@@ -52,7 +52,8 @@ ENDPOINT_GROUPS: tuple[tuple[str, str, str], ...] = (
 def group_of(method: str, path: str) -> str | None:
     """The budget a request counts against; None for the dashboard's files and /metrics."""
     for want, prefix, group in ENDPOINT_GROUPS:
-        if (want == "*" or want == method) and (path == prefix.rstrip("/") or path.startswith(prefix)):
+        below = prefix if prefix.endswith("/") else prefix + "/"
+        if (want == "*" or want == method) and (path == prefix.rstrip("/") or path.startswith(below)):
             return group
     return None
 
