@@ -22,6 +22,7 @@ from faust.types import TP
 from agents.context import WorkerContext
 from core import metrics
 from core.errors import DecodeError, ServiceError, TransactionLost
+from models.checkpoint_seal import CheckpointSealer
 from models.checkpoints import dump_partition, load_partition, save_partition
 from models.drift import DriftEvent
 from models.signals import SignalModels
@@ -63,6 +64,14 @@ class ModelRunner:
         self.checkpoint_lock = asyncio.Lock()  # checkpoints are written in the order they were taken
         self.next_checkpoint = time.monotonic() + s.model_checkpoint_interval_s
         self.features_topic = ctx.topics.features_topic.get_topic_name()
+        self._sealer: CheckpointSealer | None = None
+
+    @property
+    def sealer(self) -> CheckpointSealer:
+        """The checkpoints' HMAC key, read (or made) on first use: a worker without a database needs none."""
+        if self._sealer is None:
+            self._sealer = CheckpointSealer.for_settings(self.ctx.settings)
+        return self._sealer
 
     def register(self) -> None:
         ctx, app, topics = self.ctx, self.ctx.app, self.ctx.topics
@@ -248,7 +257,7 @@ class ModelRunner:
             async with self.checkpoint_lock, pool.acquire() as conn, conn.transaction():
                 for partition, offset, payload in payloads:
                     size = await save_partition(
-                        conn, self.checkpoint_key(partition), payload, int(time.time() * 1000)
+                        conn, self.checkpoint_key(partition), payload, int(time.time() * 1000), self.sealer
                     )
                     log.info(
                         "model checkpoint saved",
@@ -278,7 +287,7 @@ class ModelRunner:
             return ResumeAt(0)
         pool = await self._pool()
         async with pool.acquire() as conn:
-            checkpoint = await load_partition(conn, self.checkpoint_key(partition))
+            checkpoint = await load_partition(conn, self.checkpoint_key(partition), self.sealer)
         if checkpoint is None:
             return ResumeAt(0)
         self.models.restore(checkpoint)

@@ -19,6 +19,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from core.errors import ConfigError
+from core.web_settings import WebServerSettings
 
 DEFAULT_PAIRS = ("SOL/USDC", "JUP/USDC", "BONK/SOL")
 
@@ -78,7 +79,7 @@ class RiskLimitSettings(BaseModel):
         return value
 
 
-class Settings(BaseSettings, RiskLimitSettings):
+class Settings(BaseSettings, RiskLimitSettings, WebServerSettings):
     """All knobs of the bot. Units are in the names; invariants are checked here, at start-up."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
@@ -87,6 +88,9 @@ class Settings(BaseSettings, RiskLimitSettings):
     broker_url: str | None = Field(None, description="Kafka-API broker, e.g. kafka://host:9092")
     database_url: str | None = Field(None, description="PostgreSQL URL (asyncpg form)")
     redis_url: str | None = Field(None, description="Redis URL")
+    # Kept apart from REDIS_URL so the URL can live in a plain settings file and the password in a secret
+    # one (compose: secrets.env); joined into the URL at start-up.
+    redis_password: SecretStr | None = Field(None, description="Redis AUTH password (requirepass)")
     data_dir: Path = Field(Path(".solbot"), description="State of embedded services and workers")
     # auto: Apache Kafka when a JDK 17+ and its resolved jars (`make kafka`) are here, else Tansu.
     embedded_broker: Literal["auto", "kafka", "tansu"] = "auto"
@@ -124,6 +128,10 @@ class Settings(BaseSettings, RiskLimitSettings):
     allocation_cycle_ms: int = Field(300_000, ge=1_000)
     allocation_floor: float = Field(0.05, ge=0.0, le=0.5)
     model_checkpoint_interval_s: float = Field(60.0, gt=0.0)
+    # HMAC key of the checkpoints (models/checkpoint_seal.py); unset: DATA_DIR/model-checkpoint.key.
+    model_checkpoint_key: SecretStr | None = Field(None, description="shared by every worker, >= 32 chars")
+    # Else this file (`solbot run` points its workers at DATA_DIR/model-checkpoint.key, one for all).
+    model_checkpoint_key_file: Path | None = None
     # A features partition silent this long (wall time) stops holding the event-time merge back; the longer
     # wait applies to partitions whose source sends progress records (streams/event_order.py).
     model_idle_partition_ms: int = Field(500, ge=10, le=60_000)
@@ -143,7 +151,8 @@ class Settings(BaseSettings, RiskLimitSettings):
 
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
-    # Web API (`solbot web`). `environment` comes before `jwt_secret`: the secret's validator reads it.
+    # Web API (`solbot web`); its transport settings are `WebServerSettings`' fields (inherited).
+    # `environment` comes before `jwt_secret`: the secret's validator reads it.
     environment: str = Field("development", description="development | staging | production | ...")
     web_port: int = Field(8000, ge=0, le=65535)
     web_domain: str = Field("localhost", min_length=1, description="Domain named in sign-in messages")
@@ -191,6 +200,18 @@ class Settings(BaseSettings, RiskLimitSettings):
     jito_priority_fee: bool = Field(
         False, description="also pay a priority fee in bundles (only the tip counts)"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _join_redis_password(cls, data: object) -> object:
+        if not isinstance(data, dict):
+            return data
+        password, url = data.get("redis_password"), data.get("redis_url")
+        if isinstance(password, SecretStr):
+            password = password.get_secret_value()
+        if isinstance(password, str) and password and isinstance(url, str) and url:
+            data = {**data, "redis_url": with_redis_password(url, password)}
+        return data
 
     @model_validator(mode="after")
     def _check_fee_bounds(self) -> Settings:
@@ -278,7 +299,9 @@ class Settings(BaseSettings, RiskLimitSettings):
         return value
 
 
-_SECRET_FIELDS = frozenset({"jwt_secret", "jupiter_api_key"})
+_SECRET_FIELDS = frozenset(
+    {"redis_password", "redis_url", "jwt_secret", "jupiter_api_key", "metrics_token", "model_checkpoint_key"}
+)
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -289,7 +312,10 @@ def load_settings(**overrides: object) -> Settings:
         first = exc.errors()[0]
         name = ".".join(str(p) for p in first["loc"]).upper() or "settings"
         # Never echo a secret's value into a log line or a terminal.
-        shown = "<hidden>" if first["loc"] and first["loc"][0] in _SECRET_FIELDS else repr(first.get("input"))
+        # A model-level error's input is every setting, secrets included: name none of them.
+        if not first["loc"]:
+            raise ConfigError(f"bad settings: {first['msg']}") from None
+        shown = "<hidden>" if first["loc"][0] in _SECRET_FIELDS else repr(first.get("input"))
         raise ConfigError(f"bad setting {name}: {first['msg']} (got {shown})") from None
     except SettingsError as exc:
         raise ConfigError(f"bad setting: {exc}") from None
@@ -311,3 +337,15 @@ def ws_url_from_rpc(rpc_url: str) -> str:
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return load_settings()
+
+
+def with_redis_password(url: str, password: str) -> str:
+    """`url` with `password` as its AUTH password (one already in the URL stays)."""
+    from urllib.parse import quote, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is not None or not parts.hostname:
+        return url
+    user = quote(parts.username or "", safe="")
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit(parts._replace(netloc=f"{user}:{quote(password, safe='')}@{host}"))

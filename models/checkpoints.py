@@ -1,11 +1,12 @@
 """Model checkpoints in Postgres (`model_checkpoints`): a `DelayedLabeler` (or a features partition's whole
-model state, `PartitionCheckpoint`) pickled with its River version.
+model state, `PartitionCheckpoint`) pickled with its River version, sealed with an HMAC
+(`models.checkpoint_seal`): only a payload whose seal verifies is ever unpickled.
 
 A River model's pickle is only meaningful to the River version that wrote it (internal classes change
 between releases), so `load` refuses a checkpoint from another version, logs why, and returns None: the
 caller starts a fresh model rather than one that silently predicts garbage. Drift callbacks are not
-pickled (`DriftMonitor.__getstate__`); re-attach them after a load. The payload is pickle: load only
-checkpoints this application wrote to its own database.
+pickled (`DriftMonitor.__getstate__`); re-attach them after a load. An unsealed (older) or forged
+checkpoint is ignored with a warning, like another River version's: the model retrains.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import asyncpg
 import river
 
 from core.errors import DecodeError
+from models.checkpoint_seal import CheckpointSealer
 from models.online import DelayedLabeler
 
 log = logging.getLogger(__name__)
@@ -32,21 +34,27 @@ SET river_version = EXCLUDED.river_version, created_ts_ms = EXCLUDED.created_ts_
 
 
 async def save(
-    conn: asyncpg.Connection, key: str, labeler: DelayedLabeler, created_ts_ms: int | None = None
+    conn: asyncpg.Connection,
+    key: str,
+    labeler: DelayedLabeler,
+    sealer: CheckpointSealer,
+    created_ts_ms: int | None = None,
 ) -> int:
     """Store (or replace) `key`'s checkpoint; returns the payload size in bytes.
 
     `created_ts_ms` defaults to the labeler's latest event time (0 before any snapshot), not the wall clock,
     so a replay writes the same row.
     """
-    payload = pickle.dumps(labeler, protocol=pickle.HIGHEST_PROTOCOL)
+    data = pickle.dumps(labeler, protocol=pickle.HIGHEST_PROTOCOL)
+    payload = sealer.seal(key, river.__version__, data)
     ts = created_ts_ms if created_ts_ms is not None else (labeler.last_ts_ms or 0)
     await conn.execute(_UPSERT, key, river.__version__, ts, payload)
     return len(payload)
 
 
-async def _fetch(conn: asyncpg.Connection, key: str) -> object | None:
-    """`key`'s unpickled payload, or None if there is none or another River version wrote it."""
+async def _fetch(conn: asyncpg.Connection, key: str, sealer: CheckpointSealer) -> object | None:
+    """`key`'s unpickled payload, or None if there is none, another River version wrote it, or its seal
+    does not verify (then nothing is unpickled)."""
     row = await conn.fetchrow(
         "SELECT river_version, created_ts_ms, payload FROM model_checkpoints WHERE model_key = $1", key
     )
@@ -60,15 +68,18 @@ async def _fetch(conn: asyncpg.Connection, key: str) -> object | None:
             river.__version__,
         )
         return None
+    data = sealer.open(key, row["river_version"], bytes(row["payload"]))
+    if data is None:
+        return None
     try:
-        return pickle.loads(row["payload"])
+        return pickle.loads(data)  # authenticated: written by a holder of the key
     except (pickle.UnpicklingError, AttributeError, ImportError, EOFError, TypeError) as exc:
         raise DecodeError(f"model checkpoint {key!r} cannot be unpickled: {exc}") from exc
 
 
-async def load(conn: asyncpg.Connection, key: str) -> DelayedLabeler | None:
-    """`key`'s labeler, or None if there is none or it was written by another River version."""
-    labeler = await _fetch(conn, key)
+async def load(conn: asyncpg.Connection, key: str, sealer: CheckpointSealer) -> DelayedLabeler | None:
+    """`key`'s labeler, or None if there is none, it was written by another River version, or unsealed."""
+    labeler = await _fetch(conn, key, sealer)
     if labeler is None:
         return None
     if not isinstance(labeler, DelayedLabeler):
@@ -106,15 +117,20 @@ def dump_partition(checkpoint: PartitionCheckpoint) -> bytes:
     return pickle.dumps(checkpoint, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-async def save_partition(conn: asyncpg.Connection, key: str, payload: bytes, created_ts_ms: int) -> int:
-    """Store (or replace) a partition's checkpoint (`dump_partition`'s bytes); returns its size."""
+async def save_partition(
+    conn: asyncpg.Connection, key: str, data: bytes, created_ts_ms: int, sealer: CheckpointSealer
+) -> int:
+    """Store (or replace) a partition's checkpoint (`dump_partition`'s bytes, sealed here); its size."""
+    payload = sealer.seal(key, river.__version__, data)
     await conn.execute(_UPSERT, key, river.__version__, created_ts_ms, payload)
     return len(payload)
 
 
-async def load_partition(conn: asyncpg.Connection, key: str) -> PartitionCheckpoint | None:
-    """`key`'s partition checkpoint, or None (none, or another River version's)."""
-    checkpoint = await _fetch(conn, key)
+async def load_partition(
+    conn: asyncpg.Connection, key: str, sealer: CheckpointSealer
+) -> PartitionCheckpoint | None:
+    """`key`'s partition checkpoint, or None (none, another River version's, or not sealed by our key)."""
+    checkpoint = await _fetch(conn, key, sealer)
     if checkpoint is None:
         return None
     if not isinstance(checkpoint, PartitionCheckpoint):

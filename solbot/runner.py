@@ -23,6 +23,7 @@ import asyncpg
 
 from core.errors import ServiceError
 from core.settings import Settings
+from models.checkpoint_seal import KEY_FILE as CHECKPOINT_KEY_FILE
 from services.process import free_port, spawn, terminate
 from services.stack import Stack
 from solbot.monitor import TopicMonitor
@@ -55,6 +56,9 @@ def worker_env(settings: Settings, stack: Stack, guarantee: str, index: int, web
             "PAIRS": ",".join(settings.pairs),
         }
     )
+    # One checkpoint key for all workers: any of them may restore a partition another one saved.
+    key_file = settings.model_checkpoint_key_file or settings.data_dir / CHECKPOINT_KEY_FILE
+    env["MODEL_CHECKPOINT_KEY_FILE"] = str(key_file.resolve())
     return env
 
 

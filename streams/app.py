@@ -42,6 +42,10 @@ def build_app(settings: Settings) -> faust.App:
         topic_replication_factor=1,
         table_cleanup_interval=10.0,
         web_enabled=True,
+        # No `/table/<name>/<key>/` (it serves table data: positions, features) and no `/router/` (it
+        # names every worker); solbot routes nothing across workers. Its own pages: agents/views.py.
+        web_tables_enabled=False,
+        web_router_enabled=False,
         web_bind=settings.worker_web_bind,
         web_port=settings.worker_web_port,
         datadir=str(settings.data_dir / "faust"),

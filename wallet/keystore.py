@@ -5,7 +5,7 @@ File format (JSON, UTF-8, mode 0600), version 1::
     {
       "version": 1,
       "address": "<base58 public key, in clear so `address` needs no passphrase>",
-      "kdf": {"name": "scrypt", "n": 32768, "r": 8, "p": 1, "dklen": 32, "salt": "<base64, 16 bytes>"},
+      "kdf": {"name": "scrypt", "n": 131072, "r": 8, "p": 1, "dklen": 32, "salt": "<base64, 16 bytes>"},
       "cipher": {"name": "aes-256-gcm", "nonce": "<base64, 12 bytes>", "ciphertext": "<base64>"}
     }
 
@@ -40,12 +40,14 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
 from core.errors import SolbotError
+from wallet.strength import weakness
 
 log = logging.getLogger(__name__)
 
 VERSION = 1
 PASSPHRASE_ENV = "SOLBOT_WALLET_PASSPHRASE"
-SCRYPT_N = 2**15
+SCRYPT_N = 2**17  # OWASP's floor for scrypt with r=8, p=1 (128 MiB, ~0.3 s per unlock)
+# Keystores written before N=2^17 (N=2^15) still unlock; `unlock` then re-encrypts them at SCRYPT_N.
 SCRYPT_R = 8
 SCRYPT_P = 1
 KEY_LEN = 32
@@ -260,6 +262,9 @@ def import_keypair(
 def _store(path: Path, keypair: Keypair, passphrase: Passphrase, how: str) -> Pubkey:
     if not passphrase:
         raise WalletError("the wallet passphrase must not be empty")
+    reason = weakness(passphrase.reveal().decode("utf-8"))
+    if reason is not None:
+        raise WalletError(reason)
     _write_new(path, _seal(keypair, passphrase))
     log.info("wallet keystore %s %s for address %s", path, how, keypair.pubkey())
     return keypair.pubkey()
@@ -282,16 +287,65 @@ def unlock(path: str | os.PathLike[str], passphrase: str | Passphrase) -> Keypai
     if str(keypair.pubkey()) != sealed.address:  # unreachable unless the sealing code is wrong
         raise WalletError(f"keystore {path}: decrypted key does not match the stored address")
     log.info("wallet %s unlocked", sealed.address)
+    if sealed.n < SCRYPT_N:
+        _rewrite(Path(path), _seal(keypair, _as_passphrase(passphrase)))
+        log.warning("wallet %s re-encrypted: scrypt N %d -> %d", sealed.address, sealed.n, SCRYPT_N)
     return keypair
 
 
-def read_passphrase(*, confirm: bool = False, prompt: str = "Wallet passphrase: ") -> Passphrase:
-    """From `SOLBOT_WALLET_PASSPHRASE`, else an interactive prompt (never a command-line argument,
-    which other users can read in the process table and the shell keeps in its history)."""
+def needs_upgrade(path: str | os.PathLike[str]) -> bool:
+    """True for a keystore sealed with weaker scrypt parameters than new ones get."""
+    return read(path).n < SCRYPT_N
+
+
+def _rewrite(path: Path, sealed: KeystoreFile) -> None:
+    """Replace the keystore atomically (a crash leaves the old file or the new one, never half of one)."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(sealed.to_json())
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def read_passphrase(
+    *, confirm: bool = False, prompt: str = "Wallet passphrase: ", fd: int | None = None
+) -> Passphrase:
+    """From file descriptor `fd` (its first line: `--passphrase-fd 3 3<secret-file`), else
+    `SOLBOT_WALLET_PASSPHRASE` (with a warning: the environment is readable in /proc and inherited by
+    every child), else an interactive prompt. Never a command-line argument (the process table and the
+    shell history would show it)."""
+    if fd is not None:
+        return _passphrase_from_fd(fd)
     from_env = os.environ.get(PASSPHRASE_ENV)
     if from_env is not None:
+        log.warning(
+            "wallet passphrase taken from %s: prefer a prompt or --passphrase-fd (the environment is "
+            "readable in /proc/<pid>/environ and inherited by child processes)",
+            PASSPHRASE_ENV,
+        )
         return Passphrase(from_env)
     first = Passphrase(getpass.getpass(prompt))
     if confirm and Passphrase(getpass.getpass("Repeat passphrase: ")).reveal() != first.reveal():
         raise WalletError("the passphrases do not match")
     return first
+
+
+def _passphrase_from_fd(fd: int) -> Passphrase:
+    chunks = []
+    try:
+        while chunk := os.read(fd, 4096):
+            chunks.append(chunk)
+            if b"\n" in chunk or sum(map(len, chunks)) > 4096:
+                break
+    except OSError as exc:
+        raise WalletError(f"cannot read the passphrase from file descriptor {fd}: {exc.strerror}") from None
+    line = b"".join(chunks).split(b"\n", 1)[0].removesuffix(b"\r")
+    try:
+        return Passphrase(line.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise WalletError(f"the passphrase on file descriptor {fd} is not UTF-8") from None

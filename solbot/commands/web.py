@@ -1,4 +1,5 @@
-"""`solbot web [--port N]`: the web API on 127.0.0.1, against the stack's Postgres, Redis and broker."""
+"""`solbot web [--host H] [--port N]`: the web API against the stack's Postgres, Redis and broker; HTTPS
+(TLS 1.3 only) when WEB_TLS is set."""
 
 from __future__ import annotations
 
@@ -11,7 +12,33 @@ from core.settings import Settings
 
 def add_parser(subparsers: Any) -> None:
     web = subparsers.add_parser("web", help="the web API (wallet sign-in, read endpoints, live WebSocket)")
-    web.add_argument("--port", type=int, default=None, help="port on 127.0.0.1 (default WEB_PORT)")
+    web.add_argument("--host", default=None, help="address to bind (default WEB_HOST)")
+    web.add_argument("--port", type=int, default=None, help="port (default WEB_PORT)")
+
+
+def server_config(app: Any, settings: Settings, host: str, port: int) -> Any:
+    """uvicorn's config: no proxy-header rewriting (the app reads X-Forwarded-For from WEB_TRUSTED_PROXIES
+    only), no access log (it would hold query strings), TLS 1.3 only when WEB_TLS is set."""
+    import uvicorn
+
+    from web.tls import resolve_tls_files, server_context
+
+    files = resolve_tls_files(settings) if settings.web_tls else None
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=settings.log_level,
+        access_log=False,
+        proxy_headers=False,
+        server_header=False,
+        ssl_certfile=str(files.cert) if files else None,
+        ssl_keyfile=str(files.key) if files else None,
+    )
+    config.load()
+    if files is not None:
+        config.ssl = server_context(files)  # uvicorn's own context would also accept TLS 1.2
+    return config
 
 
 def main(settings: Settings, args: argparse.Namespace) -> int:
@@ -23,6 +50,7 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
     from web.api.app import create_app
 
     port = settings.web_port if args.port is None else args.port
+    host = settings.web_host if args.host is None else args.host
     with Stack(settings) as stack:
         if stack.reused:
             print(f"solbot: {stack.describe_reused()}", flush=True)
@@ -35,9 +63,9 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
         )
         asyncio.run(migrate(stack.database_url))  # the read endpoints need the schema
         app = create_app(resolved)
-        config = uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level=settings.log_level, access_log=False
-        )
-        print(f"solbot: web API on http://127.0.0.1:{port}/docs")
+        config = server_config(app, resolved, host, port)
+        scheme = "https" if settings.web_tls else "http"
+        shown = f"[{host}]" if ":" in host else host
+        print(f"solbot: web API on {scheme}://{shown}:{port}/", flush=True)
         uvicorn.Server(config).run()
     return 0

@@ -55,7 +55,15 @@ METRICS: dict[str, str] = {
 OTHER_METRICS = {"up": "gauge", "process_resident_memory_bytes": "gauge"}
 
 SOLBOT_URL_SETTINGS = ("BROKER_URL", "DATABASE_URL", "REDIS_URL")
-SECRET_NAMES = {"POSTGRES_PASSWORD", "PGPASSWORD", "JWT_SECRET", "GF_SECURITY_ADMIN_PASSWORD"}
+SECRET_NAMES = {
+    "POSTGRES_PASSWORD",
+    "PGPASSWORD",
+    "JWT_SECRET",
+    "GF_SECURITY_ADMIN_PASSWORD",
+    "REDIS_PASSWORD",
+    "METRICS_TOKEN",
+    "MODEL_CHECKPOINT_KEY",
+}
 DEPENDENCY_CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
 SEVERITIES = {"critical", "warning", "info"}
 
@@ -331,7 +339,7 @@ def test_no_host_port_is_published_twice(services: dict[str, dict[str, Any]]) ->
         for port in published_ports(service):
             assert port not in seen, f"host port {port} published by {seen[port]} and {name}"
             seen[port] = name
-    assert {8080, 3000, 9090, 8000, 19092} <= set(seen)
+    assert {3000, 9090, 8443} <= set(seen)
 
 
 def test_env_files_exist(services: dict[str, dict[str, Any]]) -> None:
@@ -368,7 +376,9 @@ def test_solbot_env_names_real_settings(solbot_env: dict[str, str]) -> None:
 
 
 def test_solbot_env_values_are_valid_settings(solbot_env: dict[str, str]) -> None:
-    settings = Settings(_env_file=None, **{k.lower(): v for k, v in solbot_env.items()})  # type: ignore[call-arg]
+    values = {k.lower(): v for k, v in solbot_env.items()}
+    # ENVIRONMENT=production needs JWT_SECRET, which secrets.env holds
+    settings = Settings(_env_file=None, **values, jwt_secret="j" * 32)  # type: ignore[call-arg]
     assert settings.processing_guarantee == "exactly_once"
     assert settings.commit_interval_s == pytest.approx(0.1)
 
@@ -380,7 +390,7 @@ def test_solbot_commands_leave_out_the_entrypoint(solbot_services: dict[str, dic
             assert command_args(service)[0] != "solbot", name
     assert command_args(solbot_services["worker"]) == ["worker"]
     assert command_args(solbot_services["migrate"]) == ["db", "migrate"]
-    assert command_args(solbot_services["web"]) == ["web", "--port", "8000"]
+    assert command_args(solbot_services["web"]) == ["web", "--host", "0.0.0.0", "--port", "8443"]
 
 
 def test_workers_scale_within_the_partitions(
@@ -449,7 +459,9 @@ def test_scrape_targets_are_compose_services_and_ports(
             assert host in services, f"{job}: {host} is not a compose service"
             assert port in container_ports(services[host]), f"{job}: {host} does not expose {port}"
     assert targets["solbot-worker"] == {("worker", int(solbot_env["WORKER_WEB_PORT"]))}
-    assert targets["solbot-web"] == {("web", 8000)}
+    assert targets["solbot-web"] == {("web", 8443)}
+    web_job = next(job for job in config["scrape_configs"] if job["job_name"] == "solbot-web")
+    assert web_job["scheme"] == "https" and "credentials_file" in web_job["authorization"]
 
 
 # --- alert rules --------------------------------------------------------------------------------------
@@ -564,3 +576,54 @@ def test_dockerfile_copies_every_package_pyproject_installs() -> None:
     packages = {p.rstrip("*") for p in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]}
     copied = set(re.findall(r"^COPY (\w+)/ \1/$", DOCKERFILE.read_text(), flags=re.MULTILINE))
     assert packages == copied
+
+
+# --- exposure and backend authentication (issue 19) ---------------------------------------------------
+
+
+def host_ip(entry: Any) -> str:
+    """The host address a `ports` entry binds (compose's default is every interface)."""
+    if isinstance(entry, dict):
+        return str(entry.get("host_ip", "0.0.0.0"))
+    parts = str(entry).split(":")
+    return parts[0] if len(parts) == 3 else "0.0.0.0"
+
+
+def test_every_public_port_is_the_web_api_over_tls(
+    services: dict[str, dict[str, Any]], solbot_env: dict[str, str]
+) -> None:
+    public = {
+        name
+        for name, service in services.items()
+        for entry in service.get("ports", [])
+        if host_ip(entry) not in ("127.0.0.1", "::1")
+    }
+    assert public == {"web"}, public
+    values = {k.lower(): v for k, v in solbot_env.items()}
+    settings = Settings(_env_file=None, **values, jwt_secret="j" * 32)  # type: ignore[call-arg]
+    assert settings.web_tls and settings.web_tls_cert is not None and settings.environment == "production"
+    assert int(solbot_env["WEB_PORT"]) in published_ports(services["web"])
+
+
+def test_broker_and_console_are_not_published(services: dict[str, dict[str, Any]]) -> None:
+    assert published_ports(services["redpanda"]) == []
+    console = services["console"]
+    assert published_ports(console) == [] and console.get("profiles") == ["console"]
+
+
+def test_nothing_binds_every_interface(
+    services: dict[str, dict[str, Any]], solbot_env: dict[str, str]
+) -> None:
+    assert solbot_env["WORKER_WEB_BIND"] not in ("0.0.0.0", "::")
+    assert services["worker"]["hostname"] == solbot_env["WORKER_WEB_BIND"]  # its own compose address
+
+
+def test_backends_require_passwords(services: dict[str, dict[str, Any]]) -> None:
+    redis_command = " ".join(command_args(services["redis"]))
+    assert "--requirepass" in redis_command and "$$REDIS_PASSWORD" in redis_command
+    assert "secrets.env" in env_file_paths(services["redis"])
+    environment = services["timescaledb"]["environment"]
+    assert environment["POSTGRES_HOST_AUTH_METHOD"] == "scram-sha-256"
+    assert "trust" not in environment["POSTGRES_INITDB_ARGS"]
+    example = read_env_file(SECRETS_EXAMPLE)
+    assert {"REDIS_PASSWORD", "POSTGRES_PASSWORD", "PGPASSWORD", "METRICS_TOKEN"} <= set(example)

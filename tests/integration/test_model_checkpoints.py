@@ -8,6 +8,7 @@ import asyncpg
 import pytest
 
 from core.settings import Settings
+from models.checkpoint_seal import CheckpointSealer
 from models.checkpoints import PartitionCheckpoint, load_partition
 from services.process import terminate
 from services.stack import Stack
@@ -16,13 +17,15 @@ from tests.integration.harness import running_pipeline, until
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-async def _checkpoints(database_url: str) -> dict[str, tuple[int, PartitionCheckpoint]]:
+async def _checkpoints(
+    database_url: str, sealer: CheckpointSealer
+) -> dict[str, tuple[int, PartitionCheckpoint]]:
     conn = await asyncpg.connect(database_url)
     try:
         rows = await conn.fetch("SELECT model_key, created_ts_ms FROM model_checkpoints")
         out = {}
         for row in rows:
-            checkpoint = await load_partition(conn, row["model_key"])
+            checkpoint = await load_partition(conn, row["model_key"], sealer)
             assert checkpoint is not None
             out[row["model_key"]] = (int(row["created_ts_ms"]), checkpoint)
         return out
@@ -44,7 +47,7 @@ async def test_a_restarted_worker_continues_learning_from_the_checkpoint(
 
         async def learned(minimum: int) -> bool:
             nonlocal saved
-            saved = await _checkpoints(db)
+            saved = await _checkpoints(db, CheckpointSealer.for_settings(fresh_settings))
             return _labels(saved) >= minimum
 
         deadline = time.monotonic() + 90
@@ -52,13 +55,13 @@ async def test_a_restarted_worker_continues_learning_from_the_checkpoint(
             await until(lambda: False, 1.0)
         assert _labels(saved) >= 300, f"checkpoints hold only {_labels(saved)} labels"
         terminate(p.worker.proc.pid, timeout_s=15)
-        before = await _checkpoints(db)
+        before = await _checkpoints(db, CheckpointSealer.for_settings(fresh_settings))
         restarted_ms = int(time.time() * 1000)
         p.restart_worker()
         deadline = time.monotonic() + 90
         after: dict[str, tuple[int, PartitionCheckpoint]] = {}
         while time.monotonic() < deadline:
-            after = await _checkpoints(db)
+            after = await _checkpoints(db, CheckpointSealer.for_settings(fresh_settings))
             fresh = {k: v for k, v in after.items() if v[0] > restarted_ms}
             if fresh and len(fresh) == len(before):
                 break

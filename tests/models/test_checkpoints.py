@@ -7,15 +7,26 @@ import math
 import random
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
 
 from models import checkpoints
+from models.checkpoint_seal import CheckpointSealer
 from models.drift import DriftMonitor
 from models.online import DelayedLabeler, ModelKind, OnlineModel
 from store.migrate import migrate
+
+SEALER = CheckpointSealer(b"k" * 32)
+
+
+class Detonator:
+    """Unpickling this runs code: what a forged checkpoint row would do to the model agent."""
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return (exec, ("import builtins; builtins.DETONATED = True",))
 
 
 async def _admin(database_url: str, sql: str) -> None:
@@ -63,11 +74,11 @@ async def test_a_restored_model_makes_identical_predictions(
     )
     for ts, price, x in data[:800]:
         labeler.on_snapshot(ts, price, x)
-    size = await checkpoints.save(conn, "SYN/USDC:" + kind, labeler)
+    size = await checkpoints.save(conn, "SYN/USDC:" + kind, labeler, SEALER)
     assert size > 0
     row = await conn.fetchrow("SELECT river_version, created_ts_ms FROM model_checkpoints")
     assert row is not None and row["created_ts_ms"] == data[799][0]
-    restored = await checkpoints.load(conn, "SYN/USDC:" + kind)
+    restored = await checkpoints.load(conn, "SYN/USDC:" + kind, SEALER)
     assert restored is not None
     assert (
         restored.drift is not None and restored.drift.on_count is None
@@ -80,13 +91,69 @@ async def test_a_restored_model_makes_identical_predictions(
 async def test_missing_and_foreign_version_checkpoints_load_as_none(
     conn: asyncpg.Connection, caplog: pytest.LogCaptureFixture
 ) -> None:
-    assert await checkpoints.load(conn, "nothing") is None
-    await checkpoints.save(conn, "k", DelayedLabeler(), created_ts_ms=5)
-    await checkpoints.save(conn, "k", DelayedLabeler(), created_ts_ms=6)  # replaces
+    assert await checkpoints.load(conn, "nothing", SEALER) is None
+    await checkpoints.save(conn, "k", DelayedLabeler(), SEALER, created_ts_ms=5)
+    await checkpoints.save(conn, "k", DelayedLabeler(), SEALER, created_ts_ms=6)  # replaces
     assert await conn.fetchval("SELECT count(*) FROM model_checkpoints") == 1
     await conn.execute("UPDATE model_checkpoints SET river_version = '0.1.0'")
     with caplog.at_level(logging.WARNING, logger="models.checkpoints"):
-        assert await checkpoints.load(conn, "k") is None
+        assert await checkpoints.load(conn, "k", SEALER) is None
     assert "river 0.1.0" in caplog.text
     assert await checkpoints.delete(conn, "k") is True
     assert await checkpoints.delete(conn, "k") is False
+
+
+async def test_a_pickle_without_a_valid_seal_is_never_unpickled(
+    conn: asyncpg.Connection, caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    """Database write access is not code execution: an old unsealed pickle, a payload sealed with another
+    key, and one moved to another key's row are all ignored (the model retrains), none unpickled."""
+    import builtins
+    import pickle
+
+    import river
+
+    bomb = pickle.dumps(Detonator())
+    insert = (
+        "INSERT INTO model_checkpoints (model_key, river_version, created_ts_ms, payload) "
+        "VALUES ($1, $2, 0, $3)"
+    )
+    await conn.execute(insert, "old", river.__version__, bomb)  # a pre-seal checkpoint, or a forged one
+    forged = CheckpointSealer(b"x" * 32).seal("other-key", river.__version__, bomb)
+    await conn.execute(insert, "other-key", river.__version__, forged)
+    await checkpoints.save(conn, "a", DelayedLabeler(), SEALER, created_ts_ms=1)
+    moved = await conn.fetchval("SELECT payload FROM model_checkpoints WHERE model_key = 'a'")
+    await conn.execute(insert, "b", river.__version__, moved)
+    with caplog.at_level(logging.WARNING, logger="models.checkpoint_seal"):
+        assert await checkpoints.load(conn, "old", SEALER) is None
+        assert await checkpoints.load_partition(conn, "other-key", SEALER) is None
+        assert await checkpoints.load(conn, "b", SEALER) is None
+    assert not hasattr(builtins, "DETONATED")
+    assert "not sealed" in caplog.text and "fails authentication" in caplog.text
+    assert await checkpoints.load(conn, "a", SEALER) is not None  # the genuine one still loads
+
+
+def test_key_file_made_once_private(tmp_path: Path) -> None:
+    import stat
+
+    from models.checkpoint_seal import key_from_file
+
+    path = tmp_path / "data" / "model-checkpoint.key"
+    key = key_from_file(path)
+    assert len(key) == 32 and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert key_from_file(path) == key
+
+
+def test_solbot_run_gives_every_worker_one_checkpoint_key(tmp_path: Path) -> None:
+    from core.settings import load_settings
+    from solbot.runner import worker_env
+
+    class NoStack:
+        def env(self) -> dict[str, str]:
+            return {}
+
+    settings = load_settings(data_dir=tmp_path)
+    envs = [worker_env(settings, NoStack(), "at_least_once", i, 6066 + i) for i in (0, 1)]  # type: ignore[arg-type]
+    assert envs[0]["DATA_DIR"] != envs[1]["DATA_DIR"]
+    assert envs[0]["MODEL_CHECKPOINT_KEY_FILE"] == envs[1]["MODEL_CHECKPOINT_KEY_FILE"]
+    assert envs[0]["MODEL_CHECKPOINT_KEY_FILE"] == str((tmp_path / "model-checkpoint.key").resolve())

@@ -69,3 +69,14 @@ async def _select_one(url: str) -> int:
         return int(await conn.fetchval("select 1"))
     finally:
         await conn.close()
+
+
+async def test_embedded_postgres_listens_on_loopback_only(database_url: str) -> None:
+    """Its trust auth is for this machine's development stack: nothing off the host may reach it."""
+    import asyncpg
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        assert await conn.fetchval("SHOW listen_addresses") == "127.0.0.1"
+    finally:
+        await conn.close()

@@ -41,3 +41,15 @@ def test_an_app_and_its_topics_come_from_the_settings_given(tmp_path: Path) -> N
         settings.model_copy(update={"app_id": "another", "processing_guarantee": "exactly_once"})
     )
     assert other.conf.id == "another" and str(other.conf.processing_guarantee.value) == "exactly_once"
+
+
+def test_worker_web_serves_no_table_data_and_binds_loopback_by_default(tmp_path: Path) -> None:
+    """Faust's `/table/<name>/<key>/` would serve positions and features to whoever reaches the port."""
+    from faust.web.base import Web
+
+    app = build_app(load_settings(data_dir=tmp_path, broker_url=None))
+    assert app.conf.web_tables_enabled is False and app.conf.web_router_enabled is False
+    assert app.conf.web_bind == "127.0.0.1"
+    web: Web = app.web
+    prefixes = {prefix for prefix, _ in web.blueprints._enabled}
+    assert "" in prefixes and "/table" not in prefixes and "/router" not in prefixes  # the index stays

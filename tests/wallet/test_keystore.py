@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
 import stat
 from pathlib import Path
 
@@ -52,7 +53,7 @@ def test_file_format_is_versioned_json_with_kdf_params(tmp_path: Path) -> None:
     assert document["version"] == 1
     assert document["address"] == str(pubkey)
     assert document["kdf"]["name"] == "scrypt"
-    assert (document["kdf"]["n"], document["kdf"]["r"], document["kdf"]["p"]) == (2**15, 8, 1)
+    assert (document["kdf"]["n"], document["kdf"]["r"], document["kdf"]["p"]) == (2**17, 8, 1)  # OWASP floor
     assert len(base64.b64decode(document["kdf"]["salt"])) == 16
     assert document["cipher"]["name"] == "aes-256-gcm"
     assert len(base64.b64decode(document["cipher"]["nonce"])) == 12
@@ -197,9 +198,45 @@ def test_secrets_never_in_logs_exceptions_or_reprs(tmp_path: Path, caplog: pytes
         assert encoded.decode() not in everything, name
 
 
-def test_passphrase_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_passphrase_from_environment_warns(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     monkeypatch.setenv(keystore.PASSPHRASE_ENV, PASSPHRASE)
     assert keystore.read_passphrase().reveal() == PASSPHRASE.encode()
+    assert "--passphrase-fd" in caplog.text and PASSPHRASE not in caplog.text
+
+
+def test_passphrase_from_file_descriptor_wins_over_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(keystore.PASSPHRASE_ENV, "not this one")
+    read_end, write_end = os.pipe()
+    os.write(write_end, PASSPHRASE.encode() + b"\nsecond line ignored\n")
+    os.close(write_end)
+    try:
+        assert keystore.read_passphrase(fd=read_end).reveal() == PASSPHRASE.encode()
+    finally:
+        os.close(read_end)
+    with pytest.raises(WalletError, match="file descriptor 987"):
+        keystore.read_passphrase(fd=987)
+
+
+@pytest.mark.parametrize("weak", ["short1A!", "password1234", "aaaaaaaaaaaaaaaaaaaa", "abcdefghijkl"])
+def test_weak_passphrases_refused_for_new_keystores(tmp_path: Path, weak: str) -> None:
+    with pytest.raises(WalletError, match="passphrase"):
+        keystore.create(tmp_path / "wallet.json", weak)
+    assert not (tmp_path / "wallet.json").exists()
+
+
+def test_old_keystore_unlocks_and_is_re_encrypted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "wallet.json"
+    with monkeypatch.context() as old:
+        old.setattr(keystore, "SCRYPT_N", 2**15)  # what keystores were sealed with before
+        pubkey = keystore.create(path, PASSPHRASE)
+    assert keystore.read(path).n == 2**15 and keystore.needs_upgrade(path)
+    assert keystore.unlock(path, PASSPHRASE).pubkey() == pubkey
+    assert keystore.read(path).n == 2**17 and not keystore.needs_upgrade(path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert keystore.unlock(path, PASSPHRASE).pubkey() == pubkey
+    assert not list(tmp_path.glob(".*.tmp"))
 
 
 def test_passphrase_prompt_confirms(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,45 @@ def test_import_with_explicit_path(
     assert str(keypair.pubkey()) in out.out
     assert PASSPHRASE not in out.out + out.err and str(keypair) not in out.out + out.err
     assert keystore.address(target) == str(keypair.pubkey())
+    assert not source.exists() and "deleted the plaintext keypair file" in out.err
+
+
+def test_import_keep_plaintext_warns_loudly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(keystore.PASSPHRASE_ENV, PASSPHRASE)
+    settings = load_settings(data_dir=tmp_path, broker_url=None, database_url=None, redis_url=None)
+    source = tmp_path / "id.json"
+    source.write_text(json.dumps(list(bytes(Keypair()))))
+    assert wallet.main(settings, parse(["wallet", "import", str(source), "--keep-plaintext"])) == 0
+    assert source.exists() and "UNENCRYPTED" in capsys.readouterr().err
+
+
+def test_passphrase_fd_and_migrate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv(keystore.PASSPHRASE_ENV, raising=False)
+    settings = load_settings(data_dir=tmp_path, broker_url=None, database_url=None, redis_url=None)
+    path = tmp_path / "wallet.json"
+    with monkeypatch.context() as old:
+        old.setattr(keystore, "SCRYPT_N", 2**15)
+        keystore.create(path, PASSPHRASE)
+
+    def fd_with(text: str) -> str:
+        read_end, write_end = os.pipe()
+        os.write(write_end, text.encode() + b"\n")
+        os.close(write_end)
+        return str(read_end)
+
+    assert wallet.main(settings, parse(["wallet", "--passphrase-fd", fd_with("wrong"), "migrate"])) == 1
+    assert "wrong passphrase" in capsys.readouterr().err and keystore.needs_upgrade(path)
+    assert wallet.main(settings, parse(["wallet", "--passphrase-fd", fd_with(PASSPHRASE), "migrate"])) == 0
+    assert "re-encrypted" in capsys.readouterr().out and not keystore.needs_upgrade(path)
+    assert wallet.main(settings, parse(["wallet", "migrate"])) == 0
+    assert "nothing to do" in capsys.readouterr().out
+    weak = wallet.main(settings, parse(["wallet", "--path", str(tmp_path / "w2.json"), "--passphrase-fd",
+                                        fd_with("hunter2"), "new"]))  # fmt: skip
+    assert weak == 1 and "at least 12 characters" in capsys.readouterr().err
 
 
 def test_check_parser_accepts_balances() -> None:

@@ -19,10 +19,10 @@ from solders.keypair import Keypair
 from core.settings import Settings, load_settings
 from streams.broker import bootstrap_of, create_topics
 from web.api.app import create_app
-from web.api.ratelimit import Limit
+from web.api.ratelimit import DEFAULT_LIMITS, Limit
 
 EXAMPLES = 400
-UNLIMITED = {group: Limit(1_000_000) for group in ("auth", "orders", "market_data", "default")}
+UNLIMITED = {group: Limit(1_000_000) for group in DEFAULT_LIMITS}
 
 json_values = st.recursive(
     st.none()

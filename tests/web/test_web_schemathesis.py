@@ -9,9 +9,11 @@ Redis, broker) per example would cost more than the requests.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import httpx
+import pytest
 import schemathesis
 from conftest import ClientFactory, bearer, sign_in
 from hypothesis import HealthCheck, given, settings
@@ -21,13 +23,14 @@ from solders.keypair import Keypair
 
 from core.settings import Settings
 from streams.broker import bootstrap_of, create_topics
-from web.api.ratelimit import Limit
+from web.api.ratelimit import DEFAULT_LIMITS, Limit
 
-EXAMPLES_PER_MODE = 12
-UNLIMITED = {group: Limit(1_000_000) for group in ("auth", "orders", "market_data", "default")}
+EXAMPLES_PER_MODE = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "12"))
+DEEP_EXAMPLES_PER_MODE = 100
+UNLIMITED = {group: Limit(1_000_000) for group in DEFAULT_LIMITS}
 
 
-def generated_cases(spec: dict[str, Any]) -> list[tuple[str, Any]]:
+def generated_cases(spec: dict[str, Any], examples: int = EXAMPLES_PER_MODE) -> list[tuple[str, Any]]:
     """(mode, schemathesis Case) for every operation and both generation modes."""
     schema = schemathesis.openapi.from_dict(spec)
     found: list[tuple[str, Any]] = []
@@ -35,16 +38,21 @@ def generated_cases(spec: dict[str, Any]) -> list[tuple[str, Any]]:
         operation = result.ok()
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             found.extend(
-                (mode.value, case) for case in draw_cases(operation.as_strategy(generation_mode=mode))
+                (mode.value, case)
+                for case in draw_cases(operation.as_strategy(generation_mode=mode), examples)
             )
     return found
 
 
-def draw_cases(strategy: Any) -> list[Any]:
+def draw_cases(strategy: Any, examples: int) -> list[Any]:
     cases: list[Any] = []
 
     @settings(
-        max_examples=EXAMPLES_PER_MODE, database=None, deadline=None, suppress_health_check=list(HealthCheck)
+        max_examples=examples,
+        database=None,
+        deadline=None,
+        derandomize=True,  # the same cases every run: a failure reproduces, a pass means the same thing
+        suppress_health_check=list(HealthCheck),
     )
     @given(strategy)
     def collect(case: Any) -> None:
@@ -81,13 +89,27 @@ def request_of(case: Any, auth: dict[str, str]) -> dict[str, Any]:
 async def test_schemathesis_finds_no_5xx(
     make_client: ClientFactory, owner: Keypair, web_settings: Settings
 ) -> None:
+    await fuzz(make_client, owner, web_settings, EXAMPLES_PER_MODE)
+
+
+@pytest.mark.slow
+async def test_schemathesis_deep_finds_no_5xx(
+    make_client: ClientFactory, owner: Keypair, web_settings: Settings
+) -> None:
+    """Enough cases to have found the two 500s of issue 19 (`cursor` past bigint, a huge `since_ms`):
+    run against the code before their fix, this test lists both."""
+    await fuzz(make_client, owner, web_settings, DEEP_EXAMPLES_PER_MODE)
+
+
+async def fuzz(make_client: ClientFactory, owner: Keypair, web_settings: Settings, examples: int) -> None:
     assert web_settings.broker_url is not None
     await create_topics(bootstrap_of(web_settings.broker_url), 1)
     async with make_client(rate_limits=UNLIMITED) as client:
         auth = bearer(await sign_in(client, owner))
-        cases = generated_cases(client.app.openapi())  # type: ignore[attr-defined]
+        cases = generated_cases(client.app.openapi(), examples)  # type: ignore[attr-defined]
         operations = {case.operation.label for _, case in cases}
         statuses: dict[str, dict[int, int]] = {"positive": {}, "negative": {}}
+        server_errors: list[str] = []
         for mode, case in cases:
             try:
                 response = await client.request(**request_of(case, auth))
@@ -95,11 +117,13 @@ async def test_schemathesis_finds_no_5xx(
                 continue  # a path parameter httpx itself refuses to put in a URL never reaches the app
             counts = statuses[mode]
             counts[response.status_code] = counts.get(response.status_code, 0) + 1
-            assert response.status_code < 500, (mode, case.as_curl_command(), response.text)
+            if response.status_code >= 500:
+                server_errors.append(f"{mode}: {case.as_curl_command()} -> {response.status_code}")
             if response.status_code >= 400 and response.headers.get("content-type", "").startswith(
                 "application/json"
             ):
                 assert "Traceback" not in response.text, response.text
+    assert not server_errors, "\n".join(server_errors)
     assert len(operations) >= 12, operations
     assert any(code < 300 for code in statuses["positive"]), statuses  # schema-valid requests do succeed
     assert any(400 <= code < 500 for code in statuses["negative"]), statuses  # invalid ones are refused

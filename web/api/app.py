@@ -22,7 +22,9 @@ from core.settings import Settings
 from store.db import create_pool
 from streams.broker import bootstrap_of, create_topics
 from web.api.deps import ApiState
+from web.api.docs import mount_docs
 from web.api.errors import ErrorResponse, install_error_handlers
+from web.api.guards import BodyLimit, EdgeRateLimit, SecurityHeaders
 from web.api.live import poll_redis, pump_topics
 from web.api.publisher import Publisher
 from web.api.ratelimit import Limit, RateLimiter
@@ -124,11 +126,24 @@ def create_app(
         ),
         lifespan=lifespan,
         responses={500: {"model": ErrorResponse}},
+        docs_url=None,  # web.api.docs serves them: local assets, behind sign-in outside development
+        redoc_url=None,
+        openapi_url=None,
     )
     install_error_handlers(app)
     include_routes(app)
+    mount_docs(app, settings)
     mount_dashboard(app)
+    install_guards(app, settings)
     return app
+
+
+def install_guards(app: FastAPI, settings: Settings) -> None:
+    """The edge, outermost last: headers on every answer (429 and 413 included), then the body limit,
+    then the endpoint's rate limit, all before routing and authentication."""
+    app.add_middleware(EdgeRateLimit, settings=settings)
+    app.add_middleware(BodyLimit, max_bytes=settings.web_max_body_bytes)
+    app.add_middleware(SecurityHeaders, settings=settings)
 
 
 async def ensure_topics(settings: Settings) -> None:

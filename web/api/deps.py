@@ -12,6 +12,7 @@ from fastapi import Depends, Request, Response
 
 from core.settings import Settings
 from web.api.errors import ApiError, unauthorized
+from web.api.guards import client_of
 from web.api.publisher import Publisher
 from web.api.ratelimit import RateLimiter
 from web.api.security import Authenticator, AuthFailed, Permission, Principal
@@ -100,14 +101,15 @@ def require(*permissions: Permission) -> Callable[[Principal], Awaitable[Princip
 
 
 def rate_limited(group: str) -> Callable[[Request, Response, ApiState], Awaitable[None]]:
-    """A dependency counting the request against `group`'s budget for its wallet (or client IP)."""
+    """A dependency counting the request against `group`'s budget for its wallet (or client address),
+    unless the edge (`web.api.guards.EdgeRateLimit`) already counted it against its endpoint's budget."""
 
     async def check(request: Request, response: Response, state: StateDep) -> None:
+        if getattr(request.state, "rate_limit_group", None) is not None:
+            return
         token = bearer_token(request)
         wallet = state.auth.wallet_of(token) if token else None
-        identity = (
-            f"wallet:{wallet}" if wallet else f"ip:{request.client.host if request.client else 'unknown'}"
-        )
+        identity = f"wallet:{wallet}" if wallet else f"ip:{client_of(request.scope, state.settings)}"
         verdict = await state.limiter.hit(group, identity)
         if not verdict.allowed:
             raise ApiError(

@@ -24,11 +24,15 @@ _CODES = {
     401: "unauthorized",
     403: "forbidden",
     404: "not_found",
+    413: "payload_too_large",
     405: "method_not_allowed",
     429: "rate_limited",
     500: "internal_error",
     503: "unavailable",
 }
+
+
+MAX_FIELD_ERRORS = 20
 
 
 class FieldError(BaseModel):
@@ -86,13 +90,15 @@ def _field_name(loc: tuple[Any, ...]) -> str:
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
     fields = [
-        {"field": _field_name(tuple(e.get("loc", ()))), "message": str(e.get("msg", ""))}
-        for e in exc.errors()
+        {"field": _field_name(tuple(e.get("loc", ()))), "message": str(e.get("msg", ""))[:200]}
+        for e in errors[:MAX_FIELD_ERRORS]
     ]
-    return JSONResponse(
-        error_json(400, "invalid_request", "the request is not valid", fields), status_code=400
-    )
+    message = "the request is not valid"
+    if len(errors) > MAX_FIELD_ERRORS:  # a body with 20,000 bad keys gets a short answer, not 2 MB
+        message += f" ({len(errors)} errors, the first {MAX_FIELD_ERRORS} listed)"
+    return JSONResponse(error_json(400, "invalid_request", message, fields), status_code=400)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -23,10 +23,39 @@ class Limit:
 
 DEFAULT_LIMITS: dict[str, Limit] = {
     "auth": Limit(30),
-    "orders": Limit(60),  # for the order endpoints when they come
+    "orders": Limit(60),
+    "kill_switch": Limit(20),  # halt and resume: a flood of orders never spends the budget to stop
+    "portfolio": Limit(100),
+    "strategy": Limit(100),
     "market_data": Limit(1000),
     "default": Limit(300),
 }
+
+# (method, path prefix, group), first match wins: each endpoint's budget, counted before authentication
+# (web/api/guards.py) so a flood of bad tokens is limited like any other.
+ENDPOINT_GROUPS: tuple[tuple[str, str, str], ...] = (
+    ("*", "/api/v1/auth/me", "default"),
+    ("*", "/api/v1/auth/", "auth"),
+    ("POST", "/api/v1/system/halt", "kill_switch"),
+    ("POST", "/api/v1/system/resume", "kill_switch"),
+    ("POST", "/api/v1/portfolio/rebalance", "orders"),
+    ("*", "/api/v1/orders", "orders"),
+    ("*", "/api/v1/portfolio", "portfolio"),
+    ("*", "/api/v1/strategy", "strategy"),
+    ("*", "/api/v1/market-data", "market_data"),
+    ("*", "/api/v1/", "default"),
+    ("*", "/docs", "default"),
+    ("*", "/openapi.json", "default"),
+)
+
+
+def group_of(method: str, path: str) -> str | None:
+    """The budget a request counts against; None for the dashboard's files and /metrics."""
+    for want, prefix, group in ENDPOINT_GROUPS:
+        below = prefix if prefix.endswith("/") else prefix + "/"
+        if (want == "*" or want == method) and (path == prefix.rstrip("/") or path.startswith(below)):
+            return group
+    return None
 
 
 @dataclass(frozen=True, slots=True)

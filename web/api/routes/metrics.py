@@ -1,15 +1,23 @@
 """`GET /metrics` on the API for Prometheus: request counts and latency by route, plus process metrics.
 
-Unauthenticated, like every Prometheus target: bind the API to a private network in production.
+Open to loopback peers (a local Prometheus) and, from elsewhere, only with the METRICS_TOKEN bearer; a
+request a proxy forwards (X-Forwarded-For or Forwarded) is never taken for a loopback one.
 """
 
 from __future__ import annotations
 
+import hmac
 import time
 from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from starlette.datastructures import Headers
+from starlette.types import Scope
+
+from core.settings import Settings
+from web.api.client_address import is_loopback
+from web.api.errors import ApiError
 
 router = APIRouter(tags=["operations"])
 
@@ -23,8 +31,25 @@ LATENCY = Histogram(
 
 
 @router.get("/metrics", include_in_schema=False)
-async def metrics() -> Response:
+async def metrics(request: Request) -> Response:
+    if not metrics_allowed(request.scope, request.app.state.api.settings):
+        raise ApiError(
+            403, "forbidden", "metrics: loopback only, or send Authorization: Bearer <METRICS_TOKEN>"
+        )
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def metrics_allowed(scope: Scope, settings: Settings) -> bool:
+    """A loopback peer that no proxy speaks for, or the METRICS_TOKEN bearer (compared in constant time)."""
+    headers = Headers(scope=scope)
+    if settings.metrics_token is not None:
+        scheme, _, token = headers.get("authorization", "").partition(" ")
+        expected = settings.metrics_token.get_secret_value().encode()
+        if scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), expected):
+            return True
+    peer = scope["client"][0] if scope.get("client") else ""
+    proxied = "x-forwarded-for" in headers or "forwarded" in headers
+    return is_loopback(peer) and not proxied
 
 
 async def observe_requests(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

@@ -163,8 +163,14 @@ async def get_portfolio(
     )
 
 
+MAX_REBALANCE_TARGETS = 256  # far above any pair list; a larger body is refused before each key is checked
+
+
 class RebalanceRequest(BaseModel):
-    targets: dict[str, float] = Field(description="pair (BASE/QUOTE) -> target fraction of equity, 0 sells")
+    targets: dict[str, float] = Field(
+        max_length=MAX_REBALANCE_TARGETS,
+        description="pair (BASE/QUOTE) -> target fraction of equity, 0 sells",
+    )
     reason: str = Field("operator", min_length=1, max_length=200)
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, StrictBool, field_validator
 
 from core.errors import ServiceError
 from core.settings import Settings
@@ -53,7 +53,7 @@ _PAIR = re.compile(r"^[A-Za-z0-9]{1,20}/[A-Za-z0-9]{1,20}$")
 
 class StrategyIn(BaseModel):
     name: str = Field(description="One of the strategies the bot runs")
-    enabled: bool
+    enabled: StrictBool
     max_position_pct: float = Field(gt=0, le=100, description="Largest position, % of equity")
     stop_loss_pct: float = Field(gt=0, le=100)
     take_profit_pct: float = Field(gt=0, le=1000)

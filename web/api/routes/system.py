@@ -16,7 +16,7 @@ from typing import Annotated
 
 import asyncpg
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 from redis.exceptions import RedisError
 
 from core.errors import ServiceError
@@ -106,7 +106,7 @@ async def system_status(
 
 class HaltRequest(BaseModel):
     reason: str = Field("operator", min_length=1, max_length=200, description="Recorded in every rejection")
-    flatten: bool = Field(False, description="Also sell every position")
+    flatten: StrictBool = Field(False, description="Also sell every position (true or false, nothing else)")
 
 
 class ControlSent(BaseModel):
