@@ -55,13 +55,17 @@ class RiskLimitSettings(BaseModel):
         1.0,
         gt=0.0,
         le=100.0,
-        description="volatility target: a buy is sized so one horizon-sigma move costs at most this % of equity",
+        description=(
+            "volatility target: a buy is sized so one horizon-sigma move costs at most this % of equity"
+        ),
     )
     kelly_fraction: float = Field(
         0.5,
         gt=0.0,
         le=1.0,
-        description="fraction of the Kelly bet `(2p-1)/|expected return|` a buy may take, as a share of equity",
+        description=(
+            "fraction of the Kelly bet `(2p-1)/|expected return|` a buy may take, as a share of equity"
+        ),
     )
     max_concurrent_positions: int = Field(5, ge=1, description="most pairs held or being bought at once")
     max_orders_per_minute: int = Field(
@@ -77,7 +81,9 @@ class RiskLimitSettings(BaseModel):
     max_launch_notional_usdc: float = Field(
         100.0,
         ge=0.0,
-        description="most USDC ever bought of one Pump.fun launch (or of a SOL-quoted pair whose mint is unknown)",
+        description=(
+            "most USDC ever bought of one Pump.fun launch (or of a SOL-quoted pair whose mint is unknown)"
+        ),
     )
     mint_deny_list: Annotated[tuple[str, ...], NoDecode] = Field(
         (), description="base mints never bought (comma-separated)"
@@ -91,23 +97,33 @@ class RiskLimitSettings(BaseModel):
         5.0,
         gt=0.0,
         le=100.0,
-        description="halt new buys below this drawdown from the UTC day's opening equity (event time); clears next day",
+        description=(
+            "halt new buys below this drawdown from the UTC day's opening equity (event time); clears next "
+            "day"
+        ),
     )
     max_venue_error_rate: float = Field(
         0.5,
         ge=0.0,
         le=1.0,
-        description="halt a venue's new buys when failed / all of its last `VENUE_ERROR_WINDOW` fills exceed this",
+        description=(
+            "halt a venue's new buys when failed / all of its last `VENUE_ERROR_WINDOW` fills exceed this"
+        ),
     )
     venue_error_window: int = Field(
         20,
         ge=1,
-        description="fills per venue the error rate is measured over (at least `VENUE_ERROR_MIN_FILLS` must be seen)",
+        description=(
+            "fills per venue the error rate is measured over (at least `VENUE_ERROR_MIN_FILLS` must be seen)"
+        ),
     )
     stale_price_s: float = Field(
         30.0,
         gt=0.0,
-        description="a pair with no price this long (event time, behind the newest event) takes no buys; all stale halts",
+        description=(
+            "a pair with no price this long (event time, behind the newest event) takes no buys; all stale "
+            "halts"
+        ),
     )
     flatten_on_halt: bool = Field(
         False, description="when a breaker or `solbot halt` halts, also sell every position"
@@ -121,7 +137,10 @@ class RiskLimitSettings(BaseModel):
     rebalance_deadline_s: float = Field(
         30.0,
         gt=0.0,
-        description="seconds of event time a rebalance may take; then it ends `rebalance_incomplete` with the residuals",
+        description=(
+            "seconds of event time a rebalance may take; then it ends `rebalance_incomplete` with the "
+            "residuals"
+        ),
     )  # of event time: then the rebalance ends, incomplete
     min_order_usdc: float = Field(
         10.0,
@@ -132,23 +151,33 @@ class RiskLimitSettings(BaseModel):
     fallback_sol_usdc: float = Field(
         150.0,
         gt=0.0,
-        description="the SOL price (USDC) that values SOL and SOL-quoted pairs until the first SOL/USDC signal price",
+        description=(
+            "the SOL price (USDC) that values SOL and SOL-quoted pairs until the first SOL/USDC signal price"
+        ),
     )
     venue_error_min_fills: int = Field(
         5,
         ge=1,
-        description="fills a venue must have (or its whole window, if smaller) before its error rate can halt it",
+        description=(
+            "fills a venue must have (or its whole window, if smaller) before its error rate can halt it"
+        ),
     )
     # Orders fill on the paper venue (no signature fee, priority fee or tip), so routing compares pools on
     # output alone; False prices each leg's transaction with venues.fees' model (live venues).
     paper_venue: bool = Field(
         True,
-        description="orders fill on the paper venue (no transaction costs), so routing compares pools on output alone; `false` prices each leg's fees and tip",
+        description=(
+            "orders fill on the paper venue (no transaction costs), so routing compares pools on output "
+            "alone; `false` prices each leg's fees and tip"
+        ),
     )
     split_chunks: int = Field(
         20,
         ge=2,
-        description="a buy too large for one pool's slippage cap is cut into this many equal parts to split across pools",
+        description=(
+            "a buy too large for one pool's slippage cap is cut into this many equal parts to split across "
+            "pools"
+        ),
     )  # a split buy's input is cut into this many equal parts
     # The paper wallet's opening balances.
     paper_start_usdc: float = Field(10_000.0, ge=0.0, description="paper wallet's opening USDC")
@@ -175,7 +204,10 @@ class Settings(BaseSettings, RiskLimitSettings):
     # auto: Apache Kafka when a JDK 17+ and its resolved jars (`make kafka`) are here, else Tansu.
     embedded_broker: Literal["auto", "kafka", "tansu"] = Field(
         "auto",
-        description="broker started when `BROKER_URL` is unset: `auto` = Apache Kafka when a JDK 17+ and its resolved jars are here, else Tansu; `kafka` (fail if it cannot) or `tansu` force one",
+        description=(
+            "broker started when `BROKER_URL` is unset: `auto` = Apache Kafka when a JDK 17+ and its "
+            "resolved jars are here, else Tansu; `kafka` (fail if it cannot) or `tansu` force one"
+        ),
     )
 
     # Faust / broker tuning (see README "Shape for speed" for why).
@@ -185,14 +217,20 @@ class Settings(BaseSettings, RiskLimitSettings):
     )
     processing_guarantee: Literal["auto", "at_least_once", "exactly_once"] = Field(
         "auto",
-        description="`auto` = `at_least_once` on every broker for now: Faust's `exactly_once` stalls this pipeline at the risk agent ([docs/broker.md](docs/broker.md))",
+        description=(
+            "`auto` = `at_least_once` on every broker for now: Faust's `exactly_once` stalls this pipeline "
+            "at the risk agent ([docs/broker.md](docs/broker.md))"
+        ),
     )
     # Which Kafka-API broker the workers talk to: Tansu gets its workarounds (streams/compat/tansu.py). auto:
     # a broker that grants no transactional producer is taken for Tansu (the workarounds are harmless on
     # another one, merely unneeded).
     broker_kind: Literal["auto", "kafka", "tansu"] = Field(
         "auto",
-        description="`tansu` turns on the Tansu workarounds (fetch wait, exact recovery end offsets); `auto` = `tansu` when the broker grants no transactions, else `kafka`",
+        description=(
+            "`tansu` turns on the Tansu workarounds (fetch wait, exact recovery end offsets); `auto` = "
+            "`tansu` when the broker grants no transactions, else `kafka`"
+        ),
     )
     fetch_max_wait_ms: int = Field(15, ge=5, le=2000, description="consumer fetch wait (5..2000); see below")
     producer_linger_ms: int = Field(5, ge=0, le=1000, description="producer linger")
@@ -206,7 +244,10 @@ class Settings(BaseSettings, RiskLimitSettings):
         6066,
         ge=0,
         le=65535,
-        description="first Faust web port a worker tries (taken: the next one up; `0`: any; `solbot run` picks free ports)",
+        description=(
+            "first Faust web port a worker tries (taken: the next one up; `0`: any; `solbot run` picks free "
+            "ports)"
+        ),
     )
     worker_web_bind: str = Field(
         "127.0.0.1",
@@ -237,11 +278,16 @@ class Settings(BaseSettings, RiskLimitSettings):
     )
     model_kind: Literal["linear", "tree"] = Field(
         "linear",
-        description="`linear` (logistic + linear regression) or `tree` (Hoeffding adaptive trees, ~10x the cost)",
+        description=(
+            "`linear` (logistic + linear regression) or `tree` (Hoeffding adaptive trees, ~10x the cost)"
+        ),
     )
     model_drift_action: Literal["alert", "reset", "fallback"] = Field(
         "reset",
-        description="on ADWIN drift in a model's error: `alert` only, `reset` the model, or `fallback` to the baseline",
+        description=(
+            "on ADWIN drift in a model's error: `alert` only, `reset` the model, or `fallback` to the "
+            "baseline"
+        ),
     )
     allocation_cycle_ms: int = Field(
         300_000,
@@ -265,13 +311,19 @@ class Settings(BaseSettings, RiskLimitSettings):
         500,
         ge=10,
         le=60_000,
-        description="wall time after which a silent features partition whose source sends no progress records stops holding the event-time merge back",
+        description=(
+            "wall time after which a silent features partition whose source sends no progress records stops "
+            "holding the event-time merge back"
+        ),
     )
     model_progress_idle_ms: int = Field(
         10_000,
         ge=10,
         le=600_000,
-        description="the same for a partition whose source sends progress records (and one not heard from since its assignment)",
+        description=(
+            "the same for a partition whose source sends progress records (and one not heard from since its "
+            "assignment)"
+        ),
     )
 
     # Simulator.
@@ -285,13 +337,20 @@ class Settings(BaseSettings, RiskLimitSettings):
         5_000,
         ge=0,
         le=600_000,
-        description="how long the next signal waits for the fills of the orders decided before it; then risk decides without them",
+        description=(
+            "how long the next signal waits for the fills of the orders decided before it; then risk decides"
+            " without them"
+        ),
     )
 
     # Paper wallet (its opening balances are risk limits: `paper_start_usdc`, `paper_start_sol`).
     paper_chain: bool = Field(
         True,
-        description="settle every paper fill as a signed transaction on an in-process LiteSVM chain, rebuilt from the database's balances when a worker starts or takes over `orders`; `solbot check balances` compares the two",
+        description=(
+            "settle every paper fill as a signed transaction on an in-process LiteSVM chain, rebuilt from "
+            "the database's balances when a worker starts or takes over `orders`; `solbot check balances` "
+            "compares the two"
+        ),
     )
 
     log_level: Literal["debug", "info", "warning", "error"] = Field(
@@ -325,29 +384,43 @@ class Settings(BaseSettings, RiskLimitSettings):
     solana_ws_url: str | None = Field(
         None,
         validate_default=True,
-        description="Solana PubSub WebSocket; default: http→ws, https→wss, port 8899→8900, other ports unchanged",
+        description=(
+            "Solana PubSub WebSocket; default: http→ws, https→wss, port 8899→8900, other ports unchanged"
+        ),
     )
     solana_ws_stall_s: float = Field(
         30.0,
         gt=0.0,
-        description="seconds without any notification after which the WebSocket counts a stall and reconnects",
+        description=(
+            "seconds without any notification after which the WebSocket counts a stall and reconnects"
+        ),
     )
     collect_chain: bool = Field(
         False, description="`solbot collect` runs the chain collector (logs → `raw.swaps` / `raw.launches`)"
     )
     collect_raydium_pools: bool = Field(
         True,
-        description="the chain collector resolves each Raydium v4 swap's pool over `SOLANA_RPC_URL` (`getTransaction`, then `getAccountInfo` once per pool); off: such swaps are counted `unattributed`",
+        description=(
+            "the chain collector resolves each Raydium v4 swap's pool over `SOLANA_RPC_URL` "
+            "(`getTransaction`, then `getAccountInfo` once per pool); off: such swaps are counted "
+            "`unattributed`"
+        ),
     )
     # env: comma-separated base58 pool / bonding-curve accounts to accountSubscribe
     collect_accounts: Annotated[tuple[str, ...], NoDecode] = Field(
         (),
-        description="comma-separated pool / bonding-curve accounts the chain collector follows with `accountSubscribe` (→ `raw.pools`)",
+        description=(
+            "comma-separated pool / bonding-curve accounts the chain collector follows with "
+            "`accountSubscribe` (→ `raw.pools`)"
+        ),
     )
     collect_new_curves: int = Field(
         200,
         ge=0,
-        description="the chain collector also follows the bonding curve of each new Pump.fun mint it sees, up to this many (0: none)",
+        description=(
+            "the chain collector also follows the bonding curve of each new Pump.fun mint it sees, up to "
+            "this many (0: none)"
+        ),
     )
     collect_jupiter: bool = Field(
         False, description="`solbot collect` polls Jupiter prices and quotes (→ `raw.quotes`)"
@@ -374,7 +447,11 @@ class Settings(BaseSettings, RiskLimitSettings):
     # stop-loss pays at least high), times a multiplier that follows the landing rate, within the caps.
     fee_urgency: Literal["low", "normal", "high", "urgent"] = Field(
         "normal",
-        description="percentile of the fee market a live order pays: `low` 25th, `normal` 50th, `high` 75th, `urgent` 95th (of `getRecentPrioritizationFees` and of Jito's tip floor); a stop-loss or breaker exit pays at least `high`",
+        description=(
+            "percentile of the fee market a live order pays: `low` 25th, `normal` 50th, `high` 75th, "
+            "`urgent` 95th (of `getRecentPrioritizationFees` and of Jito's tip floor); a stop-loss or "
+            "breaker exit pays at least `high`"
+        ),
     )
     priority_fee_default_micro_lamports: int = Field(
         10_000,
@@ -395,7 +472,7 @@ class Settings(BaseSettings, RiskLimitSettings):
         100_000,
         ge=0,
         le=10**9,
-        description="cap on one transaction's whole priority fee (unit price × unit limit)",
+        description="cap on one transaction's whole priority fee (unit price x unit limit)",
     )
     jito_tip_default_lamports: int = Field(
         10_000,
@@ -410,7 +487,10 @@ class Settings(BaseSettings, RiskLimitSettings):
         0.9,
         gt=0.0,
         le=1.0,
-        description="landing rate the fee policy aims at: below it the multiplier on fee and tip grows, at or above it decays towards 1",
+        description=(
+            "landing rate the fee policy aims at: below it the multiplier on fee and tip grows, at or above "
+            "it decays towards 1"
+        ),
     )
     fee_landing_window: int = Field(
         20, ge=1, le=10_000, description="transactions the landing rate is measured over"
@@ -419,13 +499,13 @@ class Settings(BaseSettings, RiskLimitSettings):
         0.25,
         ge=0.0,
         le=10.0,
-        description="growth of the multiplier per outcome while the landing rate is under target (×1.25)",
+        description="growth of the multiplier per outcome while the landing rate is under target (x1.25)",
     )
     fee_decay: float = Field(
         0.1,
         ge=0.0,
         lt=1.0,
-        description="decay of the multiplier per outcome while it is at or over target (×0.9, never below 1)",
+        description="decay of the multiplier per outcome while it is at or over target (x0.9, never below 1)",
     )
     fee_max_multiplier: float = Field(4.0, ge=1.0, le=100.0, description="ceiling of the landing multiplier")
     # Jito block engine (venues/jito/): one token bucket per client keeps every order's requests under it.
@@ -440,7 +520,10 @@ class Settings(BaseSettings, RiskLimitSettings):
         1.0,
         gt=0.0,
         le=1000.0,
-        description="requests per second to the block engine, shared by every order (the documented default limit per IP and region); a 429 pauses it",
+        description=(
+            "requests per second to the block engine, shared by every order (the documented default limit "
+            "per IP and region); a 429 pauses it"
+        ),
     )
     jito_priority_fee: bool = Field(
         False, description="also pay a priority fee in Jito bundles (for `sendBundle` only the tip counts)"

@@ -19,7 +19,7 @@ def add_parser(subparsers: Any) -> None:
     """Add `wallet` to the `solbot` sub-commands (`subparsers` is argparse's `_SubParsersAction`)."""
     parser = subparsers.add_parser("wallet", help="the encrypted wallet keystore")
     parser.add_argument(
-        "--path", type=Path, default=None, help="keystore file (default <DATA_DIR>/wallet.json)"
+        "--path", type=Path, default=None, help="keystore file (default: <data dir>/wallet.json)"
     )
     actions = parser.add_subparsers(dest="wallet_action", required=True)
     actions.add_parser("new", help=f"generate a keypair and store it encrypted (passphrase: "

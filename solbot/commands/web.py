@@ -7,11 +7,12 @@ import asyncio
 from typing import Any
 
 from core.settings import Settings
+from solbot.options import setting_option
 
 
 def add_parser(subparsers: Any) -> None:
     web = subparsers.add_parser("web", help="the web API (wallet sign-in, read endpoints, live WebSocket)")
-    web.add_argument("--port", type=int, default=None, help="port on 127.0.0.1 (default WEB_PORT)")
+    setting_option(web, "--port", setting="web_port", type=int, help="port on 127.0.0.1")
 
 
 def main(settings: Settings, args: argparse.Namespace) -> int:
@@ -22,7 +23,7 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
     from store.migrate import migrate
     from web.api.app import create_app
 
-    port = settings.web_port if args.port is None else args.port
+    port = settings.web_port
     with Stack(settings) as stack:
         if stack.reused:
             print(f"solbot: {stack.describe_reused()}", flush=True)
