@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from core.config import CONFIG_ENV, CONFIG_FILE_NAME, Loaded, load_config
-from core.errors import ConfigError, ServiceError
+from core.errors import ConfigError, ServiceError, SolbotError
 from core.settings import Settings
 from solbot.options import Parser, describe_commands, flags_of, setting_option
 
@@ -113,8 +113,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     except ServiceError as exc:
         print(f"solbot: {exc}", file=sys.stderr)
         code = 3
+    except SolbotError as exc:  # InputError, WalletError, ...: the message is the whole story
+        print(f"solbot: {exc}", file=sys.stderr)
+        code = 1
     except KeyboardInterrupt:
         code = 130
+    except Exception as exc:  # a bug or an unforeseen failure: still one line; the traceback at debug level
+        logging.getLogger(__name__).debug("unexpected error", exc_info=True)
+        print(f"solbot: unexpected {type(exc).__name__}: {exc} (LOG_LEVEL=debug shows where)", file=sys.stderr)
+        code = 1
     sys.exit(code)
 
 
@@ -156,6 +163,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     """Start one Faust worker; the processing guarantee and the broker's kind are settled first."""
     from agents.pipeline import build_worker
+    from services.reachable import require_reachable
     from services.web_ports import claim_web_port
     from solbot.runner import auto_guarantee
     from streams.broker import bootstrap_of, supports_transactions
@@ -163,6 +171,10 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
 
     if settings.broker_url is None:
         raise ConfigError("bad setting BROKER_URL: a worker needs a broker (try `solbot services up`)")
+    for setting in ("broker_url", "database_url", "redis_url"):  # the true cause, before any client guesses
+        url = getattr(settings, setting)
+        if url:
+            require_reachable(setting.upper(), url)
     if settings.processing_guarantee == "auto" or settings.broker_kind == "auto":
         transactions = asyncio.run(supports_transactions(bootstrap_of(settings.broker_url)))
         if settings.processing_guarantee == "auto":
@@ -237,10 +249,12 @@ def cmd_services(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_db(settings: Settings, args: argparse.Namespace) -> int:
+    from services.reachable import require_reachable
     from services.stack import Stack
     from store.migrate import migrate
 
     with Stack(settings) as stack:
+        require_reachable("DATABASE_URL", stack.database_url)
         applied = asyncio.run(migrate(stack.database_url))
     print(f"applied: {', '.join(applied) if applied else 'nothing (schema up to date)'}")
     return 0

@@ -28,6 +28,7 @@ import json
 import logging
 import os
 import secrets
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -291,6 +292,8 @@ def read_passphrase(*, confirm: bool = False, prompt: str = "Wallet passphrase: 
     from_env = os.environ.get(PASSPHRASE_ENV)
     if from_env is not None:
         return Passphrase(from_env)
+    if not sys.stdin.isatty():  # getpass would fall back to echoing the passphrase, or hit end of input
+        raise WalletError(f"no terminal to ask for the passphrase: set {PASSPHRASE_ENV}")
     first = Passphrase(getpass.getpass(prompt))
     if confirm and Passphrase(getpass.getpass("Repeat passphrase: ")).reveal() != first.reveal():
         raise WalletError("the passphrases do not match")
