@@ -120,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         code = 130
     except Exception as exc:  # a bug or an unforeseen failure: still one line; the traceback at debug level
         logging.getLogger(__name__).debug("unexpected error", exc_info=True)
-        print(f"solbot: unexpected {type(exc).__name__}: {exc} (LOG_LEVEL=debug shows where)", file=sys.stderr)
+        print(f"solbot: unexpected {type(exc).__name__}: {exc} (LOG_LEVEL=debug: where)", file=sys.stderr)
         code = 1
     sys.exit(code)
 

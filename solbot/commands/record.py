@@ -14,6 +14,7 @@ from typing import Any
 
 from backtest.recording import record
 from core.settings import Settings
+from services.reachable import require_reachable
 from solbot.commands.topics import broker_bootstrap
 
 
@@ -30,6 +31,7 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
     if bootstrap is None:
         print("solbot: no broker: set BROKER_URL or start one with `solbot services up`", file=sys.stderr)
         return 1
+    require_reachable("BROKER_URL", settings.broker_url or f"kafka://{bootstrap}")
     if args.duration is not None and args.duration <= 0:
         print("solbot: bad option --duration: must be > 0", file=sys.stderr)
         return 2
