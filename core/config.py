@@ -21,7 +21,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import SecretStr, ValidationError
-from pydantic_settings import SettingsError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsError
 from pydantic_settings.sources import DotEnvSettingsSource, EnvSettingsSource
 
 from core.errors import ConfigError
@@ -171,12 +171,30 @@ def load_config(
             origins[name] = origin
     labels = {name: flag.label for name, flag in flags.items()}
     try:
-        settings = Settings(**merged)  # type: ignore[arg-type]
+        validated = _OnlyGiven(**merged)  # type: ignore[arg-type]
     except ValidationError as exc:
         raise ConfigError(explain(exc, origins, labels)) from None
     for name in Settings.model_fields:
         origins.setdefault(name, DEFAULT)
+    settings = Settings.model_construct(
+        validated.model_fields_set, **{name: getattr(validated, name) for name in Settings.model_fields}
+    )
     return Loaded(settings, origins, path if file_values or asked else None, labels)
+
+
+class _OnlyGiven(Settings):
+    """Validates exactly the layered values: the environment was read once, from `environ`, above."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
 
 
 def explain(exc: ValidationError, origins: Mapping[str, str], labels: Mapping[str, str]) -> str:

@@ -12,7 +12,8 @@ from pydantic_settings import NoDecode
 class RiskLimitSettings(BaseModel):
     """The risk limits, each declared once: `Settings` inherits them (environment keys = field names) and
     `risk.limits.RiskLimits` is built from them; units are in the names (percentages of equity, basis
-    points of price). A new limit is one field here (and its README row) and one check in `risk.checks`.
+    points of price). A new limit is one field here (its description
+    is its documentation) and one check in `risk.checks`.
 
     The bounds are the limits' invariants: the risk engine refuses any value outside them, from the
     environment, a test or an operator's per-strategy override alike.

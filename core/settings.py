@@ -1,4 +1,6 @@
-"""Typed settings, read once from the environment (and `.env`); every field is documented in README."""
+"""Typed settings: the one schema of every knob (name, type, default, bounds, description). core/config.py
+layers the file, environment and flags over it; docs/configuration.md and solbot.example.toml are
+generated from it."""
 
 from __future__ import annotations
 
@@ -486,4 +488,7 @@ def ws_url_from_rpc(rpc_url: str) -> str:
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return load_settings()
+    """The settings in force for this process: the same sources as the `solbot` command (file, env)."""
+    from core.config import load_config
+
+    return load_config().settings
