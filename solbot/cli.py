@@ -51,10 +51,10 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--duration", type=float, default=None, help="stop after N seconds (default: never)")
 
     svc = sub.add_parser("services", help="embedded broker, Postgres and Redis on their own")
-    svc.add_argument("action", choices=["up", "down", "status"])
+    svc.add_argument("action", choices=["up", "down", "status"], help="start (detached), stop, or list them")
 
     db = sub.add_parser("db", help="database schema")
-    db.add_argument("action", choices=["migrate"])
+    db.add_argument("action", choices=["migrate"], help="apply the schema migrations (idempotent)")
     for module in _command_modules():
         before = set(sub.choices)
         module.add_parser(sub)

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 def add_parser(subparsers: Any) -> None:
     """Add `check` to the `solbot` sub-commands."""
     parser = subparsers.add_parser("check", help="consistency checks between the database and the chain")
-    parser.add_argument("action", choices=["balances"])
+    parser.add_argument("action", choices=["balances"], help="what to compare")
     parser.add_argument(
         "--port",
         type=int,

@@ -38,7 +38,7 @@ def add_parser(subparsers: Any) -> None:
     lst.add_argument("--json", action="store_true", help="one JSON object per topic")
 
     tl = sub.add_parser("tail", help="decoded records of a topic, one JSON object a line")
-    tl.add_argument("topic")
+    tl.add_argument("topic", help="topic name, e.g. raw.swaps (see `solbot topics list`)")
     tl.add_argument("--from-beginning", action="store_true", help="start at the first record")
     tl.add_argument("--follow", action="store_true", help="then keep printing new records until Ctrl-C")
     tl.add_argument(
