@@ -21,7 +21,7 @@ from solbot.commands.topics import broker_bootstrap
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser("record", help="record every raw topic to a JSON Lines file (.gz: gzip)")
     p.add_argument("--out", type=Path, required=True, help="file to write (gzip when it ends in .gz)")
-    p.add_argument("--duration", type=float, default=None, help="stop after this many seconds (default: Ctrl-C)")
+    p.add_argument("--duration", type=float, default=None, help="stop after N seconds (default: Ctrl-C)")
     p.add_argument("--from-beginning", action="store_true", help="start at each partition's first record")
     p.add_argument("--to-end", action="store_true", help="stop at the end offsets as of the start")
 
