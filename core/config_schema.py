@@ -13,7 +13,14 @@ import annotated_types
 from pydantic import SecretStr
 from pydantic.fields import FieldInfo
 
-from core.config import CONFIG_ENV, CONFIG_FILE_NAME, SECRET_FIELDS
+from core.config import (
+    CONFIG_ENV,
+    CONFIG_FILE_NAME,
+    ENV_ALLOW,
+    ENV_TYPO_CUTOFF,
+    ENV_TYPO_MIN_LEN,
+    SECRET_FIELDS,
+)
 from core.settings import Settings
 
 
@@ -117,8 +124,22 @@ def markdown_table() -> str:
         "",
         "Generated from `core/settings.py` by `solbot config docs`; do not edit (a test keeps it in sync).",
         "A setting is a key of the TOML file (lower case, as below) or an environment variable (its name",
-        "in upper case). Precedence: defaults < file < environment < command-line flags; see README,",
-        '"Configuration", for where the file lives and how misspelled names are refused.',
+        "in upper case). Precedence: defaults < file < environment < command-line flags; README,",
+        '"Configuration", says where the file lives.',
+        "",
+        "## Misspelled names",
+        "",
+        "In the file every key that is not a setting is refused, with the nearest setting suggested. The",
+        "environment is shared with every other program, so refusing all unknown variables would trip on",
+        "`PATH`; ignoring them all lets `MAX_POSITON_PCT=3` trade at the 5 % default. The rule between:",
+        "a variable is refused when it is not a setting but its upper-cased name is nearly one (difflib",
+        f"similarity >= {ENV_TYPO_CUTOFF}, at least {ENV_TYPO_MIN_LEN} characters). That catches a dropped, doubled",
+        "or swapped letter and `_URI` for `_URL`, and leaves `PATH`, `HOME`, `JAVA_HOME`, `PGDATA`, `KAFKA_OPTS`",
+        "and the like alone (tests/core/test_config_sources.py lists the ones checked). A",
+        f"near-miss that belongs to another program is let through by naming it: `{ENV_ALLOW}=NAME,...`.",
+        "A prefix policy (`SOLBOT_*` only) was not chosen: it would rename every setting users already set.",
+        "",
+        "## Settings",
         "",
         "| setting | type | default | bounds | meaning |",
         "|---|---|---|---|---|",
