@@ -133,8 +133,10 @@ def markdown_table() -> str:
         "environment is shared with every other program, so refusing all unknown variables would trip on",
         "`PATH`; ignoring them all lets `MAX_POSITON_PCT=3` trade at the 5 % default. The rule between:",
         "a variable is refused when it is not a setting but its upper-cased name is nearly one (difflib",
-        f"similarity >= {ENV_TYPO_CUTOFF}, at least {ENV_TYPO_MIN_LEN} characters). That catches a dropped, doubled",
-        "or swapped letter and `_URI` for `_URL`, and leaves `PATH`, `HOME`, `JAVA_HOME`, `PGDATA`, `KAFKA_OPTS`",
+        f"similarity >= {ENV_TYPO_CUTOFF}, at least {ENV_TYPO_MIN_LEN} characters). That catches a "
+        "dropped, doubled",
+        "or swapped letter and `_URI` for `_URL`, and leaves `PATH`, `HOME`, `JAVA_HOME`, `PGDATA`, "
+        "`KAFKA_OPTS`",
         "and the like alone (tests/core/test_config_sources.py lists the ones checked). A",
         f"near-miss that belongs to another program is let through by naming it: `{ENV_ALLOW}=NAME,...`.",
         "A prefix policy (`SOLBOT_*` only) was not chosen: it would rename every setting users already set.",
