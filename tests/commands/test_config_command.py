@@ -5,13 +5,17 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import json
+import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from core.config import load_config
 from core.settings import Settings
-from solbot.cli import _parser
+from solbot.cli import _parser, export_to_children
 from tests.commands.test_bad_input import base_env, solbot
 
 
@@ -102,3 +106,18 @@ def test_usage_errors_are_one_line(tmp_path: Path) -> None:
         "solbot: unknown setting 'max_positon_pct' (did you mean max_position_pct?)"
     ]
     assert sys.executable  # the subprocesses ran this interpreter
+
+
+def test_worker_processes_inherit_the_file_and_the_set_values(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`solbot run` spawns workers that re-read their settings: they must see what the parent saw."""
+    monkeypatch.setenv("SOLBOT_CONFIG", "")  # restored after the test, like the next one
+    monkeypatch.setenv("STOP_LOSS_PCT", "")
+    (tmp_path / "c.toml").write_text("max_position_pct = 3\n")
+    loaded = load_config(config=tmp_path / "c.toml", environ={})
+    export_to_children(loaded, argparse.Namespace(set=["stop_loss_pct=1.5"]))
+    assert os.environ["SOLBOT_CONFIG"] == str((tmp_path / "c.toml").resolve())
+    assert os.environ["STOP_LOSS_PCT"] == "1.5"
+    child = load_config(environ=dict(os.environ))
+    assert (child.settings.max_position_pct, child.settings.stop_loss_pct) == (3.0, 1.5)
