@@ -17,6 +17,7 @@ import os
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -56,6 +57,12 @@ class Loaded:
     origins: dict[str, str]
     config_path: Path | None = None
     labels: dict[str, str] = field(default_factory=dict)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings in force for this process: the same sources as the `solbot` command (file, env)."""
+    return load_config().settings
 
 
 def setting_names() -> list[str]:

@@ -4,7 +4,6 @@ generated from it."""
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -21,7 +20,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, Settin
 from core.errors import ConfigError
 from core.risk_settings import RiskLimitSettings
 
-__all__ = ["RiskLimitSettings", "Settings", "get_settings", "load_settings", "ws_url_from_rpc"]
+__all__ = ["RiskLimitSettings", "Settings", "load_settings", "ws_url_from_rpc"]
 
 DEFAULT_PAIRS = ("SOL/USDC", "JUP/USDC", "BONK/SOL")
 _URL_SCHEMES = {
@@ -484,11 +483,3 @@ def ws_url_from_rpc(rpc_url: str) -> str:
     if parts.port == 8899:
         netloc = netloc.rsplit(":", 1)[0] + ":8900"
     return urlunsplit((scheme, netloc, parts.path, parts.query, parts.fragment))
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The settings in force for this process: the same sources as the `solbot` command (file, env)."""
-    from core.config import load_config
-
-    return load_config().settings
