@@ -11,7 +11,7 @@ import json
 import sys
 from typing import Any
 
-from core.config import DEFAULT, load_config, shown_value
+from core.config import DEFAULT, SECRET_FIELDS, load_config, mask_url, shown_value
 from core.config_schema import markdown_table, sample_toml
 from core.settings import Settings
 from solbot.options import flags_of
@@ -21,11 +21,20 @@ def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser("config", help="the settings in force, their sources, and the schema")
     actions = parser.add_subparsers(dest="config_action", required=True, metavar="ACTION")
     show = actions.add_parser("show", help="every setting's value in force and where it came from")
-    show.add_argument("--json", action="store_true", help="one JSON object: {name: {value, source}}")
+    show.add_argument(
+        "--json", action="store_true", help="one JSON object: {name: {value, source}}, secrets masked"
+    )
     show.add_argument("--changed", action="store_true", help="only settings not at their default")
     actions.add_parser("check", help="validate the file and environment; exit 0 with one OK line, else 2")
     actions.add_parser("sample", help="print solbot.example.toml (every setting at its default)")
     actions.add_parser("docs", help="print docs/configuration.md (the settings reference table)")
+
+
+def json_value(name: str, value: object) -> object:
+    """The value as JSON, with the same masking as the text view."""
+    if name in SECRET_FIELDS and value is not None:
+        return "****"
+    return mask_url(value) if isinstance(value, str) else value
 
 
 def main(settings: Settings, args: argparse.Namespace) -> int:
@@ -47,7 +56,15 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
         if not args.changed or name in changed
     ]
     if args.json:
-        print(json.dumps({name: {"value": value, "source": source} for name, value, source in rows}))
+        values = loaded.settings.model_dump(mode="json")
+        print(
+            json.dumps(
+                {
+                    name: {"value": json_value(name, values[name]), "source": source}
+                    for name, _, source in rows
+                }
+            )
+        )
         return 0
     width = max((len(name) for name, _, _ in rows), default=0)
     for name, value, source in rows:

@@ -60,11 +60,13 @@ def test_show_tells_where_each_value_came_from(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     shown = json.loads(proc.stdout)
-    assert shown["max_position_pct"] == {"value": "3.0", "source": "file c.toml"}
-    assert shown["stop_loss_pct"] == {"value": "2.5", "source": "env"}
-    assert shown["log_level"] == {"value": '"error"', "source": "flag"}
-    assert shown["take_profit_pct"] == {"value": "5.0", "source": "default"}
-    assert shown["jwt_secret"]["value"] == '"****"' and "x" * 40 not in proc.stdout
+    assert shown["max_position_pct"] == {"value": 3.0, "source": "file c.toml"}
+    assert shown["stop_loss_pct"] == {"value": 2.5, "source": "env"}
+    assert shown["log_level"] == {"value": "error", "source": "flag"}
+    assert shown["take_profit_pct"] == {"value": 5.0, "source": "default"}
+    assert shown["pairs"] == {"value": ["SOL/USDC", "JUP/USDC", "BONK/SOL"], "source": "default"}
+    assert shown["jwt_secret"]["value"] == "****" and "x" * 40 not in proc.stdout
+    assert shown["jupiter_api_key"]["value"] is None
     text = run(["config", "show"], tmp_path).stdout
     assert re.search(r"^max_position_pct +=.*5\.0  # default$", text, re.M)
 
