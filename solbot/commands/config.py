@@ -66,7 +66,10 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
             )
         )
         return 0
-    width = max((len(name) for name, _, _ in rows), default=0)
+    if not rows:
+        print("# every setting is at its default")
+        return 0
+    width = max(len(name) for name, _, _ in rows)
     for name, value, source in rows:
         print(f"{name.ljust(width)} = {value}  # {source}")
     return 0
