@@ -168,7 +168,7 @@ def load_config(
     merged: dict[str, object] = {}
     layers: list[tuple[str, Mapping[str, object]]] = [
         (f"file {path}", file_values),
-        (DOTENV, dotenv_values),
+        (DOTENV, {k: v for k, v in dotenv_values.items() if k in Settings.model_fields}),
         (ENV, env_values),
         (FLAG, {name: flag.value for name, flag in flags.items()}),
     ]

@@ -128,6 +128,9 @@ def test_dotenv_is_read_and_checked(tmp_path: Path) -> None:
     write(tmp_path / ".env", "STOP_LOSS_PCT=4\n")
     loaded = load_config(environ={})
     assert loaded.settings.stop_loss_pct == 4.0 and loaded.origins["stop_loss_pct"] == "env (.env)"
+    write(tmp_path / ".env", "STOP_LOSS_PCT=4\nCOMPOSE_PROJECT_NAME=solbot\n")  # another tool's line
+    loaded = load_config(environ={})
+    assert "compose_project_name" not in loaded.origins and len(loaded.origins) == len(Settings.model_fields)
     write(tmp_path / ".env", "STOP_LOS_PCT=4\n")
     with pytest.raises(ConfigError, match=r"STOP_LOS_PCT in \.env"):
         load_config(environ={})
