@@ -276,7 +276,7 @@ def run_backtest(sample: Any, params: dict[str, Any], *, seed: int = 1) -> dict[
     for this run only; other parameters are not used by the backtest yet.
     """
     from backtest.report import summarise
-    from core.settings import get_settings
+    from core.config import get_settings
 
     risk_keys = ("max_position_pct", "stop_loss_pct", "take_profit_pct")
     overrides: dict[str, Any] = {key: params[key] for key in risk_keys if key in params}

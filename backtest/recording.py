@@ -15,14 +15,16 @@ import base64
 import gzip
 import logging
 import time
+import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from isal import igzip
+from isal import igzip, isal_zlib
 
+from core.errors import InputError
 from streams.broker import true_end_offsets
 from streams.inspect import broker_partitions, decode_record
 from streams.progress import ProgressBeacon
@@ -64,22 +66,46 @@ def open_binary(path: Path, mode: str) -> IO[bytes]:
     return open(path, mode)  # the caller closes it
 
 
+_ISAL_ERROR: type[Exception] = isal_zlib.error  # type: ignore[assignment]  # ISA-L's inflate error (not a zlib.error)
+
+
 def read_records(path: Path) -> Iterator[dict[str, Any]]:
     """The recording's records in file order (blank lines skipped).
 
     Reads a megabyte at a time and splits it into lines itself: a gzip `readline` per record costs more
-    than parsing the record.
+    than parsing the record. A file that is not a recording (not gzip, not JSON, no `topic`, `partition`,
+    `offset` and `value`) stops with an InputError naming the line, not deep inside the backtest.
     """
-    with open_binary(path, "rb") as fh:
-        rest = b""
-        while chunk := fh.read(_READ_CHUNK):
-            lines = (rest + chunk).split(b"\n")
-            rest = lines.pop()  # an incomplete last line waits for the next chunk
-            for line in lines:
-                if line.strip():
-                    yield orjson.loads(line)
-        if rest.strip():
-            yield orjson.loads(rest)
+    line_no = 0
+    try:
+        with open_binary(path, "rb") as fh:
+            rest = b""
+            while chunk := fh.read(_READ_CHUNK):
+                lines = (rest + chunk).split(b"\n")
+                rest = lines.pop()  # an incomplete last line waits for the next chunk
+                for line in lines:
+                    line_no += 1
+                    if line.strip():
+                        yield _record(line, path, line_no)
+            if rest.strip():
+                yield _record(rest, path, line_no + 1)
+    except (OSError, EOFError, zlib.error, _ISAL_ERROR) as exc:  # BadGzipFile is an OSError
+        raise InputError(f"{path}: cannot read it as a recording ({exc})") from None
+
+
+_RECORD_FIELDS = ("topic", "partition", "offset", "value")
+
+
+def _record(line: bytes, path: Path, line_no: int) -> dict[str, Any]:
+    try:
+        rec = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        raise InputError(f"{path}: line {line_no} is not JSON (is this a `solbot record` file?)") from None
+    if not isinstance(rec, dict) or any(field not in rec for field in _RECORD_FIELDS):
+        raise InputError(
+            f"{path}: line {line_no} is not a recorded message (needs {', '.join(_RECORD_FIELDS)})"
+        )
+    return rec
 
 
 def write_records(path: Path, records: Iterable[dict[str, Any]]) -> int:

@@ -359,7 +359,7 @@ def model_and_risk_us() -> dict[str, Any]:
 
 
 def _risk_us() -> float:
-    from core.settings import get_settings
+    from core.config import get_settings
     from market.tokens import USDC, WSOL
     from risk.apply import apply_message
     from risk.limits import RiskLimits

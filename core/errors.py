@@ -11,6 +11,10 @@ class ConfigError(SolbotError):
     """A setting is missing or invalid; start-up stops with one line naming it."""
 
 
+class InputError(SolbotError):
+    """A file or argument the user gave is not what the command needs; the command stops with one line."""
+
+
 class DecodeError(SolbotError):
     """A message or payload does not match its schema; it belongs on a dead-letter topic."""
 

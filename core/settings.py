@@ -1,14 +1,13 @@
-"""Typed settings, read once from the environment (and `.env`); every field is documented in README."""
+"""Typed settings: the one schema of every knob (name, type, default, bounds, description). core/config.py
+layers the file, environment and flags over it; docs/configuration.md and solbot.example.toml are
+generated from it."""
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
@@ -19,64 +18,17 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from core.errors import ConfigError
+from core.risk_settings import RiskLimitSettings
 from core.web_settings import WebServerSettings
 
+__all__ = ["RiskLimitSettings", "Settings", "load_settings", "ws_url_from_rpc"]
+
 DEFAULT_PAIRS = ("SOL/USDC", "JUP/USDC", "BONK/SOL")
-
-
-class RiskLimitSettings(BaseModel):
-    """The risk limits, each declared once: `Settings` inherits them (environment keys = field names) and
-    `risk.limits.RiskLimits` is built from them; units are in the names (percentages of equity, basis
-    points of price). A new limit is one field here (and its README row) and one check in `risk.checks`.
-
-    The bounds are the limits' invariants: the risk engine refuses any value outside them, from the
-    environment, a test or an operator's per-strategy override alike.
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    max_position_pct: float = Field(5.0, gt=0.0, le=100.0)
-    max_pair_exposure_pct: float = Field(10.0, gt=0.0, le=100.0)
-    max_total_exposure_pct: float = Field(50.0, gt=0.0, le=100.0)
-    stop_loss_pct: float = Field(2.0, gt=0.0, lt=100.0)
-    max_drawdown_pct: float = Field(10.0, gt=0.0, le=100.0)
-    max_slippage_bps: int = Field(100, ge=1, le=5000)
-    min_confidence: float = Field(0.55, ge=0.5, le=1.0)
-    risk_per_trade_pct: float = Field(1.0, gt=0.0, le=100.0)
-    kelly_fraction: float = Field(0.5, gt=0.0, le=1.0)
-    max_concurrent_positions: int = Field(5, ge=1)
-    max_orders_per_minute: int = Field(20, ge=1)
-    min_pool_liquidity_usdc: float = Field(50_000.0, ge=0.0)
-    max_launch_notional_usdc: float = Field(100.0, ge=0.0)
-    mint_deny_list: Annotated[tuple[str, ...], NoDecode] = ()  # env: comma-separated mints
-    take_profit_pct: float = Field(5.0, gt=0.0, le=1000.0)
-    trailing_stop_pct: float = Field(3.0, gt=0.0, lt=100.0)
-    max_hold_s: float = Field(3600.0, gt=0.0)
-    max_daily_drawdown_pct: float = Field(5.0, gt=0.0, le=100.0)
-    max_venue_error_rate: float = Field(0.5, ge=0.0, le=1.0)
-    venue_error_window: int = Field(20, ge=1)
-    stale_price_s: float = Field(30.0, gt=0.0)
-    flatten_on_halt: bool = False
-    rebalance_tolerance_pct: float = Field(0.5, gt=0.0, lt=100.0)  # of equity: a pair this close is done
-    rebalance_deadline_s: float = Field(30.0, gt=0.0)  # of event time: then the rebalance ends, incomplete
-    min_order_usdc: float = Field(10.0, gt=0.0)
-    # Values SOL (and SOL-quoted pairs) until the first SOL/USDC price arrives on a signal.
-    fallback_sol_usdc: float = Field(150.0, gt=0.0)
-    venue_error_min_fills: int = Field(5, ge=1)
-    # Orders fill on the paper venue (no signature fee, priority fee or tip), so routing compares pools on
-    # output alone; False prices each leg's transaction with venues.fees' model (live venues).
-    paper_venue: bool = True
-    split_chunks: int = Field(20, ge=2)  # a split buy's input is cut into this many equal parts
-    # The paper wallet's opening balances.
-    paper_start_usdc: float = Field(10_000.0, ge=0.0)
-    paper_start_sol: float = Field(50.0, ge=0.0)
-
-    @field_validator("mint_deny_list", mode="before")
-    @classmethod
-    def _split_mints(cls, value: object) -> object:
-        if isinstance(value, str):
-            return tuple(m.strip() for m in value.split(",") if m.strip())
-        return value
+_URL_SCHEMES = {
+    "broker_url": ("kafka://", "aiokafka://"),
+    "database_url": ("postgresql://", "postgres://"),
+    "redis_url": ("redis://", "rediss://", "unix://"),
+}
 
 
 class Settings(BaseSettings, RiskLimitSettings, WebServerSettings):
@@ -85,120 +37,346 @@ class Settings(BaseSettings, RiskLimitSettings, WebServerSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
 
     # External components: unset means "start the embedded one".
-    broker_url: str | None = Field(None, description="Kafka-API broker, e.g. kafka://host:9092")
-    database_url: str | None = Field(None, description="PostgreSQL URL (asyncpg form)")
-    redis_url: str | None = Field(None, description="Redis URL")
+    broker_url: str | None = Field(None, description="Kafka-API broker, `kafka://host:port` (e.g. Redpanda)")
+    database_url: str | None = Field(None, description="`postgresql://user@host:port/db`")
+    redis_url: str | None = Field(None, description="`redis://host:port/0`")
     # Kept apart from REDIS_URL so the URL can live in a plain settings file and the password in a secret
     # one (compose: secrets.env); joined into the URL at start-up.
     redis_password: SecretStr | None = Field(None, description="Redis AUTH password (requirepass)")
-    data_dir: Path = Field(Path(".solbot"), description="State of embedded services and workers")
+    data_dir: Path = Field(Path(".solbot"), description="state of embedded services, worker data, logs")
     # auto: Apache Kafka when a JDK 17+ and its resolved jars (`make kafka`) are here, else Tansu.
-    embedded_broker: Literal["auto", "kafka", "tansu"] = "auto"
+    embedded_broker: Literal["auto", "kafka", "tansu"] = Field(
+        "auto",
+        description=(
+            "broker started when `BROKER_URL` is unset: `auto` = Apache Kafka when a JDK 17+ and its "
+            "resolved jars are here, else Tansu; `kafka` (fail if it cannot) or `tansu` force one"
+        ),
+    )
 
     # Faust / broker tuning (see README "Shape for speed" for why).
-    app_id: str = "solbot"
-    topic_partitions: int = Field(4, ge=1, le=256)
-    processing_guarantee: Literal["auto", "at_least_once", "exactly_once"] = "auto"
+    app_id: str = Field("solbot", description="Faust app id (consumer group, changelog topic prefix)")
+    topic_partitions: int = Field(
+        4, ge=1, le=256, description="partitions of the pair-keyed topics and their tables"
+    )
+    processing_guarantee: Literal["auto", "at_least_once", "exactly_once"] = Field(
+        "auto",
+        description=(
+            "`auto` = `exactly_once` on a broker with transactions (Kafka, Redpanda), `at_least_once` on one "
+            "without (Tansu); a probe without an answer refuses to start ([docs/broker.md](docs/broker.md))"
+        ),
+    )
     # Which Kafka-API broker the workers talk to: Tansu gets its workarounds (streams/compat/tansu.py). auto:
     # a broker that grants no transactional producer is taken for Tansu (the workarounds are harmless on
     # another one, merely unneeded).
-    broker_kind: Literal["auto", "kafka", "tansu"] = "auto"
-    fetch_max_wait_ms: int = Field(15, ge=5, le=2000)
-    producer_linger_ms: int = Field(5, ge=0, le=1000)
-    session_timeout_s: float = Field(10.0, ge=3.0)
-    rebalance_timeout_s: float = Field(10.0, ge=3.0)
-    heartbeat_interval_s: float = Field(1.0, gt=0.0)
-    commit_interval_s: float = Field(0.5, gt=0.0, le=30.0)
-    batch_max_events: int = Field(2000, ge=1)
-    batch_within_s: float = Field(0.01, gt=0.0, le=5.0)
-    worker_web_port: int = Field(6066, ge=0, le=65535)
-    worker_web_bind: str = Field("127.0.0.1", description="0.0.0.0 in containers, so Prometheus can scrape")
+    broker_kind: Literal["auto", "kafka", "tansu"] = Field(
+        "auto",
+        description=(
+            "`tansu` turns on the Tansu workarounds (fetch wait, exact recovery end offsets); `auto` = "
+            "`tansu` when the broker grants no transactions, else `kafka`"
+        ),
+    )
+    fetch_max_wait_ms: int = Field(15, ge=5, le=2000, description="consumer fetch wait (5..2000); see below")
+    producer_linger_ms: int = Field(5, ge=0, le=1000, description="producer linger")
+    session_timeout_s: float = Field(10.0, ge=3.0, description="consumer group session timeout")
+    rebalance_timeout_s: float = Field(10.0, ge=3.0, description="consumer group rebalance timeout")
+    heartbeat_interval_s: float = Field(1.0, gt=0.0, description="consumer heartbeat")
+    commit_interval_s: float = Field(0.5, gt=0.0, le=30.0, description="Faust offset commit interval")
+    batch_max_events: int = Field(2000, ge=1, description="raw events per features batch")
+    batch_within_s: float = Field(0.01, gt=0.0, le=5.0, description="how long a batch waits to fill")
+    worker_web_port: int = Field(
+        6066,
+        ge=0,
+        le=65535,
+        description=(
+            "first Faust web port a worker tries (taken: the next one up; `0`: any; `solbot run` picks free "
+            "ports)"
+        ),
+    )
+    worker_web_bind: str = Field(
+        "127.0.0.1",
+        description="address the worker web (status, metrics) listens on; `0.0.0.0` in containers",
+    )
 
     # Market and decision cadence (event time).
-    pairs: Annotated[tuple[str, ...], NoDecode] = DEFAULT_PAIRS  # env: comma-separated
-    snapshot_interval_ms: int = Field(500, ge=50)
+    pairs: Annotated[tuple[str, ...], NoDecode] = Field(
+        DEFAULT_PAIRS, description="pairs the simulator trades (comma-separated)"
+    )  # env: comma-separated
+    snapshot_interval_ms: int = Field(
+        500, ge=50, description="event-time cadence of feature snapshots per pair"
+    )
     # Event time between the features agent's progress records on a partition (the model's merge waits on it).
-    features_progress_ms: int = Field(20, ge=1, le=10_000)
-    label_horizon_ms: int = Field(10_000, ge=100)
-    portfolio: str = "main"
-    model_warmup_labels: int = Field(20, ge=1)
-    strategy_cost_bps: float = Field(60.0, ge=0.0, le=5000.0)
-    model_kind: Literal["linear", "tree"] = "linear"
-    model_drift_action: Literal["alert", "reset", "fallback"] = "reset"
-    allocation_cycle_ms: int = Field(300_000, ge=1_000)
-    allocation_floor: float = Field(0.05, ge=0.0, le=0.5)
-    model_checkpoint_interval_s: float = Field(60.0, gt=0.0)
+    features_progress_ms: int = Field(
+        20,
+        ge=1,
+        le=10_000,
+        description="event time between the features agent's progress records on a `features` partition",
+    )
+    label_horizon_ms: int = Field(10_000, ge=100, description="horizon of the forward return a model learns")
+    portfolio: str = Field("main", description="portfolio id (the key of signals, orders and fills)")
+    model_warmup_labels: int = Field(
+        20, ge=1, description="labels a model learns before its predictions may trade"
+    )
+    strategy_cost_bps: float = Field(
+        60.0, ge=0.0, le=5000.0, description="round-trip cost a predicted move must beat"
+    )
+    model_kind: Literal["linear", "tree"] = Field(
+        "linear",
+        description=(
+            "`linear` (logistic + linear regression) or `tree` (Hoeffding adaptive trees, ~10x the cost)"
+        ),
+    )
+    model_drift_action: Literal["alert", "reset", "fallback"] = Field(
+        "reset",
+        description=(
+            "on ADWIN drift in a model's error: `alert` only, `reset` the model, or `fallback` to the "
+            "baseline"
+        ),
+    )
+    allocation_cycle_ms: int = Field(
+        300_000,
+        ge=1_000,
+        description="event time between the bandit's capital re-allocations across strategies",
+    )
+    allocation_floor: float = Field(
+        0.05,
+        ge=0.0,
+        le=0.5,
+        description="smallest capital weight any strategy keeps, so the bandit keeps learning about it",
+    )
+    model_checkpoint_interval_s: float = Field(
+        60.0,
+        gt=0.0,
+        description="how often each features partition's models are saved to Postgres (also on revocation)",
+    )
     # HMAC key of the checkpoints (models/checkpoint_seal.py); unset: DATA_DIR/model-checkpoint.key.
-    model_checkpoint_key: SecretStr | None = Field(None, description="shared by every worker, >= 32 chars")
-    # Else this file (`solbot run` points its workers at DATA_DIR/model-checkpoint.key, one for all).
-    model_checkpoint_key_file: Path | None = None
+    model_checkpoint_key: SecretStr | None = Field(
+        None, description="HMAC key sealing model checkpoints, shared by every worker, >= 32 chars"
+    )
+    model_checkpoint_key_file: Path | None = Field(
+        None,
+        description="file holding that key when `MODEL_CHECKPOINT_KEY` is unset (`solbot run`: in DATA_DIR)",
+    )
     # A features partition silent this long (wall time) stops holding the event-time merge back; the longer
     # wait applies to partitions whose source sends progress records (streams/event_order.py).
-    model_idle_partition_ms: int = Field(500, ge=10, le=60_000)
-    model_progress_idle_ms: int = Field(10_000, ge=10, le=600_000)
+    model_idle_partition_ms: int = Field(
+        500,
+        ge=10,
+        le=60_000,
+        description=(
+            "wall time after which a silent features partition whose source sends no progress records stops "
+            "holding the event-time merge back"
+        ),
+    )
+    model_progress_idle_ms: int = Field(
+        10_000,
+        ge=10,
+        le=600_000,
+        description=(
+            "the same for a partition whose source sends progress records (and one not heard from since its "
+            "assignment)"
+        ),
+    )
 
     # Simulator.
-    sim_seed: int = 1
-    sim_rate_eps: float = Field(300.0, gt=0.0)
-    sim_random_walk: bool = False
+    sim_seed: int = Field(1, description="simulator seed (`--seed`)")
+    sim_rate_eps: float = Field(300.0, gt=0.0, description="simulated raw events per second (`--rate`)")
+    sim_random_walk: bool = Field(False, description="a market with no predictable component")
 
     # Risk limits: the fields of `RiskLimitSettings` above (inherited, same names and environment keys).
     # How long (wall time) the next signal waits for the fills of the orders before it (see agents/risk.py).
-    risk_fill_wait_ms: int = Field(5_000, ge=0, le=600_000)
+    risk_fill_wait_ms: int = Field(
+        5_000,
+        ge=0,
+        le=600_000,
+        description=(
+            "how long the next signal waits for the fills of the orders decided before it; then risk decides"
+            " without them"
+        ),
+    )
 
     # Paper wallet (its opening balances are risk limits: `paper_start_usdc`, `paper_start_sol`).
-    paper_chain: bool = Field(True, description="settle every paper fill on an in-process LiteSVM chain")
+    paper_chain: bool = Field(
+        True,
+        description=(
+            "settle every paper fill as a signed transaction on an in-process LiteSVM chain, rebuilt from "
+            "the database's balances when a worker starts or takes over `orders`; `solbot check balances` "
+            "compares the two"
+        ),
+    )
 
-    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="`debug`, `info`, `warning`, `error`"
+    )
 
     # Web API (`solbot web`); its transport settings are `WebServerSettings`' fields (inherited).
     # `environment` comes before `jwt_secret`: the secret's validator reads it.
-    environment: str = Field("development", description="development | staging | production | ...")
-    web_port: int = Field(8000, ge=0, le=65535)
-    web_domain: str = Field("localhost", min_length=1, description="Domain named in sign-in messages")
-    owner_wallet: str | None = Field(None, description="Base58 wallet that gets every permission")
-    jwt_secret: SecretStr | None = Field(None, validate_default=True, description="HS256 key of tokens")
+    environment: str = Field(
+        "development", description="outside `development`, `JWT_SECRET` must be set or start-up stops"
+    )
+    web_port: int = Field(8000, ge=0, le=65535, description="port of the web API (`solbot web`)")
+    web_domain: str = Field(
+        "localhost", min_length=1, description="domain named in the sign-in message a wallet signs"
+    )
+    owner_wallet: str | None = Field(
+        None, description="base58 wallet that gets every permission; other wallets may only read"
+    )
+    jwt_secret: SecretStr | None = Field(
+        None,
+        validate_default=True,
+        description="HS256 key of access tokens (≥ 32 chars); in development a random per-process key",
+    )
 
     # Live collectors (`solbot collect`); each is off until enabled.
-    solana_rpc_url: str = Field("http://127.0.0.1:8899", description="Solana JSON-RPC HTTP endpoint")
-    solana_ws_url: str | None = Field(None, validate_default=True, description="default: from the RPC URL")
-    solana_ws_stall_s: float = Field(30.0, gt=0.0, description="no notification this long = a stall")
-    collect_chain: bool = False
-    collect_raydium_pools: bool = Field(True, description="resolve Raydium v4 swaps' pools over the RPC")
+    solana_rpc_url: str = Field(
+        "http://127.0.0.1:8899",
+        description="Solana JSON-RPC endpoint (the chain collector's WebSocket URL is derived from it)",
+    )
+    solana_ws_url: str | None = Field(
+        None,
+        validate_default=True,
+        description=(
+            "Solana PubSub WebSocket; default: http→ws, https→wss, port 8899→8900, other ports unchanged"
+        ),
+    )
+    solana_ws_stall_s: float = Field(
+        30.0,
+        gt=0.0,
+        description=(
+            "seconds without any notification after which the WebSocket counts a stall and reconnects"
+        ),
+    )
+    collect_chain: bool = Field(
+        False, description="`solbot collect` runs the chain collector (logs → `raw.swaps` / `raw.launches`)"
+    )
+    collect_raydium_pools: bool = Field(
+        True,
+        description=(
+            "the chain collector resolves each Raydium v4 swap's pool over `SOLANA_RPC_URL` "
+            "(`getTransaction`, then `getAccountInfo` once per pool); off: such swaps are counted "
+            "`unattributed`"
+        ),
+    )
     # env: comma-separated base58 pool / bonding-curve accounts to accountSubscribe
-    collect_accounts: Annotated[tuple[str, ...], NoDecode] = ()
-    collect_new_curves: int = Field(200, ge=0, description="follow the curves of up to N new Pump.fun mints")
-    collect_jupiter: bool = False
-    jupiter_api_url: str = "https://api.jup.ag"
-    jupiter_api_key: SecretStr | None = Field(None, description="sent as x-api-key; never logged")
-    jupiter_poll_s: float = Field(5.0, gt=0.0)
-    collect_drift: bool = False
-    drift_dlob_url: str = "https://dlob.drift.trade"
-    drift_data_url: str = "https://data.api.drift.trade"
-    drift_markets: Annotated[tuple[str, ...], NoDecode] = ("SOL-PERP",)  # env: comma-separated
-    drift_poll_s: float = Field(2.0, gt=0.0)
+    collect_accounts: Annotated[tuple[str, ...], NoDecode] = Field(
+        (),
+        description=(
+            "comma-separated pool / bonding-curve accounts the chain collector follows with "
+            "`accountSubscribe` (→ `raw.pools`)"
+        ),
+    )
+    collect_new_curves: int = Field(
+        200,
+        ge=0,
+        description=(
+            "the chain collector also follows the bonding curve of each new Pump.fun mint it sees, up to "
+            "this many (0: none)"
+        ),
+    )
+    collect_jupiter: bool = Field(
+        False, description="`solbot collect` polls Jupiter prices and quotes (→ `raw.quotes`)"
+    )
+    jupiter_api_url: str = Field(
+        "https://api.jup.ag", description="Jupiter API base (`/price/v3`, `/swap/v1/quote`)"
+    )
+    jupiter_api_key: SecretStr | None = Field(None, description="sent as `x-api-key`; secret, never logged")
+    jupiter_poll_s: float = Field(5.0, gt=0.0, description="seconds between two Jupiter polls of all pairs")
+    collect_drift: bool = Field(
+        False, description="`solbot collect` polls the Drift order book and funding (→ `raw.perps`)"
+    )
+    drift_dlob_url: str = Field("https://dlob.drift.trade", description="Drift DLOB server (`/l2`)")
+    drift_data_url: str = Field(
+        "https://data.api.drift.trade", description="Drift data API (`/fundingRates`)"
+    )
+    drift_markets: Annotated[tuple[str, ...], NoDecode] = Field(
+        ("SOL-PERP",), description="perp markets to poll (comma-separated)"
+    )  # env: comma-separated
+    drift_poll_s: float = Field(2.0, gt=0.0, description="seconds between two Drift polls")
 
     # Live fees (venues/fee_policy.py): the priority fee from getRecentPrioritizationFees and the Jito tip
     # from its tip floor, at the urgency's percentile (low 25th, normal 50th, high 75th, urgent 95th; a
     # stop-loss pays at least high), times a multiplier that follows the landing rate, within the caps.
-    fee_urgency: Literal["low", "normal", "high", "urgent"] = "normal"
-    priority_fee_default_micro_lamports: int = Field(10_000, ge=0, le=10**9)
-    priority_fee_min_micro_lamports: int = Field(1_000, ge=0, le=10**9)
-    priority_fee_max_micro_lamports: int = Field(1_000_000, ge=0, le=10**9)
-    priority_fee_max_lamports: int = Field(100_000, ge=0, le=10**9)
-    jito_tip_default_lamports: int = Field(10_000, ge=1_000, le=10**9)
-    jito_tip_max_lamports: int = Field(1_000_000, ge=1_000, le=10**9)
-    fee_landing_target: float = Field(0.9, gt=0.0, le=1.0)
-    fee_landing_window: int = Field(20, ge=1, le=10_000)
-    fee_step_up: float = Field(0.25, ge=0.0, le=10.0)
-    fee_decay: float = Field(0.1, ge=0.0, lt=1.0)
-    fee_max_multiplier: float = Field(4.0, ge=1.0, le=100.0)
+    fee_urgency: Literal["low", "normal", "high", "urgent"] = Field(
+        "normal",
+        description=(
+            "percentile of the fee market a live order pays: `low` 25th, `normal` 50th, `high` 75th, "
+            "`urgent` 95th (of `getRecentPrioritizationFees` and of Jito's tip floor); a stop-loss or "
+            "breaker exit pays at least `high`"
+        ),
+    )
+    priority_fee_default_micro_lamports: int = Field(
+        10_000,
+        ge=0,
+        le=10**9,
+        description="unit price (micro-lamports/CU) when the node reports no recent fees",
+    )
+    priority_fee_min_micro_lamports: int = Field(
+        1_000,
+        ge=0,
+        le=10**9,
+        description="floor under the market's percentile, so the landing multiplier has something to raise",
+    )
+    priority_fee_max_micro_lamports: int = Field(
+        1_000_000, ge=0, le=10**9, description="cap on the unit price, after the landing multiplier"
+    )
+    priority_fee_max_lamports: int = Field(
+        100_000,
+        ge=0,
+        le=10**9,
+        description="cap on one transaction's whole priority fee (unit price x unit limit)",
+    )
+    jito_tip_default_lamports: int = Field(
+        10_000,
+        ge=1_000,
+        le=10**9,
+        description="Jito tip when the tip floor cannot be read (at least Jito's 1,000)",
+    )
+    jito_tip_max_lamports: int = Field(
+        1_000_000, ge=1_000, le=10**9, description="cap on one bundle's tip, after the landing multiplier"
+    )
+    fee_landing_target: float = Field(
+        0.9,
+        gt=0.0,
+        le=1.0,
+        description=(
+            "landing rate the fee policy aims at: below it the multiplier on fee and tip grows, at or above "
+            "it decays towards 1"
+        ),
+    )
+    fee_landing_window: int = Field(
+        20, ge=1, le=10_000, description="transactions the landing rate is measured over"
+    )
+    fee_step_up: float = Field(
+        0.25,
+        ge=0.0,
+        le=10.0,
+        description="growth of the multiplier per outcome while the landing rate is under target (x1.25)",
+    )
+    fee_decay: float = Field(
+        0.1,
+        ge=0.0,
+        lt=1.0,
+        description="decay of the multiplier per outcome while it is at or over target (x0.9, never below 1)",
+    )
+    fee_max_multiplier: float = Field(4.0, ge=1.0, le=100.0, description="ceiling of the landing multiplier")
     # Jito block engine (venues/jito/): one token bucket per client keeps every order's requests under it.
-    jito_url: str = "https://mainnet.block-engine.jito.wtf/api/v1/bundles"
-    jito_tip_floor_url: str = "https://bundles.jito.wtf/api/v1/bundles/tip_floor"
-    jito_requests_per_s: float = Field(1.0, gt=0.0, le=1000.0)
+    jito_url: str = Field(
+        "https://mainnet.block-engine.jito.wtf/api/v1/bundles",
+        description="Jito block engine (JSON-RPC: `sendBundle`, bundle statuses)",
+    )
+    jito_tip_floor_url: str = Field(
+        "https://bundles.jito.wtf/api/v1/bundles/tip_floor", description="Jito's landed-tip percentiles"
+    )
+    jito_requests_per_s: float = Field(
+        1.0,
+        gt=0.0,
+        le=1000.0,
+        description=(
+            "requests per second to the block engine, shared by every order (the documented default limit "
+            "per IP and region); a 429 pauses it"
+        ),
+    )
     jito_priority_fee: bool = Field(
-        False, description="also pay a priority fee in bundles (only the tip counts)"
+        False, description="also pay a priority fee in Jito bundles (for `sendBundle` only the tip counts)"
     )
 
     @model_validator(mode="before")
@@ -263,11 +441,12 @@ class Settings(BaseSettings, RiskLimitSettings, WebServerSettings):
             return value
         return ws_url_from_rpc(str(info.data.get("solana_rpc_url", "http://127.0.0.1:8899")))
 
-    @field_validator("broker_url")
+    @field_validator("broker_url", "database_url", "redis_url")
     @classmethod
-    def _check_broker(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("kafka://", "aiokafka://")):
-            raise ValueError("must start with kafka://")
+    def _check_url_scheme(cls, value: str | None, info: ValidationInfo) -> str | None:
+        schemes = _URL_SCHEMES[str(info.field_name)]
+        if value is not None and not value.startswith(schemes):
+            raise ValueError(f"must start with {' or '.join(schemes)}")
         return value
 
     @field_validator("owner_wallet")
@@ -332,11 +511,6 @@ def ws_url_from_rpc(rpc_url: str) -> str:
     if parts.port == 8899:
         netloc = netloc.rsplit(":", 1)[0] + ":8900"
     return urlunsplit((scheme, netloc, parts.path, parts.query, parts.fragment))
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    return load_settings()
 
 
 def with_redis_password(url: str, password: str) -> str:

@@ -21,23 +21,45 @@ class WebServerSettings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     # 127.0.0.1 keeps a development API private; a container or a host behind a proxy sets 0.0.0.0.
-    web_host: str = Field("127.0.0.1", min_length=1, description="Address `solbot web` binds")
+    web_host: str = Field(
+        "127.0.0.1",
+        min_length=1,
+        description="address `solbot web` binds (`0.0.0.0` in a container or behind a proxy)",
+    )
     # HTTPS accepting TLS 1.3 only. Without a configured certificate (development), a self-signed one is
     # generated into DATA_DIR/tls/ on first start and reused after.
-    web_tls: bool = False
+    web_tls: bool = Field(
+        False,
+        description=(
+            "serve HTTPS accepting TLS 1.3 only; without `WEB_TLS_CERT` (development only) a self-signed "
+            "certificate is made in `$DATA_DIR/tls/`"
+        ),
+    )
     web_tls_cert: Path | None = Field(
         None, description="PEM certificate chain (required outside development)"
     )
     web_tls_key: Path | None = Field(None, description="PEM private key of WEB_TLS_CERT")
-    web_hsts_max_age_s: int = Field(31_536_000, ge=0, le=63_072_000)
+    web_hsts_max_age_s: int = Field(
+        31_536_000, ge=0, le=63_072_000, description="`Strict-Transport-Security` max-age, sent over TLS"
+    )
     # env: comma-separated CIDRs. X-Forwarded-For is read only when the TCP peer is in one of them, and then
     # the rightmost address not in them is the client; empty = the TCP peer is the client, always.
-    web_trusted_proxies: Annotated[tuple[Network, ...], NoDecode] = ()
-    web_max_body_bytes: int = Field(65_536, ge=1_024, le=16 * 1024 * 1024)
+    web_trusted_proxies: Annotated[tuple[Network, ...], NoDecode] = Field(
+        (),
+        description=(
+            "comma-separated CIDRs whose `X-Forwarded-For` is believed (rightmost untrusted hop = client); "
+            "empty: the TCP peer is the client"
+        ),
+    )
+    web_max_body_bytes: int = Field(
+        65_536, ge=1_024, le=16 * 1024 * 1024, description="larger request bodies get 413 before any parsing"
+    )
     # GET /metrics: loopback peers always; others only with `Authorization: Bearer <METRICS_TOKEN>`.
     metrics_token: SecretStr | None = Field(None, description="bearer token Prometheus sends to /metrics")
     # /docs and /openapi.json: open in development, behind sign-in elsewhere unless this says public.
-    web_docs_public: bool | None = Field(None, description="default: True in development only")
+    web_docs_public: bool | None = Field(
+        None, description="`/docs` and `/openapi.json` without sign-in; default: in development only"
+    )
 
     @field_validator("web_trusted_proxies", mode="before")
     @classmethod

@@ -1,47 +1,74 @@
-"""The `solbot` command: run, worker, simulate, services, db."""
+"""The `solbot` command: run, worker, simulate, services, db; the other commands live in solbot/commands/."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import importlib
+import importlib.metadata
 import logging
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
-from core.errors import ConfigError, ServiceError
-from core.settings import Settings, get_settings
+from core.config import CONFIG_ENV, CONFIG_FILE_NAME, Loaded, load_config
+from core.errors import ConfigError, ServiceError, SolbotError
+from core.settings import Settings
+from solbot.options import Parser, describe_commands, flags_of, setting_option
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="solbot", description="Autonomous Solana DEX trading bot (Faust).")
-    sub = p.add_subparsers(dest="command", required=True)
+    p = Parser(prog="solbot", description="Autonomous Solana DEX trading bot (Faust).")
+    p.add_argument("--version", action="version", version=f"solbot {_version()}")
+    p.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help=f"TOML settings file (default: ${CONFIG_ENV}, else <data dir>/{CONFIG_FILE_NAME} if present)",
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="NAME=VALUE",
+        help="set one setting, over the file and the environment (repeatable)",
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="run the whole bot in paper mode on a simulated market")
-    run.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
-    run.add_argument("--seed", type=int, default=None, help="market seed (default SIM_SEED)")
-    run.add_argument("--rate", type=float, default=None, help="raw events per second (default SIM_RATE_EPS)")
+    run.add_argument("--duration", type=float, default=None, help="stop after N seconds (default: never)")
+    setting_option(run, "--seed", setting="sim_seed", type=int, help="market seed")
+    setting_option(run, "--rate", setting="sim_rate_eps", type=float, help="raw events per second")
     run.add_argument("--workers", type=int, default=1, help="Faust worker processes")
 
     sub.add_parser("worker", help="one Faust worker of the app (several may run side by side)")
 
     sim = sub.add_parser("simulate", help="the market simulator alone, producing to the raw topics")
-    sim.add_argument("--seed", type=int, default=None)
-    sim.add_argument("--rate", type=float, default=None, help="events per second")
-    sim.add_argument("--duration", type=float, default=None)
+    setting_option(sim, "--seed", setting="sim_seed", type=int, help="market seed")
+    setting_option(sim, "--rate", setting="sim_rate_eps", type=float, help="raw events per second")
+    sim.add_argument("--duration", type=float, default=None, help="stop after N seconds (default: never)")
 
     svc = sub.add_parser("services", help="embedded broker, Postgres and Redis on their own")
-    svc.add_argument("action", choices=["up", "down", "status"])
+    svc.add_argument("action", choices=["up", "down", "status"], help="start (detached), stop, or list them")
 
     db = sub.add_parser("db", help="database schema")
-    db.add_argument("action", choices=["migrate"])
+    db.add_argument("action", choices=["migrate"], help="apply the schema migrations (idempotent)")
     for module in _command_modules():
         before = set(sub.choices)
         module.add_parser(sub)
         for name in set(sub.choices) - before:  # the commands this module added dispatch to its main
             sub.choices[name].set_defaults(_main=module.main)
+    describe_commands(p)
     return p
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("solbot")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 # Command groups that live in their own modules under solbot/commands/.
@@ -60,6 +87,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "portfolio",
     "rebalance",
     "reset",
+    "config",
 )
 
 
@@ -70,7 +98,9 @@ def _command_modules() -> list[Any]:
 def main(argv: Sequence[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     try:
-        settings = get_settings()
+        loaded = load_config(config=args.config, flags=flags_of(args))
+        export_to_children(loaded, args)
+        settings = loaded.settings
         logging.getLogger("aiokafka").setLevel(logging.WARNING)  # its INFO lines are noise on a terminal
         logging.basicConfig(
             level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -83,9 +113,25 @@ def main(argv: Sequence[str] | None = None) -> None:
     except ServiceError as exc:
         print(f"solbot: {exc}", file=sys.stderr)
         code = 3
+    except SolbotError as exc:  # InputError, WalletError, ...: the message is the whole story
+        print(f"solbot: {exc}", file=sys.stderr)
+        code = 1
     except KeyboardInterrupt:
         code = 130
+    except Exception as exc:  # a bug or an unforeseen failure: still one line; the traceback at debug level
+        logging.getLogger(__name__).debug("unexpected error", exc_info=True)
+        print(f"solbot: unexpected {type(exc).__name__}: {exc} (LOG_LEVEL=debug: where)", file=sys.stderr)
+        code = 1
     sys.exit(code)
+
+
+def export_to_children(loaded: Loaded, args: argparse.Namespace) -> None:
+    """Worker processes re-read their settings: hand them the same file and the `--set` values."""
+    if loaded.config_path is not None:
+        os.environ[CONFIG_ENV] = str(loaded.config_path.resolve())
+    for pair in args.set or []:
+        name, _, value = pair.partition("=")
+        os.environ[name.strip().upper()] = value
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
@@ -102,8 +148,8 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         await run(
             settings,
             duration_s=args.duration,
-            seed=settings.sim_seed if args.seed is None else args.seed,
-            rate_eps=args.rate or settings.sim_rate_eps,
+            seed=settings.sim_seed,
+            rate_eps=settings.sim_rate_eps,
             workers=args.workers,
         )
 
@@ -117,6 +163,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     """Start one Faust worker; the processing guarantee and the broker's kind are settled first."""
     from agents.pipeline import build_worker
+    from services.reachable import require_reachable
     from services.web_ports import claim_web_port
     from solbot.runner import auto_guarantee
     from streams.broker import bootstrap_of, probe_transactions
@@ -124,6 +171,10 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
 
     if settings.broker_url is None:
         raise ConfigError("bad setting BROKER_URL: a worker needs a broker (try `solbot services up`)")
+    for setting in ("broker_url", "database_url", "redis_url"):  # the true cause, before any client guesses
+        url = getattr(settings, setting)
+        if url:
+            require_reachable(setting.upper(), url)
     if settings.processing_guarantee == "auto" or settings.broker_kind == "auto":
         try:
             transactions = asyncio.run(probe_transactions(bootstrap_of(settings.broker_url)))
@@ -164,11 +215,11 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
 
     with Stack(settings) as stack:
         bootstrap = bootstrap_of(stack.broker_url)
-        seed = settings.sim_seed if args.seed is None else args.seed
+        seed = settings.sim_seed
         sim = MarketSimulator(
             seed=seed,
             pairs=settings.pairs,
-            rate_eps=args.rate or settings.sim_rate_eps,
+            rate_eps=settings.sim_rate_eps,
             random_walk=settings.sim_random_walk,
             start_ms=int(time.time() * 1000),
         )
@@ -206,10 +257,12 @@ def cmd_services(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_db(settings: Settings, args: argparse.Namespace) -> int:
+    from services.reachable import require_reachable
     from services.stack import Stack
     from store.migrate import migrate
 
     with Stack(settings) as stack:
+        require_reachable("DATABASE_URL", stack.database_url)
         applied = asyncio.run(migrate(stack.database_url))
     print(f"applied: {', '.join(applied) if applied else 'nothing (schema up to date)'}")
     return 0

@@ -24,7 +24,7 @@ _client: aioredis.Redis | None = None
 def _redis() -> aioredis.Redis | None:
     global _client
     if _client is None:
-        from core.settings import get_settings
+        from core.config import get_settings
 
         url = get_settings().redis_url
         if url is None:

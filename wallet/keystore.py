@@ -28,6 +28,7 @@ import json
 import logging
 import os
 import secrets
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -329,6 +330,8 @@ def read_passphrase(
             PASSPHRASE_ENV,
         )
         return Passphrase(from_env)
+    if not sys.stdin.isatty():  # getpass would fall back to echoing the passphrase, or hit end of input
+        raise WalletError(f"no terminal to ask for the passphrase: set {PASSPHRASE_ENV}")
     first = Passphrase(getpass.getpass(prompt))
     if confirm and Passphrase(getpass.getpass("Repeat passphrase: ")).reveal() != first.reveal():
         raise WalletError("the passphrases do not match")

@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from core.errors import InputError
 from core.settings import Settings
 
 
@@ -20,7 +21,7 @@ def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "backtest", help="run a recording through the decision code; JSON + HTML report"
     )
-    p.add_argument("file", type=Path)
+    p.add_argument("file", type=Path, help="a recording (`solbot record`, JSON Lines, .gz: gzip)")
     p.add_argument("--seed", type=int, default=0, help="seeds the global random generators (default 0)")
     p.add_argument(
         "--html", type=Path, default=None, help="report page (default: FILE without .gz/.jsonl + .html)"
@@ -42,6 +43,8 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
     from backtest.report import render_html, summarise
 
     result = run_file(args.file, settings, seed=args.seed)
+    if result.events == 0:
+        raise InputError(f"{args.file} holds no records: nothing to test")
     summary = summarise(result, interval_ms=settings.snapshot_interval_ms)
     out = args.html or default_html_path(args.file)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -25,14 +25,14 @@ if TYPE_CHECKING:
 def add_parser(subparsers: Any) -> None:
     """Add `check` to the `solbot` sub-commands."""
     parser = subparsers.add_parser("check", help="consistency checks between the database and the chain")
-    parser.add_argument("action", choices=["balances"])
+    parser.add_argument("action", choices=["balances"], help="what to compare")
     parser.add_argument(
         "--port",
         type=int,
         action="append",
-        help="worker web port to ask (repeat for several workers; default WORKER_WEB_PORT)",
+        help="worker web port to ask (repeat for several workers; default: setting worker_web_port, 6066)",
     )
-    parser.add_argument("--host", help="worker web host (default WORKER_WEB_BIND, 127.0.0.1 for 0.0.0.0)")
+    parser.add_argument("--host", help="worker web host (default: the worker_web_bind setting, 127.0.0.1)")
     parser.add_argument("--json", action="store_true", help="print the worker's answer as JSON")
 
 

@@ -38,7 +38,7 @@ JUPITER, DRIFT = VenueName.JUPITER.value, VenueName.DRIFT.value  # collectors na
 
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser("collect", help="run the enabled live collectors (chain, Jupiter, Drift)")
-    p.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    p.add_argument("--duration", type=float, default=None, help="stop after N seconds (default: Ctrl-C)")
 
 
 def enabled_collectors(settings: Settings) -> list[str]:

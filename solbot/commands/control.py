@@ -25,7 +25,9 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from redis.exceptions import RedisError
 
+from core.errors import ServiceError
 from core.settings import Settings
+from services.reachable import require_reachable
 from services.stack import services_status
 from store.order_gate import set_fast_control
 from streams.broker import bootstrap_of, create_topics
@@ -86,17 +88,23 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
     else:
         control = control_record("resume", "", False)
     redis_url, redis_running = status["redis"]
+    note = ""  # said once, with the outcome, so a failure stays one line
     if redis_url and redis_running:
         try:
             asyncio.run(set_fast(redis_url, settings.portfolio, control))
         except (RedisError, OSError) as exc:
-            print(f"solbot: fast path not set ({exc}); the control record still applies", file=sys.stderr)
+            note = f"fast path not set ({exc})"
     else:
-        print(f"solbot: no Redis: the {args.command} waits for the risk agent's backlog", file=sys.stderr)
+        note = f"no Redis: the {args.command} waits for the risk agent's backlog"
     try:
+        require_reachable("BROKER_URL", url)
         asyncio.run(publish(bootstrap_of(url), settings.portfolio, control, settings.topic_partitions))
-    except (KafkaError, OSError) as exc:
-        print(f"solbot: {args.command} not sent: {exc}", file=sys.stderr)
+    except (KafkaError, OSError, ServiceError) as exc:
+        print(f"solbot: {args.command} not sent: {exc}" + (f"; {note}" if note else ""), file=sys.stderr)
         return 1
+    if note:
+        print(
+            f"solbot: {note}" + ("; the control record still applies" if redis_url else ""), file=sys.stderr
+        )
     print(encode(control).decode())
     return 0

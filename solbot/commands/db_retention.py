@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from typing import Any
 
 import asyncpg
@@ -46,7 +47,7 @@ async def run_retention(
 
 def main(settings: Settings, args: argparse.Namespace) -> int:
     if args.keep_days < 0 or args.days_ahead < 0:
-        print("solbot: bad option: --keep-days and --days-ahead must be >= 0")
+        print("solbot: bad option: --keep-days and --days-ahead must be >= 0", file=sys.stderr)
         return 2
     with Stack(settings) as stack:
         created, dropped, timescale = asyncio.run(

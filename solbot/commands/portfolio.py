@@ -27,7 +27,7 @@ from store.trades import ExecutionRow, read_executions
 def add_parser(subparsers: Any) -> None:
     """Add `portfolio` to the `solbot` sub-commands."""
     parser = subparsers.add_parser("portfolio", help="rebuild balances and positions from the fills")
-    parser.add_argument("action", choices=["rebuild"])
+    parser.add_argument("action", choices=["rebuild"], help="replay the executions and compare")
 
 
 @dataclass(slots=True)

@@ -68,8 +68,8 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     errors = validate_targets(targets, settings.pairs, 1.0)
     if errors:
-        for field, message in errors.items():
-            print(f"solbot: {field or 'targets'}: {message}", file=sys.stderr)
+        said = "; ".join(f"{field or 'targets'}: {message}" for field, message in errors.items())
+        print(f"solbot: {said}", file=sys.stderr)
         return 2
     cap = settings.max_position_pct / 100.0
     for pair, fraction in targets.items():

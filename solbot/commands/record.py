@@ -14,13 +14,14 @@ from typing import Any
 
 from backtest.recording import record
 from core.settings import Settings
+from services.reachable import require_reachable
 from solbot.commands.topics import broker_bootstrap
 
 
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser("record", help="record every raw topic to a JSON Lines file (.gz: gzip)")
     p.add_argument("--out", type=Path, required=True, help="file to write (gzip when it ends in .gz)")
-    p.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    p.add_argument("--duration", type=float, default=None, help="stop after N seconds (default: Ctrl-C)")
     p.add_argument("--from-beginning", action="store_true", help="start at each partition's first record")
     p.add_argument("--to-end", action="store_true", help="stop at the end offsets as of the start")
 
@@ -30,6 +31,7 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
     if bootstrap is None:
         print("solbot: no broker: set BROKER_URL or start one with `solbot services up`", file=sys.stderr)
         return 1
+    require_reachable("BROKER_URL", settings.broker_url or f"kafka://{bootstrap}")
     if args.duration is not None and args.duration <= 0:
         print("solbot: bad option --duration: must be > 0", file=sys.stderr)
         return 2

@@ -15,7 +15,7 @@ from solbot.commands.topics import broker_bootstrap
 
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser("replay", help="play a recording back into the raw topics")
-    p.add_argument("file", type=Path)
+    p.add_argument("file", type=Path, help="a recording (`solbot record`, JSON Lines, .gz: gzip)")
     pace = p.add_mutually_exclusive_group()
     pace.add_argument("--speed", type=float, default=1.0, help="event time per wall time (default 1.0)")
     pace.add_argument("--max", action="store_true", help="as fast as the broker takes it")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from typing import Any
 
 from core.settings import Settings
@@ -30,7 +31,10 @@ def add_parser(subparsers: Any) -> None:
 
 def main(settings: Settings, args: argparse.Namespace) -> int:
     if not args.yes:
-        print(f"solbot: reset clears {WHAT} and binds the database to the current broker; add --yes to do it")
+        print(
+            f"solbot: reset clears {WHAT} and binds the database to the current broker; add --yes to do it",
+            file=sys.stderr,
+        )
         return 2
     with Stack(settings) as stack:
 

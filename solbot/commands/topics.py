@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from core.settings import Settings
+from services.reachable import require_reachable
 from services.stack import services_status
 from streams.broker import bootstrap_of
 from streams.inspect import (
@@ -37,7 +38,7 @@ def add_parser(subparsers: Any) -> None:
     lst.add_argument("--json", action="store_true", help="one JSON object per topic")
 
     tl = sub.add_parser("tail", help="decoded records of a topic, one JSON object a line")
-    tl.add_argument("topic")
+    tl.add_argument("topic", help="topic name, e.g. raw.swaps (see `solbot topics list`)")
     tl.add_argument("--from-beginning", action="store_true", help="start at the first record")
     tl.add_argument("--follow", action="store_true", help="then keep printing new records until Ctrl-C")
     tl.add_argument(
@@ -64,6 +65,7 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
     if bootstrap is None:
         print("solbot: no broker: set BROKER_URL or start one with `solbot services up`", file=sys.stderr)
         return 1
+    require_reachable("BROKER_URL", settings.broker_url or f"kafka://{bootstrap}")
     try:
         if args.topics_command == "list":
             return asyncio.run(_list(bootstrap, as_json=args.json))

@@ -21,7 +21,7 @@ def add_parser(subparsers: Any) -> None:
     """Add `wallet` to the `solbot` sub-commands (`subparsers` is argparse's `_SubParsersAction`)."""
     parser = subparsers.add_parser("wallet", help="the encrypted wallet keystore")
     parser.add_argument(
-        "--path", type=Path, default=None, help="keystore file (default <DATA_DIR>/wallet.json)"
+        "--path", type=Path, default=None, help="keystore file (default: <data dir>/wallet.json)"
     )
     parser.add_argument(
         "--passphrase-fd", type=int, default=None, metavar="N",

@@ -8,12 +8,13 @@ import asyncio
 from typing import Any
 
 from core.settings import Settings
+from solbot.options import setting_option
 
 
 def add_parser(subparsers: Any) -> None:
     web = subparsers.add_parser("web", help="the web API (wallet sign-in, read endpoints, live WebSocket)")
-    web.add_argument("--host", default=None, help="address to bind (default WEB_HOST)")
-    web.add_argument("--port", type=int, default=None, help="port (default WEB_PORT)")
+    setting_option(web, "--host", setting="web_host", type=str, help="address to bind")
+    setting_option(web, "--port", setting="web_port", type=int, help="port")
 
 
 def server_config(app: Any, settings: Settings, host: str, port: int) -> Any:
@@ -49,8 +50,7 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
     from store.migrate import migrate
     from web.api.app import create_app
 
-    port = settings.web_port if args.port is None else args.port
-    host = settings.web_host if args.host is None else args.host
+    port, host = settings.web_port, settings.web_host
     with Stack(settings) as stack:
         if stack.reused:
             print(f"solbot: {stack.describe_reused()}", flush=True)

@@ -118,7 +118,7 @@ async def test_run_refuses_with_one_line_and_reset_yes_clears(
     assert len(lines) == 1 and "solbot reset --yes" in lines[0], refused.stderr
 
     unsure = _solbot(["reset"], env)
-    assert unsure.returncode == 2 and "--yes" in unsure.stdout
+    assert unsure.returncode == 2 and "--yes" in unsure.stderr and unsure.stdout == ""  # a refusal: stderr
     assert await _recorded(migrated_url) == (current.cluster_id, "an-epoch-of-lost-data")
 
     done = _solbot(["reset", "--yes"], env)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.settings import get_settings
+from core.config import get_settings
 from market.tokens import USDC, WSOL
 from risk import apply as risk_apply
 from risk.limits import RiskLimits

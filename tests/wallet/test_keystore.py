@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 import logging
 import os
@@ -242,6 +243,20 @@ def test_old_keystore_unlocks_and_is_re_encrypted(tmp_path: Path, monkeypatch: p
 def test_passphrase_prompt_confirms(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(keystore.PASSPHRASE_ENV, raising=False)
     answers = iter(["first", "second"])
+    monkeypatch.setattr(keystore.sys, "stdin", _Terminal())
     monkeypatch.setattr(keystore.getpass, "getpass", lambda prompt="": next(answers))
     with pytest.raises(WalletError, match="do not match"):
+        keystore.read_passphrase(confirm=True)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_no_terminal_and_no_passphrase_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a terminal getpass would echo the passphrase or die on end of input: refuse instead."""
+    monkeypatch.delenv(keystore.PASSPHRASE_ENV, raising=False)
+    monkeypatch.setattr(keystore.sys, "stdin", io.StringIO())
+    with pytest.raises(WalletError, match=f"no terminal.*{keystore.PASSPHRASE_ENV}"):
         keystore.read_passphrase(confirm=True)
