@@ -43,6 +43,7 @@ BAD_INPUT: dict[tuple[str, ...], tuple[list[str], dict[str, str]]] = {
     ("wallet", "new"): (["wallet", "new"], {}),
     ("wallet", "import"): (["wallet", "import", "{tmp}/notes.txt"], {}),
     ("wallet", "address"): (["wallet", "address"], {}),
+    ("wallet", "migrate"): (["wallet", "migrate"], {}),
     ("check",): (["check", "balances", "--port", "1"], {}),
     ("web",): (["web", "--port", "99999"], {}),
     ("halt",): (["halt"], {}),
