@@ -22,7 +22,8 @@ builds, runs the shared preflight (`venues.preflight`: simulate for the compute 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from solders.hash import Hash
@@ -33,7 +34,7 @@ from spl.token.instructions import create_idempotent_associated_token_account
 
 from chain.local import memo_ix
 from chain.rpc import RpcClient
-from core.errors import VenueRejected
+from core.errors import DecodeError, VenueRejected
 from market import bonding_curve as bc
 from market.fills import SLIPPAGE
 from market.venues import VenueName
@@ -42,7 +43,15 @@ from venues.fee_source import FeeSource, FixedFees
 from venues.fees import PriorityFeePolicy, budgeted_transaction, transaction_base64
 from venues.interface import PreparedTx, Refused, TransactionVenue, validate_order
 from venues.preflight import preflight
-from venues.pumpfun.addresses import TOKEN_PROGRAMS, WSOL_MINT, bonding_curve_pda
+from venues.pumpfun.addresses import (
+    GLOBAL,
+    PROGRAM_ID,
+    TOKEN_PROGRAMS,
+    WSOL_MINT,
+    FeeRecipients,
+    bonding_curve_pda,
+    parse_global_fee_recipients,
+)
 from venues.pumpfun.config import PumpFunConfig
 from venues.pumpfun.instructions import (
     Coin,
@@ -99,9 +108,12 @@ class PumpFunVenue(TransactionVenue):
         config: PumpFunConfig,
         *,
         fees: PriorityFeePolicy | FeeSource | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.rpc = rpc
         self.config = config
+        self._clock = clock
+        self._global: tuple[float, FeeRecipients] | None = None  # (read at, recipients) from Global
         self.fees: FeeSource = (
             fees
             if fees is not None and not isinstance(fees, PriorityFeePolicy)
@@ -119,6 +131,30 @@ class PumpFunVenue(TransactionVenue):
         if account is None:
             raise VenueRejected(f"no bonding curve for mint {mint}")
         return BondingCurveAccount.parse(account.data)
+
+    async def fee_recipients(self) -> FeeRecipients:
+        """The config's recipients, or (`recipients_from_global`) the Global account's, re-read every
+        `global_ttl_s`: of each list the configured key while Global still lists it, else its first."""
+        config = self.config
+        if not config.recipients_from_global:
+            return config.recipients
+        now = self._clock()
+        if self._global is not None and now - self._global[0] < config.global_ttl_s:
+            return self._global[1]
+        account = await self.rpc.get_account_info(str(GLOBAL))
+        if account is None or account.owner != str(PROGRAM_ID):
+            raise VenueRejected(f"the Pump.fun Global account {GLOBAL} is missing or not the program's")
+        try:
+            listed = parse_global_fee_recipients(account.data)
+        except DecodeError as exc:
+            raise VenueRejected(f"the Pump.fun Global account: {exc}") from None
+        recipients = FeeRecipients(
+            _pick(config.fee_recipient, listed.normal, "fee_recipients"),
+            _pick(config.reserved_fee_recipient, listed.reserved, "reserved_fee_recipients"),
+            _pick(config.buyback_fee_recipient, listed.buyback, "buyback_fee_recipients"),
+        )
+        self._global = (now, recipients)
+        return recipients
 
     async def token_program(self, mint: Pubkey) -> Pubkey:
         """The mint's owner: SPL Token or Token-2022 (`create_v2` coins); read once per mint."""
@@ -146,9 +182,9 @@ class PumpFunVenue(TransactionVenue):
         )
 
     def quote(self, order: Order, curve: BondingCurveAccount) -> CurveQuote:
-        """Priced at the pool state's total fee: the records carry no protocol / creator split yet, so it
-        is rounded once (`creator_fee_bps=0`); the maths takes the split where a caller has it."""
-        fee_bps, creator_bps = order.pool_state.fee_bps, 0
+        """Priced at the pool state's fees as the last trade charged them: protocol and creator part each
+        rounded up (a state without the split, `creator_fee_bps=0`, is rounded once)."""
+        fee_bps, creator_bps = order.pool_state.fee_bps, order.pool_state.creator_fee_bps
         if order.side == "buy":
             return quote_buy(curve.curve(), order.amount_in, fee_bps, self.config.slippage_bps, creator_bps)
         return quote_sell(
@@ -160,9 +196,11 @@ class PumpFunVenue(TransactionVenue):
             creator_fee_bps=creator_bps,
         )
 
-    def instructions(self, order: Order, coin: Coin, quote: CurveQuote) -> list[Instruction]:
+    def instructions(
+        self, order: Order, coin: Coin, quote: CurveQuote, recipients: FeeRecipients | None = None
+    ) -> list[Instruction]:
         """SOL-paired coins: legacy buy / sell; coins quoted in another mint: buy_v2 / sell_v2."""
-        accounts = TradeAccounts(coin, self._wallet_pk, self.config.recipients)
+        accounts = TradeAccounts(coin, self._wallet_pk, recipients or self.config.recipients)
         if order.side == "buy":
             create_ata = create_idempotent_associated_token_account(
                 self._wallet_pk, self._wallet_pk, coin.mint, coin.token_program
@@ -194,7 +232,7 @@ class PumpFunVenue(TransactionVenue):
         quote = self.quote(order, curve)
         if quote.expected_out <= 0 or quote.expected_out < order.min_amount_out:
             return Refused(SLIPPAGE)
-        body = self.instructions(order, await self.coin(mint, curve), quote)
+        body = self.instructions(order, await self.coin(mint, curve), quote, await self.fee_recipients())
         latest = await self.rpc.get_latest_blockhash()
         blockhash = Hash.from_string(latest.blockhash)
         budget = await preflight(
@@ -223,3 +261,11 @@ class PumpFunVenue(TransactionVenue):
 
     def observe_landing(self, landed: bool) -> None:
         self.fees.observe_landing(landed)
+
+
+def _pick(configured: Pubkey, listed: tuple[Pubkey, ...], what: str) -> Pubkey:
+    """Any member of a list is accepted by the program; unset slots hold the default key."""
+    usable = [key for key in listed if key != Pubkey.default()]
+    if not usable:
+        raise VenueRejected(f"the Pump.fun Global account lists no {what}")
+    return configured if configured in usable else usable[0]

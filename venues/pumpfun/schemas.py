@@ -164,6 +164,7 @@ class TradeEvent:
             base_reserve=self.virtual_token_reserves,
             quote_reserve=self.virtual_sol_reserves,
             fee_bps=self.fee_bps,
+            creator_fee_bps=self.creator_fee_basis_points or 0,
             slot=slot,
             ts_ms=self.timestamp * 1000,
             received_ms=received_ms,
@@ -356,10 +357,19 @@ class BondingCurve:
         )
 
     def parse_to_pool_state(
-        self, address: str, *, base_mint: str, fee_bps: int, ts_ms: int, slot: int, received_ms: int
+        self,
+        address: str,
+        *,
+        base_mint: str,
+        fee_bps: int,
+        ts_ms: int,
+        slot: int,
+        received_ms: int,
+        creator_fee_bps: int = 0,
     ) -> PoolState | None:
-        """The curve as a pool. The account names neither its mint nor its fee: `base_mint` ("" when not
-        known yet) and `fee_bps` (0 until a trade showed it) come from the caller. None when the curve
+        """The curve as a pool. The account names neither its mint nor the fee its trades pay: `base_mint`
+        ("" when not known yet), `fee_bps` and its creator part (0 until a trade showed them) come from the
+        caller. None when the curve
         trades against a quote currency of unknown decimals."""
         quote = self.quote_mint if self.quote_mint not in (None, DEFAULT_PUBKEY) else WSOL
         assert quote is not None
@@ -375,6 +385,7 @@ class BondingCurve:
             base_reserve=self.virtual_token_reserves,
             quote_reserve=self.virtual_sol_reserves,
             fee_bps=fee_bps,
+            creator_fee_bps=creator_fee_bps,
             real_base_reserve=self.real_token_reserves,
             ts_ms=ts_ms,
             real_quote_reserve=self.real_sol_reserves,

@@ -133,6 +133,7 @@ def test_parse_to_swap() -> None:
     )
     assert swap.real_base_reserve == event.real_token_reserves
     assert swap.fee_bps == 125 and swap.ts_ms == event.timestamp * 1000
+    assert (event.creator_fee_basis_points, swap.creator_fee_bps) == (30, 30)  # the split the pricing rounds
     assert (swap.slot, swap.signature, swap.received_ms) == (7, "sig", 123)
     named = event.parse_to_swap(bonding_curve="X", slot=1, signature="s", received_ms=0, symbol="DOG")
     assert named.pair == "DOG/SOL" and named.pool == "X"
