@@ -191,6 +191,10 @@ class Settings(BaseSettings, RiskLimitSettings):
     jito_priority_fee: bool = Field(
         False, description="also pay a priority fee in bundles (only the tip counts)"
     )
+    # Pump.fun (venues/pumpfun/): v3 trades name 17 accounts instead of 18-27 and leave the fees on the curve.
+    pumpfun_trade_v3: bool = Field(
+        False, description="trade with buy_v3 / sell_v3 (cashback coins: v2/legacy)"
+    )
 
     @model_validator(mode="after")
     def _check_fee_bounds(self) -> Settings:

@@ -186,7 +186,7 @@ def _pumpfun(settings: Settings, context: VenueContext) -> Venue:
     from venues.pumpfun.execution import PumpFunVenue
 
     # Without a config the fee recipients are the Global account's, read by the venue (docs/protocols §1.3).
-    config = context.pumpfun or PumpFunConfig(recipients_from_global=True)
+    config = context.pumpfun or PumpFunConfig(recipients_from_global=True, trade_v3=settings.pumpfun_trade_v3)
     keypair = _require(context.keypair, "the wallet's unlocked keypair", VenueName.PUMPFUN)
     rpc = _rpc(settings, context)
     return PumpFunVenue(rpc, keypair, config, fees=_fees(settings, context, rpc, VenueName.PUMPFUN))

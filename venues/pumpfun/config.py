@@ -31,6 +31,7 @@ class PumpFunConfig:
     buyback_fee_recipient: Pubkey = BUYBACK_FEE_RECIPIENTS[0]
     recipients_from_global: bool = False
     global_ttl_s: float = 300.0
+    trade_v3: bool = False  # buy_v3 / sell_v3 (17 accounts, fees swept later), except cashback coins
 
     def __post_init__(self) -> None:
         if not 0 <= self.slippage_bps < 10_000:

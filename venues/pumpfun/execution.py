@@ -2,11 +2,12 @@
 
 Builders are `venues.pumpfun.instructions` (docs/protocols/README.md §1.5, tested on the official vectors).
 SOL-paired coins trade through the legacy `buy` / `sell` (18 / 16 accounts, 17 for cashback sells), coins
-quoted in another mint through `buy_v2` / `sell_v2`; the token program of each mint is read from the
-chain (the mint account's owner: Token-2022 for `create_v2` coins) and used for the trade and the user's
-token account; mayhem coins pay a reserved fee recipient. Amounts come from the curve as read from the
-chain just before signing, never from the order's (older) pool state; fees come from the order's pool
-state (`fee_bps`), never hard-coded.
+quoted in another mint through `buy_v2` / `sell_v2`; with `trade_v3` every coin but cashback ones through
+`buy_v3` / `sell_v3`. The token program of each mint is read from the chain (the mint account's owner:
+Token-2022 for `create_v2` coins) and used for the trade and the user's token account; mayhem coins pay a
+reserved fee recipient; the recipients are the `Global` account's (`recipients_from_global`). Amounts
+come from the curve as read from the chain just before signing, never from the order's (older) pool
+state; fees come from the order's pool state (`fee_bps` and its creator part), never hard-coded.
 
 Slippage. `buy` is exact-tokens-out with a SOL ceiling: the venue quotes the tokens that the order's SOL
 budget less the slippage slack buys now, asks for exactly those, and sets `max_sol_cost` to the whole
@@ -58,8 +59,10 @@ from venues.pumpfun.instructions import (
     TradeAccounts,
     buy_instruction,
     buy_v2_instruction,
+    buy_v3_instruction,
     sell_instruction,
     sell_v2_instruction,
+    sell_v3_instruction,
 )
 from venues.pumpfun.schemas import BondingCurveAccount
 
@@ -199,22 +202,37 @@ class PumpFunVenue(TransactionVenue):
     def instructions(
         self, order: Order, coin: Coin, quote: CurveQuote, recipients: FeeRecipients | None = None
     ) -> list[Instruction]:
-        """SOL-paired coins: legacy buy / sell; coins quoted in another mint: buy_v2 / sell_v2."""
+        """`trade_v3` (not for cashback coins, TRADE_V3.md): buy_v3 / sell_v3, whose buyback recipient of a
+        token-paired coin is its quote token account, created first when missing. Otherwise SOL-paired
+        coins: legacy buy / sell; coins quoted in another mint: buy_v2 / sell_v2."""
         accounts = TradeAccounts(coin, self._wallet_pk, recipients or self.config.recipients)
-        if order.side == "buy":
-            create_ata = create_idempotent_associated_token_account(
-                self._wallet_pk, self._wallet_pk, coin.mint, coin.token_program
+        v3 = self.config.trade_v3 and not coin.is_cashback
+        body: list[Instruction] = []
+        if v3 and not coin.sol_paired:
+            body.append(
+                create_idempotent_associated_token_account(
+                    self._wallet_pk, accounts.recipients.buyback, coin.quote_mint, coin.quote_token_program
+                )
             )
-            if coin.sol_paired:
+        if order.side == "buy":
+            body.append(
+                create_idempotent_associated_token_account(
+                    self._wallet_pk, self._wallet_pk, coin.mint, coin.token_program
+                )
+            )
+            if v3:
+                trade = buy_v3_instruction(accounts, quote.amount, quote.sol_bound)
+            elif coin.sol_paired:
                 trade = buy_instruction(accounts, quote.amount, quote.sol_bound, self.config.track_volume)
             else:
                 trade = buy_v2_instruction(accounts, quote.amount, quote.sol_bound)
-            return [create_ata, trade, memo_ix(order.id)]
-        if coin.sol_paired:
+        elif v3:
+            trade = sell_v3_instruction(accounts, quote.amount, quote.sol_bound)
+        elif coin.sol_paired:
             trade = sell_instruction(accounts, quote.amount, quote.sol_bound)
         else:
             trade = sell_v2_instruction(accounts, quote.amount, quote.sol_bound)
-        return [trade, memo_ix(order.id)]
+        return [*body, trade, memo_ix(order.id)]
 
     async def prepare(self, order: Order, wallet: Mapping[str, int]) -> PreparedTx | Refused:
         """Read the curve, quote, build, preflight, sign; `Refused(slippage)` when the quote misses the

@@ -513,3 +513,41 @@ def test_the_venue_quotes_with_the_pool_states_creator_split() -> None:
     venue = PumpFunVenue(RpcClient("http://127.0.0.1:9"), Keypair(), PumpFunConfig())
     assert venue.quote(split, curve).expected_out == 273_545_731  # each fee rounded up
     assert venue.quote(pump_order("sell", 10**13 + 1_000_003), curve).expected_out == 273_545_732
+
+
+@pytest.mark.parametrize("cashback", [False, True])
+async def test_trade_v3_buys_and_sells_with_seventeen_accounts_except_cashback_coins(cashback: bool) -> None:
+    rpc_double = PumpRpc(curve_bytes(cashback=cashback))
+    runner, url = await serve([("POST", "/", rpc_double.handle)])
+    rpc = RpcClient(url)
+    wallet = Keypair()
+    venue = PumpFunVenue(rpc, wallet, PumpFunConfig(fee_recipient=FEE_RECIPIENT, trade_v3=True))
+    try:
+        discs = []
+        for order in (pump_order("buy", 10**9), pump_order("sell", 10**12, min_out=1)):
+            prepared = await venue.prepare(order, {})
+            assert isinstance(prepared, PreparedTx)
+            data, metas = _pump_ix(VersionedTransaction.from_bytes(base64.b64decode(prepared.raw_base64)))
+            discs.append(data[:8].hex())
+            assert len(metas) == (18 if cashback and order.side == "buy" else 17)  # legacy cashback buy: 18
+            if not cashback:  # TRADE_V3.md: the SOL-paired buyback recipient is the wallet itself
+                assert metas[13] == (BUYBACK_FEE_RECIPIENTS[0], True) and metas[0] == (GLOBAL, False)
+        # buy_v3 / sell_v3; a cashback coin keeps legacy buy / sell (v3 fails there with 6094)
+        v3 = ["07051dc4f5176550", "1c92de7726c469d5"]
+        assert discs == (["66063d1201daebea", "33e685a4017f83ad"] if cashback else v3)
+    finally:
+        await rpc.close()
+        await runner.cleanup()
+
+
+def test_a_v3_trade_of_a_token_paired_coin_creates_the_buyback_quote_account_first() -> None:
+    usdc = Pubkey.from_string("EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v")
+    wallet = Keypair()
+    venue = PumpFunVenue(RpcClient("http://127.0.0.1:9"), wallet, PumpFunConfig(trade_v3=True))
+    coin = Coin(MINT, CREATOR, TOKEN_2022_PROGRAM_ID, quote_mint=usdc, quote_token_program=TOKEN_PROGRAM_ID)
+    quote = quote_sell(bc.Curve(VTOK, VSOL, RTOK), 10**12, 125, 100)
+    create, trade, _memo = venue.instructions(pump_order("sell", 10**12), coin, quote)
+    buyback_ata = TradeAccounts(coin, wallet.pubkey()).quote_ata(BUYBACK_FEE_RECIPIENTS[0])
+    assert create.accounts[1].pubkey == buyback_ata and create.accounts[2].pubkey == BUYBACK_FEE_RECIPIENTS[0]
+    assert bytes(trade.data[:8]).hex() == "1c92de7726c469d5"
+    assert trade.accounts[13].pubkey == buyback_ata and trade.accounts[13].is_writable
