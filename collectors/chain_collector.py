@@ -128,7 +128,9 @@ class ChainCollector:
         self.new_curve_limit = new_curve_limit
         self._client: SolanaWsClient | None = None
         self._followed: dict[str, str | None] = {}  # account -> the curve's mint, when known
-        self._curve_fee_bps: dict[str, int] = {}  # followed curve -> fee of its last trade
+        self._curve_fee_bps: dict[
+            str, tuple[int, int]
+        ] = {}  # followed curve -> (fee, creator part) last paid
         # (resolution, event, notification) in arrival order; the emitter starts with the first one.
         self._resolving: asyncio.Queue[tuple[asyncio.Task[PoolInfo], LoggedEvent, Notification]] | None
         self._resolving = None
@@ -242,7 +244,7 @@ class ChainCollector:
             self.stats.swaps += 1
             if record.pool in self._followed:  # what the curve's account does not say
                 self._followed[record.pool] = event.mint
-                self._curve_fee_bps[record.pool] = record.fee_bps
+                self._curve_fee_bps[record.pool] = (record.fee_bps, record.creator_fee_bps)
         else:
             self.stats.not_normalised += 1
             COLLECTOR_EVENTS.labels(SOURCE, "not_normalised").inc()
@@ -355,11 +357,13 @@ class ChainCollector:
         decoder = registry.account_decoder(owner) if isinstance(owner, str) else None
         if decoder is None:
             raise DecodeError(f"owned by {owner}, neither Pump.fun nor Raydium AMM v4")
+        fee_bps, creator_fee_bps = self._curve_fee_bps.get(address, (0, 0))
         return decoder.parse_to_pool_state(
             address,
             raw,
             base_mint=self._followed.get(address) or "",
-            fee_bps=self._curve_fee_bps.get(address, 0),
+            fee_bps=fee_bps,
+            creator_fee_bps=creator_fee_bps,
             ts_ms=self.slot_time_ms(slot, n.received_ms),
             slot=slot,
             received_ms=n.received_ms,

@@ -379,6 +379,15 @@ class Settings(BaseSettings, RiskLimitSettings, WebServerSettings):
         False, description="also pay a priority fee in Jito bundles (for `sendBundle` only the tip counts)"
     )
 
+    # Pump.fun (venues/pumpfun/): v3 trades name 17 accounts instead of 18-27 and leave the fees on the curve.
+    pumpfun_trade_v3: bool = Field(
+        False,
+        description=(
+            "trade Pump.fun curves with `buy_v3` / `sell_v3` (17 accounts; cashback coins keep the older "
+            "instructions); fee recipients are read from the program's `Global` account either way"
+        ),
+    )
+
     @model_validator(mode="before")
     @classmethod
     def _join_redis_password(cls, data: object) -> object:

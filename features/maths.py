@@ -123,6 +123,7 @@ def pool_dict_from_swap(swap: Swap | RawSwap) -> dict[str, Any]:
         "fee_bps": swap.fee_bps,
         "real_base_reserve": swap.real_base_reserve,
         "ts_ms": swap.ts_ms,
+        "creator_fee_bps": swap.creator_fee_bps,
     }
 
 

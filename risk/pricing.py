@@ -49,10 +49,10 @@ def quote_pool(pool: PoolState, side: str, amount_in: int) -> PoolQuote:
     if pool.venue == PUMPFUN:
         curve = curve_of(pool)
         if side == "buy":
-            out, net, _fee = bonding_curve.buy_with_sol(curve, amount_in, pool.fee_bps)
+            out, net, _fee = bonding_curve.buy_with_sol(curve, amount_in, pool.fee_bps, pool.creator_fee_bps)
             moved, ideal = out, net * pool.base_reserve / max(pool.quote_reserve, 1)
         else:
-            gross, fee = bonding_curve.sell_proceeds(curve, amount_in, pool.fee_bps)
+            gross, fee = bonding_curve.sell_proceeds(curve, amount_in, pool.fee_bps, pool.creator_fee_bps)
             out, moved, ideal = gross - fee, gross, amount_in * pool.quote_reserve / max(pool.base_reserve, 1)
         if out <= 0 or ideal <= 0.0:
             return PoolQuote(pool, 0, 10_000.0, amount_in)

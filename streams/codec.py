@@ -132,6 +132,7 @@ class RawSwap(NamedTuple):
     received_ms: int
     signature: str
     real_base_reserve: int = 0
+    creator_fee_bps: int = 0
 
     def to_record(self) -> Swap:
         return Swap(**self._asdict())
@@ -161,7 +162,7 @@ def _swap_layout() -> tuple[Callable[[dict[str, Any]], tuple[Any, ...]], tuple[t
     schema = {name: (tp, required) for name, tp, required in _schema(Swap)}
     assert tuple(schema) == names, "RawSwap must list Swap's fields in Swap's order"
     required = [n for n in names if schema[n][1]]
-    assert list(names[: len(required)]) == required == list(names[:-1]), "only the last field is optional"
+    assert list(names[: len(required)]) == required == list(names[:-2]), "only the last two are optional"
     return operator.itemgetter(*required), tuple(schema[n][0] for n in names)
 
 
@@ -170,7 +171,7 @@ def swap_from_object(data: Any) -> RawSwap:
     if type(data) is dict:
         required, types_ = _swap_layout()
         try:
-            values = (*required(data), data.get("real_base_reserve", 0))
+            values = (*required(data), data.get("real_base_reserve", 0), data.get("creator_fee_bps", 0))
         except KeyError:
             values = ()
         if tuple(map(type, values)) == types_:  # every field present with its exact type: nothing to explain

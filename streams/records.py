@@ -31,6 +31,8 @@ class PoolState(faust.Record, serializer="json"):
     complete: bool = False  # bonding curves only: the curve sold out and migrated
     slot: int = 0
     received_ms: int = 0
+    # Pump.fun: the creator's part of `fee_bps`; the program rounds it and the protocol part up separately.
+    creator_fee_bps: int = 0
 
 
 class Swap(faust.Record, serializer="json"):
@@ -54,6 +56,7 @@ class Swap(faust.Record, serializer="json"):
     received_ms: int  # when the collector saw it
     signature: str
     real_base_reserve: int = 0
+    creator_fee_bps: int = 0  # Pump.fun: the creator's part of `fee_bps` (0 = unknown: one round-up)
 
 
 class Launch(faust.Record, serializer="json"):

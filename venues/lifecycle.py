@@ -27,6 +27,9 @@ Confirmation polls `getSignatureStatuses` through a `StatusBatcher`: every order
 at the same moment shares one call (up to 256 signatures), and concurrent `getBlockHeight` reads share
 one request, so a thousand orders in flight cost a few calls per poll interval rather than thousands.
 A shared height read is still read before the status read that follows it, so expiry proofs hold.
+With a `SignatureWatcher` (`collectors.solana_ws.SolanaWsClient`: `signatureSubscribe`) the node pushes
+the confirmation: the status read follows the push at once and polls run only every
+`pushed_poll_interval_s` until it comes. The push only wakes the loop; the status read stays the proof.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, Protocol, TypeVar
 
 import asyncpg
 
@@ -85,6 +88,22 @@ class LifecycleConfig:
     backoff_max_s: float = 2.0
     breaker_failures: int = 5
     breaker_cooldown_s: float = 1.0
+    pushed_poll_interval_s: float = 2.0  # status polls while a signature watcher waits for the push
+    push_timeout_s: float = 90.0  # one signatureSubscribe per transaction, withdrawn after this
+
+
+class SignatureWatcher(Protocol):
+    """Pushes a signature's confirmation (`signatureSubscribe`); TimeoutError when none came in time."""
+
+    async def confirmation(self, signature: str, timeout_s: float) -> Any: ...
+
+
+@dataclass(slots=True)
+class _Push:
+    """One transaction's pending confirmation push; `used` once a status read followed it."""
+
+    future: asyncio.Future[Any]
+    used: bool = False
 
 
 class CircuitBreaker:
@@ -206,6 +225,7 @@ class OrderLifecycle:
         *,
         portfolio: str = "main",
         wall_ms: Callable[[], int] = lambda: int(time.time() * 1000),
+        watcher: SignatureWatcher | None = None,
     ) -> None:
         self.portfolio = portfolio  # `Order` carries no portfolio; the orders table needs one
         self.pool = pool
@@ -214,6 +234,7 @@ class OrderLifecycle:
         self.name = venue.name
         self.breaker = CircuitBreaker(self.config.breaker_failures, self.config.breaker_cooldown_s)
         self.statuses = StatusBatcher(venue.rpc)
+        self.watcher = watcher
         self._wall_ms = wall_ms
 
     # -- the in-transaction driver's entry point, run through the life cycle ------------------------------
@@ -324,6 +345,31 @@ class OrderLifecycle:
         if tx.state == "signed":
             if not await self._send(order, tx):
                 return
+        push = self._watch(tx.signature)
+        try:
+            await self._poll(order, tx, push)
+        finally:
+            if push is not None:
+                push.future.cancel()
+
+    def _watch(self, signature: str) -> _Push | None:
+        if self.watcher is None:
+            return None
+        push = asyncio.ensure_future(self.watcher.confirmation(signature, self.config.push_timeout_s))
+        push.add_done_callback(lambda f: f.cancelled() or f.exception())  # a timeout only ends the push
+        return _Push(push)
+
+    async def _pause(self, push: _Push | None) -> None:
+        """Until the next status read: the poll interval; while a push is awaited, until it comes (at most
+        `pushed_poll_interval_s`), and once it came, not at all: that read is the one it asked for."""
+        if push is None or push.used:
+            await asyncio.sleep(self.config.poll_interval_s)
+            return
+        if not push.future.done():
+            await asyncio.wait({push.future}, timeout=self.config.pushed_poll_interval_s)
+        push.used = push.future.done()
+
+    async def _poll(self, order: Order, tx: _Tx, push: _Push | None) -> None:
         next_send = time.monotonic() + self.config.resend_interval_s
         while True:
             found = await self._rpc_call(lambda: self.statuses.status(tx.signature))
@@ -364,7 +410,7 @@ class OrderLifecycle:
                     continue
             if time.monotonic() >= next_send:
                 next_send = time.monotonic() + await self._resend(order, tx)
-            await asyncio.sleep(self.config.poll_interval_s)
+            await self._pause(push)
 
     async def _send(self, order: Order, tx: _Tx) -> bool:
         """First broadcast of a stored transaction; False when it can never land (order closed)."""

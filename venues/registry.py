@@ -98,6 +98,7 @@ class AccountDecoder(Protocol):
         ts_ms: int,
         slot: int,
         received_ms: int,
+        creator_fee_bps: int = 0,
     ) -> PoolState | None: ...
 
 
@@ -181,11 +182,11 @@ def _fees(
 
 
 def _pumpfun(settings: Settings, context: VenueContext) -> Venue:
+    from venues.pumpfun.config import PumpFunConfig
     from venues.pumpfun.execution import PumpFunVenue
 
-    config = _require(
-        context.pumpfun, "a PumpFunConfig (the Global account's fee recipient)", VenueName.PUMPFUN
-    )
+    # Without a config the fee recipients are the Global account's, read by the venue (docs/protocols §1.3).
+    config = context.pumpfun or PumpFunConfig(recipients_from_global=True, trade_v3=settings.pumpfun_trade_v3)
     keypair = _require(context.keypair, "the wallet's unlocked keypair", VenueName.PUMPFUN)
     rpc = _rpc(settings, context)
     return PumpFunVenue(rpc, keypair, config, fees=_fees(settings, context, rpc, VenueName.PUMPFUN))

@@ -122,9 +122,9 @@ def _curve_out(state: PoolState, side: str, amount_in: int) -> int:
         return 0
     curve = bc.Curve(state.base_reserve, state.quote_reserve, state.real_base_reserve)
     if side == "buy":
-        tokens, _, _ = bc.buy_with_sol(curve, amount_in, state.fee_bps)
+        tokens, _, _ = bc.buy_with_sol(curve, amount_in, state.fee_bps, state.creator_fee_bps)
         return tokens
-    gross, fee = bc.sell_proceeds(curve, amount_in, state.fee_bps)
+    gross, fee = bc.sell_proceeds(curve, amount_in, state.fee_bps, state.creator_fee_bps)
     return max(0, gross - fee)
 
 

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import struct
 from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -30,6 +33,9 @@ POOL = str(Pubkey.new_unique())
 TRADE = pumpfun.decode_log_line(TRADE_129_LINE)
 assert isinstance(TRADE, pumpfun.TradeEvent)
 TRADED_CURVE = pumpfun.bonding_curve_address(TRADE.mint)
+VECTORS: dict[str, Any] = json.loads(
+    (Path(__file__).parents[1] / "venues/vectors/pumpfun_events.json").read_text(encoding="utf-8")
+)
 
 
 def curve_data(
@@ -175,3 +181,27 @@ async def test_disconnect_resubscribes_followed_and_new_curves(rig: tuple[Rig, M
     [state] = states(sink)
     assert (state.pool, state.base_mint) == (launch.bonding_curve, launch.mint)
     assert r.client.stats.reconnects == 1
+
+
+async def test_a_curves_pool_state_keeps_the_creator_fee_split_its_last_trade_paid(
+    rig: tuple[Rig, MemorySink],
+) -> None:
+    """The account does not say what its trades pay: the last trade's protocol + creator split does, so
+    the pricers can round each part up as the program does."""
+    r, sink = rig
+    line = VECTORS["trade_event"][-1]["program_data_log_line"]  # current IDL: 95 + 30 bps
+    event = pumpfun.decode_log_line(line)
+    assert isinstance(event, pumpfun.TradeEvent)
+    curve = pumpfun.bonding_curve_address(event.mint)
+    assert r.collector.follow_account(curve, mint=event.mint)
+    await r.server.notify_logs(PUMP, signature="t2", logs=pump_tx(line), slot=600)
+    await eventually(lambda: len(sink.on("raw.swaps")) == 1)
+    swap = decode(Swap, sink.on("raw.swaps")[0][1])
+    assert (swap.fee_bps, swap.creator_fee_bps) == (125, 30)
+    data = curve_data(
+        virtual_token=10**15, virtual_sol=3 * 10**10, real_token=7 * 10**14, real_sol=10**9, complete=False
+    )
+    await r.server.notify_account(curve, data_b64=data, slot=601, lamports=1)
+    await eventually(lambda: r.collector.stats.account_updates == 1)
+    [state] = states(sink)
+    assert (state.pool, state.fee_bps, state.creator_fee_bps) == (curve, 125, 30)

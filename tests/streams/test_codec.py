@@ -158,3 +158,22 @@ def test_dead_letter_bytes_equal_the_encoded_record() -> None:
     )
     record = dead_letter(**args)  # type: ignore[arg-type]
     assert dead_letter_bytes(**args, ts_ms=record.ts_ms) == encode(record)  # type: ignore[arg-type]
+
+
+def test_the_creator_fee_split_travels_and_older_swaps_decode_without_it() -> None:
+    """A Pump.fun swap's creator part survives both decoders; a swap written before the field existed
+    decodes with 0 (one round-up of the total, the old pricing)."""
+    from streams.codec import decode_swap
+
+    split = swap(venue="pumpfun", fee_bps=125, creator_fee_bps=30)
+    assert decode(Swap, encode(split)).creator_fee_bps == 30
+    assert decode_swap(encode(split)).creator_fee_bps == 30
+    assert decode_swap(encode(split)).to_record() == split
+    old = swap().asdict()
+    del old["creator_fee_bps"]
+    assert decode_swap(orjson.dumps(old)).creator_fee_bps == 0
+    assert decode(Swap, orjson.dumps(old)).creator_fee_bps == 0
+    wrong = dict(old, creator_fee_bps="30")
+    assert _reason(lambda r: decode_swap(r), orjson.dumps(wrong)) == _reason(
+        lambda r: decode(Swap, r), orjson.dumps(wrong)
+    )

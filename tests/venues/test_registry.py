@@ -55,8 +55,10 @@ def test_building_checks_what_a_venue_needs(tmp_path: Path) -> None:
         registry.build_venue("drift", settings)
     with pytest.raises(ConfigError, match="keypair"):
         registry.build_venue("jupiter", settings)
-    with pytest.raises(ConfigError, match="PumpFunConfig"):
-        registry.build_venue("pumpfun", settings, registry.VenueContext(keypair=Keypair()))
+    with pytest.raises(ConfigError, match="pumpfun venue needs the wallet"):
+        registry.build_venue("pumpfun", settings)
+    pump = registry.build_venue("pumpfun", settings, registry.VenueContext(keypair=Keypair()))
+    assert pump.config.recipients_from_global  # type: ignore[attr-defined]  # Global's, not the constants
     venue = registry.build_venue("jupiter", settings, registry.VenueContext(keypair=Keypair()))
     assert venue.settlement is Settlement.LIFECYCLE
     assert venue.config.url == jupiter_config.DEFAULT_URL  # type: ignore[attr-defined]

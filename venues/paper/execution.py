@@ -81,12 +81,16 @@ def _bonding_curve(order: Order) -> _Outcome:
         real_token_reserves=state.real_base_reserve,
     )
     if order.side == "buy":
-        tokens, sol_into_curve, fee = bc.buy_with_sol(curve, order.amount_in, state.fee_bps)
+        tokens, sol_into_curve, fee = bc.buy_with_sol(
+            curve, order.amount_in, state.fee_bps, state.creator_fee_bps
+        )
         if tokens >= curve.real_token_reserves:
             # The curve sells out: pay only for the tokens it has left, as the program charges.
-            tokens, sol_into_curve, fee = bc.buy_cost(curve, curve.real_token_reserves, state.fee_bps)
+            tokens, sol_into_curve, fee = bc.buy_cost(
+                curve, curve.real_token_reserves, state.fee_bps, state.creator_fee_bps
+            )
         return _Outcome(base=tokens, quote=sol_into_curve + fee, fee_quote=fee, out=tokens)
-    gross, fee = bc.sell_proceeds(curve, order.amount_in, state.fee_bps)
+    gross, fee = bc.sell_proceeds(curve, order.amount_in, state.fee_bps, state.creator_fee_bps)
     received = max(0, gross - fee)
     return _Outcome(base=order.amount_in, quote=received, fee_quote=fee, out=received)
 

@@ -136,9 +136,16 @@ class _AccountDecoder:
         ts_ms: int,
         slot: int,
         received_ms: int,
+        creator_fee_bps: int = 0,
     ) -> PoolState | None:
         return decode_bonding_curve(data).parse_to_pool_state(
-            address, base_mint=base_mint, fee_bps=fee_bps, ts_ms=ts_ms, slot=slot, received_ms=received_ms
+            address,
+            base_mint=base_mint,
+            fee_bps=fee_bps,
+            ts_ms=ts_ms,
+            slot=slot,
+            received_ms=received_ms,
+            creator_fee_bps=creator_fee_bps,
         )
 
 

@@ -2,11 +2,12 @@
 
 Builders are `venues.pumpfun.instructions` (docs/protocols/README.md §1.5, tested on the official vectors).
 SOL-paired coins trade through the legacy `buy` / `sell` (18 / 16 accounts, 17 for cashback sells), coins
-quoted in another mint through `buy_v2` / `sell_v2`; the token program of each mint is read from the
-chain (the mint account's owner: Token-2022 for `create_v2` coins) and used for the trade and the user's
-token account; mayhem coins pay a reserved fee recipient. Amounts come from the curve as read from the
-chain just before signing, never from the order's (older) pool state; fees come from the order's pool
-state (`fee_bps`), never hard-coded.
+quoted in another mint through `buy_v2` / `sell_v2`; with `trade_v3` every coin but cashback ones through
+`buy_v3` / `sell_v3`. The token program of each mint is read from the chain (the mint account's owner:
+Token-2022 for `create_v2` coins) and used for the trade and the user's token account; mayhem coins pay a
+reserved fee recipient; the recipients are the `Global` account's (`recipients_from_global`). Amounts
+come from the curve as read from the chain just before signing, never from the order's (older) pool
+state; fees come from the order's pool state (`fee_bps` and its creator part), never hard-coded.
 
 Slippage. `buy` is exact-tokens-out with a SOL ceiling: the venue quotes the tokens that the order's SOL
 budget less the slippage slack buys now, asks for exactly those, and sets `max_sol_cost` to the whole
@@ -22,7 +23,8 @@ builds, runs the shared preflight (`venues.preflight`: simulate for the compute 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from solders.hash import Hash
@@ -33,7 +35,7 @@ from spl.token.instructions import create_idempotent_associated_token_account
 
 from chain.local import memo_ix
 from chain.rpc import RpcClient
-from core.errors import VenueRejected
+from core.errors import DecodeError, VenueRejected
 from market import bonding_curve as bc
 from market.fills import SLIPPAGE
 from market.venues import VenueName
@@ -42,15 +44,25 @@ from venues.fee_source import FeeSource, FixedFees
 from venues.fees import PriorityFeePolicy, budgeted_transaction, transaction_base64
 from venues.interface import PreparedTx, Refused, TransactionVenue, validate_order
 from venues.preflight import preflight
-from venues.pumpfun.addresses import TOKEN_PROGRAMS, WSOL_MINT, bonding_curve_pda
+from venues.pumpfun.addresses import (
+    GLOBAL,
+    PROGRAM_ID,
+    TOKEN_PROGRAMS,
+    WSOL_MINT,
+    FeeRecipients,
+    bonding_curve_pda,
+    parse_global_fee_recipients,
+)
 from venues.pumpfun.config import PumpFunConfig
 from venues.pumpfun.instructions import (
     Coin,
     TradeAccounts,
     buy_instruction,
     buy_v2_instruction,
+    buy_v3_instruction,
     sell_instruction,
     sell_v2_instruction,
+    sell_v3_instruction,
 )
 from venues.pumpfun.schemas import BondingCurveAccount
 
@@ -99,9 +111,12 @@ class PumpFunVenue(TransactionVenue):
         config: PumpFunConfig,
         *,
         fees: PriorityFeePolicy | FeeSource | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.rpc = rpc
         self.config = config
+        self._clock = clock
+        self._global: tuple[float, FeeRecipients] | None = None  # (read at, recipients) from Global
         self.fees: FeeSource = (
             fees
             if fees is not None and not isinstance(fees, PriorityFeePolicy)
@@ -119,6 +134,30 @@ class PumpFunVenue(TransactionVenue):
         if account is None:
             raise VenueRejected(f"no bonding curve for mint {mint}")
         return BondingCurveAccount.parse(account.data)
+
+    async def fee_recipients(self) -> FeeRecipients:
+        """The config's recipients, or (`recipients_from_global`) the Global account's, re-read every
+        `global_ttl_s`: of each list the configured key while Global still lists it, else its first."""
+        config = self.config
+        if not config.recipients_from_global:
+            return config.recipients
+        now = self._clock()
+        if self._global is not None and now - self._global[0] < config.global_ttl_s:
+            return self._global[1]
+        account = await self.rpc.get_account_info(str(GLOBAL))
+        if account is None or account.owner != str(PROGRAM_ID):
+            raise VenueRejected(f"the Pump.fun Global account {GLOBAL} is missing or not the program's")
+        try:
+            listed = parse_global_fee_recipients(account.data)
+        except DecodeError as exc:
+            raise VenueRejected(f"the Pump.fun Global account: {exc}") from None
+        recipients = FeeRecipients(
+            _pick(config.fee_recipient, listed.normal, "fee_recipients"),
+            _pick(config.reserved_fee_recipient, listed.reserved, "reserved_fee_recipients"),
+            _pick(config.buyback_fee_recipient, listed.buyback, "buyback_fee_recipients"),
+        )
+        self._global = (now, recipients)
+        return recipients
 
     async def token_program(self, mint: Pubkey) -> Pubkey:
         """The mint's owner: SPL Token or Token-2022 (`create_v2` coins); read once per mint."""
@@ -146,9 +185,9 @@ class PumpFunVenue(TransactionVenue):
         )
 
     def quote(self, order: Order, curve: BondingCurveAccount) -> CurveQuote:
-        """Priced at the pool state's total fee: the records carry no protocol / creator split yet, so it
-        is rounded once (`creator_fee_bps=0`); the maths takes the split where a caller has it."""
-        fee_bps, creator_bps = order.pool_state.fee_bps, 0
+        """Priced at the pool state's fees as the last trade charged them: protocol and creator part each
+        rounded up (a state without the split, `creator_fee_bps=0`, is rounded once)."""
+        fee_bps, creator_bps = order.pool_state.fee_bps, order.pool_state.creator_fee_bps
         if order.side == "buy":
             return quote_buy(curve.curve(), order.amount_in, fee_bps, self.config.slippage_bps, creator_bps)
         return quote_sell(
@@ -160,23 +199,40 @@ class PumpFunVenue(TransactionVenue):
             creator_fee_bps=creator_bps,
         )
 
-    def instructions(self, order: Order, coin: Coin, quote: CurveQuote) -> list[Instruction]:
-        """SOL-paired coins: legacy buy / sell; coins quoted in another mint: buy_v2 / sell_v2."""
-        accounts = TradeAccounts(coin, self._wallet_pk, self.config.recipients)
-        if order.side == "buy":
-            create_ata = create_idempotent_associated_token_account(
-                self._wallet_pk, self._wallet_pk, coin.mint, coin.token_program
+    def instructions(
+        self, order: Order, coin: Coin, quote: CurveQuote, recipients: FeeRecipients | None = None
+    ) -> list[Instruction]:
+        """`trade_v3` (not for cashback coins, TRADE_V3.md): buy_v3 / sell_v3, whose buyback recipient of a
+        token-paired coin is its quote token account, created first when missing. Otherwise SOL-paired
+        coins: legacy buy / sell; coins quoted in another mint: buy_v2 / sell_v2."""
+        accounts = TradeAccounts(coin, self._wallet_pk, recipients or self.config.recipients)
+        v3 = self.config.trade_v3 and not coin.is_cashback
+        body: list[Instruction] = []
+        if v3 and not coin.sol_paired:
+            body.append(
+                create_idempotent_associated_token_account(
+                    self._wallet_pk, accounts.recipients.buyback, coin.quote_mint, coin.quote_token_program
+                )
             )
-            if coin.sol_paired:
+        if order.side == "buy":
+            body.append(
+                create_idempotent_associated_token_account(
+                    self._wallet_pk, self._wallet_pk, coin.mint, coin.token_program
+                )
+            )
+            if v3:
+                trade = buy_v3_instruction(accounts, quote.amount, quote.sol_bound)
+            elif coin.sol_paired:
                 trade = buy_instruction(accounts, quote.amount, quote.sol_bound, self.config.track_volume)
             else:
                 trade = buy_v2_instruction(accounts, quote.amount, quote.sol_bound)
-            return [create_ata, trade, memo_ix(order.id)]
-        if coin.sol_paired:
+        elif v3:
+            trade = sell_v3_instruction(accounts, quote.amount, quote.sol_bound)
+        elif coin.sol_paired:
             trade = sell_instruction(accounts, quote.amount, quote.sol_bound)
         else:
             trade = sell_v2_instruction(accounts, quote.amount, quote.sol_bound)
-        return [trade, memo_ix(order.id)]
+        return [*body, trade, memo_ix(order.id)]
 
     async def prepare(self, order: Order, wallet: Mapping[str, int]) -> PreparedTx | Refused:
         """Read the curve, quote, build, preflight, sign; `Refused(slippage)` when the quote misses the
@@ -194,7 +250,7 @@ class PumpFunVenue(TransactionVenue):
         quote = self.quote(order, curve)
         if quote.expected_out <= 0 or quote.expected_out < order.min_amount_out:
             return Refused(SLIPPAGE)
-        body = self.instructions(order, await self.coin(mint, curve), quote)
+        body = self.instructions(order, await self.coin(mint, curve), quote, await self.fee_recipients())
         latest = await self.rpc.get_latest_blockhash()
         blockhash = Hash.from_string(latest.blockhash)
         budget = await preflight(
@@ -223,3 +279,11 @@ class PumpFunVenue(TransactionVenue):
 
     def observe_landing(self, landed: bool) -> None:
         self.fees.observe_landing(landed)
+
+
+def _pick(configured: Pubkey, listed: tuple[Pubkey, ...], what: str) -> Pubkey:
+    """Any member of a list is accepted by the program; unset slots hold the default key."""
+    usable = [key for key in listed if key != Pubkey.default()]
+    if not usable:
+        raise VenueRejected(f"the Pump.fun Global account lists no {what}")
+    return configured if configured in usable else usable[0]

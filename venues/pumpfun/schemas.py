@@ -18,7 +18,7 @@ from solders.pubkey import Pubkey
 from chain.borsh import Reader
 from core.errors import DecodeError
 from market.bonding_curve import TOKEN_DECIMALS, Curve
-from market.tokens import DECIMALS, WSOL
+from market.tokens import DECIMALS, SYMBOLS, WSOL
 from market.venues import VenueName
 from streams.records import Launch, PoolState, Swap
 
@@ -37,7 +37,18 @@ DEFAULT_PUBKEY = "11111111111111111111111111111111"  # an unset pubkey field (th
 _WSOL_KEY = Pubkey.from_string(WSOL)
 
 
+def _shareholders(read: Reader) -> Callable[[str], Any]:
+    """Borsh `Vec<Shareholder { address: Pubkey, share_bps: u16 }>` (IDL 2293f9a6)."""
+
+    def vec(name: str) -> tuple[tuple[str, int], ...]:
+        return tuple((read.pubkey(name), read.u16(name)) for _ in range(read.u32(name)))
+
+    return vec
+
+
 def _reader_for(read: Reader, kind: str) -> Callable[[str], Any]:
+    if kind == "vec_shareholder":
+        return _shareholders(read)
     return {
         "u8": read.u8,
         "u64": read.u64,
@@ -84,6 +95,18 @@ _TRADE_LATER = (
     ("last_update_timestamp", "i64"),
     ("ix_name", "string"),
     ("mayhem_mode", "bool"),
+    ("cashback_fee_basis_points", "u64"),
+    ("cashback", "u64"),
+    ("buyback_fee_basis_points", "u64"),
+    ("buyback_fee", "u64"),
+    ("shareholders", "vec_shareholder"),
+    ("quote_mint", "pubkey"),
+    ("quote_amount", "u64"),
+    ("virtual_quote_reserves", "u64"),
+    ("real_quote_reserves", "u64"),
+    ("holder_rewards_bps", "u64"),
+    ("holder_rewards", "u64"),
+    ("creator_fee_unclaimed", "u64"),
 )
 
 
@@ -114,6 +137,18 @@ class TradeEvent:
     last_update_timestamp: int | None = None
     ix_name: str | None = None
     mayhem_mode: bool | None = None
+    cashback_fee_basis_points: int | None = None
+    cashback: int | None = None
+    buyback_fee_basis_points: int | None = None
+    buyback_fee: int | None = None
+    shareholders: tuple[tuple[str, int], ...] | None = None
+    quote_mint: str | None = None  # the default key for SOL-paired coins; amounts are in this mint's units
+    quote_amount: int | None = None
+    virtual_quote_reserves: int | None = None
+    real_quote_reserves: int | None = None
+    holder_rewards_bps: int | None = None
+    holder_rewards: int | None = None
+    creator_fee_unclaimed: int | None = None
 
     @classmethod
     def decode(cls, payload: bytes) -> TradeEvent:
@@ -148,22 +183,28 @@ class TradeEvent:
         symbol: str | None = None,
     ) -> Swap:
         """The normalised swap. The event does not name its curve, so without `bonding_curve` the PDA
-        `["bonding-curve", mint]` is derived (exact for every Pump.fun coin)."""
+        `["bonding-curve", mint]` is derived (exact for every Pump.fun coin). The quote is the event's
+        `quote_mint` (SOL when unset or before the field existed); a quote of unknown decimals is refused."""
         pool = bonding_curve or bonding_curve_address(self.mint)
+        quote = self.quote_mint if self.quote_mint not in (None, DEFAULT_PUBKEY) else WSOL
+        assert quote is not None
+        if quote not in DECIMALS:
+            raise DecodeError(f"TradeEvent: quote mint {quote} has unknown decimals")
         return Swap(
             venue=VenueName.PUMPFUN.value,
             pool=pool,
-            pair=f"{symbol or self.mint[:6]}/SOL",
+            pair=f"{symbol or self.mint[:6]}/{SYMBOLS.get(quote, quote[:6])}",
             base_mint=self.mint,
-            quote_mint=WSOL,
+            quote_mint=quote,
             base_decimals=TOKEN_DECIMALS,
-            quote_decimals=DECIMALS[WSOL],
+            quote_decimals=DECIMALS[quote],
             side="buy" if self.is_buy else "sell",
             base_amount=self.token_amount,
             quote_amount=self.sol_amount,
             base_reserve=self.virtual_token_reserves,
             quote_reserve=self.virtual_sol_reserves,
             fee_bps=self.fee_bps,
+            creator_fee_bps=self.creator_fee_basis_points or 0,
             slot=slot,
             ts_ms=self.timestamp * 1000,
             received_ms=received_ms,
@@ -356,10 +397,19 @@ class BondingCurve:
         )
 
     def parse_to_pool_state(
-        self, address: str, *, base_mint: str, fee_bps: int, ts_ms: int, slot: int, received_ms: int
+        self,
+        address: str,
+        *,
+        base_mint: str,
+        fee_bps: int,
+        ts_ms: int,
+        slot: int,
+        received_ms: int,
+        creator_fee_bps: int = 0,
     ) -> PoolState | None:
-        """The curve as a pool. The account names neither its mint nor its fee: `base_mint` ("" when not
-        known yet) and `fee_bps` (0 until a trade showed it) come from the caller. None when the curve
+        """The curve as a pool. The account names neither its mint nor the fee its trades pay: `base_mint`
+        ("" when not known yet), `fee_bps` and its creator part (0 until a trade showed them) come from the
+        caller. None when the curve
         trades against a quote currency of unknown decimals."""
         quote = self.quote_mint if self.quote_mint not in (None, DEFAULT_PUBKEY) else WSOL
         assert quote is not None
@@ -375,6 +425,7 @@ class BondingCurve:
             base_reserve=self.virtual_token_reserves,
             quote_reserve=self.virtual_sol_reserves,
             fee_bps=fee_bps,
+            creator_fee_bps=creator_fee_bps,
             real_base_reserve=self.real_token_reserves,
             ts_ms=ts_ms,
             real_quote_reserve=self.real_sol_reserves,

@@ -137,6 +137,7 @@ class _AccountDecoder:
         ts_ms: int,
         slot: int,
         received_ms: int,
+        creator_fee_bps: int = 0,
     ) -> PoolState | None:
         return decode_amm_info(data).parse_to_pool_state(
             address, quote_mints=QUOTE_MINTS, ts_ms=ts_ms, slot=slot, received_ms=received_ms

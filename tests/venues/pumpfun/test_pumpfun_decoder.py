@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import struct
 
@@ -133,6 +134,7 @@ def test_parse_to_swap() -> None:
     )
     assert swap.real_base_reserve == event.real_token_reserves
     assert swap.fee_bps == 125 and swap.ts_ms == event.timestamp * 1000
+    assert (event.creator_fee_basis_points, swap.creator_fee_bps) == (30, 30)  # the split the pricing rounds
     assert (swap.slot, swap.signature, swap.received_ms) == (7, "sig", 123)
     named = event.parse_to_swap(bonding_curve="X", slot=1, signature="s", received_ms=0, symbol="DOG")
     assert named.pair == "DOG/SOL" and named.pool == "X"
@@ -176,10 +178,32 @@ def test_create_event_layouts() -> None:
     assert launch.total_supply == bc.TOKEN_TOTAL_SUPPLY
 
 
+LATER_THAN_MAYHEM = (
+    "cashback_fee_basis_points",
+    "cashback",
+    "buyback_fee_basis_points",
+    "buyback_fee",
+    "shareholders",
+    "quote_mint",
+    "quote_amount",
+    "virtual_quote_reserves",
+    "real_quote_reserves",
+    "holder_rewards_bps",
+    "holder_rewards",
+    "creator_fee_unclaimed",
+)
+
+
 def test_longer_newer_layout_is_tolerated_and_cut_fields_are_refused() -> None:
     raw = VIXEN_SELL_CPI[8:]
-    longer = pumpfun.decode_event(raw + bytes(100))
-    assert longer == pumpfun.decode_event(raw)
+    old = pumpfun.decode_event(raw)
+    assert isinstance(old, TradeEvent) and old.mayhem_mode is not None and old.cashback is None
+    full = raw + bytes(124)  # every field the current IDL adds after mayhem_mode, zero, no shareholders
+    current = pumpfun.decode_event(full)
+    assert isinstance(current, TradeEvent) and current.creator_fee_unclaimed == 0
+    assert current.shareholders == () and current.quote_mint == "11111111111111111111111111111111"
+    assert dataclasses.replace(current, **{f: None for f in LATER_THAN_MAYHEM}) == old
+    assert pumpfun.decode_event(full + bytes(100)) == current  # bytes past the last known field: ignored
     # Stopping on a field boundary is an older layout; stopping inside a field is a broken payload.
     assert pumpfun.decode_event(raw[:129]).fee_recipient is None
     assert pumpfun.decode_event(raw[: 129 + 32]).fee_recipient is not None

@@ -208,6 +208,8 @@ class PumpRpc:
         self.sent: dict[str, VersionedTransaction] = {}
         self.simulated = 0
         self.simulate_err: Any = None  # the simulation's `err`, as a node writes it
+        self.global_data: bytes | None = None  # the Global account, when the test serves one
+        self.global_reads = 0
 
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -217,6 +219,18 @@ class PumpRpc:
             self.mint_reads += 1
             data = [base64.b64encode(bytes(82)).decode(), "base64"]
             value = {"data": data, "owner": self.mints[params[0]], "lamports": 1}
+            result = {"context": {"slot": 5}, "value": value}
+        elif method == "getAccountInfo" and params[0] == str(GLOBAL):
+            self.global_reads += 1
+            value = (
+                None
+                if self.global_data is None
+                else {
+                    "data": [base64.b64encode(self.global_data).decode(), "base64"],
+                    "owner": str(PROGRAM_ID),
+                    "lamports": 1,
+                }
+            )
             result = {"context": {"slot": 5}, "value": value}
         elif method == "getAccountInfo":
             assert params[0] == str(bonding_curve_pda(MINT))
@@ -426,3 +440,114 @@ async def test_a_curve_quoted_in_another_mint_is_not_traded_as_a_sol_order() -> 
     finally:
         await rpc.close()
         await runner.cleanup()
+
+
+def global_bytes(normal: list[Pubkey], reserved: list[Pubkey], buyback: list[Pubkey]) -> bytes:
+    """A Global account laid out at the offsets of the vectors (`pumpfun_constants.json`, from the IDL)."""
+    data = bytearray(1088)
+    for at, keys in (
+        (41, normal[:1]),
+        (162, normal[1:]),
+        (483, reserved[:1]),
+        (516, reserved[1:]),
+        (741, buyback),
+    ):
+        for i, key in enumerate(keys):
+            data[at + 32 * i : at + 32 * (i + 1)] = bytes(key)
+    return bytes(data)
+
+
+async def test_fee_recipients_are_the_global_accounts_and_are_reread_after_their_ttl() -> None:
+    """Pump.fun rotates its recipients: the venue names the ones Global lists now, not the constants."""
+    normal, reserved, buyback = ([Keypair().pubkey() for _ in range(8)] for _ in range(3))
+    rpc_double = PumpRpc(curve_bytes(mayhem=True))
+    rpc_double.global_data = global_bytes(normal, reserved, buyback)
+    runner, url = await serve([("POST", "/", rpc_double.handle)])
+    rpc = RpcClient(url)
+    now = [0.0]
+    config = PumpFunConfig(recipients_from_global=True, global_ttl_s=60.0, buyback_fee_recipient=buyback[5])
+    venue = PumpFunVenue(rpc, Keypair(), config, clock=lambda: now[0])
+    try:
+        assert await venue.fee_recipients() == FeeRecipients(normal[0], reserved[0], buyback[5])
+        prepared = await venue.prepare(pump_order("buy", 10**9), {})
+        assert rpc_double.global_reads == 1  # cached within the TTL
+        assert isinstance(prepared, PreparedTx)
+        _, metas = _pump_ix(VersionedTransaction.from_bytes(base64.b64decode(prepared.raw_base64)))
+        assert metas[1] == (reserved[0], True)  # a mayhem coin: Global's reserved recipient
+        assert metas[-1] == (buyback[5], True)  # the configured buyback key, still listed
+        assert not {RESERVED_FEE_RECIPIENTS[0], BUYBACK_FEE_RECIPIENTS[0]} & {key for key, _ in metas}
+        rotated = [Keypair().pubkey() for _ in range(8)]
+        rpc_double.global_data = global_bytes(normal, reserved, rotated)
+        now[0] = 61.0
+        assert (await venue.fee_recipients()).buyback == rotated[0]  # ours left the list: Global's first
+        assert rpc_double.global_reads == 2
+    finally:
+        await rpc.close()
+        await runner.cleanup()
+
+
+async def test_a_missing_or_empty_global_account_refuses_the_order() -> None:
+    rpc_double = PumpRpc(curve_bytes())
+    runner, url = await serve([("POST", "/", rpc_double.handle)])
+    rpc = RpcClient(url)
+    venue = PumpFunVenue(rpc, Keypair(), PumpFunConfig(recipients_from_global=True))
+    try:
+        with pytest.raises(VenueRejected, match=r"Global account .* missing"):
+            await venue.prepare(pump_order("buy", 10**9), {})
+        rpc_double.global_data = bytes(1088)
+        with pytest.raises(VenueRejected, match="lists no fee_recipients"):
+            await venue.fee_recipients()
+        rpc_double.global_data = bytes(100)
+        venue = PumpFunVenue(rpc, Keypair(), PumpFunConfig(recipients_from_global=True))
+        with pytest.raises(VenueRejected, match="too short"):
+            await venue.fee_recipients()
+    finally:
+        await rpc.close()
+        await runner.cleanup()
+
+
+def test_the_venue_quotes_with_the_pool_states_creator_split() -> None:
+    split = pump_order("sell", 10**13 + 1_000_003)
+    split.pool_state.creator_fee_bps = 30
+    curve = BondingCurveAccount.parse(curve_bytes())
+    venue = PumpFunVenue(RpcClient("http://127.0.0.1:9"), Keypair(), PumpFunConfig())
+    assert venue.quote(split, curve).expected_out == 273_545_731  # each fee rounded up
+    assert venue.quote(pump_order("sell", 10**13 + 1_000_003), curve).expected_out == 273_545_732
+
+
+@pytest.mark.parametrize("cashback", [False, True])
+async def test_trade_v3_buys_and_sells_with_seventeen_accounts_except_cashback_coins(cashback: bool) -> None:
+    rpc_double = PumpRpc(curve_bytes(cashback=cashback))
+    runner, url = await serve([("POST", "/", rpc_double.handle)])
+    rpc = RpcClient(url)
+    wallet = Keypair()
+    venue = PumpFunVenue(rpc, wallet, PumpFunConfig(fee_recipient=FEE_RECIPIENT, trade_v3=True))
+    try:
+        discs = []
+        for order in (pump_order("buy", 10**9), pump_order("sell", 10**12, min_out=1)):
+            prepared = await venue.prepare(order, {})
+            assert isinstance(prepared, PreparedTx)
+            data, metas = _pump_ix(VersionedTransaction.from_bytes(base64.b64decode(prepared.raw_base64)))
+            discs.append(data[:8].hex())
+            assert len(metas) == (18 if cashback and order.side == "buy" else 17)  # legacy cashback buy: 18
+            if not cashback:  # TRADE_V3.md: the SOL-paired buyback recipient is the wallet itself
+                assert metas[13] == (BUYBACK_FEE_RECIPIENTS[0], True) and metas[0] == (GLOBAL, False)
+        # buy_v3 / sell_v3; a cashback coin keeps legacy buy / sell (v3 fails there with 6094)
+        v3 = ["07051dc4f5176550", "1c92de7726c469d5"]
+        assert discs == (["66063d1201daebea", "33e685a4017f83ad"] if cashback else v3)
+    finally:
+        await rpc.close()
+        await runner.cleanup()
+
+
+def test_a_v3_trade_of_a_token_paired_coin_creates_the_buyback_quote_account_first() -> None:
+    usdc = Pubkey.from_string("EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v")
+    wallet = Keypair()
+    venue = PumpFunVenue(RpcClient("http://127.0.0.1:9"), wallet, PumpFunConfig(trade_v3=True))
+    coin = Coin(MINT, CREATOR, TOKEN_2022_PROGRAM_ID, quote_mint=usdc, quote_token_program=TOKEN_PROGRAM_ID)
+    quote = quote_sell(bc.Curve(VTOK, VSOL, RTOK), 10**12, 125, 100)
+    create, trade, _memo = venue.instructions(pump_order("sell", 10**12), coin, quote)
+    buyback_ata = TradeAccounts(coin, wallet.pubkey()).quote_ata(BUYBACK_FEE_RECIPIENTS[0])
+    assert create.accounts[1].pubkey == buyback_ata and create.accounts[2].pubkey == BUYBACK_FEE_RECIPIENTS[0]
+    assert bytes(trade.data[:8]).hex() == "1c92de7726c469d5"
+    assert trade.accounts[13].pubkey == buyback_ata and trade.accounts[13].is_writable
