@@ -219,6 +219,7 @@ class TaskTransactions(TransactionManager):
 
     async def commit(self, offsets: Mapping[TP, int], start_new_transaction: bool = True) -> bool:
         """Commit each task's input offsets with its outputs; tasks with outputs only commit too."""
+        await self.flush_buffered()
         by_task: dict[str, dict[TP, int]] = defaultdict(dict)
         for tp, offset in offsets.items():
             tid = self.task_of(tp.topic, tp.partition)
@@ -233,8 +234,20 @@ class TaskTransactions(TransactionManager):
 
     async def commit_dirty(self) -> None:
         """Commit the transactions holding outputs but no new input offsets (a timer's, a held input's)."""
+        await self.flush_buffered()
         for tid in sorted(self.dirty):
             await self.commit_task(tid, {}, True)
+
+    async def flush_buffered(self) -> None:
+        """Send what Faust's producer buffer holds before committing. Tables write their changelogs with
+        `send_soon` (faust/tables/base.py `send_changelog`), which a background task sends later; Faust's
+        consumer flushes that buffer before a commit only outside transactions. Unflushed, the risk
+        state's record of a batch could leave in the NEXT transaction while the batch's orders and input
+        offsets commit in this one: a SIGKILL between the two lost the state, and the next owner decided
+        the same signal again (an order, then a rejection: tests/integration/test_crash_restart.py)."""
+        buffer = getattr(self.producer, "buffer", None)
+        if buffer is not None and buffer.size:
+            await buffer.flush()
 
     async def commit_task(self, tid: str, offsets: Mapping[TP, int], start_new: bool) -> bool:
         producer = self._producers().get(tid)

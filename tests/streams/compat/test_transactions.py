@@ -98,3 +98,35 @@ async def test_a_send_whose_transaction_a_commit_ended_reopens_it_and_goes_out()
     assert m.producer.sent == ["orders"]  # type: ignore[attr-defined]
     assert m.producer.txn.begun == 1  # type: ignore[attr-defined]
     assert m.dirty == {"solbot-0-0"}
+
+
+class Buffer:
+    """Faust's ProducerBuffer as the commit reads it: records from `send_soon` not sent yet."""
+
+    def __init__(self, log: list[str]) -> None:
+        self.size = 1
+        self.log = log
+
+    async def flush(self) -> None:
+        self.log.append("flush")
+        self.size = 0
+
+
+async def test_a_commit_sends_the_buffered_changelog_records_first() -> None:
+    # A table's changelog record waits in Faust's buffer (send_soon); committed before it left, the batch's
+    # orders and offsets would commit without the state that decided them.
+    log: list[str] = []
+    m = manager({"solbot-0-0"})
+    m.producer.buffer = Buffer(log)  # type: ignore[attr-defined]
+    m.dirty = set()
+
+    async def commit_task(tid: str, offsets: Any, start_new: bool) -> bool:
+        log.append(f"commit {tid}")
+        return True
+
+    m.commit_task = commit_task  # type: ignore[method-assign]
+    assert await m.commit({TP("signals", 0): 5})
+    assert log == ["flush", "commit solbot-0-0"]
+    log.clear()
+    await m.commit({TP("signals", 0): 6})  # nothing buffered: no flush
+    assert log == ["commit solbot-0-0"]
