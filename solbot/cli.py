@@ -175,9 +175,10 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
         url = getattr(settings, setting)
         if url:
             require_reachable(setting.upper(), url)
+    bootstrap = bootstrap_of(settings.broker_url)
     if settings.processing_guarantee == "auto" or settings.broker_kind == "auto":
         try:
-            transactions = asyncio.run(probe_transactions(bootstrap_of(settings.broker_url)))
+            transactions = asyncio.run(probe_transactions(bootstrap))
         except ServiceError as exc:  # never guess: the other workers may have chosen otherwise
             print(
                 f"solbot: worker refuses to start: {exc}; set PROCESSING_GUARANTEE and BROKER_KIND as the "
@@ -190,6 +191,8 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
             settings = settings.model_copy(update={"processing_guarantee": guarantee})
         if settings.broker_kind == "auto":
             settings = settings.model_copy(update={"broker_kind": "kafka" if transactions else "tansu"})
+    if settings.database_url is not None:  # started alone or by the runner: the same check as `solbot run`
+        asyncio.run(_check_identity(bootstrap, settings.database_url))
     (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
     claim = claim_web_port(settings.worker_web_port, settings.worker_web_bind)  # held while we run
     settings = settings.model_copy(update={"worker_web_port": claim.port})
@@ -203,6 +206,16 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     broker_kind: BrokerKind = "kafka" if settings.broker_kind == "kafka" else "tansu"
     build_worker(settings, broker_kind=broker_kind).run()
     return 0
+
+
+async def _check_identity(bootstrap: str, database_url: str) -> None:
+    """Refuse (`BrokerMismatch`, one line naming `solbot reset`) a database bound to another broker, so a
+    worker started by hand never resumes from offsets into topics that are gone."""
+    from solbot.identity import check_broker_identity
+    from store.migrate import migrate
+
+    await migrate(database_url)
+    await check_broker_identity(bootstrap, database_url)
 
 
 def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
