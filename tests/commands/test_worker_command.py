@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
+import services.reachable
 import solbot.identity
 import store.migrate
+from core.config import Loaded
 from core.errors import BrokerMismatch
 from core.settings import Settings
 from solbot import cli
@@ -36,7 +38,8 @@ def test_a_worker_bound_to_another_broker_refuses_with_one_line(
         broker_kind="kafka",
         data_dir=tmp_path,
     )
-    monkeypatch.setattr(cli, "get_settings", lambda: settings)
+    monkeypatch.setattr(cli, "load_config", lambda **kwargs: Loaded(settings=settings, origins={}))
+    monkeypatch.setattr(services.reachable, "require_reachable", lambda setting, url: None)  # "up"
     with pytest.raises(SystemExit) as exited:
         cli.main(["worker"])
     assert exited.value.code == 3
