@@ -1,4 +1,6 @@
-"""A local double of Jito's block engine on the RPC double (`tests.venues.live_fakes.FakeRpc`)."""
+"""The sandbox's Jito-shaped block engine (JSON-RPC on `/api/v1/bundles`, tip floor on
+`/api/v1/bundles/tip_floor`; shapes from Jito's docs, docs.jito.wtf/lowlatencytxnsend) on the sandbox's
+chain: a bundle lands atomically or not at all."""
 
 from __future__ import annotations
 
@@ -10,12 +12,12 @@ from typing import Any
 from aiohttp import web
 from solders.transaction import VersionedTransaction
 
-from tests.venues.live_fakes import FakeRpc
+from sandbox.rpc import SandboxRpc
 from venues.jito.execution import TIP_ACCOUNTS
 
 
-class FakeJito:
-    """The block engine on the RPC double: `POST /api/v1/bundles` (sendBundle executes the bundle's
+class SandboxJito:
+    """The block engine on the sandbox's chain: `POST /api/v1/bundles` (sendBundle executes the bundle's
     transactions; getBundleStatuses; getInflightBundleStatuses) and `GET /api/v1/bundles/tip_floor`.
 
     `min_gap_s` plays the rate limit: a request closer than that to the previous accepted one is answered
@@ -27,7 +29,7 @@ class FakeJito:
 
     def __init__(
         self,
-        rpc: FakeRpc,
+        rpc: SandboxRpc,
         *,
         min_gap_s: float = 0.0,
         outcome: str = "land",
