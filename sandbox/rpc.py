@@ -59,6 +59,7 @@ class SandboxRpc:
         self.recent_fees: list[int] = []  # getRecentPrioritizationFees, one entry per recent slot
         self.methods: dict[str, int] = {}  # requests by method
         self.simulated: list[VersionedTransaction] = []  # what simulateTransaction was given
+        self.details: dict[str, tuple[list[str], list[str]]] = {}  # signature -> (logs, account keys)
         self.on_landed: list[Callable[[str, int, object], None]] = []  # (signature, slot, err) listeners
 
     def add_lookup_table(self, addresses: list[Pubkey]) -> Pubkey:
@@ -104,25 +105,47 @@ class SandboxRpc:
         if double is not None:
             if not self.blockhash_current(raw) or not all(tx.verify_with_results()):
                 return signature  # dropped, as the SVM drops a stale or badly signed transaction
-            err, _units = double.run(tx, execute=True)
-            memo = _memo(tx)
-            self.landed[signature] = (self.height(), err, memo)
-            if err is None:
-                self.executed_memos[memo] = self.executed_memos.get(memo, 0) + 1
-            self._announce(signature)
+            err, units = double.run(tx, execute=True)
+            program = str(next(k for k, d in self.programs.items() if d is double))
+            logs = [f"Program {program} invoke [1]"] + (
+                [f"Program {program} failed: custom program error"]
+                if err
+                else [
+                    f"Program {program} consumed {units} of 200000 compute units",
+                    f"Program {program} success",
+                ]
+            )
+            self._land(tx, err, logs)
             return signature
         result = self.svm.send_transaction(tx)
         if isinstance(result, FailedTransactionMetadata):
             if result.err() == TransactionErrorFieldless.BlockhashNotFound:
                 return signature  # dropped: its blockhash is gone
-            self.landed[signature] = (self.height(), str(result.err()), _memo(tx))
-            self._announce(signature)
+            self._land(tx, str(result.err()), list(result.meta().logs()))
             return signature
-        memo = _memo(tx)
-        self.landed[signature] = (self.height(), None, memo)
-        self.executed_memos[memo] = self.executed_memos.get(memo, 0) + 1
-        self._announce(signature)
+        self._land(tx, None, list(result.logs()))
         return signature
+
+    def would_land(self, raw: bytes) -> bool:
+        """Whether `raw` would land without error now (a bundle lands only if each of its would)."""
+        tx = VersionedTransaction.from_bytes(raw)
+        if str(tx.signatures[0]) in self.landed or not self.blockhash_current(raw):
+            return False
+        if not all(tx.verify_with_results()):
+            return False
+        double = self.program_of(tx)
+        if double is not None:
+            return double.run(tx, execute=False)[0] is None
+        return not isinstance(self.svm.simulate_transaction(tx), FailedTransactionMetadata)
+
+    def _land(self, tx: VersionedTransaction, err: object, logs: list[str]) -> None:
+        """Record a transaction that made it into a slot (ok or failed) and tell the listeners."""
+        signature, memo = str(tx.signatures[0]), _memo(tx)
+        self.landed[signature] = (self.height(), err, memo)
+        self.details[signature] = (logs, [str(k) for k in tx.message.account_keys])
+        if err is None:
+            self.executed_memos[memo] = self.executed_memos.get(memo, 0) + 1
+        self._announce(signature)
 
     def _announce(self, signature: str) -> None:
         slot, err, _memo_text = self.landed[signature]

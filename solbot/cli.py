@@ -60,6 +60,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "portfolio",
     "rebalance",
     "reset",
+    "sandbox",
 )
 
 
