@@ -27,6 +27,15 @@ from solders.transaction_status import TransactionErrorFieldless
 
 from chain.local import MEMO_PROGRAM_ID, LocalChain
 from sandbox.faults import Faults
+from sandbox.history import (
+    Record,
+    Snapshot,
+    account_keys,
+    fee_of,
+    snapshot,
+    token_account_json,
+    transaction_json,
+)
 
 
 class ProgramDouble(Protocol):
@@ -60,6 +69,12 @@ class SandboxRpc:
         self.methods: dict[str, int] = {}  # requests by method
         self.simulated: list[VersionedTransaction] = []  # what simulateTransaction was given
         self.details: dict[str, tuple[list[str], list[str]]] = {}  # signature -> (logs, account keys)
+        self.history: dict[str, Record] = {}  # signature -> what getTransaction answers
+        self._pending: tuple[list[Pubkey], Snapshot, tuple[list[str], list[str]]] = (
+            [],
+            Snapshot([], []),
+            ([], []),
+        )
         self.on_landed: list[Callable[[str, int, object], None]] = []  # (signature, slot, err) listeners
 
     def add_lookup_table(self, addresses: list[Pubkey]) -> Pubkey:
@@ -101,6 +116,8 @@ class SandboxRpc:
         self.height()
         if signature in self.landed:
             return signature
+        keys, writable, readonly = account_keys(self.svm, tx)
+        self._pending = (keys, snapshot(self.svm, keys), (writable, readonly))
         double = self.program_of(tx)
         if double is not None:
             if not self.blockhash_current(raw) or not all(tx.verify_with_results()):
@@ -115,15 +132,16 @@ class SandboxRpc:
                     f"Program {program} success",
                 ]
             )
-            self._land(tx, err, logs)
+            self._land(tx, err, logs, units)
             return signature
         result = self.svm.send_transaction(tx)
         if isinstance(result, FailedTransactionMetadata):
             if result.err() == TransactionErrorFieldless.BlockhashNotFound:
                 return signature  # dropped: its blockhash is gone
-            self._land(tx, str(result.err()), list(result.meta().logs()))
+            meta = result.meta()
+            self._land(tx, str(result.err()), list(meta.logs()), meta.compute_units_consumed(), result.err())
             return signature
-        self._land(tx, None, list(result.logs()))
+        self._land(tx, None, list(result.logs()), result.compute_units_consumed())
         return signature
 
     def would_land(self, raw: bytes) -> bool:
@@ -138,10 +156,19 @@ class SandboxRpc:
             return double.run(tx, execute=False)[0] is None
         return not isinstance(self.svm.simulate_transaction(tx), FailedTransactionMetadata)
 
-    def _land(self, tx: VersionedTransaction, err: object, logs: list[str]) -> None:
+    def _land(
+        self, tx: VersionedTransaction, err: object, logs: list[str], units: int, svm_err: object = None
+    ) -> None:
         """Record a transaction that made it into a slot (ok or failed) and tell the listeners."""
         signature, memo = str(tx.signatures[0]), _memo(tx)
-        self.landed[signature] = (self.height(), err, memo)
+        slot = self.height()
+        self.landed[signature] = (slot, err, memo)
+        keys, pre, loaded = self._pending
+        wire = wire_error(svm_err) if svm_err is not None else err
+        post = snapshot(self.svm, keys)
+        self.history[signature] = Record(
+            slot, int(time.time()), bytes(tx), wire, logs, units, fee_of(tx), pre, post, loaded
+        )
         self.details[signature] = (logs, [str(k) for k in tx.message.account_keys])
         if err is None:
             self.executed_memos[memo] = self.executed_memos.get(memo, 0) + 1
@@ -201,6 +228,10 @@ class SandboxRpc:
                     }
                 )
             tx = VersionedTransaction.from_bytes(raw)
+            if not skip and str(tx.signatures[0]) in self.landed:  # preflight sees it already executed
+                data = {"err": "AlreadyProcessed", "logs": [], "unitsConsumed": 0}
+                message = "Transaction simulation failed: This transaction has already been processed"
+                raise RpcFault({"code": -32002, "message": message, "data": data})
             if fault == "drop":
                 return str(tx.signatures[0])
             self.sent += 1
@@ -254,6 +285,12 @@ class SandboxRpc:
 
     def dispatch_wallet(self, method: str, params: list[Any], context: dict[str, int]) -> Any:
         """The clock and lamport methods (getSlot, getBalance, requestAirdrop)."""
+        if method == "getTransaction":
+            record = self.history.get(params[0])
+            encoding = (params[1] if len(params) > 1 else {}).get("encoding", "json")
+            return None if record is None else transaction_json(record, encoding)
+        if method == "getTokenAccountsByOwner":
+            return {"context": context, "value": self.token_accounts(params[0], params[1])}
         if method == "getSlot":
             return self.height()
         if method == "getBalance":
@@ -268,6 +305,28 @@ class SandboxRpc:
             self._announce(signature)
             return signature
         raise RpcFault({"code": -32601, "message": "Method not found"})
+
+    def token_accounts(self, owner: str, selector: dict[str, str]) -> list[dict[str, Any]]:
+        """The owner's token accounts among those the sandbox knows (the chain's wallet accounts and
+        vaults, and every account a landed transaction named), filtered by mint or token program."""
+        known = {self.chain.wallet_account(m) for m in self.chain.mints()}
+        for record in self.history.values():
+            known.update(account_keys(self.svm, VersionedTransaction.from_bytes(record.raw))[0])
+        out = []
+        for address in sorted(known, key=str):
+            account = self.svm.get_account(address)
+            entry = None if account is None else token_account_json(address, account, self.svm)
+            if entry is None:
+                continue
+            info = entry["account"]["data"]["parsed"]["info"]
+            if info["owner"] != owner:
+                continue
+            if "mint" in selector and info["mint"] != selector["mint"]:
+                continue
+            if "programId" in selector and entry["account"]["owner"] != selector["programId"]:
+                continue
+            out.append(entry)
+        return out
 
     def account_value(self, address: str) -> dict[str, Any] | None:
         """An account as `getAccountInfo` writes it: a served one, else what the SVM holds, else None."""
