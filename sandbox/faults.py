@@ -6,7 +6,10 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-FAULT_KINDS = ("timeout", "rate_limit", "blockhash_not_found", "drop")
+ROLLBACK_SLOTS = 4  # how long a rolled-back transaction shows as processed
+
+FAULT_KINDS = ("timeout", "rate_limit", "blockhash_not_found", "drop", "rollback")  # probabilities
+SLOT_FAULTS = ("slow_confirmation_slots", "lag_slots")  # counts of slots
 
 
 @dataclass
@@ -17,12 +20,20 @@ class Faults:
     rate_limit: float = 0.0  # HTTP 429 with Retry-After
     blockhash_not_found: float = 0.0  # sendTransaction only: -32002 BlockhashNotFound, not executed
     drop: float = 0.0  # sendTransaction only: accepted (signature returned) but never executed
+    # sendTransaction only: seen "processed" for ROLLBACK_SLOTS, then its slot is rolled back (never executed)
+    rollback: float = 0.0
+    slow_confirmation_slots: int = 0  # a landed transaction's status shows only this many slots later
+    lag_slots: int = 0  # the node answers slots, heights and statuses as of this many slots ago
     seed: int = 7
     rng: random.Random = field(init=False)
     counts: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
+
+    def visible(self, landed_slot: int, now: int) -> bool:
+        """Whether a status landed at `landed_slot` shows at `now` on this (slow, lagging) node."""
+        return landed_slot + self.slow_confirmation_slots <= now - self.lag_slots
 
     def draw(self, *kinds: str) -> str:
         roll = self.rng.random()

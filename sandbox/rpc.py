@@ -26,7 +26,7 @@ from solders.transaction_metadata import FailedTransactionMetadata
 from solders.transaction_status import TransactionErrorFieldless
 
 from chain.local import MEMO_PROGRAM_ID, LocalChain
-from sandbox.faults import Faults
+from sandbox.faults import ROLLBACK_SLOTS, Faults
 from sandbox.history import (
     Record,
     Snapshot,
@@ -69,6 +69,10 @@ class SandboxRpc:
         self.methods: dict[str, int] = {}  # requests by method
         self.simulated: list[VersionedTransaction] = []  # what simulateTransaction was given
         self.details: dict[str, tuple[list[str], list[str]]] = {}  # signature -> (logs, account keys)
+        # A resend of a landed transaction under preflight: -32002 AlreadyProcessed, as a node answers
+        # (False: its signature, as the double did before the sandbox; for clients that cannot take it yet).
+        self.already_processed_error = True
+        self.rolled_back: dict[str, int] = {}  # signature -> the slot it was seen processed in
         self.history: dict[str, Record] = {}  # signature -> what getTransaction answers
         self._pending: tuple[list[Pubkey], Snapshot, tuple[list[str], list[str]]] = (
             [],
@@ -190,7 +194,9 @@ class SandboxRpc:
         self.methods[method] = self.methods.get(method, 0) + 1
         send = method == "sendTransaction"
         kinds = (
-            ("timeout", "rate_limit", "blockhash_not_found", "drop") if send else ("timeout", "rate_limit")
+            ("timeout", "rate_limit", "blockhash_not_found", "drop", "rollback")
+            if send
+            else ("timeout", "rate_limit")
         )
         fault = self.faults.draw(*kinds)
         if fault == "rate_limit":
@@ -211,7 +217,7 @@ class SandboxRpc:
     def dispatch(self, method: str, params: list[Any], fault: str) -> Any:
         context = {"slot": self.height()}
         if method == "getBlockHeight":
-            return self.height()
+            return self.height() - self.faults.lag_slots
         if method == "getLatestBlockhash":
             value = {"blockhash": str(self.svm.latest_blockhash()), "lastValidBlockHeight": self.last_valid()}
             return {"context": context, "value": value}
@@ -228,11 +234,14 @@ class SandboxRpc:
                     }
                 )
             tx = VersionedTransaction.from_bytes(raw)
-            if not skip and str(tx.signatures[0]) in self.landed:  # preflight sees it already executed
+            if self.already_processed_error and not skip and str(tx.signatures[0]) in self.landed:  # preflight sees it already executed
                 data = {"err": "AlreadyProcessed", "logs": [], "unitsConsumed": 0}
                 message = "Transaction simulation failed: This transaction has already been processed"
                 raise RpcFault({"code": -32002, "message": message, "data": data})
             if fault == "drop":
+                return str(tx.signatures[0])
+            if fault == "rollback":  # processed in a slot that will not survive: never executed
+                self.rolled_back[str(tx.signatures[0])] = self.height()
                 return str(tx.signatures[0])
             self.sent += 1
             return self.execute(raw)
@@ -260,20 +269,11 @@ class SandboxRpc:
                 }
             return {"context": context, "value": value}
         if method == "getSignatureStatuses":
-            out = []
-            for sig in params[0]:
-                hit = self.landed.get(sig)
-                out.append(
-                    None
-                    if hit is None
-                    else {
-                        "slot": hit[0],
-                        "confirmations": 1,
-                        "err": None if hit[1] is None else {"InstructionError": hit[1]},
-                        "confirmationStatus": "confirmed",
-                    }
-                )
-            return {"context": context, "value": out}
+            now = self.height()
+            return {
+                "context": {"slot": now - self.faults.lag_slots},
+                "value": [self.status(g, now) for g in params[0]],
+            }
         if method == "getAccountInfo":
             return {"context": context, "value": self.account_value(params[0])}
         if method == "getMultipleAccounts":
@@ -292,7 +292,7 @@ class SandboxRpc:
         if method == "getTokenAccountsByOwner":
             return {"context": context, "value": self.token_accounts(params[0], params[1])}
         if method == "getSlot":
-            return self.height()
+            return self.height() - self.faults.lag_slots
         if method == "getBalance":
             held = self.svm.get_account(Pubkey.from_string(params[0]))
             return {"context": context, "value": 0 if held is None else held.lamports}
@@ -305,6 +305,21 @@ class SandboxRpc:
             self._announce(signature)
             return signature
         raise RpcFault({"code": -32601, "message": "Method not found"})
+
+    def status(self, signature: str, now: int) -> dict[str, Any] | None:
+        """One `getSignatureStatuses` entry as this node sees it at `now` (faults applied)."""
+        seen = self.rolled_back.get(signature)
+        if seen is not None and seen <= now - self.faults.lag_slots < seen + ROLLBACK_SLOTS:
+            return {"slot": seen, "confirmations": 0, "err": None, "confirmationStatus": "processed"}
+        hit = self.landed.get(signature)
+        if hit is None or not self.faults.visible(hit[0], now):
+            return None
+        return {
+            "slot": hit[0],
+            "confirmations": 1,
+            "err": None if hit[1] is None else {"InstructionError": hit[1]},
+            "confirmationStatus": "confirmed",
+        }
 
     def token_accounts(self, owner: str, selector: dict[str, str]) -> list[dict[str, Any]]:
         """The owner's token accounts among those the sandbox knows (the chain's wallet accounts and

@@ -29,8 +29,9 @@ def add_parser(subparsers: Any) -> None:
         "--fault",
         action="append",
         default=[],
-        metavar="KIND=P",
-        help="a fault per request with probability P; KIND: timeout, rate_limit, blockhash_not_found, drop",
+        metavar="KIND=VALUE",
+        help="a fault: timeout, rate_limit, blockhash_not_found, drop or rollback=P (a probability per "
+        "request); lag_slots or slow_confirmation_slots=N (slots)",
     )
 
 
@@ -45,28 +46,30 @@ def _int(name: str, text: str, low: int, high: int) -> int:
 
 
 def parse_faults(specs: list[str], seed: int) -> Any:
-    """`KIND=P` options into `Faults`; one ConfigError line for a bad one."""
-    from sandbox.faults import FAULT_KINDS, Faults
+    """`KIND=P` (a probability per request) and `KIND=N` (slots) options into `Faults`; one ConfigError
+    line for a bad one."""
+    from sandbox.faults import FAULT_KINDS, SLOT_FAULTS, Faults
 
-    found: dict[str, float] = {}
+    faults = Faults(seed=seed)
+    total = 0.0
     for spec in specs:
         kind, sep, text = spec.partition("=")
-        if not sep or kind not in FAULT_KINDS:
-            raise ConfigError(
-                f"bad option --fault: {spec!r}; expected KIND=P with KIND in {', '.join(FAULT_KINDS)}"
-            )
+        if not sep or kind not in FAULT_KINDS + SLOT_FAULTS:
+            kinds = ", ".join(FAULT_KINDS + SLOT_FAULTS)
+            raise ConfigError(f"bad option --fault: {spec!r}; expected KIND=VALUE with KIND in {kinds}")
+        if kind in SLOT_FAULTS:
+            setattr(faults, kind, _int(f"--fault {kind}", text, 0, 10_000))
+            continue
         try:
             p = float(text)
         except ValueError:
             raise ConfigError(f"bad option --fault: {text!r} is not a probability") from None
         if not 0.0 <= p <= 1.0:
             raise ConfigError(f"bad option --fault: {kind} probability {p} is outside 0..1")
-        found[kind] = p
-    if sum(found.values()) > 1.0:
-        raise ConfigError("bad option --fault: the probabilities add up to more than 1")
-    faults = Faults(seed=seed)
-    for kind, p in found.items():
         setattr(faults, kind, p)
+        total += p
+    if total > 1.0:
+        raise ConfigError("bad option --fault: the probabilities add up to more than 1")
     return faults
 
 
