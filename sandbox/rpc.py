@@ -234,7 +234,9 @@ class SandboxRpc:
                     }
                 )
             tx = VersionedTransaction.from_bytes(raw)
-            if self.already_processed_error and not skip and str(tx.signatures[0]) in self.landed:  # preflight sees it already executed
+            if (
+                self.already_processed_error and not skip and str(tx.signatures[0]) in self.landed
+            ):  # preflight sees it already executed
                 data = {"err": "AlreadyProcessed", "logs": [], "unitsConsumed": 0}
                 message = "Transaction simulation failed: This transaction has already been processed"
                 raise RpcFault({"code": -32002, "message": message, "data": data})
