@@ -22,7 +22,9 @@ class Faults:
     drop: float = 0.0  # sendTransaction only: accepted (signature returned) but never executed
     # sendTransaction only: seen "processed" for ROLLBACK_SLOTS, then its slot is rolled back (never executed)
     rollback: float = 0.0
-    slow_confirmation_slots: int = 0  # a landed transaction's status shows only this many slots later
+    slow_confirmation_slots: int = (
+        0  # a landed transaction shows "processed" this many slots before "confirmed"
+    )
     lag_slots: int = 0  # the node answers slots, heights and statuses as of this many slots ago
     seed: int = 7
     rng: random.Random = field(init=False)
@@ -32,7 +34,7 @@ class Faults:
         self.rng = random.Random(self.seed)
 
     def visible(self, landed_slot: int, now: int) -> bool:
-        """Whether a status landed at `landed_slot` shows at `now` on this (slow, lagging) node."""
+        """Whether a transaction landed at `landed_slot` shows confirmed at `now` on this node."""
         return landed_slot + self.slow_confirmation_slots <= now - self.lag_slots
 
     def draw(self, *kinds: str) -> str:

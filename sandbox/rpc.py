@@ -314,13 +314,15 @@ class SandboxRpc:
         if seen is not None and seen <= now - self.faults.lag_slots < seen + ROLLBACK_SLOTS:
             return {"slot": seen, "confirmations": 0, "err": None, "confirmationStatus": "processed"}
         hit = self.landed.get(signature)
-        if hit is None or not self.faults.visible(hit[0], now):
+        seen_at = now - self.faults.lag_slots
+        if hit is None or hit[0] > seen_at:
             return None
+        confirmed = self.faults.visible(hit[0], now)  # slow: "processed" until the cluster confirms it
         return {
             "slot": hit[0],
-            "confirmations": 1,
+            "confirmations": 1 if confirmed else 0,
             "err": None if hit[1] is None else {"InstructionError": hit[1]},
-            "confirmationStatus": "confirmed",
+            "confirmationStatus": "confirmed" if confirmed else "processed",
         }
 
     def token_accounts(self, owner: str, selector: dict[str, str]) -> list[dict[str, Any]]:

@@ -60,14 +60,15 @@ async def test_an_expired_blockhash_is_answered_blockhash_not_found(world: World
     assert "expired" not in world.rpc.executed_memos
 
 
-async def test_slow_confirmation_shows_a_landed_status_only_slots_later(world: World, rpc: RpcClient) -> None:
+async def test_slow_confirmation_shows_processed_until_slots_later(world: World, rpc: RpcClient) -> None:
     world.rpc.faults = Faults(slow_confirmation_slots=20)
     signature = await rpc.send_transaction(b64(usdc_payment(world, 5, await _blockhash(rpc), "slow")))
     landed_slot = world.rpc.landed[signature][0]
-    assert (await rpc.get_signature_statuses([signature]))[0] is None
+    early = (await rpc.get_signature_statuses([signature]))[0]
+    assert early is not None and early.confirmation_status == "processed"
     await eventually(lambda: world.rpc.height() >= landed_slot + 21)
     status = (await rpc.get_signature_statuses([signature]))[0]
-    assert status is not None and status.slot == landed_slot
+    assert status is not None and status.slot == landed_slot and status.confirmation_status == "confirmed"
 
 
 async def test_a_lagging_node_answers_stale_slots_and_statuses(world: World, rpc: RpcClient) -> None:
