@@ -1,5 +1,6 @@
 """The sandbox's Jupiter-shaped API (`/swap/v1`: quote, swap, swap-instructions; shapes from Jupiter's
-API reference, dev.jup.ag/docs/api/swap-api) whose routes are the sandbox's constant-product pools."""
+API reference, dev.jup.ag/docs/api/swap-api) whose routes are the sandbox's constant-product pools
+(`sandbox.pools`: they log each landed swap as Raydium does, and their reserves follow the vaults)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from solders.transaction import VersionedTransaction
 from chain.local import transfer_checked_ix
 from market import amm
 from sandbox.faults import Faults
+from sandbox.pools import RaydiumPools
 from sandbox.rpc import SandboxRpc
 from streams.records import PoolState
 from venues.fees import set_compute_unit_limit
@@ -43,14 +45,16 @@ class SandboxJupiter:
         self.wallet = wallet
         self.faults = faults or Faults()
         self.hang_s = 1.0
-        self.pools: dict[tuple[str, str], PoolState] = {}
+        self.pairs: dict[tuple[str, str], str] = {}  # (input mint, output mint) -> pool address
+        self.amm = RaydiumPools(self.chain, {state.pool: state for state in pools})
+        rpc.log_hooks.append(self.amm)
         self.requests: dict[str, int] = {}
         for state in pools:
             self.chain.ensure_pool(state)
             for mint in (state.base_mint, state.quote_mint):
                 self.chain.delegate_vault(state.pool, mint, wallet)
-            self.pools[(state.base_mint, state.quote_mint)] = state
-            self.pools[(state.quote_mint, state.base_mint)] = state
+            self.pairs[(state.base_mint, state.quote_mint)] = state.pool
+            self.pairs[(state.quote_mint, state.base_mint)] = state.pool
         self.tables: list[AddressLookupTableAccount] = []
         if lookup_table:
             keys: dict[Pubkey, None] = {}
@@ -80,7 +84,7 @@ class SandboxJupiter:
         return None
 
     def _quote(self, input_mint: str, output_mint: str, amount: int, slippage_bps: int) -> dict[str, Any]:
-        state = self.pools[(input_mint, output_mint)]
+        state = self.amm.pools[self.pairs[(input_mint, output_mint)]]
         buy = input_mint == state.quote_mint
         r_in, r_out = (
             (state.quote_reserve, state.base_reserve) if buy else (state.base_reserve, state.quote_reserve)
@@ -123,7 +127,7 @@ class SandboxJupiter:
         quote = body["quoteResponse"]
         user = Pubkey.from_string(body["userPublicKey"])
         spent, received = quote["inputMint"], quote["outputMint"]
-        state = self.pools[(spent, received)]
+        state = self.amm.pools[self.pairs[(spent, received)]]
         chain = self.chain
         decimals = {state.base_mint: state.base_decimals, state.quote_mint: state.quote_decimals}
         return user, [

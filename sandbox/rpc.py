@@ -37,6 +37,8 @@ from sandbox.history import (
     transaction_json,
 )
 
+LogHook = Callable[[list[Pubkey], Snapshot, Snapshot], tuple[list[str], list[str]]]
+
 
 class ProgramDouble(Protocol):
     """A program the SVM does not have, played by the sandbox."""
@@ -79,6 +81,7 @@ class SandboxRpc:
             Snapshot([], []),
             ([], []),
         )
+        self.log_hooks: list[LogHook] = []  # (keys, pre, post) -> (log lines, mentioned keys)
         self.on_landed: list[Callable[[str, int, object], None]] = []  # (signature, slot, err) listeners
 
     def add_lookup_table(self, addresses: list[Pubkey]) -> Pubkey:
@@ -170,10 +173,16 @@ class SandboxRpc:
         keys, pre, loaded = self._pending
         wire = wire_error(svm_err) if svm_err is not None else err
         post = snapshot(self.svm, keys)
+        mentioned = [str(k) for k in tx.message.account_keys]
+        if err is None:
+            for hook in self.log_hooks:  # programs the sandbox plays on top of the SVM's transfers
+                lines, extra = hook(keys, pre, post)
+                logs += lines
+                mentioned += extra
+        self.details[signature] = (logs, mentioned)
         self.history[signature] = Record(
             slot, int(time.time()), bytes(tx), wire, logs, units, fee_of(tx), pre, post, loaded
         )
-        self.details[signature] = (logs, [str(k) for k in tx.message.account_keys])
         if err is None:
             self.executed_memos[memo] = self.executed_memos.get(memo, 0) + 1
         self._announce(signature)
