@@ -198,8 +198,12 @@ class SandboxRpc:
         return tx.message.recent_blockhash == self.svm.latest_blockhash()
 
     async def handle(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        method, params, rid = body["method"], body.get("params", []), body.get("id")
+        try:
+            body = await request.json()
+            method, params, rid = str(body["method"]), body.get("params") or [], body.get("id")
+        except (ValueError, KeyError, TypeError):  # not a JSON-RPC request: what a node answers
+            error = {"code": -32700, "message": "Parse error"}
+            return web.json_response({"jsonrpc": "2.0", "error": error, "id": None})
         self.methods[method] = self.methods.get(method, 0) + 1
         send = method == "sendTransaction"
         kinds = (
@@ -221,6 +225,9 @@ class SandboxRpc:
             result = self.dispatch(method, params, fault)
         except RpcFault as exc:
             return web.json_response({"jsonrpc": "2.0", "error": exc.error, "id": rid})
+        except (ValueError, KeyError, TypeError, IndexError) as exc:  # bad params: never a 500
+            error = {"code": -32602, "message": f"Invalid params: {type(exc).__name__}"}
+            return web.json_response({"jsonrpc": "2.0", "error": error, "id": rid})
         return web.json_response({"jsonrpc": "2.0", "result": result, "id": rid})
 
     def dispatch(self, method: str, params: list[Any], fault: str) -> Any:

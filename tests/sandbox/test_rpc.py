@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from solders.hash import Hash
 from solders.keypair import Keypair
@@ -94,3 +95,20 @@ async def test_accounts_token_accounts_balances_airdrops_and_fees(world: World, 
     world.rpc.recent_fees = [0, 1_000, 5_000]
     fees = await rpc.get_recent_prioritization_fees([str(owner)])
     assert [f.micro_lamports for f in fees] == [0, 1_000, 5_000]
+
+
+async def test_malformed_requests_get_json_rpc_errors_not_500s(world: World) -> None:
+    url = world.urls["SOLANA_RPC_URL"]
+    async with httpx.AsyncClient() as http:
+        garbage = await http.post(url, content=b"{not json")
+        bad_params = await http.post(
+            url, json={"jsonrpc": "2.0", "id": 3, "method": "getBalance", "params": []}
+        )
+        unknown = await http.post(url, json={"jsonrpc": "2.0", "id": 4, "method": "getNothing"})
+    assert garbage.status_code == 200 and garbage.json()["error"]["code"] == -32700
+    assert bad_params.json() == {
+        "jsonrpc": "2.0",
+        "error": {"code": -32602, "message": "Invalid params: IndexError"},
+        "id": 3,
+    }
+    assert unknown.json()["error"]["code"] == -32601
