@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import time
+
 from solders.keypair import Keypair
 from solders.message import MessageV0
 from solders.pubkey import Pubkey
@@ -15,6 +18,31 @@ from sandbox.rpc import SandboxRpc
 from streams.records import PoolState
 from venues.pumpfun import schemas as pump
 from venues.pumpfun.addresses import TOKEN_PROGRAM_ID
+
+
+def trade_event_line(mint: str, sol: int, tokens: int, is_buy: bool, user: Pubkey, after: bc.Curve) -> str:
+    """A `TradeEvent` as a `Program data:` line, in its first (129-byte) layout, which every decoder
+    version reads: mint, sol and token amounts, side, user, timestamp, the reserves after the trade
+    (pump-fun/pump-public-docs, idl/pump.json: events.TradeEvent; docs/protocols/README.md)."""
+    body = (
+        pump.TRADE_EVENT_DISCRIMINATOR
+        + bytes(Pubkey.from_string(mint))
+        + sol.to_bytes(8, "little")
+        + tokens.to_bytes(8, "little")
+        + bytes([is_buy])
+        + bytes(user)
+        + int(time.time()).to_bytes(8, "little", signed=True)
+        + b"".join(
+            v.to_bytes(8, "little")
+            for v in (
+                after.virtual_sol_reserves,
+                after.virtual_token_reserves,
+                after.real_sol_reserves,
+                after.real_token_reserves,
+            )
+        )
+    )
+    return f"Program data: {base64.b64encode(body).decode()}"
 
 
 class SandboxPump:
@@ -41,6 +69,8 @@ class SandboxPump:
         rpc.accounts[state.pool] = lambda: (self.account_data(), pump.PROGRAM_ID)
         # The venue reads the mint's owner for its token program (a legacy SPL Token coin here).
         rpc.accounts[state.base_mint] = lambda: (bytes(82), str(TOKEN_PROGRAM_ID))
+
+        self.last_logs: list[str] = []
 
     def account_data(self) -> bytes:
         c = self.curve
@@ -83,7 +113,16 @@ class SandboxPump:
         if execute:
             self._transfer(moves, str(tx.signatures[0]))
             self.curve = after
+            sol = cost if data[:8] == self.BUY else gross
+            token = tokens if data[:8] == self.BUY else amount
+            self.last_logs = [
+                trade_event_line(state.base_mint, sol, token, data[:8] == self.BUY, keys[0], after)
+            ]
         return None, 42_000
+
+    def logs(self) -> list[str]:
+        """The program's log lines for the trade `run` last executed."""
+        return self.last_logs
 
     def _transfer(self, moves: tuple[tuple[str, int, bool], ...], signature: str) -> None:
         chain, user, pool = self.chain, self.wallet.pubkey(), self.state.pool

@@ -47,6 +47,10 @@ class ProgramDouble(Protocol):
         """(the wire error or None, units consumed); with `execute`, its effect happens on the chain."""
         ...
 
+    def logs(self) -> list[str]:
+        """The program's own log lines (its events) for the transaction it last executed."""
+        ...
+
 
 class SandboxRpc:
     """The Solana JSON-RPC server over a `LocalChain`."""
@@ -131,7 +135,8 @@ class SandboxRpc:
                 return signature  # dropped, as the SVM drops a stale or badly signed transaction
             err, units = double.run(tx, execute=True)
             program = str(next(k for k, d in self.programs.items() if d is double))
-            logs = [f"Program {program} invoke [1]"] + (
+            events = [] if err else double.logs()
+            logs = [f"Program {program} invoke [1]", *events] + (
                 [f"Program {program} failed: custom program error"]
                 if err
                 else [

@@ -9,15 +9,20 @@ import base64
 
 import httpx
 from solders.message import MessageV0, to_bytes_versioned
+from solders.pubkey import Pubkey
 from solders.transaction import VersionedTransaction
 
 from chain.logs import walk_logs
 from chain.rpc import RpcClient
 from collectors.solana_ws import Notification, SolanaWsClient
 from market import amm
+from market import bonding_curve as bc
 from sandbox.pools import ray_log_line
+from sandbox.pump import trade_event_line
 from sandbox.world import SOL, USDC, World, sol_usdc_pool
 from tests.sandbox.helpers import b64, eventually
+from venues import registry
+from venues.pumpfun.schemas import PROGRAM_ID as PUMP
 from venues.raydium import decoders as raydium
 from venues.raydium.schemas import PC_TO_COIN, SwapBaseIn
 
@@ -90,3 +95,25 @@ async def test_a_routed_swap_logs_ray_log_and_moves_the_reserves(world: World, r
     finally:
         runner.cancel()
         await asyncio.gather(runner, return_exceptions=True)
+
+
+def test_the_pump_curve_logs_a_trade_event_the_registry_decodes() -> None:
+    user = Pubkey.new_unique()
+    after = bc.Curve(1_000_000_000_000, 30_000_000_000, 800_000_000_000)
+    line = trade_event_line(
+        "7R4zU5pgHFxRQaNUhhCAPFXaSN6AWiheD6rRfkFJpump", 10**9, 35 * 10**9, True, user, after
+    )
+    logs = [f"Program {PUMP} invoke [1]", line, f"Program {PUMP} success"]
+    found = registry.decode_transaction_logs(logs, signature="s", slot=1, received_ms=0)  # the collector's
+    event = found[0].event
+    assert (event.sol_amount, event.token_amount, event.is_buy, event.user) == (
+        10**9,
+        35 * 10**9,
+        True,
+        str(user),
+    )
+    assert (event.virtual_sol_reserves, event.virtual_token_reserves, event.real_token_reserves) == (
+        30_000_000_000,
+        1_000_000_000_000,
+        800_000_000_000,
+    )
