@@ -88,6 +88,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "rebalance",
     "reset",
     "config",
+    "sandbox",
 )
 
 

@@ -29,6 +29,7 @@ APP_PACKAGES = (
     "store",
     "services",
     "backtest",
+    "sandbox",
     "agents",
     "web",
     "solbot",
@@ -68,6 +69,8 @@ LAYERS: dict[str, int] = {
     "streams.broker": 3,
     # the backtest: the cores without Faust
     "backtest": 4,
+    # the sandbox: a local mainnet-shaped world built from the chain, the pool maths and the venues' codecs
+    "sandbox": 4,
     # Faust wiring
     "streams": 4,
     "tables": 4,

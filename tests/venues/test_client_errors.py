@@ -24,7 +24,7 @@ from core.errors import (
     VenueError,
     VenueRejected,
 )
-from tests.venues.live_fakes import serve
+from sandbox.http import serve
 from venues.jito.execution import JitoClient
 from venues.jupiter.config import JupiterConfig
 from venues.jupiter.execution import JupiterVenue

@@ -16,7 +16,7 @@ from solders.pubkey import Pubkey
 from chain.rpc import RpcClient
 from core.errors import ConfigError
 from core.settings import load_settings
-from tests.venues.live_fakes import serve
+from sandbox.http import serve
 from venues.fee_policy import FeeLimits, FeePolicy, TipFloor, Urgency, percentile, sol_to_lamports, urgency_of
 from venues.fee_source import FixedFees, LandingFees, fee_limits, write_locked
 from venues.fees import PriorityFeePolicy, TipPolicy

@@ -12,7 +12,7 @@ from solders.keypair import Keypair
 from chain.local import memo_ix
 from chain.rpc import RpcClient
 from core.errors import BlockhashNotFound, PreflightFailed
-from tests.venues.live_fakes import serve
+from sandbox.http import serve
 from venues.fees import PriorityFeePolicy
 from venues.preflight import preflight, raise_for_simulation
 

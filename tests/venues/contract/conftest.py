@@ -4,7 +4,7 @@ Each case runs on exactly the registry entries that declare the capabilities it 
 parametrises the `entry` fixture with those entries (read from `venues.registry.REGISTRY` at collection,
 so a new venue joins every case it declares, and nothing is skipped); a case without it runs once per
 entry. `harness` builds that venue's execution venue with `venues.registry.build_venue`, on a LiteSVM
-chain behind the RPC double of `tests/venues/live_fakes.py` (plus its Jupiter or Pump.fun double), and
+chain behind the RPC double of `sandbox/` (plus its Jupiter or Pump.fun double), and
 says how the venue is driven: the in-transaction driver (`execute`) for the paper venue,
 `venues.lifecycle.OrderLifecycle` (on the test's database) for the venues that send transactions. A venue
 that declares `SPOT_SWAP` without a harness here fails, so a new venue cannot pass the suite by omission.
@@ -26,8 +26,12 @@ from chain.local import LocalChain
 from chain.rpc import RpcClient
 from core.settings import Settings, load_settings
 from market.tokens import USDC, WSOL
+from sandbox.faults import Faults
+from sandbox.http import serve
+from sandbox.jupiter import SandboxJupiter
+from sandbox.pump import SandboxPump
+from sandbox.rpc import SandboxRpc
 from streams.records import Fill, Order, PoolState
-from tests.venues.live_fakes import FakeJupiter, FakePump, FakeRpc, Faults, serve
 from venues.interface import Settlement, Venue
 from venues.jupiter.config import JupiterConfig
 from venues.lifecycle import LifecycleConfig, OrderLifecycle
@@ -118,7 +122,7 @@ async def _paper(stack: AsyncExitStack, settings: Settings, db: asyncpg.Pool | N
     return Harness(venue, venue.execute, chain, CP_POOL, 100 * 10**6, 10**9, [])
 
 
-async def _served_rpc(stack: AsyncExitStack, rpc: FakeRpc) -> tuple[RpcClient, httpx.AsyncClient]:
+async def _served_rpc(stack: AsyncExitStack, rpc: SandboxRpc) -> tuple[RpcClient, httpx.AsyncClient]:
     runner, url = await serve([("POST", "/", rpc.handle)])
     stack.push_async_callback(runner.cleanup)
     http = httpx.AsyncClient(timeout=2.0)
@@ -137,8 +141,8 @@ async def _jupiter(stack: AsyncExitStack, settings: Settings, db: asyncpg.Pool |
     wallet = Keypair()
     chain = LocalChain({WSOL: 9, USDC: 6}, wallet)
     chain.fund_wallet({WSOL: 100 * 10**9, USDC: 10_000 * 10**6})
-    rpc = FakeRpc(chain, slot_s=0.02, window=1_000)
-    jupiter = FakeJupiter(rpc, wallet.pubkey(), [CP_POOL])
+    rpc = SandboxRpc(chain, slot_s=0.02, window=1_000)
+    jupiter = SandboxJupiter(rpc, wallet.pubkey(), [CP_POOL])
     rpc_client, http = await _served_rpc(stack, rpc)
     runner, jup_url = await serve(jupiter.routes())
     stack.push_async_callback(runner.cleanup)
@@ -167,8 +171,8 @@ async def _pumpfun(stack: AsyncExitStack, settings: Settings, db: asyncpg.Pool |
         real_base_reserve=793_100_000_000_000,
     )
     chain = LocalChain({WSOL: 9}, wallet)
-    rpc = FakeRpc(chain, slot_s=0.02, window=1_000)
-    FakePump(rpc, wallet, state, creator=Keypair().pubkey())
+    rpc = SandboxRpc(chain, slot_s=0.02, window=1_000)
+    SandboxPump(rpc, wallet, state, creator=Keypair().pubkey())
     chain.fund_wallet({WSOL: 10 * 10**9, str(mint): 10**12})
     rpc_client, _http = await _served_rpc(stack, rpc)
     config = PumpFunConfig(fee_recipient=Keypair().pubkey())

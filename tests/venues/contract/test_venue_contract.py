@@ -20,9 +20,10 @@ from core.errors import VenueError, VenueRejected
 from market.fills import FAILED, FILLED, SLIPPAGE, fill_id, mint_flows
 from market.tokens import USDC
 from market.venues import VenueName, kind_of
+from sandbox.http import serve
+from sandbox.jito import SandboxJito
+from sandbox.rpc import SandboxRpc
 from tests.venues.contract.conftest import SPOT_SWAP, Harness, on_venues, venues_with
-from tests.venues.fake_jito import FakeJito
-from tests.venues.live_fakes import FakeRpc, serve
 from venues.fees import transaction_base64
 from venues.interface import PreparedTx, Refused, Settlement, Venue, retryable
 from venues.jito.execution import tip_instruction
@@ -171,8 +172,8 @@ async def test_a_relay_lands_a_signed_transaction_atomically(entry: VenueEntry) 
     wallet = Keypair()
     chain = LocalChain({USDC: 6}, wallet)
     chain.fund_wallet({USDC: 10**9})
-    rpc = FakeRpc(chain, slot_s=0.02, window=1_000)
-    engine = FakeJito(rpc)
+    rpc = SandboxRpc(chain, slot_s=0.02, window=1_000)
+    engine = SandboxJito(rpc)
     runner, url = await serve([("POST", "/api/v1/bundles", engine.handle)])
     relay = entry.relay(f"{url}/api/v1/bundles")
     try:

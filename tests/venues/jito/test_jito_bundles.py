@@ -18,9 +18,11 @@ from solders.keypair import Keypair
 
 from chain.local import LocalChain
 from chain.rpc import RpcClient
-from tests.venues.fake_jito import FakeJito
+from sandbox.http import serve
+from sandbox.jito import SandboxJito
+from sandbox.jupiter import SandboxJupiter
+from sandbox.rpc import SandboxRpc
 from tests.venues.jupiter.test_jupiter_build import SOL, STATE, USDC, order
-from tests.venues.live_fakes import FakeJupiter, FakeRpc, serve
 from venues.fees import PriorityFeePolicy
 from venues.jito.execution import JitoClient
 from venues.jupiter.config import JupiterConfig
@@ -46,8 +48,8 @@ class Recording:
 
 @dataclass
 class Bundles:
-    rpc: FakeRpc
-    jito: FakeJito
+    rpc: SandboxRpc
+    jito: SandboxJito
     venue: JupiterVenue
     fees: Recording
     jito_client: JitoClient
@@ -59,9 +61,9 @@ async def bundles(request: pytest.FixtureRequest) -> AsyncIterator[Bundles]:
     wallet = Keypair()
     chain = LocalChain({SOL: 9, USDC: 6}, wallet)
     chain.fund_wallet({SOL: 10**13, USDC: 10**12})
-    rpc = FakeRpc(chain, slot_s=0.02, window=5_000)  # a blockhash lives 100 s: expiry never decides here
-    jupiter = FakeJupiter(rpc, wallet.pubkey(), [STATE])
-    jito = FakeJito(rpc, **options.get("engine", {}))
+    rpc = SandboxRpc(chain, slot_s=0.02, window=5_000)  # a blockhash lives 100 s: expiry never decides here
+    jupiter = SandboxJupiter(rpc, wallet.pubkey(), [STATE])
+    jito = SandboxJito(rpc, **options.get("engine", {}))
     runners = []
     for routes in ([("POST", "/", rpc.handle)], jupiter.routes(), [("POST", "/api/v1/bundles", jito.handle)]):
         runner, url = await serve(routes)

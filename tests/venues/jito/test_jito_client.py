@@ -8,7 +8,7 @@ import pytest
 from aiohttp import web
 
 from core.errors import RpcError, RpcRateLimited
-from tests.venues.live_fakes import serve
+from sandbox.http import serve
 from venues.jito.execution import TIP_ACCOUNTS, JitoClient
 from venues.jito.schemas import BundleStatus
 

@@ -13,7 +13,7 @@ import pytest
 from aiohttp import web
 
 from core.errors import RpcRateLimited
-from tests.venues.live_fakes import serve
+from sandbox.http import serve
 from venues.interface import RelayVerdict
 from venues.jito.execution import JitoClient
 from venues.jito.rate import TokenBucket

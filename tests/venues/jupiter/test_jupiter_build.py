@@ -22,9 +22,11 @@ from solders.transaction import VersionedTransaction
 from chain.local import MEMO_PROGRAM_ID, LocalChain
 from chain.rpc import RpcClient
 from core.errors import DecodeError, VenueError
+from sandbox.http import serve
+from sandbox.jito import SandboxJito
+from sandbox.jupiter import SandboxJupiter
+from sandbox.rpc import SandboxRpc
 from streams.records import Order, PoolState
-from tests.venues.fake_jito import FakeJito
-from tests.venues.live_fakes import FakeJupiter, FakeRpc, serve
 from venues.fee_source import FixedFees
 from venues.fees import COMPUTE_BUDGET_PROGRAM_ID, PriorityFeePolicy, TipPolicy, unit_limit
 from venues.interface import PreparedTx
@@ -123,9 +125,9 @@ def order(i: int, side: str = "buy", kind: str = "entry") -> Order:
 
 @dataclass
 class Stack:
-    rpc: FakeRpc
-    jupiter: FakeJupiter
-    jito: FakeJito
+    rpc: SandboxRpc
+    jupiter: SandboxJupiter
+    jito: SandboxJito
     chain: LocalChain
     wallet: Keypair
     rpc_client: RpcClient
@@ -149,9 +151,9 @@ async def stack() -> AsyncIterator[Stack]:
     wallet = Keypair()
     chain = LocalChain({SOL: 9, USDC: 6}, wallet)
     chain.fund_wallet({SOL: 10**13, USDC: 10**12})
-    rpc = FakeRpc(chain, slot_s=0.02, window=1_000)
-    jupiter = FakeJupiter(rpc, wallet.pubkey(), [STATE])
-    jito = FakeJito(rpc)
+    rpc = SandboxRpc(chain, slot_s=0.02, window=1_000)
+    jupiter = SandboxJupiter(rpc, wallet.pubkey(), [STATE])
+    jito = SandboxJito(rpc)
     runners = []
     runner, rpc_url = await serve([("POST", "/", rpc.handle)])
     runners.append(runner)

@@ -18,8 +18,8 @@ from spl.token.constants import TOKEN_PROGRAM_ID
 from chain.rpc import RpcClient
 from core.errors import BlockhashNotFound, DecodeError, PreflightFailed, VenueRejected
 from market import bonding_curve as bc
+from sandbox.http import serve
 from streams.records import Order, PoolState
-from tests.venues.live_fakes import serve
 from venues.interface import PreparedTx
 from venues.lifecycle import CONFIRMED, LifecycleConfig, OrderLifecycle
 from venues.pumpfun.addresses import (

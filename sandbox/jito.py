@@ -1,4 +1,6 @@
-"""A local double of Jito's block engine on the RPC double (`tests.venues.live_fakes.FakeRpc`)."""
+"""The sandbox's Jito-shaped block engine (JSON-RPC on `/api/v1/bundles`, tip floor on
+`/api/v1/bundles/tip_floor`; shapes from Jito's docs, docs.jito.wtf/lowlatencytxnsend) on the sandbox's
+chain: a bundle lands atomically or not at all."""
 
 from __future__ import annotations
 
@@ -10,29 +12,43 @@ from typing import Any
 from aiohttp import web
 from solders.transaction import VersionedTransaction
 
-from tests.venues.live_fakes import FakeRpc
+from sandbox.rpc import SandboxRpc
 from venues.jito.execution import TIP_ACCOUNTS
 
+# One entry as `GET /api/v1/bundles/tip_floor` answers it (SOL floats; docs.jito.wtf, "Get Tip Information").
+DEFAULT_TIP_FLOOR: Any = [
+    {
+        "time": "2026-12-01T00:00:00Z",
+        "landed_tips_25th_percentile": 0.000001,
+        "landed_tips_50th_percentile": 0.00001,
+        "landed_tips_75th_percentile": 0.00004,
+        "landed_tips_95th_percentile": 0.0001,
+        "landed_tips_99th_percentile": 0.001,
+        "ema_landed_tips_50th_percentile": 0.00001,
+    }
+]
 
-class FakeJito:
-    """The block engine on the RPC double: `POST /api/v1/bundles` (sendBundle executes the bundle's
+
+class SandboxJito:
+    """The block engine on the sandbox's chain: `POST /api/v1/bundles` (sendBundle executes the bundle's
     transactions; getBundleStatuses; getInflightBundleStatuses) and `GET /api/v1/bundles/tip_floor`.
 
     `min_gap_s` plays the rate limit: a request closer than that to the previous accepted one is answered
     429 (the documented default is one request per second per IP). `outcome` is what happens to a bundle:
-    "land" (executed), "fail" (every region failed it: never executed, inflight status Failed), "pend"
-    (accepted, never executed, Pending). `throttle_first` answers the first N requests 429 whatever the
-    pace. Every request's arrival time is kept in `times`.
+    "land" (executed, all or none: a bundle one of whose transactions would not land is dropped),
+    "fail" (every region failed it: never executed, inflight status Failed), "pend" (accepted, never
+    executed, Pending). `throttle_first` answers the first N requests 429 whatever the pace. Every
+    request's arrival time is kept in `times`.
     """
 
     def __init__(
         self,
-        rpc: FakeRpc,
+        rpc: SandboxRpc,
         *,
         min_gap_s: float = 0.0,
         outcome: str = "land",
         throttle_first: int = 0,
-        tip_floor: Any = None,
+        tip_floor: Any = DEFAULT_TIP_FLOOR,
     ) -> None:
         self.rpc = rpc
         self.bundles: dict[str, list[str]] = {}
@@ -49,6 +65,9 @@ class FakeJito:
 
     async def tip_floor(self, request: web.Request) -> web.Response:
         return web.json_response(self.tip_floor_body)
+
+    def routes(self, prefix: str = "/api/v1/bundles") -> list[tuple[str, str, Any]]:
+        return [("POST", prefix, self.handle), ("GET", f"{prefix}/tip_floor", self.tip_floor)]
 
     def _limited(self, now: float) -> bool:
         if self.throttle_first > 0:
@@ -72,11 +91,13 @@ class FakeJito:
                 {"jsonrpc": "2.0", "error": error, "id": rid}, status=429, headers={"Retry-After": "0.05"}
             )
         if method == "sendBundle":
-            assert params[1] == {"encoding": "base64"}
+            if len(params) < 2 or params[1] != {"encoding": "base64"} or not 1 <= len(params[0]) <= 5:
+                error = {"code": -32602, "message": "bundle must be 1-5 base64 transactions"}
+                return web.json_response({"jsonrpc": "2.0", "error": error, "id": rid})
             raws = [base64.b64decode(tx) for tx in params[0]]
             sigs = [str(VersionedTransaction.from_bytes(raw).signatures[0]) for raw in raws]
-            if self.outcome == "land":
-                for raw in raws:
+            if self.outcome == "land" and all(self.rpc.would_land(raw) for raw in raws):
+                for raw in raws:  # all or nothing: each one was checked against the chain first
                     self.rpc.execute(raw)
             bundle_id = hashlib.sha256("".join(sigs).encode()).hexdigest()
             self.bundles[bundle_id] = sigs
@@ -84,14 +105,14 @@ class FakeJito:
         if method == "getBundleStatuses":
             value = []
             for bid in params[0]:
-                sigs = self.bundles.get(bid)
-                landed = sigs is not None and all(sig in self.rpc.landed for sig in sigs)
+                held = self.bundles.get(bid)
+                landed = held is not None and all(sig in self.rpc.landed for sig in held)
                 value.append(
                     None
                     if not landed
                     else {
                         "bundle_id": bid,
-                        "transactions": sigs,
+                        "transactions": held,
                         "slot": self.rpc.height(),
                         "confirmation_status": "confirmed",
                         "err": {"Ok": None},
@@ -104,7 +125,11 @@ class FakeJito:
             value = [self._inflight(bid) for bid in params[0]]
             result = {"context": {"slot": self.rpc.height()}, "value": value}
             return web.json_response({"jsonrpc": "2.0", "result": result, "id": rid})
-        return web.json_response({"jsonrpc": "2.0", "error": {"code": -32601, "message": "nope"}, "id": rid})
+        if method == "getTipAccounts":
+            tips = [str(account) for account in TIP_ACCOUNTS]
+            return web.json_response({"jsonrpc": "2.0", "result": tips, "id": rid})
+        error = {"code": -32601, "message": "Method not found"}
+        return web.json_response({"jsonrpc": "2.0", "error": error, "id": rid})
 
     def _inflight(self, bundle_id: str) -> dict[str, Any]:
         sigs = self.bundles.get(bundle_id)
