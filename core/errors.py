@@ -69,6 +69,11 @@ class BlockhashNotFound(RpcError):
     """-32002 with err BlockhashNotFound: the node does not know the blockhash (yet, or any more)."""
 
 
+class AlreadyProcessed(RpcError):
+    """-32002 with err AlreadyProcessed: the node has already executed this very transaction (a re-send of
+    bytes that landed). Not a failure: the order's status read decides, as after any unconfirmed send."""
+
+
 class PreflightFailed(RpcError):
     """-32002 otherwise: the preflight simulation of a transaction failed; it was not broadcast."""
 

@@ -45,6 +45,7 @@ import asyncpg
 
 from chain.rpc import RpcClient, SignatureStatus
 from core.errors import (
+    AlreadyProcessed,
     CircuitOpen,
     PreflightFailed,
     RateLimited,
@@ -450,6 +451,8 @@ class OrderLifecycle:
             # breaker would otherwise stop every order's sends for what is only a pace.
             log.debug("order %s: re-broadcast rate limited", order.id)
             return max(self.config.resend_interval_s, exc.retry_after_s or 0.0)
+        except AlreadyProcessed:  # the bytes landed: the node is fine, the status read will say so
+            self.breaker.success()
         except VenueError as exc:
             self.breaker.failure()
             log.debug("order %s: re-broadcast failed (%s)", order.id, type(exc).__name__)

@@ -2,7 +2,8 @@
 
 Why by code: messages differ between node versions and providers, codes do not (PROTOCOLS.md §4).
 -32002 is split on the structured `data.err` (the simulation's TransactionError): the fieldless variant
-`"BlockhashNotFound"` is `BlockhashNotFound`, anything else a `PreflightFailed`. Nothing here reads a
+`"BlockhashNotFound"` is `BlockhashNotFound`, `"AlreadyProcessed"` (the same bytes landed before: not a
+failure) `AlreadyProcessed`, anything else a `PreflightFailed`. Nothing here reads a
 message's text.
 """
 
@@ -16,6 +17,7 @@ from datetime import UTC
 from typing import Any, Protocol
 
 from core.errors import (
+    AlreadyProcessed,
     BlockhashNotFound,
     MinContextSlotNotReached,
     NodeBehind,
@@ -31,8 +33,10 @@ NODE_UNHEALTHY = -32005
 MIN_CONTEXT_SLOT_NOT_REACHED = -32016
 HTTP_TOO_MANY_REQUESTS = 429
 
-# The wire form of `TransactionError::BlockhashNotFound` (a fieldless variant is its name as a string).
+# The wire forms of `TransactionError::BlockhashNotFound` and `::AlreadyProcessed` (a fieldless variant is
+# its name as a string; anza-xyz/solana-sdk transaction-error/src/lib.rs, read 2026-12-04).
 BLOCKHASH_NOT_FOUND = "BlockhashNotFound"
+ALREADY_PROCESSED = "AlreadyProcessed"
 
 
 def is_blockhash_not_found(err: object) -> bool:
@@ -50,6 +54,8 @@ def map_error(error: Mapping[str, Any]) -> RpcError:
         err = data.get("err") if isinstance(data, dict) else None
         if is_blockhash_not_found(err):
             return BlockhashNotFound(message, code, data)
+        if err == ALREADY_PROCESSED:
+            return AlreadyProcessed(message, code, data)
         return PreflightFailed(message, code, data)
     if code == SIGNATURE_VERIFICATION_FAILURE:
         return SignatureVerificationFailed(message, code, data)

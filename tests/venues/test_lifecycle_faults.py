@@ -112,9 +112,6 @@ async def test_thousand_orders_through_faults_never_double_fill(venue_db: asyncp
     chain.fund_wallet({SOL: 10**13, USDC: 10**12})
     rpc_faults = Faults(timeout=0.02, rate_limit=0.05, blockhash_not_found=0.05, drop=0.1, seed=1)
     rpc = SandboxRpc(chain, slot_s=0.02, window=100, faults=rpc_faults)
-    # The life cycle still books -32002 AlreadyProcessed on a resend as a failure (issue 17's "at most one
-    # landing" fixes that); until then this node answers such a resend with the signature.
-    rpc.already_processed_error = False
     jup_faults = Faults(timeout=0.01, rate_limit=0.05, seed=2)
     jupiter = SandboxJupiter(rpc, wallet.pubkey(), [STATE], jup_faults)
     jito = SandboxJito(rpc)

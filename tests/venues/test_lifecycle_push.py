@@ -13,7 +13,7 @@ from solders.keypair import Keypair
 
 from chain.rpc import RpcClient
 from market.fills import FILLED
-from tests.venues.live_fakes import serve
+from sandbox.http import serve
 from tests.venues.pumpfun.test_pumpfun_venue import FEE_RECIPIENT, PumpRpc, curve_bytes, pump_order
 from venues.lifecycle import LifecycleConfig, OrderLifecycle
 from venues.pumpfun.config import PumpFunConfig

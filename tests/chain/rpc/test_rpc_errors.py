@@ -9,6 +9,7 @@ import pytest
 
 from chain.rpc import is_blockhash_not_found, map_error, parse_retry_after
 from core.errors import (
+    AlreadyProcessed,
     BlockhashNotFound,
     MinContextSlotNotReached,
     NodeBehind,
@@ -36,6 +37,7 @@ def err(code: object, data: object = _NO_DATA, message: str = MISLEADING) -> dic
     [
         # -32002: the structured `data.err` decides, whatever the message says
         (err(-32002, {"err": "BlockhashNotFound", "logs": []}, "x"), BlockhashNotFound),
+        (err(-32002, {"err": "AlreadyProcessed", "logs": []}, "x"), AlreadyProcessed),  # landed before
         (err(-32002, {"err": {"InstructionError": [0, {"Custom": 1}]}}), PreflightFailed),
         (err(-32002, {"err": "AccountNotFound"}), PreflightFailed),
         (err(-32002, {"err": None}), PreflightFailed),
