@@ -104,7 +104,9 @@ def _config(**overrides: float) -> LifecycleConfig:
     return LifecycleConfig(**base)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("bundles", [{"engine": {"min_gap_s": 0.2}, "rate": 4.0}], indirect=True)
+# The client spaces requests 0.4 s apart against an engine that refuses two within 0.2 s: the margin is for
+# arrival jitter on a busy machine (at 0.25 s spacing two requests once arrived 0.164 s apart).
+@pytest.mark.parametrize("bundles", [{"engine": {"min_gap_s": 0.2}, "rate": 2.5}], indirect=True)
 async def test_concurrent_orders_share_one_request_budget_under_the_limit(
     bundles: Bundles, venue_db: asyncpg.Pool
 ) -> None:
@@ -118,7 +120,7 @@ async def test_concurrent_orders_share_one_request_budget_under_the_limit(
     gaps = [b - a for a, b in itertools.pairwise(times)]
     assert min(gaps) >= 0.2 and bundles.jito.rate_limited == 0
     per_second = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
-    assert per_second <= 5  # 4/s with one on the window's edge
+    assert per_second <= 4  # 2.5/s, with one on each of the window's edges
     assert max(bundles.rpc.executed_memos.values()) == 1 and len(bundles.rpc.executed_memos) == len(orders)
     assert bundles.fees.outcomes == [True] * len(orders)
 
