@@ -55,6 +55,7 @@ BAD_INPUT: dict[tuple[str, ...], tuple[list[str], dict[str, str]]] = {
     ("config", "check"): (["--config", "{tmp}/missing.toml", "config", "check"], {}),
     ("config", "sample"): (["--set", "max_positon_pct=3", "config", "sample"], {}),
     ("config", "docs"): (["config", "docs", "--markdown"], {}),
+    ("sandbox",): (["sandbox", "--fault", "meteor=0.5"], {}),
 }
 
 

@@ -8,7 +8,7 @@ from solders.hash import Hash
 from solders.keypair import Keypair
 
 from chain.rpc import RpcClient
-from core.errors import BlockhashNotFound, PreflightFailed
+from core.errors import AlreadyProcessed, BlockhashNotFound
 from sandbox.world import USDC, World
 from tests.sandbox.helpers import b64, eventually, usdc_payment
 
@@ -54,7 +54,7 @@ async def test_send_simulate_statuses_and_the_transaction_with_its_meta(world: W
     assert simulation.err is None and simulation.units_consumed > 0
     signature = await rpc.send_transaction(b64(tx))
     # Sent again with preflight: the node answers -32002 AlreadyProcessed, not a second landing.
-    with pytest.raises(PreflightFailed) as already:
+    with pytest.raises(AlreadyProcessed) as already:
         await rpc.send_transaction(b64(tx))
     assert already.value.data["err"] == "AlreadyProcessed"
     assert await rpc.send_transaction(b64(tx), skip_preflight=True) == signature
