@@ -2291,10 +2291,10 @@ def jito_vectors() -> dict[str, Any]:
     return {
         "source": source("jito"),
         "endpoints": {
-            "bundles": "https://<region>.mainnet.block-engine.jito.wtf/api/v1/bundles",
-            "transactions": "https://<region>.mainnet.block-engine.jito.wtf/api/v1/transactions",
+            "bundles": "/api/v1/bundles",
+            "transactions": "/api/v1/transactions",
             "tip_floor": "/api/v1/bundles/tip_floor",
-            "tip_stream": "wss://bundles.jito.wtf/api/v1/bundles/tip_stream",
+            "tip_stream": "/api/v1/bundles/tip_stream",
             "regions": [
                 "mainnet",
                 "amsterdam",
