@@ -172,11 +172,9 @@ def _seal(keypair: Keypair, passphrase: Passphrase) -> KeystoreFile:
     )
 
 
-def _write_new(path: Path, sealed: KeystoreFile) -> None:
-    """Create the file 0600 from the first byte (never chmod after the fact), refusing to overwrite."""
-    if path.exists():
-        raise WalletError(f"keystore {path} already exists; refusing to overwrite a wallet")
-    path.parent.mkdir(parents=True, exist_ok=True)
+def _write_temp(path: Path, sealed: KeystoreFile) -> Path:
+    """`sealed` in a fresh 0600 file beside `path` (0600 from the first byte, never chmod after the fact),
+    flushed to disk: the caller links or renames it into place and removes it in any case."""
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
@@ -185,10 +183,22 @@ def _write_new(path: Path, sealed: KeystoreFile) -> None:
             out.flush()
             os.fsync(out.fileno())
         os.chmod(tmp, 0o600)  # the umask can only remove bits, but be explicit
-        try:
-            os.link(tmp, path)  # atomic and fails if `path` appeared meanwhile, unlike rename
-        except FileExistsError:
-            raise WalletError(f"keystore {path} already exists; refusing to overwrite a wallet") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def _write_new(path: Path, sealed: KeystoreFile) -> None:
+    """Create the keystore, refusing to overwrite one."""
+    if path.exists():
+        raise WalletError(f"keystore {path} already exists; refusing to overwrite a wallet")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _write_temp(path, sealed)
+    try:
+        os.link(tmp, path)  # atomic and fails if `path` appeared meanwhile, unlike rename
+    except FileExistsError:
+        raise WalletError(f"keystore {path} already exists; refusing to overwrite a wallet") from None
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -301,13 +311,8 @@ def needs_upgrade(path: str | os.PathLike[str]) -> bool:
 
 def _rewrite(path: Path, sealed: KeystoreFile) -> None:
     """Replace the keystore atomically (a crash leaves the old file or the new one, never half of one)."""
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    tmp = _write_temp(path, sealed)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(sealed.to_json())
-            out.flush()
-            os.fsync(out.fileno())
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

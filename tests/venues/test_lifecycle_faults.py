@@ -21,25 +21,15 @@ from sandbox.http import serve
 from sandbox.jito import SandboxJito
 from sandbox.jupiter import SandboxJupiter
 from sandbox.rpc import SandboxRpc
-from streams.records import Order, PoolState
+from sandbox.world import SOL, USDC, sol_usdc_pool
+from streams.records import Order
 from venues.interface import PreparedTx, RelayVerdict
 from venues.jito.execution import JitoClient
 from venues.jupiter.config import JupiterConfig
 from venues.jupiter.execution import JupiterVenue
 from venues.lifecycle import TERMINAL, LifecycleConfig, OrderLifecycle
 
-SOL, USDC = "So11111111111111111111111111111111111111112", "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
-STATE = PoolState(
-    venue="raydium",
-    pool="pool1",
-    base_mint=SOL,
-    quote_mint=USDC,
-    base_decimals=9,
-    quote_decimals=6,
-    base_reserve=10**15,
-    quote_reserve=150 * 10**12,
-    fee_bps=25,
-)
+STATE = sol_usdc_pool()  # the sandbox's SOL/USDC pool, the route its Jupiter quotes
 # The 1,000 orders: ~70 s on 2 cores since status polls are batched (SOLBOT_FAULT_ORDERS=150 for a
 # quick local run).
 N_ORDERS = int(os.environ.get("SOLBOT_FAULT_ORDERS", "1000"))
@@ -60,7 +50,7 @@ def order(i: int) -> Order:
         amount_in=amount,
         min_amount_out=0,
         venue="raydium",
-        pool="pool1",
+        pool=STATE.pool,
         pool_state=STATE,
         kind="entry",
         reason="t",

@@ -26,7 +26,8 @@ from sandbox.http import serve
 from sandbox.jito import SandboxJito
 from sandbox.jupiter import SandboxJupiter
 from sandbox.rpc import SandboxRpc
-from streams.records import Order, PoolState
+from sandbox.world import SOL, USDC, sol_usdc_pool
+from streams.records import Order
 from venues.fee_source import FixedFees
 from venues.fees import COMPUTE_BUDGET_PROGRAM_ID, PriorityFeePolicy, TipPolicy, unit_limit
 from venues.interface import PreparedTx
@@ -43,18 +44,7 @@ from venues.jupiter.execution import JupiterVenue
 
 VECTOR = json.loads((Path(__file__).parent.parent / "vectors" / "jupiter.json").read_text())
 ALT_CASE = VECTOR["swap_instructions_with_lookup_table"]
-SOL, USDC = "So11111111111111111111111111111111111111112", "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
-STATE = PoolState(
-    venue="raydium",
-    pool="pool1",
-    base_mint=SOL,
-    quote_mint=USDC,
-    base_decimals=9,
-    quote_decimals=6,
-    base_reserve=10**15,
-    quote_reserve=150 * 10**12,
-    fee_bps=25,
-)
+STATE = sol_usdc_pool()  # the sandbox's SOL/USDC pool, the route its Jupiter quotes
 
 
 def _vector_parts() -> tuple[SwapInstructions, list[Instruction]]:
@@ -113,7 +103,7 @@ def order(i: int, side: str = "buy", kind: str = "entry") -> Order:
         amount_in=amount,
         min_amount_out=0,
         venue="raydium",
-        pool="pool1",
+        pool=STATE.pool,
         pool_state=STATE,
         kind=kind,
         reason="t",
