@@ -29,6 +29,7 @@ from core.errors import ServiceError
 from core.settings import Settings
 from services.reachable import require_reachable
 from services.stack import services_status
+from solbot.cli_audit import audit_cli_action
 from store.order_gate import set_fast_control
 from streams.broker import bootstrap_of, create_topics
 from streams.codec import encode
@@ -88,6 +89,11 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
     else:
         control = control_record("resume", "", False)
     redis_url, redis_running = status["redis"]
+    unaudited = audit_cli_action(
+        settings, args.command, "", {"reason": control.reason, "flatten": control.flatten, "id": control.id}
+    )
+    if unaudited:  # the kill switch goes ahead; the operator is told the record is missing
+        print(f"solbot: {args.command}: {unaudited}", file=sys.stderr)
     note = ""  # said once, with the outcome, so a failure stays one line
     if redis_url and redis_running:
         try:

@@ -21,6 +21,7 @@ from aiokafka.errors import KafkaError
 from core.settings import Settings
 from risk.rebalance import validate_targets
 from services.stack import services_status
+from solbot.cli_audit import audit_cli_action
 from solbot.commands.control import publish
 from streams.broker import bootstrap_of
 from streams.codec import encode
@@ -80,6 +81,11 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
         print("solbot: no broker: set BROKER_URL or start one with `solbot services up`", file=sys.stderr)
         return 1
     control = rebalance_record(targets, args.reason)
+    unaudited = audit_cli_action(
+        settings, "rebalance", "", {"targets": targets, "reason": args.reason, "id": control.id}
+    )
+    if unaudited:
+        print(f"solbot: rebalance: {unaudited}", file=sys.stderr)
     try:
         asyncio.run(publish(bootstrap_of(url), settings.portfolio, control, settings.topic_partitions))
     except (KafkaError, OSError) as exc:
