@@ -98,13 +98,7 @@ def create_app(
                 settings=settings,
                 pool=pool,
                 redis=redis,
-                auth=Authenticator(
-                    redis,
-                    key=key,
-                    roles=lambda wallet: role_of(pool, wallet),
-                    chain_id=settings.web_chain_id,
-                    config=lifetimes,
-                ),
+                auth=authenticator(settings, pool, redis, key, lifetimes),
                 limiter=RateLimiter(redis, rate_limits),
                 bridge=bridge,
                 signer=RequestVerifier(redis, settings.web_signature_window_s),
@@ -147,6 +141,17 @@ def create_app(
     mount_dashboard(app)
     install_guards(app, settings)
     return app
+
+
+def authenticator(
+    settings: Settings, pool: asyncpg.Pool, redis: aioredis.Redis, key: bytes, lifetimes: AuthConfig
+) -> Authenticator:
+    """Sign-in and sessions, with each wallet's role read from Postgres on every check."""
+
+    async def roles(wallet: str) -> str | None:
+        return await role_of(pool, wallet)
+
+    return Authenticator(redis, key=key, roles=roles, chain_id=settings.web_chain_id, config=lifetimes)
 
 
 async def bootstrap_owner(pool: asyncpg.Pool, owner_wallet: str | None) -> None:
