@@ -84,12 +84,12 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
     unaudited = audit_cli_action(
         settings, "rebalance", "", {"targets": targets, "reason": args.reason, "id": control.id}
     )
-    if unaudited:
-        print(f"solbot: rebalance: {unaudited}", file=sys.stderr)
     try:
         asyncio.run(publish(bootstrap_of(url), settings.portfolio, control, settings.topic_partitions))
     except (KafkaError, OSError) as exc:
-        print(f"solbot: rebalance not sent: {exc}", file=sys.stderr)
+        print(f"solbot: rebalance not sent: {exc}" + (f"; {unaudited}" if unaudited else ""), file=sys.stderr)
         return 1
+    if unaudited:
+        print(f"solbot: rebalance: {unaudited}", file=sys.stderr)
     print(encode(control).decode())
     return 0

@@ -300,7 +300,8 @@ async def test_state_changes_are_audited_and_the_log_is_append_only(
     for action in ("halt", "resume", "order.close", "rebalance", "strategy.deploy"):
         assert (action, "api") in mine, action
     halt = next(r for r in page if r["action"] == "halt")
-    assert halt["detail"] == {"reason": "audit me", "flatten": False}
+    assert halt["detail"]["reason"] == "audit me" and halt["detail"]["flatten"] is False
+    assert halt["detail"]["id"].startswith("ctl:halt:")
     conn = await asyncpg.connect(web_database_url)
     try:
         for statement in (

@@ -1,8 +1,9 @@
 """The API's side of the audit log: every state-changing request is recorded with its wallet.
 
 Recorded before the action is carried out, so nothing happens unrecorded: when the database cannot take
-the row the request is refused (503). The kill switch alone goes ahead without its row (stopping trading
-matters more than the record of who stopped it), and says so in the log.
+the row the request is refused (503). The kill switch alone is recorded after it was sent, and goes ahead
+without its row when the database fails (stopping trading matters more than the record of who stopped
+it), saying so in the log.
 """
 
 from __future__ import annotations

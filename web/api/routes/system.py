@@ -171,9 +171,11 @@ async def halt(
     ],
     _: Annotated[None, Depends(rate_limited("orders"))],
 ) -> ControlSent:
-    detail = {"reason": body.reason, "flatten": body.flatten}
-    await audit(state.pool, principal, "halt", "", detail, required=False)  # the kill switch never waits
-    return await _send_control("halt", body.reason, body.flatten, redis, publisher, settings)
+    sent = await _send_control("halt", body.reason, body.flatten, redis, publisher, settings)
+    # The kill switch never waits on the audit log: recorded after it is sent, and a failure only logged.
+    detail = {"reason": body.reason, "flatten": body.flatten, "id": sent.id}
+    await audit(state.pool, principal, "halt", "", detail, required=False)
+    return sent
 
 
 @router.post(
