@@ -17,6 +17,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
+from core.auth_settings import WebAuthSettings
 from core.errors import ConfigError
 from core.risk_settings import RiskLimitSettings
 from core.web_settings import WebServerSettings
@@ -31,7 +32,7 @@ _URL_SCHEMES = {
 }
 
 
-class Settings(BaseSettings, RiskLimitSettings, WebServerSettings):
+class Settings(BaseSettings, RiskLimitSettings, WebServerSettings, WebAuthSettings):
     """All knobs of the bot. Units are in the names; invariants are checked here, at start-up."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
@@ -208,17 +209,19 @@ class Settings(BaseSettings, RiskLimitSettings, WebServerSettings):
         "info", description="`debug`, `info`, `warning`, `error`"
     )
 
-    # Web API (`solbot web`); its transport settings are `WebServerSettings`' fields (inherited).
+    # Web API (`solbot web`); its transport settings are `WebServerSettings`' fields and its identity
+    # settings `WebAuthSettings`' (both inherited).
     # `environment` comes before `jwt_secret`: the secret's validator reads it.
     environment: str = Field(
         "development", description="outside `development`, `JWT_SECRET` must be set or start-up stops"
     )
     web_port: int = Field(8000, ge=0, le=65535, description="port of the web API (`solbot web`)")
-    web_domain: str = Field(
-        "localhost", min_length=1, description="domain named in the sign-in message a wallet signs"
-    )
     owner_wallet: str | None = Field(
-        None, description="base58 wallet that gets every permission; other wallets may only read"
+        None,
+        description=(
+            "base58 wallet made the first owner when no owner exists yet (`solbot web` start, "
+            "`solbot roles grant`); roles live in the database"
+        ),
     )
     jwt_secret: SecretStr | None = Field(
         None,

@@ -89,6 +89,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "reset",
     "config",
     "sandbox",
+    "roles",
 )
 
 

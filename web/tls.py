@@ -55,7 +55,8 @@ def resolve_tls_files(settings: Settings) -> TlsFiles:
             if not path.is_file():
                 raise ConfigError(f"bad setting {name}: no such file {path}")
         return TlsFiles(settings.web_tls_cert, settings.web_tls_key, generated=False)
-    return development_certificate(settings.data_dir / "tls", settings.web_domain)
+    host = (settings.web_domain or "localhost").split(":")[0]  # WEB_DOMAIN may carry a port
+    return development_certificate(settings.data_dir / "tls", host)
 
 
 def development_certificate(directory: Path, domain: str) -> TlsFiles:

@@ -29,6 +29,7 @@ from core.errors import ServiceError
 from core.settings import Settings
 from services.reachable import require_reachable
 from services.stack import services_status
+from solbot.cli_audit import audit_cli_action
 from store.order_gate import set_fast_control
 from streams.broker import bootstrap_of, create_topics
 from streams.codec import encode
@@ -88,14 +89,20 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
     else:
         control = control_record("resume", "", False)
     redis_url, redis_running = status["redis"]
-    note = ""  # said once, with the outcome, so a failure stays one line
+    notes: list[str] = []  # said once, with the outcome, so a failure stays one line
     if redis_url and redis_running:
         try:
             asyncio.run(set_fast(redis_url, settings.portfolio, control))
         except (RedisError, OSError) as exc:
-            note = f"fast path not set ({exc})"
+            notes.append(f"fast path not set ({exc})")
     else:
-        note = f"no Redis: the {args.command} waits for the risk agent's backlog"
+        notes.append(f"no Redis: the {args.command} waits for the risk agent's backlog")
+    # After the fast path (the halt is already in force), before the topic. The kill switch goes ahead
+    # without its audit row; the operator is told, with the outcome.
+    unaudited = audit_cli_action(
+        settings, args.command, "", {"reason": control.reason, "flatten": control.flatten, "id": control.id}
+    )
+    note = "; ".join([unaudited, *notes] if unaudited else notes)
     try:
         require_reachable("BROKER_URL", url)
         asyncio.run(publish(bootstrap_of(url), settings.portfolio, control, settings.topic_partitions))

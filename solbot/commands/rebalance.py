@@ -21,6 +21,7 @@ from aiokafka.errors import KafkaError
 from core.settings import Settings
 from risk.rebalance import validate_targets
 from services.stack import services_status
+from solbot.cli_audit import audit_cli_action
 from solbot.commands.control import publish
 from streams.broker import bootstrap_of
 from streams.codec import encode
@@ -80,10 +81,15 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
         print("solbot: no broker: set BROKER_URL or start one with `solbot services up`", file=sys.stderr)
         return 1
     control = rebalance_record(targets, args.reason)
+    unaudited = audit_cli_action(
+        settings, "rebalance", "", {"targets": targets, "reason": args.reason, "id": control.id}
+    )
     try:
         asyncio.run(publish(bootstrap_of(url), settings.portfolio, control, settings.topic_partitions))
     except (KafkaError, OSError) as exc:
-        print(f"solbot: rebalance not sent: {exc}", file=sys.stderr)
+        print(f"solbot: rebalance not sent: {exc}" + (f"; {unaudited}" if unaudited else ""), file=sys.stderr)
         return 1
+    if unaudited:
+        print(f"solbot: rebalance: {unaudited}", file=sys.stderr)
     print(encode(control).decode())
     return 0

@@ -56,6 +56,9 @@ BAD_INPUT: dict[tuple[str, ...], tuple[list[str], dict[str, str]]] = {
     ("config", "sample"): (["--set", "max_positon_pct=3", "config", "sample"], {}),
     ("config", "docs"): (["config", "docs", "--markdown"], {}),
     ("sandbox",): (["sandbox", "--fault", "meteor=0.5"], {}),
+    ("roles", "list"): (["roles", "list"], {}),
+    ("roles", "grant"): (["roles", "grant", "not-a-key", "viewer"], {}),
+    ("roles", "revoke"): (["roles", "revoke", "not-a-key"], {}),
 }
 
 

@@ -31,6 +31,8 @@ TABLES = {
     "model_checkpoints",  # 0005
     "strategy_params",  # 0004: the dashboard's strategy parameters
     "broker_identity",  # 0008: the broker the offsets and checkpoints belong to
+    "wallet_roles",  # 0009: web API roles
+    "audit_log",  # 0009: append-only record of state changes
 }
 ALL = [m.name for m in load_migrations()]
 

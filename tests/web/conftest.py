@@ -3,6 +3,9 @@ per test), and a factory that runs the app's lifespan and hands back an httpx cl
 
 from __future__ import annotations
 
+import json
+import secrets
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -16,11 +19,15 @@ import redis.asyncio as aioredis
 from solders.keypair import Keypair
 
 from core.settings import Settings, load_settings
+from store.db import create_pool
 from store.migrate import migrate
+from store.roles import grant_role
 from web.api.app import create_app
+from web.api.request_signing import request_message
 
 WEB_REDIS_DB = 11  # other suites use db 0
 SECRET = "test-secret-that-is-long-enough-for-hs256!"
+DOMAIN = "solbot.test"
 
 
 def _with_path(url: str, path: str) -> str:
@@ -51,8 +58,9 @@ async def web_redis(redis_url: str) -> AsyncIterator[aioredis.Redis]:
         await client.aclose()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def owner() -> Keypair:
+    """OWNER_WALLET: made the first owner of the module's database when the app first starts."""
     return Keypair()
 
 
@@ -66,7 +74,7 @@ def web_settings(
         broker_url=broker_url,
         owner_wallet=str(owner.pubkey()),
         jwt_secret=SECRET,
-        web_domain="solbot.test",
+        web_domain=DOMAIN,
     )
 
 
@@ -83,7 +91,7 @@ def make_client(web_settings: Settings) -> ClientFactory:
         app = create_app(kwargs.pop("settings", web_settings), **kwargs)
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            async with httpx.AsyncClient(transport=transport, base_url=f"http://{DOMAIN}") as client:
                 client.app = app  # type: ignore[attr-defined]
                 yield client
 
@@ -106,3 +114,77 @@ async def sign_in(client: httpx.AsyncClient, keypair: Keypair) -> dict[str, Any]
 
 def bearer(tokens: dict[str, Any]) -> dict[str, str]:
     return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+def signed(
+    keypair: Keypair,
+    tokens: dict[str, Any],
+    method: str,
+    path: str,
+    body: Any = None,
+    *,
+    nonce: str | None = None,
+    timestamp_ms: int | None = None,
+    domain: str = DOMAIN,
+) -> dict[str, Any]:
+    """`client.request(**signed(...))` keyword arguments: the bearer token, the exact JSON body bytes and
+    the wallet's signature over the request (`web.api.request_signing`), as the dashboard sends them."""
+    content = b"" if body is None else json.dumps(body).encode()
+    ts = int(time.time() * 1000) if timestamp_ms is None else timestamp_ms
+    once = nonce or secrets.token_urlsafe(16)
+    message = request_message(domain, method, path, content, ts, once)
+    headers = {
+        **bearer(tokens),
+        "Content-Type": "application/json",
+        "X-Solbot-Timestamp": str(ts),
+        "X-Solbot-Nonce": once,
+        "X-Solbot-Signature": str(keypair.sign_message(message.encode())),
+    }
+    return {"method": method, "url": path, "content": content, "headers": headers}
+
+
+async def grant(database_url: str, wallet: Keypair | str, role: str) -> None:
+    """Give a wallet a role as the CLI would (audited)."""
+    pool = await create_pool(database_url, min_size=1, max_size=1)
+    try:
+        await grant_role(pool, str(wallet.pubkey()) if isinstance(wallet, Keypair) else wallet, role,  # type: ignore[arg-type]
+                         actor="cli:test", source="cli")  # fmt: skip
+    finally:
+        await pool.close()
+
+
+class SignedClient:
+    """Calls the trading endpoints as the dashboard does: the bearer token plus the wallet's signature
+    over each request; reads go through the bearer token alone."""
+
+    def __init__(self, client: httpx.AsyncClient, keypair: Keypair, tokens: dict[str, Any]) -> None:
+        self.client = client
+        self.keypair = keypair
+        self.tokens = tokens
+
+    async def send(self, method: str, url: str, json: Any = None) -> httpx.Response:
+        return await self.client.request(**signed(self.keypair, self.tokens, method, url, json))
+
+    async def post(self, url: str, json: Any = None) -> httpx.Response:
+        return await self.send("POST", url, json)
+
+    async def put(self, url: str, json: Any = None) -> httpx.Response:
+        return await self.send("PUT", url, json)
+
+    async def delete(self, url: str) -> httpx.Response:
+        return await self.send("DELETE", url)
+
+    async def get(self, url: str, **kwargs: Any) -> httpx.Response:
+        return await self.client.get(url, headers=bearer(self.tokens), **kwargs)
+
+
+async def signed_in(client: httpx.AsyncClient, keypair: Keypair) -> SignedClient:
+    return SignedClient(client, keypair, await sign_in(client, keypair))
+
+
+@pytest.fixture
+async def viewer(web_database_url: str) -> Keypair:
+    """A wallet the owner granted `viewer`: may read, never trade, never see orders before they execute."""
+    keypair = Keypair()
+    await grant(web_database_url, keypair, "viewer")
+    return keypair

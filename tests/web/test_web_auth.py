@@ -8,15 +8,16 @@ from typing import Annotated
 import asyncpg
 import pytest
 import redis.asyncio as aioredis
-from conftest import ClientFactory, bearer, sign_in
+from conftest import ClientFactory, bearer, grant, sign_in
 from fastapi import APIRouter, Depends
 from solders.keypair import Keypair
 
 from web.api.deps import require
 from web.api.errors import ApiError
 from web.api.ratelimit import Limit
-from web.api.routes.ws import authenticate_ws
-from web.api.security import AuthConfig, Permission, Principal, permissions_for
+from web.api.routes.ws import CLOSE_FORBIDDEN, CLOSE_UNAUTHORIZED, WsClosed
+from web.api.routes.ws import _authenticate as authenticate_ws
+from web.api.security import AuthConfig, Permission, Principal, permissions_of
 
 
 async def test_full_sign_in_then_me(make_client: ClientFactory, owner: Keypair) -> None:
@@ -26,18 +27,26 @@ async def test_full_sign_in_then_me(make_client: ClientFactory, owner: Keypair) 
         message = issued["message"]
         assert "solbot.test" in message and wallet in message and issued["nonce"] in message
         assert "Expiration Time: " in message
+        for line in ("URI: http://solbot.test", "Version: 1", "Chain ID: mainnet", "Issued At: "):
+            assert f"\n{line}" in message, line
         tokens = await sign_in(client, owner)
         assert tokens["expires_in"] == 3600 and tokens["access_token"] and tokens["refresh_token"]
         me = await client.get("/api/v1/auth/me", headers=bearer(tokens))
         assert me.status_code == 200
-        assert me.json() == {"wallet": wallet, "permissions": sorted(p.value for p in Permission)}
+        assert me.json() == {
+            "wallet": wallet,
+            "role": "owner",
+            "permissions": sorted(p.value for p in Permission),
+        }
 
 
-async def test_non_owner_gets_read_permissions_only(make_client: ClientFactory) -> None:
+async def test_a_viewer_gets_read_permissions_only(make_client: ClientFactory, web_database_url: str) -> None:
+    viewer = Keypair()
+    await grant(web_database_url, viewer, "viewer")
     async with make_client() as client:
-        tokens = await sign_in(client, Keypair())
+        tokens = await sign_in(client, viewer)
         me = (await client.get("/api/v1/auth/me", headers=bearer(tokens))).json()
-        assert me["permissions"] == ["read_portfolio", "view_analytics"]
+        assert me["role"] == "viewer" and me["permissions"] == ["read_portfolio", "view_analytics"]
 
 
 @pytest.mark.parametrize(
@@ -148,8 +157,6 @@ async def test_refresh_rotates(make_client: ClientFactory, owner: Keypair, web_r
         second = response.json()
         assert second["refresh_token"] != first["refresh_token"]
         assert (await client.get("/api/v1/auth/me", headers=bearer(second))).status_code == 200
-        again = await client.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
-        assert again.status_code == 401
         assert (await client.post("/api/v1/auth/refresh", json={"refresh_token": "bogus"})).status_code == 401
         # No raw refresh token is stored in Redis: only its digest.
         keys = await web_redis.keys("solbot:web:refresh:*")
@@ -163,20 +170,24 @@ async def test_refresh_rotates(make_client: ClientFactory, owner: Keypair, web_r
 
 async def test_require_dependency_enforces_permissions() -> None:
     owner_wallet, viewer_wallet = str(Keypair().pubkey()), str(Keypair().pubkey())
-    viewer = Principal(viewer_wallet, "s", permissions_for(viewer_wallet, owner_wallet))
-    boss = Principal(owner_wallet, "s", permissions_for(owner_wallet, owner_wallet))
+    viewer = Principal(viewer_wallet, "s", "viewer", permissions_of("viewer"))
+    boss = Principal(owner_wallet, "s", "owner", permissions_of("owner"))
     configure = require(Permission.CONFIGURE_BOT)
     assert await configure(boss) is boss
     with pytest.raises(ApiError) as refused:
         await configure(viewer)
     assert refused.value.status_code == 403 and refused.value.code == "forbidden"
     assert await require(Permission.READ_PORTFOLIO, Permission.VIEW_ANALYTICS)(viewer) is viewer
-    assert permissions_for(viewer_wallet, None) == frozenset(
-        {Permission.READ_PORTFOLIO, Permission.VIEW_ANALYTICS}
-    )
+    assert permissions_of("viewer") == frozenset({Permission.READ_PORTFOLIO, Permission.VIEW_ANALYTICS})
+    assert permissions_of(None) == frozenset()  # a wallet never granted a role
+    nobody = Principal(viewer_wallet, "s", None, permissions_of(None))
+    with pytest.raises(ApiError):
+        await require(Permission.READ_PORTFOLIO, Permission.VIEW_ANALYTICS)(nobody)
 
 
-async def test_configure_only_route_is_403_for_a_viewer(make_client: ClientFactory, owner: Keypair) -> None:
+async def test_configure_only_route_is_403_for_a_viewer(
+    make_client: ClientFactory, owner: Keypair, web_database_url: str
+) -> None:
     """A probe route (test-only) guarded by `configure_bot`: 403 for a viewer, 200 for the owner."""
     async with make_client() as client:
         probe = APIRouter()
@@ -188,7 +199,9 @@ async def test_configure_only_route_is_403_for_a_viewer(make_client: ClientFacto
             return {"ok": True}
 
         client.app.include_router(probe)  # type: ignore[attr-defined]
-        viewer = await sign_in(client, Keypair())
+        someone = Keypair()
+        await grant(web_database_url, someone, "viewer")
+        viewer = await sign_in(client, someone)
         denied = await client.get("/probe/configure", headers=bearer(viewer))
         assert denied.status_code == 403 and denied.json()["error"]["code"] == "forbidden"
         boss = await sign_in(client, owner)
@@ -256,12 +269,19 @@ async def test_websocket_token_check(make_client: ClientFactory, owner: Keypair)
         auth = client.app.state.api.auth  # type: ignore[attr-defined]
         tokens = await sign_in(client, owner)
         principal = await authenticate_ws(auth, tokens["access_token"])
-        assert principal is not None and principal.wallet == str(owner.pubkey())
-        assert await authenticate_ws(auth, None) is None
-        assert await authenticate_ws(auth, "") is None
-        assert await authenticate_ws(auth, tokens["refresh_token"]) is None
+        assert principal.wallet == str(owner.pubkey())
         stale = auth.access_token(principal.wallet, principal.session_id, now=time.time() - 7200)
-        assert await authenticate_ws(auth, stale) is None
+        for bad in ("", tokens["refresh_token"], stale):
+            with pytest.raises(WsClosed) as closed:
+                await authenticate_ws(auth, bad)
+            assert closed.value.code == CLOSE_UNAUTHORIZED
+        with pytest.raises(WsClosed) as other:  # a re-auth must name the same wallet
+            await authenticate_ws(auth, tokens["access_token"], str(Keypair().pubkey()))
+        assert other.value.code == CLOSE_UNAUTHORIZED
+        fresh = await sign_in(client, Keypair())  # signed in, no role: nothing to read
+        with pytest.raises(WsClosed) as forbidden:
+            await authenticate_ws(auth, fresh["access_token"])
+        assert forbidden.value.code == CLOSE_FORBIDDEN
 
 
 async def test_sign_in_records_the_wallet(make_client: ClientFactory, web_database_url: str) -> None:

@@ -4,7 +4,7 @@ parameters are validated, persisted, published to `strategy.params`; the backtes
 from __future__ import annotations
 
 import pytest
-from conftest import ClientFactory, bearer, sign_in
+from conftest import ClientFactory, bearer, sign_in, signed_in
 from solders.keypair import Keypair
 
 from core.settings import Settings
@@ -24,14 +24,10 @@ async def test_close_and_cancel_are_published(
     make_client: ClientFactory, owner: Keypair, topics: str
 ) -> None:
     async with make_client() as client:
-        headers = bearer(await sign_in(client, owner))
-        closed = await client.post(
-            "/api/v1/orders", json={"action": "close", "pair": "SOL/USDC"}, headers=headers
-        )
+        api = await signed_in(client, owner)
+        closed = await api.post("/api/v1/orders", json={"action": "close", "pair": "SOL/USDC"})
         assert closed.status_code == 202, closed.text
-        cancelled = await client.post(
-            "/api/v1/orders", json={"action": "cancel", "order_id": "ord:1"}, headers=headers
-        )
+        cancelled = await api.post("/api/v1/orders", json={"action": "cancel", "order_id": "ord:1"})
         assert cancelled.status_code == 202, cancelled.text
     records = {r["id"]: r for r in await read_topic(topics, "control.manual")}
     close = records[closed.json()["id"]]
@@ -43,14 +39,12 @@ async def test_close_and_cancel_are_published(
 
 async def test_manual_orders_are_validated_and_owner_only(make_client: ClientFactory, owner: Keypair) -> None:
     async with make_client() as client:
-        headers = bearer(await sign_in(client, owner))
+        api = await signed_in(client, owner)
         for body in ({"action": "close"}, {"action": "cancel"}, {"action": "buy", "pair": "SOL/USDC"}):
-            response = await client.post("/api/v1/orders", json=body, headers=headers)
+            response = await api.post("/api/v1/orders", json=body)
             assert response.status_code == 400, body
             assert response.json()["error"]["fields"]
-        unknown = await client.post(
-            "/api/v1/orders", json={"action": "close", "pair": "NOPE/USDC"}, headers=headers
-        )
+        unknown = await api.post("/api/v1/orders", json={"action": "close", "pair": "NOPE/USDC"})
         assert unknown.status_code == 400
         viewer = bearer(await sign_in(client, Keypair()))
         refused = await client.post(
@@ -66,7 +60,8 @@ async def test_strategy_defaults_save_and_publish(
     make_client: ClientFactory, owner: Keypair, web_settings: Settings, topics: str
 ) -> None:
     async with make_client() as client:
-        headers = bearer(await sign_in(client, owner))
+        api = await signed_in(client, owner)
+        headers = bearer(api.tokens)
         listed = (await client.get("/api/v1/strategy", headers=headers)).json()["strategies"]
         names = [s["name"] for s in listed]
         assert "ml_signal" in names and "grid" in names and "trend" in names, names
@@ -74,7 +69,7 @@ async def test_strategy_defaults_save_and_publish(
         assert ml["stop_loss_pct"] == web_settings.stop_loss_pct and ml["updated_by"] is None
         assert next(s for s in listed if s["name"] == "grid")["grid_levels"] > 0
         body = {**ml, "stop_loss_pct": 3.5, "grid_levels": 4, "enabled": False, "pairs": ["SOL/USDC"]}
-        saved = await client.put("/api/v1/strategy", json=body, headers=headers)
+        saved = await api.put("/api/v1/strategy", json=body)
         assert saved.status_code == 200, saved.text
         strategies = (await client.get("/api/v1/strategy", headers=headers)).json()["strategies"]
         again = next(s for s in strategies if s["name"] == "ml_signal")
@@ -86,7 +81,7 @@ async def test_strategy_defaults_save_and_publish(
 
 async def test_strategy_validation_names_the_fields(make_client: ClientFactory, owner: Keypair) -> None:
     async with make_client() as client:
-        headers = bearer(await sign_in(client, owner))
+        api = await signed_in(client, owner)
         bad = {
             "name": "ml_signal",
             "enabled": True,
@@ -96,11 +91,11 @@ async def test_strategy_validation_names_the_fields(make_client: ClientFactory, 
             "grid_levels": -1,
             "pairs": ["SOLUSDC"],
         }
-        response = await client.put("/api/v1/strategy", json=bad, headers=headers)
+        response = await api.put("/api/v1/strategy", json=bad)
         assert response.status_code == 400
         fields = {f["field"] for f in response.json()["error"]["fields"]}
         assert fields == {"body.max_position_pct", "body.stop_loss_pct", "body.grid_levels", "body.pairs"}
-        unknown = await client.put("/api/v1/strategy", json={**bad, "name": "nope"}, headers=headers)
+        unknown = await api.put("/api/v1/strategy", json={**bad, "name": "nope"})
         assert "body.name" in {f["field"] for f in unknown.json()["error"]["fields"]}
 
 

@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-from conftest import bearer, sign_in
+from conftest import DOMAIN, bearer, sign_in, signed_in
 from pydantic import SecretStr
 from solders.keypair import Keypair
 
@@ -31,7 +31,7 @@ async def edge_client(
     app = create_app(settings, live_bridge=False, **kwargs)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=(peer, 40000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        async with httpx.AsyncClient(transport=transport, base_url=f"http://{DOMAIN}") as client:
             yield client
 
 
@@ -139,47 +139,39 @@ async def test_kill_switch_has_its_own_budget(web_settings: Settings, owner: Key
     await create_topics(bootstrap_of(web_settings.broker_url), 1)
     limits = {"orders": Limit(2), "kill_switch": Limit(3)}
     async with edge_client(web_settings, rate_limits=limits) as client:
-        headers = bearer(await sign_in(client, owner))
+        api = await signed_in(client, owner)
         orders = [
-            (
-                await client.post(
-                    "/api/v1/orders", json={"action": "close", "pair": "SOL/USDC"}, headers=headers
-                )
-            ).status_code
+            (await api.post("/api/v1/orders", json={"action": "close", "pair": "SOL/USDC"})).status_code
             for _ in range(3)
         ]
         assert orders == [202, 202, 429]
-        halted = await client.post("/api/v1/system/halt", json={"reason": "flood"}, headers=headers)
+        halted = await api.post("/api/v1/system/halt", json={"reason": "flood"})
         assert halted.status_code == 202, halted.text  # the orders flood did not spend the kill switch
-        resumed = await client.post("/api/v1/system/resume", headers=headers)
+        resumed = await api.post("/api/v1/system/resume")
         assert resumed.status_code == 202, resumed.text
 
 
 async def test_bad_input_is_a_4xx(web_settings: Settings, owner: Keypair) -> None:
     async with edge_client(web_settings, rate_limits=ROOMY) as client:
-        headers = bearer(await sign_in(client, owner))
+        api = await signed_in(client, owner)
+        headers = bearer(api.tokens)
         for query in ("cursor=9223372036854775808", "since_ms=1e23", "since_ms=9223372036854775808"):
             response = await client.get(f"/api/v1/trades?{query}", headers=headers)
             assert response.status_code == 400, (query, response.text)
             assert response.json()["error"]["fields"]
-        flatten = await client.post(
-            "/api/v1/system/halt", json={"reason": "x", "flatten": "yes"}, headers=headers
-        )
+        flatten = await api.post("/api/v1/system/halt", json={"reason": "x", "flatten": "yes"})
         assert flatten.status_code == 400 and flatten.json()["error"]["fields"][0]["field"] == "body.flatten"
         targets = {f"P{i}/USDC": 0.01 for i in range(20_000)}
-        rebalance = await client.post(
-            "/api/v1/portfolio/rebalance", json={"targets": targets}, headers=headers
-        )
+        rebalance = await api.post("/api/v1/portfolio/rebalance", json={"targets": targets})
         assert rebalance.status_code == 413  # ~400 KB: over the body limit before anything parses it
         roomy = with_(web_settings, web_max_body_bytes=4 * 1024 * 1024)
     async with edge_client(roomy, rate_limits=ROOMY) as client:
-        headers = bearer(await sign_in(client, owner))
-        rebalance = await client.post(
-            "/api/v1/portfolio/rebalance", json={"targets": targets}, headers=headers
-        )
+        api = await signed_in(client, owner)
+        headers = bearer(api.tokens)
+        rebalance = await api.post("/api/v1/portfolio/rebalance", json={"targets": targets})
         assert rebalance.status_code == 400 and len(rebalance.content) < 2_000, len(rebalance.content)
         bad_values = {f"P{i}/USDC": "x" for i in range(200)}
-        many = await client.post("/api/v1/portfolio/rebalance", json={"targets": bad_values}, headers=headers)
+        many = await api.post("/api/v1/portfolio/rebalance", json={"targets": bad_values})
         assert many.status_code == 400 and len(many.json()["error"]["fields"]) == 20
         assert len(many.content) < 4_000
 

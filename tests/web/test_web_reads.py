@@ -80,9 +80,11 @@ def test_usdc_price_direct_and_through_one_hop() -> None:
     assert usdc_price("WIF", prices) is None
 
 
-async def test_portfolio_is_marked_to_market(make_client: ClientFactory, seeded: None, prices: None) -> None:
+async def test_portfolio_is_marked_to_market(
+    viewer: Keypair, make_client: ClientFactory, seeded: None, prices: None
+) -> None:
     async with make_client() as client:
-        tokens = await sign_in(client, Keypair())
+        tokens = await sign_in(client, viewer)
         body = (await client.get("/api/v1/portfolio", headers=bearer(tokens))).json()
     assert body["portfolio"] == "main"
     by_symbol = {b["symbol"]: b for b in body["balances"]}
@@ -96,9 +98,9 @@ async def test_portfolio_is_marked_to_market(make_client: ClientFactory, seeded:
     assert position["value_usdc"] == 300.0
 
 
-async def test_trades_paginate_and_filter(make_client: ClientFactory, seeded: None) -> None:
+async def test_trades_paginate_and_filter(viewer: Keypair, make_client: ClientFactory, seeded: None) -> None:
     async with make_client() as client:
-        auth = bearer(await sign_in(client, Keypair()))
+        auth = bearer(await sign_in(client, viewer))
         first = (await client.get("/api/v1/trades", params={"limit": 2}, headers=auth)).json()
         assert [t["fill_id"] for t in first["items"]] == ["fill:ord:4", "fill:ord:3"]
         assert first["items"][0]["base_amount"] == "123456789012345678901234567890"  # exact, not a float
@@ -129,9 +131,9 @@ async def test_trades_paginate_and_filter(make_client: ClientFactory, seeded: No
             assert response.status_code == 400 and response.json()["error"]["fields"], bad
 
 
-async def test_market_data(make_client: ClientFactory, prices: None) -> None:
+async def test_market_data(viewer: Keypair, make_client: ClientFactory, prices: None) -> None:
     async with make_client() as client:
-        auth = bearer(await sign_in(client, Keypair()))
+        auth = bearer(await sign_in(client, viewer))
         body = (await client.get("/api/v1/market-data", headers=auth)).json()
         assert [p["pair"] for p in body["prices"]] == ["BONK/SOL", "JUP/USDC", "SOL/USDC"]
         one = (await client.get("/api/v1/market-data", params={"pair": "SOL/USDC"}, headers=auth)).json()
@@ -142,16 +144,18 @@ async def test_market_data(make_client: ClientFactory, prices: None) -> None:
         assert nul.status_code == 400 and nul.json()["error"]["fields"]
 
 
-async def test_system_status(make_client: ClientFactory, seeded: None, web_settings: Settings) -> None:
+async def test_system_status(
+    viewer: Keypair, make_client: ClientFactory, seeded: None, web_settings: Settings
+) -> None:
     async with make_client() as client:
-        auth = bearer(await sign_in(client, Keypair()))
+        auth = bearer(await sign_in(client, viewer))
         body = (await client.get("/api/v1/system/status", headers=auth)).json()
         assert body["status"] == "ok"
         assert body["postgres"]["reachable"] and body["redis"]["reachable"] and body["broker"]["reachable"]
         assert body["counts"]["orders"] == 5 and body["counts"]["executions"] == 5
     unreachable = web_settings.model_copy(update={"broker_url": "kafka://127.0.0.1:1"})
     async with make_client(settings=unreachable) as client:
-        auth = bearer(await sign_in(client, Keypair()))
+        auth = bearer(await sign_in(client, viewer))
         body = (await client.get("/api/v1/system/status", headers=auth)).json()
         assert body["status"] == "degraded" and body["broker"] == {
             "reachable": False,
@@ -160,14 +164,14 @@ async def test_system_status(make_client: ClientFactory, seeded: None, web_setti
 
 
 async def test_alerts_newest_first_and_paginated(
-    make_client: ClientFactory, web_redis: aioredis.Redis
+    viewer: Keypair, make_client: ClientFactory, web_redis: aioredis.Redis
 ) -> None:
     for i in range(5):
         await raise_alert(web_redis, "warning", f"code_{i}", f"message {i}")
     with pytest.raises(ValueError):
         await raise_alert(web_redis, "loud", "x", "y")  # type: ignore[arg-type]
     async with make_client() as client:
-        auth = bearer(await sign_in(client, Keypair()))
+        auth = bearer(await sign_in(client, viewer))
         page = (await client.get("/api/v1/alerts", params={"limit": 3}, headers=auth)).json()
         assert [a["code"] for a in page["items"]] == ["code_4", "code_3", "code_2"]
         assert page["total"] == 5 and page["next_offset"] == 3

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncpg
 import pytest
 import redis.asyncio as aioredis
-from conftest import ClientFactory, bearer, sign_in
+from conftest import ClientFactory, bearer, sign_in, signed_in
 from solders.keypair import Keypair
 
 from core.settings import Settings
@@ -29,23 +29,21 @@ async def test_halt_and_resume_set_the_fast_path_and_publish(
     make_client: ClientFactory, owner: Keypair, topics: str, web_redis: aioredis.Redis
 ) -> None:
     async with make_client() as client:
-        headers = bearer(await sign_in(client, owner))
-        halted = await client.post(
-            "/api/v1/system/halt", json={"reason": "api test", "flatten": True}, headers=headers
-        )
+        api = await signed_in(client, owner)
+        halted = await api.post("/api/v1/system/halt", json={"reason": "api test", "flatten": True})
         assert halted.status_code == 202, halted.text
         body = halted.json()
         assert body["action"] == "halt" and body["flatten"] is True and body["fast_path"] is True
         fast = decode(Control, (await web_redis.get(control_key("main"))).encode())
         assert (fast.id, fast.action, fast.reason) == (body["id"], "halt", "api test")
-        resumed = await client.post("/api/v1/system/resume", headers=headers)
+        resumed = await api.post("/api/v1/system/resume")
         assert resumed.status_code == 202, resumed.text
         fast = decode(Control, (await web_redis.get(control_key("main"))).encode())
         assert (fast.id, fast.action) == (resumed.json()["id"], "resume")
         viewer = bearer(await sign_in(client, Keypair()))
         assert (await client.post("/api/v1/system/halt", json={}, headers=viewer)).status_code == 403
         assert (await client.post("/api/v1/system/resume")).status_code == 401
-        bad = await client.post("/api/v1/system/halt", json={"reason": ""}, headers=headers)
+        bad = await api.post("/api/v1/system/halt", json={"reason": ""})
         assert bad.status_code == 400 and bad.json()["error"]["fields"][0]["field"] == "body.reason"
     records = {r["id"]: r for r in await read_topic(topics, "control")}
     assert records[body["id"]]["action"] == "halt" and records[body["id"]]["flatten"] is True
@@ -56,17 +54,14 @@ async def test_rebalance_is_validated_and_published(
     make_client: ClientFactory, owner: Keypair, topics: str
 ) -> None:
     async with make_client() as client:
-        headers = bearer(await sign_in(client, owner))
-        ok = await client.post(
-            "/api/v1/portfolio/rebalance",
-            json={"targets": {"JUP/USDC": 0.04, "SOL/USDC": 0.0}},
-            headers=headers,
+        api = await signed_in(client, owner)
+        ok = await api.post(
+            "/api/v1/portfolio/rebalance", json={"targets": {"JUP/USDC": 0.04, "SOL/USDC": 0.0}}
         )
         assert ok.status_code == 202, ok.text
-        bad = await client.post(
+        bad = await api.post(
             "/api/v1/portfolio/rebalance",
             json={"targets": {"JUP": 0.01, "NOPE/USDC": 0.01, "SOL/USDC": 0.06, "JUP/USDC": -0.1}},
-            headers=headers,
         )
         assert bad.status_code == 400
         fields = {f["field"]: f["message"] for f in bad.json()["error"]["fields"]}
@@ -76,9 +71,7 @@ async def test_rebalance_is_validated_and_published(
         assert fields["body.targets.JUP/USDC"] == "fraction -0.1 outside [0, 0.05]"
         many = {"JUP/USDC": 0.05, "SOL/USDC": 0.05, "BONK/SOL": 0.05}
         for body in ({"targets": {}}, {"targets": many, "reason": ""}):
-            assert (
-                await client.post("/api/v1/portfolio/rebalance", json=body, headers=headers)
-            ).status_code == 400
+            assert (await api.post("/api/v1/portfolio/rebalance", json=body)).status_code == 400
         viewer = bearer(await sign_in(client, Keypair()))
         refused = await client.post(
             "/api/v1/portfolio/rebalance", json={"targets": {"JUP/USDC": 0.01}}, headers=viewer
@@ -94,11 +87,9 @@ async def test_rebalance_fractions_must_sum_to_at_most_one(
 ) -> None:
     roomy = web_settings.model_copy(update={"max_position_pct": 100.0})
     async with make_client(settings=roomy) as client:
-        headers = bearer(await sign_in(client, owner))
-        over = await client.post(
-            "/api/v1/portfolio/rebalance",
-            json={"targets": {"JUP/USDC": 0.7, "SOL/USDC": 0.4}},
-            headers=headers,
+        api = await signed_in(client, owner)
+        over = await api.post(
+            "/api/v1/portfolio/rebalance", json={"targets": {"JUP/USDC": 0.7, "SOL/USDC": 0.4}}
         )
         assert over.status_code == 400
         assert over.json()["error"]["fields"] == [
@@ -127,16 +118,12 @@ async def test_cancel_marks_an_open_order_and_refuses_a_terminal_one(
     finally:
         await conn.close()
     async with make_client() as client:
-        headers = bearer(await sign_in(client, owner))
-        open_ = await client.post(
-            "/api/v1/orders", json={"action": "cancel", "order_id": "ord:queued"}, headers=headers
-        )
+        api = await signed_in(client, owner)
+        open_ = await api.post("/api/v1/orders", json={"action": "cancel", "order_id": "ord:queued"})
         assert open_.status_code == 202, open_.text
         assert (await web_redis.get(cancel_key("ord:queued"))) == f"by {owner.pubkey()}"
         assert 0 < await web_redis.ttl(cancel_key("ord:queued")) <= 86_400
-        done = await client.post(
-            "/api/v1/orders", json={"action": "cancel", "order_id": "ord:done"}, headers=headers
-        )
+        done = await api.post("/api/v1/orders", json={"action": "cancel", "order_id": "ord:done"})
         assert done.status_code == 409
         assert done.json() == {
             "error": {"code": "already_filled", "message": "order ord:done is already terminal: filled"}

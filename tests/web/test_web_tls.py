@@ -88,7 +88,13 @@ def test_development_certificate_made_once_key_private(tmp_path: Path) -> None:
 
 def test_tls_outside_development_needs_a_certificate(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="WEB_TLS_CERT") as caught:
-        load_settings(data_dir=tmp_path, web_tls=True, environment="production", jwt_secret="s" * 40)
+        load_settings(
+            data_dir=tmp_path,
+            web_tls=True,
+            environment="production",
+            jwt_secret="s" * 40,
+            web_domain="bot.example",
+        )
     assert "s" * 40 not in str(caught.value)  # the model-level error names no secret
     with pytest.raises(ConfigError, match="together"):
         load_settings(web_tls_cert=tmp_path / "c.pem")

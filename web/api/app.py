@@ -10,6 +10,7 @@ import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import asyncpg
 import redis.asyncio as aioredis
 from aiokafka.errors import KafkaError
 from fastapi import APIRouter, FastAPI
@@ -20,6 +21,7 @@ from redis.exceptions import RedisError
 from core.errors import ConfigError, ServiceError
 from core.settings import Settings
 from store.db import create_pool
+from store.roles import grant_first_owner, role_of
 from streams.broker import bootstrap_of, create_topics
 from web.api.deps import ApiState
 from web.api.docs import mount_docs
@@ -28,6 +30,7 @@ from web.api.guards import BodyLimit, EdgeRateLimit, SecurityHeaders
 from web.api.live import poll_redis, pump_topics
 from web.api.publisher import Publisher
 from web.api.ratelimit import Limit, RateLimiter
+from web.api.request_signing import RequestVerifier
 from web.api.routes import (
     alerts,
     auth,
@@ -35,6 +38,7 @@ from web.api.routes import (
     market_data,
     metrics,
     portfolio,
+    roles,
     strategy,
     system,
     trades,
@@ -72,6 +76,11 @@ def create_app(
         raise ConfigError("bad setting DATABASE_URL/REDIS_URL: the web API needs both")
     key = _signing_key(settings)
     database_url, redis_url = settings.database_url, settings.redis_url
+    lifetimes = auth_config or AuthConfig(
+        access_ttl_s=settings.web_access_ttl_s,
+        session_ttl_s=settings.web_session_ttl_s,
+        nonce_ttl_s=settings.web_nonce_ttl_s,
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -89,17 +98,13 @@ def create_app(
                 settings=settings,
                 pool=pool,
                 redis=redis,
-                auth=Authenticator(
-                    redis,
-                    key=key,
-                    domain=settings.web_domain,
-                    owner_wallet=settings.owner_wallet,
-                    config=auth_config,
-                ),
+                auth=authenticator(settings, pool, redis, key, lifetimes),
                 limiter=RateLimiter(redis, rate_limits),
                 bridge=bridge,
+                signer=RequestVerifier(redis, settings.web_signature_window_s),
                 publisher=publisher,
             )
+            await bootstrap_owner(pool, settings.owner_wallet)
             await ensure_topics(settings)
             if live_bridge:
                 tasks.extend(start_bridge(bridge, redis, settings.broker_url))
@@ -138,6 +143,26 @@ def create_app(
     return app
 
 
+def authenticator(
+    settings: Settings, pool: asyncpg.Pool, redis: aioredis.Redis, key: bytes, lifetimes: AuthConfig
+) -> Authenticator:
+    """Sign-in and sessions, with each wallet's role read from Postgres on every check."""
+
+    async def roles(wallet: str) -> str | None:
+        return await role_of(pool, wallet)
+
+    return Authenticator(redis, key=key, roles=roles, chain_id=settings.web_chain_id, config=lifetimes)
+
+
+async def bootstrap_owner(pool: asyncpg.Pool, owner_wallet: str | None) -> None:
+    """A database with no owner yet makes OWNER_WALLET its first owner (audited); once any owner exists
+    the setting grants nothing: roles are changed by an owner (API or `solbot roles`)."""
+    if owner_wallet is not None and await grant_first_owner(
+        pool, owner_wallet, actor="setting:OWNER_WALLET", source="cli"
+    ):
+        log.warning("%s made the first owner (OWNER_WALLET)", owner_wallet)
+
+
 def install_guards(app: FastAPI, settings: Settings) -> None:
     """The edge, outermost last: headers on every answer (429 and 413 included), then the body limit,
     then the endpoint's rate limit, all before routing and authentication."""
@@ -168,7 +193,7 @@ def start_bridge(bridge: Bridge, redis: aioredis.Redis, broker_url: str | None) 
 def include_routes(app: FastAPI) -> None:
     """The versioned API's routers, the WebSocket, the metrics endpoint and its request timer."""
     api = APIRouter(prefix=API_PREFIX)
-    for module in (auth, portfolio, trades, market_data, system, alerts, control, strategy):
+    for module in (auth, portfolio, trades, market_data, system, alerts, control, strategy, roles):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(ws.router)

@@ -1,33 +1,23 @@
-"""Wallet sign-in, sessions and permissions, kept in Redis.
+"""Wallet sign-in, sessions and permissions.
 
-Token design (why both kinds):
-- The access token is an HS256 JWT (`web/api/access_tokens.py`, signed and checked by PyJWT) living
-  `access_ttl_s` (1 h): claims `sub` (wallet), `sid` (session id), `iat`, `exp`, `jti`. Its signature and
-  times are checked without I/O, then the session key is looked up, so ending a session revokes its
-  access tokens at once.
-- The refresh token is an opaque random string (32 bytes, url-safe). Redis stores only its SHA-256
-  (`solbot:web:refresh:<sha256>` -> session id), so a Redis dump holds no usable token. A refresh
-  consumes it with GETDEL (atomic: two concurrent refreshes cannot both win) and issues a new one.
-- The session (`solbot:web:session:<sid>` -> wallet) lives `session_ttl_s` (24 h) from sign-in; rotated
-  refresh tokens never outlive it.
-- A sign-in nonce (`solbot:web:nonce:<nonce>` -> wallet and the exact message) lives `nonce_ttl_s`
-  (5 min) and is consumed with GETDEL on the first verify attempt, whatever its outcome.
-
-Permissions are computed per request from the `OWNER_WALLET` setting, not baked into tokens, so a
-change of owner takes effect without waiting for tokens to expire.
+- Sign-in: a Sign-In With Solana message (`web.api.siws`) issued with a fresh nonce for one wallet and
+  one domain, remembered sealed in Redis for `nonce_ttl_s` and consumed (GETDEL) on the first verify
+  attempt, whatever its outcome.
+- The access token is an HS256 JWT (`web.api.access_tokens`) living `access_ttl_s`: `sub` (wallet), `sid`
+  (session), `iat`, `exp`, `jti`. Each check also reads the session (`web.api.sessions`), so ending a
+  session (logout, refresh reuse, role revocation) ends its access tokens at once.
+- Authority is the wallet's role in Postgres (`store.roles`), read on every check, never baked into a
+  token nor taken from Redis: a wallet without a role holds no permission at all.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import re
 import secrets
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -36,37 +26,49 @@ from solders.pubkey import Pubkey
 from solders.signature import Signature
 
 from web.api import access_tokens
+from web.api.sealed import derive_key, seal, unseal
+from web.api.sessions import Rotation, Session, SessionStore
+from web.api.siws import SignInFields, nonce_of, sign_in_message
 
 log = logging.getLogger(__name__)
 
 NONCE_PREFIX = "solbot:web:nonce:"
-SESSION_PREFIX = "solbot:web:session:"
-REFRESH_PREFIX = "solbot:web:refresh:"
 
 
 class Permission(StrEnum):
     READ_PORTFOLIO = "read_portfolio"
+    VIEW_ANALYTICS = "view_analytics"
+    VIEW_LIVE_ORDERS = "view_live_orders"  # signals and orders before they execute (front-running material)
     EXECUTE_TRADES = "execute_trades"
     CONFIGURE_BOT = "configure_bot"
-    VIEW_ANALYTICS = "view_analytics"
+    MANAGE_ROLES = "manage_roles"
 
 
-OWNER_PERMISSIONS = frozenset(Permission)
-VIEWER_PERMISSIONS = frozenset({Permission.READ_PORTFOLIO, Permission.VIEW_ANALYTICS})
+_VIEWER = frozenset({Permission.READ_PORTFOLIO, Permission.VIEW_ANALYTICS})
+ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
+    "owner": frozenset(Permission),
+    "trader": _VIEWER | {Permission.VIEW_LIVE_ORDERS, Permission.EXECUTE_TRADES},
+    "viewer": _VIEWER,
+}
 
 
-def permissions_for(wallet: str, owner_wallet: str | None) -> frozenset[Permission]:
-    """The owner wallet may do everything; any other signed-in wallet may only read."""
-    return OWNER_PERMISSIONS if owner_wallet is not None and wallet == owner_wallet else VIEWER_PERMISSIONS
+def permissions_of(role: str | None) -> frozenset[Permission]:
+    """What a role may do; no role (a wallet never granted one) may do nothing."""
+    return ROLE_PERMISSIONS.get(role or "", frozenset())
+
+
+RoleLookup = Callable[[str], Awaitable[str | None]]
 
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling: a wallet that signed in, its session, and what it may do."""
+    """Who is calling: a wallet that signed in, its session, its role and what that allows."""
 
     wallet: str
     session_id: str
+    role: str | None
     permissions: frozenset[Permission]
+    expires_s: int = 0  # when the presented access token dies (unix seconds)
 
     def can(self, permission: Permission) -> bool:
         return permission in self.permissions
@@ -92,6 +94,14 @@ class AuthFailed(Exception):
     """Sign-in or token check failed; the reason is for server logs, the client only sees 401."""
 
 
+class RefreshReused(AuthFailed):
+    """An already exchanged refresh token came back: its whole family (session) was ended."""
+
+    def __init__(self, session: Session) -> None:
+        super().__init__(f"refresh token reused: session of {session.wallet} ended")
+        self.session = session
+
+
 def is_pubkey(text: str) -> bool:
     try:
         Pubkey.from_string(text)
@@ -100,72 +110,53 @@ def is_pubkey(text: str) -> bool:
     return True
 
 
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def sign_in_message(domain: str, wallet: str, nonce: str, issued_s: float, expires_s: float) -> str:
-    """The text a wallet signs (shaped like Sign-In With Solana): domain, wallet, nonce and expiry."""
-    return (
-        f"{domain} wants you to sign in with your Solana account:\n"
-        f"{wallet}\n\n"
-        "Sign in to solbot. This request will not trigger a blockchain transaction or cost any fees.\n\n"
-        f"URI: https://{domain}\n"
-        f"Nonce: {nonce}\n"
-        f"Issued At: {_iso(issued_s)}\n"
-        f"Expiration Time: {_iso(expires_s)}"
-    )
-
-
-_NONCE_LINE = re.compile(r"^Nonce: ([A-Za-z0-9_-]{16,64})$", re.MULTILINE)
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
 class Authenticator:
-    """Issues nonces, verifies signed messages, and issues, checks and rotates tokens."""
+    """Issues nonces, verifies signed messages, and issues, checks, rotates and ends sessions."""
 
     def __init__(
         self,
         redis: aioredis.Redis,
         *,
         key: bytes,
-        domain: str,
-        owner_wallet: str | None,
+        roles: RoleLookup,
+        chain_id: str = "mainnet",
         config: AuthConfig | None = None,
     ) -> None:
         self._redis = redis
         self._key = key
-        self.domain = domain
-        self.owner_wallet = owner_wallet
+        self._record_key = derive_key(key)
+        self._roles = roles
+        self.chain_id = chain_id
         self.config = config or AuthConfig()
+        self.sessions = SessionStore(redis, self._record_key)
 
     # --- sign-in -------------------------------------------------------------------------------------
 
-    async def issue_nonce(self, wallet: str) -> tuple[str, str]:
-        """A fresh nonce and the exact message to sign; remembered for `nonce_ttl_s`."""
+    async def issue_nonce(self, wallet: str, domain: str, uri: str) -> tuple[str, str]:
+        """A fresh nonce and the exact message to sign; remembered (sealed) for `nonce_ttl_s`."""
         nonce = secrets.token_urlsafe(24)
         now = time.time()
-        message = sign_in_message(self.domain, wallet, nonce, now, now + self.config.nonce_ttl_s)
-        record = json.dumps(
-            {"wallet": wallet, "message": message, "expires_s": now + self.config.nonce_ttl_s}
-        )
-        await self._redis.set(NONCE_PREFIX + nonce, record, ex=self.config.nonce_ttl_s)
+        expires = now + self.config.nonce_ttl_s
+        message = sign_in_message(SignInFields(domain, uri, self.chain_id, wallet, nonce, now, expires))
+        record = {"wallet": wallet, "message": message, "domain": domain, "expires_s": expires}
+        key = NONCE_PREFIX + nonce
+        await self._redis.set(key, seal(self._record_key, key, record), ex=self.config.nonce_ttl_s)
         return nonce, message
 
-    async def verify_sign_in(self, wallet: str, message: str, signature: str) -> TokenPair:
-        """Tokens for `wallet` when it signed exactly the message issued with a fresh, unused nonce."""
-        match = _NONCE_LINE.search(message)
-        if match is None:
+    async def verify_sign_in(self, wallet: str, message: str, signature: str, *, domain: str) -> TokenPair:
+        """Tokens for `wallet` when it signed exactly the message issued to it, for this domain, with a
+        fresh, unused nonce."""
+        nonce = nonce_of(message)
+        if nonce is None:
             raise AuthFailed("message carries no nonce")
-        raw = await self._redis.getdel(NONCE_PREFIX + match.group(1))  # consumed whatever happens next
-        if raw is None:
-            raise AuthFailed("nonce unknown, expired or already used")
-        record = json.loads(_text(raw))
-        if record["wallet"] != wallet or record["message"] != message:
+        key = NONCE_PREFIX + nonce
+        record = unseal(self._record_key, key, await self._redis.getdel(key))  # consumed whatever follows
+        if record is None:
+            raise AuthFailed("nonce unknown, expired, already used or not ours")
+        if record.get("wallet") != wallet or record.get("message") != message:
             raise AuthFailed("message is not the one issued to this wallet")
+        if record.get("domain") != domain:
+            raise AuthFailed(f"message was issued for {record.get('domain')!r}, signed in at {domain!r}")
         if time.time() >= float(record["expires_s"]):
             raise AuthFailed("nonce expired")
         try:
@@ -174,24 +165,10 @@ class Authenticator:
             ok = False
         if not ok:
             raise AuthFailed("signature does not verify")
-        return await self._open_session(wallet)
+        session, refresh = await self.sessions.open(wallet, self.config.session_ttl_s)
+        return TokenPair(self.access_token(wallet, session.sid), refresh, self.config.access_ttl_s)
 
     # --- tokens --------------------------------------------------------------------------------------
-
-    async def _open_session(self, wallet: str) -> TokenPair:
-        session_id = uuid.uuid4().hex
-        await self._redis.set(SESSION_PREFIX + session_id, wallet, ex=self.config.session_ttl_s)
-        return await self._issue(wallet, session_id, self.config.session_ttl_s)
-
-    async def _issue(self, wallet: str, session_id: str, session_left_s: int) -> TokenPair:
-        refresh = secrets.token_urlsafe(32)
-        await self._redis.set(
-            REFRESH_PREFIX + _digest(refresh),
-            json.dumps({"wallet": wallet, "sid": session_id}),
-            ex=max(1, session_left_s),
-        )
-        access = self.access_token(wallet, session_id)
-        return TokenPair(access, refresh, self.config.access_ttl_s)
 
     def access_token(self, wallet: str, session_id: str, *, now: float | None = None) -> str:
         """A signed access token; `now` is injectable so tests can mint one that has expired."""
@@ -206,16 +183,17 @@ class Authenticator:
         return access_tokens.encode(claims, self._key)
 
     async def refresh(self, refresh_token: str) -> TokenPair:
-        """Rotate: the presented refresh token is consumed and a new pair issued in the same session."""
-        raw = await self._redis.getdel(REFRESH_PREFIX + _digest(refresh_token))
-        if raw is None:
-            raise AuthFailed("refresh token unknown, expired or already used")
-        record = json.loads(_text(raw))
-        session_key = SESSION_PREFIX + record["sid"]
-        left_ms = await self._redis.pttl(session_key)
-        if left_ms is None or left_ms <= 0:
-            raise AuthFailed("session ended")
-        return await self._issue(record["wallet"], record["sid"], int(left_ms // 1000))
+        """Rotate: a new pair in the same session. An exchanged token presented again ends the session
+        (`RefreshReused`); an unknown one is refused."""
+        result = await self.sessions.rotate(refresh_token)
+        if result.outcome is Rotation.REUSED and result.session is not None:
+            raise RefreshReused(result.session)
+        if result.outcome is not Rotation.ROTATED or result.session is None or result.refresh_token is None:
+            raise AuthFailed("refresh token unknown, expired or its session ended")
+        session = result.session
+        return TokenPair(
+            self.access_token(session.wallet, session.sid), result.refresh_token, self.config.access_ttl_s
+        )
 
     async def authenticate(self, access_token: str) -> Principal:
         """The principal behind a valid access token whose session is still open; else `AuthFailed`."""
@@ -226,10 +204,15 @@ class Authenticator:
         wallet, session_id = claims.get("sub"), claims.get("sid")
         if not isinstance(wallet, str) or not isinstance(session_id, str):
             raise AuthFailed("access token lacks sub or sid")
-        stored = await self._redis.get(SESSION_PREFIX + session_id)
-        if stored is None or _text(stored) != wallet:
+        session = await self.sessions.get(session_id)
+        if session is None or session.wallet != wallet:
             raise AuthFailed("session ended")
-        return Principal(wallet, session_id, permissions_for(wallet, self.owner_wallet))
+        role = await self._roles(wallet)
+        return Principal(wallet, session_id, role, permissions_of(role), int(claims["exp"]))
+
+    async def logout(self, principal: Principal) -> bool:
+        """End the caller's session; False when it had already ended."""
+        return await self.sessions.end(principal.session_id) is not None
 
     def wallet_of(self, access_token: str) -> str | None:
         """The wallet of a validly signed, unexpired token, without I/O (rate-limit identity only)."""
@@ -238,7 +221,3 @@ class Authenticator:
         except access_tokens.TokenInvalid:
             return None
         return sub if isinstance(sub, str) else None
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()

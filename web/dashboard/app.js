@@ -1,9 +1,12 @@
 // solbot dashboard: plain ES module, no build step. Talks to /api/v1 (REST) and /ws (live bridge).
 // Sign-in: a browser wallet (Phantom: window.phantom.solana or window.solana) or, in tests, the injected
 // window.__SOLBOT_TEST_SIGNER__ = {publicKey: "<base58>", signMessage(bytes) -> Promise<Uint8Array>}.
+// Trading calls (orders, strategy deploys) carry the wallet's signature over the request as well as the
+// token (X-Solbot-Timestamp/Nonce/Signature, see web/api/request_signing.py); /ws authenticates with the
+// `bearer.<token>` subprotocol, never with the token in its URL.
 
 const API = "/api/v1";
-const CHANNELS = ["prices", "orders", "fills", "alerts", "status"];
+const CHANNELS = ["prices", "orders", "fills", "alerts", "status"]; // orders: owner and trader only
 const MAX_POINTS = 2000;
 const FIT_POINTS = 240;
 const CLOSE_PENDING_MS = 30000; // a close stays "Requested" this long (or until its position is gone)
@@ -15,6 +18,7 @@ const $ = (id) => document.getElementById(id);
 
 const state = {
   tokens: null, // {access_token, refresh_token}
+  signer: null, // the wallet, kept after sign-in to sign trading requests
   wallet: null,
   permissions: new Set(),
   ws: null,
@@ -105,15 +109,36 @@ class ApiError extends Error {
   }
 }
 
-async function request(method, path, body, { retry = true } = {}) {
+function hex(bytes) {
+  return Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+// The wallet's signature over one request: the exact lines web/api/request_signing.py verifies.
+async function signatureHeaders(method, url, payload) {
+  if (!window.crypto || !window.crypto.subtle) throw new Error("Trading needs HTTPS (or localhost) in this browser.");
+  if (!state.signer) state.signer = await walletSigner();
+  if (state.signer.publicKey !== state.wallet) throw new Error("The connected wallet is not the signed-in one.");
+  const nonceBytes = crypto.getRandomValues(new Uint8Array(18));
+  const nonce = btoa(String.fromCharCode(...nonceBytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  const timestamp = String(Date.now());
+  const bodyHash = hex(await crypto.subtle.digest("SHA-256", payload || new Uint8Array()));
+  const message = ["solbot signed request v1", `Domain: ${location.host}`, `Method: ${method}`,
+    `Path: ${url}`, `Body-SHA256: ${bodyHash}`, `Timestamp: ${timestamp}`, `Nonce: ${nonce}`].join("\n");
+  const signature = await state.signer.sign(new TextEncoder().encode(message));
+  return { "X-Solbot-Timestamp": timestamp, "X-Solbot-Nonce": nonce,
+    "X-Solbot-Signature": base58(new Uint8Array(signature)) };
+}
+
+async function request(method, path, body, { retry = true, sign = false } = {}) {
   const headers = { "Accept": "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (state.tokens) headers["Authorization"] = `Bearer ${state.tokens.access_token}`;
-  const response = await fetch(path.startsWith("/") ? path : `${API}/${path}`, {
-    method, headers, body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  const url = path.startsWith("/") ? path : `${API}/${path}`;
+  const payload = body === undefined ? undefined : new TextEncoder().encode(JSON.stringify(body));
+  if (sign) Object.assign(headers, await signatureHeaders(method, url, payload)); // fresh nonce per attempt
+  const response = await fetch(url, { method, headers, body: payload });
   if (response.status === 401 && retry && state.tokens) {
-    if (await refreshTokens()) return request(method, path, body, { retry: false });
+    if (await refreshTokens()) return request(method, path, body, { retry: false, sign });
     signOut("Your session ended; sign in again.");
   }
   const data = await response.json().catch(() => null);
@@ -129,6 +154,10 @@ async function refreshTokens() {
     });
     if (!response.ok) return false;
     saveTokens(await response.json());
+    // An open socket takes the new token in place: it would otherwise close when the old one expires.
+    if (state.ws && state.ws.readyState === WebSocket.OPEN) {
+      state.ws.send(JSON.stringify({ type: "auth", token: state.tokens.access_token }));
+    }
     return true;
   } catch {
     return false;
@@ -164,6 +193,7 @@ async function signIn() {
   $("signin-error").textContent = "";
   try {
     const signer = await walletSigner();
+    state.signer = signer;
     const { data: issued } = await request("POST", "auth/nonce", { wallet: signer.publicKey });
     const signature = await signer.sign(new TextEncoder().encode(issued.message));
     const { data: tokens } = await request("POST", "auth/verify", {
@@ -178,8 +208,15 @@ async function signIn() {
   }
 }
 
+async function logOut() {
+  // Ends the session server-side (its tokens and open sockets stop working), then forgets it here.
+  if (state.tokens) await request("POST", "auth/logout", undefined, { retry: false }).catch(() => null);
+  signOut();
+}
+
 function signOut(message = "") {
   state.tokens = null;
+  state.signer = null;
   sessionStorage.removeItem("solbot.tokens");
   if (state.ws) { state.ws.onclose = null; state.ws.close(); state.ws = null; }
   state.timers.forEach(clearInterval);
@@ -197,6 +234,10 @@ async function start() {
   const { data: me } = await request("GET", "auth/me");
   state.wallet = me.wallet;
   state.permissions = new Set(me.permissions);
+  if (!me.role) {
+    signOut(`Signed in as ${me.wallet}, which has no role yet: ask the bot's owner to grant one.`);
+    return;
+  }
   $("wallet-address").textContent = short(me.wallet);
   $("wallet-address").title = me.wallet;
   $("sign-in").hidden = true;
@@ -222,7 +263,7 @@ function connectWs() {
   if (!state.tokens) return;
   setWsStatus("connecting");
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const ws = new WebSocket(`${scheme}://${location.host}/ws?token=${encodeURIComponent(state.tokens.access_token)}`);
+  const ws = new WebSocket(`${scheme}://${location.host}/ws`, ["solbot.v1", `bearer.${state.tokens.access_token}`]);
   state.ws = ws;
   ws.onopen = () => { state.wsRetryMs = 1000; setWsStatus("live"); ws.send(JSON.stringify({ subscribe: CHANNELS })); };
   ws.onmessage = (event) => {
@@ -233,6 +274,7 @@ function connectWs() {
   ws.onclose = async (event) => {
     setWsStatus("offline");
     if (!state.tokens) return;
+    if (event.code === 4403) { signOut("This wallet no longer has a role that may read."); return; }
     if (event.code === 4401 && !(await refreshTokens())) { signOut("Your session ended; sign in again."); return; }
     setTimeout(connectWs, state.wsRetryMs);
     state.wsRetryMs = Math.min(state.wsRetryMs * 2, 15000);
@@ -465,7 +507,7 @@ async function closePosition(pair, button) {
   button.disabled = true;
   button.textContent = "Closing…";
   try {
-    const { status, data } = await request("POST", "orders", { action: "close", pair });
+    const { status, data } = await request("POST", "orders", { action: "close", pair }, { sign: true });
     state.closes.set(pair, { id: data.id, status, at: Date.now() });
     button.textContent = "Requested";
     button.dataset.requestId = data.id;
@@ -515,7 +557,7 @@ function renderOrders() {
 async function cancelOrder(orderId, button) {
   button.disabled = true;
   try {
-    const { data } = await request("POST", "orders", { action: "cancel", order_id: orderId });
+    const { data } = await request("POST", "orders", { action: "cancel", order_id: orderId }, { sign: true });
     button.textContent = "Requested";
     toast(`Cancel requested (${data.id})`, "ok");
   } catch (error) {
@@ -621,7 +663,7 @@ function strategyForm(s) {
     }
   };
   const save = (enabled) => async () => {
-    const { data } = await request("PUT", "strategy", body(enabled));
+    const { data } = await request("PUT", "strategy", body(enabled), { sign: true });
     s.enabled = data.enabled;
     badge.textContent = data.enabled ? "Deployed" : "Stopped";
     badge.className = `badge ${data.enabled ? "on" : "off"}`;
@@ -686,7 +728,7 @@ async function loadStatus() {
 
 $("sign-in").addEventListener("click", signIn);
 $("sign-in-main").addEventListener("click", signIn);
-$("sign-out").addEventListener("click", () => signOut());
+$("sign-out").addEventListener("click", () => logOut());
 
 const saved = sessionStorage.getItem("solbot.tokens");
 if (saved) {

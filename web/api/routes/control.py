@@ -29,7 +29,8 @@ from store.order_gate import request_cancel
 from store.trades import terminal_status
 from streams.records import ManualRequest
 from streams.topics import CONTROL_MANUAL
-from web.api.deps import PoolDep, PublisherDep, RedisDep, SettingsDep, rate_limited, require
+from web.api.action_log import audit
+from web.api.deps import PoolDep, PublisherDep, RedisDep, SettingsDep, rate_limited, require_signed
 from web.api.errors import ApiError, ErrorResponse
 from web.api.security import Permission, Principal
 
@@ -87,7 +88,7 @@ async def manual_order(
     publisher: PublisherDep,
     pool: PoolDep,
     redis: RedisDep,
-    principal: Annotated[Principal, Depends(require(Permission.EXECUTE_TRADES))],
+    principal: Annotated[Principal, Depends(require_signed(Permission.EXECUTE_TRADES))],
     _: Annotated[None, Depends(rate_limited("orders"))],
 ) -> ManualOrderAccepted:
     if body.action == "close" and body.pair not in settings.pairs:
@@ -100,6 +101,8 @@ async def manual_order(
             raise ApiError(503, "unavailable", f"order status unknown: {type(exc).__name__}") from None
         if status is not None:
             raise _already(body.order_id, status)
+    target = body.pair if body.action == "close" else body.order_id
+    await audit(pool, principal, f"order.{body.action}", target or "")
     request = ManualRequest(
         id=f"manual:{uuid.uuid4().hex}",
         action=body.action,

@@ -22,7 +22,8 @@ from store.portfolio import read_balances, read_positions
 from streams.codec import encode
 from streams.records import Control
 from streams.topics import CONTROL
-from web.api.deps import PoolDep, PublisherDep, RedisDep, SettingsDep, rate_limited, require
+from web.api.action_log import audit
+from web.api.deps import PoolDep, PublisherDep, RedisDep, SettingsDep, rate_limited, require, require_signed
 from web.api.errors import ApiError, ErrorResponse
 from web.api.security import Permission, Principal
 
@@ -191,7 +192,8 @@ async def rebalance(
     body: RebalanceRequest,
     settings: SettingsDep,
     publisher: PublisherDep,
-    principal: Annotated[Principal, Depends(require(Permission.CONFIGURE_BOT, Permission.EXECUTE_TRADES))],
+    pool: PoolDep,
+    principal: Annotated[Principal, Depends(require_signed(Permission.EXECUTE_TRADES))],
     _: Annotated[None, Depends(rate_limited("orders"))],
 ) -> RebalanceAccepted:
     errors = validate_targets(body.targets, settings.pairs, settings.max_position_pct / 100.0)
@@ -206,6 +208,7 @@ async def rebalance(
                 for pair, msg in errors.items()
             ]
         )
+    await audit(pool, principal, "rebalance", "", {"targets": dict(body.targets), "reason": body.reason})
     ts = int(time.time() * 1000)
     control = Control(
         id=f"ctl:rebalance:{ts}:{uuid.uuid4().hex[:8]}",

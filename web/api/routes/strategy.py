@@ -25,7 +25,8 @@ from models.strategies import GridParams, GridStrategy
 from store.strategy_params import read_strategy_params, save_strategy_params
 from streams.records import StrategyParams
 from streams.topics import STRATEGY_PARAMS
-from web.api.deps import PoolDep, PublisherDep, SettingsDep, rate_limited, require
+from web.api.action_log import audit
+from web.api.deps import PoolDep, PublisherDep, SettingsDep, rate_limited, require, require_signed
 from web.api.errors import ApiError, ErrorResponse
 from web.api.security import Permission, Principal
 
@@ -130,7 +131,7 @@ async def put_strategy(
     pool: PoolDep,
     settings: SettingsDep,
     publisher: PublisherDep,
-    principal: Configure,
+    principal: Annotated[Principal, Depends(require_signed(Permission.CONFIGURE_BOT))],
     _: DefaultLimit,
 ) -> StrategyOut:
     unknown = [p for p in body.pairs if p not in settings.pairs]
@@ -138,6 +139,8 @@ async def put_strategy(
         raise ApiError(400, "unknown_pair", f"not traded by this bot: {', '.join(unknown)}")
     saved = StrategyOut(**body.model_dump(), updated_by=principal.wallet, updated_ms=int(time.time() * 1000))
     record = StrategyParams(**saved.model_dump())
+    action = "strategy.deploy" if body.enabled else "strategy.update"
+    await audit(pool, principal, action, saved.name, body.model_dump())
     await save_strategy_params(pool, record)
     try:
         await publisher.send(STRATEGY_PARAMS.name, saved.name, record.dumps())

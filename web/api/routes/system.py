@@ -28,7 +28,8 @@ from streams.broker import bootstrap_of
 from streams.codec import encode
 from streams.records import Control
 from streams.topics import CONTROL
-from web.api.deps import PublisherDep, RedisDep, SettingsDep, StateDep, rate_limited, require
+from web.api.action_log import audit
+from web.api.deps import PublisherDep, RedisDep, SettingsDep, StateDep, rate_limited, require, require_signed
 from web.api.errors import ApiError, ErrorResponse
 from web.api.security import Permission, Principal
 
@@ -161,13 +162,20 @@ async def _send_control(
 )
 async def halt(
     body: HaltRequest,
+    state: StateDep,
     redis: RedisDep,
     publisher: PublisherDep,
     settings: SettingsDep,
-    principal: Annotated[Principal, Depends(require(Permission.CONFIGURE_BOT))],
+    principal: Annotated[
+        Principal, Depends(require_signed(Permission.CONFIGURE_BOT, Permission.EXECUTE_TRADES))
+    ],
     _: Annotated[None, Depends(rate_limited("orders"))],
 ) -> ControlSent:
-    return await _send_control("halt", body.reason, body.flatten, redis, publisher, settings)
+    sent = await _send_control("halt", body.reason, body.flatten, redis, publisher, settings)
+    # The kill switch never waits on the audit log: recorded after it is sent, and a failure only logged.
+    detail = {"reason": body.reason, "flatten": body.flatten, "id": sent.id}
+    await audit(state.pool, principal, "halt", "", detail, required=False)
+    return sent
 
 
 @router.post(
@@ -178,10 +186,12 @@ async def halt(
     summary="Clear a manual halt (breaker halts stay)",
 )
 async def resume(
+    state: StateDep,
     redis: RedisDep,
     publisher: PublisherDep,
     settings: SettingsDep,
-    principal: Annotated[Principal, Depends(require(Permission.CONFIGURE_BOT))],
+    principal: Annotated[Principal, Depends(require_signed(Permission.CONFIGURE_BOT))],
     _: Annotated[None, Depends(rate_limited("orders"))],
 ) -> ControlSent:
+    await audit(state.pool, principal, "resume")
     return await _send_control("resume", "", False, redis, publisher, settings)
