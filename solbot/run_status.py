@@ -135,7 +135,8 @@ class RunStatus:
     def mark(self, wallet: Wallet, prices: dict[str, float]) -> float | None:
         """Price the current wallet (None: unpriced); the opening wallet's value is taken at the first
         moment both can be priced, so the split compares like with like."""
-        self.equity = value_usdc(wallet, prices, {})
+        # An empty wallet is one the execution sink has not seeded yet (a first run's first seconds).
+        self.equity = value_usdc(wallet, prices, {}) if any(wallet.balances.values()) else None
         if self.start_value is None and self.equity is not None:
             self.start_value = value_usdc(self.opening, prices, wallet.meta)
         self.last = (wallet, dict(prices))

@@ -68,6 +68,7 @@ def test_latency_warnings_read_the_latencies_since_the_last_look() -> None:
 def test_the_pnl_splits_into_the_opening_wallet_re_priced_and_trading() -> None:
     status = RunStatus.create(OPENING, load_settings())
     assert status.mark(OPENING, {}) is None and status.pnl()["pnl_usdc"] is None
+    assert status.mark(Wallet({}), {"SOL/USDC": 150.0}) is None  # not seeded yet: unknown, not 0.00
     status.mark(OPENING, {"SOL/USDC": 150.0})  # first priced moment: start value 17,500
     traded = Wallet({USDC: 9_900 * 10**6, WSOL: 50 * 10**9 + 10**9 // 2})  # bought 0.5 SOL for 100 USDC
     status.mark(traded, {"SOL/USDC": 140.0})
