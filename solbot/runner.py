@@ -229,8 +229,8 @@ async def finish(
     or kept from the last progress line."""
     stopped_by = "signal" if stop.is_set() else "duration"
     events = sent
-    if feed.done() and not feed.cancelled() and feed.exception() is None:
-        events = feed.result()
+    if feed.done() and not feed.cancelled():
+        events = feed.result()  # a market that failed fails the run, as before
     else:
         feed.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
