@@ -22,6 +22,7 @@ from redis.exceptions import RedisError
 
 from chain.local import LocalChain
 from core.settings import Settings
+from notify.sender import Notifier
 from risk.limits import RiskLimits
 from store.alerts import Level, raise_alert
 from store.db import create_pool
@@ -33,12 +34,15 @@ log = logging.getLogger(__name__)
 
 
 class Connections:
-    """The worker's Postgres pools (one per purpose, so one agent's queries never wait for another's) and
-    its Redis client, created on first use."""
+    """The worker's Postgres pools (one per purpose, so one agent's queries never wait for another's), its
+    Redis client, created on first use, and its notifier (None: no destination configured)."""
 
-    def __init__(self, database_url: str | None, redis_url: str | None) -> None:
+    def __init__(
+        self, database_url: str | None, redis_url: str | None, *, notifier: Notifier | None = None
+    ) -> None:
         self.database_url = database_url
         self.redis_url = redis_url
+        self.notifier = notifier
         self._pools: dict[str, asyncpg.Pool] = {}
         self._lock = asyncio.Lock()
         self._redis: aioredis.Redis | None = None
@@ -63,18 +67,26 @@ class Connections:
         return self._redis
 
     async def alert(self, alerts: Iterable[tuple[Level, str, str]], what: str) -> None:
-        """Best effort: each (level, code, message) as an alert in Redis; an outage only logs."""
+        """Best effort: each (level, code, message) as an alert in Redis and to the notifier; an outage
+        only logs (the notifier still hears of the alerts Redis did not take)."""
         alerts = list(alerts)
         client = self.redis() if alerts else None
-        if client is None:
-            return
+        notify = self.notifier.alert if self.notifier is not None else None
+        pending = list(alerts)
         try:
-            for level, code, message in alerts:
-                await raise_alert(client, level, code, message)
+            while client is not None and pending:
+                level, code, message = pending[0]
+                await raise_alert(client, level, code, message, on_raised=notify)
+                pending.pop(0)
         except (RedisError, OSError) as exc:
             log.warning("%s alerts not raised: %s", what, exc)
+        if notify is not None:
+            for level, code, message in pending:
+                notify({"ts_ms": int(time.time() * 1000), "level": level, "code": code, "message": message})
 
     async def close(self) -> None:
+        if self.notifier is not None:
+            await self.notifier.close(drain_s=2.0)
         for pool in self._pools.values():
             await pool.close()
         self._pools.clear()

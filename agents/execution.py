@@ -203,8 +203,11 @@ class ExecutionRunner:
         now_ms = int(time.time() * 1000)
         for partition, batch in batches.items():
             fills = await self._apply(sink, partition, batch, now_ms)
+            notifier = self.ctx.connections.notifier
             for fill in fills:
                 metrics.ORDERS.labels(fill.status).inc()
+                if notifier is not None:
+                    notifier.fill(fill)  # queued: the sender runs beside the pipeline, never in its way
                 log.info(
                     "fill",
                     extra={

@@ -20,6 +20,7 @@ from agents.views import register_views
 from chain.local import LocalChain
 from core.logs import worker_logging_config
 from core.settings import Settings
+from notify.sender import Notifier
 from risk.limits import RiskLimits
 from streams.app import build_app, declare_topics
 from streams.broker import bootstrap_of
@@ -73,7 +74,9 @@ def build_worker(settings: Settings, *, broker_kind: BrokerKind) -> Worker:
         risk_table=declare_risk_table(app),
         compat=compat,
         limits=RiskLimits.from_settings(settings),
-        connections=Connections(settings.database_url, settings.redis_url),
+        connections=Connections(
+            settings.database_url, settings.redis_url, notifier=Notifier.from_settings(settings)
+        ),
         chain=LocalChain() if settings.paper_chain else None,
     )
     worker = Worker(

@@ -92,6 +92,7 @@ class BacktestEngine:
             balances=initial_wallet(settings.paper_start_usdc, settings.paper_start_sol),
             fallback_sol_usdc=limits.fallback_sol_usdc,
         )
+        self.opening = dict(self.ledger.balances)  # held unchanged: the buy-and-hold benchmark
         self._signal_offset = -1
         self._fill_offset = -1
         self._strategy_of_signal: dict[str, str] = {}
@@ -107,9 +108,11 @@ class BacktestEngine:
         self._counts = {"snapshots": 0, "signals": 0, "rejections": 0}
         self._trades: list[TradeRecord] = []
         self._equity: list[tuple[int, float]] = []
+        self._benchmark: list[tuple[int, float]] = []
         self._rejection_codes: dict[str, int] = {}
         self._last_bucket: int | None = None  # equity is sampled once per snapshot interval of event time
         self._last_equity = start_equity
+        self._last_benchmark = start_equity
         folder = self._folder()
         in_batch = 0
         swaps_topic, launches_topic = RAW_SWAPS.name, RAW_LAUNCHES.name
@@ -174,7 +177,7 @@ class BacktestEngine:
     def _result(self, events: int, dead: int, start_equity: float, started: float) -> BacktestResult:
         """The run's result, once every record is in (the last equity sample is taken here)."""
         if self._last_bucket is not None:
-            self._equity.append((self._last_bucket * self.interval_ms, self._last_equity))
+            self._sample(self._last_bucket * self.interval_ms)
         snapshots, signals, rejections = (self._counts[k] for k in ("snapshots", "signals", "rejections"))
         trades, equity, rejection_codes = self._trades, self._equity, self._rejection_codes
         return BacktestResult(
@@ -194,7 +197,13 @@ class BacktestEngine:
             models={pair: m.metrics() for pair, m in sorted(self.models.by_pair.items())},
             rejection_codes=dict(sorted(rejection_codes.items())),
             allocations=list(self.models.allocations),
+            benchmark=self._benchmark,
         )
+
+    def _sample(self, ts_ms: int) -> None:
+        """One point of the equity curve and of the benchmark, at the same time and prices."""
+        self._equity.append((ts_ms, self._last_equity))
+        self._benchmark.append((ts_ms, self._last_benchmark))
 
     def _score(self, snap: FeatureSnapshot) -> None:
         """One snapshot, in merge order: models and strategies, then risk and the venue per signal."""
@@ -205,7 +214,7 @@ class BacktestEngine:
             self.snapshots.append(snap)
         bucket = snap.ts_ms // self.interval_ms
         if self._last_bucket is not None and bucket != self._last_bucket:
-            self._equity.append((self._last_bucket * self.interval_ms, self._last_equity))
+            self._sample(self._last_bucket * self.interval_ms)
         self.ledger.learn(snap.pair, snap.price, snap.pools)
         for signal in self.models.signals_for(snap):
             self._counts["signals"] += 1
@@ -218,6 +227,7 @@ class BacktestEngine:
                     self._trades.append(self._execute(decision))
         self._last_bucket = bucket
         self._last_equity = self.ledger.equity_usdc()
+        self._last_benchmark = self.ledger.value_usdc(self.opening)
 
     def _decide(self, signal: Signal) -> list[Order | Rejection]:
         """The risk agent's step for one signal; the strategy is remembered for attribution."""

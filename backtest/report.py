@@ -1,102 +1,98 @@
-"""A backtest's numbers (one JSON object) and an HTML page with the equity and drawdown charts.
+"""A backtest's numbers as one JSON object (the HTML page renders the same object: `backtest.report_html`).
 
-Returns: equity is sampled once per snapshot interval of event time (`SNAPSHOT_INTERVAL_MS`, 500 ms by
-default: the value after the last snapshot of each interval), and Sharpe and Sortino are computed on
-those simple returns, risk-free rate 0, annualised by sqrt(periods per year) with a 365-day year (the
-market never closes): Sharpe = mean / stdev * sqrt(P), Sortino = mean / downside deviation * sqrt(P),
-downside deviation = sqrt(mean(min(r, 0)^2)). Over a few minutes these annualised figures are huge and
-noisy; compare runs with them, do not read them as a forecast.
+What each figure means (README "Backtest" lists the keys; this is the reference):
 
-Trades: `trades` counts filled orders; `win_rate` is the share of filled sells that booked a positive
-realised PnL; `turnover` is filled notional (USDC) / starting equity; `fees_usdc` is every fill's fee.
-Attribution: per pair, realised (sells' booked PnL) + unrealised (what is still held at the last price
-minus its cost) = `pnl_usdc`, and `holdings_revaluation_usdc` is the rest of the total PnL (the
-opening SOL, and any base held outside a position, re-marked to the last prices); per strategy, the
-orders from that strategy's signals (risk's own exits, e.g. stop losses, under "risk"), with their fees
-and the PnL their sells booked.
-Model metrics are the models' own progressive validation (predict, then learn) over the whole run; the
-aggregate weights each pair by its number of scored labels (`model`, also `models.aggregate`).
-Allocations: the bandit's capital weight per strategy from each cycle boundary (`ALLOCATION_CYCLE_MS` of
-event time) on; a run shorter than one cycle has none.
+- PnL apart from the inventory's revaluation. `pnl_usdc` = end equity - start equity (the whole wallet,
+  marked to the last prices). `benchmark` is the opening wallet held unchanged (buy and hold), marked at
+  the same times and prices; `inventory_revaluation_usdc` is its PnL (what the market did to the opening
+  SOL) and `trading_pnl_usdc` = `pnl_usdc` - `inventory_revaluation_usdc`: what trading added or lost
+  against holding. SOL is valued at `FALLBACK_SOL_USDC` until SOL/USDC first trades, in both.
+- Returns. Equity is sampled once per snapshot interval of event time (the value after the last
+  snapshot of each interval), resampled onto a regular grid every `ratio_basis.sample_ms` (default the
+  snapshot interval; `--sample-ms`) so every return spans the same period, and Sharpe and Sortino are
+  computed on those simple returns, risk-free rate 0, annualised by sqrt(periods per 365-day year):
+  Sharpe = mean / stdev * sqrt(P), Sortino = mean / downside deviation * sqrt(P), downside deviation =
+  sqrt(mean(min(r, 0)^2)). `ratio_basis` states the sampling, the number of returns and the span; over
+  minutes annualised figures are huge and noisy: compare runs with them, do not forecast with them.
+  `trading_sharpe` / `trading_sortino` are the same ratios on start equity + `trading_pnl` over time
+  (the wallet with the benchmark's moves taken out).
+- Drawdown. `max_drawdown_pct` is the deepest fall of equity from its running peak; `max_drawdown` adds
+  it in USDC and the peak, trough and recovery times (recovery null: not regained by the end).
+- Trades. `trades` counts filled orders, `trade_log` lists every order with its outcome (UTC time,
+  pair, side, kind, strategy, size in base units, average price in quote units, notional, fee and the
+  PnL the fill booked, in USDC at the fill's time; a buy books none). `win_rate` is the share of filled
+  sells that booked a positive realised PnL (fees included); `turnover` is filled notional / start
+  equity; `fees_usdc` every fill's fee.
+- Attribution. Per pair: realised (sells' booked PnL) + unrealised (what is still held at the last
+  price minus its cost) = `pnl_usdc`; `holdings_revaluation_usdc` is what the pairs' PnL leaves of the
+  total (the opening SOL, and any base held outside a position, re-marked). Per strategy: the orders
+  from its signals (risk's own exits, e.g. stop losses, under "risk"), their fees, and the PnL their
+  sells booked (`pnl_usdc` = realised: a strategy's open inventory is not told apart from another's).
+  Per pair and strategy, `max_drawdown_usdc` is the deepest fall of the running realised PnL, fill by
+  fill.
+- Models: the models' own progressive validation (predict, then learn) over the whole run; the
+  aggregate weights each pair by its number of scored labels (`model`, also `models.aggregate`).
+- Allocations: the bandit's capital weight per strategy from each cycle boundary (`ALLOCATION_CYCLE_MS`
+  of event time) on; a run shorter than one cycle has none.
 """
 
 from __future__ import annotations
 
-import html
-import itertools
-import math
+from collections.abc import Iterable
 from typing import Any
 
-from backtest.result import BacktestResult
+from backtest.result import BacktestResult, TradeRecord
+from backtest.stats import iso_utc, max_drawdown, max_drawdown_of_steps, ratios
 from market.fills import FILLED
 
-YEAR_MS = 365 * 24 * 3600 * 1000
+ROUND = 6  # decimals of USDC figures in tables
+MODEL_METRICS = ("n", "log_loss", "baseline_log_loss", "accuracy", "baseline_accuracy", "mae", "baseline_mae")
 
 
-def returns_of(equity: list[float]) -> list[float]:
-    return [b / a - 1.0 for a, b in itertools.pairwise(equity) if a > 0]
-
-
-def sharpe(returns: list[float], periods_per_year: float) -> float:
-    n = len(returns)
-    if n < 2:
-        return 0.0
-    mean = sum(returns) / n
-    var = sum((r - mean) ** 2 for r in returns) / (n - 1)
-    return 0.0 if var <= 0 else mean / math.sqrt(var) * math.sqrt(periods_per_year)
-
-
-def sortino(returns: list[float], periods_per_year: float) -> float:
-    n = len(returns)
-    if n < 2:
-        return 0.0
-    mean = sum(returns) / n
-    downside = math.sqrt(sum(min(r, 0.0) ** 2 for r in returns) / n)
-    return 0.0 if downside <= 0 else mean / downside * math.sqrt(periods_per_year)
-
-
-def drawdowns(equity: list[float]) -> list[float]:
-    """Fraction below the running peak at each point (0 at a new high)."""
-    out, peak = [], -math.inf
-    for e in equity:
-        peak = max(peak, e)
-        out.append((peak - e) / peak if peak > 0 else 0.0)
-    return out
-
-
-def _aggregate_models(models: dict[str, dict[str, float]]) -> dict[str, float]:
-    total = sum(m["n"] for m in models.values())
-    agg: dict[str, float] = {"n": total}
-    for name in ("log_loss", "baseline_log_loss", "accuracy", "baseline_accuracy", "mae", "baseline_mae"):
-        agg[name] = sum(m[name] * m["n"] for m in models.values()) / total if total else 0.0
-    return agg
-
-
-def summarise(result: BacktestResult, *, interval_ms: int) -> dict[str, Any]:
-    """The report as one JSON-able dict."""
-    values = [e for _, e in result.equity]
-    rets = returns_of(values)
-    periods = YEAR_MS / interval_ms
-    end_equity = values[-1] if values else result.start_equity_usdc
+def summarise(result: BacktestResult, *, interval_ms: int, sample_ms: int | None = None) -> dict[str, Any]:
+    """The report as one JSON-able dict; `sample_ms` is the returns' period (default `interval_ms`)."""
+    sample_ms = sample_ms or interval_ms
+    start = result.start_equity_usdc
+    end = result.equity[-1][1] if result.equity else start
     filled = [t for t in result.trades if t.fill.status == FILLED]
-    sells = [t for t in filled if t.order.side == "sell"]
-    ledger = result.ledger
-    pairs: dict[str, dict[str, float]] = {}
-    for t in result.trades:
-        row = pairs.setdefault(t.order.pair, _zero_row())
-        _add_trade(row, t)
-    for pair, pos in ledger.positions.items():
-        row = pairs.setdefault(pair, _zero_row())
-        price = ledger.prices.get(pair, 0.0)
-        quote_usdc = ledger.usdc_per_human(pos.quote_mint)
-        held = pos.base_amount / 10**pos.base_decimals * price * quote_usdc
-        cost = pos.cost_quote / 10**pos.quote_decimals * quote_usdc
-        row["unrealised_usdc"] = held - cost
-    for row in pairs.values():
-        row["pnl_usdc"] = row["realised_usdc"] + row.get("unrealised_usdc", 0.0)
-    strategies: dict[str, dict[str, float]] = {}
-    for t in result.trades:
-        _add_trade(strategies.setdefault(t.strategy, _zero_row()), t)
+    pairs = _by_pair(result)
+    return {
+        **_counts(result),
+        "period": _period(result),
+        "start_equity_usdc": round(start, 2),
+        "end_equity_usdc": round(end, 2),
+        "pnl_usdc": round(end - start, 2),
+        "return_pct": _pct(end, start),
+        **_performance(result, sample_ms),
+        "win_rate": _win_rate(filled),
+        "trades": len(filled),
+        "failed_fills": len(result.trades) - len(filled),
+        "turnover": round(sum(t.notional_usdc for t in filled) / start, 4) if start else 0.0,
+        "fees_usdc": round(sum(t.fee_usdc for t in filled), 4),
+        "by_pair": pairs,
+        # what the pairs' PnL does not explain: the rest of the wallet (the opening SOL) re-marked
+        "holdings_revaluation_usdc": round(end - start - sum(r["pnl_usdc"] for r in pairs.values()), 2),
+        "by_strategy": _by_strategy(result.trades),
+        "models": {
+            "aggregate": _rounded(_aggregate_models(result.models)),
+            "by_pair": {p: _rounded({k: m[k] for k in MODEL_METRICS}) for p, m in result.models.items()},
+        },
+        # the same aggregate under the name the issue's acceptance reads, with the bandit's weights per cycle
+        "model": _rounded(_aggregate_models(result.models)),
+        "allocations": [
+            {"ts_ms": a.ts_ms, "time": iso_utc(a.ts_ms), "weights": _weights(a.weights)}
+            for a in result.allocations
+        ],
+        "equity_points": len(result.equity),
+        "trade_log": [_trade_row(t) for t in result.trades],
+    }
+
+
+def _weights(weights: dict[str, float]) -> dict[str, float]:
+    return {k: round(v, 6) for k, v in weights.items()}
+
+
+def _counts(result: BacktestResult) -> dict[str, Any]:
     return {
         "seed": result.seed,
         "events": result.events,
@@ -109,154 +105,154 @@ def summarise(result: BacktestResult, *, interval_ms: int) -> dict[str, Any]:
         "orders": len(result.trades),
         "rejected": result.rejections,
         "rejections_by_code": result.rejection_codes,
-        "start_equity_usdc": round(result.start_equity_usdc, 2),
-        "end_equity_usdc": round(end_equity, 2),
-        "pnl_usdc": round(end_equity - result.start_equity_usdc, 2),
-        "return_pct": round((end_equity / result.start_equity_usdc - 1.0) * 100, 4)
-        if result.start_equity_usdc
-        else 0.0,
-        "sharpe": round(sharpe(rets, periods), 3),
-        "sortino": round(sortino(rets, periods), 3),
-        "max_drawdown_pct": round(max(drawdowns(values), default=0.0) * 100, 4),
-        "win_rate": round(sum(1 for t in sells if t.realised_usdc > 0) / len(sells), 4) if sells else 0.0,
-        "trades": len(filled),
-        "failed_fills": len(result.trades) - len(filled),
-        "turnover": round(sum(t.notional_usdc for t in filled) / result.start_equity_usdc, 4)
-        if result.start_equity_usdc
-        else 0.0,
-        "fees_usdc": round(sum(t.fee_usdc for t in filled), 4),
-        "by_pair": {p: _rounded(r) for p, r in sorted(pairs.items())},
-        # what the pairs' PnL does not explain: the rest of the wallet (the opening SOL) re-marked
-        "holdings_revaluation_usdc": round(
-            end_equity - result.start_equity_usdc - sum(r["pnl_usdc"] for r in pairs.values()), 2
-        ),
-        "by_strategy": {s: _rounded(r) for s, r in sorted(strategies.items())},
-        "models": {
-            "aggregate": _rounded(_aggregate_models(result.models)),
-            "by_pair": {
-                p: _rounded({k: m[k] for k in ("n", "log_loss", "baseline_log_loss", "accuracy")})
-                for p, m in result.models.items()
-            },
-        },
-        # the same aggregate under the name the issue's acceptance reads, with the bandit's weights per cycle
-        "model": _rounded(_aggregate_models(result.models)),
-        "allocations": [
-            {"ts_ms": a.ts_ms, "weights": {k: round(v, 6) for k, v in a.weights.items()}}
-            for a in result.allocations
-        ],
-        "equity_points": len(values),
     }
 
 
-def _zero_row() -> dict[str, float]:
-    return {"orders": 0, "trades": 0, "notional_usdc": 0.0, "fees_usdc": 0.0, "realised_usdc": 0.0}
+def _period(result: BacktestResult) -> dict[str, Any]:
+    """The span of event time the equity curve covers."""
+    if not result.equity:
+        return {"start": None, "end": None, "span_s": 0.0}
+    t0, t1 = result.equity[0][0], result.equity[-1][0]
+    return {"start": iso_utc(t0), "end": iso_utc(t1), "span_s": round((t1 - t0) / 1000, 3)}
 
 
-def _add_trade(row: dict[str, float], t: Any) -> None:
-    row["orders"] += 1
-    if t.fill.status == FILLED:
-        row["trades"] += 1
-        row["notional_usdc"] += t.notional_usdc
-        row["fees_usdc"] += t.fee_usdc
-        row["realised_usdc"] += t.realised_usdc
+def _performance(result: BacktestResult, sample_ms: int) -> dict[str, Any]:
+    """Risk-adjusted figures of the wallet, of trading alone, and of the buy-and-hold benchmark."""
+    start = result.start_equity_usdc
+    equity, bench = result.equity, result.benchmark or [(t, start) for t, _ in result.equity]
+    bench_end = bench[-1][1] if bench else start
+    end = equity[-1][1] if equity else start
+    trading = [(t, start + e - b) for (t, e), (_, b) in zip(equity, bench, strict=True)]
+    s, so, basis = ratios(equity, sample_ms)
+    ts, tso, _ = ratios(trading, sample_ms)
+    bs, bso, _ = ratios(bench, sample_ms)
+    dd, bdd = max_drawdown(equity), max_drawdown(bench)
+    return {
+        "trading_pnl_usdc": round(end - bench_end, 2),
+        "inventory_revaluation_usdc": round(bench_end - start, 2),
+        "benchmark": {
+            "name": "hold the opening wallet",
+            "start_usdc": round(start, 2),
+            "end_usdc": round(bench_end, 2),
+            "pnl_usdc": round(bench_end - start, 2),
+            "return_pct": _pct(bench_end, start),
+            "sharpe": round(bs, 3),
+            "sortino": round(bso, 3),
+            "max_drawdown_pct": round(bdd.depth_pct, 4),
+        },
+        "sharpe": round(s, 3),
+        "sortino": round(so, 3),
+        "trading_sharpe": round(ts, 3),
+        "trading_sortino": round(tso, 3),
+        "ratio_basis": {
+            "sample_ms": basis.sample_ms,
+            "returns": basis.returns,
+            "span_s": round(basis.span_ms / 1000, 3),
+            "periods_per_year": round(basis.periods_per_year, 1),
+            "year_days": 365,
+            "risk_free_rate": 0.0,
+            "text": basis.describe(),
+        },
+        "max_drawdown_pct": round(dd.depth_pct, 4),
+        "max_drawdown": {
+            "pct": round(dd.depth_pct, 4),
+            "usdc": round(dd.depth, 2),
+            "peak": iso_utc(dd.peak_ms),
+            "trough": iso_utc(dd.trough_ms),
+            "recovered": iso_utc(dd.recovered_ms),
+        },
+    }
 
 
-def _rounded(row: dict[str, float]) -> dict[str, float]:
-    return {k: (round(v, 6) if isinstance(v, float) else v) for k, v in row.items()}
+def _pct(end: float, start: float) -> float:
+    return round((end / start - 1.0) * 100, 4) if start else 0.0
 
 
-# --- HTML ------------------------------------------------------------------------------------------------
+def _win_rate(filled: Iterable[TradeRecord]) -> float:
+    sells = [t for t in filled if t.order.side == "sell"]
+    return round(sum(1 for t in sells if t.realised_usdc > 0) / len(sells), 4) if sells else 0.0
 
 
-def _svg_line(points: list[tuple[int, float]], *, title: str, unit: str, colour: str, fill: bool) -> str:
-    """A self-contained SVG line chart (no scripts, no external assets)."""
-    width, height, pad = 900, 240, 48
-    if len(points) < 2:
-        return f"<p>{html.escape(title)}: not enough points</p>"
-    xs = [p[0] for p in points]
-    ys = [p[1] for p in points]
-    x0, x1 = min(xs), max(xs)
-    y0, y1 = min(ys), max(ys)
-    if y1 == y0:
-        y0, y1 = y0 - 1.0, y1 + 1.0
-
-    def sx(x: float) -> float:
-        return pad + (x - x0) / (x1 - x0 or 1) * (width - 2 * pad)
-
-    def sy(y: float) -> float:
-        return height - pad + (y0 - y) / (y1 - y0) * (height - 2 * pad)
-
-    path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in points)
-    area = ""
-    if fill:
-        base = sy(min(max(0.0, y0), y1))  # the area between the line and zero (or the nearest edge)
-        area = (
-            f'<polygon points="{sx(x0):.1f},{base:.1f} {path} {sx(x1):.1f},{base:.1f}" '
-            f'fill="{colour}" fill-opacity="0.2" stroke="none"/>'
-        )
-    span_s = (x1 - x0) / 1000
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-        f'aria-label="{html.escape(title)}">'
-        f'<rect width="100%" height="100%" fill="#fff"/>'
-        f'<text x="{pad}" y="18" font-size="14" font-family="sans-serif">{html.escape(title)}</text>'
-        f'<text x="4" y="{sy(y1) + 4:.1f}" font-size="11" font-family="sans-serif">{y1:,.2f}{unit}</text>'
-        f'<text x="4" y="{sy(y0) + 4:.1f}" font-size="11" font-family="sans-serif">{y0:,.2f}{unit}</text>'
-        f'<text x="{width - pad - 60}" y="{height - 12}" font-size="11" font-family="sans-serif">'
-        f"{span_s:,.0f} s of event time</text>"
-        f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="#999"/>'
-        f"{area}"
-        f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="1.5"/>'
-        f"</svg>"
-    )
+def _by_pair(result: BacktestResult) -> dict[str, dict[str, Any]]:
+    ledger = result.ledger
+    groups: dict[str, list[TradeRecord]] = {}
+    for t in result.trades:
+        groups.setdefault(t.order.pair, []).append(t)
+    for pair in ledger.positions:
+        groups.setdefault(pair, [])
+    out: dict[str, dict[str, Any]] = {}
+    for pair, trades in sorted(groups.items()):
+        row = _group_row(trades)
+        row["unrealised_usdc"] = 0.0
+        pos = ledger.positions.get(pair)
+        if pos is not None:
+            price = ledger.prices.get(pair, 0.0)
+            quote_usdc = ledger.usdc_per_human(pos.quote_mint)
+            held = pos.base_amount / 10**pos.base_decimals * price * quote_usdc
+            row["unrealised_usdc"] = held - pos.cost_quote / 10**pos.quote_decimals * quote_usdc
+        row["pnl_usdc"] = row["realised_usdc"] + row["unrealised_usdc"]
+        out[pair] = _rounded(row)
+    return out
 
 
-def _table(title: str, rows: dict[str, dict[str, Any]]) -> str:
-    if not rows:
-        return f"<h2>{html.escape(title)}</h2><p>none</p>"
-    columns = list(next(iter(rows.values())))
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in ["", *columns])
-    body = "".join(
-        "<tr><th>"
-        + html.escape(name)
-        + "</th>"
-        + "".join(f"<td>{_cell(row.get(c))}</td>" for c in columns)
-        + "</tr>"
-        for name, row in rows.items()
-    )
-    return f"<h2>{html.escape(title)}</h2><table><tr>{head}</tr>{body}</table>"
+def _by_strategy(trades: list[TradeRecord]) -> dict[str, dict[str, Any]]:
+    groups: dict[str, list[TradeRecord]] = {}
+    for t in trades:
+        groups.setdefault(t.strategy, []).append(t)
+    out = {}
+    for name, group in sorted(groups.items()):
+        row = _group_row(group)
+        row["pnl_usdc"] = row["realised_usdc"]
+        out[name] = _rounded(row)
+    return out
 
 
-def _cell(v: Any) -> str:
-    if isinstance(v, float):
-        return f"{v:,.4f}"
-    return html.escape(str(v))
+def _group_row(trades: list[TradeRecord]) -> dict[str, Any]:
+    """Orders, fills, win rate, volume, fees, realised PnL and its worst fall, for one pair or strategy."""
+    filled = [t for t in trades if t.fill.status == FILLED]
+    sells = [t for t in filled if t.order.side == "sell"]
+    return {
+        "orders": len(trades),
+        "trades": len(filled),
+        "sells": len(sells),
+        "wins": sum(1 for t in sells if t.realised_usdc > 0),
+        "win_rate": _win_rate(filled),
+        "notional_usdc": sum(t.notional_usdc for t in filled),
+        "fees_usdc": sum(t.fee_usdc for t in filled),
+        "realised_usdc": sum(t.realised_usdc for t in filled),
+        "max_drawdown_usdc": max_drawdown_of_steps(t.realised_usdc for t in filled),
+    }
 
 
-def render_html(result: BacktestResult, summary: dict[str, Any], *, source: str) -> str:
-    """One page: headline numbers, equity and drawdown charts (inline SVG), attribution tables."""
-    dd = drawdowns([e for _, e in result.equity])
-    dd_points = [(t, -d * 100) for (t, _), d in zip(result.equity, dd, strict=True)]
-    headline = {k: v for k, v in summary.items() if not isinstance(v, dict) and k not in ("seed",)}
-    head_rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{_cell(v)}</td></tr>" for k, v in headline.items())
-    models = {"aggregate": summary["models"]["aggregate"], **summary["models"]["by_pair"]}
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'>"
-        f"<title>solbot backtest: {html.escape(source)}</title>"
-        "<style>body{font-family:sans-serif;margin:2em;max-width:960px}"
-        "table{border-collapse:collapse;margin-bottom:1.5em}"
-        "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}</style></head><body>"
-        f"<h1>Backtest of {html.escape(source)} (seed {summary['seed']})</h1>"
-        + _svg_line(result.equity, title="Equity (USDC)", unit="", colour="#1565c0", fill=False)
-        + _svg_line(dd_points, title="Drawdown (%)", unit="%", colour="#c62828", fill=True)
-        + f"<h2>Summary</h2><table>{head_rows}</table>"
-        + _table("By pair", summary["by_pair"])
-        + _table("By strategy", summary["by_strategy"])
-        + _table("Models (progressive validation)", models)
-        + _table(
-            "Allocations (bandit weights from each cycle boundary, event time)",
-            {str(a["ts_ms"]): a["weights"] for a in summary.get("allocations", [])},
-        )
-        + _table("Rejections", {k: {"count": v} for k, v in summary["rejections_by_code"].items()})
-        + "</body></html>"
-    )
+def _trade_row(t: TradeRecord) -> dict[str, Any]:
+    """One order and its outcome, in the units a trader reads (base and quote as human amounts)."""
+    fill, order = t.fill, t.order
+    filled = fill.status == FILLED
+    return {
+        "time": iso_utc(order.ts_ms),
+        "order_id": order.id,
+        "pair": order.pair,
+        "side": order.side,
+        "kind": order.kind,
+        "strategy": t.strategy,
+        "status": fill.status,
+        "reason": fill.reason,
+        "size_base": fill.base_amount / 10**fill.base_decimals if filled else 0.0,
+        "price_quote": fill.price if filled else 0.0,
+        "quote": order.pair.partition("/")[2],
+        "notional_usdc": round(t.notional_usdc, ROUND),
+        "fee_usdc": round(t.fee_usdc, ROUND),
+        "pnl_usdc": round(t.realised_usdc, ROUND),
+    }
+
+
+def _aggregate_models(models: dict[str, dict[str, float]]) -> dict[str, float]:
+    total = sum(m["n"] for m in models.values())
+    agg: dict[str, float] = {"n": total}
+    for name in MODEL_METRICS[1:]:
+        agg[name] = sum(m[name] * m["n"] for m in models.values()) / total if total else 0.0
+    return agg
+
+
+def _rounded(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: (round(v, ROUND) if isinstance(v, float) else v) for k, v in row.items()}

@@ -48,8 +48,13 @@ class Ledger:
         return self.usdc_per_human(mint) / 10.0**decimals
 
     def equity_usdc(self) -> float:
+        return self.value_usdc(self.balances)
+
+    def value_usdc(self, balances: dict[str, int]) -> float:
+        """`balances` marked to the last prices: the wallet's equity, or the opening wallet held unchanged
+        (the buy-and-hold benchmark)."""
         total = 0.0
-        for mint, amount in self.balances.items():
+        for mint, amount in balances.items():
             if amount:
                 total += amount * self.usdc_per_raw(mint, _decimals(self, mint))
         return total
@@ -107,6 +112,9 @@ class BacktestResult:
     models: dict[str, dict[str, float]]
     rejection_codes: dict[str, int]
     allocations: list[Allocation] = field(default_factory=list)  # the bandit's, one per closed cycle
+    # The opening wallet held unchanged, marked at the same times and prices as `equity`: the benchmark
+    # that separates what trading did from what the market did to the inventory.
+    benchmark: list[tuple[int, float]] = field(default_factory=list)
 
     @property
     def orders(self) -> list[Order]:

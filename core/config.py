@@ -33,7 +33,18 @@ ENV_ALLOW = "SOLBOT_ENV_ALLOW"
 CONFIG_FILE_NAME = "solbot.toml"
 ENV_TYPO_CUTOFF = 0.85
 ENV_TYPO_MIN_LEN = 6
-SECRET_FIELDS = frozenset({"jwt_secret", "jupiter_api_key"})
+# Every SecretStr setting: a bad value is reported without its value (the input is the raw string).
+SECRET_FIELDS = frozenset(
+    {
+        "jwt_secret",
+        "jupiter_api_key",
+        "metrics_token",
+        "model_checkpoint_key",
+        "redis_password",
+        "notify_webhook_url",
+        "notify_telegram_token",
+    }
+)
 
 DEFAULT = "default"
 ENV = "env"

@@ -63,6 +63,11 @@ FEE_LANDINGS = Counter(
 JITO_REQUESTS = Counter(
     "solbot_jito_requests_total", "Requests to the Jito block engine", ["method", "outcome"]
 )
+NOTIFICATIONS = Counter(
+    "solbot_notifications_total",
+    "Notifications by destination and outcome (sent, failed, dropped)",
+    ["destination", "outcome"],
+)
 JITO_BUNDLES = Counter("solbot_jito_bundle_statuses_total", "Inflight bundle statuses read", ["status"])
 
 _last_event_wall: dict[str, float] = {}

@@ -19,6 +19,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, Settin
 
 from core.auth_settings import WebAuthSettings
 from core.errors import ConfigError
+from core.notify_settings import NotifySettings
 from core.risk_settings import RiskLimitSettings
 from core.web_settings import WebServerSettings
 
@@ -32,7 +33,7 @@ _URL_SCHEMES = {
 }
 
 
-class Settings(BaseSettings, RiskLimitSettings, WebServerSettings, WebAuthSettings):
+class Settings(BaseSettings, RiskLimitSettings, WebServerSettings, WebAuthSettings, NotifySettings):
     """All knobs of the bot. Units are in the names; invariants are checked here, at start-up."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
@@ -182,6 +183,16 @@ class Settings(BaseSettings, RiskLimitSettings, WebServerSettings, WebAuthSettin
     sim_seed: int = Field(1, description="simulator seed (`--seed`)")
     sim_rate_eps: float = Field(300.0, gt=0.0, description="simulated raw events per second (`--rate`)")
     sim_random_walk: bool = Field(False, description="a market with no predictable component")
+
+    # `solbot run`'s warnings: one line when a figure passes its threshold, one when it is back under half.
+    run_warn_latency_ms: float = Field(
+        2_000.0,
+        gt=0.0,
+        description="`solbot run` warns when the p99 tick-to-order latency of the last 5 s passes this (ms)",
+    )
+    run_warn_lag: int = Field(
+        5_000, ge=1, description="`solbot run` warns when the workers' consumer lag passes this (records)"
+    )
 
     # Risk limits: the fields of `RiskLimitSettings` above (inherited, same names and environment keys).
     # How long (wall time) the next signal waits for the fills of the orders before it (see agents/risk.py).
@@ -491,7 +502,16 @@ class Settings(BaseSettings, RiskLimitSettings, WebServerSettings, WebAuthSettin
 
 
 _SECRET_FIELDS = frozenset(
-    {"redis_password", "redis_url", "jwt_secret", "jupiter_api_key", "metrics_token", "model_checkpoint_key"}
+    {
+        "redis_password",
+        "redis_url",
+        "jwt_secret",
+        "jupiter_api_key",
+        "metrics_token",
+        "model_checkpoint_key",
+        "notify_webhook_url",
+        "notify_telegram_token",
+    }
 )
 
 

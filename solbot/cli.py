@@ -137,7 +137,7 @@ def export_to_children(loaded: Loaded, args: argparse.Namespace) -> None:
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
-    from solbot.runner import install_signal_handlers, run
+    from solbot.runner import install_stop_handlers, run
 
     if args.workers < 1:
         raise ConfigError("bad option --workers: must be >= 1")
@@ -146,13 +146,15 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     async def main() -> None:
         task = asyncio.current_task()
         assert task is not None
-        install_signal_handlers(task)
+        stop = asyncio.Event()
+        install_stop_handlers(task, stop)
         await run(
             settings,
             duration_s=args.duration,
             seed=settings.sim_seed,
             rate_eps=settings.sim_rate_eps,
             workers=args.workers,
+            stop=stop,
         )
 
     try:

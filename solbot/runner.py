@@ -27,6 +27,15 @@ from models.checkpoint_seal import KEY_FILE as CHECKPOINT_KEY_FILE
 from services.process import free_port, spawn, terminate
 from services.stack import Stack
 from solbot.monitor import TopicMonitor
+from solbot.run_status import (
+    RunStatus,
+    current,
+    equity_text,
+    opening_wallet,
+    settle,
+    summary_text,
+    workers_lag,
+)
 from store import latest_prices
 from store.portfolio import read_balances, read_positions
 from streams.broker import bootstrap_of, create_topics, probe_transactions
@@ -137,8 +146,10 @@ async def run(
     rate_eps: float,
     workers: int = 1,
     out: Any = sys.stdout,
+    stop: asyncio.Event | None = None,
 ) -> dict[str, Any]:
-    """Run the bot until `duration_s` passes (or forever); returns (and prints) the summary."""
+    """Run the bot until `duration_s` passes, `stop` is set (Ctrl-C, SIGTERM) or forever; returns the
+    summary, printed once: a few lines for a person, then one JSON line for scripts."""
     from market.feed import run_feed
 
     stack = Stack(settings)
@@ -146,6 +157,7 @@ async def run(
     monitor: TopicMonitor | None = None
     feed: asyncio.Task[int] | None = None
     summary: dict[str, Any] = {}
+    stop = stop or asyncio.Event()
     try:
         stack.start()
         if stack.broker is not None:
@@ -158,6 +170,10 @@ async def run(
             file=out,
             flush=True,
         )
+        opening = await opening_wallet(
+            stack.database_url, settings.portfolio, settings.paper_start_usdc, settings.paper_start_sol
+        )
+        status = RunStatus.create(opening, settings)
         monitor = TopicMonitor(bootstrap_of(stack.broker_url), from_end=True)  # this run's counts
         await monitor.start()
         started = [start_worker(settings, stack, guarantee, i) for i in range(workers)]
@@ -178,11 +194,8 @@ async def run(
             )
         )
         t0 = time.monotonic()
-        await watch(feed, started, monitor, settings, stack, sent, t0, out)
-        events = feed.result()
-        await drain(monitor)
-        equity = await equity_usdc(stack.database_url, stack.redis_url, settings.portfolio)
-        summary = run_summary(monitor, events, equity, guarantee, time.monotonic() - t0)
+        await watch(feed, started, monitor, stack, sent, t0, out, status, stop)
+        summary = await finish(feed, started, monitor, stack, settings, status, stop, sent[0], guarantee, t0)
         return summary
     finally:
         if feed is not None and not feed.done():
@@ -195,7 +208,43 @@ async def run(
             terminate(w.proc.pid, timeout_s=15)
         stack.stop()
         if summary:
+            print(summary_text(summary), file=out, flush=True)
             print(json.dumps(summary), file=out, flush=True)
+
+
+async def finish(
+    feed: asyncio.Task[int],
+    started: list[Worker],
+    monitor: TopicMonitor,
+    stack: Stack,
+    settings: Settings,
+    status: RunStatus,
+    stop: asyncio.Event,
+    sent: int,
+    guarantee: str,
+    t0: float,
+) -> dict[str, Any]:
+    """The summary once the market stopped. At the end of `--duration` the pipeline drains first; after a
+    signal it does not (Ctrl-C reaches the stack's servers too): each figure is read within a short time
+    or kept from the last progress line."""
+    stopped_by = "signal" if stop.is_set() else "duration"
+    events = sent
+    if feed.done() and not feed.cancelled():
+        events = feed.result()  # a market that failed fails the run, as before
+    else:
+        feed.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await feed
+    if stopped_by == "duration":
+        await drain(monitor)
+    wait_s = 2.0 if stopped_by == "signal" else 10.0
+    marked = await settle(current(stack.database_url, stack.redis_url, settings.portfolio), wait_s)
+    if marked is not None:
+        status.mark(*marked)
+    lag = await settle(workers_lag([w.web_port for w in started]), wait_s)
+    return run_summary(
+        monitor, events, status, guarantee, time.monotonic() - t0, stopped_by=stopped_by, lag=lag
+    )
 
 
 def simulated_market(settings: Settings, seed: int, rate_eps: float) -> MarketSimulator:
@@ -215,17 +264,21 @@ async def watch(
     feed: asyncio.Task[int],
     started: list[Worker],
     monitor: TopicMonitor,
-    settings: Settings,
     stack: Stack,
     sent: list[int],
     t0: float,
     out: Any,
+    status: RunStatus,
+    stop: asyncio.Event,
 ) -> None:
-    """Until the feed is done: restart a dead broker, stop the run if a worker exits, and print a
-    progress line every 5 s."""
+    """Until the feed is done or `stop` is set: restart a dead broker, stop the run if a worker exits,
+    print a progress line every 5 s, and a warning line when latency or lag passes its threshold."""
     next_line = t0 + 5.0
-    while not feed.done():
-        await asyncio.sleep(0.25)
+    while not feed.done() and not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 0.25)
+        if stop.is_set():
+            return  # Ctrl-C reaches the workers too: their exit is the stop, not a failure
         if stack.broker_died():
             await restart_broker(stack, out)
         for w in started:
@@ -233,16 +286,42 @@ async def watch(
                 raise ServiceError(f"worker {w.index} exited with code {w.proc.returncode}; see {w.log_path}")
         if time.monotonic() >= next_line:
             next_line += 5.0
-            equity = await equity_usdc(stack.database_url, stack.redis_url, settings.portfolio)
-            print(progress_line(time.monotonic() - t0, sent[0], monitor, equity), file=out, flush=True)
+            await tick(monitor, stack, started, sent[0], t0, out, status)
+
+
+async def tick(
+    monitor: TopicMonitor,
+    stack: Stack,
+    started: list[Worker],
+    events: int,
+    t0: float,
+    out: Any,
+    status: RunStatus,
+) -> None:
+    """One progress line, and any warning whose threshold was crossed since the last one."""
+    portfolio = stack.settings.portfolio
+    status.mark(*await current(stack.database_url, stack.redis_url, portfolio))
+    lag = await workers_lag([w.web_port for w in started])
+    print(progress_line(time.monotonic() - t0, events, monitor, status.equity), file=out, flush=True)
+    for line in status.warnings(monitor.counts.latencies_ms, lag):
+        print(line, file=out, flush=True)
 
 
 def run_summary(
-    monitor: TopicMonitor, events: int, equity: float, guarantee: str, duration_s: float
+    monitor: TopicMonitor,
+    events: int,
+    status: RunStatus,
+    guarantee: str,
+    duration_s: float,
+    *,
+    stopped_by: str = "duration",
+    lag: int | None = None,
 ) -> dict[str, Any]:
-    """What `run` prints at the end, from the topic monitor's counts."""
+    """What `run` prints at the end, from the topic monitor's counts and the last priced wallet."""
     c = monitor.counts
+    equity = None if status.equity is None else round(status.equity, 2)
     return {
+        "stopped_by": stopped_by,
         "events": events,
         "signals": c.signals,
         "orders": c.orders,
@@ -250,8 +329,11 @@ def run_summary(
         "failed_fills": c.failed_fills,
         "rejected": c.rejected,
         "dead_letters": c.dead_letters,
-        "equity_quote": equity,
+        "equity_usdc": equity,
+        "equity_quote": equity if equity is not None else 0.0,  # the older name (0.0: unpriced)
+        **status.pnl(),
         "latency_ms": c.latency(),
+        "lag": lag if lag is not None else status.lag_now,
         "processing_guarantee": guarantee,
         "duration_s": round(duration_s, 1),
     }
@@ -294,12 +376,13 @@ async def drain(monitor: TopicMonitor, quiet_s: float = 3.0, limit_s: float = 20
             return
 
 
-def progress_line(elapsed: float, events: int, monitor: TopicMonitor, equity: float) -> str:
+def progress_line(elapsed: float, events: int, monitor: TopicMonitor, equity: float | None) -> str:
+    """One line every 5 s; equity reads `unpriced` until every token held has a price."""
     c = monitor.counts
     lat = c.latency()
     return (
         f"[{elapsed:6.0f}s] events={events} signals={c.signals} orders={c.orders} fills={c.fills} "
-        f"rejected={c.rejected} dlq={c.dead_letters} equity={equity:,.2f} USDC "
+        f"rejected={c.rejected} dlq={c.dead_letters} {equity_text(equity)} "
         f"latency p50={lat['p50']:.0f}ms p99={lat['p99']:.0f}ms"
     )
 
@@ -308,3 +391,19 @@ def install_signal_handlers(task: asyncio.Task[Any]) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, task.cancel)
+
+
+def install_stop_handlers(task: asyncio.Task[Any], stop: asyncio.Event, err: Any = sys.stderr) -> None:
+    """The first Ctrl-C or SIGTERM asks the run to stop (and print its summary); a second one stops it
+    at once."""
+    loop = asyncio.get_running_loop()
+
+    def on_signal() -> None:
+        if stop.is_set():
+            task.cancel()
+            return
+        stop.set()
+        print("solbot: stopping (Ctrl-C again to stop at once, without a summary)", file=err, flush=True)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal)

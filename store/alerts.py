@@ -1,7 +1,8 @@
 """Operator alerts in a Redis list (`solbot:alerts`), newest first, capped so it never grows forever.
 
 Any part of solbot may call `raise_alert`; the API lists them (`GET /api/v1/alerts`) and the WebSocket
-bridge forwards new ones to subscribed clients.
+bridge forwards new ones to subscribed clients, and `on_raised` (the worker's `notify.sender.Notifier`)
+sends them on to a webhook or Telegram.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any, Literal
 
 import redis.asyncio as aioredis
@@ -19,8 +21,16 @@ Level = Literal["info", "warning", "error", "critical"]
 LEVELS: tuple[str, ...] = ("info", "warning", "error", "critical")
 
 
-async def raise_alert(redis: aioredis.Redis, level: Level, code: str, message: str) -> dict[str, Any]:
-    """Record one alert (LPUSH then LTRIM, in one transaction); returns what was stored."""
+async def raise_alert(
+    redis: aioredis.Redis,
+    level: Level,
+    code: str,
+    message: str,
+    *,
+    on_raised: Callable[[dict[str, Any]], object] | None = None,
+) -> dict[str, Any]:
+    """Record one alert (LPUSH then LTRIM, in one transaction), then hand it to `on_raised` (a quick,
+    non-blocking hook: the notifier queues it); returns what was stored."""
     if level not in LEVELS:
         raise ValueError(f"alert level must be one of {LEVELS}")
     ts_ms = int(time.time() * 1000)
@@ -35,6 +45,8 @@ async def raise_alert(redis: aioredis.Redis, level: Level, code: str, message: s
     pipe.lpush(ALERTS_KEY, json.dumps(alert))
     pipe.ltrim(ALERTS_KEY, 0, MAX_ALERTS - 1)
     await pipe.execute()
+    if on_raised is not None:
+        on_raised(alert)
     return alert
 
 

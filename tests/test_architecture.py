@@ -28,6 +28,7 @@ APP_PACKAGES = (
     "collectors",
     "store",
     "services",
+    "notify",
     "backtest",
     "sandbox",
     "agents",
@@ -65,6 +66,8 @@ LAYERS: dict[str, int] = {
     "collectors": 3,
     "store": 3,
     "services": 3,
+    # outbound notifications to operators (webhook, Telegram): HTTP I/O over core only, an adapter's rank
+    "notify": 3,
     "streams.inspect": 3,
     "streams.broker": 3,
     # the backtest: the cores without Faust

@@ -26,6 +26,22 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument(
         "--html", type=Path, default=None, help="report page (default: FILE without .gz/.jsonl + .html)"
     )
+    p.add_argument(
+        "--sample-ms",
+        type=positive_int,
+        default=None,
+        metavar="MS",
+        help="period of the returns behind Sharpe and Sortino, in ms of event time "
+        "(default: the snapshot interval, 500 unless SNAPSHOT_INTERVAL_MS is set)",
+    )
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number > 0 (argparse turns the ValueError into one usage line)."""
+    value = int(text)
+    if value <= 0:
+        raise ValueError(text)
+    return value
 
 
 def default_html_path(file: Path) -> Path:
@@ -40,12 +56,13 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
         print(f"solbot: no such file: {args.file}", file=sys.stderr)
         return 1
     from backtest.engine import run_file
-    from backtest.report import render_html, summarise
+    from backtest.report import summarise
+    from backtest.report_html import render_html
 
     result = run_file(args.file, settings, seed=args.seed)
     if result.events == 0:
         raise InputError(f"{args.file} holds no records: nothing to test")
-    summary = summarise(result, interval_ms=settings.snapshot_interval_ms)
+    summary = summarise(result, interval_ms=settings.snapshot_interval_ms, sample_ms=args.sample_ms)
     out = args.html or default_html_path(args.file)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render_html(result, summary, source=args.file.name), encoding="utf-8")

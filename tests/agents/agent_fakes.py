@@ -159,6 +159,7 @@ class Tables:
 class Connections:
     def __init__(self) -> None:
         self.alerts: list[tuple[str, str, str]] = []
+        self.notifier: Any = None
 
     async def alert(self, alerts: Iterable[tuple[str, str, str]], what: str) -> None:
         self.alerts.extend(alerts)

@@ -23,9 +23,30 @@ def test_on_the_shipped_sample_the_model_beats_the_naive_baseline_and_allocation
     assert model["accuracy"] > model["baseline_accuracy"]
     assert report["allocations"], "the sample spans a cycle boundary"
     for allocation in report["allocations"]:
-        assert set(allocation) == {"ts_ms", "weights"}
+        assert set(allocation) == {"ts_ms", "time", "weights"}
+        assert allocation["time"].endswith("Z") and allocation["time"].startswith("2023-11-14T")
         assert 0.0 < sum(allocation["weights"].values()) <= 1.0 + 1e-6
     assert set(report["by_strategy"]) - {"risk"}, "strategies' orders are attributed to them"
+
+
+def test_on_the_shipped_sample_the_pnl_splits_into_holding_and_trading() -> None:
+    """The headline PnL is the opening wallet re-priced (buy and hold) plus what trading did against it."""
+    settings = load_settings()
+    report = summarise(run_file(SAMPLE, settings, seed=1), interval_ms=settings.snapshot_interval_ms)
+    assert report["pnl_usdc"] == -284.11  # the README's sample figures
+    assert report["inventory_revaluation_usdc"] == report["benchmark"]["pnl_usdc"] == -261.88
+    assert report["trading_pnl_usdc"] == -22.23
+    total = report["inventory_revaluation_usdc"] + report["trading_pnl_usdc"]
+    assert abs(total - report["pnl_usdc"]) <= 0.01
+    assert len(report["trade_log"]) == report["orders"] == 65
+    assert report["ratio_basis"]["sample_ms"] == settings.snapshot_interval_ms
+    assert report["ratio_basis"]["returns"] == report["equity_points"] - 1
+    dd = report["max_drawdown"]
+    assert dd["peak"] < dd["trough"] and dd["recovered"] is None and dd["pct"] == report["max_drawdown_pct"]
+    # README's excerpt of this run shows these figures: they must be the code's
+    readme = (SAMPLE.parents[1] / "README.md").read_text()
+    for key in ("orders", "pnl_usdc", "trading_pnl_usdc", "inventory_revaluation_usdc", "sharpe", "trades"):
+        assert f'"{key}": {report[key]},' in readme, key
 
 
 def test_on_a_random_walk_the_drawdown_stays_inside_the_risk_limit() -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +66,11 @@ def test_run_trades_and_leaves_nothing_behind(tmp_path: Path) -> None:
     assert summary["latency_ms"]["p99"] > 0
     assert summary["equity_quote"] > 0
     assert "events=" in res.stdout  # the progress lines
+    assert res.stdout.count("solbot: stopped (duration)") == 1 and summary["stopped_by"] == "duration"
+    assert summary["equity_usdc"] == summary["equity_quote"]
+    assert summary["pnl_usdc"] == pytest.approx(
+        summary["inventory_revaluation_usdc"] + summary["trading_pnl_usdc"], abs=0.011
+    )
     assert _ours(data_dir) == []
 
 
@@ -93,4 +100,48 @@ def test_two_runs_in_a_row_both_fill_their_orders(tmp_path: Path) -> None:
     for summary in runs:
         assert summary["orders"] > 0 and summary["fills"] > 0, runs
         assert summary["orders"] == summary["fills"] + summary["failed_fills"], runs
+    assert _ours(data_dir) == []
+
+
+def test_ctrl_c_stops_the_run_with_its_summary_printed_once(tmp_path: Path) -> None:
+    """Ctrl-C as a terminal sends it (SIGINT to the whole foreground group, servers and workers too): the
+    run stops within seconds, prints the summary once, and leaves nothing behind."""
+    data_dir = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if k not in ("BROKER_URL", "DATABASE_URL", "REDIS_URL")}
+    env.update(FAST_ENV, DATA_DIR=str(data_dir))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "solbot.cli", "run", "--rate", "300"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own group, as a shell gives a foreground job
+    )
+    lines: list[str] = []
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            assert line, proc.stderr.read()[-3000:] if proc.stderr else "no output"
+            lines.append(line)
+            if line.startswith("[") and " orders=0 " not in line:
+                break
+        assert any(line.startswith("[") for line in lines), lines
+        os.killpg(proc.pid, signal.SIGINT)
+        stopped = time.monotonic()
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert time.monotonic() - stopped < 30
+    assert proc.returncode == 0, err[-3000:]
+    assert "Traceback" not in err
+    assert "equity=0.00" not in "".join(lines) + out  # unpriced, not zero
+    assert out.count("solbot: stopped (signal)") == 1
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["stopped_by"] == "signal" and summary["orders"] > 0
+    for key in ("fills", "equity_usdc", "pnl_usdc", "trading_pnl_usdc", "inventory_revaluation_usdc", "lag"):
+        assert key in summary
+    assert summary["latency_ms"]["p99"] > 0
     assert _ours(data_dir) == []
