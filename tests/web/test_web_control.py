@@ -40,7 +40,13 @@ async def test_close_and_cancel_are_published(
 async def test_manual_orders_are_validated_and_owner_only(make_client: ClientFactory, owner: Keypair) -> None:
     async with make_client() as client:
         api = await signed_in(client, owner)
-        for body in ({"action": "close"}, {"action": "cancel"}, {"action": "buy", "pair": "SOL/USDC"}):
+        for body in (
+            {"action": "close"},
+            {"action": "cancel"},
+            {"action": "buy", "pair": "SOL/USDC"},
+            {"action": "cancel", "order_id": "ord:\x00"},
+            {"action": "cancel", "order_id": "ord:\u00e9t\u00e9"},
+        ):
             response = await api.post("/api/v1/orders", json=body)
             assert response.status_code == 400, body
             assert response.json()["error"]["fields"]

@@ -53,7 +53,13 @@ router = APIRouter(
 class ManualOrderRequest(BaseModel):
     action: Literal["close", "cancel"]
     pair: str | None = Field(None, max_length=40, description="For `close`: the position's pair, BASE/QUOTE")
-    order_id: str | None = Field(None, min_length=1, max_length=200, description="For `cancel`")
+    order_id: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        pattern=r"^[!-~]+$",
+        description="For `cancel`: printable ASCII, as every order id is (Postgres text cannot hold NUL)",
+    )
 
     @model_validator(mode="after")
     def _needs_its_target(self) -> ManualOrderRequest:
