@@ -192,6 +192,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
             settings = settings.model_copy(update={"processing_guarantee": guarantee})
         if settings.broker_kind == "auto":
             settings = settings.model_copy(update={"broker_kind": "kafka" if transactions else "tansu"})
+    asyncio.run(_refuse_mixed_guarantees(bootstrap, settings))
     if settings.database_url is not None:  # started alone or by the runner: the same check as `solbot run`
         asyncio.run(_check_identity(bootstrap, settings.database_url))
     (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
@@ -207,6 +208,21 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     broker_kind: BrokerKind = "kafka" if settings.broker_kind == "kafka" else "tansu"
     build_worker(settings, broker_kind=broker_kind).run()
     return 0
+
+
+async def _refuse_mixed_guarantees(bootstrap: str, settings: Settings) -> None:
+    """ConfigError when the group's running workers use another processing guarantee than this one."""
+    from aiokafka.errors import KafkaError
+
+    from streams.membership import refuse_mixed, running_guarantees
+
+    try:
+        running = await running_guarantees(bootstrap, settings.app_id)
+    except KafkaError as exc:
+        raise ServiceError(
+            f"worker refuses to start: cannot read the members of group {settings.app_id!r} ({exc!r})"
+        ) from exc
+    refuse_mixed(settings.app_id, settings.processing_guarantee, running)
 
 
 async def _check_identity(bootstrap: str, database_url: str) -> None:

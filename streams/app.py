@@ -18,6 +18,7 @@ import faust
 
 from core.settings import Settings
 from streams import topics as catalogue
+from streams.membership import worker_client_id
 
 
 def build_app(settings: Settings) -> faust.App:
@@ -28,6 +29,8 @@ def build_app(settings: Settings) -> faust.App:
         broker=settings.broker_url or "kafka://127.0.0.1:9092",
         store="memory://",
         processing_guarantee=guarantee,
+        # Names the guarantee to the group coordinator: a worker that would differ refuses to start.
+        broker_client_id=worker_client_id(guarantee),
         # Tansu joins a group after session_timeout / 2: Faust's 60 s default means 30 s per rebalance.
         broker_session_timeout=settings.session_timeout_s,
         broker_rebalance_timeout=settings.rebalance_timeout_s,
