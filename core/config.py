@@ -33,7 +33,7 @@ ENV_ALLOW = "SOLBOT_ENV_ALLOW"
 CONFIG_FILE_NAME = "solbot.toml"
 ENV_TYPO_CUTOFF = 0.85
 ENV_TYPO_MIN_LEN = 6
-SECRET_FIELDS = frozenset({"jwt_secret", "jupiter_api_key"})
+SECRET_FIELDS = frozenset({"jwt_secret", "jupiter_api_key", "broker_sasl_password"})
 
 DEFAULT = "default"
 ENV = "env"
