@@ -93,6 +93,9 @@ async def measure(
             if naive_events_per_s
             else None,
         },
+        # The machine's 1-minute load average at the end: figures taken at a load above the core count
+        # measure the queue for a core as much as the pipeline.
+        "load_average_1m": round(os.getloadavg()[0], 1),
         "latency_ms": {
             rate: {k: figures[k] for k in ("p50", "p99", "max", "n")} for rate, figures in lat.items()
         },
@@ -106,7 +109,8 @@ def cost_of_exactly_once(at_least_once: dict[str, Any], exactly_once: dict[str, 
         "events_per_s_ratio": round(eos["pipeline"]["events_per_s"] / alo["pipeline"]["events_per_s"], 2)
     }
     for rate in eos["latency_ms"]:
-        if rate in alo["latency_ms"]:
+        both = (alo["latency_ms"].get(rate, {}), eos["latency_ms"][rate])
+        if all(side.get("n") for side in both):  # a run without orders has no latency to compare
             out[f"p50_ms_added_at_{rate}"] = round(
                 eos["latency_ms"][rate]["p50"] - alo["latency_ms"][rate]["p50"], 1
             )

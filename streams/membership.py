@@ -14,6 +14,7 @@ import logging
 from aiokafka.admin import AIOKafkaAdminClient
 
 from core.errors import ConfigError
+from streams.broker_auth import NO_AUTH, BrokerAuth
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +45,9 @@ def refuse_mixed(group: str, mine: str, running: set[str]) -> None:
         )
 
 
-async def running_guarantees(bootstrap: str, group: str) -> set[str]:
+async def running_guarantees(bootstrap: str, group: str, auth: BrokerAuth = NO_AUTH) -> set[str]:
     """The guarantees named by the current members of `group` (empty when it has none)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **auth)
     await admin.start()
     try:
         responses = await admin.describe_consumer_groups([group])

@@ -72,3 +72,37 @@ def test_a_data_dir_formatted_without_sasl_is_refused_with_one_line(tmp_path: Pa
     terminate(start_kafka(tmp_path).pid)
     with pytest.raises(ServiceError, match="formatted without SASL, so it has no SCRAM users"):
         start_kafka(tmp_path, sasl=True)
+
+
+async def test_the_bots_clients_sign_in_with_the_settings(tmp_path: Path) -> None:
+    """What a worker does before it starts (probe, topics, identity, the group's guarantee) and `solbot
+    topics list` work on a SASL-only broker with BROKER_SASL_*; without them the probe gets no answer."""
+    from pydantic import SecretStr
+
+    from core.settings import Settings
+    from streams.broker import create_topics, probe_transactions
+    from streams.broker_auth import broker_auth
+    from streams.identity import read_identity
+    from streams.inspect import list_topics
+    from streams.membership import running_guarantees
+
+    require_kafka()
+    handle = start_kafka(tmp_path, sasl=True)
+    bootstrap = f"127.0.0.1:{handle.port}"
+    try:
+        assert handle.credential is not None
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            broker_sasl_username=handle.credential.username,
+            broker_sasl_password=SecretStr(handle.credential.password),
+        )
+        auth = broker_auth(settings)
+        assert await probe_transactions(bootstrap, auth=auth) is True
+        assert "signals" in await create_topics(bootstrap, 2, auth)
+        assert await read_identity(bootstrap, auth=auth) is not None
+        assert await running_guarantees(bootstrap, "solbot", auth) == set()
+        assert "signals" in {info.topic for info in await list_topics(bootstrap, auth)}
+        with pytest.raises(ServiceError, match="no answer to the transactions probe"):
+            await probe_transactions(bootstrap, timeout_s=3)
+    finally:
+        terminate(handle.pid)
