@@ -2,8 +2,11 @@
 
 Sections: the broker's own limit (raw aiokafka), the pipeline's sustained throughput on one worker and
 a naive Faust agent's on the same input, tick-to-order latency at 1,000 and 5,000 raw events/s, the
-paper venue's decision-to-fill time, per-event model and risk costs, worker memory, and the
-exactly-once cost (only on a broker with transactions). A readable table first, then one JSON line.
+paper venue's decision-to-fill time, per-event model and risk costs, worker memory. Those figures are
+at-least-once + idempotency; the `guarantees` section measures the same under exactly-once (key
+`exactly_once`, with its cost against at-least-once under `eos`) and Tansu's at-least-once (`tansu`)
+beside them, and `--commit-intervals` sweeps COMMIT_INTERVAL_S under exactly-once. A readable table
+first, then one JSON line.
 """
 
 from __future__ import annotations
@@ -26,6 +29,15 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from bench.chaos import CHAOS_ENV
 from bench.collector_lag import bench as collector_lag
+from bench.guarantees import (
+    Case,
+    case_env,
+    cost_of_exactly_once,
+    measure,
+    sweep_rows,
+    table_rows,
+    tansu_available,
+)
 from core.settings import Settings, load_settings
 from services.process import free_port, spawn, terminate
 from services.stack import Stack
@@ -166,6 +178,13 @@ async def _ready(url: str, key: str, timeout_s: float = 90) -> None:
 
 async def pipeline_throughput(root: Path, seed: int, events: int) -> dict[str, float]:
     """Sustained raw events/s through the whole pipeline on one worker, and the naive agent's."""
+    out = await pipeline_events_per_s(root, seed, events)
+    out["naive_events_per_s"] = await naive_events_per_s(root, seed, events)
+    return out
+
+
+async def pipeline_events_per_s(root: Path, seed: int, events: int) -> dict[str, float]:
+    """Sustained raw events/s through the whole pipeline on one worker, and its RSS after."""
     out: dict[str, float] = {}
     settings = _settings(root / "pipeline")
     with Stack(settings) as stack:
@@ -181,6 +200,11 @@ async def pipeline_throughput(root: Path, seed: int, events: int) -> dict[str, f
             out["rss_mb"] = round(psutil.Process(worker.proc.pid).memory_info().rss / 2**20, 1)
         finally:
             terminate(worker.proc.pid, timeout_s=15)
+    return out
+
+
+async def naive_events_per_s(root: Path, seed: int, events: int) -> float:
+    """The naive Faust agent's events/s on the same input (bench/naive_app.py)."""
     settings = _settings(root / "naive")
     with Stack(settings) as stack:
         await create_topics(bootstrap_of(stack.broker_url), settings.topic_partitions)
@@ -203,10 +227,9 @@ async def pipeline_throughput(root: Path, seed: int, events: int) -> dict[str, f
             await asyncio.sleep(2)
             started = await _feed_fast(bootstrap_of(stack.broker_url), seed, events)
             done = await _until_count(count, "processed", events, 600)
-            out["naive_events_per_s"] = round(events / (done - started))
+            return round(events / (done - started))
         finally:
             terminate(proc.pid, timeout_s=15)
-    return out
 
 
 async def latency_at(root: Path, seed: int, rate: float, duration_s: float) -> dict[str, Any]:
@@ -406,7 +429,10 @@ def _risk_us() -> float:
     return (time.perf_counter() - t0) / len(raws) * 1e6
 
 
-SECTIONS = ("broker", "lag", "throughput", "latency", "memory", "costs", "backtest")
+SECTIONS = ("broker", "lag", "throughput", "latency", "guarantees", "memory", "costs", "backtest")
+# The existing throughput and latency figures are at-least-once + idempotency; `guarantees` adds
+# exactly-once (and Tansu) beside them (bench/guarantees.py).
+AT_LEAST_ONCE = Case("at-least-once", "at_least_once")
 
 
 async def main(argv: list[str] | None = None) -> int:
@@ -422,6 +448,11 @@ async def main(argv: list[str] | None = None) -> int:
     p.add_argument("--memory-every", type=float, default=30.0, help="seconds between RSS samples")
     p.add_argument(
         "--only", choices=SECTIONS, action="append", help="run only these sections (repeatable); default all"
+    )
+    p.add_argument(
+        "--commit-intervals",
+        default="",
+        help="comma-separated COMMIT_INTERVAL_S values to sweep under exactly_once (e.g. 0.05,0.1,0.25,0.5)",
     )
     args = p.parse_args(argv)
     only = set(args.only or SECTIONS)
@@ -442,7 +473,8 @@ async def main(argv: list[str] | None = None) -> int:
                 _progress("collector lag", result["collector_lag_ms"])
             eos_possible = await supports_transactions(bootstrap_of(stack.broker_url))
         if "throughput" in only:
-            throughput = await pipeline_throughput(root, args.seed, args.events)
+            with case_env(AT_LEAST_ONCE.env()):
+                throughput = await pipeline_throughput(root, args.seed, args.events)
             _progress("throughput", throughput)
             result["pipeline"] = {
                 "events_per_s": throughput["events_per_s"],
@@ -454,9 +486,10 @@ async def main(argv: list[str] | None = None) -> int:
                 ratio = round(throughput["events_per_s"] / result["broker"]["msgs_per_s"], 3)
                 result["pipeline"]["ratio_to_broker"] = ratio
         if "latency" in only:
-            lat1k = await latency_at(root, args.seed, 1000, args.latency_seconds)
-            _progress("latency at 1000/s", lat1k)
-            lat5k = await latency_at(root, args.seed, 5000, args.latency_seconds)
+            with case_env(AT_LEAST_ONCE.env()):
+                lat1k = await latency_at(root, args.seed, 1000, args.latency_seconds)
+                _progress("latency at 1000/s", lat1k)
+                lat5k = await latency_at(root, args.seed, 5000, args.latency_seconds)
             _progress("latency at 5000/s", lat5k)
             result["latency_ms"] = {
                 "1000": {k: lat1k[k] for k in ("p50", "p99", "max", "n")},
@@ -464,6 +497,8 @@ async def main(argv: list[str] | None = None) -> int:
             }
             result["decision_to_fill_ms"] = {"1000": lat1k["fill_ms"], "5000": lat5k["fill_ms"]}
             result["rss_mb_at_5000"] = {"half": lat5k["rss_mb_half"], "end": lat5k["rss_mb_end"]}
+        if "guarantees" in only or args.commit_intervals:
+            await _guarantees(root, args, result, eos_possible, "guarantees" in only)
         if "memory" in only:
             result["memory"] = await memory_at_pairs(
                 root, args.seed, args.memory_pairs, args.memory_rate, args.memory_seconds, args.memory_every
@@ -474,14 +509,51 @@ async def main(argv: list[str] | None = None) -> int:
         _progress("costs", {k: result[k] for k in ("model_us", "risk_us")})
     if "backtest" in only:
         result["backtest_events_per_s"] = _backtest_events_per_s()
-    if eos_possible:
-        result["eos"] = {"measured": None, "reason": "set BROKER_URL to a transactional broker to measure"}
+    if "exactly_once" in result and "pipeline" in result and "latency_ms" in result:
+        alo = {"pipeline": result["pipeline"], "latency_ms": result["latency_ms"]}
+        result["eos"] = cost_of_exactly_once(alo, result["exactly_once"])
+    elif eos_possible:
+        result["eos"] = {"measured": None, "reason": "run the throughput, latency and guarantees sections"}
     else:
         result["eos"] = None
         result["eos_reason"] = "the embedded broker has no transactions: exactly-once cannot run, so no cost"
     _table(result)
     print(json.dumps(result))
     return 0
+
+
+async def _guarantees(
+    root: Path, args: argparse.Namespace, result: dict[str, Any], eos_possible: bool, compare: bool
+) -> None:
+    """exactly_once (and Tansu's at-least-once) beside the at-least-once figures, and the commit sweep."""
+    naive = result.get("pipeline", {}).get("naive_events_per_s")
+    if naive is None:
+        with case_env(AT_LEAST_ONCE.env()):
+            naive = await naive_events_per_s(root, args.seed, args.events)
+    common: dict[str, Any] = {
+        "pipeline": pipeline_events_per_s,
+        "latency": latency_at,
+        "seed": args.seed,
+        "events": args.events,
+        "latency_s": args.latency_seconds,
+        "naive_events_per_s": naive,
+    }
+    if compare and eos_possible:
+        result["exactly_once"] = await measure(root, Case("exactly-once", "exactly_once"), **common)
+        _progress("exactly_once", result["exactly_once"])
+    if compare:
+        if tansu_available():
+            result["tansu"] = await measure(root, Case("tansu", "at_least_once", broker="tansu"), **common)
+            _progress("tansu", result["tansu"])
+        else:
+            result["tansu"] = None
+    if args.commit_intervals and eos_possible:
+        sweep = []
+        for interval in (float(x) for x in args.commit_intervals.split(",") if x.strip()):
+            case = Case(f"commit-{interval:g}", "exactly_once", commit_interval_s=interval)
+            sweep.append(await measure(root, case, rates=(1000,), **common))
+            _progress(f"commit interval {interval:g} s", sweep[-1])
+        result["commit_interval_sweep"] = sweep
 
 
 def _backtest_events_per_s() -> float | None:
@@ -508,7 +580,9 @@ def _table(r: dict[str, Any]) -> None:
     if "pipeline" in r:
         pl = r["pipeline"]
         of_broker = f" ({pl['ratio_to_broker']:.1%} of the broker)" if "ratio_to_broker" in pl else ""
-        rows.append(("pipeline, one worker", f"{pl['events_per_s']:,} raw events/s{of_broker}"))
+        rows.append(
+            ("at-least-once: pipeline, one worker", f"{pl['events_per_s']:,} raw events/s{of_broker}")
+        )
         rows.append(
             (
                 "naive Faust agent",
@@ -516,10 +590,13 @@ def _table(r: dict[str, Any]) -> None:
             )
         )
     if "latency_ms" in r:
-        rows.append(("tick-to-order at 1,000 ev/s", _lat(r["latency_ms"]["1000"])))
-        rows.append(("tick-to-order at 5,000 ev/s", _lat(r["latency_ms"]["5000"])))
+        rows.append(("at-least-once: tick-to-order at 1,000 ev/s", _lat(r["latency_ms"]["1000"])))
+        rows.append(("at-least-once: tick-to-order at 5,000 ev/s", _lat(r["latency_ms"]["5000"])))
         rows.append(("order-to-fill (paper) at 1,000", _lat(r["decision_to_fill_ms"]["1000"])))
         rows.append(("worker RSS at 5,000 ev/s (half, end)", f"{r['rss_mb_at_5000']}"))
+    for key, label in (("exactly_once", "exactly-once"), ("tansu", "Tansu, at-least-once")):
+        if r.get(key):
+            rows.extend(table_rows(label, r[key]))
     if "memory" in r:
         m = r["memory"]
         rows.append(
@@ -553,6 +630,9 @@ def _table(r: dict[str, Any]) -> None:
     width = max(len(k) for k, _ in rows)
     for k, v in rows:
         print(f"{k:<{width}}  {v}")
+    if r.get("commit_interval_sweep"):
+        print("\ncommit interval under exactly_once (one worker):")
+        print("\n".join(sweep_rows(r["commit_interval_sweep"])))
 
 
 def _lat(d: dict[str, Any]) -> str:

@@ -43,6 +43,7 @@ SECRET_FIELDS = frozenset(
         "redis_password",
         "notify_webhook_url",
         "notify_telegram_token",
+        "broker_sasl_password",
     }
 )
 

@@ -40,6 +40,13 @@ class Settings(BaseSettings, RiskLimitSettings, WebServerSettings, WebAuthSettin
 
     # External components: unset means "start the embedded one".
     broker_url: str | None = Field(None, description="Kafka-API broker, `kafka://host:port` (e.g. Redpanda)")
+    # SASL/SCRAM-SHA-512 on every broker client (Faust, aiokafka, admin) when both are set (issue 19).
+    broker_sasl_username: str | None = Field(
+        None, description="broker SASL/SCRAM-SHA-512 user; with BROKER_SASL_PASSWORD, every client signs in"
+    )
+    broker_sasl_password: SecretStr | None = Field(
+        None, description="broker SASL/SCRAM-SHA-512 password; secret, never logged"
+    )
     database_url: str | None = Field(None, description="`postgresql://user@host:port/db`")
     redis_url: str | None = Field(None, description="`redis://host:port/0`")
     # Kept apart from REDIS_URL so the URL can live in a plain settings file and the password in a secret
@@ -511,6 +518,7 @@ _SECRET_FIELDS = frozenset(
         "model_checkpoint_key",
         "notify_webhook_url",
         "notify_telegram_token",
+        "broker_sasl_password",
     }
 )
 

@@ -11,12 +11,15 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.config import CONFIG_ENV, CONFIG_FILE_NAME, Loaded, load_config
 from core.errors import ConfigError, ServiceError, SolbotError
 from core.settings import Settings
 from solbot.options import Parser, describe_commands, flags_of, setting_option
+
+if TYPE_CHECKING:
+    from streams.broker_auth import BrokerAuth
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -171,6 +174,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     from services.web_ports import claim_web_port
     from solbot.runner import auto_guarantee
     from streams.broker import bootstrap_of, probe_transactions
+    from streams.broker_auth import broker_auth
     from streams.compat import BrokerKind
 
     if settings.broker_url is None:
@@ -180,9 +184,10 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
         if url:
             require_reachable(setting.upper(), url)
     bootstrap = bootstrap_of(settings.broker_url)
+    auth = broker_auth(settings)
     if settings.processing_guarantee == "auto" or settings.broker_kind == "auto":
         try:
-            transactions = asyncio.run(probe_transactions(bootstrap))
+            transactions = asyncio.run(probe_transactions(bootstrap, auth=auth))
         except ServiceError as exc:  # never guess: the other workers may have chosen otherwise
             print(
                 f"solbot: worker refuses to start: {exc}; set PROCESSING_GUARANTEE and BROKER_KIND as the "
@@ -195,8 +200,9 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
             settings = settings.model_copy(update={"processing_guarantee": guarantee})
         if settings.broker_kind == "auto":
             settings = settings.model_copy(update={"broker_kind": "kafka" if transactions else "tansu"})
+    asyncio.run(_refuse_mixed_guarantees(bootstrap, settings))
     if settings.database_url is not None:  # started alone or by the runner: the same check as `solbot run`
-        asyncio.run(_check_identity(bootstrap, settings.database_url))
+        asyncio.run(_check_identity(bootstrap, settings.database_url, auth))
     (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
     claim = claim_web_port(settings.worker_web_port, settings.worker_web_bind)  # held while we run
     settings = settings.model_copy(update={"worker_web_port": claim.port})
@@ -212,14 +218,30 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _check_identity(bootstrap: str, database_url: str) -> None:
+async def _refuse_mixed_guarantees(bootstrap: str, settings: Settings) -> None:
+    """ConfigError when the group's running workers use another processing guarantee than this one."""
+    from aiokafka.errors import KafkaError
+
+    from streams.broker_auth import broker_auth
+    from streams.membership import refuse_mixed, running_guarantees
+
+    try:
+        running = await running_guarantees(bootstrap, settings.app_id, broker_auth(settings))
+    except KafkaError as exc:
+        raise ServiceError(
+            f"worker refuses to start: cannot read the members of group {settings.app_id!r} ({exc!r})"
+        ) from exc
+    refuse_mixed(settings.app_id, settings.processing_guarantee, running)
+
+
+async def _check_identity(bootstrap: str, database_url: str, auth: BrokerAuth) -> None:
     """Refuse (`BrokerMismatch`, one line naming `solbot reset`) a database bound to another broker, so a
     worker started by hand never resumes from offsets into topics that are gone."""
     from solbot.identity import check_broker_identity
     from store.migrate import migrate
 
     await migrate(database_url)
-    await check_broker_identity(bootstrap, database_url)
+    await check_broker_identity(bootstrap, database_url, auth)
 
 
 def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:

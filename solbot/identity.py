@@ -15,6 +15,7 @@ import asyncpg
 
 from core.errors import BrokerMismatch
 from store import broker_identity as stored
+from streams.broker_auth import NO_AUTH, BrokerAuth
 from streams.identity import BrokerIdentity, end_offsets, read_identity
 
 log = logging.getLogger(__name__)
@@ -48,17 +49,19 @@ def mismatch(
     return None
 
 
-async def check_broker_identity(bootstrap: str, database_url: str) -> BrokerIdentity:
+async def check_broker_identity(
+    bootstrap: str, database_url: str, auth: BrokerAuth = NO_AUTH
+) -> BrokerIdentity:
     """Refuse (`BrokerMismatch`) a database whose offsets belong to another broker; record this broker's
     identity when none is (the first run, or a database without broker-bound state)."""
-    current = await read_identity(bootstrap)
+    current = await read_identity(bootstrap, auth=auth)
     assert current is not None  # read_identity writes the epoch when there is none
     conn = await asyncpg.connect(database_url)
     try:
         recorded = await stored.recorded_identity(conn)
         state = await stored.bound_state(conn)
         topics = sorted({topic for topic, _, _ in state.sink_offsets})
-        ends = await end_offsets(bootstrap, topics) if topics else {}
+        ends = await end_offsets(bootstrap, topics, auth) if topics else {}
         why = mismatch(recorded, current, state, ends)
         if why is not None:
             raise BrokerMismatch(why)
@@ -74,10 +77,12 @@ async def check_broker_identity(bootstrap: str, database_url: str) -> BrokerIden
     return current
 
 
-async def reset_broker_state(bootstrap: str, database_url: str) -> tuple[BrokerIdentity, stored.BoundState]:
+async def reset_broker_state(
+    bootstrap: str, database_url: str, auth: BrokerAuth = NO_AUTH
+) -> tuple[BrokerIdentity, stored.BoundState]:
     """Clear what the database holds against any broker and bind it to this one; returns (this broker,
     what was cleared)."""
-    current = await read_identity(bootstrap)
+    current = await read_identity(bootstrap, auth=auth)
     assert current is not None
     conn = await asyncpg.connect(database_url)
     try:

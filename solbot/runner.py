@@ -39,6 +39,7 @@ from solbot.run_status import (
 from store import latest_prices
 from store.portfolio import read_balances, read_positions
 from streams.broker import bootstrap_of, create_topics, probe_transactions
+from streams.broker_auth import broker_auth
 
 if TYPE_CHECKING:
     from market.simulator import MarketSimulator
@@ -96,7 +97,7 @@ async def resolve_guarantee(settings: Settings, bootstrap: str) -> str:
     of guessing: a worker that guessed differently from the others would make a mixed-guarantee cluster."""
     if settings.processing_guarantee != "auto":
         return settings.processing_guarantee
-    return auto_guarantee(await probe_transactions(bootstrap))
+    return auto_guarantee(await probe_transactions(bootstrap, auth=broker_auth(settings)))
 
 
 async def prepare(settings: Settings, stack: Stack) -> str:
@@ -105,10 +106,10 @@ async def prepare(settings: Settings, stack: Stack) -> str:
     from solbot.identity import check_broker_identity
     from store.migrate import migrate
 
-    bootstrap = bootstrap_of(stack.broker_url)
-    await create_topics(bootstrap, settings.topic_partitions)
+    bootstrap, auth = bootstrap_of(stack.broker_url), broker_auth(settings)
+    await create_topics(bootstrap, settings.topic_partitions, auth)
     await migrate(stack.database_url)
-    await check_broker_identity(bootstrap, stack.database_url)
+    await check_broker_identity(bootstrap, stack.database_url, auth)
     return await resolve_guarantee(settings, bootstrap)
 
 
@@ -355,7 +356,9 @@ async def restart_broker(stack: Stack, out: Any) -> None:
     print(f"solbot: the broker exited; restarting it on port {stack.components['broker'].port}", file=out)
     handle = stack.restart_broker()
     print(f"solbot: {handle.summary}", file=out, flush=True)
-    await check_broker_identity(bootstrap_of(stack.broker_url), stack.database_url)
+    await check_broker_identity(
+        bootstrap_of(stack.broker_url), stack.database_url, broker_auth(stack.settings)
+    )
 
 
 async def drain(monitor: TopicMonitor, quiet_s: float = 3.0, limit_s: float = 20.0) -> None:

@@ -18,16 +18,28 @@ import faust
 
 from core.settings import Settings
 from streams import topics as catalogue
+from streams.broker_auth import MECHANISM, broker_auth
+from streams.membership import worker_client_id
 
 
 def build_app(settings: Settings) -> faust.App:
     """One worker's Faust app: broker, tuning and web server from `settings`; no agent yet."""
     guarantee = "exactly_once" if settings.processing_guarantee == "exactly_once" else "at_least_once"
+    credentials = None
+    if broker_auth(settings) and settings.broker_sasl_password is not None:
+        credentials = faust.SASLCredentials(
+            username=settings.broker_sasl_username,
+            password=settings.broker_sasl_password.get_secret_value(),
+            mechanism=MECHANISM,
+        )
     return faust.App(
         settings.app_id,
         broker=settings.broker_url or "kafka://127.0.0.1:9092",
         store="memory://",
         processing_guarantee=guarantee,
+        # Names the guarantee to the group coordinator: a worker that would differ refuses to start.
+        broker_client_id=worker_client_id(guarantee),
+        broker_credentials=credentials,  # SASL/SCRAM when BROKER_SASL_USERNAME/PASSWORD are set
         # Tansu joins a group after session_timeout / 2: Faust's 60 s default means 30 s per rebalance.
         broker_session_timeout=settings.session_timeout_s,
         broker_rebalance_timeout=settings.rebalance_timeout_s,

@@ -23,6 +23,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
 
 from core.errors import ServiceError
+from streams.broker_auth import NO_AUTH, BrokerAuth
 from streams.topics import ALL_TOPICS, partitions_of
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ def bootstrap_of(broker_url: str) -> str:
 
 
 async def true_end_offsets(
-    bootstrap: str, partitions: Iterable[Any], listed: Mapping[Any, int]
+    bootstrap: str, partitions: Iterable[Any], listed: Mapping[Any, int], auth: BrokerAuth = NO_AUTH
 ) -> dict[Any, int]:
     """End offsets from fetch high watermarks, starting from what ListOffsets claimed.
 
@@ -53,6 +54,7 @@ async def true_end_offsets(
         group_id=None,
         fetch_max_wait_ms=10,
         max_partition_fetch_bytes=1 << 20,
+        **auth,
     )
     await consumer.start()
     try:
@@ -76,12 +78,12 @@ async def true_end_offsets(
     return result
 
 
-async def probe_transactions(bootstrap: str, timeout_s: float = 5.0) -> bool:
+async def probe_transactions(bootstrap: str, timeout_s: float = 5.0, auth: BrokerAuth = NO_AUTH) -> bool:
     """True when the broker grants a transactional producer id (Redpanda, Kafka), False when it refuses
     (Tansu); ServiceError when it does not answer in `timeout_s`: then nobody can tell which guarantee the
     other workers chose, and guessing could make a mixed-guarantee cluster."""
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, transactional_id="solbot-probe", enable_idempotence=True
+        bootstrap_servers=bootstrap, transactional_id="solbot-probe", enable_idempotence=True, **auth
     )
     sender_log = logging.getLogger("aiokafka.producer.sender")
     level = sender_log.level
@@ -104,18 +106,18 @@ async def probe_transactions(bootstrap: str, timeout_s: float = 5.0) -> bool:
             pass
 
 
-async def supports_transactions(bootstrap: str, timeout_s: float = 5.0) -> bool:
+async def supports_transactions(bootstrap: str, timeout_s: float = 5.0, auth: BrokerAuth = NO_AUTH) -> bool:
     """`probe_transactions`, with no answer counted as no (benchmarks and tests that only report it)."""
     try:
-        return await probe_transactions(bootstrap, timeout_s)
+        return await probe_transactions(bootstrap, timeout_s, auth)
     except ServiceError as exc:
         log.warning("%s", exc)
         return False
 
 
-async def create_topics(bootstrap: str, default_partitions: int) -> list[str]:
+async def create_topics(bootstrap: str, default_partitions: int, auth: BrokerAuth = NO_AUTH) -> list[str]:
     """Create every catalogued topic that is missing; returns the names created."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **auth)
     await admin.start()
     try:
         existing = set(await admin.list_topics())

@@ -22,6 +22,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 
 from core.errors import ServiceError
 from streams.broker import true_end_offsets
+from streams.broker_auth import NO_AUTH, BrokerAuth
 from streams.inspect import broker_partitions
 from streams.topics import BROKER_EPOCH
 
@@ -46,9 +47,11 @@ def epoch_topic_configs() -> dict[str, str]:
     return {"cleanup.policy": "delete", "retention.ms": retention, "retention.bytes": "-1"}
 
 
-async def read_identity(bootstrap: str, *, write: bool = True) -> BrokerIdentity | None:
+async def read_identity(
+    bootstrap: str, *, write: bool = True, auth: BrokerAuth = NO_AUTH
+) -> BrokerIdentity | None:
     """This broker's identity; without an epoch yet, writes one (`write`) or returns None."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **auth)
     await admin.start()
     try:
         cluster = await admin.describe_cluster()
@@ -63,11 +66,11 @@ async def read_identity(bootstrap: str, *, write: bool = True) -> BrokerIdentity
                 pass
     finally:
         await admin.close()
-    epoch = await first_epoch(bootstrap)
+    epoch = await first_epoch(bootstrap, auth)
     if epoch is None and write:
         candidate = uuid.uuid4().hex
-        await _append_epoch(bootstrap, candidate)
-        epoch = await first_epoch(bootstrap)
+        await _append_epoch(bootstrap, candidate, auth)
+        epoch = await first_epoch(bootstrap, auth)
         if epoch is None:
             raise ServiceError(f"the broker at {bootstrap} did not return the epoch it was just sent")
         if epoch == candidate:
@@ -75,9 +78,9 @@ async def read_identity(bootstrap: str, *, write: bool = True) -> BrokerIdentity
     return BrokerIdentity(cluster_id, epoch) if epoch is not None else None
 
 
-async def first_epoch(bootstrap: str) -> str | None:
+async def first_epoch(bootstrap: str, auth: BrokerAuth = NO_AUTH) -> str | None:
     """The first record of `broker.epoch`, or None while the topic is empty."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, **auth)
     await consumer.start()
     try:
         consumer.assign([EPOCH_TP])
@@ -97,8 +100,8 @@ async def first_epoch(bootstrap: str) -> str | None:
         await consumer.stop()
 
 
-async def _append_epoch(bootstrap: str, epoch: str) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+async def _append_epoch(bootstrap: str, epoch: str, auth: BrokerAuth = NO_AUTH) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", **auth)
     await producer.start()
     try:
         await producer.send_and_wait(EPOCH_TP.topic, epoch.encode(), partition=EPOCH_TP.partition)
@@ -106,16 +109,18 @@ async def _append_epoch(bootstrap: str, epoch: str) -> None:
         await producer.stop()
 
 
-async def end_offsets(bootstrap: str, topics: list[str]) -> dict[tuple[str, int], int]:
+async def end_offsets(
+    bootstrap: str, topics: list[str], auth: BrokerAuth = NO_AUTH
+) -> dict[tuple[str, int], int]:
     """(topic, partition) -> true end offset of every partition of `topics` that exists."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, **auth)
     await consumer.start()
     try:
         tps = await broker_partitions(consumer, topics)
         if not tps:
             return {}
         listed = await consumer.end_offsets(tps)
-        ends = await true_end_offsets(bootstrap, tps, listed)  # Tansu's ListOffsets(latest) is short
+        ends = await true_end_offsets(bootstrap, tps, listed, auth)  # Tansu's ListOffsets(latest) is short
         return {(tp.topic, tp.partition): int(offset) for tp, offset in ends.items()}
     finally:
         await consumer.stop()

@@ -22,6 +22,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from streams.broker import true_end_offsets
+from streams.broker_auth import NO_AUTH, BrokerAuth
 from streams.topics import ALL_TOPICS
 
 # Tansu stalls partitions below ~5 ms and answers a waiting fetch only when the wait expires.
@@ -114,13 +115,14 @@ def topic_order(topics: Iterable[str]) -> list[str]:
     return catalogued + changelogs + others
 
 
-def _consumer(bootstrap: str) -> AIOKafkaConsumer:
+def _consumer(bootstrap: str, auth: BrokerAuth) -> AIOKafkaConsumer:
     return AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
         group_id=None,
         enable_auto_commit=False,
         fetch_max_wait_ms=FETCH_WAIT_MS,
         max_partition_fetch_bytes=MAX_PARTITION_FETCH_BYTES,
+        **auth,
     )
 
 
@@ -139,25 +141,25 @@ async def broker_partitions(consumer: AIOKafkaConsumer, topics: Iterable[str]) -
 
 
 async def _bounds(
-    consumer: AIOKafkaConsumer, bootstrap: str, tps: list[TopicPartition]
+    consumer: AIOKafkaConsumer, bootstrap: str, tps: list[TopicPartition], auth: BrokerAuth
 ) -> tuple[dict[TopicPartition, int], dict[TopicPartition, int]]:
     """(start, true end) of each partition."""
     if not tps:
         return {}, {}
     starts = await consumer.beginning_offsets(tps)
     listed = await consumer.end_offsets(tps)
-    ends = await true_end_offsets(bootstrap, tps, listed)
+    ends = await true_end_offsets(bootstrap, tps, listed, auth)
     return {tp: int(starts[tp]) for tp in tps}, {tp: int(ends[tp]) for tp in tps}
 
 
-async def list_topics(bootstrap: str) -> list[TopicInfo]:
+async def list_topics(bootstrap: str, auth: BrokerAuth = NO_AUTH) -> list[TopicInfo]:
     """Every topic on the broker with its partitions' start and true end offsets."""
-    consumer = _consumer(bootstrap)
+    consumer = _consumer(bootstrap, auth)
     await consumer.start()
     try:
         names = topic_order(await consumer.topics())
         tps = await broker_partitions(consumer, names)
-        starts, ends = await _bounds(consumer, bootstrap, tps)
+        starts, ends = await _bounds(consumer, bootstrap, tps, auth)
     finally:
         await consumer.stop()
     infos = []
@@ -237,6 +239,7 @@ async def tail(
     limit: int | None = None,
     follow: bool = False,
     partition: int | None = None,
+    auth: BrokerAuth = NO_AUTH,
 ) -> AsyncGenerator[dict[str, Any], None]:
     """Decoded records of `topic`, oldest first.
 
@@ -246,7 +249,7 @@ async def tail(
     """
     if limit is not None and limit < 0:
         raise ValueError("limit must be >= 0")
-    consumer = _consumer(bootstrap)
+    consumer = _consumer(bootstrap, auth)
     await consumer.start()
     try:
         if topic not in await consumer.topics():
@@ -256,7 +259,7 @@ async def tail(
             tps = [tp for tp in tps if tp.partition == partition]
             if not tps:
                 raise UnknownTopicError(f"{topic} has no partition {partition}")
-        starts, ends = await _bounds(consumer, bootstrap, tps)
+        starts, ends = await _bounds(consumer, bootstrap, tps, auth)
         if from_beginning and limit is None:
             # Everything there is: stream it instead of holding it.
             ranges = {tp: (starts[tp], ends[tp]) for tp in tps}
@@ -292,9 +295,9 @@ async def tail(
         await consumer.stop()
 
 
-async def list_groups(bootstrap: str) -> list[str]:
+async def list_groups(bootstrap: str, auth: BrokerAuth = NO_AUTH) -> list[str]:
     """Consumer group ids (ListGroups)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **auth)
     await admin.start()
     try:
         try:
@@ -306,18 +309,20 @@ async def list_groups(bootstrap: str) -> list[str]:
     return sorted({str(group[0]) for group in groups})
 
 
-async def group_lag(bootstrap: str, groups: Iterable[str] | None = None) -> list[GroupLag]:
+async def group_lag(
+    bootstrap: str, groups: Iterable[str] | None = None, auth: BrokerAuth = NO_AUTH
+) -> list[GroupLag]:
     """Per group and partition: committed offset, true end and lag; `groups=None` means all of them.
 
     Only partitions where a group has committed an offset are shown: a group's topics cannot be
     learnt otherwise on Tansu (its DescribeGroups reports members without assignments).
     """
-    wanted = sorted(set(groups)) if groups is not None else await list_groups(bootstrap)
+    wanted = sorted(set(groups)) if groups is not None else await list_groups(bootstrap, auth)
     if not wanted:
         return []
-    consumer = _consumer(bootstrap)
+    consumer = _consumer(bootstrap, auth)
     await consumer.start()
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **auth)
     await admin.start()
     try:
         tps = await broker_partitions(consumer, topic_order(await consumer.topics()))
@@ -335,7 +340,7 @@ async def group_lag(bootstrap: str, groups: Iterable[str] | None = None) -> list
                 continue
             committed[group] = {tp: meta.offset for tp, meta in offsets.items() if meta.offset >= 0}
         used = sorted({tp for offsets in committed.values() for tp in offsets})
-        _, ends = await _bounds(consumer, bootstrap, used)
+        _, ends = await _bounds(consumer, bootstrap, used, auth)
         for entry in result:
             for tp, offset in sorted(committed.get(entry.group, {}).items()):
                 entry.rows.append(LagRow(entry.group, tp.topic, tp.partition, offset, ends[tp]))

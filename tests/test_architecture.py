@@ -70,6 +70,7 @@ LAYERS: dict[str, int] = {
     "notify": 3,
     "streams.inspect": 3,
     "streams.broker": 3,
+    "streams.broker_auth": 3,  # the clients' SASL options, used by streams.broker and streams.inspect
     # the backtest: the cores without Faust
     "backtest": 4,
     # the sandbox: a local mainnet-shaped world built from the chain, the pool maths and the venues' codecs

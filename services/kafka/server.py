@@ -29,6 +29,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.errors import ServiceError, StackConflict
+from services.kafka.sasl import (
+    BrokerCredential,
+    client_options,
+    credential_for,
+    format_arguments,
+    listener_properties,
+    write_private,
+)
 from services.process import free_port, port_open, spawn, wait_until
 
 log = logging.getLogger(__name__)
@@ -98,6 +106,7 @@ class KafkaHandle:
     startup_s: float
     formatted: bool  # True on the first start of this data dir (storage formatted)
     phases: dict[str, float] = field(default_factory=dict)  # seconds from the call to each step
+    credential: BrokerCredential | None = None  # SASL/SCRAM on: the user every client signs in as
 
     def describe(self) -> str:
         return (
@@ -230,7 +239,9 @@ def broker_properties(logs: Path, port: int, controller_port: int, overrides: Ma
     return "".join(f"{key}={value}\n" for key, value in props.items())
 
 
-def _format_storage(java: str, classpath: str, jvm: Sequence[str], kdir: Path, log_path: Path) -> None:
+def _format_storage(
+    java: str, classpath: str, jvm: Sequence[str], kdir: Path, log_path: Path, extra: Sequence[str] = ()
+) -> None:
     """Write meta.properties and the bootstrap metadata once, with the data dir's own cluster id."""
     id_file = kdir / "cluster-id"
     if not id_file.exists():
@@ -249,6 +260,7 @@ def _format_storage(java: str, classpath: str, jvm: Sequence[str], kdir: Path, l
             "--config",
             str(kdir / "server.properties"),
             "--ignore-formatted",
+            *extra,
         ],
         log_path=log_path,
         detached=False,
@@ -267,7 +279,7 @@ class _Exited(Exception):
     pass
 
 
-async def _probe(bootstrap: str, marks: dict[str, float]) -> None:
+async def _probe(bootstrap: str, marks: dict[str, float], auth: Mapping[str, str]) -> None:
     """Ready means: metadata answers, the group coordinator is found and a transactional producer gets
     its id. The last two make the broker create `__consumer_offsets` and `__transaction_state` now, so the
     first worker neither waits for them nor falls back to at-least-once."""
@@ -275,7 +287,7 @@ async def _probe(bootstrap: str, marks: dict[str, float]) -> None:
     from aiokafka.client import AIOKafkaClient, CoordinationType
     from aiokafka.errors import KafkaError
 
-    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000, **auth)
     try:
         while True:
             try:
@@ -295,7 +307,7 @@ async def _probe(bootstrap: str, marks: dict[str, float]) -> None:
         await client.close()
     while True:
         producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap, transactional_id="solbot-ready", request_timeout_ms=10_000
+            bootstrap_servers=bootstrap, transactional_id="solbot-ready", request_timeout_ms=10_000, **auth
         )
         try:
             await producer.start()
@@ -311,10 +323,14 @@ async def _probe(bootstrap: str, marks: dict[str, float]) -> None:
 
 
 async def _watched_probe(
-    bootstrap: str, timeout_s: float, stop: Callable[[], bool], marks: dict[str, float]
+    bootstrap: str,
+    timeout_s: float,
+    stop: Callable[[], bool],
+    marks: dict[str, float],
+    auth: Mapping[str, str],
 ) -> None:
     """Run the probe; give up at once when `stop()` holds (the JVM died, or the caller was interrupted)."""
-    task = asyncio.create_task(_probe(bootstrap, marks))
+    task = asyncio.create_task(_probe(bootstrap, marks, auth))
     deadline = asyncio.get_running_loop().time() + timeout_s
     try:
         while not task.done():
@@ -334,7 +350,11 @@ async def _watched_probe(
 
 
 def wait_ready(
-    proc: subprocess.Popen[bytes], port: int, log_path: Path, timeout_s: float
+    proc: subprocess.Popen[bytes],
+    port: int,
+    log_path: Path,
+    timeout_s: float,
+    auth: Mapping[str, str] | None = None,
 ) -> dict[str, float]:
     """Port first (cheap), then the client-level probe, in a thread so a running event loop is no bar.
 
@@ -356,7 +376,8 @@ def wait_ready(
 
     pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="kafka-ready")
     try:
-        pool.submit(asyncio.run, _watched_probe(f"127.0.0.1:{port}", remaining, stop, marks)).result()
+        probe = _watched_probe(f"127.0.0.1:{port}", remaining, stop, marks, auth or {})
+        pool.submit(asyncio.run, probe).result()
     except _Exited:
         code = proc.poll()
         raise ServiceError(f"broker (kafka) exited with code {code} in start-up; see {log_path}") from None
@@ -391,11 +412,13 @@ def start_kafka(
     jvm_options: Sequence[str] = JVM_OPTIONS,
     overrides: Mapping[str, str] | None = None,
     timeout_s: float = READY_TIMEOUT_S,
+    sasl: bool = False,
 ) -> KafkaHandle:
     """Start (formatting the storage on first use) and wait until clients can use groups and transactions.
 
     Attached brokers die with this process (PDEATHSIG: SIGTERM, a controlled shutdown); detached ones are
-    for `solbot services up`. A failed start leaves no JVM behind.
+    for `solbot services up`. A failed start leaves no JVM behind. `sasl`: SCRAM-SHA-512 only, with the
+    data dir's generated credential (services/kafka/sasl.py).
     """
     t0 = time.monotonic()
     java = find_java()
@@ -410,11 +433,16 @@ def start_kafka(
         )
     port, controller_port = _choose_ports(kdir, port)
     props = kdir / "server.properties"
-    props.write_text(broker_properties(logs, port, controller_port, overrides or {}))
-    log_path = data_dir / "broker.log"
     formatted = not (logs / "meta.properties").exists()
+    credential = credential_for(kdir, formatting=formatted) if sasl else None
+    settings = dict(overrides or {})
+    if credential is not None:
+        settings = {**listener_properties(port, controller_port, credential), **settings}
+    write_private(props, broker_properties(logs, port, controller_port, settings))  # may hold a password
+    log_path = data_dir / "broker.log"
     if formatted:
-        _format_storage(java, classpath, jvm_options, kdir, log_path)
+        extra = format_arguments(credential) if credential is not None else []
+        _format_storage(java, classpath, jvm_options, kdir, log_path, extra)
     marks = {"formatted": time.monotonic()}
     proc = spawn(
         [java, *jvm_options, "-cp", classpath, "kafka.Kafka", str(props)],
@@ -422,7 +450,8 @@ def start_kafka(
         detached=detached,
     )
     try:
-        marks.update(wait_ready(proc, port, log_path, timeout_s))
+        auth = client_options(credential) if credential is not None else None
+        marks.update(wait_ready(proc, port, log_path, timeout_s, auth))
     except BaseException:
         proc.kill()
         proc.wait()
@@ -438,6 +467,7 @@ def start_kafka(
         startup_s=round(time.monotonic() - t0, 2),
         formatted=formatted,
         phases={step: round(at - t0, 2) for step, at in marks.items()},
+        credential=credential,
     )
     log.debug("%s", handle.describe())
     return handle

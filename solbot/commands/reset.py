@@ -17,6 +17,7 @@ from services.stack import Stack
 from solbot.identity import reset_broker_state
 from store.migrate import migrate
 from streams.broker import bootstrap_of
+from streams.broker_auth import broker_auth
 
 WHAT = "the sink offsets, the model checkpoints and the unsent fills outbox"
 
@@ -40,7 +41,8 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
 
         async def run() -> str:
             await migrate(stack.database_url)
-            current, cleared = await reset_broker_state(bootstrap_of(stack.broker_url), stack.database_url)
+            bootstrap, auth = bootstrap_of(stack.broker_url), broker_auth(settings)
+            current, cleared = await reset_broker_state(bootstrap, stack.database_url, auth)
             return (
                 f"solbot: reset: cleared {len(cleared.sink_offsets)} sink offset(s), {cleared.checkpoints} "
                 f"model checkpoint(s), {cleared.unpublished_fills} unsent fill(s); bound to broker {current}"

@@ -17,6 +17,7 @@ from core.settings import Settings
 from services.reachable import require_reachable
 from services.stack import services_status
 from streams.broker import bootstrap_of
+from streams.broker_auth import BrokerAuth, broker_auth
 from streams.inspect import (
     DEFAULT_TAIL,
     GroupLag,
@@ -67,11 +68,12 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
         return 1
     require_reachable("BROKER_URL", settings.broker_url or f"kafka://{bootstrap}")
     try:
+        auth = broker_auth(settings)
         if args.topics_command == "list":
-            return asyncio.run(_list(bootstrap, as_json=args.json))
+            return asyncio.run(_list(bootstrap, auth, as_json=args.json))
         if args.topics_command == "tail":
-            return asyncio.run(_tail(bootstrap, args))
-        return asyncio.run(_lag(bootstrap, args.group, as_json=args.json))
+            return asyncio.run(_tail(bootstrap, auth, args))
+        return asyncio.run(_lag(bootstrap, auth, args.group, as_json=args.json))
     except KeyboardInterrupt:
         return 0  # Ctrl-C ends --follow; the consumer was stopped by the cancelled task's cleanup
     except BrokenPipeError:
@@ -124,8 +126,8 @@ def format_lag(groups: list[GroupLag]) -> list[str]:
     return lines + notes
 
 
-async def _list(bootstrap: str, *, as_json: bool) -> int:
-    infos = await list_topics(bootstrap)
+async def _list(bootstrap: str, auth: BrokerAuth, *, as_json: bool) -> int:
+    infos = await list_topics(bootstrap, auth)
     if as_json:
         for info in infos:
             print(orjson.dumps(info.as_json()).decode())
@@ -136,7 +138,7 @@ async def _list(bootstrap: str, *, as_json: bool) -> int:
     return 0
 
 
-async def _tail(bootstrap: str, args: argparse.Namespace) -> int:
+async def _tail(bootstrap: str, auth: BrokerAuth, args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit < 0:
         print("solbot: bad option --limit: must be >= 0", file=sys.stderr)
         return 2
@@ -147,6 +149,7 @@ async def _tail(bootstrap: str, args: argparse.Namespace) -> int:
         limit=args.limit,
         follow=args.follow,
         partition=args.partition,
+        auth=auth,
     )
     try:
         async for record in records:
@@ -162,9 +165,9 @@ async def _tail(bootstrap: str, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _lag(bootstrap: str, groups: list[str] | None, *, as_json: bool) -> int:
+async def _lag(bootstrap: str, auth: BrokerAuth, groups: list[str] | None, *, as_json: bool) -> int:
     try:
-        result = await group_lag(bootstrap, groups)
+        result = await group_lag(bootstrap, groups, auth)
     except UnsupportedByBrokerError as exc:
         print(f"solbot: {exc}", file=sys.stderr)
         return 1

@@ -123,3 +123,16 @@ def test_worker_processes_inherit_the_file_and_the_set_values(
     assert os.environ["STOP_LOSS_PCT"] == "1.5"
     child = load_config(environ=dict(os.environ))
     assert (child.settings.max_position_pct, child.settings.stop_loss_pct) == (3.0, 1.5)
+
+
+def test_show_masks_the_broker_password_and_a_bad_one_is_not_echoed(tmp_path: Path) -> None:
+    secret = "broker-" + "p" * 30
+    proc = run(
+        ["config", "show", "--json"], tmp_path, BROKER_SASL_USERNAME="solbot", BROKER_SASL_PASSWORD=secret
+    )
+    assert proc.returncode == 0, proc.stderr
+    shown = json.loads(proc.stdout)
+    assert shown["broker_sasl_username"] == {"value": "solbot", "source": "env"}
+    assert shown["broker_sasl_password"]["value"] == "****" and secret not in proc.stdout
+    text = run(["config", "show"], tmp_path, BROKER_SASL_PASSWORD=secret).stdout
+    assert secret not in text and re.search(r"^broker_sasl_password +=.*\*\*\*\*", text, re.M)

@@ -9,6 +9,7 @@ import pytest
 import services.reachable
 import solbot.identity
 import store.migrate
+import streams.membership
 from core.config import Loaded
 from core.errors import BrokerMismatch
 from core.settings import Settings
@@ -23,7 +24,7 @@ def test_a_worker_bound_to_another_broker_refuses_with_one_line(
     async def migrate(url: str) -> list[str]:
         return []
 
-    async def check(bootstrap: str, url: str) -> None:
+    async def check(bootstrap: str, url: str, auth: object = None) -> None:
         checked.append((bootstrap, url))
         raise BrokerMismatch(
             "the database's sink offsets were written against another broker; run `solbot reset`"
@@ -31,6 +32,11 @@ def test_a_worker_bound_to_another_broker_refuses_with_one_line(
 
     monkeypatch.setattr(store.migrate, "migrate", migrate)
     monkeypatch.setattr(solbot.identity, "check_broker_identity", check)
+
+    async def running(bootstrap: str, group: str, auth: object = None) -> set[str]:
+        return {"exactly_once"}  # the same guarantee as this worker's: no refusal
+
+    monkeypatch.setattr(streams.membership, "running_guarantees", running)
     settings = Settings(
         broker_url="kafka://127.0.0.1:9",
         database_url="postgresql://u@127.0.0.1:9/db",

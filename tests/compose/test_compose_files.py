@@ -63,6 +63,9 @@ SECRET_NAMES = {
     "REDIS_PASSWORD",
     "METRICS_TOKEN",
     "MODEL_CHECKPOINT_KEY",
+    "BROKER_SASL_PASSWORD",
+    "BROKER_ADMIN_PASSWORD",
+    "CONSOLE_SASL_PASSWORD",
 }
 DEPENDENCY_CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
 SEVERITIES = {"critical", "warning", "info"}
@@ -272,6 +275,7 @@ def dashboard() -> dict[str, Any]:
 def test_compose_file_has_the_expected_services(services: dict[str, dict[str, Any]]) -> None:
     expected = {
         "redpanda",
+        "broker-init",
         "console",
         "timescaledb",
         "redis",

@@ -23,6 +23,7 @@ from core.settings import Settings
 from store.db import create_pool
 from store.roles import grant_first_owner, role_of
 from streams.broker import bootstrap_of, create_topics
+from streams.broker_auth import broker_auth
 from web.api.deps import ApiState
 from web.api.docs import mount_docs
 from web.api.errors import ErrorResponse, install_error_handlers
@@ -177,7 +178,9 @@ async def ensure_topics(settings: Settings) -> None:
     if settings.broker_url is None:
         return
     try:
-        await create_topics(bootstrap_of(settings.broker_url), settings.topic_partitions)
+        await create_topics(
+            bootstrap_of(settings.broker_url), settings.topic_partitions, broker_auth(settings)
+        )
     except (KafkaError, OSError) as exc:
         log.warning("topics not created (broker unreachable?): %s", exc)
 
