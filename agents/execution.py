@@ -24,6 +24,7 @@ from typing import Any
 from faust.types import TP
 
 from agents.context import WorkerContext
+from agents.recovery import BatchRecovery
 from chain.local import LocalChain
 from core import metrics
 from core.errors import DecodeError
@@ -55,6 +56,8 @@ class ExecutionRunner:
         # Held around every batch, chain re-sync and balance check: the chain and the database agree between.
         self.chain_lock = asyncio.Lock()
         self.orders_topic = ctx.topics.orders_topic.get_topic_name()
+        self.faults = ctx.faults
+        self.recovery = BatchRecovery(ctx, "execution", [self.orders_topic])
 
     def register(self) -> None:
         ctx = self.ctx
@@ -62,12 +65,30 @@ class ExecutionRunner:
         async def execute_orders(stream: Any) -> None:
             """orders -> venue -> fills."""
             sink = await self.get_sink()
-            await self.publish_fills(sink)  # whatever a crash left in the outbox
+            await self.publish_left_fills(sink)
             async for events in stream.take_events(500, within=ctx.settings.batch_within_s):
-                await self.process(sink, events)
+                await self.process_or_rewind(sink, self.recovery.fresh(events))
 
         ctx.app.agent(ctx.topics.orders_topic, name="agents.execution.execute_orders")(execute_orders)
         ctx.compat.hooks.register("execution sink offsets", [self.orders_topic], self.resume_points)
+
+    async def process_or_rewind(self, sink: ExecutionSink, events: list[Any]) -> None:
+        """Process a batch; if it fails (the sink's transaction rolled back, a send failed), nothing of it
+        counts as applied: the orders partitions go back to the sink's stored offsets (`agents.recovery`)."""
+        try:
+            await self.process(sink, events)
+        except Exception as exc:
+            await self.recovery.failed(events, exc)
+            await self.publish_left_fills(sink)  # another partition's batch may have committed before it
+        else:
+            self.recovery.succeeded()
+
+    async def publish_left_fills(self, sink: ExecutionSink) -> None:
+        """Whatever a crash left in the outbox; if the broker refuses now, the next batch sends them."""
+        try:
+            await self.publish_fills(sink)
+        except Exception as exc:
+            log.warning("fills left in the outbox not published yet (%s: %s)", type(exc).__name__, exc)
 
     async def get_sink(self) -> ExecutionSink:
         settings = self.ctx.settings
@@ -82,6 +103,7 @@ class ExecutionRunner:
                     venue=execution_venue(settings, chain=chain),
                 )
                 await sink.ensure_wallet(initial_wallet(settings.paper_start_usdc, settings.paper_start_sol))
+                sink.faults = self.faults
                 if settings.redis_url is not None:  # the fast halt and manual cancels (store.order_gate)
                     sink.gate = OrderGate(settings.redis_url, settings.portfolio)
                 if chain is not None:
@@ -149,10 +171,11 @@ class ExecutionRunner:
     ) -> dict[TP, ResumePoint]:
         """The resume hook: the orders partitions start where the sink's last transaction ended.
 
-        Faust seeks to the group's committed offsets, which trail the sink's (they are committed on an
-        interval); the sink skips anything below its stored offset anyway, so this saves re-reading, and
-        makes the stored offsets, not the broker's, the place consumption resumes from. The chain is
-        brought to the database's balances first: this worker may have settled nothing of them yet.
+        The stored offsets, not the broker's, are where consumption resumes, back as well as forward: the
+        group's committed offsets trail them (committed on an interval), or may be ahead of them (records
+        acknowledged but never applied, such as a batch that failed before acks were withheld), and the sink
+        applies each offset once whatever is redelivered. The chain is brought to the database's balances
+        first: this worker may have settled nothing of them yet.
         """
         if self.ctx.settings.database_url is None:
             return {}
@@ -164,7 +187,7 @@ class ExecutionRunner:
         points: dict[TP, ResumePoint] = {}
         for tp in assigned:
             offset = stored.get(tp.partition)
-            if offset is not None and offset > (committed.get(tp) or 0):
+            if offset is not None:
                 points[tp] = ResumeAt(offset)
         return points
 
@@ -184,6 +207,7 @@ class ExecutionRunner:
         fills_topic = self.ctx.topics.fills_topic
         acks = [await send_outside_transactions(fills_topic, key, encode(fill)) for fill in pending]
         await asyncio.gather(*acks)
+        self.faults.fire("sink.publish")
         await sink.mark_published([f.id for f in pending])
         return len(pending)
 

@@ -20,6 +20,7 @@ import asyncpg
 from faust.types import TP
 
 from agents.context import WorkerContext
+from agents.recovery import BatchRecovery
 from core import metrics
 from core.errors import DecodeError, ServiceError, TransactionLost
 from models.checkpoints import dump_partition, load_partition, save_partition
@@ -63,6 +64,8 @@ class ModelRunner:
         self.checkpoint_lock = asyncio.Lock()  # checkpoints are written in the order they were taken
         self.next_checkpoint = time.monotonic() + s.model_checkpoint_interval_s
         self.features_topic = ctx.topics.features_topic.get_topic_name()
+        self.faults = ctx.faults
+        self.recovery = BatchRecovery(ctx, "model", [self.features_topic], self._forget_all)
 
     def register(self) -> None:
         ctx, app, topics = self.ctx, self.ctx.app, self.ctx.topics
@@ -70,14 +73,14 @@ class ModelRunner:
         async def predict_signals(stream: Any) -> None:
             """features -> signals (keyed by portfolio: one risk agent decides them in order), allocations."""
             async for events in stream.take_events(500, within=ctx.settings.batch_within_s):
-                await self.process(events)
+                await self.process(self.recovery.fresh(events))
 
         async def release_idle_partitions() -> None:
             """Snapshots held for a partition that went quiet are released once it counts as idle, also when
             no batch arrives to do it (at the end of a stream they waited for the next worker's shutdown)."""
             if self.merge.held:
                 async with self.step_lock:
-                    await self.release(_now_ms())
+                    await self.release_or_rewind([], _now_ms())
 
         async def apply_strategy_params(stream: Any) -> None:
             """strategy.params -> this worker's strategy book (latest record per strategy wins)."""
@@ -109,9 +112,8 @@ class ModelRunner:
         metrics.EVENTS.labels("predict_signals").inc(len(events))
         async with self.step_lock:
             now = _now_ms()
-            for event in events:
-                await self._take(event, now)
-            await self.release(now)
+            if not await self.release_or_rewind(events, now):
+                return
             payloads = []
             if time.monotonic() >= self.next_checkpoint:
                 # here every released snapshot's signals have been sent; held ones are not in the offsets
@@ -119,6 +121,29 @@ class ModelRunner:
                 payloads = self.checkpoint_payloads(list(self.partition_pairs))
         await self.write_checkpoints(payloads)  # once their signals are committed, not holding the lock
         await self.raise_drift_alerts()
+
+    async def release_or_rewind(self, events: list[Any], now: float) -> bool:
+        """Take the batch into the merge and score what is ready; if that fails (a send refused), the models
+        and the merge are forgotten and the features partitions go back to their checkpoints
+        (`agents.recovery`); False then. Call holding `step_lock`."""
+        try:
+            for event in events:
+                await self._take(event, now)
+            await self.release(now)
+        except Exception as exc:
+            await self.recovery.failed(events, exc)
+            return False
+        self.recovery.succeeded()
+        return True
+
+    async def _forget_all(self) -> None:
+        """Every features partition of this worker, as at a revocation without a checkpoint: the models may
+        have scored snapshots whose signals never went out; the rewind restores the last checkpoints."""
+        partitions = list(self.applied)
+        self.merge.revoke(partitions)
+        for p in partitions:
+            self.models.forget(self.partition_pairs.pop(p, set()))
+            self.applied.pop(p, None)
 
     async def _take(self, event: Any, now: float) -> None:
         msg, merge = event.message, self.merge
@@ -169,6 +194,8 @@ class ModelRunner:
         """One scored snapshot's signals and allocation (inside `outputs_of` its features partition)."""
         topics = self.ctx.topics
         key = self.ctx.settings.portfolio.encode()
+        if signals:
+            self.faults.fire("model.publish")
         for signal in signals:
             await topics.signals_topic.send(key=key, value=encode(signal))
             metrics.observe_hop("features_to_signals", broker_ms)

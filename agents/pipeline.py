@@ -18,6 +18,7 @@ from agents.model import ModelRunner
 from agents.risk import RiskRunner
 from agents.views import register_views
 from chain.local import LocalChain
+from core.faults import FaultInjector
 from core.logs import worker_logging_config
 from core.settings import Settings
 from risk.limits import RiskLimits
@@ -75,7 +76,10 @@ def build_worker(settings: Settings, *, broker_kind: BrokerKind) -> Worker:
         limits=RiskLimits.from_settings(settings),
         connections=Connections(settings.database_url, settings.redis_url),
         chain=LocalChain() if settings.paper_chain else None,
+        faults=FaultInjector(settings.fault_inject, settings.fault_inject_seed),
     )
+    if ctx.faults.enabled:
+        log.warning("FAULT_INJECT is on: exceptions are raised on purpose at %s", settings.fault_inject)
     worker = Worker(
         ctx,
         features=FeaturesRunner(ctx),

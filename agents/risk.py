@@ -32,6 +32,7 @@ import asyncpg
 from faust.types import TP
 
 from agents.context import WorkerContext
+from agents.recovery import BatchRecovery
 from core import metrics
 from core.errors import DecodeError, ServiceError
 from core.logs import correlation_of
@@ -198,6 +199,8 @@ class RiskRunner:
         self.fast_control = FastControlReader(settings.redis_url, settings.portfolio)
         self.barrier = FillBarrier(settings.risk_fill_wait_ms)
         self.decide_lock = asyncio.Lock()  # the agent and the timer: one batch at a time
+        self.faults = ctx.faults
+        self.recovery = BatchRecovery(ctx, "risk", [spec.name for spec in RISK_INPUTS], self._forget)
 
     def register(self) -> None:
         ctx = self.ctx
@@ -206,7 +209,7 @@ class RiskRunner:
             """signals + fills + raw.mints + control -> orders / orders.rejected."""
             async for events in stream.take_events(500, within=ctx.settings.batch_within_s):
                 async with self.decide_lock:
-                    await self.decide_batch(events)
+                    await self.decide_or_rewind(self.recovery.fresh(events))
 
         async def decide_held_signals() -> None:
             """Signals held for fills are looked at again when no input arrives: the market may have gone
@@ -235,7 +238,20 @@ class RiskRunner:
             self.barrier.forget()
             return
         async with self.decide_lock:
-            await self.decide_batch([])
+            await self.decide_or_rewind([])
+
+    async def decide_or_rewind(self, events: list[Any]) -> None:
+        """Decide a batch; if it fails, nothing of it counts as applied: the risk inputs go back to the
+        state's applied offsets and are read again (`agents.recovery`). Call holding `decide_lock`."""
+        try:
+            await self.decide_batch(events)
+        except Exception as exc:
+            await self.recovery.failed(events, exc)
+        else:
+            self.recovery.succeeded()
+
+    async def _forget(self) -> None:
+        self.barrier.forget()  # held signals were not applied: the rewind reads them again
 
     async def decide_batch(self, events: list[Any]) -> None:
         """One batch of risk inputs (and the signals held from earlier ones) -> decisions, state, outbox;
@@ -280,6 +296,7 @@ class RiskRunner:
                 await send_dead_letter(self.ctx.topics.dlq_signals_topic, event, str(exc), "decide_risk")
                 mark_applied(state, msg.topic, msg.partition, msg.offset)
             barrier.state = state
+        self.faults.fire("risk.decide")
         # Audit first: if the worker dies before the state is saved, the batch is decided again and the
         # rows re-written (idempotent); a database outage keeps them queued, not lost, while we trade on.
         left = await self.audit.write([audit_row(portfolio, d) for d, _ in decisions])
@@ -290,6 +307,8 @@ class RiskRunner:
         state.outbox = [self._outbox_entry(d) for d, _ in decisions]
         view.put(portfolio, state, 0)  # every input and the table have one partition
         await asyncio.gather(*view.flush())
+        if state.outbox:
+            self.faults.fire("risk.publish")
         await self.publish_outbox(state)
         if decisions:
             view.put(portfolio, state, 0)  # the outbox is empty again

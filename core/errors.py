@@ -100,3 +100,7 @@ class CircuitOpen(VenueError):
 class BrokerMismatch(ServiceError):
     """The database's broker-bound state (sink offsets, model checkpoints) was written against another
     broker, or its data are gone; start-up stops with one line naming `solbot reset`."""
+
+
+class InjectedFault(SolbotError):
+    """An exception raised on purpose at a side-effect boundary (`FAULT_INJECT`), to prove recovery."""

@@ -19,6 +19,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from core.errors import ConfigError
+from core.faults import check_fault_rates, parse_fault_rates
 
 DEFAULT_PAIRS = ("SOL/USDC", "JUP/USDC", "BONK/SOL")
 
@@ -142,6 +143,9 @@ class Settings(BaseSettings, RiskLimitSettings):
     paper_chain: bool = Field(True, description="settle every paper fill on an in-process LiteSVM chain")
 
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # Off by default: `point:rate,...` raises an exception at those side-effect boundaries (core/faults.py).
+    fault_inject: Annotated[dict[str, float], NoDecode] = Field(default_factory=dict)
+    fault_inject_seed: int | None = None
 
     # Web API (`solbot web`). `environment` comes before `jwt_secret`: the secret's validator reads it.
     environment: str = Field("development", description="development | staging | production | ...")
@@ -222,6 +226,16 @@ class Settings(BaseSettings, RiskLimitSettings):
         if isinstance(value, str):
             return tuple(m.strip() for m in value.split(",") if m.strip())
         return value
+
+    @field_validator("fault_inject", mode="before")
+    @classmethod
+    def _parse_faults(cls, value: object) -> object:
+        return parse_fault_rates(value) if isinstance(value, str) else value
+
+    @field_validator("fault_inject")
+    @classmethod
+    def _check_faults(cls, value: dict[str, float]) -> dict[str, float]:
+        return check_fault_rates(value)
 
     @field_validator("collect_accounts")
     @classmethod

@@ -31,6 +31,7 @@ from typing import Any
 import asyncpg
 
 from core.errors import SolbotError, VenueRejected
+from core.faults import NO_FAULTS, FaultInjector
 from market.fills import FILLED, INVALID_ORDER, failed_fill, mint_flows
 from market.tokens import USDC
 from streams.records import Fill, Order
@@ -77,6 +78,7 @@ class ExecutionSink:
         self.venue = venue
         # Optional: order id -> (status, reason) of orders not to execute (halt, cancel; store.order_gate).
         self.gate: Callable[[Sequence[Order]], Awaitable[dict[str, tuple[str, str]]]] | None = None
+        self.faults: FaultInjector = NO_FAULTS  # FAULT_INJECT's `sink.apply`: inside the transaction
 
     async def ensure_wallet(self, initial: Mapping[str, int]) -> None:
         """Seed the portfolio's balances, only if it has none yet (restarts keep what trading left)."""
@@ -155,6 +157,7 @@ class ExecutionSink:
                 partition,
                 fresh[-1][0] + 1,
             )
+            self.faults.fire("sink.apply")  # as a connection reset before commit: all of it rolls back
         log.info(
             "%s[%d] offsets %d..%d: %d new orders, %d filled",
             topic, partition, fresh[0][0], fresh[-1][0], len(fills),
