@@ -166,6 +166,19 @@ class ExecutionRunner:
             "ok": not differences,
         }
 
+    async def reconcile_chain(self) -> int:
+        """The paper chain against the database (the record), on the worker that settles: differing mints are
+        synced to the database's balances; how many differed."""
+        sink, chain = self.sink, self.chain
+        if sink is None or chain is None or not self.owns_orders():
+            return 0
+        async with self.chain_lock:
+            differences = compare_balances(await sink.balances(), chain.balances())
+            if differences:
+                log.warning("paper chain differs from the database: %s", differences)
+                await self.sync_chain(sink, chain, "reconciliation")
+        return len(differences)
+
     async def resume_points(
         self, assigned: Sequence[TP], committed: Mapping[TP, int | None]
     ) -> dict[TP, ResumePoint]:

@@ -36,6 +36,9 @@ from streams.records import PROGRESS_KEY, FeatureSnapshot, Progress, StrategyPar
 
 log = logging.getLogger(__name__)
 
+PUBLISH_FIRST_BACKOFF_S = 0.05
+PUBLISH_MAX_BACKOFF_S = 5.0
+
 
 def _now_ms() -> float:
     return time.monotonic() * 1000.0
@@ -185,8 +188,38 @@ class ModelRunner:
             scored += 1
             signals, allocation = self.models.step(snapshot)
             with outputs_of(TP(self.features_topic, held.partition)):  # the snapshot's input task
-                await self.publish(snapshot, signals, allocation, held, broker_ms)
+                await self.publish_until_sent(snapshot, signals, allocation, held, broker_ms)
         return scored
+
+    async def publish_until_sent(
+        self, snapshot: FeatureSnapshot, signals: list[Any], allocation: Any, held: Any, broker_ms: float
+    ) -> None:
+        """Publish a scored snapshot's outputs, retrying with a growing back-off until they go out.
+
+        The snapshot has been scored: its signals are what the models say now, and sending them again is
+        harmless (risk decides a signal id once). Rewinding to the checkpoint instead would replay the
+        merge, whose idle releases depend on wall time, so the replay could score differently and emit
+        signals risk then takes for re-emissions (issue 16, item 1). Nothing else is scored meanwhile."""
+        attempt = 0
+        while True:
+            try:
+                await self.publish(snapshot, signals, allocation, held, broker_ms)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                attempt += 1
+                metrics.BATCH_FAILURES.labels("model").inc()
+                log.warning(
+                    "model: the signals of %s not sent (%s: %s); retrying",
+                    snapshot.id,
+                    type(exc).__name__,
+                    exc,
+                    extra={"correlation_id": snapshot.id},
+                )
+                await asyncio.sleep(
+                    min(PUBLISH_MAX_BACKOFF_S, PUBLISH_FIRST_BACKOFF_S * 2 ** min(attempt, 10))
+                )
 
     async def publish(
         self, snapshot: FeatureSnapshot, signals: list[Any], allocation: Any, held: Any, broker_ms: float

@@ -15,6 +15,7 @@ from agents.execution import ExecutionRunner
 from agents.features import FeaturesRunner
 from agents.launches import LaunchesRunner
 from agents.model import ModelRunner
+from agents.reconcile import RiskReconciler
 from agents.risk import RiskRunner
 from agents.views import register_views
 from chain.local import LocalChain
@@ -90,6 +91,7 @@ def build_worker(settings: Settings, *, broker_kind: BrokerKind) -> Worker:
     )
     for runner in (worker.features, worker.launches, worker.model, worker.risk, worker.execution):
         runner.register()
+    RiskReconciler(ctx, worker.risk, worker.execution.reconcile_chain).register()
     register_views(
         ctx, models_by_pair=worker.model.models.by_pair, balance_check=worker.execution.balance_check
     )

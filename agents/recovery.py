@@ -33,7 +33,7 @@ from streams.compat.consumer import assignment
 log = logging.getLogger(__name__)
 
 FIRST_BACKOFF_S = 0.2
-MAX_BACKOFF_S = 30.0
+MAX_BACKOFF_S = 5.0  # a database back after an outage is retried within 5 s
 
 
 class BatchRecovery:

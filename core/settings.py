@@ -138,6 +138,12 @@ class Settings(BaseSettings, RiskLimitSettings):
     # Risk limits: the fields of `RiskLimitSettings` above (inherited, same names and environment keys).
     # How long (wall time) the next signal waits for the fills of the orders before it (see agents/risk.py).
     risk_fill_wait_ms: int = Field(5_000, ge=0, le=600_000)
+    # Reconciliation of the risk state with the database (risk/reconcile.py): at start, then every interval;
+    # a difference is repaired once it lasted the grace (an executed order's fill applied) or the timeout
+    # (an order the sink never recorded: its reservation released).
+    reconcile_interval_s: float = Field(60.0, ge=1.0, le=3600.0)
+    reconcile_grace_s: float = Field(30.0, ge=0.0, le=3600.0)
+    reconcile_order_timeout_s: float = Field(300.0, ge=1.0, le=86_400.0)
 
     # Paper wallet (its opening balances are risk limits: `paper_start_usdc`, `paper_start_sol`).
     paper_chain: bool = Field(True, description="settle every paper fill on an in-process LiteSVM chain")

@@ -367,7 +367,7 @@ class ExecutionSink:
         rows = await self._pool.fetch(
             "SELECT * FROM executions WHERE portfolio = $1 AND NOT published ORDER BY seq", self.portfolio
         )
-        return [_fill_from_row(row) for row in rows]
+        return [fill_from_row(row) for row in rows]
 
     async def mark_published(self, fill_ids: Sequence[str]) -> None:
         """Record that these fills reached the topic (after the producer acknowledged them)."""
@@ -415,7 +415,7 @@ def refused_fill(order: Order, now_ms: int, status: str, reason: str) -> Fill:
     return fill
 
 
-def _fill_from_row(row: asyncpg.Record) -> Fill:
+def fill_from_row(row: asyncpg.Record) -> Fill:
     return Fill(
         id=row["fill_id"],
         order_id=row["order_id"],

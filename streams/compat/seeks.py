@@ -229,7 +229,9 @@ class SeekGuard:
 
     def stale(self, message: Any) -> bool:
         """Whether a record reaching an agent was fetched before its partition's latest rewind."""
-        tp = message.tp
+        if not self._first_after:
+            return False
+        tp = TP(message.topic, message.partition)
         if tp not in self._first_after:
             return False
         first = self._first_after[tp]

@@ -58,12 +58,20 @@ class Producer:
         return fut
 
 
+class Consumer:
+    """A consumer assigned nothing (no partition to rewind)."""
+
+    def assignment(self) -> set[Any]:
+        return set()
+
+
 class App:
-    """What dead-letter sends reach of an app: its producer and sensors."""
+    """What dead-letter sends and rewinds reach of an app: its producer, sensors and consumer."""
 
     def __init__(self) -> None:
         self.producer = Producer()
         self.sensors = Sensors()
+        self.consumer = Consumer()
 
     async def maybe_start_producer(self) -> Producer:
         return self.producer
