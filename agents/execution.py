@@ -31,6 +31,7 @@ from core.errors import DecodeError
 from core.logs import correlation_of
 from market.balances import compare_balances
 from market.tokens import DECIMALS, initial_wallet
+from risk.fencing import epoch_of
 from store.execution import ExecutionSink
 from store.order_gate import OrderGate
 from streams.codec import decode, encode
@@ -228,6 +229,7 @@ class ExecutionRunner:
         """One batch of orders: each partition's in one sink transaction, then their fills published."""
         batches: dict[int, list[tuple[int, Order]]] = defaultdict(list)
         received_ms: dict[str, float] = {}
+        epochs: dict[str, int] = {}  # order id -> its risk owner's epoch (risk/fencing.py)
         metrics.EVENTS.labels("execute_orders").inc(len(events))
         for event in events:
             msg = event.message
@@ -235,11 +237,14 @@ class ExecutionRunner:
                 order = decode(Order, msg.value)
                 batches[msg.partition].append((msg.offset, order))
                 received_ms[order.id] = msg.timestamp * 1000.0
+                epoch = epoch_of(msg.headers)
+                if epoch is not None:
+                    epochs[order.id] = epoch
             except DecodeError as exc:
                 await send_dead_letter(self.ctx.topics.dlq_orders_topic, event, str(exc), "execute_orders")
         now_ms = int(time.time() * 1000)
         for partition, batch in batches.items():
-            fills = await self._apply(sink, partition, batch, now_ms)
+            fills = await self._apply(sink, partition, batch, now_ms, epochs)
             for fill in fills:
                 metrics.ORDERS.labels(fill.status).inc()
                 log.info(
@@ -260,7 +265,12 @@ class ExecutionRunner:
             metrics.observe_hop("orders_to_fills", since)
 
     async def _apply(
-        self, sink: ExecutionSink, partition: int, batch: list[tuple[int, Order]], now_ms: int
+        self,
+        sink: ExecutionSink,
+        partition: int,
+        batch: list[tuple[int, Order]],
+        now_ms: int,
+        epochs: dict[str, int] | None = None,
     ) -> list[Fill]:
         started = time.monotonic()
         chain = self.chain
@@ -268,7 +278,7 @@ class ExecutionRunner:
             if chain is not None and self.chain_stale:
                 await self.sync_chain(sink, chain, "after a failed re-sync")
             try:
-                fills: list[Fill] = await sink.apply(self.orders_topic, partition, batch, now_ms)
+                fills: list[Fill] = await sink.apply(self.orders_topic, partition, batch, now_ms, epochs)
             except Exception:
                 metrics.VENUE_ERRORS.labels("paper").inc()
                 if chain is not None:  # the batch rolled back; what it settled on chain must too

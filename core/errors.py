@@ -104,3 +104,7 @@ class BrokerMismatch(ServiceError):
 
 class InjectedFault(SolbotError):
     """An exception raised on purpose at a side-effect boundary (`FAULT_INJECT`), to prove recovery."""
+
+
+class StaleOwner(SolbotError):
+    """A newer owner epoch claimed the risk state: this worker's decisions and writes are refused."""

@@ -30,10 +30,13 @@ from typing import Any
 
 import asyncpg
 
+from core import metrics
 from core.errors import SolbotError, VenueRejected
 from core.faults import NO_FAULTS, FaultInjector
 from market.fills import FILLED, INVALID_ORDER, failed_fill, mint_flows
 from market.tokens import USDC
+from risk.fencing import stale_order
+from store.risk_owner import current_owner
 from streams.records import Fill, Order
 from venues.interface import Venue
 
@@ -114,9 +117,18 @@ class ExecutionSink:
         return {row["partition"]: row["next_offset"] for row in rows}
 
     async def apply(
-        self, topic: str, partition: int, batch: Sequence[tuple[int, Order]], now_ms: int
+        self,
+        topic: str,
+        partition: int,
+        batch: Sequence[tuple[int, Order]],
+        now_ms: int,
+        epochs: Mapping[str, int] | None = None,
     ) -> list[Fill]:
-        """Execute the batch's new orders and commit them with the next offset; returns the new fills."""
+        """Execute the batch's new orders and commit them with the next offset; returns the new fills.
+
+        `epochs` (order id -> the epoch of the risk owner that decided it): an order of an older epoch
+        decided after the current owner claimed is a stale owner's, refused (not recorded, not executed;
+        risk/fencing.py)."""
         if not batch:
             return []
         async with self._pool.acquire() as conn, conn.transaction():
@@ -145,6 +157,8 @@ class ExecutionSink:
                     topic, partition, min(o for o, _ in batch), max(o for o, _ in batch), next_offset,
                 )  # fmt: skip
                 return []
+            if epochs:
+                fresh = await self._refuse_stale(conn, fresh, epochs)
             orders = await self._insert_new_orders(conn, fresh)
             fills = await self._execute(conn, orders, now_ms)
             await conn.execute(
@@ -164,6 +178,25 @@ class ExecutionSink:
             sum(1 for f in fills if f.status == FILLED),
         )  # fmt: skip
         return fills
+
+    async def _refuse_stale(
+        self, conn: asyncpg.Connection, fresh: list[tuple[int, Order]], epochs: Mapping[str, int]
+    ) -> list[tuple[int, Order]]:
+        current = await current_owner(conn, self.portfolio, lock=True)
+        kept = []
+        for offset, order in fresh:
+            if stale_order(epochs.get(order.id), order.decided_ms, current):
+                metrics.STALE_WRITES.labels("sink").inc()
+                log.error(
+                    "order %s refused: decided by a stale risk owner (epoch %s, current %s)",
+                    order.id,
+                    epochs.get(order.id),
+                    current,
+                    extra={"order_id": order.id, "offset": offset},
+                )
+            else:
+                kept.append((offset, order))
+        return kept
 
     async def _insert_new_orders(
         self, conn: asyncpg.Connection, fresh: Sequence[tuple[int, Order]]

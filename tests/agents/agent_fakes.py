@@ -84,14 +84,16 @@ class Topic:
         self.name = name
         self.app = app
         self.sent: list[tuple[bytes | None, bytes, int | None]] = []
+        self.headers: list[Any] = []
 
     def get_topic_name(self) -> str:
         return self.name
 
     async def send(
-        self, *, key: bytes | None, value: bytes, partition: int | None = None
+        self, *, key: bytes | None, value: bytes, partition: int | None = None, headers: Any = None
     ) -> asyncio.Future[Any]:
         self.sent.append((key, value, partition))
+        self.headers.append(headers)
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         fut.set_result(None)
         return fut

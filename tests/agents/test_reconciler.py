@@ -3,41 +3,17 @@ saved through the risk table, counted, and alerted."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
-import pytest
 from agent_fakes import Connections
 from test_risk_runner import runner, signal_event, state_of
 
 from agents.reconcile import RiskReconciler
-from store.db import create_pool
 from store.execution import ExecutionSink
-from store.migrate import migrate
 from streams.codec import decode
 from streams.records import Order
 from venues.paper.execution import PaperVenue
-
-
-@pytest.fixture
-async def migrated_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    name = f"test_{uuid.uuid4().hex}"
-    admin = await asyncpg.connect(database_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        url = urlunsplit(urlsplit(database_url)._replace(path=f"/{name}"))
-        await migrate(url)
-        pool = await create_pool(url)
-        try:
-            yield pool
-        finally:
-            await pool.close()
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
 
 
 class DatabaseConnections(Connections):
