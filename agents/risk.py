@@ -358,7 +358,8 @@ class RiskRunner:
             barrier.state = state
         self.faults.fire("risk.decide")
         # Audit first: if the worker dies before the state is saved, the batch is decided again and the
-        # rows re-written (idempotent); a database outage keeps them queued, not lost, while we trade on.
+        # rows re-written (idempotent); a database outage keeps them queued, not lost, while we trade on
+        # (for as long as the owner's lease lasts: `check_owner` needs the database once per lease).
         left = await self.audit.write([audit_row(portfolio, d) for d, _ in decisions])
         if left:
             log.error("risk audit: %d decisions queued until the database is back", left)
