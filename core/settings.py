@@ -18,6 +18,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from core.errors import ConfigError
+from core.recovery_settings import RecoverySettings
 from core.risk_settings import RiskLimitSettings
 from core.web_settings import WebServerSettings
 
@@ -31,7 +32,7 @@ _URL_SCHEMES = {
 }
 
 
-class Settings(BaseSettings, RiskLimitSettings, WebServerSettings):
+class Settings(BaseSettings, RiskLimitSettings, RecoverySettings, WebServerSettings):
     """All knobs of the bot. Units are in the names; invariants are checked here, at start-up."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)

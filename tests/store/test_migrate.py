@@ -31,6 +31,7 @@ TABLES = {
     "model_checkpoints",  # 0005
     "strategy_params",  # 0004: the dashboard's strategy parameters
     "broker_identity",  # 0008: the broker the offsets and checkpoints belong to
+    "risk_owners",  # 0009: the owner epoch of each risk state (fencing)
 }
 ALL = [m.name for m in load_migrations()]
 
