@@ -84,6 +84,7 @@ class RiskReconciler:
         state = view.get(portfolio)
         if state is None:
             return None
+        await risk.check_owner()  # a stale owner (paused beyond its session) repairs nothing
         pool = await self.ctx.connections.pool("reconcile", max_size=1)
         async with pool.acquire() as conn:
             outcomes = await order_outcomes(conn, portfolio, sorted(state.pending))

@@ -254,15 +254,23 @@ class RiskRunner:
         )
 
     async def decide_held(self, now: float) -> None:
-        """Decide the held signals if their fills came or the wait is over; only on the worker that owns the
-        signals: held signals of a revoked partition are the next owner's to read again."""
-        if not self.barrier.held or not self.barrier.would_release(now):
+        """Decide the held signals if their fills came or the wait is over, and send a saved outbox a failed
+        batch left (its orders would otherwise wait for the next input, which a quiet market may never
+        send); only on the worker that owns the signals: held signals of a revoked partition are the next
+        owner's to read again."""
+        held = bool(self.barrier.held) and self.barrier.would_release(now)
+        if not held and not self.outbox_waiting():
             return
         if TP(SIGNALS.name, 0) not in assignment(self.ctx.app.consumer):
             self.barrier.forget()
             return
         async with self.decide_lock:
             await self.decide_or_rewind([])
+
+    def outbox_waiting(self) -> bool:
+        """Whether the saved risk state holds decisions not yet sent (a batch failed after saving it)."""
+        raw = self.table.data.get(self.portfolio)
+        return bool(raw and raw.get("outbox"))
 
     async def decide_or_rewind(self, events: list[Any]) -> None:
         """Decide a batch; if it fails, nothing of it counts as applied: the risk inputs go back to the
@@ -366,6 +374,9 @@ class RiskRunner:
         # The state (with its decisions in the outbox) is acknowledged by the broker before any decision is
         # published: a crash then loses nothing and never makes the batch be decided a second time.
         state.outbox = [self._outbox_entry(d) for d, _ in decisions]
+        # Asked again (a no-op within the lease): a worker paused after the first check and resumed beyond
+        # its session must not write the state, even when the batch decided nothing the audit would fence.
+        await self.check_owner()
         state.owner_epoch = self.lease.epoch or 0
         view.put(portfolio, state, 0)  # every input and the table have one partition
         await asyncio.gather(*view.flush())

@@ -11,6 +11,7 @@ from agent_fakes import Event, Message, context
 from test_reconciler import DatabaseConnections
 from test_risk_runner import signal_event
 
+from agents.reconcile import RiskReconciler
 from agents.risk import RiskRunner
 from core.errors import StaleOwner
 from core.settings import load_settings
@@ -91,3 +92,22 @@ async def test_a_stale_owner_is_refused_by_itself_the_audit_and_the_sink(
     for r in (a, b):
         if r.audit._pool is not None:
             await r.audit._pool.close()
+
+
+async def test_a_stale_owner_neither_reconciles_nor_saves_a_batch_that_decided_nothing(
+    migrated_url: str, migrated_pool: asyncpg.Pool
+) -> None:
+    """The audit fences batches with decisions; one of fills only, and a reconciliation, ask the lease."""
+    a, b = owner(migrated_url, migrated_pool), owner(migrated_url, migrated_pool)
+    await a.claim_owner()
+    await a.decide_or_rewind([signal_event(0, "sig:a", 1_000)])
+    await b.claim_owner()
+    before = dict(a.ctx.risk_table.data)  # type: ignore[attr-defined]
+    a.lease.confirmed_at = -math.inf  # resumed beyond its lease
+    with pytest.raises(StaleOwner):
+        await RiskReconciler(a.ctx, a).run(10_000.0)
+    mint = Event(Message("raw.mints", 0, 0, b"m", b'{"mint": "x"}'))
+    await a.decide_or_rewind([mint])
+    assert dict(a.ctx.risk_table.data) == before  # type: ignore[attr-defined]
+    if a.audit._pool is not None:
+        await a.audit._pool.close()

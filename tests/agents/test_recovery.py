@@ -3,10 +3,12 @@ the log deliver it), every signal is decided once and every snapshot scored once
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
 from agent_fakes import Event, context, events
+from faust.types import TP
 from test_risk_runner import runner, signal_event, state_of
 from test_runners import market, settings, snapshots_of
 
@@ -53,6 +55,20 @@ async def test_a_risk_batch_that_fails_before_its_outbox_is_sent_sends_it_with_t
     await r.decide_or_rewind([signal_event(0, "sig:a", 1_000)])  # resumed after the applied offset 0
     assert len(sent_orders(r)) == 1 and state_of(r).outbox == []
     assert state_of(r).decided == 1
+
+
+async def test_an_outbox_a_failed_batch_saved_goes_out_without_a_next_input() -> None:
+    """The market may go quiet after the failure: the timer that looks at held signals sends it."""
+    r = runner()
+    faults = faulty(r, {"risk.publish": 1.0})
+    r.ctx.app.consumer.assignment = lambda: {TP("signals", 0)}  # type: ignore[attr-defined,method-assign]
+    await r.decide_or_rewind([signal_event(0, "sig:a", 1_000)])
+    assert sent_orders(r) == [] and r.outbox_waiting()
+    faults.rates["risk.publish"] = 0.0
+    await r.decide_held(time.monotonic())  # no input arrives: the timer's tick
+    assert len(sent_orders(r)) == 1 and not r.outbox_waiting() and state_of(r).decided == 1
+    await r.decide_held(time.monotonic())  # nothing left to send: nothing sent again
+    assert len(sent_orders(r)) == 1
 
 
 def model_batch() -> list[Event]:
