@@ -29,6 +29,7 @@ from models.drift import DriftEvent
 from models.signals import SignalModels
 from store.strategy_params import read_strategy_params
 from streams.codec import decode, encode
+from streams.compat.consumer import assignment
 from streams.compat.dead_letters import send_dead_letter
 from streams.compat.seeks import ResumeAfter, ResumeAt, ResumePoint
 from streams.compat.transactions import outputs_of
@@ -208,7 +209,9 @@ class ModelRunner:
         The snapshot has been scored: its signals are what the models say now, and sending them again is
         harmless (risk decides a signal id once). Rewinding to the checkpoint instead would replay the
         merge, whose idle releases depend on wall time, so the replay could score differently and emit
-        signals risk then takes for re-emissions (issue 16, item 1). Nothing else is scored meanwhile."""
+        signals risk then takes for re-emissions (issue 16, item 1). Nothing else is scored meanwhile. A
+        snapshot whose partition was revoked meanwhile is not retried (its transactional producer is gone,
+        the retries would hold the agent forever): the failure goes to the batch's recovery."""
         attempt = 0
         while True:
             try:
@@ -219,6 +222,8 @@ class ModelRunner:
             except Exception as exc:
                 attempt += 1
                 metrics.BATCH_FAILURES.labels("model").inc()
+                if TP(self.features_topic, held.partition) not in assignment(self.ctx.app.consumer):
+                    raise  # revoked meanwhile: its next owner replays it from the checkpoint; no retry
                 log.warning(
                     "model: the signals of %s not sent (%s: %s); retrying",
                     snapshot.id,

@@ -3,6 +3,7 @@ the log deliver it), every signal is decided once and every snapshot scored once
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -91,11 +92,25 @@ async def test_signals_the_broker_refused_are_sent_again_until_they_go_out(
     want = await signals_without_faults(batch)
     monkeypatch.setattr("agents.model.PUBLISH_FIRST_BACKOFF_S", 0.0)
     r = ModelRunner(context(settings()))
+    r.ctx.app.consumer.assignment = lambda: {TP(r.features_topic, 1)}  # type: ignore[attr-defined,method-assign]
     r.faults = FaultInjector({"model.publish": 0.5}, seed=2)
     await r.process(batch)
     await r.release(10**15)
     assert r.faults.fired["model.publish"] > 0 and r.recovery.failures == 0
     assert [v for _, v, _ in r.ctx.topics.signals_topic.sent] == want  # type: ignore[attr-defined]
+
+
+async def test_signals_of_a_partition_revoked_meanwhile_are_not_retried_forever(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Its transactional producer is gone: the batch fails (forgotten, rewound) instead of holding the agent;
+    the partition's next owner replays it from the checkpoint."""
+    monkeypatch.setattr("agents.model.PUBLISH_FIRST_BACKOFF_S", 0.0)
+    r = ModelRunner(context(settings()))  # the fake consumer is assigned nothing: revoked
+    r.recovery.first_backoff_s = 0.0
+    r.faults = FaultInjector({"model.publish": 1.0})
+    await asyncio.wait_for(r.process(model_batch()), 10)
+    assert r.recovery.failures == 1 and r.applied == {} and r.merge.held == 0
 
 
 async def test_a_model_batch_that_fails_while_scoring_forgets_its_models_and_is_scored_again(

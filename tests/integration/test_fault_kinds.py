@@ -1,7 +1,9 @@
-"""One run per fault kind that happens every day (issue 16, item 8): Postgres connections reset and the
-server restarted, Redis down, a worker paused beyond its session, CPU contention. After each: nothing
-lost, nothing doubled, every reservation ended, positions = fills. (Broker down: test_broker_restart.py;
-exceptions at each side-effect boundary: test_faults.py; SIGKILL: test_crash_restart.py.)"""
+"""The fault kinds that happen every day (issue 16, item 8): Postgres connections reset and the server
+restarted, Redis down, a worker paused beyond its session, CPU contention. After each: nothing lost,
+nothing doubled, every reservation ended, positions = fills. `make test` runs the one fast proof of each:
+Postgres, Redis and CPU in one run (one stack, one warm-up), the paused worker on its own; one run per
+kind is `slow`. (Broker down: test_broker_restart.py; exceptions at each side-effect boundary:
+test_faults.py; SIGKILL: test_crash_restart.py; all of them in one run: `make chaos`.)"""
 
 from __future__ import annotations
 
@@ -44,6 +46,65 @@ async def reset_connections(database_url: str) -> int:
         await conn.close()
 
 
+async def restart_postgres(stack: Stack, settings: Settings) -> int:
+    """SIGINT the postmaster (clients cut off), keep it down longer than the risk owner's lease (risk must
+    wait for it), start it again on its port; the new pid."""
+    postgres = stack.components["postgres"]
+    assert postgres.pid is not None and postgres.port is not None
+    terminate(postgres.pid, sig=signal.SIGINT)
+    await asyncio.sleep(settings.session_timeout_s / 2 + 1)
+    handle = await asyncio.to_thread(start_postgres, settings.data_dir, port=postgres.port)
+    return handle.pid
+
+
+async def cpu_hogs() -> list[asyncio.subprocess.Process]:
+    return [
+        await asyncio.create_subprocess_exec(sys.executable, "-c", "while True: pass")
+        for _ in range(os.cpu_count() or 2)
+    ]
+
+
+async def stop_hogs(hogs: list[asyncio.subprocess.Process]) -> None:
+    for hog in hogs:
+        if hog.returncode is None:
+            hog.kill()
+            await hog.wait()
+
+
+async def test_postgres_reset_and_restart_redis_down_and_a_busy_cpu_in_one_run_lose_and_double_nothing(
+    fresh_stack: Stack, fresh_settings: Settings
+) -> None:
+    """The one fast proof of three fault kinds: one after the other in one run."""
+    restarted: list[tuple[int, int]] = []  # (pid, stop signal)
+    hogs: list[asyncio.subprocess.Process] = []
+    try:
+        async with running_pipeline(fresh_settings, fresh_stack, seed=7, rate_eps=400, duration_s=40) as p:
+            await orders_made(p)
+            hogs = await cpu_hogs()  # every core busy while Postgres goes away and comes back
+            assert await reset_connections(fresh_stack.database_url) > 0
+            await asyncio.sleep(2)
+            restarted.append((await restart_postgres(fresh_stack, fresh_settings), signal.SIGINT))
+            await stop_hogs(hogs)
+            counts = p.monitor.counts
+            filled = counts.fills + counts.failed_fills
+            assert await until(lambda: counts.fills + counts.failed_fills > filled, 60), "no fill after it"
+            redis = fresh_stack.components["redis"]
+            assert redis.pid is not None and redis.port is not None
+            terminate(redis.pid)
+            before = counts.orders
+            assert await until(lambda: counts.orders > before, 60), "no order while Redis was down"
+            handle = await asyncio.to_thread(start_redis, fresh_settings.data_dir, port=redis.port)
+            restarted.append((handle.pid, signal.SIGTERM))
+            audit = await settle_and_audit(p, fresh_stack, [p.worker.web_port])
+            assert p.worker.proc.poll() is None, "the worker exited"
+        assert_clean(audit)
+    finally:
+        await stop_hogs(hogs)
+        for pid, sig in restarted:
+            terminate(pid, sig=sig)
+
+
+@pytest.mark.slow
 async def test_postgres_connection_resets_and_a_restart_lose_and_double_nothing(
     fresh_stack: Stack, fresh_settings: Settings
 ) -> None:
@@ -72,6 +133,7 @@ async def test_postgres_connection_resets_and_a_restart_lose_and_double_nothing(
             terminate(pid, sig=signal.SIGINT)
 
 
+@pytest.mark.slow
 async def test_redis_down_keeps_trading_and_every_invariant(
     fresh_stack: Stack, fresh_settings: Settings
 ) -> None:
@@ -132,6 +194,7 @@ async def test_a_worker_paused_beyond_its_session_is_fenced_and_nothing_is_doubl
     assert_clean(audit)
 
 
+@pytest.mark.slow
 async def test_cpu_contention_keeps_every_invariant(fresh_stack: Stack, fresh_settings: Settings) -> None:
     hogs: list[asyncio.subprocess.Process] = []
     try:
