@@ -3,7 +3,7 @@ restarted, Redis down, a worker paused beyond its session, CPU contention. After
 nothing doubled, every reservation ended, positions = fills. `make test` runs the one fast proof of each:
 Postgres, Redis and CPU in one run (one stack, one warm-up), the paused worker on its own; one run per
 kind is `slow`. (Broker down: test_broker_restart.py; exceptions at each side-effect boundary:
-test_faults.py; SIGKILL: test_crash_restart.py; all of them in one run: `make chaos`.)"""
+test_injected_exceptions.py; SIGKILL: test_crash_restart.py; all of them in one run: `make chaos`.)"""
 
 from __future__ import annotations
 
