@@ -107,6 +107,7 @@ async def _run(
         clock = monotonic_clock(time.monotonic())
         at_end: dict[str, dict[str, Any]] = {}
         spans: list[Window] = []  # the windows as they happened: a slow restart makes one last longer
+        supervisor = asyncio.create_task(faults.supervise())
         try:
             for planned in windows:
                 start = max(planned.start_s, clock())
@@ -119,6 +120,7 @@ async def _run(
             await drain(monitor, quiet_s=30, limit_s=240)
             chain_ok = await faults.chain_check()
         finally:
+            supervisor.cancel()
             if not feed.done():
                 feed.cancel()
             await monitor.stop()
@@ -131,6 +133,7 @@ async def _run(
     return {
         "guarantee": used,
         "worker_kills": faults.worker_kills,
+        "worker_exits": faults.worker_exits,
         "broker_kills": faults.injected["broker_kill"],
         "injected": faults.injected,
         "exceptions": faults.exceptions_raised,
@@ -354,6 +357,7 @@ async def main(argv: list[str] | None = None) -> int:
         "guarantee": chaos["guarantee"],
         "kills": chaos["worker_kills"] + chaos["broker_kills"],
         "worker_kills": chaos["worker_kills"],
+        "worker_exits": chaos["worker_exits"],
         "broker_kills": chaos["broker_kills"],
         "events": chaos["events"],
         "signals": a.signals,

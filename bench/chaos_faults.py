@@ -97,28 +97,43 @@ class Faults:
     worker_kills: int = 0  # every SIGKILL of a worker, whatever the window
     restarted: list[int] = field(default_factory=list)  # servers started here, to stop at the end
     exceptions_raised: dict[str, float] = field(default_factory=dict)  # scraped from workers before a kill
+    env: dict[str, str] = field(default_factory=dict)  # set for the workers started now (FAULT_INJECT)
+    worker_exits: int = 0  # workers that exited on their own (restarted by `supervise`)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one worker replacement at a time
 
     def start(self, index: int | None = None) -> Worker:
         i = self.next_index if index is None else index
         self.next_index = max(self.next_index, i + 1)
-        return start_worker(self.settings, self.stack, self.guarantee, i)
-
-    async def kill_worker(self, at: int | None = None, *, env: dict[str, str] | None = None) -> None:
-        """SIGKILL one worker (random unless `at`) and start another in its place (with `env` set)."""
-        victim = self.rng.randrange(len(self.workers)) if at is None else at
-        os.kill(self.workers[victim].proc.pid, signal.SIGKILL)
-        await asyncio.to_thread(self.workers[victim].proc.wait)
-        self.worker_kills += 1
-        saved = {k: os.environ.get(k) for k in env or {}}
-        os.environ.update(env or {})
+        saved = {k: os.environ.get(k) for k in self.env}
+        os.environ.update(self.env)
         try:
-            self.workers[victim] = self.start()
+            return start_worker(self.settings, self.stack, self.guarantee, i)
         finally:
             for k, v in saved.items():
                 if v is None:
                     os.environ.pop(k, None)
                 else:
                     os.environ[k] = v
+
+    async def kill_worker(self, at: int | None = None) -> None:
+        """SIGKILL one worker (random unless `at`) and start another in its place."""
+        async with self.lock:
+            victim = self.rng.randrange(len(self.workers)) if at is None else at
+            os.kill(self.workers[victim].proc.pid, signal.SIGKILL)
+            await asyncio.to_thread(self.workers[victim].proc.wait)
+            self.worker_kills += 1
+            self.workers[victim] = self.start()
+
+    async def supervise(self) -> None:
+        """Restart a worker that exited on its own, as a process supervisor would (a worker starting while
+        the broker is down cannot bootstrap and exits); each is counted."""
+        while True:
+            await asyncio.sleep(1.0)
+            async with self.lock:
+                for i, w in enumerate(self.workers):
+                    if w.proc.poll() is not None:
+                        self.worker_exits += 1
+                        self.workers[i] = self.start()
 
     async def kill_broker(self) -> None:
         broker = self.stack.components["broker"]
@@ -223,12 +238,14 @@ async def inject(f: Faults, window: Window, clock: Callable[[], float], plan: di
     elif kind == "broker_kill":
         f.injected[kind] = await _every(window, clock, plan[kind], f.kill_broker)
     elif kind == "exception":
+        f.env = {"FAULT_INJECT": EXCEPTIONS}
         for i in range(len(f.workers)):
-            await f.kill_worker(i, env={"FAULT_INJECT": EXCEPTIONS})
+            await f.kill_worker(i)
         await _until(clock, window.start_s + (window.end_s - window.start_s) * 0.7)
         await f.scrape_exceptions()
+        f.env = {}
         for i in range(len(f.workers)):
-            await f.kill_worker(i, env={"FAULT_INJECT": ""})
+            await f.kill_worker(i)
         f.injected[kind] = int(sum(f.exceptions_raised.values()))
     elif kind == "postgres":
         for _ in range(plan[kind] - 1):
