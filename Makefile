@@ -66,7 +66,7 @@ bench: $(STAMP) kafka
 	$(BIN)/python -m bench.run
 
 chaos: $(STAMP) kafka
-	$(BIN)/python -m bench.chaos
+	$(BIN)/python -m bench.chaos $(CHAOS_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

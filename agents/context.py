@@ -21,6 +21,7 @@ from faust.types import TableT
 from redis.exceptions import RedisError
 
 from chain.local import LocalChain
+from core.faults import NO_FAULTS, FaultInjector
 from core.settings import Settings
 from notify.sender import Notifier
 from risk.limits import RiskLimits
@@ -109,4 +110,6 @@ class WorkerContext:
     connections: Connections
     # The in-process LiteSVM chain paper fills settle on (PAPER_CHAIN), or None.
     chain: LocalChain | None = None
+    # Exceptions raised on purpose at the side-effect boundaries (FAULT_INJECT; none by default).
+    faults: FaultInjector = NO_FAULTS
     started_s: float = field(default_factory=time.time)

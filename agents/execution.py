@@ -24,12 +24,14 @@ from typing import Any
 from faust.types import TP
 
 from agents.context import WorkerContext
+from agents.recovery import BatchRecovery
 from chain.local import LocalChain
 from core import metrics
 from core.errors import DecodeError
 from core.logs import correlation_of
 from market.balances import compare_balances
 from market.tokens import DECIMALS, initial_wallet
+from risk.fencing import epoch_of
 from store.execution import ExecutionSink
 from store.order_gate import OrderGate
 from streams.codec import decode, encode
@@ -55,6 +57,8 @@ class ExecutionRunner:
         # Held around every batch, chain re-sync and balance check: the chain and the database agree between.
         self.chain_lock = asyncio.Lock()
         self.orders_topic = ctx.topics.orders_topic.get_topic_name()
+        self.faults = ctx.faults
+        self.recovery = BatchRecovery(ctx, "execution", [self.orders_topic])
 
     def register(self) -> None:
         ctx = self.ctx
@@ -62,12 +66,30 @@ class ExecutionRunner:
         async def execute_orders(stream: Any) -> None:
             """orders -> venue -> fills."""
             sink = await self.get_sink()
-            await self.publish_fills(sink)  # whatever a crash left in the outbox
+            await self.publish_left_fills(sink)
             async for events in stream.take_events(500, within=ctx.settings.batch_within_s):
-                await self.process(sink, events)
+                await self.process_or_rewind(sink, self.recovery.fresh(events))
 
         ctx.app.agent(ctx.topics.orders_topic, name="agents.execution.execute_orders")(execute_orders)
         ctx.compat.hooks.register("execution sink offsets", [self.orders_topic], self.resume_points)
+
+    async def process_or_rewind(self, sink: ExecutionSink, events: list[Any]) -> None:
+        """Process a batch; if it fails (the sink's transaction rolled back, a send failed), nothing of it
+        counts as applied: the orders partitions go back to the sink's stored offsets (`agents.recovery`)."""
+        try:
+            await self.process(sink, events)
+        except Exception as exc:
+            await self.recovery.failed(events, exc)
+            await self.publish_left_fills(sink)  # another partition's batch may have committed before it
+        else:
+            self.recovery.succeeded()
+
+    async def publish_left_fills(self, sink: ExecutionSink) -> None:
+        """Whatever a crash left in the outbox; if the broker refuses now, the next batch sends them."""
+        try:
+            await self.publish_fills(sink)
+        except Exception as exc:
+            log.warning("fills left in the outbox not published yet (%s: %s)", type(exc).__name__, exc)
 
     async def get_sink(self) -> ExecutionSink:
         settings = self.ctx.settings
@@ -82,6 +104,7 @@ class ExecutionRunner:
                     venue=execution_venue(settings, chain=chain),
                 )
                 await sink.ensure_wallet(initial_wallet(settings.paper_start_usdc, settings.paper_start_sol))
+                sink.faults = self.faults
                 if settings.redis_url is not None:  # the fast halt and manual cancels (store.order_gate)
                     sink.gate = OrderGate(settings.redis_url, settings.portfolio)
                 if chain is not None:
@@ -144,15 +167,29 @@ class ExecutionRunner:
             "ok": not differences,
         }
 
+    async def reconcile_chain(self) -> int:
+        """The paper chain against the database (the record), on the worker that settles: differing mints are
+        synced to the database's balances; how many differed."""
+        sink, chain = self.sink, self.chain
+        if sink is None or chain is None or not self.owns_orders():
+            return 0
+        async with self.chain_lock:
+            differences = compare_balances(await sink.balances(), chain.balances())
+            if differences:
+                log.warning("paper chain differs from the database: %s", differences)
+                await self.sync_chain(sink, chain, "reconciliation")
+        return len(differences)
+
     async def resume_points(
         self, assigned: Sequence[TP], committed: Mapping[TP, int | None]
     ) -> dict[TP, ResumePoint]:
         """The resume hook: the orders partitions start where the sink's last transaction ended.
 
-        Faust seeks to the group's committed offsets, which trail the sink's (they are committed on an
-        interval); the sink skips anything below its stored offset anyway, so this saves re-reading, and
-        makes the stored offsets, not the broker's, the place consumption resumes from. The chain is
-        brought to the database's balances first: this worker may have settled nothing of them yet.
+        The stored offsets, not the broker's, are where consumption resumes, back as well as forward: the
+        group's committed offsets trail them (committed on an interval), or may be ahead of them (records
+        acknowledged but never applied, such as a batch that failed before acks were withheld), and the sink
+        applies each offset once whatever is redelivered. The chain is brought to the database's balances
+        first: this worker may have settled nothing of them yet.
         """
         if self.ctx.settings.database_url is None:
             return {}
@@ -164,7 +201,7 @@ class ExecutionRunner:
         points: dict[TP, ResumePoint] = {}
         for tp in assigned:
             offset = stored.get(tp.partition)
-            if offset is not None and offset > (committed.get(tp) or 0):
+            if offset is not None:
                 points[tp] = ResumeAt(offset)
         return points
 
@@ -184,6 +221,7 @@ class ExecutionRunner:
         fills_topic = self.ctx.topics.fills_topic
         acks = [await send_outside_transactions(fills_topic, key, encode(fill)) for fill in pending]
         await asyncio.gather(*acks)
+        self.faults.fire("sink.publish")
         await sink.mark_published([f.id for f in pending])
         return len(pending)
 
@@ -191,6 +229,7 @@ class ExecutionRunner:
         """One batch of orders: each partition's in one sink transaction, then their fills published."""
         batches: dict[int, list[tuple[int, Order]]] = defaultdict(list)
         received_ms: dict[str, float] = {}
+        epochs: dict[str, int] = {}  # order id -> its risk owner's epoch (risk/fencing.py)
         metrics.EVENTS.labels("execute_orders").inc(len(events))
         for event in events:
             msg = event.message
@@ -198,11 +237,14 @@ class ExecutionRunner:
                 order = decode(Order, msg.value)
                 batches[msg.partition].append((msg.offset, order))
                 received_ms[order.id] = msg.timestamp * 1000.0
+                epoch = epoch_of(msg.headers)
+                if epoch is not None:
+                    epochs[order.id] = epoch
             except DecodeError as exc:
                 await send_dead_letter(self.ctx.topics.dlq_orders_topic, event, str(exc), "execute_orders")
         now_ms = int(time.time() * 1000)
         for partition, batch in batches.items():
-            fills = await self._apply(sink, partition, batch, now_ms)
+            fills = await self._apply(sink, partition, batch, now_ms, epochs)
             notifier = self.ctx.connections.notifier
             for fill in fills:
                 metrics.ORDERS.labels(fill.status).inc()
@@ -226,7 +268,12 @@ class ExecutionRunner:
             metrics.observe_hop("orders_to_fills", since)
 
     async def _apply(
-        self, sink: ExecutionSink, partition: int, batch: list[tuple[int, Order]], now_ms: int
+        self,
+        sink: ExecutionSink,
+        partition: int,
+        batch: list[tuple[int, Order]],
+        now_ms: int,
+        epochs: dict[str, int] | None = None,
     ) -> list[Fill]:
         started = time.monotonic()
         chain = self.chain
@@ -234,7 +281,7 @@ class ExecutionRunner:
             if chain is not None and self.chain_stale:
                 await self.sync_chain(sink, chain, "after a failed re-sync")
             try:
-                fills: list[Fill] = await sink.apply(self.orders_topic, partition, batch, now_ms)
+                fills: list[Fill] = await sink.apply(self.orders_topic, partition, batch, now_ms, epochs)
             except Exception:
                 metrics.VENUE_ERRORS.labels("paper").inc()
                 if chain is not None:  # the batch rolled back; what it settled on chain must too

@@ -20,6 +20,7 @@ import asyncpg
 from faust.types import TP
 
 from agents.context import WorkerContext
+from agents.recovery import BatchRecovery
 from core import metrics
 from core.errors import DecodeError, ServiceError, TransactionLost
 from models.checkpoint_seal import CheckpointSealer
@@ -28,6 +29,7 @@ from models.drift import DriftEvent
 from models.signals import SignalModels
 from store.strategy_params import read_strategy_params
 from streams.codec import decode, encode
+from streams.compat.consumer import assignment
 from streams.compat.dead_letters import send_dead_letter
 from streams.compat.seeks import ResumeAfter, ResumeAt, ResumePoint
 from streams.compat.transactions import outputs_of
@@ -35,6 +37,9 @@ from streams.event_order import EventTimeMerge
 from streams.records import PROGRESS_KEY, FeatureSnapshot, Progress, StrategyParams
 
 log = logging.getLogger(__name__)
+
+PUBLISH_FIRST_BACKOFF_S = 0.05
+PUBLISH_MAX_BACKOFF_S = 5.0
 
 
 def _now_ms() -> float:
@@ -64,6 +69,8 @@ class ModelRunner:
         self.checkpoint_lock = asyncio.Lock()  # checkpoints are written in the order they were taken
         self.next_checkpoint = time.monotonic() + s.model_checkpoint_interval_s
         self.features_topic = ctx.topics.features_topic.get_topic_name()
+        self.faults = ctx.faults
+        self.recovery = BatchRecovery(ctx, "model", [self.features_topic], self._forget_all)
         self._sealer: CheckpointSealer | None = None
 
     @property
@@ -79,14 +86,14 @@ class ModelRunner:
         async def predict_signals(stream: Any) -> None:
             """features -> signals (keyed by portfolio: one risk agent decides them in order), allocations."""
             async for events in stream.take_events(500, within=ctx.settings.batch_within_s):
-                await self.process(events)
+                await self.process(self.recovery.fresh(events))
 
         async def release_idle_partitions() -> None:
             """Snapshots held for a partition that went quiet are released once it counts as idle, also when
             no batch arrives to do it (at the end of a stream they waited for the next worker's shutdown)."""
             if self.merge.held:
                 async with self.step_lock:
-                    await self.release(_now_ms())
+                    await self.release_or_rewind([], _now_ms())
 
         async def apply_strategy_params(stream: Any) -> None:
             """strategy.params -> this worker's strategy book (latest record per strategy wins)."""
@@ -118,9 +125,8 @@ class ModelRunner:
         metrics.EVENTS.labels("predict_signals").inc(len(events))
         async with self.step_lock:
             now = _now_ms()
-            for event in events:
-                await self._take(event, now)
-            await self.release(now)
+            if not await self.release_or_rewind(events, now):
+                return
             payloads = []
             if time.monotonic() >= self.next_checkpoint:
                 # here every released snapshot's signals have been sent; held ones are not in the offsets
@@ -128,6 +134,29 @@ class ModelRunner:
                 payloads = self.checkpoint_payloads(list(self.partition_pairs))
         await self.write_checkpoints(payloads)  # once their signals are committed, not holding the lock
         await self.raise_drift_alerts()
+
+    async def release_or_rewind(self, events: list[Any], now: float) -> bool:
+        """Take the batch into the merge and score what is ready; if that fails (a send refused), the models
+        and the merge are forgotten and the features partitions go back to their checkpoints
+        (`agents.recovery`); False then. Call holding `step_lock`."""
+        try:
+            for event in events:
+                await self._take(event, now)
+            await self.release(now)
+        except Exception as exc:
+            await self.recovery.failed(events, exc)
+            return False
+        self.recovery.succeeded()
+        return True
+
+    async def _forget_all(self) -> None:
+        """Every features partition of this worker, as at a revocation without a checkpoint: the models may
+        have scored snapshots whose signals never went out; the rewind restores the last checkpoints."""
+        partitions = list(self.applied)
+        self.merge.revoke(partitions)
+        for p in partitions:
+            self.models.forget(self.partition_pairs.pop(p, set()))
+            self.applied.pop(p, None)
 
     async def _take(self, event: Any, now: float) -> None:
         msg, merge = event.message, self.merge
@@ -169,8 +198,42 @@ class ModelRunner:
             scored += 1
             signals, allocation = self.models.step(snapshot)
             with outputs_of(TP(self.features_topic, held.partition)):  # the snapshot's input task
-                await self.publish(snapshot, signals, allocation, held, broker_ms)
+                await self.publish_until_sent(snapshot, signals, allocation, held, broker_ms)
         return scored
+
+    async def publish_until_sent(
+        self, snapshot: FeatureSnapshot, signals: list[Any], allocation: Any, held: Any, broker_ms: float
+    ) -> None:
+        """Publish a scored snapshot's outputs, retrying with a growing back-off until they go out.
+
+        The snapshot has been scored: its signals are what the models say now, and sending them again is
+        harmless (risk decides a signal id once). Rewinding to the checkpoint instead would replay the
+        merge, whose idle releases depend on wall time, so the replay could score differently and emit
+        signals risk then takes for re-emissions (issue 16, item 1). Nothing else is scored meanwhile. A
+        snapshot whose partition was revoked meanwhile is not retried (its transactional producer is gone,
+        the retries would hold the agent forever): the failure goes to the batch's recovery."""
+        attempt = 0
+        while True:
+            try:
+                await self.publish(snapshot, signals, allocation, held, broker_ms)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                attempt += 1
+                metrics.BATCH_FAILURES.labels("model").inc()
+                if TP(self.features_topic, held.partition) not in assignment(self.ctx.app.consumer):
+                    raise  # revoked meanwhile: its next owner replays it from the checkpoint; no retry
+                log.warning(
+                    "model: the signals of %s not sent (%s: %s); retrying",
+                    snapshot.id,
+                    type(exc).__name__,
+                    exc,
+                    extra={"correlation_id": snapshot.id},
+                )
+                await asyncio.sleep(
+                    min(PUBLISH_MAX_BACKOFF_S, PUBLISH_FIRST_BACKOFF_S * 2 ** min(attempt, 10))
+                )
 
     async def publish(
         self, snapshot: FeatureSnapshot, signals: list[Any], allocation: Any, held: Any, broker_ms: float
@@ -178,6 +241,8 @@ class ModelRunner:
         """One scored snapshot's signals and allocation (inside `outputs_of` its features partition)."""
         topics = self.ctx.topics
         key = self.ctx.settings.portfolio.encode()
+        if signals:
+            self.faults.fire("model.publish")
         for signal in signals:
             await topics.signals_topic.send(key=key, value=encode(signal))
             metrics.observe_hop("features_to_signals", broker_ms)

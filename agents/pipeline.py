@@ -15,9 +15,11 @@ from agents.execution import ExecutionRunner
 from agents.features import FeaturesRunner
 from agents.launches import LaunchesRunner
 from agents.model import ModelRunner
+from agents.reconcile import RiskReconciler
 from agents.risk import RiskRunner
 from agents.views import register_views
 from chain.local import LocalChain
+from core.faults import FaultInjector
 from core.logs import worker_logging_config
 from core.settings import Settings
 from notify.sender import Notifier
@@ -78,7 +80,10 @@ def build_worker(settings: Settings, *, broker_kind: BrokerKind) -> Worker:
             settings.database_url, settings.redis_url, notifier=Notifier.from_settings(settings)
         ),
         chain=LocalChain() if settings.paper_chain else None,
+        faults=FaultInjector(settings.fault_inject, settings.fault_inject_seed),
     )
+    if ctx.faults.enabled:
+        log.warning("FAULT_INJECT is on: exceptions are raised on purpose at %s", settings.fault_inject)
     worker = Worker(
         ctx,
         features=FeaturesRunner(ctx),
@@ -89,6 +94,7 @@ def build_worker(settings: Settings, *, broker_kind: BrokerKind) -> Worker:
     )
     for runner in (worker.features, worker.launches, worker.model, worker.risk, worker.execution):
         runner.register()
+    RiskReconciler(ctx, worker.risk, worker.execution.reconcile_chain).register()
     register_views(
         ctx, models_by_pair=worker.model.models.by_pair, balance_check=worker.execution.balance_check
     )

@@ -32,8 +32,9 @@ import asyncpg
 from faust.types import TP
 
 from agents.context import WorkerContext
+from agents.recovery import BatchRecovery
 from core import metrics
-from core.errors import DecodeError, ServiceError
+from core.errors import DecodeError, ServiceError, StaleOwner
 from core.logs import correlation_of
 from risk.alerts import new_halts, rebalance_ended
 from risk.apply import apply_message
@@ -41,11 +42,13 @@ from risk.audit import RiskDecisionRow, audit_row
 from risk.barrier import awaited_fills, in_apply_order
 from risk.controls import apply_control
 from risk.exits import flatten
+from risk.fencing import EPOCH_HEADER, OwnerLease
 from risk.state import RiskState, equity_usdc, initial_state, mark_applied
 from risk.valuation import pair_exposure_usdc
 from store.db import create_pool
 from store.order_gate import FastControlReader
 from store.risk import record_decisions
+from store.risk_owner import check_epoch, claim_epoch, current_owner
 from streams.codec import encode
 from streams.compat.consumer import assignment
 from streams.compat.dead_letters import send_dead_letter
@@ -65,13 +68,17 @@ AUDIT_BACKLOG_MAX = 100_000  # rows kept across batches while the database is do
 class AuditWriter:
     """Writes decisions to `risk_decisions`, retrying; rows that cannot be written yet stay queued.
 
-    Rows are idempotent by signal id (ON CONFLICT DO NOTHING), so writing one twice is harmless.
+    Rows are idempotent by signal id (ON CONFLICT DO NOTHING), so writing one twice is harmless. With an
+    owner `epoch`, rows are written only while it is the portfolio's current one (StaleOwner otherwise: the
+    rows are dropped, they are a stale owner's).
     """
 
-    def __init__(self, database_url: str | None) -> None:
+    def __init__(self, database_url: str | None, portfolio: str = "") -> None:
         self._url = database_url
         self._pool: asyncpg.Pool | None = None
         self.backlog: list[RiskDecisionRow] = []
+        self.portfolio = portfolio
+        self.epoch: int | None = None
 
     async def write(self, rows: list[RiskDecisionRow]) -> int:
         """Queue `rows` and try to write the queue; returns the rows left queued (0: all written)."""
@@ -88,10 +95,16 @@ class AuditWriter:
             try:
                 if self._pool is None:
                     self._pool = await create_pool(self._url)
-                async with self._pool.acquire() as conn:
+                async with self._pool.acquire() as conn, conn.transaction():
+                    if self.epoch is not None:
+                        await check_epoch(conn, self.portfolio, self.epoch)
                     await record_decisions(conn, self.backlog)
                 self.backlog.clear()
                 return 0
+            except StaleOwner:
+                metrics.STALE_WRITES.labels("audit").inc()
+                self.backlog.clear()
+                raise
             except (
                 TimeoutError,
                 asyncpg.PostgresError,
@@ -194,10 +207,14 @@ class RiskRunner:
         self.limits = ctx.limits
         self.portfolio = settings.portfolio
         self.table = FaustTable(ctx.risk_table, SIGNALS.name)  # every input and the table: one partition
-        self.audit = AuditWriter(settings.database_url)
+        self.audit = AuditWriter(settings.database_url, settings.portfolio)
+        self.lease = OwnerLease(settings.session_timeout_s / 2)
+        self.claim_pending = False  # assigned the risk inputs, epoch not claimed yet (database down)
         self.fast_control = FastControlReader(settings.redis_url, settings.portfolio)
         self.barrier = FillBarrier(settings.risk_fill_wait_ms)
         self.decide_lock = asyncio.Lock()  # the agent and the timer: one batch at a time
+        self.faults = ctx.faults
+        self.recovery = BatchRecovery(ctx, "risk", [spec.name for spec in RISK_INPUTS], self._forget)
 
     def register(self) -> None:
         ctx = self.ctx
@@ -206,7 +223,7 @@ class RiskRunner:
             """signals + fills + raw.mints + control -> orders / orders.rejected."""
             async for events in stream.take_events(500, within=ctx.settings.batch_within_s):
                 async with self.decide_lock:
-                    await self.decide_batch(events)
+                    await self.decide_or_rewind(self.recovery.fresh(events))
 
         async def decide_held_signals() -> None:
             """Signals held for fills are looked at again when no input arrives: the market may have gone
@@ -216,26 +233,92 @@ class RiskRunner:
         async def forget_held(sender: Any, revoked: set[Any], **kwargs: Any) -> None:
             if any(tp.topic == SIGNALS.name for tp in revoked):
                 self.barrier.forget()
+                self.claim_pending = False
+
+        async def claim_on_assignment(sender: Any, assigned: set[Any], **kwargs: Any) -> None:
+            if TP(SIGNALS.name, 0) in assigned and ctx.settings.database_url is not None:
+                self.claim_pending = True
+                try:
+                    await self.claim_owner()
+                except Exception as exc:  # Faust would crash the app: claimed at the next batch instead
+                    log.warning("risk owner epoch not claimed yet (%s: %s)", type(exc).__name__, exc)
 
         ctx.app.agent(ctx.topics.risk_inputs_topic, name="agents.risk.decide_risk")(decide_risk)
         ctx.app.timer(interval=0.25, on_leader=False, name="agents.risk.decide_held_signals")(
             decide_held_signals
         )
         ctx.app.on_partitions_revoked.connect(forget_held)  # type: ignore[arg-type]  # Faust passes signal=
+        ctx.app.on_partitions_assigned.connect(claim_on_assignment)  # type: ignore[arg-type]
         ctx.compat.hooks.register(
             "risk state offsets", [spec.name for spec in RISK_INPUTS], self.resume_points
         )
 
     async def decide_held(self, now: float) -> None:
-        """Decide the held signals if their fills came or the wait is over; only on the worker that owns the
-        signals: held signals of a revoked partition are the next owner's to read again."""
-        if not self.barrier.held or not self.barrier.would_release(now):
+        """Decide the held signals if their fills came or the wait is over, and send a saved outbox a failed
+        batch left (its orders would otherwise wait for the next input, which a quiet market may never
+        send); only on the worker that owns the signals: held signals of a revoked partition are the next
+        owner's to read again."""
+        held = bool(self.barrier.held) and self.barrier.would_release(now)
+        if not held and not self.outbox_waiting():
             return
         if TP(SIGNALS.name, 0) not in assignment(self.ctx.app.consumer):
             self.barrier.forget()
             return
         async with self.decide_lock:
-            await self.decide_batch([])
+            await self.decide_or_rewind([])
+
+    def outbox_waiting(self) -> bool:
+        """Whether the saved risk state holds decisions not yet sent (a batch failed after saving it)."""
+        raw = self.table.data.get(self.portfolio)
+        return bool(raw and raw.get("outbox"))
+
+    async def decide_or_rewind(self, events: list[Any]) -> None:
+        """Decide a batch; if it fails, nothing of it counts as applied: the risk inputs go back to the
+        state's applied offsets and are read again (`agents.recovery`). Call holding `decide_lock`."""
+        try:
+            await self.decide_batch(events)
+        except StaleOwner as exc:
+            await self.fenced(events, exc)
+        except Exception as exc:
+            await self.recovery.failed(events, exc)
+        else:
+            self.recovery.succeeded()
+
+    async def fenced(self, events: list[Any], exc: StaleOwner) -> None:
+        """Another worker owns the risk state now: nothing of this batch is applied or acknowledged, nothing
+        is claimed (only an assignment does that); the group takes the inputs away from this worker."""
+        log.error("risk: %s; this worker decides nothing until the risk inputs are assigned to it again", exc)
+        self.barrier.forget()
+        self.ctx.compat.withhold_unapplied((e.message for e in events), {})
+        await asyncio.sleep(1.0)
+
+    async def claim_owner(self) -> None:
+        """Claim the next owner epoch of the risk state (on assignment of the risk inputs)."""
+        pool = await self.ctx.connections.pool("risk owner", max_size=1)
+        epoch = await claim_epoch(pool, self.portfolio, self.ctx.settings.app_id, int(time.time() * 1000))
+        self.lease.claimed(epoch, time.monotonic())
+        self.audit.epoch = epoch
+        self.claim_pending = False
+        log.info("risk state of %s owned with epoch %d", self.portfolio, epoch)
+
+    async def check_owner(self) -> None:
+        """Before a batch writes: StaleOwner if a newer epoch was claimed (asked once per lease)."""
+        if self.ctx.settings.database_url is None:
+            return
+        if self.claim_pending:
+            await self.claim_owner()
+            return
+        now = time.monotonic()
+        if self.lease.epoch is None or not self.lease.due(now):
+            return
+        pool = await self.ctx.connections.pool("risk owner", max_size=1)
+        current = await current_owner(pool, self.portfolio)
+        if not self.lease.confirm(None if current is None else current[0], now):
+            metrics.STALE_WRITES.labels("risk").inc()
+            raise StaleOwner(f"risk state of {self.portfolio}: epoch {self.lease.epoch} is stale")
+
+    async def _forget(self) -> None:
+        self.barrier.forget()  # held signals were not applied: the rewind reads them again
 
     async def decide_batch(self, events: list[Any]) -> None:
         """One batch of risk inputs (and the signals held from earlier ones) -> decisions, state, outbox;
@@ -245,6 +328,7 @@ class RiskRunner:
 
     async def _decide_batch(self, events: list[Any]) -> None:
         limits, portfolio, barrier = self.limits, self.portfolio, self.barrier
+        await self.check_owner()
         view: BatchView[RiskState] = BatchView(self.table, load=RiskState.from_dict, dump=RiskState.to_dict)
         state = view.get(portfolio) or initial_state(portfolio, limits)
         barrier.state = state
@@ -280,16 +364,24 @@ class RiskRunner:
                 await send_dead_letter(self.ctx.topics.dlq_signals_topic, event, str(exc), "decide_risk")
                 mark_applied(state, msg.topic, msg.partition, msg.offset)
             barrier.state = state
+        self.faults.fire("risk.decide")
         # Audit first: if the worker dies before the state is saved, the batch is decided again and the
-        # rows re-written (idempotent); a database outage keeps them queued, not lost, while we trade on.
+        # rows re-written (idempotent); a database outage keeps them queued, not lost, while we trade on
+        # (for as long as the owner's lease lasts: `check_owner` needs the database once per lease).
         left = await self.audit.write([audit_row(portfolio, d) for d, _ in decisions])
         if left:
             log.error("risk audit: %d decisions queued until the database is back", left)
         # The state (with its decisions in the outbox) is acknowledged by the broker before any decision is
         # published: a crash then loses nothing and never makes the batch be decided a second time.
         state.outbox = [self._outbox_entry(d) for d, _ in decisions]
+        # Asked again (a no-op within the lease): a worker paused after the first check and resumed beyond
+        # its session must not write the state, even when the batch decided nothing the audit would fence.
+        await self.check_owner()
+        state.owner_epoch = self.lease.epoch or 0
         view.put(portfolio, state, 0)  # every input and the table have one partition
         await asyncio.gather(*view.flush())
+        if state.outbox:
+            self.faults.fire("risk.publish")
         await self.publish_outbox(state)
         if decisions:
             view.put(portfolio, state, 0)  # the outbox is empty again
@@ -318,7 +410,10 @@ class RiskRunner:
     def _outbox_entry(self, decision: Order | Rejection) -> dict[str, str]:
         topics = self.ctx.topics
         topic = topics.orders_topic if isinstance(decision, Order) else topics.rejected_topic
-        return {"topic": topic.get_topic_name(), "value": encode(decision).decode()}
+        entry = {"topic": topic.get_topic_name(), "value": encode(decision).decode()}
+        if self.lease.epoch is not None:
+            entry["epoch"] = str(self.lease.epoch)
+        return entry
 
     async def publish_outbox(self, state: RiskState) -> None:
         """Send the state's outbox verbatim, wait for the broker's acks, then empty it (ids make repeats
@@ -329,7 +424,9 @@ class RiskRunner:
         sends = []
         for entry in state.outbox:
             topic = topics.orders_topic if entry["topic"] == orders else topics.rejected_topic
-            sends.append(await topic.send(key=key, value=entry["value"].encode()))
+            epoch = entry.get("epoch")
+            headers = {EPOCH_HEADER: epoch.encode()} if epoch else None
+            sends.append(await topic.send(key=key, value=entry["value"].encode(), headers=headers))
         await asyncio.gather(*sends)
         state.outbox = []
 

@@ -48,6 +48,7 @@ def status_payload(ctx: WorkerContext, models_by_pair: Mapping[str, DelayedLabel
         risk[str(portfolio)] = {
             k: raw.get(k) for k in ("halted", "halt_reason", "decided", "approved", "rejected")
         }
+        risk[str(portfolio)]["pending"] = sorted(raw.get("pending", {}))  # orders awaiting their fills
     return {
         "app": app.conf.id,
         "uptime_s": round(time.time() - ctx.started_s, 1),

@@ -255,6 +255,8 @@ def shown_value(name: str, value: object) -> str:
         return "true" if value else "false"
     if isinstance(value, tuple | list):
         return "[" + ", ".join(f'"{v}"' for v in value) + "]"
+    if isinstance(value, dict):
+        return '"' + ",".join(f"{k}:{v}" for k, v in value.items()) + '"'
     if isinstance(value, str | Path):
         return f'"{mask_url(str(value))}"'
     return str(value)

@@ -45,6 +45,8 @@ def _kind(annotation: Any) -> str:
         return " | ".join(f'"{a}"' for a in get_args(annotation))
     if origin is tuple:
         return "list of strings"
+    if origin is dict:
+        return "string of name:number pairs"
     if annotation is SecretStr:
         return "secret string"
     if annotation is Path:
@@ -57,6 +59,8 @@ def toml_value(value: object) -> str:
         return "true" if value else "false"
     if isinstance(value, tuple | list):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return toml_value(",".join(f"{k}:{v}" for k, v in value.items()))
     if isinstance(value, str | Path):
         return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
@@ -78,7 +82,8 @@ def _bounds(info: FieldInfo) -> str:
 def schema() -> list[SettingSpec]:
     specs = []
     for name, info in Settings.model_fields.items():
-        default = "unset" if info.default is None else toml_value(info.default)
+        value = info.get_default(call_default_factory=True)
+        default = "unset" if value is None else toml_value(value)
         specs.append(
             SettingSpec(
                 name=name,

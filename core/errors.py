@@ -109,3 +109,11 @@ class CircuitOpen(VenueError):
 class BrokerMismatch(ServiceError):
     """The database's broker-bound state (sink offsets, model checkpoints) was written against another
     broker, or its data are gone; start-up stops with one line naming `solbot reset`."""
+
+
+class InjectedFault(SolbotError):
+    """An exception raised on purpose at a side-effect boundary (`FAULT_INJECT`), to prove recovery."""
+
+
+class StaleOwner(SolbotError):
+    """A newer owner epoch claimed the risk state: this worker's decisions and writes are refused."""

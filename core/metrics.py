@@ -69,6 +69,21 @@ NOTIFICATIONS = Counter(
     ["destination", "outcome"],
 )
 JITO_BUNDLES = Counter("solbot_jito_bundle_statuses_total", "Inflight bundle statuses read", ["status"])
+# Faults and recovery (core/faults.py, agents/recovery.py, risk/reconcile.py, risk/fencing.py).
+FAULTS_INJECTED = Counter("solbot_faults_injected_total", "Exceptions raised by FAULT_INJECT", ["point"])
+BATCH_FAILURES = Counter(
+    "solbot_batch_failures_total", "Agent batches that failed at a side-effect boundary", ["agent"]
+)
+REWINDS = Counter("solbot_rewinds_total", "Partitions sought back to their stored offsets", ["agent"])
+RECONCILE_RUNS = Counter("solbot_reconcile_runs_total", "Reconciliations of the risk state", ["outcome"])
+RECONCILE_DIFFERENCES = Counter(
+    "solbot_reconcile_differences_total",
+    "Differences between the risk state and the database",
+    ["kind", "action"],
+)
+STALE_WRITES = Counter(
+    "solbot_stale_owner_writes_refused_total", "Writes of a stale risk owner refused", ["where"]
+)
 
 _last_event_wall: dict[str, float] = {}
 

@@ -20,6 +20,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, Settin
 from core.auth_settings import WebAuthSettings
 from core.errors import ConfigError
 from core.notify_settings import NotifySettings
+from core.recovery_settings import RecoverySettings
 from core.risk_settings import RiskLimitSettings
 from core.web_settings import WebServerSettings
 
@@ -33,7 +34,7 @@ _URL_SCHEMES = {
 }
 
 
-class Settings(BaseSettings, RiskLimitSettings, WebServerSettings, WebAuthSettings, NotifySettings):
+class Settings(BaseSettings, RiskLimitSettings, RecoverySettings, WebServerSettings, WebAuthSettings, NotifySettings):
     """All knobs of the bot. Units are in the names; invariants are checked here, at start-up."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)

@@ -118,6 +118,7 @@ class RiskState:
     # Decisions saved with the state but not yet acknowledged on their topics: the agent publishes them only
     # after the state holding them is durable, and re-publishes them verbatim after a restart.
     outbox: list[dict[str, Any]] = field(default_factory=list)
+    owner_epoch: int = 0  # the epoch of the worker that wrote this state last (risk/fencing.py); 0: none
     base_pair: dict[str, str] = field(default_factory=dict)  # base mint -> pair that prices it
     halts: dict[str, str] = field(default_factory=dict)  # halt kind -> reason (see the module docstring)
     flatten_pending: bool = False  # a halt asked for every position to be sold
@@ -200,6 +201,7 @@ class RiskState:
             bad_mints=dict(d.get("bad_mints", {})),
             pools={k: [dict(p) for p in v] for k, v in d.get("pools", {}).items()},
             outbox=[dict(o) for o in d.get("outbox", [])],
+            owner_epoch=int(d.get("owner_epoch", 0)),
             control_ts_ms=int(d.get("control_ts_ms", 0)),
             control_ids=dict.fromkeys(d.get("control_ids", [])),
             strategy_params={k: dict(v) for k, v in d.get("strategy_params", {}).items()},

@@ -153,13 +153,19 @@ async def audit_run(bootstrap: str, database_url: str, portfolio: str) -> Audit:
     try:
         per_order = await orders_executed_more_than_once(conn)
         audit.duplicates.extend(f"order {order_id} executed {n} times" for order_id, n in per_order.items())
-        expected = await filled_base_by_pair(conn, portfolio)
-        actual = {p.pair: p.base_amount for p in await read_positions(conn, portfolio)}
-        for pair in set(expected) | set(actual):
-            if expected.get(pair, 0) != actual.get(pair, 0):
-                audit.position_mismatches.append(
-                    f"{pair}: position {actual.get(pair, 0)} != sum of fills {expected.get(pair, 0)}"
-                )
+        audit.position_mismatches.extend(await position_mismatches(conn, portfolio))
     finally:
         await conn.close()
     return audit
+
+
+async def position_mismatches(conn: asyncpg.Connection, portfolio: str) -> list[str]:
+    """Pairs whose position differs from the sum of their fills (the sink writes both in one transaction,
+    so this holds at any moment, not only once a run has drained)."""
+    expected = await filled_base_by_pair(conn, portfolio)
+    actual = {p.pair: p.base_amount for p in await read_positions(conn, portfolio)}
+    return [
+        f"{pair}: position {actual.get(pair, 0)} != sum of fills {expected.get(pair, 0)}"
+        for pair in sorted(set(expected) | set(actual))
+        if expected.get(pair, 0) != actual.get(pair, 0)
+    ]

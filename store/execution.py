@@ -30,9 +30,13 @@ from typing import Any
 
 import asyncpg
 
+from core import metrics
 from core.errors import SolbotError, VenueRejected
+from core.faults import NO_FAULTS, FaultInjector
 from market.fills import FILLED, INVALID_ORDER, failed_fill, mint_flows
 from market.tokens import USDC
+from risk.fencing import stale_order
+from store.risk_owner import current_owner
 from streams.records import Fill, Order
 from venues.interface import Venue
 
@@ -77,6 +81,7 @@ class ExecutionSink:
         self.venue = venue
         # Optional: order id -> (status, reason) of orders not to execute (halt, cancel; store.order_gate).
         self.gate: Callable[[Sequence[Order]], Awaitable[dict[str, tuple[str, str]]]] | None = None
+        self.faults: FaultInjector = NO_FAULTS  # FAULT_INJECT's `sink.apply`: inside the transaction
 
     async def ensure_wallet(self, initial: Mapping[str, int]) -> None:
         """Seed the portfolio's balances, only if it has none yet (restarts keep what trading left)."""
@@ -112,9 +117,18 @@ class ExecutionSink:
         return {row["partition"]: row["next_offset"] for row in rows}
 
     async def apply(
-        self, topic: str, partition: int, batch: Sequence[tuple[int, Order]], now_ms: int
+        self,
+        topic: str,
+        partition: int,
+        batch: Sequence[tuple[int, Order]],
+        now_ms: int,
+        epochs: Mapping[str, int] | None = None,
     ) -> list[Fill]:
-        """Execute the batch's new orders and commit them with the next offset; returns the new fills."""
+        """Execute the batch's new orders and commit them with the next offset; returns the new fills.
+
+        `epochs` (order id -> the epoch of the risk owner that decided it): an order of an older epoch
+        decided after the current owner claimed is a stale owner's, refused (not recorded, not executed;
+        risk/fencing.py)."""
         if not batch:
             return []
         async with self._pool.acquire() as conn, conn.transaction():
@@ -143,6 +157,8 @@ class ExecutionSink:
                     topic, partition, min(o for o, _ in batch), max(o for o, _ in batch), next_offset,
                 )  # fmt: skip
                 return []
+            if epochs:
+                fresh = await self._refuse_stale(conn, fresh, epochs)
             orders = await self._insert_new_orders(conn, fresh)
             fills = await self._execute(conn, orders, now_ms)
             await conn.execute(
@@ -155,12 +171,32 @@ class ExecutionSink:
                 partition,
                 fresh[-1][0] + 1,
             )
+            self.faults.fire("sink.apply")  # as a connection reset before commit: all of it rolls back
         log.info(
             "%s[%d] offsets %d..%d: %d new orders, %d filled",
             topic, partition, fresh[0][0], fresh[-1][0], len(fills),
             sum(1 for f in fills if f.status == FILLED),
         )  # fmt: skip
         return fills
+
+    async def _refuse_stale(
+        self, conn: asyncpg.Connection, fresh: list[tuple[int, Order]], epochs: Mapping[str, int]
+    ) -> list[tuple[int, Order]]:
+        current = await current_owner(conn, self.portfolio, lock=True)
+        kept = []
+        for offset, order in fresh:
+            if stale_order(epochs.get(order.id), order.decided_ms, current):
+                metrics.STALE_WRITES.labels("sink").inc()
+                log.error(
+                    "order %s refused: decided by a stale risk owner (epoch %s, current %s)",
+                    order.id,
+                    epochs.get(order.id),
+                    current,
+                    extra={"order_id": order.id, "offset": offset},
+                )
+            else:
+                kept.append((offset, order))
+        return kept
 
     async def _insert_new_orders(
         self, conn: asyncpg.Connection, fresh: Sequence[tuple[int, Order]]
@@ -364,7 +400,7 @@ class ExecutionSink:
         rows = await self._pool.fetch(
             "SELECT * FROM executions WHERE portfolio = $1 AND NOT published ORDER BY seq", self.portfolio
         )
-        return [_fill_from_row(row) for row in rows]
+        return [fill_from_row(row) for row in rows]
 
     async def mark_published(self, fill_ids: Sequence[str]) -> None:
         """Record that these fills reached the topic (after the producer acknowledged them)."""
@@ -412,7 +448,7 @@ def refused_fill(order: Order, now_ms: int, status: str, reason: str) -> Fill:
     return fill
 
 
-def _fill_from_row(row: asyncpg.Record) -> Fill:
+def fill_from_row(row: asyncpg.Record) -> Fill:
     return Fill(
         id=row["fill_id"],
         order_id=row["order_id"],

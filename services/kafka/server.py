@@ -49,6 +49,7 @@ CLASSPATH_FILE = CACHE_DIR / "classpath.txt"
 STAMP_FILE = CACHE_DIR / "pom.sha256"
 MIN_JAVA = 17
 READY_TIMEOUT_S = 90.0
+LOCK_RELEASE_WAIT_S = 10.0  # a killed broker's threads letting go of its data directory
 
 # Measured on the 2-core machine (docs/broker.md): the live heap after a load is ~50 MB, so 384 MB leaves
 # room for 16 MB records; the serial collector starts faster and costs less than G1 at this size; C1 alone
@@ -404,6 +405,18 @@ def data_dir_held(logs: Path) -> bool:
     return False
 
 
+def _held_beyond(logs: Path, wait_s: float) -> bool:
+    """Whether a broker still holds `logs` after `wait_s`. A SIGKILLed JVM shows as a zombie (dead, for
+    `pid_alive`) as soon as its main thread is gone, while its other threads still hold the lock for a
+    moment: a restart right after such a kill waits for it instead of refusing."""
+    deadline = time.monotonic() + wait_s
+    while data_dir_held(logs):
+        if time.monotonic() >= deadline:
+            return True
+        time.sleep(0.1)
+    return False
+
+
 def start_kafka(
     data_dir: Path,
     *,
@@ -426,7 +439,7 @@ def start_kafka(
     kdir = (data_dir / "kafka").resolve()
     logs = kdir / "data"
     logs.mkdir(parents=True, exist_ok=True)
-    if data_dir_held(logs):
+    if _held_beyond(logs, LOCK_RELEASE_WAIT_S):
         raise StackConflict(
             f"Kafka data directory {logs} is in use by a broker this data dir's stack did not start; "
             "stop it or set another DATA_DIR"

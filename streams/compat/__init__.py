@@ -6,6 +6,7 @@ Everything that reaches into Faust's private API, or works around a broker, is i
   seek exact (Faust's fetch loop otherwise hands over records fetched before a seek);
 - `tansu`: the fetch-wait override and exact recovery end offsets, only when the broker is Tansu;
 - `tables`: Faust tables as batch-view tables (`send_changelog`, key expiry, `data`);
+- `acks`: records taken but not applied are marked acknowledged without being committed;
 - `consumer`: read offsets, assignment and high watermarks for the worker's views;
 - `dead_letters`: dead-letter sends straight to the app's producer;
 - `recovery`: under exactly-once, table recovery reads changelogs to their last stable offset (Faust took
@@ -30,9 +31,10 @@ from typing import Any, Literal
 
 from faust.types import TP
 
+from streams.compat.acks import withhold
 from streams.compat.metadata import install_metadata_refresh
 from streams.compat.recovery import install_committed_highwaters
-from streams.compat.seeks import ResumeHooks, SeekGuard
+from streams.compat.seeks import ResumeAfter, ResumeHooks, ResumePoint, SeekGuard
 from streams.compat.tables import forget_partitions
 from streams.compat.tansu import install_tansu_workarounds
 from streams.compat.transactions import TaskTransactions, install_task_transactions
@@ -60,6 +62,33 @@ class Compat:
             await self.transactions.settled(tps)
         elif self.app is not None:
             await self.app.producer.flush()
+
+    async def rewind(self, tps: Iterable[TP]) -> dict[TP, ResumePoint]:
+        """Put `tps` back where their resume hooks say (back as well as forward); {} before the consumer
+        exists. A hook's error propagates (nothing sought): the caller retries."""
+        if self.guard is None:
+            return {}
+        return await self.guard.rewind(self.app.consumer, tps)
+
+    def stale(self, message: Any) -> bool:
+        """A record fetched before its partition's latest rewind (drop it: it is read again)."""
+        return self.guard is not None and self.guard.stale(message)
+
+    def withhold_unapplied(self, messages: Iterable[Any], points: dict[TP, ResumePoint]) -> int:
+        """Withhold the acks of the records at or past their partition's resume point (not applied); the
+        others (applied before the failure) are acked as usual. A partition without a point: all of them."""
+        if self.guard is None:
+            return 0
+        unapplied = [m for m in messages if not _applied(m, points.get(m.tp))]
+        return withhold(self.app.consumer, unapplied)
+
+
+def _applied(message: Any, point: ResumePoint | None) -> bool:
+    if point is None:
+        return False
+    if isinstance(point, ResumeAfter):
+        return bool(message.offset <= point.offset)
+    return bool(message.offset < point.offset)
 
 
 def install(app: Any, *, broker_kind: BrokerKind, bootstrap: str, fetch_max_wait_ms: int) -> Compat:

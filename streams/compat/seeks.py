@@ -25,6 +25,12 @@ With the guard, a resume needs no slack: to continue after the last applied offs
 `ResumeAfter(A)`: the partition is sought to A itself (a data record, never a transaction marker) and the
 first record the agent sees of it is A, which it skips as applied. A log that no longer holds A (retention)
 resumes at its start: the guard logs it.
+
+A *rewind* (`SeekGuard.rewind`) is the same seek in the middle of an assignment: an agent whose batch
+failed at a side-effect boundary puts its partitions back where its stored state says (the hooks' points),
+seeking back as well as forward. Records already handed to Faust before the seek are then *stale*: the
+agent drops them (`stale`) until the first record fetched after the seek arrives (a topic's channel keeps
+the fetch order, so every record before that one was fetched before the seek).
 """
 
 from __future__ import annotations
@@ -106,6 +112,10 @@ class SeekGuard:
         self._expect: dict[Any, ResumePoint] = {}  # sought by a hook: where its first record should be
         self._held: set[Any] = set()  # assigned partitions of hooked topics not sought by their hook yet
         self._seek_lock = asyncio.Lock()
+        # Rewound partitions: the first record fetched after the rewind's seek (None: none yet), and where
+        # the rewind put them (what a stale record's offset is compared with: applied, or not).
+        self._first_after: dict[Any, Any] = {}
+        self.rewound_to: dict[Any, ResumePoint] = {}
         self.dropped = 0  # records not handed to Faust's fetch loop (held, or fetched before a seek)
         self.reseeks = 0  # partitions sought again because a seek raced a fetch
 
@@ -139,6 +149,8 @@ class SeekGuard:
                         self._fresh.discard(tp)
                         read_offsets[tp] = message.offset  # a record in flight may have moved it past
                         self._arrived(tp, message.offset)
+                        if tp in self._first_after:
+                            self._first_after[tp] = message
                     yield tp, message
 
         async def guarded_perform_seek() -> None:
@@ -190,6 +202,46 @@ class SeekGuard:
                 extra={"topic": tp.topic, "partition": tp.partition, "offset": point.offset},
             )
 
+    async def rewind(self, consumer: Any, tps: Iterable[TP]) -> dict[TP, ResumePoint]:
+        """Seek each of `tps` still assigned back (or forward) to where its hook says it resumes, as at an
+        assignment; a partition no hook answers for goes back to the group's committed offset. Returns the
+        points; the hooks' errors (a database down) propagate, with nothing sought."""
+        async with self._seek_lock:
+            assigned = set(consumer.assignment())
+            tps = [tp for tp in tps if tp in assigned]
+            committed: dict[TP, int | None] = {tp: consumer._committed_offset.get(tp) for tp in tps}
+            points = await self.hooks.resume_points(tps, committed)
+            done: dict[TP, ResumePoint] = {}
+            for tp in tps:
+                point = points.get(tp) or ResumeAt(committed.get(tp) or 0)
+                self._first_after[tp] = None
+                self.rewound_to[tp] = point
+                await consumer.seek(tp, point.offset)
+                self._expect[tp] = point
+                done[tp] = point
+                log.warning(
+                    "partition rewound: resumes %s %d",
+                    "after" if isinstance(point, ResumeAfter) else "at",
+                    point.offset,
+                    extra={"topic": tp.topic, "partition": tp.partition, "offset": point.offset},
+                )
+            return done
+
+    def stale(self, message: Any) -> bool:
+        """Whether a record reaching an agent was fetched before its partition's latest rewind."""
+        if not self._first_after:
+            return False
+        tp = TP(message.topic, message.partition)
+        if tp not in self._first_after:
+            return False
+        first = self._first_after[tp]
+        if first is None:
+            return True
+        if first is message:
+            del self._first_after[tp]
+            return False
+        return True
+
     # -- the guard's rules, without a consumer (unit-tested) ------------------------------------------
 
     def hold(self, partitions: Iterable[TP]) -> None:
@@ -206,6 +258,8 @@ class SeekGuard:
             self._fresh.discard(tp)
             self._expect.pop(tp, None)
             self._target.pop(tp, None)
+            self._first_after.pop(tp, None)
+            self.rewound_to.pop(tp, None)
 
     def sought(self, tp: TP, offset: int | None) -> None:
         """A seek of `tp` to `offset` (None: the seek left it where it was) starts a new generation."""

@@ -58,12 +58,20 @@ class Producer:
         return fut
 
 
+class Consumer:
+    """A consumer assigned nothing (no partition to rewind)."""
+
+    def assignment(self) -> set[Any]:
+        return set()
+
+
 class App:
-    """What dead-letter sends reach of an app: its producer and sensors."""
+    """What dead-letter sends and rewinds reach of an app: its producer, sensors and consumer."""
 
     def __init__(self) -> None:
         self.producer = Producer()
         self.sensors = Sensors()
+        self.consumer = Consumer()
 
     async def maybe_start_producer(self) -> Producer:
         return self.producer
@@ -76,14 +84,16 @@ class Topic:
         self.name = name
         self.app = app
         self.sent: list[tuple[bytes | None, bytes, int | None]] = []
+        self.headers: list[Any] = []
 
     def get_topic_name(self) -> str:
         return self.name
 
     async def send(
-        self, *, key: bytes | None, value: bytes, partition: int | None = None
+        self, *, key: bytes | None, value: bytes, partition: int | None = None, headers: Any = None
     ) -> asyncio.Future[Any]:
         self.sent.append((key, value, partition))
+        self.headers.append(headers)
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         fut.set_result(None)
         return fut

@@ -164,7 +164,9 @@ class FakeSink:
         return dict(self.stored)
 
 
-async def test_the_orders_partition_resumes_at_the_sinks_offset_only_when_it_is_ahead() -> None:
+async def test_the_orders_partitions_resume_at_the_sinks_offsets_back_as_well_as_forward() -> None:
+    """The sink's stored offsets are where consumption resumes: ahead of the committed offset (committed on
+    an interval), or behind it (records acknowledged but never applied: issue 16, item 1)."""
     from agents.execution import ExecutionRunner
 
     s = settings().model_copy(update={"database_url": "postgresql://unused"})
@@ -172,7 +174,8 @@ async def test_the_orders_partition_resumes_at_the_sinks_offset_only_when_it_is_
     runner.sink = FakeSink({0: 12, 1: 3})  # type: ignore[assignment]  # started: no pool is opened
     orders0, orders1 = TP("orders", 0), TP("orders", 1)
     points = await runner.resume_points([orders0, orders1], {orders0: 5, orders1: 7})
-    assert points == {orders0: ResumeAt(12)}  # partition 1 stays at the committed 7
+    assert points == {orders0: ResumeAt(12), orders1: ResumeAt(3)}  # 1 goes back from the committed 7
+    assert await runner.resume_points([TP("orders", 2)], {TP("orders", 2): 4}) == {}  # never applied
     assert await runner.balance_check() == {
         "available": False,
         "reason": "no local chain here (PAPER_CHAIN off, or not started)",

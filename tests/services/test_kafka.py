@@ -329,3 +329,33 @@ def test_the_stack_starts_kafka_by_default(stack: Stack) -> None:
     require_kafka()
     assert stack.broker is not None and stack.broker.kind == "kafka"
     assert stack.broker.summary.startswith("broker: Apache Kafka")
+
+
+def test_a_data_dir_lock_let_go_of_soon_after_a_kill_is_waited_for_not_refused(tmp_path: Path) -> None:
+    """A SIGKILLed JVM is a zombie before its threads release the lock: a restart then waits for it."""
+    from services.kafka.server import _held_beyond
+
+    (tmp_path / ".lock").touch()
+    script = (
+        "import fcntl, os, sys, time\n"
+        "fd = os.open(sys.argv[1], os.O_RDWR); fcntl.lockf(fd, fcntl.LOCK_EX)\n"
+        "print('held', flush=True); time.sleep(float(sys.argv[2]))\n"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", script, str(tmp_path / ".lock"), "0.5"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        assert _held_beyond(tmp_path, 0.0)  # held now
+        assert not _held_beyond(tmp_path, 10.0)  # let go of within the wait
+    finally:
+        holder.wait()
+    long = subprocess.Popen(
+        [sys.executable, "-c", script, str(tmp_path / ".lock"), "30"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert long.stdout is not None and long.stdout.readline().strip() == "held"
+        assert _held_beyond(tmp_path, 0.3)  # a live broker's: still refused
+    finally:
+        long.kill()
+        long.wait()

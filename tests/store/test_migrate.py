@@ -33,6 +33,7 @@ TABLES = {
     "broker_identity",  # 0008: the broker the offsets and checkpoints belong to
     "wallet_roles",  # 0009: web API roles
     "audit_log",  # 0009: append-only record of state changes
+    "risk_owners",  # 0010: the owner epoch of each risk state (fencing)
 }
 ALL = [m.name for m in load_migrations()]
 

@@ -1,0 +1,36 @@
+"""Fixtures of the runners' tests that need a database: a fresh migrated one per test."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+
+from store.db import create_pool
+from store.migrate import migrate
+
+
+@pytest.fixture
+async def migrated_url(database_url: str) -> AsyncIterator[str]:
+    name = f"test_{uuid.uuid4().hex}"
+    admin = await asyncpg.connect(database_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        url = urlunsplit(urlsplit(database_url)._replace(path=f"/{name}"))
+        await migrate(url)
+        yield url
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def migrated_pool(migrated_url: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(migrated_url)
+    try:
+        yield pool
+    finally:
+        await pool.close()
