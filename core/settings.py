@@ -34,7 +34,9 @@ _URL_SCHEMES = {
 }
 
 
-class Settings(BaseSettings, RiskLimitSettings, RecoverySettings, WebServerSettings, WebAuthSettings, NotifySettings):
+class Settings(
+    BaseSettings, RiskLimitSettings, RecoverySettings, WebServerSettings, WebAuthSettings, NotifySettings
+):
     """All knobs of the bot. Units are in the names; invariants are checked here, at start-up."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
