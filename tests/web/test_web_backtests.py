@@ -6,10 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import pytest
 from solders.keypair import Keypair
 
@@ -93,3 +99,38 @@ async def test_a_failed_backtest_says_why_and_a_viewer_may_not_start_one(
         assert (await client.post("/api/v1/backtests", json={}, headers=as_viewer)).status_code == 403
         bad = await client.post("/api/v1/backtests", json={"seed": -1}, headers=headers)
         assert bad.status_code == 400
+
+
+HOLDER = """
+import asyncio, sys
+from pathlib import Path
+from web.api.backtest_jobs import BacktestJobs
+
+async def main():
+    jobs = BacktestJobs(Path(sys.argv[1]))
+    jobs.start(1, {})
+    await asyncio.sleep(120)
+
+asyncio.run(main())
+"""
+
+
+def test_a_backtest_dies_with_an_api_killed_outright(tmp_path: Path) -> None:
+    """The fault: the API process is SIGKILLed mid-backtest (no shutdown runs); its child goes too."""
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(tmp_path / "reports")])
+    try:
+        deadline = time.monotonic() + 30
+        children: list[psutil.Process] = []
+        while not children:
+            assert time.monotonic() < deadline, "the backtest child never started"
+            children = psutil.Process(holder.pid).children()
+            time.sleep(0.1)
+        child = children[0]
+        assert "backtest" in " ".join(child.cmdline())
+        os.kill(holder.pid, signal.SIGKILL)
+        holder.wait()
+        _gone, alive = psutil.wait_procs([child], timeout=10)
+        assert not alive, f"backtest child {child.pid} outlived the API"
+    finally:
+        if holder.poll() is None:
+            holder.kill()

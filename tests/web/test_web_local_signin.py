@@ -211,6 +211,7 @@ async def test_local_sign_in_is_off_outside_development_or_off_loopback(
     assert not local_sign_in_enabled(local_settings.model_copy(update={"web_host": "0.0.0.0"}))
     cert = local_settings.model_copy(update={"web_tls_cert": tmp_path / "c.pem"})
     assert not local_sign_in_enabled(cert)
+    assert not local_sign_in_enabled(local_settings.model_copy(update={"web_domain": "bot.example"}))
     off = local_settings.model_copy(update={"web_host": "0.0.0.0"})
     async with served(off) as base, httpx.AsyncClient(base_url=base) as client:
         assert (await client.get("/api/v1/auth/local")).json() == {"available": False, "wallet": None}

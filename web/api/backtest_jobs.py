@@ -13,12 +13,15 @@ import json
 import logging
 import os
 import re
+import signal
 import sys
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from services.process import die_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +107,7 @@ class BacktestJobs:
         proc = await asyncio.create_subprocess_exec(
             *argv, "--html", str(html), env=env,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            preexec_fn=die_with_parent(signal.SIGKILL),  # an API killed outright leaves no backtest behind
         )  # fmt: skip
         try:
             out, err = await asyncio.wait_for(proc.communicate(), TIMEOUT_S)

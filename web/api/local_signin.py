@@ -2,7 +2,8 @@
 development owner key (`wallet.dev_key`), so a first run needs no browser wallet.
 
 Who may use it (all of it, on every request, docs/security.md "Local sign-in"):
-- the settings say development, no TLS certificate is configured and the API binds a loopback address;
+- the settings say development, no TLS certificate nor WEB_DOMAIN is configured, and the API binds a
+  loopback address;
 - the TCP peer is a loopback address and the Host header a loopback name (127.0.0.1, localhost, [::1]),
   so a page from another site reached through DNS rebinding (Host: its own name) is refused;
 - an Origin, when the browser sends one, names that same host (a cross-site form post is refused);
@@ -51,10 +52,12 @@ def is_loopback_name(host: str) -> bool:
 
 
 def local_sign_in_enabled(settings: Settings) -> bool:
-    """Development, no TLS certificate, and a loopback bind: never on a server others can reach."""
+    """Development, no TLS certificate, no WEB_DOMAIN and a loopback bind: never on a server others can
+    reach, nor on one configured for a domain."""
     return (
         settings.environment == "development"
         and settings.web_tls_cert is None
+        and settings.web_domain is None
         and is_loopback_name(settings.web_host)
     )
 
