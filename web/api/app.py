@@ -110,16 +110,13 @@ def create_app(
                 publisher=publisher,
             )
             await bootstrap_owner(pool, settings.owner_wallet)
-            app.state.api.local = await local_owner(settings, pool)
-            app.state.api.backtests = BacktestJobs(settings.data_dir / "reports")
+            await open_dashboard_extras(app.state.api, settings)
             await ensure_topics(settings)
             if live_bridge:
                 tasks.extend(start_bridge(bridge, redis, settings.broker_url))
             yield
         finally:
-            api = getattr(app.state, "api", None)
-            if api is not None and api.backtests is not None:
-                await api.backtests.stop()
+            await close_dashboard_extras(getattr(app.state, "api", None))
             for task in tasks:
                 task.cancel()
             for task in tasks:
@@ -162,6 +159,18 @@ def authenticator(
         return await role_of(pool, wallet)
 
     return Authenticator(redis, key=key, roles=roles, chain_id=settings.web_chain_id, config=lifetimes)
+
+
+async def open_dashboard_extras(api: ApiState, settings: Settings) -> None:
+    """The local sign-in (where it may be on) and the backtests run from the page."""
+    api.local = await local_owner(settings, api.pool)
+    api.backtests = BacktestJobs(settings.data_dir / "reports")
+
+
+async def close_dashboard_extras(api: ApiState | None) -> None:
+    """A backtest still running is stopped with the API (its child killed)."""
+    if api is not None and api.backtests is not None:
+        await api.backtests.stop()
 
 
 async def local_owner(settings: Settings, pool: asyncpg.Pool) -> LocalSigner | None:
