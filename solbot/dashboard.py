@@ -36,8 +36,11 @@ class Dashboard:
 
 def dashboard_port(settings: Settings) -> int:
     """WEB_PORT when nothing listens there (a `solbot web` of its own may), else any free port."""
-    if settings.web_port and bindable(settings.web_host, settings.web_port):
-        return settings.web_port
+    try:
+        if settings.web_port and bindable(settings.web_host, settings.web_port):
+            return settings.web_port
+    except OSError:  # WEB_HOST not an address of this machine: uvicorn will say so in the log
+        pass
     return free_port()
 
 
@@ -87,7 +90,11 @@ async def wait_ready(dashboard: Dashboard, host: str, timeout_s: float = READY_S
 
 async def serve_dashboard(settings: Settings, stack: Stack, out: Any) -> Dashboard | None:
     """Start the dashboard and print its URL in one line; a warning line instead when it fails."""
-    dashboard = start_dashboard(settings, stack)
+    try:
+        dashboard = start_dashboard(settings, stack)
+    except ServiceError as exc:
+        print(f"solbot: warning: no dashboard: {exc}", file=out, flush=True)
+        return None
     try:
         await wait_ready(dashboard, settings.web_host)
     except ServiceError as exc:
