@@ -122,7 +122,9 @@ async def test_first_hour(tmp_path: Path) -> None:
             await page.send("Page.navigate", url=url)
 
             # One click: the local sign-in as the development owner key.
-            await page.wait_for("!document.getElementById('local-sign-in').hidden", 30)
+            # Page.navigate answers before the document is there: poll with expressions that hold on
+            # any document (about:blank included).
+            await page.wait_for("(n => !!n && !n.hidden)(document.getElementById('local-sign-in'))", 30)
             await page.screenshot(tmp_path / "1-signed-out.png", width=1440)
             await click(page, "#sign-in-local")
             shown = await page.wait_for("document.getElementById('wallet-address').title", 30)

@@ -8,6 +8,7 @@
 // (POST /auth/local/session) and to sign each trading request with it (POST /auth/local/sign); see
 // docs/dashboard.md and docs/security.md.
 
+import { createAccess } from "/static/access.js";
 import { createBacktests } from "/static/backtests.js";
 import { createControls } from "/static/controls.js";
 import { createHistory } from "/static/history.js";
@@ -294,7 +295,7 @@ async function start() {
   initChart();
   const pairs = await request("GET", "system/trading").then(({ data }) => data.pairs).catch(() => []);
   await Promise.allSettled([loadMarket(), loadPortfolio(), loadFills(), loadStrategies(), loadAlerts(), loadStatus(),
-    controls.start(pairs), tradeHistory.start(pairs), backtests.start(), roles.start()]);
+    controls.start(pairs), tradeHistory.start(pairs), backtests.start(), roles.start(), access.start()]);
   connectWs();
   state.timers.push(setInterval(loadPortfolio, 10000), setInterval(loadStatus, 15000));
 }
@@ -779,7 +780,9 @@ const controls = createControls(ctx);
 const tradeHistory = createHistory(ctx);
 const backtests = createBacktests(ctx);
 const roles = createRoles(ctx);
+const access = createAccess(ctx);
 for (const part of [controls, tradeHistory, backtests, roles]) part.mount();
+access.mount(signOut);
 $("sign-in-local").addEventListener("click", signInLocally);
 
 $("sign-in").addEventListener("click", signIn);
