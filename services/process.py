@@ -16,7 +16,7 @@ from core.errors import ServiceError
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent(death_signal: int = signal.SIGTERM) -> Callable[[], None]:
+def die_with_parent(death_signal: int = signal.SIGTERM) -> Callable[[], None]:
     """What runs in the child before exec: ask the kernel to signal us when our parent exits."""
 
     def prepare() -> None:
@@ -61,7 +61,7 @@ def spawn(
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            preexec_fn=None if detached else _die_with_parent(death_signal),
+            preexec_fn=None if detached else die_with_parent(death_signal),
             start_new_session=detached,
             user=user,
             group=user,

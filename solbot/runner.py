@@ -1,4 +1,5 @@
-"""`solbot run`: the whole bot on one machine — stack, topics, schema, workers, market, progress, summary.
+"""`solbot run`: the whole bot on one machine — stack, topics, schema, workers, dashboard, market, progress,
+summary.
 
 Everything it starts it stops: the stack's servers and the workers are children that die with this
 process (PR_SET_PDEATHSIG), and a normal stop (duration reached, Ctrl-C, an error) stops them in order.
@@ -26,6 +27,7 @@ from core.settings import Settings
 from models.checkpoint_seal import KEY_FILE as CHECKPOINT_KEY_FILE
 from services.process import free_port, spawn, terminate
 from services.stack import Stack
+from solbot.dashboard import Dashboard, serve_dashboard
 from solbot.monitor import TopicMonitor
 from solbot.run_status import (
     RunStatus,
@@ -157,6 +159,7 @@ async def run(
     started: list[Worker] = []
     monitor: TopicMonitor | None = None
     feed: asyncio.Task[int] | None = None
+    dashboard: Dashboard | None = None
     summary: dict[str, Any] = {}
     stop = stop or asyncio.Event()
     try:
@@ -184,6 +187,7 @@ async def run(
                 file=out,
                 flush=True,
             )
+        dashboard = await serve_dashboard(settings, stack, out)
         sent = [0]
         feed = asyncio.create_task(
             run_feed(
@@ -205,6 +209,8 @@ async def run(
                 await feed
         if monitor is not None:
             await monitor.stop()
+        if dashboard is not None:
+            dashboard.stop()
         for w in started:
             terminate(w.proc.pid, timeout_s=15)
         stack.stop()

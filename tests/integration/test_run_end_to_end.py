@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -66,6 +67,8 @@ def test_run_trades_and_leaves_nothing_behind(tmp_path: Path) -> None:
     assert summary["latency_ms"]["p99"] > 0
     assert summary["equity_quote"] > 0
     assert "events=" in res.stdout  # the progress lines
+    # The dashboard was served (its own browser test: tests/web/test_first_hour_browser.py) and stopped.
+    assert re.search(r"^solbot: dashboard http://127\.0\.0\.1:\d+/ ", res.stdout, re.MULTILINE), res.stdout
     assert res.stdout.count("solbot: stopped (duration)") == 1 and summary["stopped_by"] == "duration"
     assert summary["equity_usdc"] == summary["equity_quote"]
     assert summary["pnl_usdc"] == pytest.approx(

@@ -45,8 +45,9 @@ class CdpError(Exception):
 
 
 class Page:
-    def __init__(self, ws: Any) -> None:
+    def __init__(self, ws: Any, devtools_port: int = 0) -> None:
         self._ws = ws
+        self.devtools_port = devtools_port  # the browser's DevTools HTTP port: other tabs are found there
         self._ids = itertools.count(1)
         self._waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self._handlers: dict[str, list[Callable[[dict[str, Any]], None]]] = {}
@@ -154,7 +155,7 @@ async def launch_chromium(
             targets = (await client.get(f"http://127.0.0.1:{port}/json/list")).json()
         url = next(t["webSocketDebuggerUrl"] for t in targets if t.get("type") == "page")
         ws = await websockets.connect(url, max_size=64 * 1024 * 1024)
-        page = Page(ws)
+        page = Page(ws, port)
         await page.send(
             "Emulation.setDeviceMetricsOverride",
             width=width,
@@ -174,6 +175,34 @@ async def launch_chromium(
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
             await proc.wait()
+
+
+@asynccontextmanager
+async def attach_tab(page: Page, url_part: str, timeout_s: float = 30.0) -> AsyncIterator[Page]:
+    """Another tab of `page`'s browser (one the page opened), found by a part of its URL."""
+    deadline = time.monotonic() + timeout_s
+    url = None
+    async with httpx.AsyncClient() as client:
+        while url is None:
+            targets = (await client.get(f"http://127.0.0.1:{page.devtools_port}/json/list")).json()
+            url = next(
+                (
+                    t["webSocketDebuggerUrl"]
+                    for t in targets
+                    if t.get("type") == "page" and url_part in t.get("url", "")
+                ),
+                None,
+            )
+            if url is None:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"no tab opened at {url_part}: {[t.get('url') for t in targets]}")
+                await asyncio.sleep(0.25)
+    ws = await websockets.connect(url, max_size=64 * 1024 * 1024)
+    tab = Page(ws, page.devtools_port)
+    try:
+        yield tab
+    finally:
+        await tab.close()
 
 
 def _read_if_exists(path: Path) -> str:

@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -66,9 +67,15 @@ def owner() -> Keypair:
 
 @pytest.fixture
 def web_settings(
-    web_database_url: str, redis_url: str, broker_url: str, owner: Keypair, web_redis: aioredis.Redis
+    web_database_url: str,
+    redis_url: str,
+    broker_url: str,
+    owner: Keypair,
+    web_redis: aioredis.Redis,
+    tmp_path: Path,
 ) -> Settings:
     return load_settings(
+        data_dir=tmp_path / "data",  # backtest reports and keys of a test stay in its tmp dir
         database_url=web_database_url,
         redis_url=_with_path(redis_url, f"/{WEB_REDIS_DB}"),
         broker_url=broker_url,

@@ -21,21 +21,26 @@ from redis.exceptions import RedisError
 from core.errors import ConfigError, ServiceError
 from core.settings import Settings
 from store.db import create_pool
-from store.roles import grant_first_owner, role_of
+from store.roles import grant_first_owner, grant_role, role_of
 from streams.broker import bootstrap_of, create_topics
 from streams.broker_auth import broker_auth
+from wallet import dev_key
+from web.api.backtest_jobs import BacktestJobs
 from web.api.deps import ApiState
 from web.api.docs import mount_docs
 from web.api.errors import ErrorResponse, install_error_handlers
 from web.api.guards import BodyLimit, EdgeRateLimit, SecurityHeaders
 from web.api.live import poll_redis, pump_topics
+from web.api.local_signin import LocalSigner, local_sign_in_enabled
 from web.api.publisher import Publisher
 from web.api.ratelimit import Limit, RateLimiter
 from web.api.request_signing import RequestVerifier
 from web.api.routes import (
     alerts,
     auth,
+    backtests,
     control,
+    local,
     market_data,
     metrics,
     portfolio,
@@ -106,11 +111,13 @@ def create_app(
                 publisher=publisher,
             )
             await bootstrap_owner(pool, settings.owner_wallet)
+            await open_dashboard_extras(app.state.api, settings)
             await ensure_topics(settings)
             if live_bridge:
                 tasks.extend(start_bridge(bridge, redis, settings.broker_url))
             yield
         finally:
+            await close_dashboard_extras(getattr(app.state, "api", None))
             for task in tasks:
                 task.cancel()
             for task in tasks:
@@ -155,6 +162,37 @@ def authenticator(
     return Authenticator(redis, key=key, roles=roles, chain_id=settings.web_chain_id, config=lifetimes)
 
 
+async def open_dashboard_extras(api: ApiState, settings: Settings) -> None:
+    """The local sign-in (where it may be on) and the backtests run from the page."""
+    api.local = await local_owner(settings, api.pool)
+    api.backtests = BacktestJobs(settings.data_dir / "reports")
+
+
+async def close_dashboard_extras(api: ApiState | None) -> None:
+    """A backtest still running is stopped with the API (its child killed)."""
+    if api is not None and api.backtests is not None:
+        await api.backtests.stop()
+
+
+async def local_owner(settings: Settings, pool: asyncpg.Pool) -> LocalSigner | None:
+    """The development key as an owner, for the dashboard's local sign-in, where that may be on
+    (`local_sign_in_enabled`); elsewhere None, and a warning when the key still holds a role."""
+    path = dev_key.dev_key_path(settings.data_dir)
+    if not local_sign_in_enabled(settings):
+        wallet = dev_key.address_if_present(settings.data_dir)
+        if wallet is not None and (role := await role_of(pool, wallet)):
+            log.warning(
+                "the development key %s still holds role %s; local sign-in is off here, so revoke it: "
+                "`solbot roles revoke <its address>`", path, role,
+            )  # fmt: skip
+        return None
+    signer = LocalSigner.for_this_user(await asyncio.to_thread(dev_key.load_or_create, settings.data_dir))
+    if await role_of(pool, signer.wallet) != "owner":
+        await grant_role(pool, signer.wallet, "owner", actor="development-key", source="cli")
+        log.warning("development key %s made an owner for the local sign-in (%s)", signer.wallet, path)
+    return signer
+
+
 async def bootstrap_owner(pool: asyncpg.Pool, owner_wallet: str | None) -> None:
     """A database with no owner yet makes OWNER_WALLET its first owner (audited); once any owner exists
     the setting grants nothing: roles are changed by an owner (API or `solbot roles`)."""
@@ -196,9 +234,23 @@ def start_bridge(bridge: Bridge, redis: aioredis.Redis, broker_url: str | None) 
 def include_routes(app: FastAPI) -> None:
     """The versioned API's routers, the WebSocket, the metrics endpoint and its request timer."""
     api = APIRouter(prefix=API_PREFIX)
-    for module in (auth, portfolio, trades, market_data, system, alerts, control, strategy, roles):
+    modules = (
+        local,
+        auth,
+        portfolio,
+        trades,
+        market_data,
+        system,
+        alerts,
+        control,
+        strategy,
+        roles,
+        backtests,
+    )
+    for module in modules:
         api.include_router(module.router)
     app.include_router(api)
+    app.include_router(backtests.reports)
     app.include_router(ws.router)
     app.include_router(metrics.router)
     app.middleware("http")(metrics.observe_requests)

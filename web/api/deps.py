@@ -12,8 +12,10 @@ from fastapi import Depends, Request, Response
 from redis.exceptions import RedisError
 
 from core.settings import Settings
+from web.api.backtest_jobs import BacktestJobs
 from web.api.errors import ApiError, unauthorized
 from web.api.guards import client_of
+from web.api.local_signin import LocalSigner
 from web.api.publisher import Publisher
 from web.api.ratelimit import RateLimiter
 from web.api.request_signing import (
@@ -45,6 +47,8 @@ class ApiState:
     bridge: Bridge
     signer: RequestVerifier
     publisher: Publisher | None = None  # None when no broker is configured
+    local: LocalSigner | None = None  # the one-click local sign-in (development on loopback only)
+    backtests: BacktestJobs | None = None
 
 
 def get_state(request: Request) -> ApiState:

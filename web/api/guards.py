@@ -33,6 +33,14 @@ CSP = (
 # Swagger UI sets style attributes from its bundle: the docs page alone allows inline styles (still no
 # external origin, and no inline script).
 DOCS_CSP = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
+# A backtest report is one self-contained page with its own <style>: inline styles, and no script at all.
+REPORT_CSP = DOCS_CSP.replace("script-src 'self'", "script-src 'none'")
+
+
+def csp_of(path: str) -> str:
+    if path == "/docs":
+        return DOCS_CSP
+    return REPORT_CSP if path.startswith("/reports/") else CSP
 
 
 async def send_error(
@@ -67,7 +75,7 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        csp = DOCS_CSP if scope["path"] == "/docs" else CSP
+        csp = csp_of(scope["path"])
         extra = [
             (b"content-security-policy", csp.encode()),
             (b"x-content-type-options", b"nosniff"),

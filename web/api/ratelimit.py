@@ -35,6 +35,7 @@ DEFAULT_LIMITS: dict[str, Limit] = {
 # (web/api/guards.py) so a flood of bad tokens is limited like any other.
 ENDPOINT_GROUPS: tuple[tuple[str, str, str], ...] = (
     ("*", "/api/v1/auth/me", "default"),
+    ("*", "/api/v1/auth/local/sign", "default"),  # one per trading click of the local session
     ("*", "/api/v1/auth/", "auth"),
     ("POST", "/api/v1/system/halt", "kill_switch"),
     ("POST", "/api/v1/system/resume", "kill_switch"),
@@ -46,6 +47,7 @@ ENDPOINT_GROUPS: tuple[tuple[str, str, str], ...] = (
     ("*", "/api/v1/", "default"),
     ("*", "/docs", "default"),
     ("*", "/openapi.json", "default"),
+    ("*", "/reports/", "default"),
 )
 
 

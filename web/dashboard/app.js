@@ -4,6 +4,15 @@
 // Trading calls (orders, strategy deploys) carry the wallet's signature over the request as well as the
 // token (X-Solbot-Timestamp/Nonce/Signature, see web/api/request_signing.py); /ws authenticates with the
 // `bearer.<token>` subprotocol, never with the token in its URL.
+// Development on this machine: "Sign in locally" asks the API to sign in as the development owner key
+// (POST /auth/local/session) and to sign each trading request with it (POST /auth/local/sign); see
+// docs/dashboard.md and docs/security.md.
+
+import { createAccess } from "/static/access.js";
+import { createBacktests } from "/static/backtests.js";
+import { createControls } from "/static/controls.js";
+import { createHistory } from "/static/history.js";
+import { createRoles } from "/static/roles.js";
 
 const API = "/api/v1";
 const CHANNELS = ["prices", "orders", "fills", "alerts", "status"]; // orders: owner and trader only
@@ -124,9 +133,9 @@ async function signatureHeaders(method, url, payload) {
   const bodyHash = hex(await crypto.subtle.digest("SHA-256", payload || new Uint8Array()));
   const message = ["solbot signed request v1", `Domain: ${location.host}`, `Method: ${method}`,
     `Path: ${url}`, `Body-SHA256: ${bodyHash}`, `Timestamp: ${timestamp}`, `Nonce: ${nonce}`].join("\n");
-  const signature = await state.signer.sign(new TextEncoder().encode(message));
-  return { "X-Solbot-Timestamp": timestamp, "X-Solbot-Nonce": nonce,
-    "X-Solbot-Signature": base58(new Uint8Array(signature)) };
+  const signature = state.signer.signText ? await state.signer.signText(message)
+    : base58(new Uint8Array(await state.signer.sign(new TextEncoder().encode(message))));
+  return { "X-Solbot-Timestamp": timestamp, "X-Solbot-Nonce": nonce, "X-Solbot-Signature": signature };
 }
 
 async function request(method, path, body, { retry = true, sign = false } = {}) {
@@ -171,7 +180,16 @@ function saveTokens(tokens) {
 
 // ---------- sign-in ----------
 
+// The development key, held by the API: it signs this session's request messages and nothing else.
+function localSigner(wallet) {
+  return {
+    publicKey: wallet,
+    signText: async (message) => (await request("POST", "auth/local/sign", { message })).data.signature,
+  };
+}
+
 async function walletSigner() {
+  if (sessionStorage.getItem("solbot.signer") === "local") return localSigner(state.wallet);
   const test = window.__SOLBOT_TEST_SIGNER__;
   if (test) return { publicKey: String(test.publicKey), sign: (bytes) => test.signMessage(bytes) };
   const provider = (window.phantom && window.phantom.solana) || window.solana;
@@ -208,6 +226,31 @@ async function signIn() {
   }
 }
 
+async function signInLocally() {
+  const button = $("sign-in-local");
+  button.disabled = true;
+  $("signin-error").textContent = "";
+  try {
+    const { data: tokens } = await request("POST", "auth/local/session");
+    saveTokens(tokens);
+    sessionStorage.setItem("solbot.signer", "local");
+    await start();
+  } catch (error) {
+    $("signin-error").textContent = `Local sign-in failed: ${error.message}`;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function offerLocalSignIn() {
+  try {
+    const { data } = await request("GET", "auth/local", undefined, { retry: false });
+    $("local-sign-in").hidden = !data.available;
+  } catch {
+    $("local-sign-in").hidden = true;
+  }
+}
+
 async function logOut() {
   // Ends the session server-side (its tokens and open sockets stop working), then forgets it here.
   if (state.tokens) await request("POST", "auth/logout", undefined, { retry: false }).catch(() => null);
@@ -218,6 +261,9 @@ function signOut(message = "") {
   state.tokens = null;
   state.signer = null;
   sessionStorage.removeItem("solbot.tokens");
+  sessionStorage.removeItem("solbot.signer");
+  backtests.stop();
+  $("controls").hidden = true;
   if (state.ws) { state.ws.onclose = null; state.ws.close(); state.ws = null; }
   state.timers.forEach(clearInterval);
   state.timers = [];
@@ -228,6 +274,7 @@ function signOut(message = "") {
   $("wallet-address").textContent = "";
   $("signin-error").textContent = message;
   setWsStatus("offline");
+  offerLocalSignIn();
 }
 
 async function start() {
@@ -246,7 +293,9 @@ async function start() {
   $("dashboard").hidden = false;
   $("main").focus();
   initChart();
-  await Promise.allSettled([loadMarket(), loadPortfolio(), loadFills(), loadStrategies(), loadAlerts(), loadStatus()]);
+  const pairs = await request("GET", "system/trading").then(({ data }) => data.pairs).catch(() => []);
+  await Promise.allSettled([loadMarket(), loadPortfolio(), loadFills(), loadStrategies(), loadAlerts(), loadStatus(),
+    controls.start(pairs), tradeHistory.start(pairs), backtests.start(), roles.start(), access.start()]);
   connectWs();
   state.timers.push(setInterval(loadPortfolio, 10000), setInterval(loadStatus, 15000));
 }
@@ -285,8 +334,8 @@ function onLive(message) {
   switch (message.type) {
     case "prices": onPrices(message.data, Date.now()); break;
     case "orders": onOrder(message.data); break;
-    case "fills": onFill(message.data); break;
-    case "alerts": addAlert(message.data, true); break;
+    case "fills": onFill(message.data); tradeHistory.refresh(); break;
+    case "alerts": addAlert(message.data, true); controls.loadHalt(); break;
     case "status": $("svc-clients").textContent = `${message.data.clients} live client(s)`; break;
     case "dropped": toast(`Live feed fell behind: ${message.count} update(s) skipped`, "warn"); break;
     default: break;
@@ -726,6 +775,16 @@ async function loadStatus() {
 
 // ---------- boot ----------
 
+const ctx = { $, el, request, toast, setState, state, fmtPrice, fmtNum };
+const controls = createControls(ctx);
+const tradeHistory = createHistory(ctx);
+const backtests = createBacktests(ctx);
+const roles = createRoles(ctx);
+const access = createAccess(ctx);
+for (const part of [controls, tradeHistory, backtests, roles]) part.mount();
+access.mount(signOut);
+$("sign-in-local").addEventListener("click", signInLocally);
+
 $("sign-in").addEventListener("click", signIn);
 $("sign-in-main").addEventListener("click", signIn);
 $("sign-out").addEventListener("click", () => logOut());
@@ -734,4 +793,6 @@ const saved = sessionStorage.getItem("solbot.tokens");
 if (saved) {
   state.tokens = JSON.parse(saved);
   start().catch(() => signOut());
+} else {
+  offerLocalSignIn();
 }

@@ -22,7 +22,7 @@ from redis.exceptions import RedisError
 from core.errors import ServiceError
 from store.alerts import ALERTS_KEY
 from store.latest_prices import PRICES_KEY
-from store.order_gate import set_fast_control
+from store.order_gate import get_fast_control, set_fast_control
 from store.row_counts import count_rows
 from streams.broker import bootstrap_of
 from streams.codec import encode
@@ -102,6 +102,39 @@ async def system_status(
         broker=broker,
         counts=counts,
         websocket_clients=state.bridge.clients,
+    )
+
+
+class TradingState(BaseModel):
+    halted: bool = Field(
+        description="A manual halt is in force on the fast path (breaker halts not included)"
+    )
+    reason: str | None = Field(description="The halt's reason")
+    since_ms: int | None = Field(description="When the current halt or resume was sent")
+    control_id: str | None
+    pairs: list[str] = Field(description="The pairs this bot trades")
+
+
+@router.get(
+    "/trading", response_model=TradingState, summary="Whether trading is halted, and the pairs traded"
+)
+async def trading(
+    redis: RedisDep,
+    settings: SettingsDep,
+    _: Annotated[Principal, Depends(require(Permission.READ_PORTFOLIO))],
+    __: Annotated[None, Depends(rate_limited("default"))],
+) -> TradingState:
+    try:
+        control = await get_fast_control(redis, settings.portfolio)
+    except (OSError, RedisError) as exc:
+        raise ApiError(503, "unavailable", f"halt state unreadable: {type(exc).__name__}") from None
+    halted = control is not None and control.action == "halt"
+    return TradingState(
+        halted=halted,
+        reason=control.reason if halted and control is not None else None,
+        since_ms=control.ts_ms if control is not None else None,
+        control_id=control.id if control is not None else None,
+        pairs=list(settings.pairs),
     )
 
 
