@@ -38,7 +38,7 @@ from core.settings import Settings
 from features.folding import FeatureFolder
 from market.fills import FILLED, INVALID_ORDER, failed_fill
 from market.tokens import USDC, WSOL, initial_wallet
-from models.signals import SignalModels
+from models.signals import SignalModels, price_mark
 from risk.apply import apply_message
 from risk.limits import RiskLimits
 from risk.state import RiskState
@@ -207,8 +207,10 @@ class BacktestEngine:
         if self._last_bucket is not None and bucket != self._last_bucket:
             self._equity.append((self._last_bucket * self.interval_ms, self._last_equity))
         self.ledger.learn(snap.pair, snap.price, snap.pools)
-        for signal in self.models.signals_for(snap):
-            self._counts["signals"] += 1
+        signals = self.models.signals_for(snap)
+        self._counts["signals"] += len(signals)
+        # No strategy acted on it: the snapshot's price still reaches risk, whose stops hold on every price.
+        for signal in signals or [price_mark(snap)]:
             for decision in self._decide(signal):
                 if isinstance(decision, Rejection):
                     self._counts["rejections"] += 1
