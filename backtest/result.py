@@ -13,6 +13,8 @@ from risk.state import RiskState
 from store.execution import _Position as LedgerPosition  # the sink's booking rules, reused as they are
 from streams.records import Allocation, Fill, Order, PoolState
 
+DEAD_LINE = "__dead_line__"  # the topic `read_records` gives a line that is not a record (backtest.recording)
+
 
 @dataclass(slots=True)
 class Ledger:
@@ -107,6 +109,7 @@ class BacktestResult:
     models: dict[str, dict[str, float]]
     rejection_codes: dict[str, int]
     allocations: list[Allocation] = field(default_factory=list)  # the bandit's, one per closed cycle
+    dead_letter_lines: list[tuple[int, str]] = field(default_factory=list)  # the first few: (line, reason)
 
     @property
     def orders(self) -> list[Order]:

@@ -25,7 +25,7 @@ class RiskLimitSettings(BaseModel):
         5.0,
         gt=0.0,
         le=100.0,
-        description="largest position per pair and strategy after a buy (what is held plus the buy), % of equity",
+        description="largest position of a strategy in a pair after a buy (held plus bought), % of equity",
     )
     max_pair_exposure_pct: float = Field(
         10.0, gt=0.0, le=100.0, description="exposure cap per pair, % of equity"

@@ -16,7 +16,17 @@ from risk.limits import RiskLimits
 from risk.rebalance import plan_rebalance
 from risk.state import RiskState, already_applied, mark_applied
 from streams.codec import decode
-from streams.records import PRICE_MARK, Control, Fill, ManualRequest, MintInfo, Order, Rejection, Signal, StrategyParams
+from streams.records import (
+    PRICE_MARK,
+    Control,
+    Fill,
+    ManualRequest,
+    MintInfo,
+    Order,
+    Rejection,
+    Signal,
+    StrategyParams,
+)
 from streams.topics import CONTROL, CONTROL_MANUAL, FILLS, RAW_MINTS, STRATEGY_PARAMS
 
 logger = logging.getLogger(__name__)

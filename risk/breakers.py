@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 
 from risk.codes import DAILY_DRAWDOWN, DRAWDOWN, STALE
-from risk.limits import RiskLimits
 from risk.inventory import drawdown_equity_usdc
+from risk.limits import RiskLimits
 from risk.state import RiskState
 
 logger = logging.getLogger(__name__)

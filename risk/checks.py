@@ -3,10 +3,10 @@
 A check returns None (pass), a `Reject` (the buy is refused with that reason code) or a `Resize` (a cap
 on the buy's size, in USDC). The size caps (position, volatility target, Kelly) bound the position after
 the buy: what the signal's strategy already holds of the pair (its lot at market and its pending buys,
-`BuyContext.held_usdc`) is taken off them, so repeated buys never stack past the cap. The first resize sets the size, a later one only shrinks it (a tie keeps the
-earlier cap), and `min_order` refuses a buy that the binding cap leaves below the minimum order, with that
-cap's code. Checks run only on buys, after the screening every signal gets (`risk.decide`); sells and
-exits are never refused by a limit.
+`BuyContext.held_usdc`) is taken off them, so repeated buys never stack past the cap. The first resize
+sets the size, a later one only shrinks it (a tie keeps the earlier cap), and `min_order` refuses a buy
+that the binding cap leaves below the minimum order, with that cap's code. Checks run only on buys, after
+the screening every signal gets (`risk.decide`); sells and exits are never refused by a limit.
 
 A new limit is two edits: its value, one field of `core.settings.RiskLimitSettings` (the one declaration
 `Settings` and `RiskLimits` inherit: environment key, default and bounds; plus its README row), and one
@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 
 from risk.attribution import lot_of
 from risk.breakers import is_stale
-from risk.inventory import inventory_exposure_usdc
 from risk.codes import (
     DENIED_MINT,
     HALTED,
@@ -47,6 +46,7 @@ from risk.codes import (
     UNSUPPORTED_QUOTE,
     VENUE_HALTED,
 )
+from risk.inventory import inventory_exposure_usdc
 from risk.limits import RiskLimits
 from risk.orders import orders_in_last_minute
 from risk.prices import pair_halt
@@ -342,7 +342,9 @@ def stop_cooled_down(ctx: BuyContext) -> Verdict:
     if since_ms >= wait_ms:
         del ctx.state.stopped[key]  # cooled down: nothing left to remember
         return None
-    detail = f"{signal.strategy} stopped out of {signal.pair} {since_ms / 1000.0:.1f}s ago < {wait_ms / 1000.0:g}s"
+    detail = (
+        f"{signal.strategy} stopped out of {signal.pair} {since_ms / 1000.0:.1f}s ago < {wait_ms / 1000.0:g}s"
+    )
     return Reject(STOP_COOLDOWN, detail)
 
 

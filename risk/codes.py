@@ -60,8 +60,12 @@ STALE_PRICE = "stale_price"  # the pair's price is older than stale_price_s behi
 VENUE_HALTED = "venue_halted"  # the venue's recent fills fail too often
 STRATEGY_DISABLED = "strategy_disabled"  # the signal's strategy is switched off (strategy.params)
 PAIR_HALTED = "pair_halted"  # the pair's price moved more than pair_move_halt_pct within pair_move_window_s
-STOP_COOLDOWN = "stop_cooldown"  # the strategy's position in the pair was stopped out under stop_cooldown_s ago
-OUTLIER_PRICE = "outlier_price"  # the signal's price is held back as an outlier until a next price confirms it
+STOP_COOLDOWN = (
+    "stop_cooldown"  # the strategy's position in the pair was stopped out under stop_cooldown_s ago
+)
+OUTLIER_PRICE = (
+    "outlier_price"  # the signal's price is held back as an outlier until a next price confirms it
+)
 # Rejections that come from no pre-trade check: the screening of every signal (both directions), the
 # sell path, and the pricing of a buy's route. The checks' own codes are added in `risk.checks`.
 SCREENING_CODES = (

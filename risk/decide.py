@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from risk.attribution import lot_of
 from risk.checks import PRE_TRADE_CHECKS, BuyContext, Check, run_checks
 from risk.codes import (
     BAD_SIGNAL,
@@ -26,7 +27,6 @@ from risk.codes import (
     RESIZED,
     SLIPPAGE,
 )
-from risk.attribution import lot_of
 from risk.limits import RiskLimits
 from risk.observe import learn
 from risk.orders import new_order, reject, sell_pending, sellable

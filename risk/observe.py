@@ -7,8 +7,8 @@ from collections.abc import Iterable
 
 from risk.breakers import advance_clock, check_drawdown
 from risk.codes import DRAWDOWN
-from risk.limits import RiskLimits
 from risk.inventory import drawdown_equity_usdc
+from risk.limits import RiskLimits
 from risk.prices import accept_price, record_move
 from risk.state import PairInfo, RiskState
 from streams.records import PoolState

@@ -55,8 +55,8 @@ def record_move(state: RiskState, pair: str, price: float, ts_ms: int, limits: R
     move = ratio_move_pct(lo, hi)
     if move > limits.pair_move_halt_pct:
         reason = (
-            f"{pair} moved {move:.1f}% within {limits.pair_move_window_s:g}s > {limits.pair_move_halt_pct:g}% "
-            f"(low {lo:.6g}, high {hi:.6g})"
+            f"{pair} moved {move:.1f}% within {limits.pair_move_window_s:g}s > "
+            f"{limits.pair_move_halt_pct:g}% (low {lo:.6g}, high {hi:.6g})"
         )
         state.pair_halts[pair] = [ts_ms + round(limits.pair_move_halt_s * 1000.0), reason]
     else:

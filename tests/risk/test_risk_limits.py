@@ -160,7 +160,9 @@ def test_stale_pair_and_all_pairs_stale_halt() -> None:
         LIMITS,
     )
     assert state.halted and rr.STALE in state.halts
-    approve(state, signal("JUP/USDC", 1.0, sid="e", ts_ms=100_500, strategy="other"))  # a fresh price clears it
+    approve(
+        state, signal("JUP/USDC", 1.0, sid="e", ts_ms=100_500, strategy="other")
+    )  # a fresh price clears it
     assert not state.halted
 
 

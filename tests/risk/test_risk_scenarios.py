@@ -26,7 +26,14 @@ def step(
     every order at once."""
     pools = pools if pools is not None else [pool(pair, price)]
     sig = signal(
-        pair, price, direction, sid=f"{pair}@{ts}", ts_ms=ts, confidence=confidence, pools=pools, strategy=strategy
+        pair,
+        price,
+        direction,
+        sid=f"{pair}@{ts}",
+        ts_ms=ts,
+        confidence=confidence,
+        pools=pools,
+        strategy=strategy,
     )
     out_exits = rr.exits(state, pair, price, ts, pools, limits, now_ms=ts)
     decision = rr.decide(state, sig, limits, now_ms=ts)
@@ -78,7 +85,13 @@ def test_liquidity_drained_from_a_pool_stops_buys_there_not_exits() -> None:
     codes = []
     for k, depth in enumerate([200_000.0, 50_000.0, 24_000.0, 5_000.0], start=1):
         _, decision = step(  # each buy another strategy's: one strategy's position is full after one
-            state, limits, "JUP/USDC", 1.0, 1_000 + 1_000 * k, pools=[pool("JUP/USDC", 1.0, depth)], strategy=f"s{k}"
+            state,
+            limits,
+            "JUP/USDC",
+            1.0,
+            1_000 + 1_000 * k,
+            pools=[pool("JUP/USDC", 1.0, depth)],
+            strategy=f"s{k}",
         )
         codes.append(rr.reason_code(decision.reason))
     assert codes == [rr.ENTRY, rr.ENTRY, rr.LOW_LIQUIDITY, rr.LOW_LIQUIDITY]
