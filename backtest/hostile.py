@@ -186,7 +186,7 @@ def build(
 
 def write_lines(path: Path, lines: Iterable[Line]) -> None:
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "wb") as fh:  # type: ignore[operator]
+    with opener(path, "wb") as fh:
         for line in lines:
             fh.write(line + b"\n")
 
