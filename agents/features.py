@@ -20,6 +20,7 @@ from streams.compat.dead_letters import send_dead_letters
 from streams.compat.tables import FaustTable
 from streams.compat.transactions import outputs_of
 from streams.records import PROGRESS_KEY
+from streams.validate import PoolContinuity
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,7 @@ class FeaturesRunner:
     def __init__(self, ctx: WorkerContext) -> None:
         self.ctx = ctx
         self.progress = ProgressMarks(ctx.settings.features_progress_ms)
+        self.pools = PoolContinuity()  # each pool's previous reserves (this process's memory)
         tables = ctx.tables
         raw = self.raw_topic = ctx.topics.raw_swaps_topic.get_topic_name()
         self._bars_1s = FaustTable(tables.pair_to_bar_1s, raw)
@@ -56,7 +58,10 @@ class FeaturesRunner:
             state_table=self._states,
             snapshot_interval_ms=self.ctx.settings.snapshot_interval_ms,
         )
-        batch = fold_batch(folder, self.progress, [e.message for e in events])
+        skew_ms = round(self.ctx.settings.max_event_skew_s * 1000)
+        batch = fold_batch(
+            folder, self.progress, [e.message for e in events], pools=self.pools, skew_ms=skew_ms
+        )
         features_topic = self.ctx.topics.features_topic
         # Snapshots go to the producer before the state that says they were taken: a crash in between
         # then re-emits a snapshot (same id: the model agent scores it once) instead of losing it.

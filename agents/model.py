@@ -26,7 +26,7 @@ from core.errors import DecodeError, ServiceError, TransactionLost
 from models.checkpoint_seal import CheckpointSealer
 from models.checkpoints import dump_partition, load_partition, save_partition
 from models.drift import DriftEvent
-from models.signals import SignalModels
+from models.signals import SignalModels, price_mark
 from store.strategy_params import read_strategy_params
 from streams.codec import decode, encode
 from streams.compat.consumer import assignment
@@ -197,6 +197,8 @@ class ModelRunner:
                 continue  # a re-emitted snapshot, or one a restored model already scored
             scored += 1
             signals, allocation = self.models.step(snapshot)
+            if not signals:
+                signals = [price_mark(snapshot)]  # risk checks a held pair's stops on every price
             with outputs_of(TP(self.features_topic, held.partition)):  # the snapshot's input task
                 await self.publish_until_sent(snapshot, signals, allocation, held, broker_ms)
         return scored

@@ -32,13 +32,13 @@ from typing import Any
 import numpy as np
 
 from backtest.memory_tables import feature_tables
-from backtest.result import BacktestResult, Ledger, TradeRecord
+from backtest.result import DEAD_LINE, BacktestResult, Ledger, TradeRecord
 from core.errors import DecodeError, VenueRejected
 from core.settings import Settings
 from features.folding import FeatureFolder
 from market.fills import FILLED, INVALID_ORDER, failed_fill
 from market.tokens import USDC, WSOL, initial_wallet
-from models.signals import SignalModels
+from models.signals import SignalModels, price_mark
 from risk.apply import apply_message
 from risk.limits import RiskLimits
 from risk.state import RiskState
@@ -55,12 +55,13 @@ from streams.records import (
     Signal,
 )
 from streams.topics import FILLS, RAW_LAUNCHES, RAW_SWAPS, SIGNALS
-from streams.validate import check_launch, check_swap
+from streams.validate import PoolContinuity, check_event_time, check_launch, check_swap
 from venues.paper.execution import PaperVenue
 
 # Event time between two looks at the merge: the live agent looks once per batch, ~10 ms; per swap is waste.
 MERGE_CHECK_MS = 5
 PROGRESS_KEY_TEXT = PROGRESS_KEY.decode()  # how a recording writes the key of a progress record
+DEAD_LINES_KEPT = 20  # dead letters whose line and reason the result lists (all are counted)
 EXIT_KINDS_STRATEGY = "risk"  # orders risk emits on its own (stop loss, breaker) are attributed here
 
 
@@ -97,6 +98,15 @@ class BacktestEngine:
         self._fill_offset = -1
         self._strategy_of_signal: dict[str, str] = {}
         self.launches: dict[str, Launch] = {}
+        self.pool_continuity = PoolContinuity()
+        self.dead_letters = 0
+        self.dead_letter_lines: list[tuple[int, str]] = []  # the first DEAD_LINES_KEPT: (line, reason)
+
+    def _dead(self, rec: dict[str, Any], reason: str) -> None:
+        """A record that does not decode or validate: counted, and its line kept (the first few)."""
+        self.dead_letters += 1
+        if len(self.dead_letter_lines) < DEAD_LINES_KEPT:
+            self.dead_letter_lines.append((_int(rec.get("line")), reason))
 
     def _folder(self) -> FeatureFolder:
         return FeatureFolder(snapshot_interval_ms=self.interval_ms, **self.tables)
@@ -104,7 +114,7 @@ class BacktestEngine:
     def run(self, records: Iterable[dict[str, Any]]) -> BacktestResult:
         started = time.perf_counter()
         start_equity = self.ledger.equity_usdc()
-        events = dead = 0
+        events = 0
         self._counts = {"snapshots": 0, "signals": 0, "rejections": 0}
         self._trades: list[TradeRecord] = []
         self._equity: list[tuple[int, float]] = []
@@ -123,6 +133,7 @@ class BacktestEngine:
         )
         clock: int | None = None
         next_check = -(2**62)
+        skew_ms = round(self.settings.max_event_skew_s * 1000)
         for rec in records:
             events += 1
             topic = rec["topic"]
@@ -131,8 +142,9 @@ class BacktestEngine:
                 if rec.get("key") == PROGRESS_KEY_TEXT:
                     try:
                         ts_ms = decode_object(Progress, rec["value"]).ts_ms
-                    except DecodeError:
-                        dead += 1
+                        check_event_time(ts_ms)
+                    except DecodeError as exc:
+                        self._dead(rec, str(exc))
                         continue
                     if clock is None:
                         merge.assign(list(range(self.settings.topic_partitions)), ts_ms)
@@ -140,9 +152,11 @@ class BacktestEngine:
                     merge.seen(partition, offset, clock, ts_ms, steady=True)
                 else:
                     try:
-                        swap = check_swap(swap_from_object(rec["value"]))
-                    except DecodeError:
-                        dead += 1
+                        swap = swap_from_object(rec["value"])
+                        check_swap(swap, received_ms=_int(rec.get("timestamp_ms")), skew_ms=skew_ms)
+                        self.pool_continuity.check(swap)
+                    except DecodeError as exc:
+                        self._dead(rec, str(exc))
                         continue
                     if clock is None:
                         merge.assign(list(range(self.settings.topic_partitions)), swap.ts_ms)
@@ -164,15 +178,17 @@ class BacktestEngine:
             elif topic == launches_topic:
                 try:
                     launch = check_launch(decode_object(Launch, rec["value"]))
-                except DecodeError:
-                    dead += 1
+                except DecodeError as exc:
+                    self._dead(rec, str(exc))
                     continue
                 self.launches[launch.mint] = launch
+            elif topic == DEAD_LINE:
+                self._dead(rec, str(rec["reason"]))
             # other topics in a recording (none are recorded today) have no stage here
         for held in merge.pop_ready(2**62):  # the end of the recording: every partition is done
             self._score(held.item)
         folder.flush()
-        return self._result(events, dead, start_equity, started)
+        return self._result(events, self.dead_letters, start_equity, started)
 
     def _result(self, events: int, dead: int, start_equity: float, started: float) -> BacktestResult:
         """The run's result, once every record is in (the last equity sample is taken here)."""
@@ -184,6 +200,7 @@ class BacktestEngine:
             seed=self.seed,
             events=events,
             dead_letters=dead,
+            dead_letter_lines=list(self.dead_letter_lines),
             launches=len(self.launches),
             snapshots=snapshots,
             signals=signals,
@@ -216,8 +233,10 @@ class BacktestEngine:
         if self._last_bucket is not None and bucket != self._last_bucket:
             self._sample(self._last_bucket * self.interval_ms)
         self.ledger.learn(snap.pair, snap.price, snap.pools)
-        for signal in self.models.signals_for(snap):
-            self._counts["signals"] += 1
+        signals = self.models.signals_for(snap)
+        self._counts["signals"] += len(signals)
+        # No strategy acted on it: the snapshot's price still reaches risk, whose stops hold on every price.
+        for signal in signals or [price_mark(snap)]:
             for decision in self._decide(signal):
                 if isinstance(decision, Rejection):
                     self._counts["rejections"] += 1
@@ -269,12 +288,17 @@ class BacktestEngine:
         )
 
 
+def _int(value: Any) -> int:
+    """A record's optional integer field (its line, its broker time), 0 when absent or not an integer."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
 def run_file(path: Any, settings: Settings, *, seed: int = 0) -> BacktestResult:
     """Backtest a recording file (timed from the first line read to the last decision)."""
     from backtest.recording import read_records
 
     started = time.perf_counter()
-    result = BacktestEngine(settings, seed=seed).run(read_records(path))
+    result = BacktestEngine(settings, seed=seed).run(read_records(path, numbered=True))
     result.elapsed_s = time.perf_counter() - started
     return result
 

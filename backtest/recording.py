@@ -24,6 +24,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from isal import igzip, isal_zlib
 
+from backtest.result import DEAD_LINE
 from core.errors import InputError
 from streams.broker import true_end_offsets
 from streams.inspect import broker_partitions, decode_record
@@ -69,14 +70,17 @@ def open_binary(path: Path, mode: str) -> IO[bytes]:
 _ISAL_ERROR: type[Exception] = isal_zlib.error  # type: ignore[assignment]  # ISA-L's inflate error (not a zlib.error)
 
 
-def read_records(path: Path) -> Iterator[dict[str, Any]]:
-    """The recording's records in file order (blank lines skipped).
+def read_records(path: Path, *, numbered: bool = False) -> Iterator[dict[str, Any]]:
+    """The recording's records in file order (blank lines skipped); with `numbered`, each with its `line`.
 
     Reads a megabyte at a time and splits it into lines itself: a gzip `readline` per record costs more
-    than parsing the record. A file that is not a recording (not gzip, not JSON, no `topic`, `partition`,
-    `offset` and `value`) stops with an InputError naming the line, not deep inside the backtest.
+    than parsing the record. A file that is not a recording (not gzip, or a first line that is not JSON or
+    lacks `topic`, `partition`, `offset` and `value`) stops with an InputError naming the line, not deep
+    inside the backtest. After the first record, a bad line (not JSON, a bare NaN, a cut line) is a dead
+    letter: `{"topic": DEAD_LINE, "line": n, "reason": ...}`, for the reader to count and report.
     """
     line_no = 0
+    started = False
     try:
         with open_binary(path, "rb") as fh:
             rest = b""
@@ -86,9 +90,11 @@ def read_records(path: Path) -> Iterator[dict[str, Any]]:
                 for line in lines:
                     line_no += 1
                     if line.strip():
-                        yield _record(line, path, line_no)
+                        rec = _record(line, path, line_no, started, numbered)
+                        started = True
+                        yield rec
             if rest.strip():
-                yield _record(rest, path, line_no + 1)
+                yield _record(rest, path, line_no + 1, started, numbered)
     except (OSError, EOFError, zlib.error, _ISAL_ERROR) as exc:  # BadGzipFile is an OSError
         raise InputError(f"{path}: cannot read it as a recording ({exc})") from None
 
@@ -96,15 +102,21 @@ def read_records(path: Path) -> Iterator[dict[str, Any]]:
 _RECORD_FIELDS = ("topic", "partition", "offset", "value")
 
 
-def _record(line: bytes, path: Path, line_no: int) -> dict[str, Any]:
+def _record(line: bytes, path: Path, line_no: int, started: bool, numbered: bool) -> dict[str, Any]:
     try:
         rec = orjson.loads(line)
     except orjson.JSONDecodeError:
+        if started:
+            return {"topic": DEAD_LINE, "line": line_no, "reason": "not JSON"}
         raise InputError(f"{path}: line {line_no} is not JSON (is this a `solbot record` file?)") from None
     if not isinstance(rec, dict) or any(field not in rec for field in _RECORD_FIELDS):
+        if started:
+            return {"topic": DEAD_LINE, "line": line_no, "reason": "not a recorded message"}
         raise InputError(
             f"{path}: line {line_no} is not a recorded message (needs {', '.join(_RECORD_FIELDS)})"
         )
+    if numbered:
+        rec["line"] = line_no
     return rec
 
 
@@ -247,6 +259,9 @@ async def replay(
         for i, rec in enumerate(read_records(path)):
             if horizon[i] < NEVER:
                 deliveries += await beacon.advance(horizon[i])  # no raw swap from here on is older
+            if rec["topic"] == DEAD_LINE:
+                log.warning("%s: line %d skipped: %s", path, rec["line"], rec["reason"])
+                continue
             if not max_speed:
                 ts = event_time_ms(rec)
                 if start_event is None:

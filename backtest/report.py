@@ -99,6 +99,9 @@ def _counts(result: BacktestResult) -> dict[str, Any]:
         "events_per_s": round(result.events / result.elapsed_s, 1) if result.elapsed_s > 0 else 0.0,
         "elapsed_s": round(result.elapsed_s, 3),
         "dead_letters": result.dead_letters,
+        "dead_letter_lines": [{"line": line, "reason": reason} for line, reason in result.dead_letter_lines],
+        # exits sold over the slippage cap (protective: getting out beats the cap; risk.exits)
+        "exits_over_slippage_cap": sum(1 for o in result.orders if "protective exit" in o.reason),
         "launches": result.launches,
         "snapshots": result.snapshots,
         "signals": result.signals,

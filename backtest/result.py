@@ -13,6 +13,8 @@ from risk.state import RiskState
 from store.execution import _Position as LedgerPosition  # the sink's booking rules, reused as they are
 from streams.records import Allocation, Fill, Order, PoolState
 
+DEAD_LINE = "__dead_line__"  # the topic `read_records` gives a line that is not a record (backtest.recording)
+
 
 @dataclass(slots=True)
 class Ledger:
@@ -115,6 +117,7 @@ class BacktestResult:
     # The opening wallet held unchanged, marked at the same times and prices as `equity`: the benchmark
     # that separates what trading did from what the market did to the inventory.
     benchmark: list[tuple[int, float]] = field(default_factory=list)
+    dead_letter_lines: list[tuple[int, str]] = field(default_factory=list)  # the first few: (line, reason)
 
     @property
     def orders(self) -> list[Order]:

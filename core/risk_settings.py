@@ -3,7 +3,7 @@ they are the biggest group and `risk.limits` builds its limits from them alone."
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import NoDecode
@@ -21,7 +21,12 @@ class RiskLimitSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    max_position_pct: float = Field(5.0, gt=0.0, le=100.0, description="largest new position, % of equity")
+    max_position_pct: float = Field(
+        5.0,
+        gt=0.0,
+        le=100.0,
+        description="largest position of a strategy in a pair after a buy (held plus bought), % of equity",
+    )
     max_pair_exposure_pct: float = Field(
         10.0, gt=0.0, le=100.0, description="exposure cap per pair, % of equity"
     )
@@ -51,8 +56,15 @@ class RiskLimitSettings(BaseModel):
         gt=0.0,
         le=1.0,
         description=(
-            "fraction of the Kelly bet `(2p-1)/|expected return|` a buy may take, as a share of equity"
+            "fraction of the Kelly bet (expected return / variance over the horizon, at most "
+            "`kelly_max_fraction`) a buy may take, as a share of equity"
         ),
+    )
+    kelly_max_fraction: float = Field(
+        1.0,
+        gt=0.0,
+        le=10.0,
+        description="bound on the full Kelly bet, as a share of equity (before `kelly_fraction`)",
     )
     max_concurrent_positions: int = Field(5, ge=1, description="most pairs held or being bought at once")
     max_orders_per_minute: int = Field(
@@ -166,6 +178,37 @@ class RiskLimitSettings(BaseModel):
             "pools"
         ),
     )  # a split buy's input is cut into this many equal parts
+    opening_inventory: Literal["counted", "drawdown", "excluded"] = Field(
+        "counted",
+        description=(
+            "the wallet's tokens held outside positions (the opening SOL): `counted` puts them at market in "
+            "the total exposure and their revaluation in the drawdown; `drawdown` in the drawdown only; "
+            "`excluded` in neither (valued at their opening price for the drawdown)"
+        ),
+    )
+    stop_cooldown_s: float = Field(
+        60.0, ge=0.0, description="after a stop exit, the strategy buys that pair again only this much later"
+    )
+    pair_move_halt_pct: float = Field(
+        20.0,
+        gt=0.0,
+        le=1000.0,
+        description="a pair whose price moves more than this % within `pair_move_window_s` takes no buys",
+    )
+    pair_move_window_s: float = Field(
+        10.0, gt=0.0, le=3600.0, description="the span (event time) a pair's price move is measured over"
+    )
+    pair_move_halt_s: float = Field(
+        120.0, ge=0.0, description="how long a pair's buys stay halted after a price move halt"
+    )
+    price_outlier_pct: float = Field(
+        50.0,
+        gt=0.0,
+        description=(
+            "a price this far (%) from the pair's last accepted one is held back until the next price "
+            "confirms it (within this % of it): one outlier never reaches equity or peak equity"
+        ),
+    )
     # The paper wallet's opening balances.
     paper_start_usdc: float = Field(10_000.0, ge=0.0, description="paper wallet's opening USDC")
     paper_start_sol: float = Field(50.0, ge=0.0, description="paper wallet's opening SOL")

@@ -95,6 +95,15 @@ class Settings(
     commit_interval_s: float = Field(0.5, gt=0.0, le=30.0, description="Faust offset commit interval")
     batch_max_events: int = Field(2000, ge=1, description="raw events per features batch")
     batch_within_s: float = Field(0.01, gt=0.0, le=5.0, description="how long a batch waits to fill")
+    max_event_skew_s: float = Field(
+        5.0,
+        ge=0.0,
+        le=3600.0,
+        description=(
+            "a raw event whose time is this far after its receipt is a dead letter (a clock from the future "
+            "would silence its pair)"
+        ),
+    )
     worker_web_port: int = Field(
         6066,
         ge=0,

@@ -29,7 +29,7 @@ from features.maths import (
 )
 from streams.codec import RawSwap, decode, decode_swap
 from streams.records import PROGRESS_KEY, FeatureSnapshot, PoolState, Progress, Swap
-from streams.validate import check_swap
+from streams.validate import DEFAULT_SKEW_MS, PoolContinuity, check_swap
 from tables.batch_view import BatchView, ChangelogTable
 from tables.windows import BARS_1S_WINDOW, BARS_10S_WINDOW, BARS_60S_WINDOW, Bar, WindowSpec, merge_bars
 
@@ -283,11 +283,19 @@ class FoldedBatch:
     dead: list[tuple[int, str]]  # (index in the batch, reason)
 
 
-def fold_batch(folder: FeatureFolder, marks: ProgressMarks, messages: Sequence[RawMessage]) -> FoldedBatch:
+def fold_batch(
+    folder: FeatureFolder,
+    marks: ProgressMarks,
+    messages: Sequence[RawMessage],
+    *,
+    pools: PoolContinuity | None = None,
+    skew_ms: int = DEFAULT_SKEW_MS,
+) -> FoldedBatch:
     """Decode, validate and fold one batch of `raw.swaps` records (the features agent's step, without I/O).
 
     A source's progress record carries no swap but moves its partition's event time on; a record that
-    does not decode or validate is reported in `dead` and changes nothing.
+    does not decode or validate (`check_swap` against its broker time, and `pools`' memory of each pool's
+    previous state) is reported in `dead` and changes nothing.
     """
     snapshots: list[FeatureSnapshot] = []
     dead: list[tuple[int, str]] = []
@@ -299,7 +307,9 @@ def fold_batch(folder: FeatureFolder, marks: ProgressMarks, messages: Sequence[R
                 dead.append((i, str(exc)))
             continue
         try:
-            swap = check_swap(decode_swap(msg.value))
+            swap = check_swap(decode_swap(msg.value), received_ms=int(msg.timestamp * 1000), skew_ms=skew_ms)
+            if pools is not None:
+                pools.check(swap)
         except DecodeError as exc:
             dead.append((i, str(exc)))
             continue

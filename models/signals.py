@@ -30,7 +30,7 @@ from models.strategies import STRATEGIES, ArbitrageIntent, GridParams, GridStrat
 from models.strategies.base import ConfiguredStrategy
 from models.strategies.ml_signal import MLSignalParams
 from models.strategy import Intent
-from streams.records import Allocation, FeatureSnapshot, Signal, StrategyParams
+from streams.records import PRICE_MARK, Allocation, FeatureSnapshot, Signal, StrategyParams
 
 log = logging.getLogger(__name__)
 
@@ -302,6 +302,27 @@ class SignalModels:
             pools=snapshot.pools,
             weight=weight,
         )
+
+
+def price_mark(snapshot: FeatureSnapshot) -> Signal:
+    """A snapshot no strategy acted on, as a price for risk (direction `PRICE_MARK`): risk checks the
+    stops of a held pair on every price, not only when one of its strategies speaks."""
+    return Signal(
+        id=f"mark:{snapshot.id}",
+        pair=snapshot.pair,
+        ts_ms=snapshot.ts_ms,
+        origin_ms=snapshot.origin_ms,
+        price=snapshot.price,
+        direction=PRICE_MARK,
+        confidence=0.0,
+        expected_return=0.0,
+        horizon_ms=0,
+        volatility=0.0,
+        model="price_mark",
+        strategy="",
+        pools=snapshot.pools,
+        weight=0.0,
+    )
 
 
 def _regrid(grid: GridStrategy, levels: int) -> GridStrategy:

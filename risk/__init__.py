@@ -12,6 +12,9 @@ Where things are:
   valuation   exposure, free balance, pool liquidity
   breakers    halts, drawdown, staleness, venue error rate
   observe     what a priced event teaches the state
+  prices      outlier filter, per-pair price-move halt
+  inventory   the wallet outside positions, in exposure and drawdown (opening_inventory)
+  attribution positions split into lots by who opened them
   pricing     pool quotes, routing, the order's slippage bound
   orders      building an order (it reserves its input) or a rejection
   checks      the pre-trade checks a buy passes (PRE_TRADE_CHECKS)
@@ -78,7 +81,9 @@ from risk.codes import (
     NO_POOL,
     NO_POSITION,
     ORDER_CODES,
+    OUTLIER_PRICE,
     PAIR_CAP_FULL,
+    PAIR_HALTED,
     POSITION_CAP,
     RATE_LIMITED,
     REBALANCE,
@@ -87,6 +92,7 @@ from risk.codes import (
     SLIPPAGE,
     STALE,
     STALE_PRICE,
+    STOP_COOLDOWN,
     STOP_LOSS,
     STRATEGY_DISABLED,
     TAKE_PROFIT,
@@ -147,7 +153,9 @@ __all__ = [
     "NO_POOL",
     "NO_POSITION",
     "ORDER_CODES",
+    "OUTLIER_PRICE",
     "PAIR_CAP_FULL",
+    "PAIR_HALTED",
     "POSITION_CAP",
     "PRE_TRADE_CHECKS",
     "PRIORITY_TOPICS",
@@ -161,6 +169,7 @@ __all__ = [
     "SLIPPAGE",
     "STALE",
     "STALE_PRICE",
+    "STOP_COOLDOWN",
     "STOP_LOSS",
     "STRATEGY_DISABLED",
     "TAKE_PROFIT",

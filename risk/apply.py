@@ -16,7 +16,17 @@ from risk.limits import RiskLimits
 from risk.rebalance import plan_rebalance
 from risk.state import RiskState, already_applied, mark_applied
 from streams.codec import decode
-from streams.records import Control, Fill, ManualRequest, MintInfo, Order, Rejection, Signal, StrategyParams
+from streams.records import (
+    PRICE_MARK,
+    Control,
+    Fill,
+    ManualRequest,
+    MintInfo,
+    Order,
+    Rejection,
+    Signal,
+    StrategyParams,
+)
 from streams.topics import CONTROL, CONTROL_MANUAL, FILLS, RAW_MINTS, STRATEGY_PARAMS
 
 logger = logging.getLogger(__name__)
@@ -36,6 +46,8 @@ def apply_message(
     signal:  once per signal (`already_decided`): the exits its price calls for on the pair first (so a
              stop loss reserves the position before a new buy can be sized), then `decide_all`, each with
              the limits of its strategy (`limits_for_strategy`: the signal's, or the position opener's).
+             A price mark (direction 0: a snapshot no strategy acted on) runs the exits only, so stops
+             hold on every price of a held pair; it is never decided, counted or rejected.
     fill:    `apply_fill`. mint: `apply_mint`. control: `apply_control` (kill switch, rebalance).
     manual:  a `close` sells the position (`close_position`); a `cancel` is the execution sink's to do.
     params:  `apply_strategy_params`.
@@ -69,6 +81,10 @@ def apply_message(
         signal = decode(Signal, value)
         if not already_decided(state, signal):  # a re-emitted signal was decided once already
             held = state.positions.get(signal.pair)
+            mark = signal.direction == PRICE_MARK
+            if mark:
+                key = f"{signal.pair}|{signal.strategy}"
+                state.signal_marks[key] = max(signal.ts_ms, state.signal_marks.get(key, signal.ts_ms))
             out.extend(
                 exits(
                     state,
@@ -81,7 +97,9 @@ def apply_message(
                     origin_ms=signal.origin_ms,
                 )
             )
-            out.extend(decide_all(state, signal, limits_for_strategy(limits, state, signal.strategy), now_ms))
+            if not mark:
+                strategy_limits = limits_for_strategy(limits, state, signal.strategy)
+                out.extend(decide_all(state, signal, strategy_limits, now_ms))
     out.extend(flatten(state, limits, now_ms))
     out.extend(plan_rebalance(state, limits, now_ms))
     mark_applied(state, topic, partition, offset)

@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 
 from risk.codes import DAILY_DRAWDOWN, DRAWDOWN, STALE
+from risk.inventory import drawdown_equity_usdc
 from risk.limits import RiskLimits
-from risk.state import RiskState, equity_usdc
+from risk.state import RiskState
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +53,8 @@ def _sync_halt(state: RiskState) -> None:
 def check_drawdown(state: RiskState, limits: RiskLimits) -> bool:
     """Raise the peak, or halt when equity is max_drawdown_pct below it (sticky: a resume does not clear
     it) or max_daily_drawdown_pct below the UTC day's opening equity (cleared the next day). Returns
-    `halted`."""
-    equity = equity_usdc(state)
+    `halted`. Equity here is `drawdown_equity_usdc` (the inventory as `opening_inventory` says)."""
+    equity = drawdown_equity_usdc(state, limits)
     if equity > state.peak_equity_usdc:
         state.peak_equity_usdc = equity
     elif DRAWDOWN not in state.halts and state.peak_equity_usdc > 0.0:
@@ -82,7 +83,7 @@ def advance_clock(state: RiskState, ts_ms: int, limits: RiskLimits) -> None:
     day = state.newest_ts_ms // DAY_MS
     if day != state.day_index:
         state.day_index = day
-        state.day_start_equity_usdc = equity_usdc(state)
+        state.day_start_equity_usdc = drawdown_equity_usdc(state, limits)
         clear_halt(state, DAILY_DRAWDOWN)
     check_stale(state, limits)
 

@@ -1,10 +1,12 @@
 """Pre-trade checks: the limits a buy passes, in order, each a small function of one `BuyContext`.
 
 A check returns None (pass), a `Reject` (the buy is refused with that reason code) or a `Resize` (a cap
-on the buy's size, in USDC). The first resize sets the size, a later one only shrinks it (a tie keeps the
-earlier cap), and `min_order` refuses a buy that the binding cap leaves below the minimum order, with that
-cap's code. Checks run only on buys, after the screening every signal gets (`risk.decide`); sells and
-exits are never refused by a limit.
+on the buy's size, in USDC). The size caps (position, volatility target, Kelly) bound the position after
+the buy: what the signal's strategy already holds of the pair (its lot at market and its pending buys,
+`BuyContext.held_usdc`) is taken off them, so repeated buys never stack past the cap. The first resize
+sets the size, a later one only shrinks it (a tie keeps the earlier cap), and `min_order` refuses a buy
+that the binding cap leaves below the minimum order, with that cap's code. Checks run only on buys, after
+the screening every signal gets (`risk.decide`); sells and exits are never refused by a limit.
 
 A new limit is two edits: its value, one field of `core.settings.RiskLimitSettings` (the one declaration
 `Settings` and `RiskLimits` inherit: environment key, default and bounds; plus its README row), and one
@@ -20,6 +22,7 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from risk.attribution import lot_of
 from risk.breakers import is_stale
 from risk.codes import (
     DENIED_MINT,
@@ -32,17 +35,21 @@ from risk.codes import (
     NO_EDGE,
     NO_POOL,
     PAIR_CAP_FULL,
+    PAIR_HALTED,
     POSITION_CAP,
     RATE_LIMITED,
     SCREENING_CODES,
     STALE_PRICE,
+    STOP_COOLDOWN,
     STRATEGY_DISABLED,
     TOTAL_CAP_FULL,
     UNSUPPORTED_QUOTE,
     VENUE_HALTED,
 )
+from risk.inventory import inventory_exposure_usdc
 from risk.limits import RiskLimits
 from risk.orders import orders_in_last_minute
+from risk.prices import pair_halt
 from risk.pricing import PUMPFUN
 from risk.state import PairInfo, RiskState, equity_usdc, unit_value_usdc
 from risk.valuation import available, open_pairs, pair_exposure_usdc, pool_liquidity_usdc, total_exposure_usdc
@@ -91,6 +98,7 @@ class BuyContext:
     _quote_unit: float | None = field(default=None, repr=False)
     _free_raw: int | None = field(default=None, repr=False)
     _eligible: tuple[list[PoolState], str, str] | None = field(default=None, repr=False)
+    _held: float | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.weight = min(max(self.signal.weight, 0.0), 1.0)
@@ -131,6 +139,22 @@ class BuyContext:
     def full_usdc(self) -> float:
         """The per-position size: max_position_pct of equity, times the weight."""
         return position_cap_usdc(self.equity, self.limits) * self.weight
+
+    @property
+    def held_usdc(self) -> float:
+        """What the signal's strategy already holds of the pair at market, plus its pending buys of it."""
+        if self._held is not None:
+            return self._held
+        state, pair, strategy = self.state, self.signal.pair, self.signal.strategy
+        held = 0.0
+        pos = state.positions.get(pair)
+        if pos is not None:
+            held += lot_of(pos, strategy) * unit_value_usdc(state, pos.base_mint)
+        for p in state.pending.values():
+            if p.pair == pair and p.side == "buy" and p.strategy == strategy:
+                held += p.amount_in * unit_value_usdc(state, p.input_mint)
+        self._held = held
+        return held
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,12 +211,19 @@ def vol_target_usdc(signal: Signal, equity: float, limits: RiskLimits) -> float 
 
 
 def kelly_cap_usdc(signal: Signal, equity: float, limits: RiskLimits) -> float:
-    """kelly_fraction of the Kelly bet on a move of +-|expected return| that is right with probability
-    p = confidence: f* = (2p - 1) / |expected return| of equity (maximises p ln(1 + f r) + (1 - p)
-    ln(1 - f r)). Zero (no edge) when the expected return is 0 or against the direction, or p <= 0.5."""
+    """kelly_fraction of the Kelly bet f* = mean / variance of the return over the signal's horizon (the
+    growth-optimal fraction for a small, roughly normal return), bounded by kelly_max_fraction.
+
+    The mean is the expected return in the signal's direction; the variance is (volatility per second)^2
+    x horizon in s. With no volatility the bet is the bound. Zero (no edge) when the expected return is 0
+    or against the direction. (The former (2p - 1) / |E[r]| counted the edge twice and grew without
+    bound as E[r] -> 0.)"""
     edge = signal.expected_return * signal.direction
-    kelly = (2.0 * signal.confidence - 1.0) / edge if edge > 0.0 else 0.0
-    return max(0.0, limits.kelly_fraction * kelly * equity)
+    if not edge > 0.0:
+        return 0.0
+    variance = signal.volatility**2 * max(signal.horizon_ms, 0) / 1000.0
+    kelly = edge / variance if variance > 0.0 else math.inf
+    return max(0.0, limits.kelly_fraction * min(kelly, limits.kelly_max_fraction) * equity)
 
 
 def size_caps(signal: Signal, equity: float, limits: RiskLimits) -> list[tuple[str, float]]:
@@ -230,7 +261,17 @@ def eligible_pools(
         venues = sorted({p.venue for p in deep})
         detail = "; ".join(f"{v}: {state.venue_halts[v]}" for v in venues)
         return [], VENUE_HALTED, detail
-    return usable, "", ""
+    fresh = [p for p in usable if not pool_stale(state, p, limits)]
+    if not fresh:
+        oldest = min(p.ts_ms for p in usable)
+        age_s = (state.newest_ts_ms - oldest) / 1000.0
+        return [], STALE_PRICE, f"every pool's state is stale (newest {age_s:.1f}s behind)"
+    return fresh, "", ""
+
+
+def pool_stale(state: RiskState, pool: PoolState, limits: RiskLimits) -> bool:
+    """A pool state more than stale_price_s behind the newest event (a state with no time is not judged)."""
+    return 0 < pool.ts_ms < state.newest_ts_ms - limits.stale_price_s * 1000.0
 
 
 # --- the checks, in the order they run ------------------------------------------------------------------
@@ -284,6 +325,29 @@ def price_fresh(ctx: BuyContext) -> Verdict:
     return None
 
 
+@check(PAIR_HALTED)
+def pair_not_moving(ctx: BuyContext) -> Verdict:
+    why = pair_halt(ctx.state, ctx.signal.pair, ctx.signal.ts_ms)
+    return Reject(PAIR_HALTED, why) if why else None
+
+
+@check(STOP_COOLDOWN)
+def stop_cooled_down(ctx: BuyContext) -> Verdict:
+    signal, wait_ms = ctx.signal, ctx.limits.stop_cooldown_s * 1000.0
+    key = f"{signal.pair}|{signal.strategy}"
+    stopped = ctx.state.stopped.get(key)
+    if stopped is None:
+        return None
+    since_ms = signal.ts_ms - stopped
+    if since_ms >= wait_ms:
+        del ctx.state.stopped[key]  # cooled down: nothing left to remember
+        return None
+    detail = (
+        f"{signal.strategy} stopped out of {signal.pair} {since_ms / 1000.0:.1f}s ago < {wait_ms / 1000.0:g}s"
+    )
+    return Reject(STOP_COOLDOWN, detail)
+
+
 @check(MAX_POSITIONS)
 def positions_free(ctx: BuyContext) -> Verdict:
     held, most = open_pairs(ctx.state), ctx.limits.max_concurrent_positions
@@ -300,7 +364,7 @@ def order_rate(ctx: BuyContext) -> Verdict:
     return None
 
 
-@check(NO_POOL, LOW_LIQUIDITY, VENUE_HALTED)
+@check(NO_POOL, LOW_LIQUIDITY, VENUE_HALTED, STALE_PRICE)
 def pools_usable(ctx: BuyContext) -> Verdict:
     """Some pool is deep enough and on a venue that is not halted. A pair with a bonding-curve pool is
     a launch from here on: what is bought of it counts towards max_launch_notional_usdc."""
@@ -315,13 +379,14 @@ def pools_usable(ctx: BuyContext) -> Verdict:
 
 @check(POSITION_CAP)
 def position_cap(ctx: BuyContext) -> Verdict:
-    return Resize(ctx.full_usdc, "position_cap", POSITION_CAP)
+    """A cap on the position after the buy: what the strategy holds of the pair counts against it."""
+    return Resize(ctx.full_usdc - ctx.held_usdc, "position_cap", POSITION_CAP)
 
 
 @check(POSITION_CAP)
 def vol_target(ctx: BuyContext) -> Verdict:
     cap = vol_target_usdc(ctx.signal, ctx.equity, ctx.limits)
-    return None if cap is None else Resize(cap * ctx.weight, "vol_target", POSITION_CAP)
+    return None if cap is None else Resize(cap * ctx.weight - ctx.held_usdc, "vol_target", POSITION_CAP)
 
 
 @check(NO_EDGE, POSITION_CAP)
@@ -331,7 +396,7 @@ def kelly_edge(ctx: BuyContext) -> Verdict:
         signal = ctx.signal
         detail = f"confidence {signal.confidence:.3f}, expected return {signal.expected_return:.6g}"
         return Reject(NO_EDGE, detail)
-    return Resize(cap, "kelly_cap", POSITION_CAP)
+    return Resize(cap - ctx.held_usdc, "kelly_cap", POSITION_CAP)
 
 
 @check(PAIR_CAP_FULL)
@@ -343,7 +408,8 @@ def pair_exposure(ctx: BuyContext) -> Verdict:
 
 @check(TOTAL_CAP_FULL)
 def total_exposure(ctx: BuyContext) -> Verdict:
-    room = ctx.limits.max_total_exposure_pct / 100.0 * ctx.equity - total_exposure_usdc(ctx.state)
+    held = total_exposure_usdc(ctx.state) + inventory_exposure_usdc(ctx.state, ctx.limits)
+    room = ctx.limits.max_total_exposure_pct / 100.0 * ctx.equity - held
     return Resize(room, "total_exposure_cap", TOTAL_CAP_FULL)
 
 
@@ -376,6 +442,8 @@ PRE_TRADE_CHECKS: tuple[Check, ...] = (
     mint_authorities_revoked,
     quote_supported,
     price_fresh,
+    pair_not_moving,
+    stop_cooled_down,
     positions_free,
     order_rate,
     pools_usable,

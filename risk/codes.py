@@ -32,6 +32,7 @@ ORDER_CODES = (
     REBALANCE_CAPPED,
 )
 EXIT_KINDS = (STOP_LOSS, TRAILING_STOP, TAKE_PROFIT, TIME_STOP)
+STOP_KINDS = (STOP_LOSS, TRAILING_STOP)  # the exits after which a strategy waits stop_cooldown_s to re-enter
 BREAKER = "breaker"  # the order kind of a flatten exit
 
 # Codes of rejections.
@@ -58,9 +59,27 @@ MINT_AUTHORITY = "mint_authority"  # the base mint can still be minted or frozen
 STALE_PRICE = "stale_price"  # the pair's price is older than stale_price_s behind the newest event
 VENUE_HALTED = "venue_halted"  # the venue's recent fills fail too often
 STRATEGY_DISABLED = "strategy_disabled"  # the signal's strategy is switched off (strategy.params)
+PAIR_HALTED = "pair_halted"  # the pair's price moved more than pair_move_halt_pct within pair_move_window_s
+STOP_COOLDOWN = (
+    "stop_cooldown"  # the strategy's position in the pair was stopped out under stop_cooldown_s ago
+)
+OUTLIER_PRICE = (
+    "outlier_price"  # the signal's price is held back as an outlier until a next price confirms it
+)
 # Rejections that come from no pre-trade check: the screening of every signal (both directions), the
 # sell path, and the pricing of a buy's route. The checks' own codes are added in `risk.checks`.
-SCREENING_CODES = (BAD_SIGNAL, DUPLICATE, LOW_CONFIDENCE, NO_POOL, EXIT_PENDING, NO_POSITION, SLIPPAGE)
+SCREENING_CODES = (
+    BAD_SIGNAL,
+    DUPLICATE,
+    LOW_CONFIDENCE,
+    NO_POOL,
+    EXIT_PENDING,
+    NO_POSITION,
+    SLIPPAGE,
+    OUTLIER_PRICE,
+)
+# Order kinds a position's lots are attributed to when no strategy opened them (risk.attribution).
+MANUAL_KIND = "manual"
 
 # Fill reasons that are the operator's doing, not the venue's: they never count towards a venue halt.
 OPERATOR_FILL_REASONS = ("halted", "cancelled")

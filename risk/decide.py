@@ -1,7 +1,10 @@
 """A signal to orders or one rejection: the screening every signal gets, then a buy through the
-pre-trade checks and its route, or a sell of the whole long.
+pre-trade checks and its route, or a sell of the strategy's own lot.
 
-The portfolio is spot and long-only: a -1 signal closes an existing long, it never opens a short.
+The portfolio is spot and long-only: a -1 signal closes the long its strategy opened (`risk.attribution`),
+never another strategy's, and never opens a short. Both sides keep within max_slippage_bps: a buy or a
+sell too large for it is shrunk to the largest size that fits (refused only when that is below the
+minimum order). Protective exits (`risk.exits`) are exempt.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from risk.attribution import lot_of
 from risk.checks import PRE_TRADE_CHECKS, BuyContext, Check, run_checks
 from risk.codes import (
     BAD_SIGNAL,
@@ -19,15 +23,16 @@ from risk.codes import (
     LOW_CONFIDENCE,
     NO_POOL,
     NO_POSITION,
+    OUTLIER_PRICE,
     RESIZED,
     SLIPPAGE,
 )
 from risk.limits import RiskLimits
 from risk.observe import learn
 from risk.orders import new_order, reject, sell_pending, sellable
-from risk.pricing import best_quote, route_buy
-from risk.state import RECENT_IDS_KEPT, PairInfo, RiskState, remember, sol_usdc_price
-from streams.records import Order, Rejection, Signal
+from risk.pricing import PoolQuote, best_quote, quote_pool, route_buy
+from risk.state import RECENT_IDS_KEPT, PairInfo, RiskState, remember, sol_usdc_price, unit_value_usdc
+from streams.records import Order, PoolState, Rejection, Signal
 
 
 def _signal_mark_key(signal: Signal) -> str:
@@ -75,7 +80,7 @@ def decide_all(
     count signals only (decided = approved + rejected); stop-loss exits are not counted.
     """
     state.decided += 1
-    learn(state, signal.pair, signal.price, signal.pools, limits, signal.ts_ms)
+    accepted = learn(state, signal.pair, signal.price, signal.pools, limits, signal.ts_ms)
     bad_numbers = not all(math.isfinite(x) for x in (signal.volatility, signal.expected_return))
     if (
         signal.direction not in (1, -1)
@@ -93,6 +98,12 @@ def decide_all(
     remember(state.recent_signals, signal.id, RECENT_IDS_KEPT)
     mark = _signal_mark_key(signal)
     state.signal_marks[mark] = max(signal.ts_ms, state.signal_marks.get(mark, signal.ts_ms))
+    if not accepted:
+        held = state.suspect_prices.get(signal.pair, [signal.price])[0]
+        detail = f"{signal.pair} price {held:.6g} held back: over {limits.price_outlier_pct:g}% from " + (
+            f"{state.prices[signal.pair]:.6g}" if signal.pair in state.prices else "the last"
+        )
+        return [reject(state, signal, OUTLIER_PRICE, detail, now_ms)]
     if signal.confidence < limits.min_confidence:
         detail = f"{signal.confidence:.3f} < {limits.min_confidence:g}"
         return [reject(state, signal, LOW_CONFIDENCE, detail, now_ms)]
@@ -104,14 +115,13 @@ def decide_all(
     out: list[Order] | Rejection
     if signal.direction == 1:
         out = _decide_buy(state, signal, info, limits, now_ms, split, checks)
-        if not isinstance(out, Rejection):
-            for order in out:
-                state.pending[order.id].strategy = signal.strategy
     else:
         sell = _decide_sell(state, signal, info, limits, now_ms)
         out = [sell] if isinstance(sell, Order) else sell
     if isinstance(out, Rejection):
         return [out]
+    for order in out:
+        state.pending[order.id].strategy = signal.strategy
     state.approved += 1
     return list(out)
 
@@ -125,7 +135,8 @@ def _decide_buy(
     split: bool,
     checks: Sequence[Check],
 ) -> list[Order] | Rejection:
-    """The checks size the buy; the route prices it (no pool, or one pool over the impact cap: refused)."""
+    """The checks size the buy; the route prices it. One pool over the impact cap: the buy shrinks to the
+    largest size within it (`fit_to_cap`), refused only below the minimum order."""
     ctx = BuyContext(state, signal, info, limits)
     refused = run_checks(ctx, checks)
     if refused is not None:
@@ -141,15 +152,22 @@ def _decide_buy(
         return reject(state, signal, NO_POOL, f"no pool returns anything for {amount_in} raw in", now_ms)
     if len(legs) == 1 and legs[0].impact_bps > limits.max_slippage_bps:
         quote = legs[0]
-        detail = f"impact {quote.impact_bps:.1f}bps > {limits.max_slippage_bps}bps on {quote.pool.venue}"
-        return reject(state, signal, SLIPPAGE, detail, now_ms)
+        fitted = fit_to_cap(quote.pool, "buy", quote.amount_in, limits.max_slippage_bps)
+        fitted_usdc = (fitted.amount_in if fitted else 0) * ctx.quote_unit
+        if fitted is None or fitted_usdc < limits.min_order_usdc:
+            detail = (
+                f"impact {quote.impact_bps:.1f}bps > {limits.max_slippage_bps}bps on {quote.pool.venue}, and "
+                f"the largest buy within it ({fitted_usdc:.2f} USDC) is below the min order"
+            )
+            return reject(state, signal, SLIPPAGE, detail, now_ms)
+        cap, target_usdc, legs = "slippage_cap", fitted_usdc, [fitted]
     if len(legs) == 1:
         where = f"on {legs[0].pool.venue} impact {legs[0].impact_bps:.1f}bps"
     else:
         where = f"split in {len(legs)}: " + " + ".join(
             f"{q.amount_in} raw on {q.pool.venue} impact {q.impact_bps:.1f}bps" for q in legs
         )
-    if cap == "position_cap":
+    if cap == "position_cap" and ctx.held_usdc == 0.0:
         reason = f"{ENTRY}: {target_usdc:.2f} USDC ({limits.max_position_pct:g}% of {ctx.equity:.2f}) {where}"
     else:
         reason = f"{RESIZED}: {cap} {target_usdc:.2f} of {ctx.full_usdc:.2f} USDC {where}"
@@ -176,19 +194,49 @@ def _decide_buy(
     ]
 
 
+def fit_to_cap(pool: PoolState, side: str, amount_in: int, cap_bps: int) -> PoolQuote | None:
+    """The largest input up to `amount_in` whose impact on `pool` is within `cap_bps` (impact grows with
+    size, so a bisection finds it), quoted; None when even one raw unit is over the cap or returns
+    nothing."""
+    lo, hi = 0, amount_in
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        q = quote_pool(pool, side, mid)
+        if q.amount_out > 0 and q.impact_bps <= cap_bps:
+            lo = mid
+        else:
+            hi = mid - 1
+    return quote_pool(pool, side, lo) if lo > 0 else None
+
+
 def _decide_sell(
     state: RiskState, signal: Signal, info: PairInfo, limits: RiskLimits, now_ms: int
 ) -> Order | Rejection:
+    """The strategy's own lot, shrunk to fit the slippage cap (the rest waits for the next signal)."""
     pos = state.positions.get(signal.pair)
     if pos is None:
         return reject(state, signal, NO_POSITION, f"no long in {signal.pair} to close", now_ms)
-    amount_in = sellable(state, pos)
+    lot = lot_of(pos, signal.strategy)
+    if lot <= 0:
+        detail = f"{signal.strategy} holds no lot of the {signal.pair} long (others' lots are theirs)"
+        return reject(state, signal, NO_POSITION, detail, now_ms)
+    amount_in = min(lot, sellable(state, pos))
     if amount_in <= 0:
         detail = f"the {signal.pair} long is wholly reserved by pending orders"
         return reject(state, signal, NO_POSITION, detail, now_ms)
     quote = best_quote(info, signal.pools, "sell", amount_in)
     if quote is None:
         return reject(state, signal, NO_POOL, f"no pool returns anything for {amount_in} raw base", now_ms)
+    if quote.impact_bps > limits.max_slippage_bps:
+        fitted = fit_to_cap(quote.pool, "sell", amount_in, limits.max_slippage_bps)
+        value = fitted.amount_in * unit_value_usdc(state, pos.base_mint) if fitted else 0.0
+        if fitted is None or (value < limits.min_order_usdc and fitted.amount_in < amount_in):
+            detail = (
+                f"impact {quote.impact_bps:.1f}bps > {limits.max_slippage_bps}bps on {quote.pool.venue}, and "
+                f"the largest sell within it ({value:.2f} USDC) is below the min order"
+            )
+            return reject(state, signal, SLIPPAGE, detail, now_ms)
+        quote, amount_in = fitted, fitted.amount_in
     return new_order(
         state,
         order_id=f"ord:{signal.id}",

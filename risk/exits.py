@@ -2,7 +2,12 @@
 halt asks for it (flatten); one position when an operator asks (manual close).
 
 Exits are allowed while halted and are not slippage-capped (getting out beats the cap; the order still
-carries a min_amount_out). At most one sell per pair is in flight.
+carries a min_amount_out): an exit over the cap says so in its reason (`over the ... cap, protective exit`).
+Exits sell the whole position, every strategy's lot. At most one sell per pair is in flight. A stop exit
+(stop loss, trailing stop) starts the cool-down of every strategy that held a lot (`stop_cooldown_s`).
+
+Exits are checked on every accepted price of the pair: the signals' and the price marks' (direction 0,
+`risk.apply`), so a pair whose strategies are quiet still has its stops.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from risk.codes import (
     BREAKER,
     FLATTEN,
     MANUAL_CLOSE,
+    STOP_KINDS,
     STOP_LOSS,
     TAKE_PROFIT,
     TIME_STOP,
@@ -77,7 +83,8 @@ def exits(
     The id is `exit:{pair}:{ts_ms}:{kind}`. `origin_ms` defaults to `now_ms` because a price tick that
     triggers an exit may not carry the raw record's publish time.
     """
-    learn(state, pair, price, pools, limits, ts_ms)
+    if not learn(state, pair, price, pools, limits, ts_ms):
+        return []  # an outlier held back (or no usable price): nothing to act on yet
     pos = state.positions.get(pair)
     info = state.pairs.get(pair)
     if pos is None or info is None or not (price > 0.0 and math.isfinite(price)) or sell_pending(state, pair):
@@ -85,10 +92,14 @@ def exits(
     reason = exit_trigger(state, pos, price, ts_ms, limits)
     if not reason:
         return []
+    kind = reason_code(reason)
+    if kind in STOP_KINDS:
+        for strategy in {*pos.lots, pos.strategy} - {""}:
+            state.stopped[f"{pair}|{strategy}"] = ts_ms
     order = exit_all(
         state,
         pair,
-        reason_code(reason),
+        kind,
         reason,
         limits,
         now_ms,
@@ -163,6 +174,10 @@ def exit_all(
         logger.warning("%s on %s cannot be priced: no pool returns anything", kind, pair)
         return None
     at = state.newest_ts_ms if ts_ms is None else ts_ms
+    if quote.impact_bps > limits.max_slippage_bps:
+        reason += (
+            f"; impact {quote.impact_bps:.1f}bps over the {limits.max_slippage_bps}bps cap, protective exit"
+        )
     return new_order(
         state,
         order_id=f"exit:{pair}:{at}:{kind}",

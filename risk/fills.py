@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 
 from market.fills import FILLED
+from risk.attribution import add_to_lot, owner_of, take_from_lots
 from risk.breakers import advance_clock, check_drawdown, record_venue_outcome
 from risk.codes import OPERATOR_FILL_REASONS, reason_code
 from risk.limits import RiskLimits
@@ -47,14 +48,14 @@ def apply_fill(state: RiskState, fill: Fill, limits: RiskLimits | None = None) -
     if fill.side == "buy":
         state.balances[quote] = state.balances.get(quote, 0) - fill.quote_amount
         state.balances[base] = state.balances.get(base, 0) + fill.base_amount
-        _add_to_position(state, info, fill)
+        _add_to_position(state, info, fill, owner_of(pending))
         held = state.positions.get(fill.pair)
         if held is not None and pending is not None and pending.strategy and not held.strategy:
             held.strategy = pending.strategy
     elif fill.side == "sell":
         state.balances[base] = state.balances.get(base, 0) - fill.base_amount
         state.balances[quote] = state.balances.get(quote, 0) + fill.quote_amount
-        _reduce_position(state, fill)
+        _reduce_position(state, fill, owner_of(pending))
     else:
         logger.error("fill %s for order %s: unknown side %r, not applied", fill.id, fill.order_id, fill.side)
         return
@@ -71,7 +72,7 @@ def forget_pools(state: RiskState, pair: str) -> None:
         state.pools.pop(pair, None)
 
 
-def _add_to_position(state: RiskState, info: PairInfo, fill: Fill) -> None:
+def _add_to_position(state: RiskState, info: PairInfo, fill: Fill, owner: str) -> None:
     if fill.base_amount <= 0:
         return
     pos = state.positions.get(fill.pair)
@@ -90,12 +91,13 @@ def _add_to_position(state: RiskState, info: PairInfo, fill: Fill) -> None:
             high_price=fill.price,
         )
         state.positions[fill.pair] = pos
+    add_to_lot(pos, owner, fill.base_amount)
     pos.base_amount += fill.base_amount
     pos.cost_quote += fill.quote_amount
     pos.entry_price = (pos.cost_quote / 10**pos.quote_decimals) / (pos.base_amount / 10**pos.base_decimals)
 
 
-def _reduce_position(state: RiskState, fill: Fill) -> None:
+def _reduce_position(state: RiskState, fill: Fill, owner: str) -> None:
     pos = state.positions.get(fill.pair)
     if pos is None or fill.base_amount <= 0:
         return
@@ -106,6 +108,7 @@ def _reduce_position(state: RiskState, fill: Fill) -> None:
     pnl = (proceeds - released) / 10**pos.quote_decimals
     pos.realised_pnl_quote += pnl
     state.realised_pnl[fill.pair] = state.realised_pnl.get(fill.pair, 0.0) + pnl
+    take_from_lots(pos, owner, sold)
     pos.base_amount -= sold
     pos.cost_quote -= released
     if pos.base_amount == 0:

@@ -7,8 +7,10 @@ from collections.abc import Iterable
 
 from risk.breakers import advance_clock, check_drawdown
 from risk.codes import DRAWDOWN
+from risk.inventory import drawdown_equity_usdc
 from risk.limits import RiskLimits
-from risk.state import PairInfo, RiskState, equity_usdc
+from risk.prices import accept_price, record_move
+from risk.state import PairInfo, RiskState
 from streams.records import PoolState
 
 
@@ -19,8 +21,9 @@ def learn(
     pools: Iterable[PoolState],
     limits: RiskLimits,
     ts_ms: int | None = None,
-) -> None:
-    """Take the pair's mints from its pools, its price (and how fresh it is) from the event.
+) -> bool:
+    """Take the pair's mints from its pools, its price (and how fresh it is) from the event; returns
+    whether the price was accepted (`risk.prices.accept_price`: an outlier is held back until confirmed).
 
     The first SOL/USDC price re-bases the peak and the day's opening equity: replacing the assumed
     fallback price with an observed one is not a loss, and must not trip a breaker. A price is as fresh
@@ -45,7 +48,12 @@ def learn(
         if ts_ms is not None:
             advance_clock(state, ts_ms, limits)
         check_drawdown(state, limits)
-        return
+        return False
+    if not accept_price(state, pair, price, ts_ms if ts_ms is not None else state.newest_ts_ms, limits):
+        if ts_ms is not None:
+            advance_clock(state, ts_ms, limits)
+        check_drawdown(state, limits)
+        return False
     first = pair not in state.prices
     state.prices[pair] = price
     pos = state.positions.get(pair)
@@ -56,6 +64,7 @@ def learn(
         fresh_ts = pool_ts or ts_ms
         if fresh_ts > state.price_ts.get(pair, -1):
             state.price_ts[pair] = fresh_ts
+        record_move(state, pair, price, ts_ms, limits)
         advance_clock(state, ts_ms, limits)
     if (
         first
@@ -64,6 +73,8 @@ def learn(
         and info.quote_mint == state.usdc_mint
         and DRAWDOWN not in state.halts
     ):
-        state.peak_equity_usdc = equity_usdc(state)
+        state.opening_sol_usdc = price
+        state.peak_equity_usdc = drawdown_equity_usdc(state, limits)
         state.day_start_equity_usdc = state.peak_equity_usdc
     check_drawdown(state, limits)
+    return True

@@ -57,6 +57,9 @@ class Position:
     opened_ts_ms: int
     high_price: float = 0.0  # highest price seen since entry (the trailing stop's anchor)
     strategy: str = ""  # the strategy whose signal opened it: its stop loss / take profit apply
+    # Raw base units each opener holds of it (a strategy's name, or a kind: `manual`, `rebalance`): a
+    # strategy's sell closes its own lot only. What no lot claims (older states) belongs to `strategy`.
+    lots: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -70,7 +73,7 @@ class PendingOrder:
     expected_base: int  # buy: expected base out; sell: base sold
     kind: str
     notional_usdc: float = 0.0  # buys: what the order spends, valued when decided (launch cap accounting)
-    strategy: str = ""  # buys from a signal: the signal's strategy, handed on to the position
+    strategy: str = ""  # the signal's strategy (or the order's kind): the lot a fill moves
 
 
 def remember(ids: dict[str, None], key: str, keep: int) -> None:
@@ -139,6 +142,14 @@ class RiskState:
     strategy_params: dict[str, dict[str, Any]] = field(default_factory=dict)  # strategy -> risk params
     rebalance: dict[str, Any] = field(default_factory=dict)  # the rebalance in progress (risk.rebalance)
     rebalance_result: dict[str, Any] = field(default_factory=dict)  # how the last rebalance ended
+    # Price hygiene (risk.prices): a price far from the last accepted one waits here ([price, ts_ms]); the
+    # accepted prices of the last pair_move_window_s ([ts_ms, price]); pairs whose buys a move halted
+    # (pair -> [until ts_ms, reason]); f"{pair}|{strategy}" -> event time of its last stop exit.
+    suspect_prices: dict[str, list[float]] = field(default_factory=dict)
+    price_window: dict[str, list[list[float]]] = field(default_factory=dict)
+    pair_halts: dict[str, list[Any]] = field(default_factory=dict)
+    stopped: dict[str, int] = field(default_factory=dict)
+    opening_sol_usdc: float = 0.0  # SOL's price when the wallet opened (opening_inventory = "excluded")
 
     @classmethod
     def initial(cls, portfolio: str, limits: RiskLimits, sol_mint: str, usdc_mint: str) -> RiskState:
@@ -153,6 +164,7 @@ class RiskState:
                 sol_mint: round(limits.paper_start_sol * 10**SOL_DECIMALS),
             },
         )
+        state.opening_sol_usdc = state.fallback_sol_usdc
         state.peak_equity_usdc = equity_usdc(state)
         return state
 
@@ -171,7 +183,10 @@ class RiskState:
             sol_mint=d["sol_mint"],
             usdc_mint=d["usdc_mint"],
             balances={k: int(v) for k, v in d["balances"].items()},
-            positions={k: Position(**v) for k, v in d["positions"].items()},
+            positions={
+                k: Position(**{**v, "lots": {s: int(n) for s, n in v.get("lots", {}).items()}})
+                for k, v in d["positions"].items()
+            },
             pending={k: PendingOrder(**v) for k, v in d["pending"].items()},
             prices={k: float(v) for k, v in d["prices"].items()},
             pairs={k: PairInfo(**v) for k, v in d["pairs"].items()},
@@ -207,6 +222,11 @@ class RiskState:
             strategy_params={k: dict(v) for k, v in d.get("strategy_params", {}).items()},
             rebalance=dict(d.get("rebalance", {})),
             rebalance_result=dict(d.get("rebalance_result", {})),
+            suspect_prices={k: [float(x) for x in v] for k, v in d.get("suspect_prices", {}).items()},
+            price_window={k: [list(x) for x in v] for k, v in d.get("price_window", {}).items()},
+            pair_halts={k: list(v) for k, v in d.get("pair_halts", {}).items()},
+            stopped={k: int(v) for k, v in d.get("stopped", {}).items()},
+            opening_sol_usdc=float(d.get("opening_sol_usdc", 0.0)),
         )
 
 

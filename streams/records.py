@@ -108,6 +108,9 @@ class Progress(faust.Record, serializer="json"):
 PROGRESS_KEY = b"~progress"  # no pair is named so: the key tells progress records from snapshots
 
 
+PRICE_MARK = 0  # a Signal's direction when it only carries a snapshot's price (no strategy acted on it)
+
+
 class Signal(faust.Record, serializer="json"):
     """A model's view of where a pair goes next (topic `signals`, key = portfolio)."""
 
@@ -116,7 +119,7 @@ class Signal(faust.Record, serializer="json"):
     ts_ms: int
     origin_ms: int
     price: float
-    direction: int  # +1 up, -1 down
+    direction: int  # +1 up, -1 down; 0: a price mark (`PRICE_MARK`), the price only, for risk's stops
     confidence: float  # probability that the direction is right
     expected_return: float  # log return over horizon_ms
     horizon_ms: int

@@ -1,7 +1,14 @@
-"""Semantic checks beyond field types: a well-typed record can still be impossible."""
+"""Semantic checks beyond field types: a well-typed record can still be impossible.
+
+Event times are epoch milliseconds within `MIN_EVENT_MS`..`MAX_EVENT_MS` (a time in microseconds or
+seconds is refused: Faust's windowing fails past 2^31 s, and a backtest's windows would grow without
+bound), and no later than the record's receipt plus a skew (a time from the future would silence a pair
+until the clock caught up). `PoolContinuity` refuses amounts the pool's previous state rules out.
+"""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import TypeVar
 
 from core.errors import DecodeError
@@ -10,9 +17,26 @@ from streams.records import Launch, Swap
 
 S = TypeVar("S", Swap, RawSwap)
 
+MIN_EVENT_MS = 1_262_304_000_000  # 2010-01-01 UTC: before any chain this reads
+MAX_EVENT_MS = 4_102_444_800_000  # 2100-01-01 UTC: a microsecond time (~1.7e15) is far beyond it
+DEFAULT_SKEW_MS = 5_000  # how far an event time may be ahead of its receipt (`max_event_skew_s`)
+EXECUTION_PRICE_RATIO = 100.0  # a swap's own price this many times off its pool's price is not a swap
 
-def check_swap(swap: S) -> S:
-    """Reject swaps no venue could have produced; the reason names the field."""
+
+def check_event_time(ts_ms: int, received_ms: int = 0, skew_ms: int = DEFAULT_SKEW_MS) -> None:
+    """Epoch milliseconds in range, and not after its receipt (when known, > 0) plus `skew_ms`."""
+    if not MIN_EVENT_MS <= ts_ms <= MAX_EVENT_MS:
+        raise DecodeError(f"ts_ms: {ts_ms} is not epoch milliseconds between 2010 and 2100")
+    if received_ms > 0 and ts_ms > received_ms + skew_ms:
+        ahead_s = (ts_ms - received_ms) / 1000.0
+        raise DecodeError(f"ts_ms: {ahead_s:.1f}s after its receipt (more than {skew_ms / 1000.0:g}s skew)")
+
+
+def check_swap(swap: S, *, received_ms: int = 0, skew_ms: int = DEFAULT_SKEW_MS) -> S:
+    """Reject swaps no venue could have produced; the reason names the field.
+
+    The receipt time is the swap's own `received_ms`, else `received_ms` (the record's broker time).
+    """
     if swap.side not in ("buy", "sell"):
         raise DecodeError(f"side: must be buy or sell, got {swap.side!r}")
     base, sep, quote = swap.pair.partition("/")
@@ -28,7 +52,45 @@ def check_swap(swap: S) -> S:
         raise DecodeError("fee_bps: must be within 0..9999")
     if swap.ts_ms <= 0:
         raise DecodeError("ts_ms: must be a positive epoch time in ms")
+    check_event_time(swap.ts_ms, swap.received_ms or received_ms, skew_ms)
+    # Raw units on both sides: the swap's own price and its pool's, in quote per base raw unit.
+    executed = swap.quote_amount / swap.base_amount
+    pooled = swap.quote_reserve / swap.base_reserve
+    if not 1.0 / EXECUTION_PRICE_RATIO <= executed / pooled <= EXECUTION_PRICE_RATIO:
+        raise DecodeError(
+            f"base_amount, quote_amount: the swap's price is {executed / pooled:.3g}x its pool's "
+            f"(beyond {EXECUTION_PRICE_RATIO:g}x)"
+        )
     return swap
+
+
+class PoolContinuity:
+    """Each pool's previous reserves, to refuse a swap that takes out more than the pool held.
+
+    A buy takes base out of the pool, a sell takes quote out: more than the previous state's reserve of
+    that side is impossible short of a liquidity deposit in between larger than the pool itself (then
+    one real swap is dead-lettered rather than a fabricated one folded). Memory is bounded: the `keep`
+    most recently seen pools (a pool seen again after eviction is not judged on its first swap).
+    """
+
+    def __init__(self, keep: int = 50_000) -> None:
+        self.keep = keep
+        self._last: OrderedDict[str, tuple[int, int]] = OrderedDict()
+
+    def check(self, swap: S) -> S:
+        """Raise DecodeError for a swap the pool's previous state rules out; else remember its reserves."""
+        prev = self._last.get(swap.pool)
+        if prev is not None:
+            base_prev, quote_prev = prev
+            if swap.side == "buy" and swap.base_amount >= base_prev:
+                raise DecodeError(f"base_amount: {swap.base_amount} out of a pool that held {base_prev}")
+            if swap.side == "sell" and swap.quote_amount >= quote_prev:
+                raise DecodeError(f"quote_amount: {swap.quote_amount} out of a pool that held {quote_prev}")
+            self._last.move_to_end(swap.pool)
+        self._last[swap.pool] = (swap.base_reserve, swap.quote_reserve)
+        while len(self._last) > self.keep:
+            self._last.popitem(last=False)
+        return swap
 
 
 def check_launch(launch: Launch) -> Launch:

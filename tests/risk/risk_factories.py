@@ -57,6 +57,7 @@ def signal(
     ts_ms: int = 1_000,
     confidence: float = 0.9,
     pools: list[PoolState] | None = None,
+    strategy: str = "test",
 ) -> Signal:
     return Signal(
         id=f"sig:{sid}",
@@ -70,7 +71,7 @@ def signal(
         horizon_ms=10_000,
         volatility=0.001,
         model="test",
-        strategy="test",
+        strategy=strategy,
         pools=[pool(pair, price)] if pools is None else pools,
     )
 

@@ -66,17 +66,20 @@ def test_a_new_limit_is_one_check_and_one_setting(monkeypatch: pytest.MonkeyPatc
     state = fresh(limits)
     first = rr.decide_all(state, signal("JUP/USDC", 1.0, sid="a"), limits, 7, checks=checks)
     assert isinstance(first[0], Order)
-    (second,) = rr.decide_all(state, signal("JUP/USDC", 1.0, sid="b"), limits, 7, checks=checks)
+    # another strategy's buy of the pair (the first strategy's own position is full)
+    second_signal = signal("JUP/USDC", 1.0, sid="b", strategy="b")
+    (second,) = rr.decide_all(state, second_signal, limits, 7, checks=checks)
     assert isinstance(second, Rejection)
     assert second.reason == "pair_busy: 1 buys of JUP/USDC in flight >= 1"
     rr.apply_fill(state, fill_for(first[0]), limits)  # the buy is done: the pair takes the next one
-    third = rr.decide_all(state, signal("JUP/USDC", 1.0, sid="c", ts_ms=2_000), limits, 7, checks=checks)
+    third_signal = signal("JUP/USDC", 1.0, sid="c", ts_ms=2_000, strategy="c")
+    third = rr.decide_all(state, third_signal, limits, 7, checks=checks)
     assert isinstance(third[0], Order)
 
     # Without the check, the same second buy goes through: the limit is the check, nothing else.
     state = fresh(limits)
     rr.decide_all(state, signal("JUP/USDC", 1.0, sid="a"), limits, 7)
-    assert isinstance(rr.decide_all(state, signal("JUP/USDC", 1.0, sid="b"), limits, 7)[0], Order)
+    assert isinstance(rr.decide_all(state, second_signal, limits, 7)[0], Order)
 
 
 def test_a_check_can_resize_a_buy_and_its_code_refuses_it_below_the_minimum_order() -> None:
@@ -126,6 +129,8 @@ def test_the_pre_trade_checks_run_in_this_order() -> None:
         "mint_authorities_revoked",
         "quote_supported",
         "price_fresh",
+        "pair_not_moving",
+        "stop_cooled_down",
         "positions_free",
         "order_rate",
         "pools_usable",
@@ -165,6 +170,9 @@ def test_reject_codes_follow_from_the_checks() -> None:
         rr.STALE_PRICE,
         rr.VENUE_HALTED,
         rr.STRATEGY_DISABLED,
+        rr.PAIR_HALTED,
+        rr.STOP_COOLDOWN,
+        rr.OUTLIER_PRICE,
     }
     assert len(rr.REJECT_CODES) == len(set(rr.REJECT_CODES))
     assert not set(rr.REJECT_CODES) & set(rr.ORDER_CODES)

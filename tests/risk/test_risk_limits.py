@@ -40,15 +40,17 @@ def control(action: str, flatten: bool = False) -> Control:
 
 def test_volatility_target_sizes_the_buy() -> None:
     # sigma over the horizon = 0.05/s x sqrt(25 s) = 0.25; 1 % of 17 500 = 175 USDC at risk -> 700 USDC.
+    # (An expected return of 0.1 puts the Kelly bet, 0.1 / 0.25^2 = 1.6, at its bound: Kelly does not bind.)
     state = fresh()
-    sig = signal("JUP/USDC", 1.0).derive(volatility=0.05, horizon_ms=25_000)
+    sig = signal("JUP/USDC", 1.0).derive(volatility=0.05, horizon_ms=25_000, expected_return=0.1)
     order = approve(state, sig)
     assert order.amount_in == 700_000_000
     assert order.reason.startswith("resized: vol_target 700.00 of 875.00 USDC")
 
 
 def test_kelly_cap_sizes_the_buy() -> None:
-    # p = 0.625, |r| = 0.25: f* = (2 x 0.625 - 1) / 0.25 = 1; a 1/64 Kelly fraction -> 17 500 / 64 = 273.4375.
+    # mean 0.25 over a variance of 0.001^2 x 10 s: f* = 25 000, bounded at kelly_max_fraction = 1; a 1/64
+    # Kelly fraction -> 17 500 / 64 = 273.4375.
     limits = rr.RiskLimits(kelly_fraction=1 / 64)
     state = fresh(limits)
     sig = signal("JUP/USDC", 1.0, confidence=0.625).derive(expected_return=0.25)
@@ -64,7 +66,11 @@ def test_size_caps_by_hand() -> None:
     caps = dict(rr.size_caps(sig, 10_000.0, LIMITS))
     assert caps["position_cap"] == pytest.approx(500.0)
     assert caps["vol_target"] == pytest.approx(100.0 / 0.004)  # sigma_h = 0.002 x 2
-    assert caps["kelly_cap"] == pytest.approx(0.5 * 0.5 / 0.01 * 10_000.0)  # (2p-1)/r = 50, half of it
+    # mean / variance = 0.01 / (0.002^2 x 4 s) = 625, bounded at 1: half of equity.
+    assert caps["kelly_cap"] == pytest.approx(0.5 * 1.0 * 10_000.0)
+    # 1e-5 / 1.6e-5 = 0.625 of equity, under the bound; half of it. The old (2p-1)/r would say 50 000.
+    small = dict(rr.size_caps(sig.derive(expected_return=1e-5), 10_000.0, LIMITS))
+    assert small["kelly_cap"] == pytest.approx(0.5 * 0.625 * 10_000.0)
     zero_vol = dict(rr.size_caps(sig.derive(volatility=0.0), 10_000.0, LIMITS))
     assert "vol_target" not in zero_vol
 
@@ -84,14 +90,15 @@ def test_max_concurrent_positions_counts_held_and_pending_pairs() -> None:
     approve(state, signal("JUP/USDC", 1.0, sid="a"), limits)
     rej = reject(state, signal("BONK/SOL", 1e-4, sid="b"), rr.MAX_POSITIONS, limits)
     assert rej.reason == "max_positions: 1 pairs open >= 1"
-    approve(state, signal("JUP/USDC", 1.0, sid="c"), limits)  # the same pair is not a new position
+    # the same pair is not a new position (another strategy: this one's position is full)
+    approve(state, signal("JUP/USDC", 1.0, sid="c", strategy="other"), limits)
 
 
 def test_orders_per_minute_in_event_time() -> None:
-    limits = rr.RiskLimits(max_orders_per_minute=2)
+    limits = rr.RiskLimits(max_orders_per_minute=2, opening_inventory="drawdown")
     state = fresh(limits)
     approve(state, signal("JUP/USDC", 1.0, sid="a", ts_ms=1_000), limits)
-    approve(state, signal("JUP/USDC", 1.0, sid="b", ts_ms=2_000), limits)
+    approve(state, signal("JUP/USDC", 1.0, sid="b", ts_ms=2_000, strategy="other"), limits)
     rej = reject(state, signal("BONK/SOL", 1e-4, sid="c", ts_ms=3_000), rr.RATE_LIMITED, limits)
     assert rej.reason == "rate_limited: 2 orders in the last 60s >= 2"
     approve(state, signal("BONK/SOL", 1e-4, sid="d", ts_ms=61_001), limits)  # 1 000 fell out of the window
@@ -153,7 +160,9 @@ def test_stale_pair_and_all_pairs_stale_halt() -> None:
         LIMITS,
     )
     assert state.halted and rr.STALE in state.halts
-    approve(state, signal("JUP/USDC", 1.0, sid="e", ts_ms=100_500))  # a fresh price clears it
+    approve(
+        state, signal("JUP/USDC", 1.0, sid="e", ts_ms=100_500, strategy="other")
+    )  # a fresh price clears it
     assert not state.halted
 
 

@@ -245,7 +245,9 @@ def test_the_property_runner_is_not_vacuous() -> None:
 
 def test_the_property_runner_covers_a_split_buy() -> None:
     """A buy too large for one JUP/USDC pool's impact cap splits; the checks hold as its legs fill."""
-    limits = rr.RiskLimits(max_position_pct=10.0)  # 1 750 USDC of 17 500: 115 bps on the best pool alone
+    # 1 750 USDC of 17 500: 115 bps on the best pool alone (the opening SOL outside the total cap, which
+    # would otherwise bind first)
+    limits = rr.RiskLimits(max_position_pct=10.0, opening_inventory="drawdown")
     ops: list[tuple[Any, ...]] = [
         ("signal", "JUP/USDC", 1, 1.0, 0.9),
         ("fill", 0, "filled", 0.0),

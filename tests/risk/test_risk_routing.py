@@ -86,10 +86,22 @@ def test_small_buy_stays_on_one_pool_with_its_plain_id() -> None:
     assert state.pending["ord:sig:b"].expected_base == 174_491_067
 
 
-def test_split_that_still_breaks_the_cap_is_refused_and_reserves_nothing() -> None:
+def test_split_that_still_breaks_the_cap_shrinks_to_fit_one_pool() -> None:
     # 30 000-deep pools: alone 875e6 moves 283 bps; halves 437.5e6 still move 1 - 30e9/30.4375e9 = 144 bps.
+    # The buy shrinks to the largest within 100 bps on the best pool, not refused.
     state = fresh()
     out = rr.decide_all(state, signal("JUP/USDC", 1.0, sid="c", pools=two_pools(30_000)), LIMITS, 7)
+    assert len(out) == 1 and isinstance(out[0], Order) and out[0].id == "ord:sig:c"
+    assert out[0].reason.startswith("resized: slippage_cap")
+    assert rr.quote_pool(out[0].pool_state, "buy", out[0].amount_in).impact_bps <= LIMITS.max_slippage_bps
+    assert state.pending[out[0].id].amount_in == out[0].amount_in < 875_000_000
+
+
+def test_a_buy_refused_on_slippage_reserves_nothing() -> None:
+    # 500-deep pools: within 100 bps a buy is ~5 USDC, under the 10 USDC minimum order.
+    state = fresh()
+    thin = rr.RiskLimits(min_pool_liquidity_usdc=0.0)
+    out = rr.decide_all(state, signal("JUP/USDC", 1.0, sid="c", pools=two_pools(500)), thin, 7)
     assert len(out) == 1 and isinstance(out[0], Rejection)
     assert rr.reason_code(out[0].reason) == rr.SLIPPAGE and out[0].id == "rej:sig:c"
     assert not state.pending and state.order_ts == []
@@ -98,7 +110,8 @@ def test_split_that_still_breaks_the_cap_is_refused_and_reserves_nothing() -> No
 def test_decide_never_splits() -> None:
     state = fresh()
     out = rr.decide(state, signal("JUP/USDC", 1.0, sid="d", pools=two_pools(60_000)), LIMITS, 7)
-    assert isinstance(out, Rejection) and "impact 143.7bps" in out.reason
+    # one pool would move 143.7 bps: not split, shrunk to fit the cap on one pool
+    assert isinstance(out, Order) and out.reason.startswith("resized: slippage_cap")
 
 
 def test_best_net_pool_wins_on_the_paper_venue() -> None:

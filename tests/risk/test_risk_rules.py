@@ -16,7 +16,9 @@ from core.settings import load_settings
 from market import bonding_curve
 from streams.records import Order, Rejection
 
-LIMITS = rr.RiskLimits()
+# The opening SOL outside the exposure caps (`opening_inventory`), as these rules were written against;
+# tests/risk/test_inventory.py covers the default, which counts it.
+LIMITS = rr.RiskLimits(opening_inventory="drawdown")
 
 
 def approve(state: rr.RiskState, sig: object, limits: rr.RiskLimits = LIMITS) -> Order:
@@ -95,23 +97,25 @@ def test_buy_at_full_position_size_with_hand_computed_amounts() -> None:
 def test_pending_reservation_counts_against_the_pair_cap() -> None:
     state = fresh()
     approve(state, signal("JUP/USDC", 1.0, sid="a"))  # 875 of the 1 750 pair cap
-    second = approve(state, signal("JUP/USDC", 1.0, sid="b"))  # exactly the remaining 875: a tie, not resized
+    # Another strategy's position: exactly the remaining 875, a tie, not resized.
+    second = approve(state, signal("JUP/USDC", 1.0, sid="b", strategy="b"))
     assert second.amount_in == 875_000_000 and rr.reason_code(second.reason) == rr.ENTRY
-    third = reject(state, signal("JUP/USDC", 1.0, sid="c"))
+    third = reject(state, signal("JUP/USDC", 1.0, sid="c", strategy="c"))
     assert rr.reason_code(third.reason) == rr.PAIR_CAP_FULL and third.id == "rej:sig:c"
 
 
 def test_resized_by_pair_cap() -> None:
-    limits = rr.RiskLimits(max_pair_exposure_pct=8.0)  # 1 400 USDC per pair
+    limits = LIMITS.replace(max_pair_exposure_pct=8.0)  # 1 400 USDC per pair
     state = fresh(limits)
     approve(state, signal("JUP/USDC", 1.0, sid="a"), limits)
-    order = approve(state, signal("JUP/USDC", 1.0, sid="b"), limits)
+    order = approve(state, signal("JUP/USDC", 1.0, sid="b", strategy="b"), limits)
     assert order.amount_in == 525_000_000  # 1 400 - 875
     assert order.reason.startswith("resized: pair_exposure_cap 525.00 of 875.00 USDC")
 
 
 def test_resized_by_total_cap_across_pairs() -> None:
-    limits = rr.RiskLimits(max_total_exposure_pct=6.0)  # 1 050 USDC in all
+    # 1 050 USDC in all, the opening SOL left out (`opening_inventory`: test_inventory.py counts it in)
+    limits = rr.RiskLimits(max_total_exposure_pct=6.0, opening_inventory="excluded")
     state = fresh(limits)
     approve(state, signal("JUP/USDC", 1.0, sid="a"), limits)
     order = approve(state, signal("BONK/SOL", 0.0001, sid="b"), limits)
@@ -129,11 +133,11 @@ def test_sol_quoted_buy_converts_through_sol_usdc() -> None:
 
 
 def test_resized_by_balance_then_rejected_below_minimum() -> None:
-    limits = rr.RiskLimits(paper_start_usdc=300.0)  # equity 300 + 7 500: 5 % = 390 > 300 available
+    limits = LIMITS.replace(paper_start_usdc=300.0)  # equity 300 + 7 500: 5 % = 390 > 300 available
     state = fresh(limits)
     order = approve(state, signal("JUP/USDC", 1.0, sid="a"), limits)
     assert order.amount_in == 300_000_000 and order.reason.startswith("resized: balance")
-    rej = reject(state, signal("JUP/USDC", 1.0, sid="b"), limits)
+    rej = reject(state, signal("JUP/USDC", 1.0, sid="b", strategy="b"), limits)
     assert rej.reason.startswith("insufficient_balance: balance leaves 0.00 USDC < min order 10")
 
 
@@ -145,9 +149,17 @@ def test_position_size_below_minimum_order() -> None:
 
 def test_slippage_rejection_on_a_shallow_pool() -> None:
     # 875 USDC (net of the fee 872.8125) into a 50 000 USDC pool: the fee-free impact of a constant-product
-    # swap is net / (reserve + net) = 872.8125 / 50 872.8125 = 171.6 bps > 100.
-    rej = reject(fresh(), signal("JUP/USDC", 1.0, pools=[pool("JUP/USDC", 1.0, depth_quote=50_000.0)]))
-    assert rr.reason_code(rej.reason) == rr.SLIPPAGE and "impact 171.6bps" in rej.reason
+    # swap is net / (reserve + net) = 872.8125 / 50 872.8125 = 171.6 bps > 100. The buy shrinks to the
+    # largest within 100 bps: net / (50 000 + net) = 0.01 -> net 505.05, 506.32 with the 25 bps fee.
+    shallow = [pool("JUP/USDC", 1.0, depth_quote=50_000.0)]
+    order = approve(fresh(), signal("JUP/USDC", 1.0, pools=shallow))
+    assert order.reason.startswith("resized: slippage_cap 506.32 of 875.00 USDC")
+    assert rr.quote_pool(order.pool_state, "buy", order.amount_in).impact_bps <= 100.0
+    assert rr.quote_pool(order.pool_state, "buy", order.amount_in + 1).impact_bps > 100.0
+    # Too shallow for even the minimum order within the cap: refused.
+    puddle = [pool("JUP/USDC", 1.0, depth_quote=500.0)]
+    rej = reject(fresh(), signal("JUP/USDC", 1.0, pools=puddle), rr.RiskLimits(min_pool_liquidity_usdc=0.0))
+    assert rr.reason_code(rej.reason) == rr.SLIPPAGE and "below the min order" in rej.reason
 
 
 def test_best_pool_is_chosen_by_output() -> None:
@@ -309,7 +321,10 @@ def test_forty_percent_crash_trips_stop_loss_then_breaker() -> None:
     rr.apply_fill(state, fill_for(stop[0]), LIMITS)
     assert "SOL/USDC" not in state.positions
 
+    # 97 -> 60 in one price is over price_outlier_pct (50 %): held back until the next price confirms it.
     assert rr.exits(state, "SOL/USDC", 60.0, 4_000, [pool("SOL/USDC", 60.0)], LIMITS, 0) == []
+    assert not state.halted and state.prices["SOL/USDC"] == 97.0
+    assert rr.exits(state, "SOL/USDC", 60.0, 4_100, [pool("SOL/USDC", 60.0)], LIMITS, 0) == []
     # The 50 SOL lost 40 USDC each (2 000), the stopped-out 7.5 SOL 3 each (22.5), swaps ~7.5 in fees:
     # equity ~12 970 of a 15 000 peak = 13.5 % > 10 %.
     assert state.halted and state.halt_reason.startswith("drawdown 13.5")
@@ -337,7 +352,7 @@ def test_sol_held_as_a_position_and_spent_as_a_quote_is_sold_only_when_free() ->
     close = approve(state, signal("SOL/USDC", 100.0, -1, sid="c"))
     assert close.amount_in == 15_000_000_000  # the 5 SOL reserved by the BONK buy are not sellable
     assert rr.available(state, SOL) == 0
-    rej = reject(state, signal("BONK/SOL", 2e-7, sid="d"))
+    rej = reject(state, signal("BONK/SOL", 2e-7, sid="d", strategy="d"))
     assert rr.reason_code(rej.reason) == rr.INSUFFICIENT_BALANCE
 
 

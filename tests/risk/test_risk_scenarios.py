@@ -20,11 +20,21 @@ def step(
     pools: list[PoolState] | None = None,
     direction: int = 1,
     confidence: float = 0.9,
+    strategy: str = "test",
 ) -> tuple[list[Order], Order | Rejection]:
     """What the agent does with one signal (exits first, then the decision, then any flatten), filling
     every order at once."""
     pools = pools if pools is not None else [pool(pair, price)]
-    sig = signal(pair, price, direction, sid=f"{pair}@{ts}", ts_ms=ts, confidence=confidence, pools=pools)
+    sig = signal(
+        pair,
+        price,
+        direction,
+        sid=f"{pair}@{ts}",
+        ts_ms=ts,
+        confidence=confidence,
+        pools=pools,
+        strategy=strategy,
+    )
     out_exits = rr.exits(state, pair, price, ts, pools, limits, now_ms=ts)
     decision = rr.decide(state, sig, limits, now_ms=ts)
     flat = rr.flatten(state, limits, now_ms=ts)
@@ -74,8 +84,14 @@ def test_liquidity_drained_from_a_pool_stops_buys_there_not_exits() -> None:
     assert isinstance(first, Order)
     codes = []
     for k, depth in enumerate([200_000.0, 50_000.0, 24_000.0, 5_000.0], start=1):
-        _, decision = step(
-            state, limits, "JUP/USDC", 1.0, 1_000 + 1_000 * k, pools=[pool("JUP/USDC", 1.0, depth)]
+        _, decision = step(  # each buy another strategy's: one strategy's position is full after one
+            state,
+            limits,
+            "JUP/USDC",
+            1.0,
+            1_000 + 1_000 * k,
+            pools=[pool("JUP/USDC", 1.0, depth)],
+            strategy=f"s{k}",
         )
         codes.append(rr.reason_code(decision.reason))
     assert codes == [rr.ENTRY, rr.ENTRY, rr.LOW_LIQUIDITY, rr.LOW_LIQUIDITY]
@@ -95,11 +111,17 @@ def test_launch_rugged_to_zero_loses_at_most_the_launch_cap() -> None:
     assert state.launch_notional["PUMP/SOL"] == pytest.approx(100.0, abs=1e-6)
     # The creator dumps: the curve's price falls 1 000-fold; the stop loss sells into the rubble.
     rug = [pool("PUMP/SOL", 3e-11, depth_quote=0.3, venue="pumpfun", fee_bps=100)]
-    exits_, after_rug = step(state, limits, "PUMP/SOL", 3e-11, 5_000, pools=rug)
+    # The first rugged price is an outlier (over price_outlier_pct from the last): held back, no stop yet.
+    exits_, first_rug = step(state, limits, "PUMP/SOL", 3e-11, 5_000, pools=rug)
+    assert exits_ == [] and rr.reason_code(first_rug.reason) == rr.OUTLIER_PRICE
+    # The next price confirms it: the stop loss sells into the rubble.
+    exits_, after_rug = step(state, limits, "PUMP/SOL", 3e-11, 5_050, pools=rug)
     assert [o.kind for o in exits_] == [rr.STOP_LOSS]
     assert rr.reason_code(after_rug.reason) == rr.EXIT_PENDING  # decided while the stop loss was in flight
-    _, again = step(state, limits, "PUMP/SOL", 3e-11, 5_100, pools=rug)
-    assert rr.reason_code(again.reason) == rr.LAUNCH_CAP_FULL  # no averaging down into a rug
+    _, again = step(state, limits, "PUMP/SOL", 3e-11, 5_100, pools=rug, strategy="other")
+    assert rr.reason_code(again.reason) == rr.PAIR_HALTED  # the 1 000-fold move halted the pair's buys
+    _, later = step(state, limits, "PUMP/SOL", 3e-11, 200_000, pools=rug, strategy="other")
+    assert rr.reason_code(later.reason) == rr.LAUNCH_CAP_FULL  # no averaging down into a rug
     loss = before - rr.equity_usdc(state)
     assert 99.0 < loss <= 100.0 + 1e-6
     assert state.balances.get(PUMP, 0) == 0
