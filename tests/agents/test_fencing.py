@@ -76,8 +76,9 @@ async def test_a_stale_owner_is_refused_by_itself_the_audit_and_the_sink(
     await sink.ensure_wallet({early.pool_state.quote_mint: 10**12, early.pool_state.base_mint: 0})
     [fill] = await sink.apply("orders", 0, [(0, early)], 3_000, {early.id: 1})
     b.ctx.risk_table.data.update(before)  # type: ignore[attr-defined]  # recovered from the changelog
+    # (from another strategy: a's strategy already holds its capped position of the pair)
     await b.decide_or_rewind(
-        [Event(Message("fills", 0, 0, b"main", encode(fill))), signal_event(1, "sig:b", 2_000)]
+        [Event(Message("fills", 0, 0, b"main", encode(fill))), signal_event(1, "sig:b", 2_000, strategy="t")]
     )
     [(late, late_epoch)] = orders_of(b)
     assert late_epoch == 2

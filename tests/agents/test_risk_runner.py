@@ -71,8 +71,10 @@ def runner() -> RiskRunner:
     return RiskRunner(context(load_settings(database_url=None, redis_url=None, risk_fill_wait_ms=60_000)))
 
 
-def signal_event(offset: int, sid: str, ts_ms: int) -> Event:
-    return Event(Message("signals", 0, offset, b"main", encode(signal(sid, ts_ms=ts_ms))))
+def signal_event(offset: int, sid: str, ts_ms: int, strategy: str = "s") -> Event:
+    sig = signal(sid, ts_ms=ts_ms)
+    sig.strategy = strategy
+    return Event(Message("signals", 0, offset, b"main", encode(sig)))
 
 
 def state_of(r: RiskRunner) -> RiskState:
