@@ -14,6 +14,13 @@ minus its cost) = `pnl_usdc`, and `holdings_revaluation_usdc` is the rest of the
 opening SOL, and any base held outside a position, re-marked to the last prices); per strategy, the
 orders from that strategy's signals (risk's own exits, e.g. stop losses, under "risk"), with their fees
 and the PnL their sells booked.
+Costs (`costs`): what the fill model charged (`fill_model` says which model: `solbot backtest --fills`):
+the pools' fees (in the fills' amounts), the network fees (signature + priority fee + Jito tip, paid in
+SOL, also on orders that failed on chain), what sandwiches took, and the failed orders by reason.
+`holdings_revaluation_usdc` excludes the network fees (they are trading costs, paid from the SOL held):
+pnl_usdc = sum of the pairs' pnl_usdc + holdings_revaluation_usdc - costs.network_fees_usdc.
+Benchmark: `hold_pnl_usdc` is the opening wallet, untouched, marked at the run's last prices;
+`trading_pnl_usdc` = pnl_usdc - hold_pnl_usdc is what trading added to holding the wallet (costs in).
 Model metrics are the models' own progressive validation (predict, then learn) over the whole run; the
 aggregate weights each pair by its number of scored labels (`model`, also `models.aggregate`).
 Allocations: the bandit's capital weight per strategy from each cycle boundary (`ALLOCATION_CYCLE_MS` of
@@ -27,7 +34,7 @@ import itertools
 import math
 from typing import Any
 
-from backtest.result import BacktestResult
+from backtest.result import BacktestResult, wallet_decimals
 from market.fills import FILLED
 
 YEAR_MS = 365 * 24 * 3600 * 1000
@@ -80,23 +87,14 @@ def summarise(result: BacktestResult, *, interval_ms: int) -> dict[str, Any]:
     end_equity = values[-1] if values else result.start_equity_usdc
     filled = [t for t in result.trades if t.fill.status == FILLED]
     sells = [t for t in filled if t.order.side == "sell"]
-    ledger = result.ledger
-    pairs: dict[str, dict[str, float]] = {}
-    for t in result.trades:
-        row = pairs.setdefault(t.order.pair, _zero_row())
-        _add_trade(row, t)
-    for pair, pos in ledger.positions.items():
-        row = pairs.setdefault(pair, _zero_row())
-        price = ledger.prices.get(pair, 0.0)
-        quote_usdc = ledger.usdc_per_human(pos.quote_mint)
-        held = pos.base_amount / 10**pos.base_decimals * price * quote_usdc
-        cost = pos.cost_quote / 10**pos.quote_decimals * quote_usdc
-        row["unrealised_usdc"] = held - cost
-    for row in pairs.values():
-        row["pnl_usdc"] = row["realised_usdc"] + row.get("unrealised_usdc", 0.0)
+    pairs = _by_pair(result)
     strategies: dict[str, dict[str, float]] = {}
     for t in result.trades:
         _add_trade(strategies.setdefault(t.strategy, _zero_row()), t)
+    costs = _costs(result)
+    network = costs["network_fees_usdc"]
+    hold_pnl = _hold_pnl(result)
+    pnl = end_equity - result.start_equity_usdc
     return {
         "seed": result.seed,
         "events": result.events,
@@ -128,8 +126,12 @@ def summarise(result: BacktestResult, *, interval_ms: int) -> dict[str, Any]:
         "by_pair": {p: _rounded(r) for p, r in sorted(pairs.items())},
         # what the pairs' PnL does not explain: the rest of the wallet (the opening SOL) re-marked
         "holdings_revaluation_usdc": round(
-            end_equity - result.start_equity_usdc - sum(r["pnl_usdc"] for r in pairs.values()), 2
+            end_equity - result.start_equity_usdc - sum(r["pnl_usdc"] for r in pairs.values()) + network, 2
         ),
+        "hold_pnl_usdc": round(hold_pnl, 2),
+        "trading_pnl_usdc": round(pnl - hold_pnl, 2),
+        "costs": costs,
+        "fill_model": result.fill_model,
         "by_strategy": {s: _rounded(r) for s, r in sorted(strategies.items())},
         "models": {
             "aggregate": _rounded(_aggregate_models(result.models)),
@@ -146,6 +148,53 @@ def summarise(result: BacktestResult, *, interval_ms: int) -> dict[str, Any]:
         ],
         "equity_points": len(values),
     }
+
+
+def _by_pair(result: BacktestResult) -> dict[str, dict[str, float]]:
+    """Per pair: orders, fees, realised PnL, and the unrealised PnL of what is still held."""
+    ledger = result.ledger
+    pairs: dict[str, dict[str, float]] = {}
+    for t in result.trades:
+        row = pairs.setdefault(t.order.pair, _zero_row())
+        _add_trade(row, t)
+    for pair, pos in ledger.positions.items():
+        row = pairs.setdefault(pair, _zero_row())
+        price = ledger.prices.get(pair, 0.0)
+        quote_usdc = ledger.usdc_per_human(pos.quote_mint)
+        held = pos.base_amount / 10**pos.base_decimals * price * quote_usdc
+        cost = pos.cost_quote / 10**pos.quote_decimals * quote_usdc
+        row["unrealised_usdc"] = held - cost
+    for row in pairs.values():
+        row["pnl_usdc"] = row["realised_usdc"] + row.get("unrealised_usdc", 0.0)
+    return pairs
+
+
+def _costs(result: BacktestResult) -> dict[str, Any]:
+    """What the fill model charged: pool fees, network fees, sandwiches, and the failed orders by reason."""
+    filled = [t for t in result.trades if t.fill.status == FILLED]
+    failed: dict[str, int] = {}
+    for t in result.trades:
+        if t.fill.status != FILLED:
+            code = t.fill.reason.partition(":")[0]
+            failed[code] = failed.get(code, 0) + 1
+    return {
+        "pool_fees_usdc": round(sum(t.fee_usdc for t in filled), 4),
+        "network_fees_usdc": round(sum(t.network_fee_usdc for t in result.trades), 4),
+        "sandwich_usdc": round(sum(t.sandwich_usdc for t in filled), 4),
+        "failed_by_reason": dict(sorted(failed.items())),
+    }
+
+
+def _hold_pnl(result: BacktestResult) -> float:
+    """The benchmark: the opening wallet, untouched, marked at the run's last prices, less its start."""
+    if not result.opening_wallet:
+        return 0.0
+    ledger = result.ledger
+    hold = sum(
+        amount * ledger.usdc_per_raw(mint, wallet_decimals(ledger, mint))
+        for mint, amount in result.opening_wallet.items()
+    )
+    return hold - result.start_equity_usdc
 
 
 def _zero_row() -> dict[str, float]:
