@@ -11,11 +11,15 @@ Stages, each the code the live agents run:
   fill       -> the ledger (balances, positions: `store.execution`'s booking rules) and
                 `risk.apply.apply_message` (topic "fills", partition 0)
 
-Ordering (documented, deterministic): records in file order; a swap's snapshot is scored at once; each
-decision's orders are filled at once, and every fill is applied to the risk state before the next
-message (the exits and the entry of one signal are filled in the order risk emitted them). Live, fills
-reach the risk agent a few hundred milliseconds later, so signals decided in between see the order still
-pending; the backtest is the zero-latency limit of the live pipeline.
+Ordering (documented, deterministic): records in file order; a swap's snapshot is scored at once. How
+an order fills is the `backtest.fill_model.FillModel`'s: by default (`FillModel.from_settings`) each
+order fills `BACKTEST_LATENCY_MS` of event time after its decision, on the pool as the recording (and
+the bot's own earlier fills) left it then, with network fees and optionally a sandwich; signals that
+arrive while an order is unfilled wait for its fill, as the risk agent's fill barrier makes them wait.
+With `FillModel.pipeline()` each decision's orders are filled at once on the state they were priced on,
+and every fill is applied to the risk state before the next message (the exits and the entry of one
+signal are filled in the order risk emitted them): the paper pipeline's own behaviour, which a broker
+replay of the same recording reproduces order for order.
 
 Clocks: `now_ms` given to risk and to the venue is the signal's event time (`ts_ms`), not the wall
 clock, so `decided_ms` / `filled_ms` — and whole orders and fills — are identical from run to run.
@@ -31,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from backtest.fill_model import FillModel, PoolBook, execute
 from backtest.memory_tables import feature_tables
 from backtest.result import DEAD_LINE, BacktestResult, Ledger, TradeRecord
 from core.errors import DecodeError, VenueRejected
@@ -68,8 +73,21 @@ EXIT_KINDS_STRATEGY = "risk"  # orders risk emits on its own (stop loss, breaker
 class BacktestEngine:
     """One run's state: tables, models, risk state, venue, ledger. Feed it records with `run`."""
 
-    def __init__(self, settings: Settings, *, seed: int = 0, keep_stages: bool = False) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        seed: int = 0,
+        keep_stages: bool = False,
+        fill_model: FillModel | None = None,
+    ) -> None:
         self.settings = settings
+        self.fill_model = FillModel.from_settings(settings) if fill_model is None else fill_model
+        self._immediate = self.fill_model.is_pipeline
+        self.book = PoolBook()
+        self._queue: list[tuple[int, int, Order]] = []  # (due ms, decision order, order), due order
+        self._held: list[Signal] = []  # signals waiting for the queued orders' fills (the fill barrier)
+        self._opened_ms = 0  # event time the barrier last opened (a held signal is decided then)
         # With keep_stages, every stage's output is kept (for the stage-by-stage equivalence tests).
         self.keep_stages = keep_stages
         self.snapshots: list[FeatureSnapshot] = []
@@ -161,6 +179,10 @@ class BacktestEngine:
                     if clock is None:
                         merge.assign(list(range(self.settings.topic_partitions)), swap.ts_ms)
                     clock = swap.ts_ms if clock is None else max(clock, swap.ts_ms)
+                    if not self._immediate:
+                        if self._queue and self._queue[0][0] < clock:
+                            self._release(clock)
+                        self.book.observe(swap)
                     snap = folder.fold(swap, partition, offset, rec["timestamp_ms"])
                     in_batch += 1
                     if in_batch >= self.batch_events:
@@ -187,6 +209,7 @@ class BacktestEngine:
             # other topics in a recording (none are recorded today) have no stage here
         for held in merge.pop_ready(2**62):  # the end of the recording: every partition is done
             self._score(held.item)
+        self._release(None)  # orders still in flight fill on the last states seen
         folder.flush()
         return self._result(events, self.dead_letters, start_equity, started)
 
@@ -215,6 +238,8 @@ class BacktestEngine:
             rejection_codes=dict(sorted(rejection_codes.items())),
             allocations=list(self.models.allocations),
             benchmark=self._benchmark,
+            opening_wallet=self.opening,
+            fill_model=self.fill_model.describe(),
         )
 
     def _sample(self, ts_ms: int) -> None:
@@ -237,16 +262,39 @@ class BacktestEngine:
         self._counts["signals"] += len(signals)
         # No strategy acted on it: the snapshot's price still reaches risk, whose stops hold on every price.
         for signal in signals or [price_mark(snap)]:
-            for decision in self._decide(signal):
-                if isinstance(decision, Rejection):
-                    self._counts["rejections"] += 1
-                    code = decision.reason.partition(":")[0]
-                    self._rejection_codes[code] = self._rejection_codes.get(code, 0) + 1
-                else:
-                    self._trades.append(self._execute(decision))
+            if self._queue or self._held:
+                self._held.append(signal)  # the fill barrier: decided once the orders before it fill
+            else:
+                self._handle(signal)
         self._last_bucket = bucket
         self._last_equity = self.ledger.equity_usdc()
         self._last_benchmark = self.ledger.value_usdc(self.opening)
+
+    def _handle(self, signal: Signal) -> None:
+        """Decide one signal; fill its orders at once (pipeline) or queue them for their latency."""
+        for decision in self._decide(signal):
+            if isinstance(decision, Rejection):
+                self._counts["rejections"] += 1
+                code = decision.reason.partition(":")[0]
+                self._rejection_codes[code] = self._rejection_codes.get(code, 0) + 1
+            elif self._immediate:
+                self._trades.append(self._execute(decision, decision.ts_ms))
+            else:
+                due = max(decision.ts_ms, self._opened_ms) + self.fill_model.latency_ms
+                self._queue.append((due, len(self._trades) + len(self._queue), decision))
+                self._queue.sort(key=lambda q: (q[0], q[1]))
+
+    def _release(self, now_ms: int | None) -> None:
+        """Fill every queued order due before `now_ms` (None: all), then decide the signals that waited
+        for them, which may queue more."""
+        while True:
+            while self._queue and (now_ms is None or self._queue[0][0] < now_ms):
+                due, _, order = self._queue.pop(0)
+                self._opened_ms = max(self._opened_ms, due)
+                self._trades.append(self._execute(order, due))
+            if self._queue or not self._held:
+                return
+            self._handle(self._held.pop(0))
 
     def _decide(self, signal: Signal) -> list[Order | Rejection]:
         """The risk agent's step for one signal; the strategy is remembered for attribution."""
@@ -260,24 +308,29 @@ class BacktestEngine:
             self.decisions.extend(decisions)
         return decisions
 
-    def _execute(self, order: Order) -> TradeRecord:
-        """Fill on the paper venue, book it, and hand the fill back to risk before anything else."""
+    def _execute(self, order: Order, now_ms: int) -> TradeRecord:
+        """Fill on the paper venue under the fill model, book it, and hand the fill back to risk."""
+        state, taken = order.pool_state, 0
         try:
-            fill = self.venue.fill(order, self.ledger.balances, order.ts_ms)
+            done = execute(self.fill_model, self.book, self.venue, order, self.ledger.balances, now_ms)
+            fill, state, taken = done.fill, done.fill_state, done.sandwich_out
         except VenueRejected:
-            fill = failed_fill(order, order.ts_ms, INVALID_ORDER)
+            fill = failed_fill(order, now_ms, INVALID_ORDER)
         position = self.ledger.positions.get(order.pair)
         realised_before = position.realised_pnl_quote if position is not None else 0
         self.ledger.book(order, fill)
         self._fill_offset += 1
         if self.keep_stages:
             self.fills.append(fill)
-        apply_message(self.state, FILLS.name, 0, self._fill_offset, encode(fill), order.ts_ms, self.limits)
+        apply_message(self.state, FILLS.name, 0, self._fill_offset, encode(fill), now_ms, self.limits)
         s = order.pool_state
         quote_usdc = self.ledger.usdc_per_raw(s.quote_mint, s.quote_decimals)
         realised = 0
         if fill.status == FILLED:
             realised = self.ledger.positions[order.pair].realised_pnl_quote - realised_before
+        out_usdc = (
+            self.ledger.usdc_per_raw(s.base_mint, s.base_decimals) if order.side == "buy" else quote_usdc
+        )
         return TradeRecord(
             order=order,
             fill=fill,
@@ -285,6 +338,9 @@ class BacktestEngine:
             notional_usdc=fill.quote_amount * quote_usdc,
             fee_usdc=fill.fee_quote * quote_usdc,
             realised_usdc=realised * quote_usdc,
+            fill_state=state,
+            network_fee_usdc=fill.network_fee_lamports * self.ledger.usdc_per_raw(WSOL, 9),
+            sandwich_usdc=taken * out_usdc,
         )
 
 
@@ -293,12 +349,15 @@ def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
-def run_file(path: Any, settings: Settings, *, seed: int = 0) -> BacktestResult:
-    """Backtest a recording file (timed from the first line read to the last decision)."""
+def run_file(
+    path: Any, settings: Settings, *, seed: int = 0, fill_model: FillModel | None = None
+) -> BacktestResult:
+    """Backtest a recording file (timed from the first line read to the last decision); `fill_model`
+    None: the settings' honest one."""
     from backtest.recording import read_records
 
     started = time.perf_counter()
-    result = BacktestEngine(settings, seed=seed).run(read_records(path, numbered=True))
+    result = BacktestEngine(settings, seed=seed, fill_model=fill_model).run(read_records(path, numbered=True))
     result.elapsed_s = time.perf_counter() - started
     return result
 

@@ -23,9 +23,15 @@ What each figure means (README "Backtest" lists the keys; this is the reference)
   PnL the fill booked, in USDC at the fill's time; a buy books none). `win_rate` is the share of filled
   sells that booked a positive realised PnL (fees included); `turnover` is filled notional / start
   equity; `fees_usdc` every fill's fee.
+- Costs (`costs`): what the fill model charged (`fill_model` says which: `solbot backtest --fills`): the
+  pools' fees (in the fills' amounts), the network fees (signature + priority fee + Jito tip, paid in SOL,
+  also on orders that failed on chain), what sandwiches took, and the failed orders by reason. They are
+  inside `pnl_usdc` and so inside `trading_pnl_usdc` (the benchmark pays none).
 - Attribution. Per pair: realised (sells' booked PnL) + unrealised (what is still held at the last
   price minus its cost) = `pnl_usdc`; `holdings_revaluation_usdc` is what the pairs' PnL leaves of the
-  total (the opening SOL, and any base held outside a position, re-marked). Per strategy: the orders
+  total (the opening SOL, and any base held outside a position, re-marked) once the network fees, paid
+  from the SOL held, are counted as the trading costs they are: pnl_usdc = sum of the pairs' pnl_usdc +
+  holdings_revaluation_usdc - costs.network_fees_usdc. Per strategy: the orders
   from its signals (risk's own exits, e.g. stop losses, under "risk"), their fees, and the PnL their
   sells booked (`pnl_usdc` = realised: a strategy's open inventory is not told apart from another's).
   Per pair and strategy, `max_drawdown_usdc` is the deepest fall of the running realised PnL, fill by
@@ -56,6 +62,7 @@ def summarise(result: BacktestResult, *, interval_ms: int, sample_ms: int | None
     end = result.equity[-1][1] if result.equity else start
     filled = [t for t in result.trades if t.fill.status == FILLED]
     pairs = _by_pair(result)
+    costs = _costs(result)
     return {
         **_counts(result),
         "period": _period(result),
@@ -70,8 +77,13 @@ def summarise(result: BacktestResult, *, interval_ms: int, sample_ms: int | None
         "turnover": round(sum(t.notional_usdc for t in filled) / start, 4) if start else 0.0,
         "fees_usdc": round(sum(t.fee_usdc for t in filled), 4),
         "by_pair": pairs,
-        # what the pairs' PnL does not explain: the rest of the wallet (the opening SOL) re-marked
-        "holdings_revaluation_usdc": round(end - start - sum(r["pnl_usdc"] for r in pairs.values()), 2),
+        # what the pairs' PnL and the network fees do not explain: the rest of the wallet (the opening SOL)
+        # re-marked
+        "holdings_revaluation_usdc": round(
+            end - start - sum(r["pnl_usdc"] for r in pairs.values()) + costs["network_fees_usdc"], 2
+        ),
+        "costs": costs,
+        "fill_model": result.fill_model,
         "by_strategy": _by_strategy(result.trades),
         "models": {
             "aggregate": _rounded(_aggregate_models(result.models)),
@@ -85,6 +97,22 @@ def summarise(result: BacktestResult, *, interval_ms: int, sample_ms: int | None
         ],
         "equity_points": len(result.equity),
         "trade_log": [_trade_row(t) for t in result.trades],
+    }
+
+
+def _costs(result: BacktestResult) -> dict[str, Any]:
+    """What the fill model charged: pool fees, network fees, sandwiches, and the failed orders by reason."""
+    filled = [t for t in result.trades if t.fill.status == FILLED]
+    failed: dict[str, int] = {}
+    for t in result.trades:
+        if t.fill.status != FILLED:
+            code = t.fill.reason.partition(":")[0]
+            failed[code] = failed.get(code, 0) + 1
+    return {
+        "pool_fees_usdc": round(sum(t.fee_usdc for t in filled), 4),
+        "network_fees_usdc": round(sum(t.network_fee_usdc for t in result.trades), 4),
+        "sandwich_usdc": round(sum(t.sandwich_usdc for t in filled), 4),
+        "failed_by_reason": dict(sorted(failed.items())),
     }
 
 

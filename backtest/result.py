@@ -6,6 +6,7 @@ Kept apart from the engine so the report reads results without importing the eng
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from market.fills import FILLED, mint_flows
 from market.tokens import USDC, WSOL
@@ -58,12 +59,14 @@ class Ledger:
         total = 0.0
         for mint, amount in balances.items():
             if amount:
-                total += amount * self.usdc_per_raw(mint, _decimals(self, mint))
+                total += amount * self.usdc_per_raw(mint, wallet_decimals(self, mint))
         return total
 
     def book(self, order: Order, fill: Fill) -> None:
         for mint, delta in mint_flows(order, fill).items():
             self.balances[mint] = self.balances.get(mint, 0) + delta
+        if fill.network_fee_lamports:  # the transaction's cost, in SOL, filled or not
+            self.balances[WSOL] = self.balances.get(WSOL, 0) - fill.network_fee_lamports
         if fill.status == FILLED:
             s = order.pool_state
             position = self.positions.setdefault(
@@ -73,7 +76,8 @@ class Ledger:
             position.book(fill)
 
 
-def _decimals(ledger: Ledger, mint: str) -> int:
+def wallet_decimals(ledger: Ledger, mint: str) -> int:
+    """Decimals of a mint the wallet holds (USDC, SOL, or the base of a pair it has seen)."""
     if mint == USDC:
         return 6
     if mint == WSOL:
@@ -92,6 +96,9 @@ class TradeRecord:
     notional_usdc: float
     fee_usdc: float
     realised_usdc: float  # PnL this fill booked (sells), in USDC at the fill's time
+    fill_state: PoolState | None = None  # the pool state it filled on (None: the one it was priced on)
+    network_fee_usdc: float = 0.0  # signature + priority fee + tip, at the fill's SOL price
+    sandwich_usdc: float = 0.0  # output a sandwich took, at the fill's prices
 
 
 @dataclass(slots=True)
@@ -118,6 +125,8 @@ class BacktestResult:
     # that separates what trading did from what the market did to the inventory.
     benchmark: list[tuple[int, float]] = field(default_factory=list)
     dead_letter_lines: list[tuple[int, str]] = field(default_factory=list)  # the first few: (line, reason)
+    opening_wallet: dict[str, int] = field(default_factory=dict)  # raw units, for the hold benchmark
+    fill_model: dict[str, Any] = field(default_factory=dict)  # `FillModel.describe()`
 
     @property
     def orders(self) -> list[Order]:

@@ -18,6 +18,7 @@ INSUFFICIENT_BALANCE = "insufficient_balance"
 NO_LIQUIDITY = "no_liquidity"
 CURVE_COMPLETE = "curve_complete"
 INVALID_ORDER = "invalid_order"
+STALE_POOL = "stale_pool"  # the backtest had no recent state of the pool to fill on
 
 
 def fill_id(order_id: str) -> str:

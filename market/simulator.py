@@ -144,7 +144,10 @@ class _Coin:
             return 0.2
         return 0.3 + 8.0 * self.hype * math.exp(-age / 45.0)
 
-    def buy_probability(self, t_s: float) -> float:
+    def buy_probability(self, t_s: float, random_walk: bool = False) -> float:
+        """Early hype makes buyers outnumber sellers (momentum); a random walk has none: a fair coin."""
+        if random_walk:
+            return 0.5
         if self.rugged:
             return 0.25
         age = t_s - self.born_s
@@ -379,7 +382,9 @@ class MarketSimulator:
             [b"bonding-curve", bytes(Pubkey.from_string(mint))], PUMP_PROGRAM
         )
         creator = _address(self.seed, "creator", n)
-        rug = self._draws.uniform() < RUG_CHANCE
+        # a random walk has no rugs: a dump at a drawn age is a predictable move (the draw stays, so the
+        # rest of the stream is the same)
+        rug = self._draws.uniform() < RUG_CHANCE and not self.random_walk
         coin = _Coin(
             number=n,
             symbol=f"PUMP{n}",
@@ -442,10 +447,12 @@ class MarketSimulator:
             coin.rugged = True
             # insiders dump almost everything bought so far: the price falls back toward the launch price
             return self._coin_sell(coin, int(circulating * self._uniform(0.85, 0.95)))
-        if self._draws.uniform() < coin.buy_probability(t) or circulating <= 0:
+        if self._draws.uniform() < coin.buy_probability(t, self.random_walk) or circulating <= 0:
             size = LAUNCH_BUY_MEDIAN_SOL * math.exp(self._draws.normal())
             return self._coin_buy(coin, size)
-        size = LAUNCH_SELL_MEDIAN_SOL * math.exp(self._draws.normal())
+        # a random walk sells the same sizes it buys, so neither side drifts the curve's price
+        median = LAUNCH_BUY_MEDIAN_SOL if self.random_walk else LAUNCH_SELL_MEDIAN_SOL
+        size = median * math.exp(self._draws.normal())
         tokens = min(int(size * 1e9 / curve.spot_price()), circulating // 2)
         return self._coin_sell(coin, tokens)
 

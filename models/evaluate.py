@@ -1,6 +1,11 @@
 """Offline evaluation: the simulator in-process -> features -> linear and tree models, strategies, bandit.
 
-    python -m models.evaluate --seed 1 --minutes 10 [--random-walk]
+    python -m models.evaluate [--seeds 1-8] [--minutes 10] [--spans 4]   # walk-forward table (default)
+    python -m models.evaluate --single --seed 1 --minutes 10 [--random-walk]
+
+The default is the walk-forward table of `models.walk_forward`: on the documented simulated market and on
+a random walk, the direction model against 0.5 and momentum, parameters chosen on one span and scored on
+the next, with block-bootstrap intervals. `--single` prints one run's report, described below.
 
 Swaps go through `features.pair_state.PairFeatureState` and are snapshotted every `--interval-ms` of event
 time, as the features agent does. Each major pair gets a linear and a tree `DelayedLabeler` (progressive
@@ -199,8 +204,26 @@ def format_report(result: EvalResult, args: argparse.Namespace) -> str:
     return "\n".join(lines)
 
 
+def seed_range(text: str) -> list[int]:
+    """`3`, `1-8` or `1,4,9`: the seeds to run."""
+    seeds: list[int] = []
+    try:
+        for part in text.split(","):
+            low, _, high = part.partition("-")
+            seeds.extend(range(int(low), int(high or low) + 1))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"seeds must look like 3, 1-8 or 1,4,9, not {text!r}") from None
+    if not seeds:
+        raise argparse.ArgumentTypeError(f"no seeds in {text!r}")
+    return seeds
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m models.evaluate", description=__doc__.splitlines()[0])
+    parser.add_argument("--single", action="store_true", help="one run's report instead of walk-forward")
+    parser.add_argument("--seeds", type=seed_range, default=seed_range("1-6"), help="walk-forward seeds")
+    parser.add_argument("--spans", type=int, default=4, help="walk-forward spans per seed (>= 2)")
+    parser.add_argument("--reps", type=int, default=1_000, help="bootstrap resamples")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--random-walk", action="store_true")
@@ -212,6 +235,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.minutes <= 0:
         parser.error("--minutes must be > 0")
+    if not args.single:
+        return _walk_forward(parser, args)
     result = evaluate(
         seed=args.seed,
         minutes=args.minutes,
@@ -223,6 +248,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         lr=args.lr,
     )
     print(format_report(result, args))
+    return 0
+
+
+def _walk_forward(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from models.walk_forward import evaluate_market, format_table
+
+    if args.spans < 2:
+        parser.error("--spans must be >= 2 (one to choose on, one to score)")
+    if args.reps < 10:
+        parser.error("--reps must be >= 10")
+    reports = [
+        evaluate_market(
+            seeds=args.seeds,
+            minutes=args.minutes,
+            random_walk=random_walk,
+            rate_eps=args.rate,
+            horizon_ms=args.horizon_ms,
+            warmup=args.warmup,
+            spans=args.spans,
+            reps=args.reps,
+        )
+        for random_walk in (False, True)
+    ]
+    print(format_table(reports, minutes=args.minutes, spans=args.spans, horizon_ms=args.horizon_ms))
     return 0
 
 

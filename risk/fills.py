@@ -33,6 +33,9 @@ def apply_fill(state: RiskState, fill: Fill, limits: RiskLimits | None = None) -
         if fill.venue and reason_code(fill.reason) not in OPERATOR_FILL_REASONS:
             record_venue_outcome(state, fill.venue, fill.status != FILLED, limits)
         advance_clock(state, fill.ts_ms, limits)
+    if fill.network_fee_lamports:
+        # The transaction's own cost, paid in SOL whether or not the swap filled.
+        state.balances[state.sol_mint] = state.balances.get(state.sol_mint, 0) - fill.network_fee_lamports
     if fill.status != FILLED:
         if pending is not None and pending.side == "buy" and fill.pair in state.launch_notional:
             state.launch_notional[fill.pair] = max(

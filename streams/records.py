@@ -182,6 +182,9 @@ class Fill(faust.Record, serializer="json"):
     ts_ms: int
     origin_ms: int
     filled_ms: int
+    # Lamports the transaction cost on top of the amounts (signature fee, priority fee, tip), paid in SOL
+    # whether the swap filled or failed on chain; 0 where the venue does not report it.
+    network_fee_lamports: int = 0
 
 
 class DeadLetter(faust.Record, serializer="json"):

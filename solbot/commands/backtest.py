@@ -1,7 +1,11 @@
-"""`solbot backtest FILE [--seed N] [--html OUT]`: a recording through the live decision code, offline.
+"""`solbot backtest FILE [--seed N] [--html OUT] [--orders OUT] [--fills honest|pipeline]`: a recording
+through the live decision code, offline.
 
 Prints one JSON object (the report) as the last line of stdout and writes the HTML page (default: next
-to FILE, `<name>.html`). Needs no broker, database or Redis.
+to FILE, `<name>.html`); `--orders` also writes every order as a JSON line (`backtest.order_log`).
+`--fills honest` (default) applies the `BACKTEST_*` fill model (latency, own impact, network fees,
+sandwich, per-pool staleness); `--fills pipeline` fills as the paper pipeline does (at once, on the
+decision's state). Needs no broker, database or Redis.
 """
 
 from __future__ import annotations
@@ -34,6 +38,15 @@ def add_parser(subparsers: Any) -> None:
         help="period of the returns behind Sharpe and Sortino, in ms of event time "
         "(default: the snapshot interval, 500 unless SNAPSHOT_INTERVAL_MS is set)",
     )
+    p.add_argument(
+        "--orders", type=Path, default=None, help="write every order as one JSON line to this file"
+    )
+    p.add_argument(
+        "--fills",
+        choices=("honest", "pipeline"),
+        default="honest",
+        help="honest: the BACKTEST_* fill model (default); pipeline: at once on the decision's state",
+    )
 
 
 def positive_int(text: str) -> int:
@@ -55,11 +68,15 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
     if not args.file.is_file():
         print(f"solbot: no such file: {args.file}", file=sys.stderr)
         return 1
+    if args.orders is not None and args.orders.is_dir():
+        raise InputError(f"--orders {args.orders} is a directory: give a file to write the orders to")
     from backtest.engine import run_file
+    from backtest.fill_model import FillModel
     from backtest.report import summarise
     from backtest.report_html import render_html
 
-    result = run_file(args.file, settings, seed=args.seed)
+    fill_model = FillModel.pipeline() if args.fills == "pipeline" else None
+    result = run_file(args.file, settings, seed=args.seed, fill_model=fill_model)
     if result.events == 0:
         raise InputError(f"{args.file} holds no records: nothing to test")
     summary = summarise(result, interval_ms=settings.snapshot_interval_ms, sample_ms=args.sample_ms)
@@ -67,5 +84,11 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render_html(result, summary, source=args.file.name), encoding="utf-8")
     summary["html"] = str(out)
+    if args.orders is not None:
+        from backtest.order_log import write_orders
+
+        args.orders.parent.mkdir(parents=True, exist_ok=True)
+        write_orders(args.orders, result.trades)
+        summary["orders_file"] = str(args.orders)
     print(orjson.dumps(summary).decode())
     return 0

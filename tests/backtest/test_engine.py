@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from backtest.engine import BacktestEngine, BacktestResult, run_file
+from backtest.fill_model import FillModel
 from backtest.make_sample import sample_records
 from backtest.memory_tables import (
     BARS_1S_EXPIRES_S,
@@ -40,7 +42,15 @@ def settings() -> Settings:
 
 @cache
 def traced() -> tuple[BacktestEngine, BacktestResult]:
-    """One run with every stage kept, shared by the stage tests (they only read it)."""
+    """One run with every stage kept, shared by the stage tests (they only read it): with the paper
+    pipeline's fills (at once, on the decision's state), the order these stage tests replay."""
+    engine = BacktestEngine(settings(), keep_stages=True, fill_model=FillModel.pipeline())
+    return engine, engine.run(records())
+
+
+@cache
+def honest() -> tuple[BacktestEngine, BacktestResult]:
+    """The same records under the settings' honest fill model (latency, own impact, network fees)."""
     engine = BacktestEngine(settings(), keep_stages=True)
     return engine, engine.run(records())
 
@@ -105,9 +115,38 @@ def test_risk_stage_equals_apply_message_on_the_same_signal_and_fill_sequence() 
 
 
 def test_ledger_books_fills_as_the_risk_state_does() -> None:
-    _, result = traced()
-    held = {m: a for m, a in result.ledger.balances.items() if a}
-    assert held == {m: a for m, a in result.risk_state.balances.items() if a}
+    for _, result in (traced(), honest()):
+        held = {m: a for m, a in result.ledger.balances.items() if a}
+        assert held == {m: a for m, a in result.risk_state.balances.items() if a}
+
+
+def test_honest_fills_come_a_latency_later_on_that_states_pool_and_pay_network_fees() -> None:
+    engine, result = honest()
+    latency = settings().backtest_latency_ms
+    assert result.trades and result.fill_model["mode"] == "honest"
+    for t in result.trades:
+        assert t.fill.filled_ms >= t.order.ts_ms + latency  # never before the latency is over
+        assert t.fill_state is not None and t.fill_state.pool == t.order.pool
+        assert t.fill_state.ts_ms <= t.fill.filled_ms  # a state the market had reached by then
+        if t.fill.status == "filled":
+            assert t.fill.network_fee_lamports == engine.fill_model.network_fee_lamports(t.order.kind) > 0
+    moved = [t for t in result.trades if t.fill_state != t.order.pool_state]
+    assert moved, "some fills see a pool that moved after the decision"
+    # the SOL the network fees took is gone from the wallet both books keep
+    paid = sum(t.fill.network_fee_lamports for t in result.trades)
+    assert paid > 0
+
+
+def test_under_latency_orders_fill_in_decision_order() -> None:
+    engine, _ = honest()
+    orders = [d.id for d in engine.decisions if isinstance(d, Order)]
+    assert [f.order_id for f in engine.fills] == orders
+    # the fill barrier: an order is never decided before the fill of the order before it is due
+    fills = {f.order_id: f for f in engine.fills}
+    ordered = [d for d in engine.decisions if isinstance(d, Order)]
+    for before, after in itertools.pairwise(ordered):
+        if after.signal_id != before.signal_id:
+            assert fills[before.id].filled_ms <= fills[after.id].filled_ms
 
 
 def test_garbage_is_a_dead_letter_not_a_crash() -> None:

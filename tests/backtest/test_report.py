@@ -38,7 +38,8 @@ def test_backtest_command_prints_one_json_object_and_writes_the_page(
     write_records(path, sample_records(seed=1, duration_s=60.0, rate_eps=300.0, partitions=4))
     parser = argparse.ArgumentParser()
     backtest_command.add_parser(parser.add_subparsers())
-    args = parser.parse_args(["backtest", str(path), "--seed", "3"])
+    orders_path = tmp_path / "out" / "orders.jsonl"
+    args = parser.parse_args(["backtest", str(path), "--seed", "3", "--orders", str(orders_path)])
     assert backtest_command.main(load_settings(), args) == 0
     summary = orjson.loads(capsys.readouterr().out.strip().splitlines()[-1])
     for key in (
@@ -52,7 +53,29 @@ def test_backtest_command_prints_one_json_object_and_writes_the_page(
     for name in ("log_loss", "baseline_log_loss", "accuracy"):
         assert 0.0 < summary["models"]["aggregate"][name] < 5.0
     pnl_by_pair = sum(row["pnl_usdc"] for row in summary["by_pair"].values())
-    assert pnl_by_pair + summary["holdings_revaluation_usdc"] == pytest.approx(summary["pnl_usdc"], abs=0.05)
+    network = summary["costs"]["network_fees_usdc"]
+    assert network > 0 and summary["fill_model"]["mode"] == "honest"
+    assert pnl_by_pair + summary["holdings_revaluation_usdc"] - network == pytest.approx(
+        summary["pnl_usdc"], abs=0.05
+    )
+    assert summary["trading_pnl_usdc"] == pytest.approx(
+        summary["pnl_usdc"] - summary["inventory_revaluation_usdc"], abs=0.02
+    )
+    # --orders: one JSON object per order, the contract's fields with raw integer amounts
+    lines = [orjson.loads(line) for line in orders_path.read_bytes().splitlines()]
+    assert len(lines) == summary["orders"] > 0
+    for line in lines:
+        assert set(line) >= {
+            "pair", "side", "kind", "strategy", "ts_ms", "status", "amount_in", "base_amount",
+            "notional_usdc", "impact_bps", "pool_state",
+        }  # fmt: skip
+        assert set(line["pool_state"]) >= {"venue", "base_reserve", "quote_reserve", "fee_bps", "ts_ms"}
+        assert isinstance(line["amount_in"], int) and isinstance(line["base_amount"], int)
+        assert line["side"] in ("buy", "sell") and line["status"] in ("filled", "failed")
+        assert line["kind"] in ("entry", "exit", "stop", "take_profit", "manual", "rebalance", "breaker")
+        assert line["impact_bps"] >= 0.0 and line["pool_state"]["ts_ms"] <= line["ts_ms"]
+        if line["status"] == "filled":
+            assert line["base_amount"] > 0 and line["notional_usdc"] > 0
     page = (tmp_path / "short.html").read_text()
     assert summary["html"] == str(tmp_path / "short.html")
     assert page.count("<svg") == 2 and page.count("<polyline") == 3  # equity, buy-and-hold, drawdown

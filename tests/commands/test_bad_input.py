@@ -121,6 +121,16 @@ def test_backtest_refuses_what_is_not_a_recording(
     assert len(proc.stderr.splitlines()) == 1 and proc.stdout == ""
 
 
+def test_backtest_orders_into_a_directory_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "r.jsonl").write_bytes(b'{"topic": "raw.swaps"}\n')
+    (tmp_path / "outdir").mkdir()
+    proc = solbot(["backtest", "r.jsonl", "--orders", "outdir"], base_env(tmp_path), tmp_path)
+    assert proc.returncode == 1 and "--orders outdir is a directory" in proc.stderr
+    assert len(proc.stderr.splitlines()) == 1 and proc.stdout == ""
+    proc = solbot(["backtest", "r.jsonl", "--fills", "instant"], base_env(tmp_path), tmp_path)
+    assert proc.returncode == 2 and "invalid choice: 'instant'" in proc.stderr
+
+
 def test_a_worker_names_the_unreachable_service_not_a_guess(tmp_path: Path) -> None:
     proc = solbot(["worker"], base_env(tmp_path), tmp_path)
     assert proc.returncode == 3

@@ -4,9 +4,12 @@ This is what lets `solbot backtest` stand for the live pipeline: the same file, 
 embedded broker into one worker (features, model, risk, execution agents) and backtested in one process,
 gives the same orders, to the unit. Both order snapshots in event time across partitions (the model
 agent's merge, fed by the replay's progress records) and apply each order's fill before the next signal
-(the risk agent's fill barrier). Under both guarantees: under exactly_once the signals of several features
-partitions reach the one `signals` partition through several transactional producers, which must keep the
-merge's order (`streams.compat.send_order`).
+(the risk agent's fill barrier). The backtest runs with `FillModel.pipeline()`: the paper venue in a
+worker fills each order at once on the state it was priced on, so the honest fill model's latency, own
+impact and network fees (which a broker replay has no way to apply) would make the two differ by design;
+this test pins that the decision code is the same. Under both guarantees: under exactly_once the signals
+of several features partitions reach the one `signals` partition through several transactional producers,
+which must keep the merge's order (`streams.compat.send_order`).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any
 import pytest
 
 from backtest.engine import run_file
+from backtest.fill_model import FillModel
 from backtest.make_sample import sample_records
 from backtest.recording import replay, write_records
 from core.settings import Settings
@@ -52,7 +56,8 @@ def test_a_broker_replay_of_a_recording_makes_the_backtests_orders(
             seed=3, duration_s=30, rate_eps=300, partitions=fresh_settings.topic_partitions, start_ms=start_ms
         ),
     )
-    backtest = [_key(o.asdict()) for o in run_file(path, fresh_settings, seed=0).orders]
+    pipeline = FillModel.pipeline()
+    backtest = [_key(o.asdict()) for o in run_file(path, fresh_settings, seed=0, fill_model=pipeline).orders]
 
     async def live() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         bootstrap = bootstrap_of(fresh_stack.broker_url)

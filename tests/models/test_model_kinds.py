@@ -82,6 +82,6 @@ def test_evaluate_runs_the_market_through_models_strategies_and_bandit(
     assert result.cost_us["linear"] > 0
     again = evaluate(seed=1, minutes=0.5, kinds=("linear",), cycle_s=8.0, warmup=10, horizon_ms=2_000)
     assert [a.weights for a in again.allocations] == [a.weights for a in result.allocations]
-    assert main(["--seed", "2", "--minutes", "0.2", "--random-walk", "--cycle-s", "5"]) == 0
+    assert main(["--single", "--seed", "2", "--minutes", "0.2", "--random-walk", "--cycle-s", "5"]) == 0
     out = capsys.readouterr().out
     assert "progressive validation" in out and "bandit allocations" in out and "random_walk=True" in out
