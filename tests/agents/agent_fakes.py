@@ -23,6 +23,7 @@ class Message:
     key: bytes | None
     value: bytes | None
     timestamp: float = 1_700_000_000.0
+    headers: Any = None  # Faust's message headers (the risk owner's epoch rides there)
 
 
 @dataclass

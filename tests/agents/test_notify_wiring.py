@@ -92,7 +92,9 @@ async def test_the_execution_runner_hands_every_fill_to_the_notifier() -> None:
         price=166.0, base_decimals=9, quote_decimals=6, signature="s", ts_ms=1, origin_ms=1, filled_ms=2,
     )  # fmt: skip
 
-    async def apply(sink: Any, partition: int, batch: list[tuple[int, Order]], now_ms: int) -> list[Fill]:
+    async def apply(
+        sink: Any, partition: int, batch: list[tuple[int, Order]], now_ms: int, epochs: dict[str, int]
+    ) -> list[Fill]:
         assert [o.id for _, o in batch] == ["ord:1"]
         return [fill]
 
