@@ -87,6 +87,7 @@ class SandboxRpc:
         )
         self.log_hooks: list[LogHook] = []  # (keys, pre, post) -> (log lines, mentioned keys)
         self.on_landed: list[Callable[[str, int, object], None]] = []  # (signature, slot, err) listeners
+        self.lag = self.faults.lag_slots  # the lag of the node answering the request being dispatched
 
     def add_lookup_table(self, addresses: list[Pubkey]) -> Pubkey:
         """An address lookup table holding `addresses`, on the chain (the SVM resolves v0 lookups)."""
@@ -226,6 +227,7 @@ class SandboxRpc:
             if send and self.faults.rng.random() < 0.5:
                 self.execute(base64.b64decode(params[0]))  # it landed, but the client will not hear so
             await asyncio.sleep(self.hang_s)
+        self.lag = self.faults.draw_lag()  # dispatch is synchronous: no other request sees this value
         try:
             result = self.dispatch(method, params, fault)
         except RpcFault as exc:
@@ -238,7 +240,7 @@ class SandboxRpc:
     def dispatch(self, method: str, params: list[Any], fault: str) -> Any:
         context = {"slot": self.height()}
         if method == "getBlockHeight":
-            return self.height() - self.faults.lag_slots
+            return self.height() - self.lag
         if method == "getLatestBlockhash":
             value = {"blockhash": str(self.svm.latest_blockhash()), "lastValidBlockHeight": self.last_valid()}
             return {"context": context, "value": value}
@@ -294,7 +296,7 @@ class SandboxRpc:
         if method == "getSignatureStatuses":
             now = self.height()
             return {
-                "context": {"slot": now - self.faults.lag_slots},
+                "context": {"slot": now - self.lag},
                 "value": [self.status(g, now) for g in params[0]],
             }
         if method == "getAccountInfo":
@@ -315,7 +317,15 @@ class SandboxRpc:
         if method == "getTokenAccountsByOwner":
             return {"context": context, "value": self.token_accounts(params[0], params[1])}
         if method == "getSlot":
-            return self.height() - self.faults.lag_slots
+            return self.height() - self.lag
+        if method == "getEpochInfo":  # slot and height of one answer: what a slot-consistent proof needs
+            now = self.height() - self.lag
+            return {
+                "absoluteSlot": now, "blockHeight": now, "epoch": now // 432_000, "slotIndex": now % 432_000,
+                "slotsInEpoch": 432_000, "transactionCount": len(self.history),
+            }  # fmt: skip
+        if method == "getSignaturesForAddress":
+            return self.signatures_for(params[0], params[1] if len(params) > 1 else {})
         if method == "getBalance":
             held = self.svm.get_account(Pubkey.from_string(params[0]))
             return {"context": context, "value": 0 if held is None else held.lamports}
@@ -332,19 +342,42 @@ class SandboxRpc:
     def status(self, signature: str, now: int) -> dict[str, Any] | None:
         """One `getSignatureStatuses` entry as this node sees it at `now` (faults applied)."""
         seen = self.rolled_back.get(signature)
-        if seen is not None and seen <= now - self.faults.lag_slots < seen + ROLLBACK_SLOTS:
+        if seen is not None and seen <= now - self.lag < seen + ROLLBACK_SLOTS:
             return {"slot": seen, "confirmations": 0, "err": None, "confirmationStatus": "processed"}
         hit = self.landed.get(signature)
-        seen_at = now - self.faults.lag_slots
+        seen_at = now - self.lag
         if hit is None or hit[0] > seen_at:
             return None
-        confirmed = self.faults.visible(hit[0], now)  # slow: "processed" until the cluster confirms it
+        confirmed = self.faults.visible(
+            hit[0], now, self.lag
+        )  # slow: "processed" until the cluster confirms it
         return {
             "slot": hit[0],
             "confirmations": 1 if confirmed else 0,
             "err": None if hit[1] is None else {"InstructionError": hit[1]},
             "confirmationStatus": "confirmed" if confirmed else "processed",
         }
+
+    def signatures_for(self, address: str, config: dict[str, Any]) -> list[dict[str, Any]]:
+        """`getSignaturesForAddress`: the landed transactions naming `address`, newest first, each with its
+        memo as a node writes it (`[length] text`); -32016 below `minContextSlot`."""
+        seen_at = self.height() - self.lag
+        wanted = config.get("minContextSlot")
+        if wanted is not None and seen_at < int(wanted):
+            message = f"Minimum context slot has not been reached (context slot {seen_at})"
+            raise RpcFault({"code": -32016, "message": message, "data": {"contextSlot": seen_at}})
+        out = []
+        for signature, (slot, err, memo) in reversed(list(self.landed.items())):
+            if slot > seen_at or address not in self.details.get(signature, ([], []))[1]:
+                continue
+            out.append({
+                "signature": signature, "slot": slot, "blockTime": None, "confirmationStatus": "confirmed",
+                "err": None if err is None else {"InstructionError": err},
+                "memo": f"[{len(memo.encode())}] {memo}" if memo else None,
+            })  # fmt: skip
+            if len(out) >= int(config.get("limit", 1000)):
+                break
+        return out
 
     def token_accounts(self, owner: str, selector: dict[str, str]) -> list[dict[str, Any]]:
         """The owner's token accounts among those the sandbox knows (the chain's wallet accounts and

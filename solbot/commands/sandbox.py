@@ -31,7 +31,8 @@ def add_parser(subparsers: Any) -> None:
         default=[],
         metavar="KIND=VALUE",
         help="a fault: timeout, rate_limit, blockhash_not_found, drop or rollback=P (a probability per "
-        "request); lag_slots or slow_confirmation_slots=N (slots)",
+        "request); lag_slots or slow_confirmation_slots=N (slots); lag_share=P (the share of reads the "
+        "lagging node answers, default 1: below 1 a balancer mixes it with a current node)",
     )
 
 
@@ -48,14 +49,14 @@ def _int(name: str, text: str, low: int, high: int) -> int:
 def parse_faults(specs: list[str], seed: int) -> Any:
     """`KIND=P` (a probability per request) and `KIND=N` (slots) options into `Faults`; one ConfigError
     line for a bad one."""
-    from sandbox.faults import FAULT_KINDS, SLOT_FAULTS, Faults
+    from sandbox.faults import FAULT_KINDS, SHARE_FAULTS, SLOT_FAULTS, Faults
 
     faults = Faults(seed=seed)
     total = 0.0
     for spec in specs:
         kind, sep, text = spec.partition("=")
-        if not sep or kind not in FAULT_KINDS + SLOT_FAULTS:
-            kinds = ", ".join(FAULT_KINDS + SLOT_FAULTS)
+        if not sep or kind not in FAULT_KINDS + SLOT_FAULTS + SHARE_FAULTS:
+            kinds = ", ".join(FAULT_KINDS + SLOT_FAULTS + SHARE_FAULTS)
             raise ConfigError(f"bad option --fault: {spec!r}; expected KIND=VALUE with KIND in {kinds}")
         if kind in SLOT_FAULTS:
             setattr(faults, kind, _int(f"--fault {kind}", text, 0, 10_000))
@@ -67,7 +68,8 @@ def parse_faults(specs: list[str], seed: int) -> Any:
         if not 0.0 <= p <= 1.0:
             raise ConfigError(f"bad option --fault: {kind} probability {p} is outside 0..1")
         setattr(faults, kind, p)
-        total += p
+        if kind not in SHARE_FAULTS:  # a share is not drawn against the per-request faults
+            total += p
     if total > 1.0:
         raise ConfigError("bad option --fault: the probabilities add up to more than 1")
     return faults
