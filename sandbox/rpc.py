@@ -88,6 +88,9 @@ class SandboxRpc:
         self.log_hooks: list[LogHook] = []  # (keys, pre, post) -> (log lines, mentioned keys)
         self.on_landed: list[Callable[[str, int, object], None]] = []  # (signature, slot, err) listeners
         self.lag = self.faults.lag_slots  # the lag of the node answering the request being dispatched
+        # Report each chain mint as the mainnet mint it stands for (token balances, token accounts), as a
+        # mainnet node would; off for a bare chain whose tests read the chain's own mint addresses.
+        self.mainnet_mints = False
 
     def add_lookup_table(self, addresses: list[Pubkey]) -> Pubkey:
         """An address lookup table holding `addresses`, on the chain (the SVM resolves v0 lookups)."""
@@ -313,7 +316,14 @@ class SandboxRpc:
         if method == "getTransaction":
             record = self.history.get(params[0])
             encoding = (params[1] if len(params) > 1 else {}).get("encoding", "json")
-            return None if record is None else transaction_json(record, encoding)
+            if record is None:
+                return None
+            answer = transaction_json(record, encoding)
+            meta = answer.get("meta") or {}
+            for key in ("preTokenBalances", "postTokenBalances"):
+                for entry in meta.get(key) or []:
+                    entry["mint"] = self.mint_name(entry["mint"])
+            return answer
         if method == "getTokenAccountsByOwner":
             return {"context": context, "value": self.token_accounts(params[0], params[1])}
         if method == "getSlot":
@@ -392,6 +402,7 @@ class SandboxRpc:
             if entry is None:
                 continue
             info = entry["account"]["data"]["parsed"]["info"]
+            info["mint"] = self.mint_name(info["mint"])
             if info["owner"] != owner:
                 continue
             if "mint" in selector and info["mint"] != selector["mint"]:
@@ -400,6 +411,13 @@ class SandboxRpc:
                 continue
             out.append(entry)
         return out
+
+    def mint_name(self, address: str) -> str:
+        """The mint a chain mint stands for (with `mainnet_mints`), else the address itself."""
+        if not self.mainnet_mints:
+            return address
+        names = {str(chain_mint): name for name, chain_mint in self.chain.mints().items()}
+        return names.get(address, address)
 
     def account_value(self, address: str) -> dict[str, Any] | None:
         """An account as `getAccountInfo` writes it: a served one, else what the SVM holds, else None."""
