@@ -19,6 +19,7 @@ import faust
 import redis.asyncio as aioredis
 from faust.types import TableT
 from redis.exceptions import RedisError
+from solders.keypair import Keypair
 
 from chain.local import LocalChain
 from core.settings import Settings
@@ -97,4 +98,6 @@ class WorkerContext:
     connections: Connections
     # The in-process LiteSVM chain paper fills settle on (PAPER_CHAIN), or None.
     chain: LocalChain | None = None
+    # The keystore's key, unlocked once at start, when `solbot run --live` started this worker; else None.
+    keypair: Keypair | None = None
     started_s: float = field(default_factory=time.time)

@@ -26,10 +26,11 @@ from collections.abc import Sequence
 import asyncpg
 from solders.keypair import Keypair
 
+from agents.context import WorkerContext
 from chain.rpc import RpcClient
 from chain.rpc.balances import wallet_token_balances
 from core import metrics
-from core.errors import VenueError
+from core.errors import ConfigError, VenueError
 from core.settings import Settings
 from market.balances import compare_balances
 from market.fills import failed_fill, input_mint
@@ -245,6 +246,34 @@ def fee_in_quote(order: Order, fee_lamports: int) -> int:
     if state.base_mint == WSOL and state.base_reserve > 0:
         return fee_lamports * state.quote_reserve // state.base_reserve
     return 0
+
+
+async def start_live(ctx: WorkerContext, keypair: Keypair) -> LiveExecution:
+    """The worker's live execution on the settings' venue (Jupiter, through `jupiter_url`), started: its
+    balances seeded or reconciled and the orders a previous run left in flight finished."""
+    from venues.registry import VenueContext, build_venue
+
+    settings = ctx.settings
+    pool = await ctx.connections.pool("execution")
+    rpc = RpcClient(settings.solana_rpc_url)
+    venue = build_venue("jupiter", settings, VenueContext(rpc=rpc, keypair=keypair))
+    if not isinstance(venue, TransactionVenue):
+        raise ConfigError(f"venue {venue.name} does not sign transactions")
+    sink = ExecutionSink(
+        pool, consumer=f"{settings.app_id}.execution", portfolio=settings.portfolio, venue=venue
+    )
+    reader = FastControlReader(settings.redis_url, settings.portfolio) if settings.redis_url else None
+    live = LiveExecution(
+        settings, pool, sink, venue, gate=HaltGate(reader) if reader else None, dry_run=settings.live_dry_run
+    )
+    await venue.start()
+    booked = await live.start()
+    log.warning(
+        "LIVE trading as %s on %s%s: %d order(s) left in flight finished",
+        live.owner, settings.solana_rpc_url, " (dry run: nothing is sent)" if live.dry_run else "",
+        len(booked),
+    )  # fmt: skip
+    return live
 
 
 def unlock_wallet(settings: Settings, passphrase_fd: int) -> Keypair:

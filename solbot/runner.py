@@ -26,6 +26,7 @@ from core.settings import Settings
 from models.checkpoint_seal import KEY_FILE as CHECKPOINT_KEY_FILE
 from services.process import free_port, spawn, terminate
 from services.stack import Stack
+from solbot.live import PASSPHRASE_FD_ENV, LivePlan, live_figures
 from solbot.monitor import TopicMonitor
 from store import latest_prices
 from store.portfolio import read_balances, read_positions
@@ -62,15 +63,29 @@ def worker_env(settings: Settings, stack: Stack, guarantee: str, index: int, web
     return env
 
 
-def start_worker(settings: Settings, stack: Stack, guarantee: str, index: int) -> Worker:
+def start_worker(
+    settings: Settings, stack: Stack, guarantee: str, index: int, live: LivePlan | None = None
+) -> Worker:
+    """One worker process; a live one inherits a pipe holding the wallet's passphrase (`solbot.live`)."""
     web_port = free_port()
     log_path = settings.data_dir / f"worker-{index}.log"
-    proc = spawn(
-        [sys.executable, "-m", "solbot.cli", "worker"],
-        log_path=log_path,
-        detached=False,
-        env=worker_env(settings, stack, guarantee, index, web_port),
-    )
+    env = worker_env(settings, stack, guarantee, index, web_port)
+    fds: list[int] = []
+    if live is not None:
+        fds.append(live.pipe_for_worker())
+        env[PASSPHRASE_FD_ENV] = str(fds[0])
+        env["LIVE_DRY_RUN"] = "true" if live.dry_run else "false"
+    try:
+        proc = spawn(
+            [sys.executable, "-m", "solbot.cli", "worker"],
+            log_path=log_path,
+            detached=False,
+            env=env,
+            pass_fds=fds,
+        )
+    finally:
+        for fd in fds:
+            os.close(fd)
     return Worker(index, proc, web_port, log_path)
 
 
@@ -137,8 +152,11 @@ async def run(
     rate_eps: float,
     workers: int = 1,
     out: Any = sys.stdout,
+    live: LivePlan | None = None,
 ) -> dict[str, Any]:
-    """Run the bot until `duration_s` passes (or forever); returns (and prints) the summary."""
+    """Run the bot until `duration_s` passes (or forever); returns (and prints) the summary. With `live`
+    its workers trade with the keystore's key on the settings' chain, and the summary adds `landed` and
+    `chain_mismatches`."""
     from market.feed import run_feed
 
     stack = Stack(settings)
@@ -160,7 +178,7 @@ async def run(
         )
         monitor = TopicMonitor(bootstrap_of(stack.broker_url), from_end=True)  # this run's counts
         await monitor.start()
-        started = [start_worker(settings, stack, guarantee, i) for i in range(workers)]
+        started = [start_worker(settings, stack, guarantee, i, live) for i in range(workers)]
         for w in started:
             print(
                 f"solbot: worker {w.index}: http://127.0.0.1:{w.web_port}/status/ (log {w.log_path})",
@@ -183,6 +201,8 @@ async def run(
         await drain(monitor)
         equity = await equity_usdc(stack.database_url, stack.redis_url, settings.portfolio)
         summary = run_summary(monitor, events, equity, guarantee, time.monotonic() - t0)
+        if live is not None:
+            summary.update(await live_figures(settings, stack.database_url, live.address))
         return summary
     finally:
         if feed is not None and not feed.done():

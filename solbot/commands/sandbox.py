@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
+import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from core.errors import ConfigError
@@ -25,6 +28,10 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--port", default="8899", help="HTTP port: RPC, Jupiter and Jito (default 8899; 0: free)")
     p.add_argument("--ws-port", default="8900", help="PubSub port (default 8900; 0: free)")
     p.add_argument("--seed", default="1", help="the trader's key and the faults' RNG (default 1)")
+    p.add_argument(
+        "--trader-keypair", type=Path, default=None, metavar="PATH",
+        help="write the funded trader's keypair there (Solana CLI JSON, 0600) for `solbot wallet import`",
+    )  # fmt: skip
     p.add_argument(
         "--fault",
         action="append",
@@ -88,8 +95,11 @@ def main(settings: Any, args: argparse.Namespace) -> int:
         seed=seed,
         faults=parse_faults(args.fault, seed),
     )
+    world = World(config)
+    if args.trader_keypair is not None:
+        write_keypair(args.trader_keypair, list(bytes(world.wallet)))
     try:
-        asyncio.run(_serve(World(config)))
+        asyncio.run(_serve(world))
     except OSError as exc:  # the port is taken, or the host is not ours
         print(f"solbot sandbox: cannot listen on {args.host}: {exc.strerror or exc}", file=sys.stderr)
         return 3
@@ -97,6 +107,19 @@ def main(settings: Any, args: argparse.Namespace) -> int:
         pass
     print("solbot sandbox: stopped", file=sys.stderr)
     return 0
+
+
+def write_keypair(path: Path, secret: list[int]) -> None:
+    """The trader's keypair as the Solana CLI writes one (a JSON array of its 64 bytes), readable by the
+    owner only; an existing file is never overwritten (it may be someone's wallet)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise ConfigError(f"bad option --trader-keypair: {path} exists; refusing to overwrite it") from None
+    except OSError as exc:
+        raise ConfigError(f"bad option --trader-keypair: cannot write {path} ({exc.strerror})") from None
+    with os.fdopen(fd, "w") as out:
+        json.dump(secret, out)
 
 
 async def _serve(world: Any) -> None:
