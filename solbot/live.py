@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TextIO
 
 import asyncpg
@@ -38,6 +39,7 @@ class LivePlan:
     address: str
     passphrase: Passphrase
     dry_run: bool
+    wallet_path: Path  # absolute: a worker has its own data dir
 
     def pipe_for_worker(self) -> int:
         """A pipe's read end holding the passphrase (one line), for one worker to inherit and read."""
@@ -76,7 +78,7 @@ def plan_live(
             raise SolbotError("live trading not confirmed: nothing was sent")
     passphrase = keystore.read_passphrase(fd=passphrase_fd)
     keystore.unlock(path, passphrase)  # proves the passphrase before any worker starts
-    return LivePlan(address, passphrase, dry_run)
+    return LivePlan(address, passphrase, dry_run, path.resolve())
 
 
 async def live_figures(settings: Settings, database_url: str, address: str) -> dict[str, Any]:

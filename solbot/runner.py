@@ -75,6 +75,7 @@ def start_worker(
         fds.append(live.pipe_for_worker())
         env[PASSPHRASE_FD_ENV] = str(fds[0])
         env["LIVE_DRY_RUN"] = "true" if live.dry_run else "false"
+        env["WALLET_PATH"] = str(live.wallet_path)
     try:
         proc = spawn(
             [sys.executable, "-m", "solbot.cli", "worker"],
