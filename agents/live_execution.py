@@ -89,6 +89,7 @@ class LiveExecution:
         self.owner = venue.address() or ""
         self.mismatches = 0
         self.sol_usdc: float | None = None
+        self._driving: set[str] = set()  # order ids a batch is driving now
 
     # -- start ---------------------------------------------------------------------------------------------
 
@@ -102,7 +103,7 @@ class LiveExecution:
 
     async def recover(self) -> list[Fill]:
         """Drive and book the orders recorded but not booked (a restart mid-flight), oldest first."""
-        pending = await self.store.unbooked()
+        pending = [item for item in await self.store.unbooked() if item.order.id not in self._driving]
         if pending:
             log.warning("re-driving %d live order(s) left in flight", len(pending))
         fills = []
@@ -125,9 +126,12 @@ class LiveExecution:
         for fill in recorded.refused:
             metrics.LIVE_SENDS_REFUSED.labels(fill.reason.split(":")[0]).inc()
         drive = self.simulate if self.dry_run else self.drive
-        outcomes = await asyncio.gather(
-            *(drive(order) for order in recorded.admitted), return_exceptions=True
-        )
+        driving = {order.id for order in recorded.admitted}
+        self._driving |= driving  # the periodic recovery leaves these to this batch
+        try:
+            outcomes = await asyncio.gather(*(drive(o) for o in recorded.admitted), return_exceptions=True)
+        finally:
+            self._driving -= driving
         fills = list(recorded.refused)
         for order, outcome in zip(recorded.admitted, outcomes, strict=True):
             if isinstance(outcome, BaseException):

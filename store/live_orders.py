@@ -84,9 +84,10 @@ class LiveOrderStore:
                 total = float(
                     await conn.fetchval(
                         "SELECT coalesce(sum(notional_usdc), 0) FROM live_orders "
-                        "WHERE portfolio = $1 AND day = $2",
+                        "WHERE portfolio = $1 AND day = $2 AND dry_run = $3",  # a dry run spends nothing
                         self.portfolio,
                         day,
+                        dry_run,
                     )
                 )
                 for order in await self._insert_orders(conn, fresh, now_ms):

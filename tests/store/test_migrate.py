@@ -31,6 +31,7 @@ TABLES = {
     "model_checkpoints",  # 0005
     "strategy_params",  # 0004: the dashboard's strategy parameters
     "broker_identity",  # 0008: the broker the offsets and checkpoints belong to
+    "live_orders",  # 0009: live orders to re-drive, and their notionals against the day cap
 }
 ALL = [m.name for m in load_migrations()]
 
