@@ -109,6 +109,7 @@ async def test_orders_left_in_flight_are_driven_again_at_start_and_booked_once(
 
 
 @pytest.mark.timeout(120)
+@pytest.mark.parametrize("world", [{"window": 1000}], indirect=True)  # a blockhash lives 10 s under load
 async def test_dry_run_builds_signs_and_simulates_but_never_sends(
     world: World, venue_db: asyncpg.Pool, settings: Settings, http: httpx.AsyncClient
 ) -> None:
