@@ -19,6 +19,7 @@ import faust
 import redis.asyncio as aioredis
 from faust.types import TableT
 from redis.exceptions import RedisError
+from solders.keypair import Keypair
 
 from chain.local import LocalChain
 from core.faults import NO_FAULTS, FaultInjector
@@ -112,4 +113,6 @@ class WorkerContext:
     chain: LocalChain | None = None
     # Exceptions raised on purpose at the side-effect boundaries (FAULT_INJECT; none by default).
     faults: FaultInjector = NO_FAULTS
+    # The keystore's key, unlocked once at start, when `solbot run --live` started this worker; else None.
+    keypair: Keypair | None = None
     started_s: float = field(default_factory=time.time)

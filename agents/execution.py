@@ -24,6 +24,7 @@ from typing import Any
 from faust.types import TP
 
 from agents.context import WorkerContext
+from agents.live_execution import LiveExecution, start_live
 from agents.recovery import BatchRecovery
 from chain.local import LocalChain
 from core import metrics
@@ -59,6 +60,8 @@ class ExecutionRunner:
         self.orders_topic = ctx.topics.orders_topic.get_topic_name()
         self.faults = ctx.faults
         self.recovery = BatchRecovery(ctx, "execution", [self.orders_topic])
+        self.live: LiveExecution | None = None  # `solbot run --live`: orders go to the chain, not paper
+        self._reconciling: asyncio.Future[None] | None = None
 
     def register(self) -> None:
         ctx = self.ctx
@@ -94,6 +97,10 @@ class ExecutionRunner:
     async def get_sink(self) -> ExecutionSink:
         settings = self.ctx.settings
         async with self._sink_lock:
+            if self.sink is None and self.ctx.keypair is not None:
+                self.live = await start_live(self.ctx, self.ctx.keypair)
+                self.sink = self.live.sink
+                self._reconciling = asyncio.ensure_future(self.live.reconcile_forever())
             if self.sink is None:
                 pool = await self.ctx.connections.pool("execution")
                 chain = self.chain
@@ -111,6 +118,7 @@ class ExecutionRunner:
                     async with self.chain_lock:
                         await self.sync_chain(sink, chain, "start")
                 self.sink = sink
+            assert self.sink is not None
             return self.sink
 
     async def sync_chain(self, sink: ExecutionSink, chain: LocalChain, why: str) -> dict[str, int]:
@@ -276,6 +284,10 @@ class ExecutionRunner:
         epochs: dict[str, int] | None = None,
     ) -> list[Fill]:
         started = time.monotonic()
+        if self.live is not None:
+            booked = await self.live.process(self.orders_topic, partition, batch, now_ms)
+            metrics.VENUE_LATENCY.labels(self.live.venue.name).observe(time.monotonic() - started)
+            return booked
         chain = self.chain
         async with self.chain_lock:
             if chain is not None and self.chain_stale:

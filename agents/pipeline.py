@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from solders.keypair import Keypair
+
 from agents.context import Connections, WorkerContext
 from agents.execution import ExecutionRunner
 from agents.features import FeaturesRunner
@@ -57,8 +59,9 @@ class Worker:
         ).execute_from_commandline()
 
 
-def build_worker(settings: Settings, *, broker_kind: BrokerKind) -> Worker:
-    """Everything one worker runs, from `settings` (its processing guarantee already settled)."""
+def build_worker(settings: Settings, *, broker_kind: BrokerKind, keypair: Keypair | None = None) -> Worker:
+    """Everything one worker runs, from `settings` (its processing guarantee already settled); with
+    `keypair` (the unlocked keystore's), its execution agent trades live instead of on paper."""
     if settings.broker_url is None:
         raise ValueError("a worker needs BROKER_URL")
     app = build_app(settings)
@@ -79,8 +82,9 @@ def build_worker(settings: Settings, *, broker_kind: BrokerKind) -> Worker:
         connections=Connections(
             settings.database_url, settings.redis_url, notifier=Notifier.from_settings(settings)
         ),
-        chain=LocalChain() if settings.paper_chain else None,
+        chain=LocalChain() if settings.paper_chain and keypair is None else None,
         faults=FaultInjector(settings.fault_inject, settings.fault_inject_seed),
+        keypair=keypair,
     )
     if ctx.faults.enabled:
         log.warning("FAULT_INJECT is on: exceptions are raised on purpose at %s", settings.fault_inject)

@@ -37,6 +37,10 @@ EQUITY = Gauge("solbot_equity_usdc", "Portfolio equity marked to market, USDC")
 DRAWDOWN = Gauge("solbot_drawdown_ratio", "Drawdown from peak equity, 0..1")
 EXPOSURE = Gauge("solbot_exposure_usdc", "Exposure per pair, USDC", ["pair"])
 ORDERS = Counter("solbot_orders_total", "Orders by state", ["state"])
+LIVE_CHAIN_MISMATCHES = Counter(
+    "solbot_live_chain_mismatches_total", "Reconciliations that found the database apart from the chain"
+)
+LIVE_SENDS_REFUSED = Counter("solbot_live_sends_refused_total", "Live orders refused unsent", ["reason"])
 VENUE_ERRORS = Counter("solbot_venue_errors_total", "Venue errors", ["venue"])
 VENUE_LATENCY = Histogram("solbot_venue_latency_seconds", "Venue execution time", ["venue"], buckets=_BUCKETS)
 LAST_EVENT_AGE = Gauge("solbot_last_event_age_seconds", "Wall time since a pair's last raw event", ["pair"])

@@ -87,6 +87,10 @@ class SandboxRpc:
         )
         self.log_hooks: list[LogHook] = []  # (keys, pre, post) -> (log lines, mentioned keys)
         self.on_landed: list[Callable[[str, int, object], None]] = []  # (signature, slot, err) listeners
+        self.lag = self.faults.lag_slots  # the lag of the node answering the request being dispatched
+        # Report each chain mint as the mainnet mint it stands for (token balances, token accounts), as a
+        # mainnet node would; off for a bare chain whose tests read the chain's own mint addresses.
+        self.mainnet_mints = False
 
     def add_lookup_table(self, addresses: list[Pubkey]) -> Pubkey:
         """An address lookup table holding `addresses`, on the chain (the SVM resolves v0 lookups)."""
@@ -226,6 +230,7 @@ class SandboxRpc:
             if send and self.faults.rng.random() < 0.5:
                 self.execute(base64.b64decode(params[0]))  # it landed, but the client will not hear so
             await asyncio.sleep(self.hang_s)
+        self.lag = self.faults.draw_lag()  # dispatch is synchronous: no other request sees this value
         try:
             result = self.dispatch(method, params, fault)
         except RpcFault as exc:
@@ -238,7 +243,7 @@ class SandboxRpc:
     def dispatch(self, method: str, params: list[Any], fault: str) -> Any:
         context = {"slot": self.height()}
         if method == "getBlockHeight":
-            return self.height() - self.faults.lag_slots
+            return self.height() - self.lag
         if method == "getLatestBlockhash":
             value = {"blockhash": str(self.svm.latest_blockhash()), "lastValidBlockHeight": self.last_valid()}
             return {"context": context, "value": value}
@@ -294,7 +299,7 @@ class SandboxRpc:
         if method == "getSignatureStatuses":
             now = self.height()
             return {
-                "context": {"slot": now - self.faults.lag_slots},
+                "context": {"slot": now - self.lag},
                 "value": [self.status(g, now) for g in params[0]],
             }
         if method == "getAccountInfo":
@@ -311,11 +316,26 @@ class SandboxRpc:
         if method == "getTransaction":
             record = self.history.get(params[0])
             encoding = (params[1] if len(params) > 1 else {}).get("encoding", "json")
-            return None if record is None else transaction_json(record, encoding)
+            if record is None:
+                return None
+            answer = transaction_json(record, encoding)
+            meta = answer.get("meta") or {}
+            for key in ("preTokenBalances", "postTokenBalances"):
+                for entry in meta.get(key) or []:
+                    entry["mint"] = self.mint_name(entry["mint"])
+            return answer
         if method == "getTokenAccountsByOwner":
             return {"context": context, "value": self.token_accounts(params[0], params[1])}
         if method == "getSlot":
-            return self.height() - self.faults.lag_slots
+            return self.height() - self.lag
+        if method == "getEpochInfo":  # slot and height of one answer: what a slot-consistent proof needs
+            now = self.height() - self.lag
+            return {
+                "absoluteSlot": now, "blockHeight": now, "epoch": now // 432_000, "slotIndex": now % 432_000,
+                "slotsInEpoch": 432_000, "transactionCount": len(self.history),
+            }  # fmt: skip
+        if method == "getSignaturesForAddress":
+            return self.signatures_for(params[0], params[1] if len(params) > 1 else {})
         if method == "getBalance":
             held = self.svm.get_account(Pubkey.from_string(params[0]))
             return {"context": context, "value": 0 if held is None else held.lamports}
@@ -332,19 +352,42 @@ class SandboxRpc:
     def status(self, signature: str, now: int) -> dict[str, Any] | None:
         """One `getSignatureStatuses` entry as this node sees it at `now` (faults applied)."""
         seen = self.rolled_back.get(signature)
-        if seen is not None and seen <= now - self.faults.lag_slots < seen + ROLLBACK_SLOTS:
+        if seen is not None and seen <= now - self.lag < seen + ROLLBACK_SLOTS:
             return {"slot": seen, "confirmations": 0, "err": None, "confirmationStatus": "processed"}
         hit = self.landed.get(signature)
-        seen_at = now - self.faults.lag_slots
+        seen_at = now - self.lag
         if hit is None or hit[0] > seen_at:
             return None
-        confirmed = self.faults.visible(hit[0], now)  # slow: "processed" until the cluster confirms it
+        confirmed = self.faults.visible(
+            hit[0], now, self.lag
+        )  # slow: "processed" until the cluster confirms it
         return {
             "slot": hit[0],
             "confirmations": 1 if confirmed else 0,
             "err": None if hit[1] is None else {"InstructionError": hit[1]},
             "confirmationStatus": "confirmed" if confirmed else "processed",
         }
+
+    def signatures_for(self, address: str, config: dict[str, Any]) -> list[dict[str, Any]]:
+        """`getSignaturesForAddress`: the landed transactions naming `address`, newest first, each with its
+        memo as a node writes it (`[length] text`); -32016 below `minContextSlot`."""
+        seen_at = self.height() - self.lag
+        wanted = config.get("minContextSlot")
+        if wanted is not None and seen_at < int(wanted):
+            message = f"Minimum context slot has not been reached (context slot {seen_at})"
+            raise RpcFault({"code": -32016, "message": message, "data": {"contextSlot": seen_at}})
+        out = []
+        for signature, (slot, err, memo) in reversed(list(self.landed.items())):
+            if slot > seen_at or address not in self.details.get(signature, ([], []))[1]:
+                continue
+            out.append({
+                "signature": signature, "slot": slot, "blockTime": None, "confirmationStatus": "confirmed",
+                "err": None if err is None else {"InstructionError": err},
+                "memo": f"[{len(memo.encode())}] {memo}" if memo else None,
+            })  # fmt: skip
+            if len(out) >= int(config.get("limit", 1000)):
+                break
+        return out
 
     def token_accounts(self, owner: str, selector: dict[str, str]) -> list[dict[str, Any]]:
         """The owner's token accounts among those the sandbox knows (the chain's wallet accounts and
@@ -359,6 +402,7 @@ class SandboxRpc:
             if entry is None:
                 continue
             info = entry["account"]["data"]["parsed"]["info"]
+            info["mint"] = self.mint_name(info["mint"])
             if info["owner"] != owner:
                 continue
             if "mint" in selector and info["mint"] != selector["mint"]:
@@ -367,6 +411,13 @@ class SandboxRpc:
                 continue
             out.append(entry)
         return out
+
+    def mint_name(self, address: str) -> str:
+        """The mint a chain mint stands for (with `mainnet_mints`), else the address itself."""
+        if not self.mainnet_mints:
+            return address
+        names = {str(chain_mint): name for name, chain_mint in self.chain.mints().items()}
+        return names.get(address, address)
 
     def account_value(self, address: str) -> dict[str, Any] | None:
         """An account as `getAccountInfo` writes it: a served one, else what the SVM holds, else None."""

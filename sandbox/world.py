@@ -73,6 +73,7 @@ class World:
         self.rpc = SandboxRpc(
             self.chain, slot_s=self.config.slot_s, window=self.config.window, faults=self.config.faults
         )
+        self.rpc.mainnet_mints = True  # token balances name So111…, EPjF…, as on mainnet
         self.jupiter = SandboxJupiter(self.rpc, self.wallet.pubkey(), [sol_usdc_pool()])
         self.jito = SandboxJito(self.rpc, min_gap_s=self.config.jito_min_gap_s)
         self.pubsub = PubSubServer(self.rpc)

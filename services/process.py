@@ -47,6 +47,7 @@ def spawn(
     user: str | None = None,
     env: dict[str, str] | None = None,
     death_signal: int = signal.SIGTERM,
+    pass_fds: Sequence[int] = (),
 ) -> subprocess.Popen[bytes]:
     """Start a server. Attached children die with us (PDEATHSIG: `death_signal`); detached ones get their
     own session.
@@ -67,6 +68,7 @@ def spawn(
             group=user,
             extra_groups=[] if user else None,
             env=env,
+            pass_fds=tuple(pass_fds),
         )
     except OSError as exc:
         raise ServiceError(f"cannot start {argv[0]}: {exc}") from None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib
 import importlib.metadata
 import logging
@@ -45,6 +46,20 @@ def _parser() -> argparse.ArgumentParser:
     setting_option(run, "--seed", setting="sim_seed", type=int, help="market seed")
     setting_option(run, "--rate", setting="sim_rate_eps", type=float, help="raw events per second")
     run.add_argument("--workers", type=int, default=1, help="Faust worker processes")
+    run.add_argument(
+        "--live", action="store_true",
+        help="trade with the keystore's key on SOLANA_RPC_URL / JUPITER_URL (needs LIVE_TRADING=true)",
+    )  # fmt: skip
+    run.add_argument(
+        "--yes", action="store_true", help="with --live: confirm without a terminal (unattended)"
+    )
+    run.add_argument(
+        "--dry-run", action="store_true", help="with --live: build, sign and simulate every order; never send"
+    )
+    run.add_argument(
+        "--passphrase-fd", type=int, default=None, metavar="N",
+        help="with --live: read the wallet passphrase from file descriptor N (first line)",
+    )  # fmt: skip
 
     sub.add_parser("worker", help="one Faust worker of the app (several may run side by side)")
 
@@ -140,10 +155,17 @@ def export_to_children(loaded: Loaded, args: argparse.Namespace) -> None:
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    from solbot.live import plan_live
     from solbot.runner import install_stop_handlers, run
 
     if args.workers < 1:
         raise ConfigError("bad option --workers: must be >= 1")
+    if not args.live and (args.yes or args.dry_run or args.passphrase_fd is not None):
+        raise ConfigError("bad option: --yes, --dry-run and --passphrase-fd go with --live")
+    live = None
+    if args.live:
+        dry_run = args.dry_run or settings.live_dry_run
+        live = plan_live(settings, yes=args.yes, dry_run=dry_run, passphrase_fd=args.passphrase_fd)
     logging.getLogger().setLevel(logging.WARNING)  # the progress lines are the interface
 
     async def main() -> None:
@@ -158,6 +180,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
             rate_eps=settings.sim_rate_eps,
             workers=args.workers,
             stop=stop,
+            live=live,
         )
 
     try:
@@ -210,11 +233,12 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     print(f"solbot: worker web view on http://{host}:{claim.port}/status/", file=sys.stderr, flush=True)
     logging.getLogger(__name__).info("worker web view on http://%s:%s/status/", host, claim.port)
 
+    keypair = _live_keypair(settings)
     import uvloop
 
     uvloop.install()
     broker_kind: BrokerKind = "kafka" if settings.broker_kind == "kafka" else "tansu"
-    build_worker(settings, broker_kind=broker_kind).run()
+    build_worker(settings, broker_kind=broker_kind, keypair=keypair).run()
     return 0
 
 
@@ -232,6 +256,23 @@ async def _refuse_mixed_guarantees(bootstrap: str, settings: Settings) -> None:
             f"worker refuses to start: cannot read the members of group {settings.app_id!r} ({exc!r})"
         ) from exc
     refuse_mixed(settings.app_id, settings.processing_guarantee, running)
+
+
+def _live_keypair(settings: Settings) -> Any:
+    """The keystore's key when `solbot run --live` handed this worker the passphrase (a pipe), else None."""
+    from agents.live_execution import unlock_wallet
+    from solbot.live import PASSPHRASE_FD_ENV
+
+    fd = os.environ.pop(PASSPHRASE_FD_ENV, None)
+    if fd is None:
+        return None
+    if not settings.live_trading:
+        raise ConfigError("a live worker needs the setting LIVE_TRADING=true")
+    try:
+        return unlock_wallet(settings, int(fd))
+    finally:
+        with contextlib.suppress(OSError, ValueError):
+            os.close(int(fd))
 
 
 async def _check_identity(bootstrap: str, database_url: str, auth: BrokerAuth) -> None:

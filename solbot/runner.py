@@ -28,6 +28,7 @@ from models.checkpoint_seal import KEY_FILE as CHECKPOINT_KEY_FILE
 from services.process import free_port, spawn, terminate
 from services.stack import Stack
 from solbot.dashboard import Dashboard, serve_dashboard
+from solbot.live import PASSPHRASE_FD_ENV, LivePlan, live_figures
 from solbot.monitor import TopicMonitor
 from solbot.run_status import (
     RunStatus,
@@ -74,15 +75,30 @@ def worker_env(settings: Settings, stack: Stack, guarantee: str, index: int, web
     return env
 
 
-def start_worker(settings: Settings, stack: Stack, guarantee: str, index: int) -> Worker:
+def start_worker(
+    settings: Settings, stack: Stack, guarantee: str, index: int, live: LivePlan | None = None
+) -> Worker:
+    """One worker process; a live one inherits a pipe holding the wallet's passphrase (`solbot.live`)."""
     web_port = free_port()
     log_path = settings.data_dir / f"worker-{index}.log"
-    proc = spawn(
-        [sys.executable, "-m", "solbot.cli", "worker"],
-        log_path=log_path,
-        detached=False,
-        env=worker_env(settings, stack, guarantee, index, web_port),
-    )
+    env = worker_env(settings, stack, guarantee, index, web_port)
+    fds: list[int] = []
+    if live is not None:
+        fds.append(live.pipe_for_worker())
+        env[PASSPHRASE_FD_ENV] = str(fds[0])
+        env["LIVE_DRY_RUN"] = "true" if live.dry_run else "false"
+        env["WALLET_PATH"] = str(live.wallet_path)
+    try:
+        proc = spawn(
+            [sys.executable, "-m", "solbot.cli", "worker"],
+            log_path=log_path,
+            detached=False,
+            env=env,
+            pass_fds=fds,
+        )
+    finally:
+        for fd in fds:
+            os.close(fd)
     return Worker(index, proc, web_port, log_path)
 
 
@@ -150,9 +166,12 @@ async def run(
     workers: int = 1,
     out: Any = sys.stdout,
     stop: asyncio.Event | None = None,
+    live: LivePlan | None = None,
 ) -> dict[str, Any]:
     """Run the bot until `duration_s` passes, `stop` is set (Ctrl-C, SIGTERM) or forever; returns the
-    summary, printed once: a few lines for a person, then one JSON line for scripts."""
+    summary, printed once: a few lines for a person, then one JSON line for scripts. With `live` its
+    workers trade with the keystore's key on the settings' chain, and the summary adds `landed` and
+    `chain_mismatches`."""
     from market.feed import run_feed
 
     stack = Stack(settings)
@@ -180,7 +199,7 @@ async def run(
         status = RunStatus.create(opening, settings)
         monitor = TopicMonitor(bootstrap_of(stack.broker_url), from_end=True)  # this run's counts
         await monitor.start()
-        started = [start_worker(settings, stack, guarantee, i) for i in range(workers)]
+        started = [start_worker(settings, stack, guarantee, i, live) for i in range(workers)]
         for w in started:
             print(
                 f"solbot: worker {w.index}: http://127.0.0.1:{w.web_port}/status/ (log {w.log_path})",
@@ -201,6 +220,8 @@ async def run(
         t0 = time.monotonic()
         await watch(feed, started, monitor, stack, sent, t0, out, status, stop)
         summary = await finish(feed, started, monitor, stack, settings, status, stop, sent[0], guarantee, t0)
+        if live is not None:
+            summary.update(await live_figures(settings, stack.database_url, live.address))
         return summary
     finally:
         if feed is not None and not feed.done():

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
@@ -69,6 +69,37 @@ class _Position:
         self.base_amount = max(0, self.base_amount - fill.base_amount)
         self.cost_quote -= cost_removed
         self.realised_pnl_quote += fill.quote_amount - cost_removed
+
+
+@dataclass(slots=True)
+class _Book:
+    """One transaction's wallet (locked), positions (locked) and the fills booked against them so far."""
+
+    wallet: dict[str, int]
+    positions: dict[str, _Position]
+    fills: list[Fill] = field(default_factory=list)
+    touched: set[str] = field(default_factory=set)
+
+    def add(self, order: Order, fill: Fill, venue: str) -> None:
+        """Apply one fill: its mint flows to the wallet (never below zero) and its position."""
+        if fill.order_id != order.id:
+            raise SolbotError(f"venue {venue} answered order {order.id} with {fill.order_id}")
+        for mint, delta in mint_flows(order, fill).items():
+            balance = self.wallet.get(mint, 0) + delta
+            if balance < 0:
+                raise SolbotError(f"venue {venue} overspent {mint} on order {order.id}")
+            self.wallet[mint] = balance
+            self.touched.add(mint)
+        if fill.status == FILLED:
+            state = order.pool_state
+            position = self.positions.setdefault(
+                order.pair,
+                _Position(
+                    state.base_mint, state.quote_mint, state.base_decimals, state.quote_decimals, 0, 0, 0
+                ),
+            )
+            position.book(fill)
+        self.fills.append(fill)
 
 
 class ExecutionSink:
@@ -244,6 +275,32 @@ class ExecutionSink:
         """Run each order on the venue against the locked wallet, then write all effects in bulk."""
         if not orders:
             return []
+        book = await self._open_book(conn, orders)
+        refused = await self.gate(orders) if self.gate is not None else {}
+        for order in orders:
+            try:
+                if order.id in refused:
+                    fill = refused_fill(order, now_ms, *refused[order.id])
+                else:
+                    fill = await self.venue.execute(order, MappingProxyType(book.wallet), now_ms)
+            except VenueRejected as exc:
+                # A malformed order would fail on every retry and wedge the partition: record it as failed.
+                log.warning("order %s rejected by %s: %s", order.id, self.venue.name, exc)
+                fill = failed_fill(order, now_ms, INVALID_ORDER)
+            book.add(order, fill, self.venue.name)
+        await self._close_book(conn, book)
+        return book.fills
+
+    async def book(self, conn: asyncpg.Connection, outcomes: Sequence[tuple[Order, Fill]]) -> None:
+        """Book fills decided outside this transaction (live orders: what landed on chain), as `apply`
+        books its own: balances, positions and the fills outbox, in the caller's transaction."""
+        if outcomes:
+            book = await self._open_book(conn, [order for order, _ in outcomes])
+            for order, fill in outcomes:
+                book.add(order, fill, fill.venue)
+            await self._close_book(conn, book)
+
+    async def _open_book(self, conn: asyncpg.Connection, orders: Sequence[Order]) -> _Book:
         wallet = {
             row["mint"]: int(row["amount"])
             for row in await conn.fetch(
@@ -252,40 +309,13 @@ class ExecutionSink:
             )
         }
         positions = await self._lock_positions(conn, sorted({o.pair for o in orders}))
-        touched_mints: set[str] = set()
-        fills: list[Fill] = []
-        refused = await self.gate(orders) if self.gate is not None else {}
-        for order in orders:
-            try:
-                if order.id in refused:
-                    fill = refused_fill(order, now_ms, *refused[order.id])
-                else:
-                    fill = await self.venue.execute(order, MappingProxyType(wallet), now_ms)
-            except VenueRejected as exc:
-                # A malformed order would fail on every retry and wedge the partition: record it as failed.
-                log.warning("order %s rejected by %s: %s", order.id, self.venue.name, exc)
-                fill = failed_fill(order, now_ms, INVALID_ORDER)
-            if fill.order_id != order.id:
-                raise SolbotError(f"venue {self.venue.name} answered order {order.id} with {fill.order_id}")
-            for mint, delta in mint_flows(order, fill).items():
-                balance = wallet.get(mint, 0) + delta
-                if balance < 0:
-                    raise SolbotError(f"venue {self.venue.name} overspent {mint} on order {order.id}")
-                wallet[mint] = balance
-                touched_mints.add(mint)
-            if fill.status == FILLED:
-                state = order.pool_state
-                position = positions.setdefault(
-                    order.pair,
-                    _Position(
-                        state.base_mint, state.quote_mint, state.base_decimals, state.quote_decimals, 0, 0, 0
-                    ),
-                )
-                position.book(fill)
-            fills.append(fill)
+        return _Book(wallet, positions)
+
+    async def _close_book(self, conn: asyncpg.Connection, book: _Book) -> None:
+        fills, wallet, positions = book.fills, book.wallet, book.positions
         await self._write_fills(conn, fills)
-        if touched_mints:
-            mints = sorted(touched_mints)
+        if book.touched:
+            mints = sorted(book.touched)
             await conn.execute(
                 """
                 INSERT INTO balances (portfolio, mint, amount)
@@ -299,7 +329,6 @@ class ExecutionSink:
         traded = sorted({f.pair for f in fills if f.status == FILLED})
         if traded:
             await self._write_positions(conn, {pair: positions[pair] for pair in traded})
-        return fills
 
     async def _lock_positions(self, conn: asyncpg.Connection, pairs: list[str]) -> dict[str, _Position]:
         rows = await conn.fetch(

@@ -204,6 +204,10 @@ class TransactionVenue(Venue):
     settlement: ClassVar[Settlement] = Settlement.LIFECYCLE
     rpc: RpcClient
 
+    def address(self) -> str | None:
+        """The signing wallet's address (the life cycle searches its transactions by memo)."""
+        return None
+
     async def rebroadcast(self, raw_base64: str) -> None:
         """Send stored bytes again while unconfirmed; a relay with a rate limit may skip it."""
         await self.broadcast(raw_base64)

@@ -43,7 +43,6 @@ from typing import Any, Protocol, TypeVar
 
 import asyncpg
 
-from chain.rpc import RpcClient, SignatureStatus
 from core.errors import (
     AlreadyProcessed,
     CircuitOpen,
@@ -64,13 +63,21 @@ from venues.interface import (
     retryable,
     validate_order,
 )
+from venues.lifecycle_reads import CircuitBreaker, StatusBatcher
+from venues.memo import memo_texts
+
+__all__ = ["CircuitBreaker", "LifecycleConfig", "OrderLifecycle", "Outcome", "StatusBatcher"]
 
 log = logging.getLogger(__name__)
+
+# Whether an order may be sent now: None, or the reason it must not be (a halt). Asked before each send.
+SendGate = Callable[[Order], Awaitable[str | None]]
 
 NEW, SUBMITTED, CONFIRMED, FAILED, EXPIRED, CANCELLED = (
     "new", "submitted", "confirmed", "failed", "expired", "cancelled",
 )  # fmt: skip
-TERMINAL = frozenset({CONFIRMED, FAILED, EXPIRED, CANCELLED})
+FILLED = "filled"  # a confirmed order whose fill the execution sink has booked
+TERMINAL = frozenset({CONFIRMED, FAILED, EXPIRED, CANCELLED, FILLED})
 _ALLOWED = {
     None: {NEW},
     NEW: {SUBMITTED, FAILED, CANCELLED},
@@ -107,93 +114,6 @@ class _Push:
     used: bool = False
 
 
-class CircuitBreaker:
-    """Opens after `threshold` consecutive failures; half-opens (one trial) after `cooldown_s`."""
-
-    def __init__(
-        self, threshold: int, cooldown_s: float, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.threshold = threshold
-        self.cooldown_s = cooldown_s
-        self._clock = clock
-        self.failures = 0
-        self.opened_at: float | None = None
-        self.times_opened = 0
-
-    def check(self) -> None:
-        if self.opened_at is None:
-            return
-        waited = self._clock() - self.opened_at
-        if waited < self.cooldown_s:
-            raise CircuitOpen(f"circuit open for another {self.cooldown_s - waited:.2f}s")
-
-    def remaining_s(self) -> float:
-        if self.opened_at is None:
-            return 0.0
-        return max(0.0, self.cooldown_s - (self._clock() - self.opened_at))
-
-    def success(self) -> None:
-        self.failures = 0
-        self.opened_at = None
-
-    def failure(self) -> None:
-        self.failures += 1
-        if self.failures >= self.threshold:
-            if self.opened_at is None:
-                self.times_opened += 1
-            self.opened_at = self._clock()
-
-
-class StatusBatcher:
-    """Coalesces concurrent signature-status and block-height reads into shared RPC calls."""
-
-    MAX_SIGNATURES = 256  # getSignatureStatuses' limit
-
-    def __init__(self, rpc: RpcClient, linger_s: float = 0.005) -> None:
-        self.rpc = rpc
-        self.linger_s = linger_s
-        self._waiting: dict[tuple[str, bool], list[asyncio.Future[SignatureStatus | None]]] = {}
-        self._flusher: asyncio.Task[None] | None = None
-        self._height: asyncio.Task[int] | None = None
-        self.calls = 0
-
-    async def status(self, signature: str, *, search_history: bool = False) -> SignatureStatus | None:
-        """This signature's status from the next shared call; raises that call's error."""
-        future: asyncio.Future[SignatureStatus | None] = asyncio.get_running_loop().create_future()
-        self._waiting.setdefault((signature, search_history), []).append(future)
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush())
-        return await future
-
-    async def block_height(self) -> int:
-        """The block height, joining a request already in flight if there is one: that only makes the
-        reading older, which a proof of expiry tolerates (heights only grow)."""
-        if self._height is None or self._height.done():
-            self.calls += 1
-            self._height = asyncio.create_task(self.rpc.get_block_height())
-        return await asyncio.shield(self._height)
-
-    async def _flush(self) -> None:
-        await asyncio.sleep(self.linger_s)
-        while self._waiting:
-            flag = next(iter(self._waiting))[1]
-            keys = [key for key in self._waiting if key[1] == flag][: self.MAX_SIGNATURES]
-            batch = {key: self._waiting.pop(key) for key in keys}
-            self.calls += 1
-            try:
-                found = await self.rpc.get_signature_statuses([sig for sig, _ in keys], search_history=flag)
-            except Exception as exc:  # every waiter gets the error and decides (retry, back off) itself
-                for futures in batch.values():
-                    for future in futures:
-                        if not future.done():
-                            future.set_exception(exc)
-                continue
-            for key, status in zip(keys, found, strict=True):
-                for future in batch[key]:
-                    if not future.done():
-                        future.set_result(status)
-
-
 @dataclass(frozen=True, slots=True)
 class Outcome:
     order_id: str
@@ -227,6 +147,7 @@ class OrderLifecycle:
         portfolio: str = "main",
         wall_ms: Callable[[], int] = lambda: int(time.time() * 1000),
         watcher: SignatureWatcher | None = None,
+        gate: SendGate | None = None,
     ) -> None:
         self.portfolio = portfolio  # `Order` carries no portfolio; the orders table needs one
         self.pool = pool
@@ -236,6 +157,7 @@ class OrderLifecycle:
         self.breaker = CircuitBreaker(self.config.breaker_failures, self.config.breaker_cooldown_s)
         self.statuses = StatusBatcher(venue.rpc)
         self.watcher = watcher
+        self.gate = gate
         self._wall_ms = wall_ms
 
     # -- the in-transaction driver's entry point, run through the life cycle ------------------------------
@@ -243,7 +165,7 @@ class OrderLifecycle:
     async def execute(self, order: Order, wallet: Mapping[str, int], now_ms: int) -> Fill:
         """The order's terminal fill, booked by the venue's `finalize` from what landed."""
         outcome = await self.run(order, wallet)
-        if outcome.status != CONFIRMED:
+        if outcome.status not in (CONFIRMED, FILLED):
             return failed_fill(order, now_ms, outcome.reason or outcome.status)
         landing = Landing(outcome.signature, outcome.in_amount, outcome.out_amount)
         return self.venue.finalize(order, landing, now_ms)
@@ -344,6 +266,11 @@ class OrderLifecycle:
     async def _drive(self, order: Order, tx: _Tx) -> None:
         """Send (if never sent), then poll until the transaction lands, fails or is proven expired."""
         if tx.state == "signed":
+            refused = await self.gate(order) if self.gate is not None else None
+            if refused is not None and await self._status(order.id) == NEW:
+                # Nothing of this order was ever sent: it ends here, its signed bytes never leave.
+                await self._close_tx(order.id, tx, "failed", FAILED, refused)
+                return
             if not await self._send(order, tx):
                 return
         push = self._watch(tx.signature)
@@ -383,17 +310,13 @@ class OrderLifecycle:
                 await self._close_tx(order.id, tx, "landed", CONFIRMED, f"landed in slot {found.slot}")
                 return
             if found is None:
-                height = await self._rpc_call(self.statuses.block_height)
-                if height > tx.last_valid_block_height:
-                    # Read AFTER the height: nothing can land past its last valid height, so unknown now
-                    # means never. Only then may a new transaction be signed.
-                    again = await self._rpc_call(
-                        lambda: self.statuses.status(tx.signature, search_history=True)
-                    )
-                    if again is None:
+                proof = await self._expiry_proof(order, tx)
+                if proof is not None:
+                    if proof:
                         self.venue.observe_landing(False)
-                        await self._expire_tx(order.id, tx, height)
+                        await self._expire_tx(order.id, tx)
                         return
+                    await self._pause(push)
                     continue
                 if await self.venue.relay_verdict(tx.signature) is RelayVerdict.FAILED:
                     # The relay failed it in every region and will not forward it (it was sent nowhere
@@ -412,6 +335,46 @@ class OrderLifecycle:
             if time.monotonic() >= next_send:
                 next_send = time.monotonic() + await self._resend(order, tx)
             await self._pause(push)
+
+    async def _expiry_proof(self, order: Order, tx: _Tx) -> bool | None:
+        """None while the live transaction's blockhash may still land it; True once it is proven that no
+        transaction of the order landed or ever can (a new one may then be signed); False when the reads
+        proved nothing this time (a node behind, or a landing found).
+
+        Slot-consistent: the height past `last_valid_block_height` comes with the slot it was read at
+        (`getEpochInfo`); the status answer for every signature of the order counts only if the node
+        answered at that slot or later (behind a balancer the two reads may hit different nodes, and a
+        node behind would not know a landing yet); then the wallet's landed transactions, from that slot
+        on (`minContextSlot`), must carry no memo naming the order."""
+        epoch = await self._rpc_call(self.statuses.epoch_info)
+        if epoch.height <= tx.last_valid_block_height:
+            return None
+        signatures = await self._signatures(order.id)
+        rpc = self.venue.rpc
+        answer = await self._rpc_call(lambda: rpc.get_signature_statuses_at(signatures, search_history=True))
+        if answer.slot < epoch.slot or any(status is not None for status in answer.value):
+            return False
+        address = self.venue.address()
+        if address is not None:
+            landed = await self._rpc_call(
+                lambda: rpc.get_signatures_for_address(address, min_context_slot=epoch.slot)
+            )
+            named = [entry.signature for entry in landed if order.id in memo_texts(entry.memo)]
+            if named:
+                log.error(
+                    "order %s: landed transaction(s) %s carry its memo; not re-signing", order.id, named
+                )
+                return False
+        log.info(
+            "order %s: %s expired (height %d > %d at slot %d)",
+            order.id, tx.signature, epoch.height, tx.last_valid_block_height, epoch.slot,
+        )  # fmt: skip
+        return True
+
+    async def _signatures(self, order_id: str) -> list[str]:
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch("SELECT signature FROM order_txs WHERE order_id = $1", order_id)
+        return [row["signature"] for row in rows]
 
     async def _send(self, order: Order, tx: _Tx) -> bool:
         """First broadcast of a stored transaction; False when it can never land (order closed)."""
@@ -442,7 +405,10 @@ class OrderLifecycle:
         return True
 
     async def _resend(self, order: Order, tx: _Tx) -> float:
-        """Re-broadcast the stored bytes; the seconds until the next re-send (longer after a 429)."""
+        """Re-broadcast the stored bytes; the seconds until the next re-send (longer after a 429). Not
+        while the gate refuses the order (a halt): bytes already sent may still land, no more go out."""
+        if self.gate is not None and await self.gate(order) is not None:
+            return self.config.resend_interval_s
         try:
             await self.venue.rebroadcast(tx.raw)
             self.breaker.success()
@@ -474,20 +440,13 @@ class OrderLifecycle:
                 current = SUBMITTED
             await self._transition_in(conn, order_id, current, status, reason)
 
-    async def _expire_tx(self, order_id: str, tx: _Tx, height: int) -> None:
+    async def _expire_tx(self, order_id: str, tx: _Tx) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute(
                 "UPDATE order_txs SET state = 'expired' WHERE order_id = $1 AND attempt = $2",
                 order_id,
                 tx.attempt,
             )
-        log.info(
-            "order %s: %s expired (height %d > %d)",
-            order_id,
-            tx.signature,
-            height,
-            tx.last_valid_block_height,
-        )
 
     # -- calls with retries, backoff and the breaker -------------------------------------------------------
 

@@ -200,8 +200,9 @@ def _jupiter(settings: Settings, context: VenueContext) -> Venue:
     config = context.jupiter
     if config is None:
         key = settings.jupiter_api_key.get_secret_value() if settings.jupiter_api_key is not None else ""
+        base = settings.jupiter_url or settings.jupiter_api_url
         config = JupiterConfig(
-            url=f"{settings.jupiter_api_url.rstrip('/')}/swap/v1",
+            url=f"{base.rstrip('/')}/swap/v1",
             api_key=key,
             priority_fee_in_bundles=settings.jito_priority_fee,
         )

@@ -20,8 +20,10 @@ from chain.rpc.transport import JsonRpcTransport
 from chain.rpc.types import (
     AccountInfo,
     AtSlot,
+    EpochInfo,
     LatestBlockhash,
     PrioritizationFee,
+    SignatureInfo,
     SignatureStatus,
     Simulation,
     TokenAccount,
@@ -99,6 +101,32 @@ class RpcClient:
     async def get_slot(self, commitment: str = "confirmed", *, min_context_slot: int | None = None) -> int:
         config = _with_min_slot({"commitment": commitment}, min_context_slot)
         return int(await self.call("getSlot", [config]))
+
+    async def get_epoch_info(
+        self, commitment: str = "confirmed", *, min_context_slot: int | None = None
+    ) -> EpochInfo:
+        """The slot and the block height at it, read together (a height alone says nothing of the slot
+        it was read at, which an expiry proof must compare with a status answer's slot)."""
+        config = _with_min_slot({"commitment": commitment}, min_context_slot)
+        result = await self.call("getEpochInfo", [config])
+        try:
+            return EpochInfo(slot=int(result["absoluteSlot"]), height=int(result["blockHeight"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise RpcError(f"getEpochInfo: unexpected answer ({type(exc).__name__})") from exc
+
+    async def get_signatures_for_address(
+        self, address: Address, *, limit: int = 1000, min_context_slot: int | None = None
+    ) -> list[SignatureInfo]:
+        """The address's landed transactions, newest first (at most `limit`, ≤ 1000), with their memos."""
+        config = _with_min_slot({"commitment": "confirmed", "limit": limit}, min_context_slot)
+        result = await self.call("getSignaturesForAddress", [str(address), config])
+        try:
+            return [
+                SignatureInfo(str(e["signature"]), int(e["slot"]), e.get("err"), e.get("memo"))
+                for e in result
+            ]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise RpcError(f"getSignaturesForAddress: unexpected answer ({type(exc).__name__})") from exc
 
     async def get_recent_prioritization_fees(
         self, accounts: Sequence[Address] = ()

@@ -29,6 +29,24 @@ class LatestBlockhash:
 
 
 @dataclass(frozen=True, slots=True)
+class EpochInfo:
+    """`getEpochInfo`: a slot and the block height at that slot, from one answer of one node."""
+
+    slot: int
+    height: int
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureInfo:
+    """One `getSignaturesForAddress` entry: a landed transaction naming the address, and its memo."""
+
+    signature: str
+    slot: int
+    err: object
+    memo: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Simulation:
     err: object  # None when the simulation succeeded
     logs: list[str]

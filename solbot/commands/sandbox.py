@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
+import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from core.errors import ConfigError
@@ -26,12 +29,17 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--ws-port", default="8900", help="PubSub port (default 8900; 0: free)")
     p.add_argument("--seed", default="1", help="the trader's key and the faults' RNG (default 1)")
     p.add_argument(
+        "--trader-keypair", type=Path, default=None, metavar="PATH",
+        help="write the funded trader's keypair there (Solana CLI JSON, 0600) for `solbot wallet import`",
+    )  # fmt: skip
+    p.add_argument(
         "--fault",
         action="append",
         default=[],
         metavar="KIND=VALUE",
         help="a fault: timeout, rate_limit, blockhash_not_found, drop or rollback=P (a probability per "
-        "request); lag_slots or slow_confirmation_slots=N (slots)",
+        "request); lag_slots or slow_confirmation_slots=N (slots); lag_share=P (the share of reads the "
+        "lagging node answers, default 1: below 1 a balancer mixes it with a current node)",
     )
 
 
@@ -48,14 +56,14 @@ def _int(name: str, text: str, low: int, high: int) -> int:
 def parse_faults(specs: list[str], seed: int) -> Any:
     """`KIND=P` (a probability per request) and `KIND=N` (slots) options into `Faults`; one ConfigError
     line for a bad one."""
-    from sandbox.faults import FAULT_KINDS, SLOT_FAULTS, Faults
+    from sandbox.faults import FAULT_KINDS, SHARE_FAULTS, SLOT_FAULTS, Faults
 
     faults = Faults(seed=seed)
     total = 0.0
     for spec in specs:
         kind, sep, text = spec.partition("=")
-        if not sep or kind not in FAULT_KINDS + SLOT_FAULTS:
-            kinds = ", ".join(FAULT_KINDS + SLOT_FAULTS)
+        if not sep or kind not in FAULT_KINDS + SLOT_FAULTS + SHARE_FAULTS:
+            kinds = ", ".join(FAULT_KINDS + SLOT_FAULTS + SHARE_FAULTS)
             raise ConfigError(f"bad option --fault: {spec!r}; expected KIND=VALUE with KIND in {kinds}")
         if kind in SLOT_FAULTS:
             setattr(faults, kind, _int(f"--fault {kind}", text, 0, 10_000))
@@ -67,7 +75,8 @@ def parse_faults(specs: list[str], seed: int) -> Any:
         if not 0.0 <= p <= 1.0:
             raise ConfigError(f"bad option --fault: {kind} probability {p} is outside 0..1")
         setattr(faults, kind, p)
-        total += p
+        if kind not in SHARE_FAULTS:  # a share is not drawn against the per-request faults
+            total += p
     if total > 1.0:
         raise ConfigError("bad option --fault: the probabilities add up to more than 1")
     return faults
@@ -86,8 +95,11 @@ def main(settings: Any, args: argparse.Namespace) -> int:
         seed=seed,
         faults=parse_faults(args.fault, seed),
     )
+    world = World(config)
+    if args.trader_keypair is not None:
+        write_keypair(args.trader_keypair, list(bytes(world.wallet)))
     try:
-        asyncio.run(_serve(World(config)))
+        asyncio.run(_serve(world))
     except OSError as exc:  # the port is taken, or the host is not ours
         print(f"solbot sandbox: cannot listen on {args.host}: {exc.strerror or exc}", file=sys.stderr)
         return 3
@@ -95,6 +107,19 @@ def main(settings: Any, args: argparse.Namespace) -> int:
         pass
     print("solbot sandbox: stopped", file=sys.stderr)
     return 0
+
+
+def write_keypair(path: Path, secret: list[int]) -> None:
+    """The trader's keypair as the Solana CLI writes one (a JSON array of its 64 bytes), readable by the
+    owner only; an existing file is never overwritten (it may be someone's wallet)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise ConfigError(f"bad option --trader-keypair: {path} exists; refusing to overwrite it") from None
+    except OSError as exc:
+        raise ConfigError(f"bad option --trader-keypair: cannot write {path} ({exc.strerror})") from None
+    with os.fdopen(fd, "w") as out:
+        json.dump(secret, out)
 
 
 async def _serve(world: Any) -> None:

@@ -1,4 +1,5 @@
-"""Fixtures of the runners' tests that need a database: a fresh migrated one per test."""
+"""Fixtures of the runners' tests that need a database (a fresh migrated one per test), and of the live
+execution tests, which trade in a sandbox world and book in a fresh database."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import pytest
 
 from store.db import create_pool
 from store.migrate import migrate
+from tests.sandbox.conftest import world  # noqa: F401  (a sandbox world per test, 10 ms slots)
+from tests.venues.conftest import venue_db  # noqa: F401
 
 
 @pytest.fixture

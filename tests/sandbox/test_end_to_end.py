@@ -86,14 +86,17 @@ def _config() -> LifecycleConfig:
 
 
 def landed_deltas(record: TransactionRecord, world: World) -> dict[str, int]:
-    """The trader's token balance changes by the bot's mint, from the landed transaction's meta."""
+    """The trader's token balance changes by the bot's mint, from the landed transaction's meta (the world
+    reports its chain mints as the mainnet mints they stand for)."""
     owner = str(world.wallet.pubkey())
-    by_local = {str(local): mint for mint, local in world.chain.mints().items()}
+    assert not {str(local) for local in world.chain.mints().values()} & {
+        b.mint for b in record.post_token_balances
+    }
     out: dict[str, int] = {}
     for sign, balances in ((-1, record.pre_token_balances), (1, record.post_token_balances)):
         for b in balances:
-            if b.owner == owner and b.mint in by_local:
-                out[by_local[b.mint]] = out.get(by_local[b.mint], 0) + sign * b.amount
+            if b.owner == owner:
+                out[b.mint] = out.get(b.mint, 0) + sign * b.amount
     return out
 
 

@@ -64,7 +64,7 @@ async def test_send_simulate_statuses_and_the_transaction_with_its_meta(world: W
     assert record.fee == 5_000  # one signature, no priority fee
     assert any("Memo" in line for line in record.logs)
     owner = str(world.wallet.pubkey())
-    mint = str(world.chain.mint_address(USDC))
+    mint = USDC  # the world reports its chain mints as the mainnet mints they stand for
     pre = {
         b.account_index: b.amount for b in record.pre_token_balances if b.mint == mint and b.owner == owner
     }
@@ -83,7 +83,7 @@ async def test_accounts_token_accounts_balances_airdrops_and_fees(world: World, 
     assert info is not None and info.owner == "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA"
     many = await rpc.get_multiple_accounts([usdc, Keypair().pubkey()])
     assert many.value[0] is not None and many.value[1] is None
-    accounts = await rpc.get_token_accounts_by_owner(owner, mint=world.chain.mint_address(USDC))
+    accounts = await rpc.get_token_accounts_by_owner(owner, mint=USDC)
     assert [(a.pubkey, a.amount, a.decimals) for a in accounts.value] == [(str(usdc), 10_000 * 10**6, 6)]
     by_program = await rpc.get_token_accounts_by_owner(owner)
     assert len(by_program.value) == 2  # SOL (wrapped) and USDC

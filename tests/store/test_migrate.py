@@ -34,6 +34,7 @@ TABLES = {
     "wallet_roles",  # 0009: web API roles
     "audit_log",  # 0009: append-only record of state changes
     "risk_owners",  # 0010: the owner epoch of each risk state (fencing)
+    "live_orders",  # 0011: live orders to re-drive, and their notionals against the day cap
 }
 ALL = [m.name for m in load_migrations()]
 

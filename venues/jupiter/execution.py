@@ -99,6 +99,9 @@ class JupiterVenue(TransactionVenue):
     def __repr__(self) -> str:  # never the keypair
         return f"JupiterVenue(wallet={self._wallet_pk}, url={self.config.url})"
 
+    def address(self) -> str:
+        return str(self._wallet_pk)
+
     async def close(self) -> None:
         if self._owns_http:
             await self._http.aclose()

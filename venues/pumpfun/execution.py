@@ -129,6 +129,9 @@ class PumpFunVenue(TransactionVenue):
     def __repr__(self) -> str:  # never the keypair
         return f"PumpFunVenue(wallet={self._wallet_pk})"
 
+    def address(self) -> str:
+        return str(self._wallet_pk)
+
     async def read_curve(self, mint: Pubkey) -> BondingCurveAccount:
         account = await self.rpc.get_account_info(str(bonding_curve_pda(mint)))
         if account is None:

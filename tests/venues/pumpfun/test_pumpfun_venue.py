@@ -261,6 +261,8 @@ class PumpRpc:
             result = {"context": {"slot": 6}, "value": value}
         elif method == "getBlockHeight":
             result = 100
+        elif method == "getEpochInfo":
+            result = {"absoluteSlot": 6, "blockHeight": 100, "epoch": 0, "slotIndex": 6}
         else:
             return web.json_response(
                 {"jsonrpc": "2.0", "error": {"code": -32601, "message": method}, "id": rid}

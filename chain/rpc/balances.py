@@ -1,0 +1,22 @@
+"""A wallet's token balances as the chain holds them: what live trading reconciles its database with."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from chain.rpc.client import TOKEN_PROGRAM_ID, Address, RpcClient
+
+TOKEN_2022_PROGRAM_ID = "TokenzQdBNbLqP5VEhdkAS6EPFLC1PK4ZcqK5xQ8s6x2"
+
+
+async def wallet_token_balances(rpc: RpcClient, owner: Address) -> dict[str, int]:
+    """Raw amount by mint over every token account the owner holds (SPL Token and Token-2022); the
+    two reads are tied to one state of the chain by `minContextSlot` (the second not older than the first)."""
+    totals: Counter[str] = Counter()
+    first = await rpc.get_token_accounts_by_owner(owner, program_id=TOKEN_PROGRAM_ID)
+    second = await rpc.get_token_accounts_by_owner(
+        owner, program_id=TOKEN_2022_PROGRAM_ID, min_context_slot=first.slot
+    )
+    for account in [*first.value, *second.value]:
+        totals[account.mint] += account.amount
+    return dict(totals)
