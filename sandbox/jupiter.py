@@ -39,18 +39,24 @@ class SandboxJupiter:
         faults: Faults | None = None,
         *,
         lookup_table: bool = True,
+        amm: RaydiumPools | None = None,
     ):
+        """`amm`: the pools' states shared with the rest of the world (its log hook already installed);
+        without it, the API keeps its own."""
         self.rpc = rpc
         self.chain = rpc.chain
         self.wallet = wallet
         self.faults = faults or Faults()
         self.hang_s = 1.0
         self.pairs: dict[tuple[str, str], str] = {}  # (input mint, output mint) -> pool address
-        self.amm = RaydiumPools(self.chain, {state.pool: state for state in pools})
-        rpc.log_hooks.append(self.amm)
+        if amm is None:
+            amm = RaydiumPools(self.chain, {})
+            rpc.log_hooks.append(amm)
+        self.amm = amm
         self.requests: dict[str, int] = {}
         for state in pools:
-            self.chain.ensure_pool(state)
+            if state.pool not in amm.pools:
+                amm.add(state)
             for mint in (state.base_mint, state.quote_mint):
                 self.chain.delegate_vault(state.pool, mint, wallet)
             self.pairs[(state.base_mint, state.quote_mint)] = state.pool
@@ -138,6 +144,7 @@ class SandboxJupiter:
                 user,
                 int(quote["inAmount"]),
                 decimals[spent],
+                chain.token_program(spent),
             ),
             transfer_checked_ix(
                 chain.vault(state.pool, received),
@@ -146,6 +153,7 @@ class SandboxJupiter:
                 user,
                 int(quote["outAmount"]),
                 decimals[received],
+                chain.token_program(received),
             ),
         ]
 

@@ -139,8 +139,6 @@ async def run(
     out: Any = sys.stdout,
 ) -> dict[str, Any]:
     """Run the bot until `duration_s` passes (or forever); returns (and prints) the summary."""
-    from market.feed import run_feed
-
     stack = Stack(settings)
     started: list[Worker] = []
     monitor: TopicMonitor | None = None
@@ -169,13 +167,7 @@ async def run(
             )
         sent = [0]
         feed = asyncio.create_task(
-            run_feed(
-                bootstrap_of(stack.broker_url),
-                simulated_market(settings, seed, rate_eps),
-                duration_s=duration_s,
-                realtime=True,
-                on_progress=lambda n: sent.__setitem__(0, n),
-            )
+            market_feed(settings, bootstrap_of(stack.broker_url), duration_s, seed, rate_eps, sent)
         )
         t0 = time.monotonic()
         await watch(feed, started, monitor, settings, stack, sent, t0, out)
@@ -196,6 +188,28 @@ async def run(
         stack.stop()
         if summary:
             print(json.dumps(summary), file=out, flush=True)
+
+
+async def market_feed(
+    settings: Settings, bootstrap: str, duration_s: float | None, seed: int, rate_eps: float, sent: list[int]
+) -> int:
+    """The market the run trades, by `MARKET_SOURCE`: the simulated feed, or the live collectors on the
+    chain (`collectors.live.run_live_market`); either returns the events it produced."""
+    if settings.market_source == "chain":
+        from collectors.live import run_live_market
+
+        return await run_live_market(
+            bootstrap, settings, duration_s=duration_s, on_progress=lambda n: sent.__setitem__(0, n)
+        )
+    from market.feed import run_feed
+
+    return await run_feed(
+        bootstrap,
+        simulated_market(settings, seed, rate_eps),
+        duration_s=duration_s,
+        realtime=True,
+        on_progress=lambda n: sent.__setitem__(0, n),
+    )
 
 
 def simulated_market(settings: Settings, seed: int, rate_eps: float) -> MarketSimulator:
