@@ -5,7 +5,6 @@ what they produce, whose prices must be the chain pools' prices."""
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import httpx
@@ -23,6 +22,9 @@ from streams.codec import decode
 from streams.records import FeatureSnapshot, PoolState, Swap
 from streams.topics import RAW_SWAPS
 from tests.collectors.test_chain_collector import MemorySink
+from tests.sandbox.helpers import eventually
+
+PAIRS = {"SOL/USDC", "JUP/USDC", "BONK/SOL"}
 
 
 def human_price(state: PoolState | Swap) -> float:
@@ -40,21 +42,14 @@ async def test_features_follow_the_sandbox_pools_traded_by_simulated_traders() -
     try:
         await market.start()
         assert market.chain is not None
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and {s.pair for s in swaps(sink)} != {
-            "SOL/USDC",
-            "JUP/USDC",
-            "BONK/SOL",
-        }:
-            await asyncio.sleep(0.2)
+        await eventually(lambda: {s.pair for s in swaps(sink)} == PAIRS, timeout_s=20)
         assert world.traders is not None
         await world.traders.stop()  # the market stands still: what was sent is all there is
         await asyncio.sleep(0.5)
         await market.chain.drain()
         landed = list(world.traders.recent)
-        while time.monotonic() < deadline and swaps(sink)[-1].signature != landed[-1]:
-            await asyncio.sleep(0.1)
-            await market.chain.drain()
+        await eventually(lambda: swaps(sink)[-1].signature == landed[-1], timeout_s=10)
+        await market.chain.drain()
         jup = next(s for s in reversed(swaps(sink)) if s.base_mint == JUP)
         async with httpx.AsyncClient(timeout=5.0) as http:
             record = await RpcClient(urls["SOLANA_RPC_URL"], client=http).get_transaction_record(
@@ -86,12 +81,23 @@ async def test_features_follow_the_sandbox_pools_traded_by_simulated_traders() -
         snap = folder.fold(swap, 0, offset, swap.received_ms)
         if snap is not None:
             snapshots[snap.pair] = snap
-    assert set(snapshots) == {"SOL/USDC", "JUP/USDC", "BONK/SOL"}
+    assert set(snapshots) == PAIRS
     for pair, snap in snapshots.items():
         pools = [p for p in world.pools.pools.values() if p.pool in last and last[p.pool].pair == pair]
         assert pools
         for pool in pools:
             assert snap.price == pytest.approx(human_price(pool), rel=0.02), pair
+    # The Token-2022 coin: its swap moved Token-2022 balances, and the trader's change read from the
+    # transaction's pre/post token balances (how a fill is booked from what landed) is the swap's amount.
+    assert record is not None and record.err is None
+    jup_mint, vault_owner = str(world.chain.mint_address(JUP)), str(world.chain.pool_authority)
+    moved = [b for b in record.pre_token_balances + record.post_token_balances if b.mint == jup_mint]
+    assert moved and {b.program_id for b in moved} == {str(TOKEN_2022_PROGRAM_ID)}
+    trader = {b.owner for b in moved} - {vault_owner}
+    assert len(trader) == 1
+    change = sum(b.amount for b in record.post_token_balances if b.mint == jup_mint and b.owner in trader)
+    change -= sum(b.amount for b in record.pre_token_balances if b.mint == jup_mint and b.owner in trader)
+    assert change == (jup.base_amount if jup.side == "buy" else -jup.base_amount)
 
 
 def swaps(sink: MemorySink) -> list[Swap]:
