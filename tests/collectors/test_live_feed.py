@@ -10,12 +10,17 @@ from typing import Any
 import pytest
 
 from collectors import live, sink
+from collectors.feeds import JupiterCollector
 from core.settings import Settings
+from market import amm
+from market.tokens import JUP
 from sandbox.world import World, WorldConfig
 from solbot import runner
 from streams.codec import decode
 from streams.records import PROGRESS_KEY, Progress, Swap
-from streams.topics import RAW_SWAPS
+from streams.topics import RAW_QUOTES, RAW_SWAPS
+from tests.collectors.test_chain_collector import MemorySink
+from venues.jupiter.data import JupiterClient
 
 
 class FakeProducer:
@@ -94,3 +99,29 @@ async def test_market_source_picks_the_feed(monkeypatch: pytest.MonkeyPatch) -> 
     assert sent == [5]
     assert await runner.market_feed(Settings(), "b:1", 1.0, 3, 10.0, sent) == 9
     assert calls == ["chain b:1", "sim b:1 3"]
+
+
+async def test_jupiter_quotes_and_prices_come_from_the_sandbox_pools() -> None:
+    """The Jupiter collector the live market runs (`COLLECT_JUPITER`) against the sandbox's API: quotes
+    routed over the pools (JUP/USDC is the Token-2022 one), USD prices from their reserves."""
+    world = World(WorldConfig(slot_s=0.05))
+    urls = await world.start()
+    client = JupiterClient(urls["JUPITER_URL"])
+    await client.start()
+    memory = MemorySink()
+    try:
+        collector = JupiterCollector(client, memory, ("SOL/USDC", "JUP/USDC", "BONK/SOL"))
+        quotes = {q.pair: q for q in await collector.poll_once()}
+    finally:
+        await client.close()
+        await world.stop()
+    assert set(quotes) == {"SOL/USDC", "JUP/USDC", "BONK/SOL"} and len(memory.on(RAW_QUOTES.name)) == 3
+    jup_pool = next(s for s in world.pools.pools.values() if s.base_mint == JUP and s.venue == "raydium")
+    jup = quotes["JUP/USDC"]
+    assert jup.route == ["raydium"] and jup.in_amount == 10**6
+    assert jup.out_amount == amm.quote_out(
+        10**6, jup_pool.base_reserve, jup_pool.quote_reserve, jup_pool.fee_bps
+    )
+    assert jup.usd_price_in == pytest.approx(jup_pool.quote_reserve / jup_pool.base_reserve)
+    assert jup.usd_price_out == 1.0
+    assert quotes["BONK/SOL"].usd_price_out == pytest.approx(150.0)  # SOL, priced by the SOL/USDC route
