@@ -92,7 +92,8 @@ class RaydiumAmm:
     def swap_ix(
         self, pool: str, owner: Pubkey, *, buy: bool, amount_in: int, minimum_out: int
     ) -> Instruction:
-        """`swapBaseIn` for `owner`'s associated accounts: a buy spends the quote mint for the base."""
+        """`swapBaseIn` for `owner`'s associated accounts (opened, empty, if missing): a buy spends the
+        quote mint for the base."""
         state = self.pools.pools[pool]
         spent, received = (state.quote_mint, state.base_mint) if buy else (state.base_mint, state.quote_mint)
         chain = self.chain
