@@ -14,7 +14,6 @@ later than that is late (the model agent's merge counts it), never lost.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -38,6 +37,7 @@ log = logging.getLogger(__name__)
 
 OUTPUT_TOPICS = (RAW_SWAPS.name, RAW_LAUNCHES.name, RAW_POOLS.name, RAW_QUOTES.name, DLQ_RAW.name)
 PROGRESS_EVERY_S = 0.2
+STOP_TIMEOUT_S = 5.0
 DEFAULT_PROGRESS_LAG_MS = 2_000  # Pump.fun's clock is whole seconds; a Raydium resolution takes a round trip
 
 
@@ -85,11 +85,19 @@ class LiveMarket:
         return None
 
     async def stop(self) -> None:
+        """Cancel the collectors and close their clients. A collector still closing its connection after
+        `STOP_TIMEOUT_S` (a WebSocket close handshake behind unread notifications) is left to finish on
+        its own: a stop must not hang the run."""
         for task in self.tasks:
             task.cancel()
-        for task in self.tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self.tasks:
+            _done, pending = await asyncio.wait(self.tasks, timeout=STOP_TIMEOUT_S)
+            for task in pending:
+                log.warning(
+                    "live market: %s still stopping after %.0f s; not waiting",
+                    task.get_name(),
+                    STOP_TIMEOUT_S,
+                )
         for closer in reversed(self.closers):  # the chain collector before the RPC client it uses
             await closer.close()
         self.tasks.clear()
