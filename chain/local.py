@@ -9,8 +9,11 @@ Model. Every mint the bot trades gets a fresh SPL mint on the chain with the sam
 mint address maps to it (`mint_address`). Fresh addresses because the chain cannot sign for the real
 mints, and WSOL in particular must be a plain SPL mint here: the token program treats the native mint
 specially (no `mint_to`, balances are lamports), so paper SOL is an ordinary token with 9 decimals.
-The wallet holds one associated token account per mint. Each pool (`PoolState.pool`) has two vault
-token accounts owned by one pool-authority keypair, funded to the pool's reserves when first used.
+The wallet holds one associated token account per mint. A mint is an SPL Token mint unless it was
+added with the Token-2022 program (`add_token(..., program=TOKEN_2022_PROGRAM_ID)`): its accounts,
+vaults and instructions then go to that program (plain Token-2022, no extensions).
+Each pool (`PoolState.pool`) has two vault token accounts owned by one pool-authority keypair, funded
+to the pool's reserves when first used.
 
 A settlement is ONE transaction with two signers: the wallet (fee payer) moves its input tokens to the
 pool's input vault and the pool authority moves the output tokens from the output vault to the wallet,
@@ -38,12 +41,13 @@ from solders.account import Account
 from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
 from solders.litesvm import LiteSVM
-from solders.message import MessageV0
+from solders.message import MessageV0, to_bytes_versioned
 from solders.pubkey import Pubkey
+from solders.signature import Signature
 from solders.system_program import CreateAccountParams, create_account
 from solders.transaction import VersionedTransaction
 from solders.transaction_metadata import FailedTransactionMetadata
-from spl.token.constants import ACCOUNT_LEN, MINT_LEN, TOKEN_PROGRAM_ID
+from spl.token.constants import ACCOUNT_LEN, MINT_LEN, TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
 from spl.token.instructions import (
     approve,
     burn,
@@ -76,6 +80,9 @@ _MAX_U64 = 2**64 - 1
 _SYNC_IX_PER_TX = 8  # mint/burn instructions per sync transaction (two new keys each)
 
 
+TOKEN_PROGRAMS = (TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID)
+
+
 class ChainError(SolbotError):
     """The local chain could not be set up as asked (unknown mint, conflicting decimals, setup failed)."""
 
@@ -97,6 +104,7 @@ class SettlementConflict(VenueError):
 class _Mint:
     address: Pubkey
     decimals: int
+    program: Pubkey = TOKEN_PROGRAM_ID
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,12 +114,19 @@ class _Settled:
 
 
 def transfer_checked_ix(
-    source: Pubkey, mint: Pubkey, dest: Pubkey, owner: Pubkey, amount: int, decimals: int
+    source: Pubkey,
+    mint: Pubkey,
+    dest: Pubkey,
+    owner: Pubkey,
+    amount: int,
+    decimals: int,
+    program: Pubkey = TOKEN_PROGRAM_ID,
 ) -> Instruction:
-    """SPL `TransferChecked`, encoded directly: it is the hot path, and the layout is three fields."""
+    """SPL `TransferChecked`, encoded directly: it is the hot path, and the layout is three fields.
+    Token-2022 has the same instruction (index and accounts) under its own program id."""
     data = bytes([_TRANSFER_CHECKED]) + amount.to_bytes(8, "little") + bytes([decimals])
     return Instruction(
-        TOKEN_PROGRAM_ID,
+        program,
         data,
         [
             AccountMeta(source, is_signer=False, is_writable=True),
@@ -131,7 +146,7 @@ def token_amount(account: Account | None) -> int:
     if account is None:
         return 0
     data = bytes(account.data)
-    if len(data) < ACCOUNT_LEN or account.owner != TOKEN_PROGRAM_ID:
+    if len(data) < ACCOUNT_LEN or account.owner not in TOKEN_PROGRAMS:
         raise ChainError("not an SPL token account")
     return int.from_bytes(data[_AMOUNT_OFFSET : _AMOUNT_OFFSET + 8], "little")
 
@@ -202,6 +217,15 @@ class LocalChain:
         except KeyError:
             raise ChainError(f"mint {mint} is not on the local chain") from None
 
+    def token_program(self, mint: str) -> Pubkey:
+        """The program that owns `mint` on this chain: SPL Token or Token-2022."""
+        self.mint_address(mint)
+        return self._mints[mint].program
+
+    def decimals(self, mint: str) -> int:
+        self.mint_address(mint)
+        return self._mints[mint].decimals
+
     def wallet_account(self, mint: str) -> Pubkey:
         """The wallet's associated token account for `mint`."""
         self.mint_address(mint)
@@ -233,13 +257,19 @@ class LocalChain:
 
     # -- setup ---------------------------------------------------------------------------------------------
 
-    def add_token(self, mint: str, decimals: int) -> Pubkey:
-        """Create the SPL mint standing for `mint` and the wallet's token account, once; returns the mint."""
+    def add_token(self, mint: str, decimals: int, *, program: Pubkey | None = None) -> Pubkey:
+        """Create the mint standing for `mint` (SPL Token, or `program`: Token-2022) and the wallet's
+        token account, once; returns the mint."""
         known = self._mints.get(mint)
         if known is not None:
             if known.decimals != decimals:
                 raise ChainError(f"mint {mint} has {known.decimals} decimals on chain, not {decimals}")
+            if program is not None and program != known.program:
+                raise ChainError(f"mint {mint} is owned by {known.program} on chain, not {program}")
             return known.address
+        program = TOKEN_PROGRAM_ID if program is None else program
+        if program not in TOKEN_PROGRAMS:
+            raise ChainError(f"mint {mint}: {program} is not a token program")
         if not 0 <= decimals <= 255:
             raise ChainError(f"mint {mint}: decimals must be 0..255, not {decimals}")
         mint_kp = Keypair()
@@ -252,24 +282,24 @@ class LocalChain:
                         to_pubkey=mint_kp.pubkey(),
                         lamports=self._svm.minimum_balance_for_rent_exemption(MINT_LEN),
                         space=MINT_LEN,
-                        owner=TOKEN_PROGRAM_ID,
+                        owner=program,
                     )
                 ),
                 initialize_mint(
                     InitializeMintParams(
                         decimals=decimals,
-                        program_id=TOKEN_PROGRAM_ID,
+                        program_id=program,
                         mint=mint_kp.pubkey(),
                         mint_authority=operator,
                     )
                 ),
-                create_associated_token_account(operator, self.wallet, mint_kp.pubkey()),
+                create_associated_token_account(operator, self.wallet, mint_kp.pubkey(), program),
             ],
             [self._operator, mint_kp],
             f"create mint for {mint}",
         )
-        self._mints[mint] = _Mint(mint_kp.pubkey(), decimals)
-        self._wallet_accounts[mint] = get_associated_token_address(self.wallet, mint_kp.pubkey())
+        self._mints[mint] = _Mint(mint_kp.pubkey(), decimals, program)
+        self._wallet_accounts[mint] = get_associated_token_address(self.wallet, mint_kp.pubkey(), program)
         log.debug("local chain: mint %s → %s (%d decimals)", mint, mint_kp.pubkey(), decimals)
         return mint_kp.pubkey()
 
@@ -287,6 +317,27 @@ class LocalChain:
                 [self._operator],
                 "fund wallet",
             )
+
+    def open_account(self, owner: Pubkey, mint: str, amount: int = 0) -> Pubkey:
+        """`owner`'s associated token account for `mint` (under the mint's program), created once and
+        credited `amount`: how the sandbox funds its simulated traders."""
+        program = self.token_program(mint)
+        account = get_associated_token_address(owner, self.mint_address(mint), program)
+        ixs: list[Instruction] = []
+        if self._svm.get_account(account) is None:
+            ixs.append(
+                create_associated_token_account(self._operator_pk, owner, self.mint_address(mint), program)
+            )
+        if amount:
+            ixs.append(self._mint_to_ix(mint, account, amount))
+        if ixs:
+            self._send(ixs, [self._operator], f"open {mint} account of {owner}")
+        return account
+
+    def pool_signature(self, message: MessageV0) -> Signature:
+        """The pool authority's signature of `message`: the pool side of a swap the sandbox co-signs
+        (the authority's key never leaves this object)."""
+        return self._pool_authority.sign_message(to_bytes_versioned(message))
 
     def sync_wallet(self, target: Mapping[str, int], decimals: Mapping[str, int]) -> dict[str, int]:
         """Make the wallet hold exactly `target` (mint up, burn down, in one transaction); the changes made.
@@ -319,7 +370,7 @@ class LocalChain:
                 burns.append(
                     burn(
                         BurnParams(
-                            program_id=TOKEN_PROGRAM_ID,
+                            program_id=self.token_program(mint),
                             account=self.wallet_account(mint),
                             mint=self.mint_address(mint),
                             owner=self._wallet_pk,
@@ -358,12 +409,12 @@ class LocalChain:
                         to_pubkey=vault_kp.pubkey(),
                         lamports=rent,
                         space=ACCOUNT_LEN,
-                        owner=TOKEN_PROGRAM_ID,
+                        owner=self.token_program(mint),
                     )
                 ),
                 initialize_account3(
                     InitializeAccount3Params(
-                        program_id=TOKEN_PROGRAM_ID,
+                        program_id=self.token_program(mint),
                         account=vault_kp.pubkey(),
                         mint=self.mint_address(mint),
                         owner=self.pool_authority,
@@ -387,7 +438,7 @@ class LocalChain:
             [
                 approve(
                     ApproveParams(
-                        program_id=TOKEN_PROGRAM_ID,
+                        program_id=self.token_program(mint),
                         source=self.vault(pool, mint),
                         delegate=delegate,
                         owner=self._pool_authority_pk,
@@ -444,6 +495,7 @@ class LocalChain:
                 self.wallet,
                 amount_in,
                 self._mints[spent].decimals,
+                self.token_program(spent),
             ),
             transfer_checked_ix(
                 out_vault,
@@ -452,6 +504,7 @@ class LocalChain:
                 self.pool_authority,
                 amount_out,
                 self._mints[received].decimals,
+                self.token_program(received),
             ),
         ]
         signature = self._send(
@@ -465,7 +518,7 @@ class LocalChain:
     def _mint_to_ix(self, mint: str, dest: Pubkey, amount: int) -> Instruction:
         return mint_to(
             MintToParams(
-                program_id=TOKEN_PROGRAM_ID,
+                program_id=self.token_program(mint),
                 mint=self.mint_address(mint),
                 dest=dest,
                 mint_authority=self._operator_pk,

@@ -47,6 +47,13 @@ class KafkaSink:
                 await self._producer.stop()
                 self._producer = None
 
+    @property
+    def producer(self) -> AIOKafkaProducer:
+        """The started producer, for a writer that shares it (the live market's progress beacon)."""
+        if self._producer is None:
+            raise RuntimeError("KafkaSink.producer before start()")
+        return self._producer
+
     async def send(self, topic: str, key: bytes, value: bytes) -> asyncio.Future[Any]:
         if self._producer is None:
             raise RuntimeError("KafkaSink.send before start()")

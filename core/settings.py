@@ -349,6 +349,14 @@ class Settings(
             "seconds without any notification after which the WebSocket counts a stall and reconnects"
         ),
     )
+    market_source: Literal["sim", "chain"] = Field(
+        "sim",
+        description=(
+            "where `solbot run` gets its market: `sim` the simulated market; `chain` the live collectors "
+            "on `SOLANA_RPC_URL` / `SOLANA_WS_URL` (logs, followed accounts, and Jupiter quotes when "
+            "`COLLECT_JUPITER`), e.g. a `solbot sandbox --traders N` or mainnet (docs/live-data.md)"
+        ),
+    )
     collect_chain: bool = Field(
         False, description="`solbot collect` runs the chain collector (logs → `raw.swaps` / `raw.launches`)"
     )

@@ -15,6 +15,8 @@ from solders.message import MessageV0
 from solders.pubkey import Pubkey
 from solders.transaction import VersionedTransaction
 
+from chain.borsh import b58encode
+
 LAMPORTS_PER_SIGNATURE = 5_000
 TOKEN_PROGRAMS = frozenset(
     {
@@ -141,6 +143,15 @@ def transaction_json(record: Record, encoding: str) -> dict[str, Any]:
             "message": {
                 "accountKeys": [str(k) for k in message.account_keys],
                 "recentBlockhash": str(message.recent_blockhash),
+                "instructions": [
+                    {
+                        "programIdIndex": ix.program_id_index,
+                        "accounts": list(bytes(ix.accounts)),
+                        "data": b58encode(bytes(ix.data)),
+                        "stackHeight": None,
+                    }
+                    for ix in message.instructions
+                ],
                 "header": {
                     "numRequiredSignatures": message.header.num_required_signatures,
                     "numReadonlySignedAccounts": message.header.num_readonly_signed_accounts,

@@ -1,6 +1,7 @@
-"""The sandbox's Jupiter-shaped API (`/swap/v1`: quote, swap, swap-instructions; shapes from Jupiter's
-API reference, dev.jup.ag/docs/api/swap-api) whose routes are the sandbox's constant-product pools
-(`sandbox.pools`: they log each landed swap as Raydium does, and their reserves follow the vaults)."""
+"""The sandbox's Jupiter-shaped API (`/swap/v1`: quote, swap, swap-instructions; `/price/v3`; shapes from
+Jupiter's API reference, dev.jup.ag/docs/api/swap-api and dev.jup.ag/docs/api/price-api/v3) whose routes
+are the sandbox's constant-product pools (`sandbox.pools`: they log each landed swap as Raydium does, and
+their reserves follow the vaults)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from solders.transaction import VersionedTransaction
 
 from chain.local import transfer_checked_ix
 from market import amm
+from market.tokens import USDC
 from sandbox.faults import Faults
 from sandbox.pools import RaydiumPools
 from sandbox.rpc import SandboxRpc
@@ -39,18 +41,24 @@ class SandboxJupiter:
         faults: Faults | None = None,
         *,
         lookup_table: bool = True,
+        amm: RaydiumPools | None = None,
     ):
+        """`amm`: the pools' states shared with the rest of the world (its log hook already installed);
+        without it, the API keeps its own."""
         self.rpc = rpc
         self.chain = rpc.chain
         self.wallet = wallet
         self.faults = faults or Faults()
         self.hang_s = 1.0
         self.pairs: dict[tuple[str, str], str] = {}  # (input mint, output mint) -> pool address
-        self.amm = RaydiumPools(self.chain, {state.pool: state for state in pools})
-        rpc.log_hooks.append(self.amm)
+        if amm is None:
+            amm = RaydiumPools(self.chain, {})
+            rpc.log_hooks.append(amm)
+        self.amm = amm
         self.requests: dict[str, int] = {}
         for state in pools:
-            self.chain.ensure_pool(state)
+            if state.pool not in amm.pools:
+                amm.add(state)
             for mint in (state.base_mint, state.quote_mint):
                 self.chain.delegate_vault(state.pool, mint, wallet)
             self.pairs[(state.base_mint, state.quote_mint)] = state.pool
@@ -67,6 +75,7 @@ class SandboxJupiter:
 
     def routes(self, prefix: str = "/swap/v1") -> list[tuple[str, str, Any]]:
         return [
+            ("GET", "/price/v3", self.price),
             ("GET", f"{prefix}/quote", self.quote),
             ("POST", f"{prefix}/swap", self.swap),
             ("POST", f"{prefix}/swap-instructions", self.swap_instructions),
@@ -115,6 +124,38 @@ class SandboxJupiter:
             ],
         }
 
+    def usd_prices(self) -> dict[str, float]:
+        """Each routed mint's USD price, from the pools' reserves: USDC is 1, a mint quoted in USDC takes
+        its pool's price, a mint quoted in a priced mint (BONK in SOL) that price times its pool's."""
+        prices = {USDC: 1.0}
+        states = list(self.amm.pools.values())
+        for _ in range(2):  # two hops reach every mint of the sandbox's pairs
+            for state in states:
+                if state.quote_mint in prices and state.base_mint not in prices and state.base_reserve > 0:
+                    human = (state.quote_reserve / 10**state.quote_decimals) / (
+                        state.base_reserve / 10**state.base_decimals
+                    )
+                    prices[state.base_mint] = human * prices[state.quote_mint]
+        return prices
+
+    async def price(self, request: web.Request) -> web.Response:
+        """`GET /price/v3?ids=<mints>`: `{mint: {usdPrice, blockId, decimals, priceChange24h}}`, a mint
+        the pools do not price is left out (as Jupiter leaves out a mint it has no price for)."""
+        if (fault := await self._fault("price")) is not None:
+            return fault
+        prices = self.usd_prices()
+        body: dict[str, Any] = {}
+        for mint in request.query.get("ids", "").split(","):
+            if mint in prices:
+                decimals = self.chain.decimals(mint)
+                body[mint] = {
+                    "usdPrice": prices[mint],
+                    "blockId": self.rpc.height(),
+                    "decimals": decimals,
+                    "priceChange24h": None,
+                }
+        return web.json_response(body)
+
     async def quote(self, request: web.Request) -> web.Response:
         if (fault := await self._fault("quote")) is not None:
             return fault
@@ -138,6 +179,7 @@ class SandboxJupiter:
                 user,
                 int(quote["inAmount"]),
                 decimals[spent],
+                chain.token_program(spent),
             ),
             transfer_checked_ix(
                 chain.vault(state.pool, received),
@@ -146,6 +188,7 @@ class SandboxJupiter:
                 user,
                 int(quote["outAmount"]),
                 decimals[received],
+                chain.token_program(received),
             ),
         ]
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import struct
+from dataclasses import dataclass
 
 from solders.pubkey import Pubkey
 
@@ -34,6 +35,16 @@ def ray_log_line(swap: SwapBaseIn) -> str:
     return f"Program log: {RAY_LOG_PREFIX}{base64.b64encode(data).decode()}"
 
 
+@dataclass(frozen=True, slots=True)
+class SwapMoves:
+    """A pool's vaults around one swap: coin (base) and pc (quote) balances before, and their changes."""
+
+    coin_before: int
+    coin_delta: int
+    pc_before: int
+    pc_delta: int
+
+
 class RaydiumPools:
     """The pools' program side: a log hook for `SandboxRpc.log_hooks` that writes each landed swap's
     `ray_log` and moves the pool's reserves to its vaults' balances."""
@@ -43,28 +54,45 @@ class RaydiumPools:
         self.pools = pools  # pool address -> its state (updated after every swap)
         self.program = PROGRAM_ID
 
+    def add(self, state: PoolState) -> None:
+        """A pool, its vaults created on the chain (funded to its reserves) on first use."""
+        self.chain.ensure_pool(state)
+        self.pools[state.pool] = state
+
     def __call__(self, keys: list[Pubkey], pre: Snapshot, post: Snapshot) -> tuple[list[str], list[str]]:
-        """(log lines, extra mentioned keys) for the swaps in one landed transaction."""
+        """(log lines, extra mentioned keys) for the swaps in one landed transaction. A transaction that
+        called the AMM program itself (`sandbox.raydium`) was logged by it."""
+        if Pubkey.from_string(self.program) in keys:
+            return [], []
         lines: list[str] = []
         for pool, state in list(self.pools.items()):
-            moves = self._vault_moves(pool, state, keys, pre, post)
-            if moves is None:
+            found = self._vault_moves(pool, state, keys, pre, post)
+            if found is None:
                 continue
-            (coin_before, coin_delta), (pc_before, pc_delta) = moves
-            if coin_delta > 0 and pc_delta < 0:
-                swap = SwapBaseIn(coin_delta, 0, COIN_TO_PC, coin_delta, coin_before, pc_before, -pc_delta)
-            elif pc_delta > 0 and coin_delta < 0:
-                swap = SwapBaseIn(pc_delta, 0, PC_TO_COIN, pc_delta, coin_before, pc_before, -coin_delta)
-            else:
-                continue
-            lines += [
-                f"Program {self.program} invoke [1]",
-                ray_log_line(swap),
-                f"Program {self.program} success",
-            ]
-            moved = {"base_reserve": coin_before + coin_delta, "quote_reserve": pc_before + pc_delta}
-            self.pools[pool] = PoolState(**{**state.asdict(), **moved})
+            (coin_before, coin_delta), (pc_before, pc_delta) = found
+            logged = self.record(pool, SwapMoves(coin_before, coin_delta, pc_before, pc_delta))
+            if logged:
+                lines += [f"Program {self.program} invoke [1]", *logged, f"Program {self.program} success"]
         return lines, [self.program] if lines else []
+
+    def record(self, pool: str, moves: SwapMoves) -> list[str]:
+        """The `ray_log` line of one swap through `pool`'s vaults, and the pool's reserves moved to the
+        vaults'; nothing if the moves are not a swap (both vaults must move, opposite ways)."""
+        state = self.pools[pool]
+        m = moves
+        if m.coin_delta > 0 and m.pc_delta < 0:
+            swap = SwapBaseIn(
+                m.coin_delta, 0, COIN_TO_PC, m.coin_delta, m.coin_before, m.pc_before, -m.pc_delta
+            )
+        elif m.pc_delta > 0 and m.coin_delta < 0:
+            swap = SwapBaseIn(
+                m.pc_delta, 0, PC_TO_COIN, m.pc_delta, m.coin_before, m.pc_before, -m.coin_delta
+            )
+        else:
+            return []
+        moved = {"base_reserve": m.coin_before + m.coin_delta, "quote_reserve": m.pc_before + m.pc_delta}
+        self.pools[pool] = PoolState(**{**state.asdict(), **moved})
+        return [ray_log_line(swap)]
 
     def _vault_moves(
         self, pool: str, state: PoolState, keys: list[Pubkey], pre: Snapshot, post: Snapshot

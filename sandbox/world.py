@@ -6,24 +6,32 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from dataclasses import dataclass, field
 
 from aiohttp import web
 from solders.keypair import Keypair
+from spl.token.constants import TOKEN_2022_PROGRAM_ID
 
 from chain.local import LocalChain
+from market.simulator import MarketSimulator
+from market.tokens import DECIMALS, JUP
 from sandbox.faults import Faults
 from sandbox.http import serve
 from sandbox.jito import SandboxJito
 from sandbox.jupiter import SandboxJupiter
+from sandbox.pools import RaydiumPools
 from sandbox.pubsub import PubSubServer
+from sandbox.raydium import RaydiumAmm
 from sandbox.rpc import SandboxRpc
+from sandbox.traders import SimulatedTraders, simulated_pools
 from streams.records import PoolState
 
 log = logging.getLogger(__name__)
 
 SOL = "So11111111111111111111111111111111111111112"
 USDC = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
+SIM_PAIRS = ("SOL/USDC", "JUP/USDC", "BONK/SOL")
 MAINNET_SLOT_S = 0.4
 MAINNET_BLOCKHASH_WINDOW = 150  # blocks a blockhash stays valid (MAX_PROCESSING_AGE, agave)
 
@@ -40,6 +48,10 @@ class WorldConfig:
     window: int = MAINNET_BLOCKHASH_WINDOW
     jito_min_gap_s: float = 1.0  # the block engine's documented default: one request per second per IP
     faults: Faults = field(default_factory=Faults)
+    traders: int = 0  # simulated traders replaying the simulated market on the pools (0: none)
+    rate_eps: float = 20.0  # the simulated market's events per second (its volume does not depend on it)
+    pairs: tuple[str, ...] = SIM_PAIRS  # the simulated market's pairs, each a Raydium and an Orca pool
+    token_2022_mints: tuple[str, ...] = (JUP,)  # mints created under Token-2022 (on mainnet JUP is not)
 
 
 def trader_keypair(seed: int) -> Keypair:
@@ -70,11 +82,23 @@ class World:
         self.wallet = trader_keypair(self.config.seed)
         self.chain = LocalChain({SOL: 9, USDC: 6}, self.wallet)
         self.chain.fund_wallet({SOL: 100 * 10**9, USDC: 10_000 * 10**6})
+        for mint in self.config.token_2022_mints:
+            self.chain.add_token(mint, DECIMALS[mint], program=TOKEN_2022_PROGRAM_ID)
         self.rpc = SandboxRpc(
             self.chain, slot_s=self.config.slot_s, window=self.config.window, faults=self.config.faults
         )
         self.rpc.mainnet_mints = True  # token balances name So111…, EPjF…, as on mainnet
-        self.jupiter = SandboxJupiter(self.rpc, self.wallet.pubkey(), [sol_usdc_pool()])
+        self.pools = RaydiumPools(self.chain, {})
+        self.rpc.log_hooks.append(self.pools)
+        self.amm = RaydiumAmm(self.rpc, self.pools)
+        market = self._simulator()
+        for state in market.pools():  # the simulated market's pools, at their opening reserves
+            self.amm.add_pool(state)
+        routes = [sol_usdc_pool()] + [
+            s for s in market.pools() if s.venue == "raydium" and {s.base_mint, s.quote_mint} != {SOL, USDC}
+        ]
+        self.jupiter = SandboxJupiter(self.rpc, self.wallet.pubkey(), routes, amm=self.pools)
+        self.traders: SimulatedTraders | None = None
         self.jito = SandboxJito(self.rpc, min_gap_s=self.config.jito_min_gap_s)
         self.pubsub = PubSubServer(self.rpc)
         self.urls: dict[str, str] = {}
@@ -92,9 +116,21 @@ class World:
             "JITO_URL": f"{base}/api/v1/bundles",
         }
         log.info("sandbox trader %s", self.wallet.pubkey())
+        if self.config.traders:
+            # Started now, so the simulated market's clock is the wall clock from here on.
+            self.traders = SimulatedTraders(
+                self.rpc, self.amm, self._simulator(), count=self.config.traders, seed=self.config.seed
+            )
+            self.traders.start()
         return self.urls
 
+    def _simulator(self) -> MarketSimulator:
+        c = self.config
+        return simulated_pools(c.seed, c.pairs, c.rate_eps, int(time.time() * 1000))
+
     async def stop(self) -> None:
+        if self.traders is not None:
+            await self.traders.stop()
         await self.pubsub.stop()
         if self._runner is not None:
             await self._runner.cleanup()

@@ -172,8 +172,6 @@ async def run(
     summary, printed once: a few lines for a person, then one JSON line for scripts. With `live` its
     workers trade with the keystore's key on the settings' chain, and the summary adds `landed` and
     `chain_mismatches`."""
-    from market.feed import run_feed
-
     stack = Stack(settings)
     started: list[Worker] = []
     monitor: TopicMonitor | None = None
@@ -209,13 +207,7 @@ async def run(
         dashboard = await serve_dashboard(settings, stack, out)
         sent = [0]
         feed = asyncio.create_task(
-            run_feed(
-                bootstrap_of(stack.broker_url),
-                simulated_market(settings, seed, rate_eps),
-                duration_s=duration_s,
-                realtime=True,
-                on_progress=lambda n: sent.__setitem__(0, n),
-            )
+            market_feed(settings, bootstrap_of(stack.broker_url), duration_s, seed, rate_eps, sent)
         )
         t0 = time.monotonic()
         await watch(feed, started, monitor, stack, sent, t0, out, status, stop)
@@ -272,6 +264,28 @@ async def finish(
     lag = await settle(workers_lag([w.web_port for w in started]), wait_s)
     return run_summary(
         monitor, events, status, guarantee, time.monotonic() - t0, stopped_by=stopped_by, lag=lag
+    )
+
+
+async def market_feed(
+    settings: Settings, bootstrap: str, duration_s: float | None, seed: int, rate_eps: float, sent: list[int]
+) -> int:
+    """The market the run trades, by `MARKET_SOURCE`: the simulated feed, or the live collectors on the
+    chain (`collectors.live.run_live_market`); either returns the events it produced."""
+    if settings.market_source == "chain":
+        from collectors.live import run_live_market
+
+        return await run_live_market(
+            bootstrap, settings, duration_s=duration_s, on_progress=lambda n: sent.__setitem__(0, n)
+        )
+    from market.feed import run_feed
+
+    return await run_feed(
+        bootstrap,
+        simulated_market(settings, seed, rate_eps),
+        duration_s=duration_s,
+        realtime=True,
+        on_progress=lambda n: sent.__setitem__(0, n),
     )
 
 

@@ -96,6 +96,7 @@ class TokenBalance:
     owner: str | None
     amount: int
     decimals: int
+    program_id: str | None = None  # SPL Token or Token-2022 (a node writes it since v1.14)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +175,7 @@ def token_balance(entry: dict[str, Any]) -> TokenBalance:
         owner=None if owner is None else str(owner),
         amount=int(amount["amount"]),
         decimals=int(amount["decimals"]),
+        program_id=None if entry.get("programId") is None else str(entry["programId"]),
     )
 
 

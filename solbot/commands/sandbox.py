@@ -1,7 +1,9 @@
 """`solbot sandbox`: start the mainnet-shaped local world and print its URLs for scripts.
 
-Prints exactly `SOLANA_RPC_URL=…`, `SOLANA_WS_URL=…`, `JUPITER_URL=…` and `JITO_URL=…` once every server
-listens (so `eval "$(… | head -4)"`-style scripts can wait on them), then serves until Ctrl-C.
+With `--traders N`, N simulated traders replay the simulated market's swaps on the sandbox's pools (a
+moving market in the chain's logs). Prints exactly `SOLANA_RPC_URL=…`, `SOLANA_WS_URL=…`,
+`JUPITER_URL=…` and `JITO_URL=…` once every server listens (so `eval "$(… | head -4)"`-style scripts
+can wait on them), then serves until Ctrl-C.
 """
 
 from __future__ import annotations
@@ -33,6 +35,16 @@ def add_parser(subparsers: Any) -> None:
         help="write the funded trader's keypair there (Solana CLI JSON, 0600) for `solbot wallet import`",
     )  # fmt: skip
     p.add_argument(
+        "--traders",
+        default="0",
+        help="simulated traders replaying the simulated market's swaps on the sandbox's pools (default 0)",
+    )
+    p.add_argument(
+        "--rate",
+        default="20",
+        help="the simulated market's events per second when --traders is set (default 20; 0.1..500)",
+    )
+    p.add_argument(
         "--fault",
         action="append",
         default=[],
@@ -50,6 +62,16 @@ def _int(name: str, text: str, low: int, high: int) -> int:
         raise ConfigError(f"bad option {name}: {text!r} is not an integer") from None
     if not low <= value <= high:
         raise ConfigError(f"bad option {name}: {value} is outside {low}..{high}")
+    return value
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError(f"bad option --rate: {text!r} is not a number") from None
+    if not 0.1 <= value <= 500.0:
+        raise ConfigError(f"bad option --rate: {value} is outside 0.1..500")
     return value
 
 
@@ -94,6 +116,8 @@ def main(settings: Any, args: argparse.Namespace) -> int:
         ws_port=_int("--ws-port", args.ws_port, 0, 65535),
         seed=seed,
         faults=parse_faults(args.fault, seed),
+        traders=_int("--traders", args.traders, 0, 64),
+        rate_eps=_rate(args.rate),
     )
     world = World(config)
     if args.trader_keypair is not None:

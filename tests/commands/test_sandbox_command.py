@@ -3,6 +3,8 @@ on Ctrl-C; bad options are one line and a non-zero exit."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -10,8 +12,10 @@ import sys
 
 import httpx
 import pytest
+from websockets.asyncio.client import connect
 
 from solbot.commands.sandbox import KEYS
+from venues.raydium.schemas import PROGRAM_ID as RAYDIUM_AMM_V4
 
 SOLBOT = [sys.executable, "-m", "solbot.cli"]
 
@@ -53,6 +57,36 @@ def test_prints_the_four_urls_serves_and_stops_on_sigint(tmp_path: object) -> No
     assert "Traceback" not in stderr
 
 
+async def test_traders_put_a_moving_market_in_the_logs(tmp_path: object) -> None:
+    """With --traders, Raydium `ray_log` swaps arrive on a logsSubscribe of the AMM program."""
+    proc = subprocess.Popen(  # noqa: ASYNC220  (a child that outlives the test's event loop calls)
+        [*SOLBOT, "sandbox", "--port", "0", "--ws-port", "0", "--traders", "2", "--rate", "50"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(tmp_path),
+    )
+    try:
+        assert proc.stdout is not None
+        urls = dict(proc.stdout.readline().strip().split("=", 1) for _ in KEYS)
+        async with connect(urls["SOLANA_WS_URL"]) as ws:
+            params = [{"mentions": [RAYDIUM_AMM_V4]}, {"commitment": "confirmed"}]
+            await ws.send(
+                json.dumps({"jsonrpc": "2.0", "id": 1, "method": "logsSubscribe", "params": params})
+            )
+            ack = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            note = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        assert isinstance(ack["result"], int) and note["method"] == "logsNotification"
+        logs = note["params"]["result"]["value"]["logs"]
+        assert any(line.startswith("Program log: ray_log: ") for line in logs)
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0 and "Traceback" not in stderr
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -62,6 +96,10 @@ def test_prints_the_four_urls_serves_and_stops_on_sigint(tmp_path: object) -> No
         (["--fault", "meteor=0.1"], "bad option --fault: 'meteor=0.1'"),
         (["--fault", "drop=0.6", "--fault", "rate_limit=0.6"], "add up to more than 1"),
         (["--fault", "lag_slots=-1"], "bad option --fault lag_slots: -1 is outside 0..10000"),
+        (["--traders", "many"], "bad option --traders: 'many' is not an integer"),
+        (["--traders", "65"], "bad option --traders: 65 is outside 0..64"),
+        (["--rate", "fast"], "bad option --rate: 'fast' is not a number"),
+        (["--rate", "0"], "bad option --rate: 0.0 is outside 0.1..500"),
     ],
 )
 def test_bad_options_are_one_line_and_exit_2(tmp_path: object, args: list[str], message: str) -> None:

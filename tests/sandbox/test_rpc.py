@@ -6,9 +6,11 @@ import httpx
 import pytest
 from solders.hash import Hash
 from solders.keypair import Keypair
+from spl.token.constants import TOKEN_2022_PROGRAM_ID as TOKEN_2022
 
 from chain.rpc import RpcClient
 from core.errors import AlreadyProcessed, BlockhashNotFound
+from market.tokens import JUP
 from sandbox.world import USDC, World
 from tests.sandbox.helpers import b64, eventually, usdc_payment
 
@@ -86,7 +88,12 @@ async def test_accounts_token_accounts_balances_airdrops_and_fees(world: World, 
     accounts = await rpc.get_token_accounts_by_owner(owner, mint=USDC)
     assert [(a.pubkey, a.amount, a.decimals) for a in accounts.value] == [(str(usdc), 10_000 * 10**6, 6)]
     by_program = await rpc.get_token_accounts_by_owner(owner)
-    assert len(by_program.value) == 2  # SOL (wrapped) and USDC
+    # SOL (wrapped), USDC and BONK: the SPL mints of the simulated market's pools
+    assert len(by_program.value) == 3
+    token_2022 = await rpc.get_token_accounts_by_owner(owner, program_id=TOKEN_2022)
+    assert [(a.mint, a.program_id) for a in token_2022.value] == [
+        (str(world.chain.mint_address(JUP)), str(TOKEN_2022))
+    ]
     fresh = Keypair().pubkey()
     assert (await rpc.call("getBalance", [str(fresh)]))["value"] == 0
     signature = await rpc.call("requestAirdrop", [str(fresh), 2 * 10**9])

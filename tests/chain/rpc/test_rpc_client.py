@@ -199,8 +199,9 @@ async def test_transaction_record_base64_or_json_parsed(node: tuple[ScriptedRpc,
     assert (record.slot, record.block_time, record.fee, record.err) == (430, 1_735_000_000, 5000, None)
     assert record.logs == ["Program 11111111111111111111111111111111 invoke [1]"]
     assert (record.pre_balances, record.post_balances) == ([1_000_000_000, 0], [994_995_000, 5_000_000])
-    assert record.pre_token_balances == [TokenBalance(2, MINT, OWNER, 1_000_000, 6)]
-    assert record.post_token_balances == [TokenBalance(2, MINT, OWNER, 0, 6)]
+    spl = "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA"  # the entry's programId
+    assert record.pre_token_balances == [TokenBalance(2, MINT, OWNER, 1_000_000, 6, spl)]
+    assert record.post_token_balances == [TokenBalance(2, MINT, OWNER, 0, 6, spl)]
     assert (record.compute_units_consumed, record.transaction, record.parsed) == (44_000, raw, None)
     assert server.requests[0]["params"] == [
         str(sig),
