@@ -26,6 +26,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from bench.chaos import CHAOS_ENV
 from bench.collector_lag import bench as collector_lag
+from bench.contention import contention_figures, contention_rows, cpu_hog
+from bench.scale_out import scale_out, scale_out_rows, settings_factory
 from core.settings import Settings, load_settings
 from services.process import free_port, spawn, terminate
 from services.stack import Stack
@@ -406,7 +408,17 @@ def _risk_us() -> float:
     return (time.perf_counter() - t0) / len(raws) * 1e6
 
 
-SECTIONS = ("broker", "lag", "throughput", "latency", "memory", "costs", "backtest")
+SECTIONS = (
+    "broker",
+    "lag",
+    "throughput",
+    "latency",
+    "memory",
+    "costs",
+    "backtest",
+    "contention",
+    "scale_out",
+)
 
 
 async def main(argv: list[str] | None = None) -> int:
@@ -420,6 +432,11 @@ async def main(argv: list[str] | None = None) -> int:
         "--memory-seconds", type=float, default=600.0, help="memory run length: the spec's ten minutes"
     )
     p.add_argument("--memory-every", type=float, default=30.0, help="seconds between RSS samples")
+    p.add_argument("--hog", type=int, default=2, help="busy processes in the contention run (one per core)")
+    p.add_argument("--contention-events", type=int, default=20_000, help="raw events per throughput run")
+    p.add_argument("--scale-events", type=int, default=30_000, help="raw events per worker count")
+    p.add_argument("--scale-rate", type=float, default=1_000.0, help="raw events/s of the scale-out p99")
+    p.add_argument("--scale-seconds", type=float, default=30.0, help="length of the scale-out p99 feed")
     p.add_argument(
         "--only", choices=SECTIONS, action="append", help="run only these sections (repeatable); default all"
     )
@@ -469,6 +486,15 @@ async def main(argv: list[str] | None = None) -> int:
                 root, args.seed, args.memory_pairs, args.memory_rate, args.memory_seconds, args.memory_every
             )
             _progress("memory", result["memory"])
+        if "contention" in only:
+            result["contention"] = await _contention(root / "contention", args, result.get("pipeline"))
+            _progress("contention", result["contention"])
+        if "scale_out" in only:
+            counts = (1, 2, 4)
+            settings_for = settings_factory(_settings, root)
+            result["scale_out"] = await scale_out(
+                settings_for, args.seed, args.scale_events, args.scale_rate, args.scale_seconds, counts
+            )
     if "costs" in only:
         result.update(model_and_risk_us())
         _progress("costs", {k: result[k] for k in ("model_us", "risk_us")})
@@ -482,6 +508,15 @@ async def main(argv: list[str] | None = None) -> int:
     _table(result)
     print(json.dumps(result))
     return 0
+
+
+async def _contention(root: Path, args: argparse.Namespace, quiet: dict[str, Any] | None) -> dict[str, Any]:
+    """Throughput (pipeline and naive) and latency at 1,000 ev/s again, with a CPU hog on every core."""
+    with cpu_hog(args.hog, root) as hog:
+        throughput = await pipeline_throughput(root, args.seed, args.contention_events)
+        hog.sample_load()
+        lat1k = await latency_at(root, args.seed, 1000, args.latency_seconds)
+    return contention_figures(throughput, lat1k, hog, quiet["ratio_to_naive"] if quiet else None)
 
 
 def _backtest_events_per_s() -> float | None:
@@ -549,6 +584,8 @@ def _table(r: dict[str, Any]) -> None:
     if "model_us" in r:
         rows.append(("model (linear) per snapshot", f"{r['model_us']['linear']} us"))
         rows.append(("risk decision", f"{r['risk_us']} us"))
+    rows.extend(contention_rows(r.get("contention")))
+    rows.extend(scale_out_rows(r.get("scale_out")))
     rows.append(("exactly-once cost", r["eos_reason"] if r["eos"] is None else str(r["eos"])))
     width = max(len(k) for k, _ in rows)
     for k, v in rows:
