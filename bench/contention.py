@@ -1,6 +1,6 @@
 """The bench's CPU hog: busy processes at normal priority, as other programs on a trading bot's box are.
 
-`make bench`'s `contention` section runs the throughput and latency figures again with `cpu_hog()` on
+`make bench`'s `contention` section runs the throughput and latency figures again with a `CpuHog` on
 every core, next to the naive Faust agent under the same hog: a pipeline whose own waiting turns a busy
 CPU into stalls shows up as a ratio to naive far below the quiet one, and as a tail in seconds.
 """
@@ -25,9 +25,13 @@ HOG_CODE = "while True:\n    pass\n"
 
 @dataclass
 class CpuHog:
-    """The hog's processes and the load average seen while it ran (1-minute, sampled by the caller)."""
+    """Busy processes while `running()`; the 1-minute load average is sampled as each measured part starts
+    and ends. The stacks start before it does: the hog is for the measured work, not the broker's start."""
 
+    processes: int
+    log_dir: Path
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    runs: int = 0
     load_samples: list[float] = field(default_factory=list)
 
     def sample_load(self) -> None:
@@ -40,30 +44,33 @@ class CpuHog:
     def alive(self) -> int:
         return sum(1 for p in self.procs if p.poll() is None)
 
-
-@contextlib.contextmanager
-def cpu_hog(processes: int, log_dir: Path) -> Iterator[CpuHog]:
-    """`processes` busy Python processes at normal priority for the block; stopped by pid on exit.
-
-    They die with this process too (spawn's parent-death signal), so an interrupted bench leaves no hog.
-    """
-    hog = CpuHog()
-    try:
-        for i in range(processes):
-            hog.procs.append(
-                spawn(
-                    [sys.executable, "-c", HOG_CODE],
-                    log_path=log_dir / f"hog-{i}.log",
-                    detached=False,
-                    death_signal=signal.SIGKILL,
+    @contextlib.contextmanager
+    def running(self) -> Iterator[CpuHog]:
+        """The hog's processes for the block, stopped by pid on exit (and with this process: parent-death
+        signal), so an interrupted bench leaves no hog behind."""
+        self.runs += 1
+        self.procs = []
+        try:
+            for i in range(self.processes):
+                self.procs.append(
+                    spawn(
+                        [sys.executable, "-c", HOG_CODE],
+                        log_path=self.log_dir / f"hog-{i}.log",
+                        detached=False,
+                        death_signal=signal.SIGKILL,
+                    )
                 )
-            )
-        hog.sample_load()
-        yield hog
-    finally:
-        hog.sample_load()
-        for proc in hog.procs:
-            terminate(proc.pid, timeout_s=5, sig=signal.SIGKILL)
+            self.sample_load()
+            yield self
+        finally:
+            self.sample_load()
+            for proc in self.procs:
+                terminate(proc.pid, timeout_s=5, sig=signal.SIGKILL)
+
+
+def hogging(hog: CpuHog | None) -> contextlib.AbstractContextManager[object]:
+    """The hog around a measured part, or nothing (the quiet figures)."""
+    return hog.running() if hog is not None else contextlib.nullcontext()
 
 
 def contention_figures(
@@ -73,7 +80,7 @@ def contention_figures(
     naive = throughput["naive_events_per_s"]
     ratio = round(throughput["events_per_s"] / naive, 2) if naive else None
     return {
-        "hog_processes": len(hog.procs),
+        "hog_processes": hog.processes,
         "load_average_1m": hog.load_samples,
         "pipeline": {
             "events_per_s": throughput["events_per_s"],

@@ -26,7 +26,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from bench.chaos import CHAOS_ENV
 from bench.collector_lag import bench as collector_lag
-from bench.contention import contention_figures, contention_rows, cpu_hog
+from bench.contention import CpuHog, contention_figures, contention_rows, hogging
 from bench.scale_out import scale_out, scale_out_rows, settings_factory
 from core.settings import Settings, load_settings
 from services.process import free_port, spawn, terminate
@@ -166,7 +166,9 @@ async def _ready(url: str, key: str, timeout_s: float = 90) -> None:
     await _until_count(url, key, 1, timeout_s)
 
 
-async def pipeline_throughput(root: Path, seed: int, events: int) -> dict[str, float]:
+async def pipeline_throughput(
+    root: Path, seed: int, events: int, hog: CpuHog | None = None
+) -> dict[str, float]:
     """Sustained raw events/s through the whole pipeline on one worker, and the naive agent's."""
     out: dict[str, float] = {}
     settings = _settings(root / "pipeline")
@@ -177,8 +179,9 @@ async def pipeline_throughput(root: Path, seed: int, events: int) -> dict[str, f
         try:
             await _ready(status, "partitions/raw.swaps")
             await asyncio.sleep(2)
-            started = await _feed_fast(bootstrap_of(stack.broker_url), seed, events)
-            done = await _until_count(status, "received_by_topic/raw.swaps", events, 300)
+            with hogging(hog):
+                started = await _feed_fast(bootstrap_of(stack.broker_url), seed, events)
+                done = await _until_count(status, "received_by_topic/raw.swaps", events, 300)
             out["events_per_s"] = round(events / (done - started))
             out["rss_mb"] = round(psutil.Process(worker.proc.pid).memory_info().rss / 2**20, 1)
         finally:
@@ -203,15 +206,18 @@ async def pipeline_throughput(root: Path, seed: int, events: int) -> dict[str, f
         try:
             await _ready(count, "partitions")
             await asyncio.sleep(2)
-            started = await _feed_fast(bootstrap_of(stack.broker_url), seed, events)
-            done = await _until_count(count, "processed", events, 600)
+            with hogging(hog):
+                started = await _feed_fast(bootstrap_of(stack.broker_url), seed, events)
+                done = await _until_count(count, "processed", events, 600)
             out["naive_events_per_s"] = round(events / (done - started))
         finally:
             terminate(proc.pid, timeout_s=15)
     return out
 
 
-async def latency_at(root: Path, seed: int, rate: float, duration_s: float) -> dict[str, Any]:
+async def latency_at(
+    root: Path, seed: int, rate: float, duration_s: float, hog: CpuHog | None = None
+) -> dict[str, Any]:
     """Tick-to-order latency at a raw event rate, and the paper venue's order-to-fill time."""
     from market.feed import run_feed
     from market.simulator import MarketSimulator
@@ -225,13 +231,14 @@ async def latency_at(root: Path, seed: int, rate: float, duration_s: float) -> d
         await monitor.start()
         try:
             await _ready(f"http://127.0.0.1:{worker.web_port}/status/", "partitions/raw.swaps")
-            sim = MarketSimulator(seed=seed, rate_eps=rate, start_ms=int(time.time() * 1000))
-            rss_half = 0.0
-            feed = asyncio.create_task(run_feed(bootstrap, sim, duration_s=duration_s, realtime=True))
-            await asyncio.sleep(duration_s / 2)
-            rss_half = psutil.Process(worker.proc.pid).memory_info().rss / 2**20
-            await feed
-            await asyncio.sleep(3)
+            with hogging(hog):
+                sim = MarketSimulator(seed=seed, rate_eps=rate, start_ms=int(time.time() * 1000))
+                rss_half = 0.0
+                feed = asyncio.create_task(run_feed(bootstrap, sim, duration_s=duration_s, realtime=True))
+                await asyncio.sleep(duration_s / 2)
+                rss_half = psutil.Process(worker.proc.pid).memory_info().rss / 2**20
+                await feed
+                await asyncio.sleep(3)
             rss_end = psutil.Process(worker.proc.pid).memory_info().rss / 2**20
         finally:
             await monitor.stop()
@@ -512,10 +519,9 @@ async def main(argv: list[str] | None = None) -> int:
 
 async def _contention(root: Path, args: argparse.Namespace, quiet: dict[str, Any] | None) -> dict[str, Any]:
     """Throughput (pipeline and naive) and latency at 1,000 ev/s again, with a CPU hog on every core."""
-    with cpu_hog(args.hog, root) as hog:
-        throughput = await pipeline_throughput(root, args.seed, args.contention_events)
-        hog.sample_load()
-        lat1k = await latency_at(root, args.seed, 1000, args.latency_seconds)
+    hog = CpuHog(args.hog, root)
+    throughput = await pipeline_throughput(root, args.seed, args.contention_events, hog)
+    lat1k = await latency_at(root, args.seed, 1000, args.latency_seconds, hog)
     return contention_figures(throughput, lat1k, hog, quiet["ratio_to_naive"] if quiet else None)
 
 

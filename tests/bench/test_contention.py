@@ -7,11 +7,12 @@ from pathlib import Path
 
 import psutil
 
-from bench.contention import CpuHog, contention_figures, contention_rows, cpu_hog
+from bench.contention import CpuHog, contention_figures, contention_rows, hogging
 
 
 def test_hog_burns_cpu_and_is_gone_after(tmp_path: Path) -> None:
-    with cpu_hog(2, tmp_path) as hog:
+    hog = CpuHog(2, tmp_path)
+    with hogging(hog):
         assert hog.alive() == 2
         procs = [psutil.Process(pid) for pid in hog.pids]
         deadline = time.monotonic() + 20
@@ -23,10 +24,13 @@ def test_hog_burns_cpu_and_is_gone_after(tmp_path: Path) -> None:
     assert hog.alive() == 0
     assert not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie" for pid in pids)
     assert len(hog.load_samples) == 2
+    with hogging(None):  # the quiet figures: no hog at all
+        pass
+    assert hog.runs == 1
 
 
 def test_figures_keep_the_quiet_keys_and_the_ratio() -> None:
-    hog = CpuHog(load_samples=[3.1, 4.2])
+    hog = CpuHog(2, Path("."), load_samples=[3.1, 4.2])
     lat = {"p50": 80.0, "p99": 400.0, "max": 450.0, "n": 20, "fill_ms": {}, "orders": 20}
     out = contention_figures({"events_per_s": 900, "naive_events_per_s": 600}, lat, hog, quiet_ratio=2.5)
     assert out["pipeline"] == {
