@@ -94,6 +94,7 @@ def read_records(path: Path) -> Iterator[dict[str, Any]]:
 
 
 _RECORD_FIELDS = ("topic", "partition", "offset", "value")
+_RECORD_FIELD_SET = frozenset(_RECORD_FIELDS)
 
 
 def _record(line: bytes, path: Path, line_no: int) -> dict[str, Any]:
@@ -101,7 +102,8 @@ def _record(line: bytes, path: Path, line_no: int) -> dict[str, Any]:
         rec = orjson.loads(line)
     except orjson.JSONDecodeError:
         raise InputError(f"{path}: line {line_no} is not JSON (is this a `solbot record` file?)") from None
-    if not isinstance(rec, dict) or any(field not in rec for field in _RECORD_FIELDS):
+    # `keys() >=` a frozenset: the membership test without a generator object per record
+    if type(rec) is not dict or not rec.keys() >= _RECORD_FIELD_SET:
         raise InputError(
             f"{path}: line {line_no} is not a recorded message (needs {', '.join(_RECORD_FIELDS)})"
         )
