@@ -89,6 +89,7 @@ def contention_figures(
             "quiet_ratio_to_naive": quiet_ratio,
         },
         "latency_ms": {"1000": {k: latency_1000[k] for k in ("p50", "p99", "max", "n")}},
+        "hops_at_1000": latency_1000.get("hops"),
     }
 
 

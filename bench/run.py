@@ -27,6 +27,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from bench.chaos import CHAOS_ENV
 from bench.collector_lag import bench as collector_lag
 from bench.contention import CpuHog, contention_figures, contention_rows, hogging
+from bench.hops import hop_breakdown
 from bench.scale_out import scale_out, scale_out_rows, settings_factory
 from core.settings import Settings, load_settings
 from services.process import free_port, spawn, terminate
@@ -240,6 +241,7 @@ async def latency_at(
                 await feed
                 await asyncio.sleep(3)
             rss_end = psutil.Process(worker.proc.pid).memory_info().rss / 2**20
+            hops = await _hops(worker.web_port)
         finally:
             await monitor.stop()
             terminate(worker.proc.pid, timeout_s=15)
@@ -250,7 +252,17 @@ async def latency_at(
         "orders": c.orders,
         "rss_mb_half": round(rss_half, 1),
         "rss_mb_end": round(rss_end, 1),
+        "hops": hops,
     }
+
+
+async def _hops(port: int) -> dict[str, Any]:
+    """The worker's per-hop latency and waits (bench/hops.py), or why they could not be read."""
+    try:
+        async with httpx.AsyncClient() as client:
+            return hop_breakdown((await client.get(f"http://127.0.0.1:{port}/metrics")).text)
+    except httpx.HTTPError as exc:
+        return {"error": str(exc)}
 
 
 def _many_pair_swaps(pairs: int, seed: int) -> Any:
@@ -487,6 +499,7 @@ async def main(argv: list[str] | None = None) -> int:
                 "5000": {k: lat5k[k] for k in ("p50", "p99", "max", "n")},
             }
             result["decision_to_fill_ms"] = {"1000": lat1k["fill_ms"], "5000": lat5k["fill_ms"]}
+            result["hops_ms"] = {"1000": lat1k["hops"], "5000": lat5k["hops"]}  # where the time went
             result["rss_mb_at_5000"] = {"half": lat5k["rss_mb_half"], "end": lat5k["rss_mb_end"]}
         if "memory" in only:
             result["memory"] = await memory_at_pairs(
