@@ -8,6 +8,7 @@ fills), and whether the risk agent's fill barrier gave up waiting (each give-up 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -16,18 +17,25 @@ HOPS = ("raw_to_features", "features_to_signals", "signals_to_orders", "orders_t
 
 
 def _bucket_quantile(buckets: list[tuple[float, float]], count: float, q: float) -> float | None:
-    """The upper bound of the histogram bucket holding the q-quantile (None: nothing observed)."""
+    """The upper bound of the histogram bucket holding the q-quantile (None: nothing observed, or beyond
+    the last finite bucket: JSON has no infinity, and `over_last_bucket` counts those)."""
     if count <= 0:
         return None
     rank = q * count
     for bound, cumulative in sorted(buckets):
         if cumulative >= rank:
-            return bound
+            return bound if math.isfinite(bound) else None
     return None
 
 
+def _over_last_bucket(buckets: list[tuple[float, float]], count: float) -> int:
+    finite = [cumulative for bound, cumulative in sorted(buckets) if math.isfinite(bound)]
+    return int(count - finite[-1]) if finite else int(count)
+
+
 def hop_breakdown(metrics_text: str) -> dict[str, Any]:
-    """Per hop: count, mean ms and the p50/p99 bucket bounds in ms; plus fill give-ups and late snapshots."""
+    """Per hop: count, mean ms, the p50/p99 bucket bounds in ms and how many took longer than the last
+    bucket (10 s in core.metrics); plus the fill barrier's give-ups and the merge's late snapshots."""
     buckets: dict[str, list[tuple[float, float]]] = {h: [] for h in HOPS}
     sums: dict[str, float] = {}
     counts: dict[str, float] = {}
@@ -55,6 +63,7 @@ def hop_breakdown(metrics_text: str) -> dict[str, Any]:
             "mean_ms": round(sums.get(hop, 0.0) / n * 1000, 1) if n else None,
             "p50_le_ms": None if p50 is None else p50 * 1000,
             "p99_le_ms": None if p99 is None else p99 * 1000,
+            "over_last_bucket": _over_last_bucket(buckets[hop], n),
         }
     out["fill_wait_give_ups"] = int(give_ups)
     out["merge_late"] = int(late)
