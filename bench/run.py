@@ -29,6 +29,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from bench.chaos import CHAOS_ENV
 from bench.collector_lag import bench as collector_lag
+from bench.contention import CpuHog, contention_figures, contention_rows, hogging
 from bench.guarantees import (
     Case,
     case_env,
@@ -38,6 +39,8 @@ from bench.guarantees import (
     table_rows,
     tansu_available,
 )
+from bench.hops import hop_breakdown
+from bench.scale_out import scale_out, scale_out_rows, settings_factory
 from core.settings import Settings, load_settings
 from services.process import free_port, spawn, terminate
 from services.stack import Stack
@@ -176,14 +179,18 @@ async def _ready(url: str, key: str, timeout_s: float = 90) -> None:
     await _until_count(url, key, 1, timeout_s)
 
 
-async def pipeline_throughput(root: Path, seed: int, events: int) -> dict[str, float]:
+async def pipeline_throughput(
+    root: Path, seed: int, events: int, hog: CpuHog | None = None
+) -> dict[str, float]:
     """Sustained raw events/s through the whole pipeline on one worker, and the naive agent's."""
-    out = await pipeline_events_per_s(root, seed, events)
-    out["naive_events_per_s"] = await naive_events_per_s(root, seed, events)
+    out = await pipeline_events_per_s(root, seed, events, hog)
+    out["naive_events_per_s"] = await naive_events_per_s(root, seed, events, hog)
     return out
 
 
-async def pipeline_events_per_s(root: Path, seed: int, events: int) -> dict[str, float]:
+async def pipeline_events_per_s(
+    root: Path, seed: int, events: int, hog: CpuHog | None = None
+) -> dict[str, float]:
     """Sustained raw events/s through the whole pipeline on one worker, and its RSS after."""
     out: dict[str, float] = {}
     settings = _settings(root / "pipeline")
@@ -194,8 +201,9 @@ async def pipeline_events_per_s(root: Path, seed: int, events: int) -> dict[str,
         try:
             await _ready(status, "partitions/raw.swaps")
             await asyncio.sleep(2)
-            started = await _feed_fast(bootstrap_of(stack.broker_url), seed, events)
-            done = await _until_count(status, "received_by_topic/raw.swaps", events, 300)
+            with hogging(hog):
+                started = await _feed_fast(bootstrap_of(stack.broker_url), seed, events)
+                done = await _until_count(status, "received_by_topic/raw.swaps", events, 300)
             out["events_per_s"] = round(events / (done - started))
             out["rss_mb"] = round(psutil.Process(worker.proc.pid).memory_info().rss / 2**20, 1)
         finally:
@@ -203,7 +211,7 @@ async def pipeline_events_per_s(root: Path, seed: int, events: int) -> dict[str,
     return out
 
 
-async def naive_events_per_s(root: Path, seed: int, events: int) -> float:
+async def naive_events_per_s(root: Path, seed: int, events: int, hog: CpuHog | None = None) -> float:
     """The naive Faust agent's events/s on the same input (bench/naive_app.py)."""
     settings = _settings(root / "naive")
     with Stack(settings) as stack:
@@ -225,14 +233,17 @@ async def naive_events_per_s(root: Path, seed: int, events: int) -> float:
         try:
             await _ready(count, "partitions")
             await asyncio.sleep(2)
-            started = await _feed_fast(bootstrap_of(stack.broker_url), seed, events)
-            done = await _until_count(count, "processed", events, 600)
+            with hogging(hog):
+                started = await _feed_fast(bootstrap_of(stack.broker_url), seed, events)
+                done = await _until_count(count, "processed", events, 600)
             return round(events / (done - started))
         finally:
             terminate(proc.pid, timeout_s=15)
 
 
-async def latency_at(root: Path, seed: int, rate: float, duration_s: float) -> dict[str, Any]:
+async def latency_at(
+    root: Path, seed: int, rate: float, duration_s: float, hog: CpuHog | None = None
+) -> dict[str, Any]:
     """Tick-to-order latency at a raw event rate, and the paper venue's order-to-fill time."""
     from market.feed import run_feed
     from market.simulator import MarketSimulator
@@ -246,14 +257,16 @@ async def latency_at(root: Path, seed: int, rate: float, duration_s: float) -> d
         await monitor.start()
         try:
             await _ready(f"http://127.0.0.1:{worker.web_port}/status/", "partitions/raw.swaps")
-            sim = MarketSimulator(seed=seed, rate_eps=rate, start_ms=int(time.time() * 1000))
-            rss_half = 0.0
-            feed = asyncio.create_task(run_feed(bootstrap, sim, duration_s=duration_s, realtime=True))
-            await asyncio.sleep(duration_s / 2)
-            rss_half = psutil.Process(worker.proc.pid).memory_info().rss / 2**20
-            await feed
-            await asyncio.sleep(3)
+            with hogging(hog):
+                sim = MarketSimulator(seed=seed, rate_eps=rate, start_ms=int(time.time() * 1000))
+                rss_half = 0.0
+                feed = asyncio.create_task(run_feed(bootstrap, sim, duration_s=duration_s, realtime=True))
+                await asyncio.sleep(duration_s / 2)
+                rss_half = psutil.Process(worker.proc.pid).memory_info().rss / 2**20
+                await feed
+                await asyncio.sleep(3)
             rss_end = psutil.Process(worker.proc.pid).memory_info().rss / 2**20
+            hops = await _hops(worker.web_port)
         finally:
             await monitor.stop()
             terminate(worker.proc.pid, timeout_s=15)
@@ -264,7 +277,17 @@ async def latency_at(root: Path, seed: int, rate: float, duration_s: float) -> d
         "orders": c.orders,
         "rss_mb_half": round(rss_half, 1),
         "rss_mb_end": round(rss_end, 1),
+        "hops": hops,
     }
+
+
+async def _hops(port: int) -> dict[str, Any]:
+    """The worker's per-hop latency and waits (bench/hops.py), or why they could not be read."""
+    try:
+        async with httpx.AsyncClient() as client:
+            return hop_breakdown((await client.get(f"http://127.0.0.1:{port}/metrics")).text)
+    except httpx.HTTPError as exc:
+        return {"error": str(exc)}
 
 
 def _many_pair_swaps(pairs: int, seed: int) -> Any:
@@ -429,9 +452,20 @@ def _risk_us() -> float:
     return (time.perf_counter() - t0) / len(raws) * 1e6
 
 
-SECTIONS = ("broker", "lag", "throughput", "latency", "guarantees", "memory", "costs", "backtest")
-# The existing throughput and latency figures are at-least-once + idempotency; `guarantees` adds
-# exactly-once (and Tansu) beside them (bench/guarantees.py).
+SECTIONS = (
+    "broker",
+    "lag",
+    "throughput",
+    "latency",
+    "guarantees",
+    "memory",
+    "costs",
+    "backtest",
+    "contention",
+    "scale_out",
+)
+# The throughput, latency, contention and scale-out figures are at-least-once + idempotency;
+# `guarantees` adds exactly-once (and Tansu) beside them (bench/guarantees.py).
 AT_LEAST_ONCE = Case("at-least-once", "at_least_once")
 
 
@@ -446,6 +480,11 @@ async def main(argv: list[str] | None = None) -> int:
         "--memory-seconds", type=float, default=600.0, help="memory run length: the spec's ten minutes"
     )
     p.add_argument("--memory-every", type=float, default=30.0, help="seconds between RSS samples")
+    p.add_argument("--hog", type=int, default=2, help="busy processes in the contention run (one per core)")
+    p.add_argument("--contention-events", type=int, default=20_000, help="raw events per throughput run")
+    p.add_argument("--scale-events", type=int, default=30_000, help="raw events per worker count")
+    p.add_argument("--scale-rate", type=float, default=1_000.0, help="raw events/s of the scale-out p99")
+    p.add_argument("--scale-seconds", type=float, default=30.0, help="length of the scale-out p99 feed")
     p.add_argument(
         "--only", choices=SECTIONS, action="append", help="run only these sections (repeatable); default all"
     )
@@ -496,6 +535,7 @@ async def main(argv: list[str] | None = None) -> int:
                 "5000": {k: lat5k[k] for k in ("p50", "p99", "max", "n")},
             }
             result["decision_to_fill_ms"] = {"1000": lat1k["fill_ms"], "5000": lat5k["fill_ms"]}
+            result["hops_ms"] = {"1000": lat1k["hops"], "5000": lat5k["hops"]}  # where the time went
             result["rss_mb_at_5000"] = {"half": lat5k["rss_mb_half"], "end": lat5k["rss_mb_end"]}
         if "guarantees" in only or args.commit_intervals:
             await _guarantees(root, args, result, eos_possible, "guarantees" in only)
@@ -504,6 +544,16 @@ async def main(argv: list[str] | None = None) -> int:
                 root, args.seed, args.memory_pairs, args.memory_rate, args.memory_seconds, args.memory_every
             )
             _progress("memory", result["memory"])
+        if "contention" in only:
+            result["contention"] = await _contention(root / "contention", args, result.get("pipeline"))
+            _progress("contention", result["contention"])
+        if "scale_out" in only:
+            counts = (1, 2, 4)
+            settings_for = settings_factory(_settings, root)
+            with case_env(AT_LEAST_ONCE.env()):
+                result["scale_out"] = await scale_out(
+                    settings_for, args.seed, args.scale_events, args.scale_rate, args.scale_seconds, counts
+                )
     if "costs" in only:
         result.update(model_and_risk_us())
         _progress("costs", {k: result[k] for k in ("model_us", "risk_us")})
@@ -554,6 +604,15 @@ async def _guarantees(
             sweep.append(await measure(root, case, rates=(1000,), **common))
             _progress(f"commit interval {interval:g} s", sweep[-1])
         result["commit_interval_sweep"] = sweep
+
+
+async def _contention(root: Path, args: argparse.Namespace, quiet: dict[str, Any] | None) -> dict[str, Any]:
+    """Throughput (pipeline and naive) and latency at 1,000 ev/s again, with a CPU hog on every core."""
+    hog = CpuHog(args.hog, root)
+    with case_env(AT_LEAST_ONCE.env()):
+        throughput = await pipeline_throughput(root, args.seed, args.contention_events, hog)
+        lat1k = await latency_at(root, args.seed, 1000, args.latency_seconds, hog)
+    return contention_figures(throughput, lat1k, hog, quiet["ratio_to_naive"] if quiet else None)
 
 
 def _backtest_events_per_s() -> float | None:
@@ -626,6 +685,8 @@ def _table(r: dict[str, Any]) -> None:
     if "model_us" in r:
         rows.append(("model (linear) per snapshot", f"{r['model_us']['linear']} us"))
         rows.append(("risk decision", f"{r['risk_us']} us"))
+    rows.extend(contention_rows(r.get("contention")))
+    rows.extend(scale_out_rows(r.get("scale_out")))
     rows.append(("exactly-once cost", r["eos_reason"] if r["eos"] is None else str(r["eos"])))
     width = max(len(k) for k, _ in rows)
     for k, v in rows:
