@@ -159,7 +159,8 @@ async def run(
             file=out,
             flush=True,
         )
-        monitor = TopicMonitor(bootstrap_of(stack.broker_url), from_end=True)  # this run's counts
+        auth = broker_auth(settings)
+        monitor = TopicMonitor(bootstrap_of(stack.broker_url), from_end=True, auth=auth)  # this run's counts
         await monitor.start()
         started = [start_worker(settings, stack, guarantee, i) for i in range(workers)]
         for w in started:
@@ -176,6 +177,7 @@ async def run(
                 duration_s=duration_s,
                 realtime=True,
                 on_progress=lambda n: sent.__setitem__(0, n),
+                auth=auth,
             )
         )
         t0 = time.monotonic()

@@ -23,6 +23,7 @@ from risk.rebalance import validate_targets
 from services.stack import services_status
 from solbot.commands.control import publish
 from streams.broker import bootstrap_of
+from streams.broker_auth import broker_auth
 from streams.codec import encode
 from streams.records import Control
 
@@ -81,7 +82,8 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
         return 1
     control = rebalance_record(targets, args.reason)
     try:
-        asyncio.run(publish(bootstrap_of(url), settings.portfolio, control, settings.topic_partitions))
+        auth = broker_auth(settings)
+        asyncio.run(publish(bootstrap_of(url), settings.portfolio, control, settings.topic_partitions, auth))
     except (KafkaError, OSError) as exc:
         print(f"solbot: rebalance not sent: {exc}", file=sys.stderr)
         return 1
