@@ -146,3 +146,90 @@ def sweep_rows(sweep: list[dict[str, Any]]) -> list[str]:
             cells.append(f"{d['p50']} / {d['p99']}" if d else "—")
         lines.append("| " + " | ".join(cells) + " |")
     return lines
+
+
+async def committed_hop(
+    bootstrap: str, interval_s: float, *, rate: float = 1000.0, seconds: float = 10.0, burst: int = 20_000
+) -> dict[str, Any]:
+    """One hop as exactly-once makes it: a transactional producer committing every `interval_s`, a
+    read_committed consumer. Paced at `rate` for `seconds`: send-to-receive p50/p99 (a record waits for
+    its transaction's commit); then `burst` records as fast as they go: committed records/s."""
+    import asyncio
+    import time
+    import uuid
+
+    import numpy as np
+    import orjson
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    topic = f"bench-commit-{uuid.uuid4().hex[:8]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, 1, 1)])
+    finally:
+        await admin.close()
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, transactional_id=f"solbot-{topic}", linger_ms=5)
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        isolation_level="read_committed",
+        fetch_max_wait_ms=15,
+    )
+    await producer.start()
+    await consumer.start()
+    lat: list[float] = []
+    got = 0
+
+    async def read(total: int) -> float:
+        nonlocal got
+        while got < total:
+            batches = await consumer.getmany(timeout_ms=200)
+            now = time.time()
+            for records in batches.values():
+                for r in records:
+                    sent = orjson.loads(r.value or b"0")
+                    if sent > 0:
+                        lat.append((now - sent) * 1000)
+                got += len(records)
+        return time.perf_counter()
+
+    async def transactions(count: int, pace: float | None) -> None:
+        t0 = time.perf_counter()
+        i = 0
+        while i < count:
+            opened = time.perf_counter()
+            async with producer.transaction():
+                while i < count and time.perf_counter() - opened < interval_s:
+                    await producer.send(topic, orjson.dumps(time.time() if pace else 0))
+                    i += 1
+                    if pace:
+                        delay = t0 + i / pace - time.perf_counter()
+                        if delay > 0:
+                            await asyncio.sleep(delay)
+                    elif i % 500 == 0:
+                        await asyncio.sleep(0)
+
+    try:
+        paced = int(rate * seconds)
+        reader = asyncio.create_task(read(paced))
+        await transactions(paced, rate)
+        await asyncio.wait_for(reader, 120)
+        started = time.perf_counter()
+        reader = asyncio.create_task(read(paced + burst))
+        await transactions(burst, None)
+        done = await asyncio.wait_for(reader, 300)
+    finally:
+        await producer.stop()
+        await consumer.stop()
+    a = np.asarray(lat)
+    return {
+        "commit_interval_s": interval_s,
+        "hop_p50_ms": round(float(np.percentile(a, 50)), 1),
+        "hop_p99_ms": round(float(np.percentile(a, 99)), 1),
+        "committed_msgs_per_s": round(burst / (done - started)),
+        "load_average_1m": round(os.getloadavg()[0], 1),
+    }

@@ -33,6 +33,7 @@ from bench.contention import CpuHog, contention_figures, contention_rows, hoggin
 from bench.guarantees import (
     Case,
     case_env,
+    committed_hop,
     cost_of_exactly_once,
     measure,
     sweep_rows,
@@ -454,6 +455,7 @@ def _risk_us() -> float:
 
 SECTIONS = (
     "broker",
+    "commit",
     "lag",
     "throughput",
     "latency",
@@ -511,6 +513,13 @@ async def main(argv: list[str] | None = None) -> int:
                 result["collector_lag_ms"] = {k: lag[k] for k in ("acked", "consumed", "load_average_1m")}
                 _progress("collector lag", result["collector_lag_ms"])
             eos_possible = await supports_transactions(bootstrap_of(stack.broker_url))
+            if "commit" in only and args.commit_intervals and eos_possible:
+                hops = [
+                    await committed_hop(bootstrap_of(stack.broker_url), interval)
+                    for interval in _intervals(args.commit_intervals)
+                ]
+                result["commit_interval_hop"] = hops
+                _progress("commit interval, one hop", {"hops": hops})
         if "throughput" in only:
             with case_env(AT_LEAST_ONCE.env()):
                 throughput = await pipeline_throughput(root, args.seed, args.events)
@@ -537,7 +546,7 @@ async def main(argv: list[str] | None = None) -> int:
             result["decision_to_fill_ms"] = {"1000": lat1k["fill_ms"], "5000": lat5k["fill_ms"]}
             result["hops_ms"] = {"1000": lat1k["hops"], "5000": lat5k["hops"]}  # where the time went
             result["rss_mb_at_5000"] = {"half": lat5k["rss_mb_half"], "end": lat5k["rss_mb_end"]}
-        if "guarantees" in only or args.commit_intervals:
+        if "guarantees" in only:
             await _guarantees(root, args, result, eos_possible, "guarantees" in only)
         if "memory" in only:
             result["memory"] = await memory_at_pairs(
@@ -599,7 +608,7 @@ async def _guarantees(
             result["tansu"] = None
     if args.commit_intervals and eos_possible:
         sweep = []
-        for interval in (float(x) for x in args.commit_intervals.split(",") if x.strip()):
+        for interval in _intervals(args.commit_intervals):
             case = Case(f"commit-{interval:g}", "exactly_once", commit_interval_s=interval)
             sweep.append(await measure(root, case, rates=(1000,), **common))
             _progress(f"commit interval {interval:g} s", sweep[-1])
@@ -613,6 +622,10 @@ async def _contention(root: Path, args: argparse.Namespace, quiet: dict[str, Any
         throughput = await pipeline_throughput(root, args.seed, args.contention_events, hog)
         lat1k = await latency_at(root, args.seed, 1000, args.latency_seconds, hog)
     return contention_figures(throughput, lat1k, hog, quiet["ratio_to_naive"] if quiet else None)
+
+
+def _intervals(text: str) -> list[float]:
+    return [float(x) for x in text.split(",") if x.strip()]
 
 
 def _backtest_events_per_s() -> float | None:
@@ -691,6 +704,13 @@ def _table(r: dict[str, Any]) -> None:
     width = max(len(k) for k, _ in rows)
     for k, v in rows:
         print(f"{k:<{width}}  {v}")
+    if r.get("commit_interval_hop"):
+        print("\ncommit interval under exactly_once, one transactional hop (1,000 msg/s paced; burst):")
+        for h in r["commit_interval_hop"]:
+            print(
+                f"  {h['commit_interval_s']} s: p50 {h['hop_p50_ms']} ms, p99 {h['hop_p99_ms']} ms, "
+                f"{h['committed_msgs_per_s']:,} committed msg/s (load {h['load_average_1m']})"
+            )
     if r.get("commit_interval_sweep"):
         print("\ncommit interval under exactly_once (one worker):")
         print("\n".join(sweep_rows(r["commit_interval_sweep"])))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -39,6 +39,7 @@ async def run_feed(
     duration_s: float | None,
     realtime: bool = True,
     on_progress: Callable[[int], None] | None = None,
+    auth: Mapping[str, str] | None = None,
 ) -> int:
     """Send the simulator's events until `duration_s` of event time has passed (None: until cancelled).
 
@@ -47,7 +48,7 @@ async def run_feed(
     Returns the number of events sent; on cancellation the producer is flushed and stopped first.
     """
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap_servers, linger_ms=5, enable_idempotence=False, acks=1
+        bootstrap_servers=bootstrap_servers, linger_ms=5, enable_idempotence=False, acks=1, **(auth or {})
     )
     await producer.start()
     beacon = ProgressBeacon(producer, RAW_SWAPS.name)

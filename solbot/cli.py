@@ -292,6 +292,7 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
     from market.simulator import MarketSimulator
     from services.stack import Stack
     from streams.broker import bootstrap_of, create_topics
+    from streams.broker_auth import broker_auth
 
     with Stack(settings) as stack:
         bootstrap = bootstrap_of(stack.broker_url)
@@ -305,8 +306,9 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
         )
 
         async def main() -> int:
-            await create_topics(bootstrap, settings.topic_partitions)
-            return await run_feed(bootstrap, sim, duration_s=args.duration, realtime=True)
+            auth = broker_auth(settings)
+            await create_topics(bootstrap, settings.topic_partitions, auth)
+            return await run_feed(bootstrap, sim, duration_s=args.duration, realtime=True, auth=auth)
 
         try:
             sent = asyncio.run(main())

@@ -15,6 +15,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer
 
 from streams.broker import true_end_offsets
+from streams.broker_auth import NO_AUTH, BrokerAuth
 from streams.inspect import broker_partitions
 from streams.topics import DLQ_TOPICS, FILLS, ORDERS, ORDERS_REJECTED, SIGNALS
 
@@ -50,8 +51,9 @@ class PipelineCounts:
 class TopicMonitor:
     """Consumes the decision topics (not raw: that is the simulator's count) and keeps counts."""
 
-    def __init__(self, bootstrap: str, *, from_end: bool = False) -> None:
+    def __init__(self, bootstrap: str, *, from_end: bool = False, auth: BrokerAuth = NO_AUTH) -> None:
         self.bootstrap = bootstrap
+        self.auth = auth
         self.from_end = from_end  # count only what comes after `start()`: this run, not earlier ones
         self.counts = PipelineCounts()
         self._task: asyncio.Task[None] | None = None
@@ -66,6 +68,7 @@ class TopicMonitor:
             auto_offset_reset="earliest",
             enable_auto_commit=False,
             fetch_max_wait_ms=20,
+            **self.auth,
         )
         await self._consumer.start()
         if self.from_end:
@@ -76,7 +79,8 @@ class TopicMonitor:
         """Assign every partition of `topics` at its true end now (the broker keeps earlier runs' data)."""
         assert self._consumer is not None
         tps = await broker_partitions(self._consumer, topics)
-        ends = await true_end_offsets(self.bootstrap, tps, await self._consumer.end_offsets(tps))
+        listed = await self._consumer.end_offsets(tps)
+        ends = await true_end_offsets(self.bootstrap, tps, listed, self.auth)
         self._consumer.assign(tps)
         for tp in tps:
             self._consumer.seek(tp, ends[tp])

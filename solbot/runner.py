@@ -42,7 +42,7 @@ from solbot.run_status import (
 from store import latest_prices
 from store.portfolio import read_balances, read_positions
 from streams.broker import bootstrap_of, create_topics, probe_transactions
-from streams.broker_auth import broker_auth
+from streams.broker_auth import NO_AUTH, BrokerAuth, broker_auth
 
 if TYPE_CHECKING:
     from market.simulator import MarketSimulator
@@ -195,7 +195,8 @@ async def run(
             stack.database_url, settings.portfolio, settings.paper_start_usdc, settings.paper_start_sol
         )
         status = RunStatus.create(opening, settings)
-        monitor = TopicMonitor(bootstrap_of(stack.broker_url), from_end=True)  # this run's counts
+        auth = broker_auth(settings)
+        monitor = TopicMonitor(bootstrap_of(stack.broker_url), from_end=True, auth=auth)  # this run's counts
         await monitor.start()
         started = [start_worker(settings, stack, guarantee, i, live) for i in range(workers)]
         for w in started:
@@ -207,7 +208,7 @@ async def run(
         dashboard = await serve_dashboard(settings, stack, out)
         sent = [0]
         feed = asyncio.create_task(
-            market_feed(settings, bootstrap_of(stack.broker_url), duration_s, seed, rate_eps, sent)
+            market_feed(settings, bootstrap_of(stack.broker_url), duration_s, seed, rate_eps, sent, auth)
         )
         t0 = time.monotonic()
         await watch(feed, started, monitor, stack, sent, t0, out, status, stop)
@@ -268,7 +269,13 @@ async def finish(
 
 
 async def market_feed(
-    settings: Settings, bootstrap: str, duration_s: float | None, seed: int, rate_eps: float, sent: list[int]
+    settings: Settings,
+    bootstrap: str,
+    duration_s: float | None,
+    seed: int,
+    rate_eps: float,
+    sent: list[int],
+    auth: BrokerAuth = NO_AUTH,
 ) -> int:
     """The market the run trades, by `MARKET_SOURCE`: the simulated feed, or the live collectors on the
     chain (`collectors.live.run_live_market`); either returns the events it produced."""
@@ -286,6 +293,7 @@ async def market_feed(
         duration_s=duration_s,
         realtime=True,
         on_progress=lambda n: sent.__setitem__(0, n),
+        auth=auth,
     )
 
 

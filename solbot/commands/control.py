@@ -32,6 +32,7 @@ from services.stack import services_status
 from solbot.cli_audit import audit_cli_action
 from store.order_gate import set_fast_control
 from streams.broker import bootstrap_of, create_topics
+from streams.broker_auth import NO_AUTH, BrokerAuth, broker_auth
 from streams.codec import encode
 from streams.records import Control
 from streams.topics import CONTROL
@@ -58,10 +59,12 @@ def control_record(action: str, reason: str, flatten: bool, ts_ms: int | None = 
     )
 
 
-async def publish(bootstrap: str, portfolio: str, control: Control, default_partitions: int) -> None:
+async def publish(
+    bootstrap: str, portfolio: str, control: Control, default_partitions: int, auth: BrokerAuth = NO_AUTH
+) -> None:
     """Send one control record and wait for the broker's ack (creating the topic if it is missing)."""
-    await create_topics(bootstrap, default_partitions)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=False)
+    await create_topics(bootstrap, default_partitions, auth)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=False, **auth)
     await producer.start()
     try:
         await producer.send_and_wait(CONTROL.name, value=encode(control), key=portfolio.encode())
@@ -105,7 +108,8 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
     note = "; ".join([unaudited, *notes] if unaudited else notes)
     try:
         require_reachable("BROKER_URL", url)
-        asyncio.run(publish(bootstrap_of(url), settings.portfolio, control, settings.topic_partitions))
+        auth = broker_auth(settings)
+        asyncio.run(publish(bootstrap_of(url), settings.portfolio, control, settings.topic_partitions, auth))
     except (KafkaError, OSError, ServiceError) as exc:
         print(f"solbot: {args.command} not sent: {exc}" + (f"; {note}" if note else ""), file=sys.stderr)
         return 1

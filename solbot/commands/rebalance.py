@@ -24,6 +24,7 @@ from services.stack import services_status
 from solbot.cli_audit import audit_cli_action
 from solbot.commands.control import publish
 from streams.broker import bootstrap_of
+from streams.broker_auth import broker_auth
 from streams.codec import encode
 from streams.records import Control
 
@@ -85,7 +86,8 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
         settings, "rebalance", "", {"targets": targets, "reason": args.reason, "id": control.id}
     )
     try:
-        asyncio.run(publish(bootstrap_of(url), settings.portfolio, control, settings.topic_partitions))
+        auth = broker_auth(settings)
+        asyncio.run(publish(bootstrap_of(url), settings.portfolio, control, settings.topic_partitions, auth))
     except (KafkaError, OSError) as exc:
         print(f"solbot: rebalance not sent: {exc}" + (f"; {unaudited}" if unaudited else ""), file=sys.stderr)
         return 1

@@ -23,7 +23,7 @@ from core.settings import Settings
 from store.db import create_pool
 from store.roles import grant_first_owner, grant_role, role_of
 from streams.broker import bootstrap_of, create_topics
-from streams.broker_auth import broker_auth
+from streams.broker_auth import NO_AUTH, BrokerAuth, broker_auth
 from wallet import dev_key
 from web.api.backtest_jobs import BacktestJobs
 from web.api.deps import ApiState
@@ -93,7 +93,7 @@ def create_app(
         pool = await create_pool(database_url, min_size=1, max_size=8)
         redis = aioredis.Redis.from_url(redis_url, decode_responses=True)
         tasks: list[asyncio.Task[None]] = []
-        publisher = Publisher(settings.broker_url) if settings.broker_url is not None else None
+        publisher = _publisher(settings)
         try:
             try:
                 await redis.ping()
@@ -114,7 +114,7 @@ def create_app(
             await open_dashboard_extras(app.state.api, settings)
             await ensure_topics(settings)
             if live_bridge:
-                tasks.extend(start_bridge(bridge, redis, settings.broker_url))
+                tasks.extend(start_bridge(bridge, redis, settings.broker_url, broker_auth(settings)))
             yield
         finally:
             await close_dashboard_extras(getattr(app.state, "api", None))
@@ -223,11 +223,20 @@ async def ensure_topics(settings: Settings) -> None:
         log.warning("topics not created (broker unreachable?): %s", exc)
 
 
-def start_bridge(bridge: Bridge, redis: aioredis.Redis, broker_url: str | None) -> list[asyncio.Task[None]]:
+def _publisher(settings: Settings) -> Publisher | None:
+    """The control publisher, signed in as the broker settings say; None without a broker."""
+    if settings.broker_url is None:
+        return None
+    return Publisher(settings.broker_url, auth=broker_auth(settings))
+
+
+def start_bridge(
+    bridge: Bridge, redis: aioredis.Redis, broker_url: str | None, auth: BrokerAuth = NO_AUTH
+) -> list[asyncio.Task[None]]:
     """The live bridge's feeds: Redis' latest prices, and the topics when there is a broker."""
     tasks = [asyncio.create_task(poll_redis(bridge, redis), name="bridge-redis")]
     if broker_url is not None:
-        tasks.append(asyncio.create_task(pump_topics(bridge, broker_url), name="bridge-kafka"))
+        tasks.append(asyncio.create_task(pump_topics(bridge, broker_url, auth=auth), name="bridge-kafka"))
     return tasks
 
 

@@ -20,6 +20,7 @@ from redis.exceptions import RedisError
 from store.alerts import read_alerts
 from store.latest_prices import read_prices
 from streams.broker import bootstrap_of
+from streams.broker_auth import NO_AUTH, BrokerAuth
 from streams.topics import FILLS, ORDERS, SIGNALS
 from web.bridge import Bridge
 
@@ -42,7 +43,9 @@ def decode_record(value: bytes | None) -> dict[str, Any] | None:
     return data
 
 
-async def pump_topics(bridge: Bridge, broker_url: str, *, fetch_max_wait_ms: int = 100) -> None:
+async def pump_topics(
+    bridge: Bridge, broker_url: str, *, fetch_max_wait_ms: int = 100, auth: BrokerAuth = NO_AUTH
+) -> None:
     """Forward signals, orders and fills to the bridge until cancelled."""
     while True:
         consumer = AIOKafkaConsumer(
@@ -52,6 +55,7 @@ async def pump_topics(bridge: Bridge, broker_url: str, *, fetch_max_wait_ms: int
             enable_auto_commit=False,
             auto_offset_reset="latest",
             fetch_max_wait_ms=fetch_max_wait_ms,
+            **auth,
         )
         try:
             await consumer.start()

@@ -15,19 +15,23 @@ from aiokafka.errors import KafkaError
 
 from core.errors import ServiceError
 from streams.broker import bootstrap_of
+from streams.broker_auth import NO_AUTH, BrokerAuth
 
 log = logging.getLogger(__name__)
 
 
 class Publisher:
-    def __init__(self, broker_url: str, *, send_timeout_s: float = 10.0) -> None:
+    def __init__(self, broker_url: str, *, send_timeout_s: float = 10.0, auth: BrokerAuth = NO_AUTH) -> None:
         self._bootstrap = bootstrap_of(broker_url)
+        self._auth = auth
         self._timeout_s = send_timeout_s
         self._producer: AIOKafkaProducer | None = None
         self._lock = asyncio.Lock()
 
     async def _start(self) -> AIOKafkaProducer:
-        producer = AIOKafkaProducer(bootstrap_servers=self._bootstrap, acks="all", enable_idempotence=False)
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self._bootstrap, acks="all", enable_idempotence=False, **self._auth
+        )
         try:
             await asyncio.wait_for(producer.start(), self._timeout_s)
         except (KafkaError, OSError, TimeoutError) as exc:
