@@ -39,15 +39,23 @@ async def run_feed(
     duration_s: float | None,
     realtime: bool = True,
     on_progress: Callable[[int], None] | None = None,
+    idempotent: bool = False,
 ) -> int:
     """Send the simulator's events until `duration_s` of event time has passed (None: until cancelled).
+
+    `idempotent` (a broker with idempotent producers: Kafka, Redpanda): sends are retried across a broker
+    restart, however long, without duplicates; otherwise a send still unanswered after the request timeout
+    fails the feed.
 
     In realtime mode an event is sent once the wall clock reaches its `ts_ms` (the caller starts the
     simulator at the wall clock), in batches of everything that is due; otherwise as fast as possible.
     Returns the number of events sent; on cancellation the producer is flushed and stopped first.
     """
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap_servers, linger_ms=5, enable_idempotence=False, acks=1
+        bootstrap_servers=bootstrap_servers,
+        linger_ms=5,
+        enable_idempotence=idempotent,
+        acks="all" if idempotent else 1,
     )
     await producer.start()
     beacon = ProgressBeacon(producer, RAW_SWAPS.name)

@@ -175,6 +175,7 @@ async def run(
                 duration_s=duration_s,
                 realtime=True,
                 on_progress=lambda n: sent.__setitem__(0, n),
+                idempotent=guarantee == "exactly_once",  # a broker with transactions: it survives restarts
             )
         )
         t0 = time.monotonic()
