@@ -32,6 +32,9 @@ def _wall_ms() -> int:
     return int(time.time() * 1000)
 
 
+IDEMPOTENT_TIMEOUT_MS = 600_000
+
+
 async def run_feed(
     bootstrap_servers: str,
     sim: MarketSimulator,
@@ -56,6 +59,8 @@ async def run_feed(
         linger_ms=5,
         enable_idempotence=idempotent,
         acks="all" if idempotent else 1,
+        # also how long a send waits for room in the buffer: a restart takes a minute on a busy machine
+        request_timeout_ms=IDEMPOTENT_TIMEOUT_MS if idempotent else 40_000,
     )
     await producer.start()
     beacon = ProgressBeacon(producer, RAW_SWAPS.name)

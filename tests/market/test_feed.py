@@ -61,6 +61,7 @@ async def test_an_idempotent_feed_asks_for_every_replica_and_a_producer_id() -> 
     await feed.run_feed("broker:9092", MarketSimulator(seed=4, start_ms=0), duration_s=1.0, idempotent=True)
     (producer,) = FakeProducer.instances
     assert producer.config["enable_idempotence"] is True and producer.config["acks"] == "all"
+    assert producer.config["request_timeout_ms"] == 600_000  # a send waits out a restart for room
 
 
 async def test_sends_every_event_to_its_topic_as_fast_as_possible() -> None:
