@@ -128,10 +128,12 @@ async def _run(
             await monitor.stop()
             for w in faults.workers:
                 terminate(w.proc.pid, timeout_s=15)
+        try:  # the servers restarted by the faults serve the audit: stopped after it
+            audit = await audit_run(bootstrap, stack.database_url, settings.portfolio)
+            orders = await read_topic(bootstrap, "orders")
+            breaches = await _breaches(stack.database_url, settings, orders)
+        finally:
             faults.stop_restarted()
-        audit = await audit_run(bootstrap, stack.database_url, settings.portfolio)
-        orders = await read_topic(bootstrap, "orders")
-        breaches = await _breaches(stack.database_url, settings, orders)
     return {
         "guarantee": used,
         "worker_kills": faults.worker_kills,
