@@ -103,7 +103,9 @@ async def _run(
         await monitor.start()
         await asyncio.sleep(max(0.0, start_ms / 1000 - time.time()))
         sim = MarketSimulator(seed=seed, pairs=settings.pairs, rate_eps=rate_eps, start_ms=start_ms)
-        feed = asyncio.create_task(run_feed(bootstrap, sim, duration_s=duration_s, realtime=True))
+        feed = asyncio.create_task(
+            run_feed(bootstrap, sim, duration_s=duration_s, realtime=True, idempotent=True)
+        )
         clock = monotonic_clock(time.monotonic())
         at_end: dict[str, dict[str, Any]] = {}
         spans: list[Window] = []  # the windows as they happened: a slow restart makes one last longer
@@ -126,10 +128,12 @@ async def _run(
             await monitor.stop()
             for w in faults.workers:
                 terminate(w.proc.pid, timeout_s=15)
+        try:  # the servers restarted by the faults serve the audit: stopped after it
+            audit = await audit_run(bootstrap, stack.database_url, settings.portfolio)
+            orders = await read_topic(bootstrap, "orders")
+            breaches = await _breaches(stack.database_url, settings, orders)
+        finally:
             faults.stop_restarted()
-        audit = await audit_run(bootstrap, stack.database_url, settings.portfolio)
-        orders = await read_topic(bootstrap, "orders")
-        breaches = await _breaches(stack.database_url, settings, orders)
     return {
         "guarantee": used,
         "worker_kills": faults.worker_kills,

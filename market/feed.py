@@ -32,6 +32,9 @@ def _wall_ms() -> int:
     return int(time.time() * 1000)
 
 
+IDEMPOTENT_TIMEOUT_MS = 600_000
+
+
 async def run_feed(
     bootstrap_servers: str,
     sim: MarketSimulator,
@@ -40,15 +43,26 @@ async def run_feed(
     realtime: bool = True,
     on_progress: Callable[[int], None] | None = None,
     auth: Mapping[str, str] | None = None,
+    idempotent: bool = False,
 ) -> int:
     """Send the simulator's events until `duration_s` of event time has passed (None: until cancelled).
+
+    `idempotent` (a broker with idempotent producers: Kafka, Redpanda): sends are retried across a broker
+    restart, however long, without duplicates; otherwise a send still unanswered after the request timeout
+    fails the feed.
 
     In realtime mode an event is sent once the wall clock reaches its `ts_ms` (the caller starts the
     simulator at the wall clock), in batches of everything that is due; otherwise as fast as possible.
     Returns the number of events sent; on cancellation the producer is flushed and stopped first.
     """
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap_servers, linger_ms=5, enable_idempotence=False, acks=1, **(auth or {})
+        bootstrap_servers=bootstrap_servers,
+        linger_ms=5,
+        enable_idempotence=idempotent,
+        acks="all" if idempotent else 1,
+        # also how long a send waits for room in the buffer: a restart takes a minute on a busy machine
+        request_timeout_ms=IDEMPOTENT_TIMEOUT_MS if idempotent else 40_000,
+        **(auth or {}),
     )
     await producer.start()
     beacon = ProgressBeacon(producer, RAW_SWAPS.name)

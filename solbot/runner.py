@@ -208,7 +208,16 @@ async def run(
         dashboard = await serve_dashboard(settings, stack, out)
         sent = [0]
         feed = asyncio.create_task(
-            market_feed(settings, bootstrap_of(stack.broker_url), duration_s, seed, rate_eps, sent, auth)
+            market_feed(
+                settings,
+                bootstrap_of(stack.broker_url),
+                duration_s,
+                seed,
+                rate_eps,
+                sent,
+                auth,
+                idempotent=guarantee == "exactly_once",  # a broker with transactions: it survives restarts
+            )
         )
         t0 = time.monotonic()
         await watch(feed, started, monitor, stack, sent, t0, out, status, stop)
@@ -276,6 +285,7 @@ async def market_feed(
     rate_eps: float,
     sent: list[int],
     auth: BrokerAuth = NO_AUTH,
+    idempotent: bool = False,
 ) -> int:
     """The market the run trades, by `MARKET_SOURCE`: the simulated feed, or the live collectors on the
     chain (`collectors.live.run_live_market`); either returns the events it produced."""
@@ -294,6 +304,7 @@ async def market_feed(
         realtime=True,
         on_progress=lambda n: sent.__setitem__(0, n),
         auth=auth,
+        idempotent=idempotent,
     )
 
 

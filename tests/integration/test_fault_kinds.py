@@ -184,7 +184,7 @@ async def test_a_worker_paused_beyond_its_session_is_fenced_and_nothing_is_doubl
             paused = await owner()
             assert paused is not None
             os.kill(paused, signal.SIGSTOP)
-            await asyncio.sleep(14)  # beyond the session: the group hands the inputs to the other worker
+            await asyncio.sleep(settings.session_timeout_s + 4)  # beyond the session: the group moves on
             os.kill(paused, signal.SIGCONT)
             ports = [p.worker.web_port, other.web_port]
             audit = await settle_and_audit(p, fresh_stack, ports)

@@ -56,6 +56,14 @@ def fake_producer(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(feed, "AIOKafkaProducer", FakeProducer)
 
 
+async def test_an_idempotent_feed_asks_for_every_replica_and_a_producer_id() -> None:
+    """Retried across a broker restart without duplicates (aiokafka never expires an idempotent batch)."""
+    await feed.run_feed("broker:9092", MarketSimulator(seed=4, start_ms=0), duration_s=1.0, idempotent=True)
+    (producer,) = FakeProducer.instances
+    assert producer.config["enable_idempotence"] is True and producer.config["acks"] == "all"
+    assert producer.config["request_timeout_ms"] == 600_000  # a send waits out a restart for room
+
+
 async def test_sends_every_event_to_its_topic_as_fast_as_possible() -> None:
     sim = MarketSimulator(seed=4, start_ms=0)
     progress: list[int] = []
@@ -64,6 +72,7 @@ async def test_sends_every_event_to_its_topic_as_fast_as_possible() -> None:
     )
     (producer,) = FakeProducer.instances
     assert producer.config["acks"] == 1 and producer.config["linger_ms"] == 5
+    assert producer.config["enable_idempotence"] is False  # Tansu grants no producer ids
     assert sent == len(producer.sent) == progress[-1] > 30_000
     topics = {t for t, _, _ in producer.sent}
     assert topics == {"raw.swaps", "raw.launches"}
