@@ -4,6 +4,7 @@ else's records). Parsed and cross-checked, not run (no Docker engine here)."""
 
 from __future__ import annotations
 
+import importlib
 import re
 import shlex
 from typing import Any
@@ -113,3 +114,16 @@ def test_broker_passwords_are_secrets() -> None:
     example = read_env_file(SECRETS_EXAMPLE)
     assert {"BROKER_SASL_PASSWORD", "BROKER_ADMIN_PASSWORD", "CONSOLE_SASL_PASSWORD"} <= set(example)
     assert not {"BROKER_SASL_PASSWORD", "BROKER_ADMIN_PASSWORD"} & set(read_env_file(SOLBOT_ENV))
+
+
+def test_the_topics_one_shot_imports_what_exists(services: dict[str, dict[str, Any]]) -> None:
+    """The one-shot's inline Python names solbot modules: each must exist with the names it takes
+    (it once imported `solbot.settings` and `streams.broker_compat`, both gone)."""
+    script = " ".join(services["topics"]["command"])
+    imports = re.findall(r"from ([\w.]+) import ([\w, ]+);", script)
+    assert imports
+    for module, names in imports:
+        loaded = importlib.import_module(module)
+        for name in (n.strip() for n in names.split(",")):
+            assert hasattr(loaded, name), (module, name)
+    compile(script.replace(";", "\n").replace("\n ", "\n"), "topics", "exec")
