@@ -133,14 +133,7 @@ class BacktestEngine:
         started = time.perf_counter()
         start_equity = self.ledger.equity_usdc()
         events = 0
-        self._counts = {"snapshots": 0, "signals": 0, "rejections": 0}
-        self._trades: list[TradeRecord] = []
-        self._equity: list[tuple[int, float]] = []
-        self._benchmark: list[tuple[int, float]] = []
-        self._rejection_codes: dict[str, int] = {}
-        self._last_bucket: int | None = None  # equity is sampled once per snapshot interval of event time
-        self._last_equity = start_equity
-        self._last_benchmark = start_equity
+        self._start_run(start_equity)
         folder = self._folder()
         in_batch = 0
         swaps_topic, launches_topic = RAW_SWAPS.name, RAW_LAUNCHES.name
@@ -198,12 +191,7 @@ class BacktestEngine:
                     for held in merge.pop_ready(clock):
                         self._score(held.item)
             elif topic == launches_topic:
-                try:
-                    launch = check_launch(decode_object(Launch, rec["value"]))
-                except DecodeError as exc:
-                    self._dead(rec, str(exc))
-                    continue
-                self.launches[launch.mint] = launch
+                self._launch(rec)
             elif topic == DEAD_LINE:
                 self._dead(rec, str(rec["reason"]))
             # other topics in a recording (none are recorded today) have no stage here
@@ -212,6 +200,26 @@ class BacktestEngine:
         self._release(None)  # orders still in flight fill on the last states seen
         folder.flush()
         return self._result(events, self.dead_letters, start_equity, started)
+
+    def _start_run(self, start_equity: float) -> None:
+        """The run's counters and curves, empty."""
+        self._counts = {"snapshots": 0, "signals": 0, "rejections": 0}
+        self._trades: list[TradeRecord] = []
+        self._equity: list[tuple[int, float]] = []
+        self._benchmark: list[tuple[int, float]] = []
+        self._rejection_codes: dict[str, int] = {}
+        self._last_bucket: int | None = None  # equity is sampled once per snapshot interval of event time
+        self._last_equity = start_equity
+        self._last_benchmark = start_equity
+
+    def _launch(self, rec: dict[str, Any]) -> None:
+        """A `raw.launches` record: remembered for the launch strategy, or a dead letter."""
+        try:
+            launch = check_launch(decode_object(Launch, rec["value"]))
+        except DecodeError as exc:
+            self._dead(rec, str(exc))
+            return
+        self.launches[launch.mint] = launch
 
     def _result(self, events: int, dead: int, start_equity: float, started: float) -> BacktestResult:
         """The run's result, once every record is in (the last equity sample is taken here)."""

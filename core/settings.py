@@ -18,7 +18,9 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from core.auth_settings import WebAuthSettings
+from core.backtest_settings import BacktestSettings
 from core.errors import ConfigError
+from core.live_settings import LiveSettings
 from core.notify_settings import NotifySettings
 from core.recovery_settings import RecoverySettings
 from core.risk_settings import RiskLimitSettings
@@ -35,7 +37,14 @@ _URL_SCHEMES = {
 
 
 class Settings(
-    BaseSettings, RiskLimitSettings, RecoverySettings, WebServerSettings, WebAuthSettings, NotifySettings
+    BaseSettings,
+    RiskLimitSettings,
+    RecoverySettings,
+    WebServerSettings,
+    WebAuthSettings,
+    NotifySettings,
+    BacktestSettings,
+    LiveSettings,
 ):
     """All knobs of the bot. Units are in the names; invariants are checked here, at start-up."""
 
@@ -220,42 +229,6 @@ class Settings(
         5_000, ge=1, description="`solbot run` warns when the workers' consumer lag passes this (records)"
     )
 
-    # Backtest fill model (backtest/fill_model.py): what a fill costs and when it happens, offline.
-    backtest_latency_ms: int = Field(
-        520,
-        ge=0,
-        le=600_000,
-        description=(
-            "event time from a decision to its fill: the measured tick-to-order p50 (118 ms, `make bench`) "
-            "plus one 400 ms slot to land; the fill takes the pool as it stands then"
-        ),
-    )
-    backtest_own_impact: bool = Field(
-        True,
-        description="the bot's own fills move the pools they traded until that pool's next observed state",
-    )
-    backtest_network_fees: bool = Field(
-        True,
-        description=(
-            "charge each sent transaction its signature fee, priority fee and Jito tip from the live fee "
-            "policy (no market data: its defaults), in SOL, to risk and the ledger"
-        ),
-    )
-    backtest_sandwich_share: float = Field(
-        0.0,
-        ge=0.0,
-        le=1.0,
-        description=(
-            "share of each order's slippage allowance (output at the fill state minus its floor) a sandwich "
-            "takes; 0: no sandwiches, 1: every order filled at its floor"
-        ),
-    )
-    backtest_pool_max_age_ms: int = Field(
-        30_000,
-        ge=0,
-        description="a fill on a pool whose last observed state is older fails (`stale_pool`); 0: no check",
-    )
-
     # Risk limits: the fields of `RiskLimitSettings` above (inherited, same names and environment keys).
     # How long (wall time) the next signal waits for the fills of the orders before it (see agents/risk.py).
     risk_fill_wait_ms: int = Field(
@@ -278,44 +251,7 @@ class Settings(
         ),
     )
 
-    # Live trading (`solbot run --live`, docs/live.md): off unless set; the run still asks for a typed
-    # confirmation at a terminal, or `--yes`.
-    live_trading: bool = Field(
-        False,
-        description="allow `solbot run --live` to sign and send real transactions with the keystore's key",
-    )
-    live_dry_run: bool = Field(
-        False,
-        description="live orders are built, signed and simulated, never sent (`solbot run --live --dry-run`)",
-    )
-    live_max_order_usdc: float = Field(
-        100.0,
-        gt=0.0,
-        le=1e9,
-        description="largest notional (USDC) of one live order; a larger one is refused unsent",
-    )
-    live_max_day_usdc: float = Field(
-        1_000.0,
-        gt=0.0,
-        le=1e10,
-        description="notional (USDC) live orders may reach per UTC day; then refused unsent",
-    )
-    live_reconcile_s: float = Field(
-        60.0,
-        ge=1.0,
-        le=86_400.0,
-        description="seconds between two reconciliations of the database with the chain",
-    )
-    jupiter_url: str | None = Field(
-        None, description="Jupiter swap API base of live orders (`/swap/v1/...`); default: `jupiter_api_url`"
-    )
-    wallet_path: Path | None = Field(
-        None, description="the keystore live orders sign with; default <data dir>/wallet.json"
-    )
-
-    log_level: Literal["debug", "info", "warning", "error"] = Field(
-        "info", description="`debug`, `info`, `warning`, `error`"
-    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="log level")
 
     # Web API (`solbot web`); its transport settings are `WebServerSettings`' fields and its identity
     # settings `WebAuthSettings`' (both inherited).

@@ -122,7 +122,13 @@ async def audit_run(bootstrap: str, database_url: str, portfolio: str) -> Audit:
     audit = Audit()
     # A restarted worker's model (not yet checkpointed) may re-emit a signal id with other contents;
     # what must hold is that the risk agent decides each signal id once, checked below.
-    signals = {str(s.get("id")): s for s in await read_topic(bootstrap, "signals")}
+    # Price marks (`mark:` ids, direction 0) ride on `signals` so risk checks stops on every price; risk
+    # decides nothing on them (no order, no rejection), so they are not signals to account for here.
+    signals = {
+        str(s.get("id")): s
+        for s in await read_topic(bootstrap, "signals")
+        if not str(s.get("id", "")).startswith("mark:")
+    }
     orders = _distinct(await read_topic(bootstrap, "orders"), "id", audit, "order")
     rejections = _distinct(await read_topic(bootstrap, "orders.rejected"), "id", audit, "rejection")
     fills = _distinct(await read_topic(bootstrap, "fills"), "order_id", audit, "fill")

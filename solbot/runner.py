@@ -180,17 +180,7 @@ async def run(
     summary: dict[str, Any] = {}
     stop = stop or asyncio.Event()
     try:
-        stack.start()
-        if stack.broker is not None:
-            print(f"solbot: {stack.broker.summary}", file=out, flush=True)
-        if stack.reused:
-            print(f"solbot: {stack.describe_reused()}", file=out, flush=True)
-        guarantee = await prepare(settings, stack)
-        print(
-            f"solbot: stack ready (broker {stack.broker_url}, {guarantee}); starting {workers} worker(s)",
-            file=out,
-            flush=True,
-        )
+        guarantee = await start_stack(stack, settings, workers, out)
         opening = await opening_wallet(
             stack.database_url, settings.portfolio, settings.paper_start_usdc, settings.paper_start_sol
         )
@@ -208,7 +198,7 @@ async def run(
         dashboard = await serve_dashboard(settings, stack, out)
         sent = [0]
         feed = asyncio.create_task(
-            market_feed(
+            market_feed(  # idempotent with transactions: the feed survives broker restarts
                 settings,
                 bootstrap_of(stack.broker_url),
                 duration_s,
@@ -216,7 +206,7 @@ async def run(
                 rate_eps,
                 sent,
                 auth,
-                idempotent=guarantee == "exactly_once",  # a broker with transactions: it survives restarts
+                idempotent=guarantee == "exactly_once",
             )
         )
         t0 = time.monotonic()
@@ -240,6 +230,22 @@ async def run(
         if summary:
             print(summary_text(summary), file=out, flush=True)
             print(json.dumps(summary), file=out, flush=True)
+
+
+async def start_stack(stack: Stack, settings: Settings, workers: int, out: Any) -> str:
+    """Start (or reuse) the stack, say so, and prepare topics and schema; returns the guarantee in force."""
+    stack.start()
+    if stack.broker is not None:
+        print(f"solbot: {stack.broker.summary}", file=out, flush=True)
+    if stack.reused:
+        print(f"solbot: {stack.describe_reused()}", file=out, flush=True)
+    guarantee = await prepare(settings, stack)
+    print(
+        f"solbot: stack ready (broker {stack.broker_url}, {guarantee}); starting {workers} worker(s)",
+        file=out,
+        flush=True,
+    )
+    return guarantee
 
 
 async def finish(

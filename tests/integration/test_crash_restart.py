@@ -16,7 +16,10 @@ from tests.integration.harness import running_pipeline, until
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.parametrize("guarantee", ["exactly_once", "at_least_once"])
+@pytest.mark.parametrize(
+    "guarantee",
+    ["exactly_once", pytest.param("at_least_once", marks=pytest.mark.slow)],  # the default in make test
+)
 async def test_sigkill_and_restart_keeps_every_invariant(
     fresh_stack: Stack, fresh_settings: Settings, guarantee: str
 ) -> None:

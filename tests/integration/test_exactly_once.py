@@ -28,6 +28,7 @@ def _log_messages(path: object) -> list[str]:
     return out
 
 
+@pytest.mark.slow  # `make test-slow` (CI runs it): keeps `make test` within its 15 minutes
 async def test_two_workers_a_signal_of_the_worker_without_signals_0_is_decided_and_executed_once(
     fresh_stack: Stack, fresh_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -60,6 +61,7 @@ async def test_two_workers_a_signal_of_the_worker_without_signals_0_is_decided_a
     assert audit.position_mismatches == []
 
 
+@pytest.mark.slow  # `make test-slow` (CI runs it): keeps `make test` within its 15 minutes
 async def test_a_fenced_producer_does_not_crash_the_worker(
     fresh_stack: Stack, fresh_settings: Settings
 ) -> None:

@@ -43,7 +43,7 @@ from streams.records import PROGRESS_KEY
 from streams.validate import check_swap
 from tests.integration.harness import running_pipeline, until
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]  # not slow: `make test` runs the flood
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(600)]  # 100 s: `make test-slow`
 
 GARBAGE_COUNT = 100_000
 FLOOD_S = 60.0  # the garbage goes out over this long, ~1,670 records/s beside ~300 valid swaps/s

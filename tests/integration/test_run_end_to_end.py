@@ -90,6 +90,7 @@ def _summary(res: subprocess.CompletedProcess[str]) -> dict[str, Any]:
     return summary
 
 
+@pytest.mark.slow  # `make test-slow` (CI runs it): keeps `make test` within its 15 minutes
 def test_two_runs_in_a_row_both_fill_their_orders(tmp_path: Path) -> None:
     """The broker's data stay on disk under the data dir: the second run resumes where the first stopped
     (sink offsets, model checkpoints, risk state) instead of deciding on orders that never fill."""
