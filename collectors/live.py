@@ -133,6 +133,7 @@ async def run_live_market(
                 on_progress(market.events())
         if market.chain is not None:
             await market.chain.drain()  # the Raydium swaps still being resolved
+        await market.stop()  # nothing is produced after this: the count and the last progress hold
         await asyncio.gather(*await beacon.advance(int(time.time() * 1000), force=True))
         return market.events()
     finally:
