@@ -63,7 +63,8 @@ async def test_ten_sigkills_mid_flight_double_nothing_and_lose_nothing(db_url: s
             proc = await spawn(world, db_url)
             assert proc.stdout is not None
             await asyncio.wait_for(proc.stdout.readline(), timeout=120)  # "started": in-flight ones finished
-            await asyncio.sleep(rng.uniform(0.3, 3.0))  # killed while trading
+            await asyncio.sleep(rng.uniform(0.0, 0.3))
+            await until_in_flight(db_url, timeout_s=5.0)  # killed while trading, on a fast machine too
             if proc.returncode is None:
                 proc.send_signal(signal.SIGKILL)
             await proc.wait()
@@ -97,6 +98,14 @@ async def test_ten_sigkills_mid_flight_double_nothing_and_lose_nothing(db_url: s
         f"orders={N_ORDERS} filled={len(world.rpc.executed_memos)} kills={KILLS} sends={world.rpc.sent} "
         f"in flight at each kill={in_flight_at_kill} booked before the last start={booked_before}"
     )
+
+
+async def until_in_flight(db_url: str, *, timeout_s: float) -> None:
+    """Wait (up to `timeout_s`) until an order is recorded but not booked: a kill then lands mid-flight."""
+    for _ in range(int(timeout_s / 0.01)):
+        if await in_flight(db_url) > 0:
+            return
+        await asyncio.sleep(0.01)
 
 
 async def in_flight(db_url: str, *, booked: bool = False) -> int:
