@@ -79,6 +79,10 @@ class CrashingVenue:
             self.crash_ids.discard(oid)
             raise Crash(oid)
 
+    def address(self) -> Any:
+        """The wallet the life cycle searches for an order's memo before a re-sign."""
+        return self.inner.address()
+
     async def broadcast(self, raw: str) -> None:
         self._crash(raw)
         await self.inner.broadcast(raw)
