@@ -9,10 +9,7 @@ import os
 import random
 import signal
 import sys
-import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
@@ -22,24 +19,9 @@ from chain.rpc.balances import wallet_token_balances
 from market.balances import compare_balances
 from market.fills import FILLED
 from sandbox.world import World, WorldConfig
-from store.migrate import migrate
 
 N_ORDERS = 150
 KILLS = 10
-
-
-@pytest.fixture
-async def db_url(database_url: str) -> AsyncIterator[str]:
-    name = f"crash_{uuid.uuid4().hex}"
-    admin = await asyncpg.connect(database_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        url = urlunsplit(urlsplit(database_url)._replace(path=f"/{name}"))
-        await migrate(url)
-        yield url
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
 
 
 async def spawn(world: World, db_url: str) -> asyncio.subprocess.Process:
@@ -53,7 +35,8 @@ async def spawn(world: World, db_url: str) -> asyncio.subprocess.Process:
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)
-async def test_ten_sigkills_mid_flight_double_nothing_and_lose_nothing(db_url: str) -> None:
+async def test_ten_sigkills_mid_flight_double_nothing_and_lose_nothing(migrated_url: str) -> None:
+    db_url = migrated_url
     world = World(WorldConfig(slot_s=0.2, jito_min_gap_s=0.2))  # a landing takes a few slots
     await world.start()
     rng = random.Random(17)
