@@ -40,6 +40,15 @@ class LiveSettings(BaseModel):
         le=86_400.0,
         description="seconds between two reconciliations of the database with the chain",
     )
+    live_fee_reserve_sol: float = Field(
+        0.05,
+        ge=0.0,
+        le=1_000.0,
+        description=(
+            "native SOL kept for fees and rent: the risk state sizes live orders from the wallet's on-chain "
+            "balances, its native SOL above this counted as wrapped SOL"
+        ),
+    )
     jupiter_url: str | None = Field(
         None, description="Jupiter swap API base of live orders (`/swap/v1/...`); default: `jupiter_api_url`"
     )
