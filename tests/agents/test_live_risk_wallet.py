@@ -19,20 +19,9 @@ from chain.rpc.balances import wallet_token_balances
 from core.settings import Settings, load_settings
 from market.tokens import USDC, WSOL
 from risk.state import PendingOrder
-from sandbox.world import World, WorldConfig
+from sandbox.world import World
 
 RESERVE_SOL = 0.05
-
-
-@pytest.fixture
-async def world() -> AsyncIterator[World]:
-    """A sandbox on a fast clock (10 ms slots), as tests/sandbox's."""
-    running = World(WorldConfig(slot_s=0.01))
-    await running.start()
-    try:
-        yield running
-    finally:
-        await running.stop()
 
 
 @pytest.fixture
