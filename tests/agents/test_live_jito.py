@@ -83,3 +83,22 @@ async def test_live_orders_land_as_jito_bundles_tipping_the_engines_tip_accounts
     assert max(world.rpc.executed_memos.values()) == 1  # at most one landing per order
     assert await live.reconcile("test") == []  # the database equals the chain
     await venue.close()
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("world", [{"window": 1000}], indirect=True)  # a blockhash lives 10 s under load
+async def test_a_jito_dry_run_simulates_the_tipped_transaction_and_sends_no_bundle(
+    world: World, venue_db: asyncpg.Pool, http: httpx.AsyncClient
+) -> None:
+    settings = jito_settings(world)
+    rpc = RpcClient(settings.solana_rpc_url, client=http)
+    venue = build_venue("jupiter", settings, VenueContext(rpc=rpc, keypair=world.wallet, http=http))
+    sink = ExecutionSink(venue_db, consumer="test.execution", portfolio="main", venue=venue)
+    live = LiveExecution(settings, venue_db, sink, venue, config=FAST, dry_run=True)  # type: ignore[arg-type]
+    await venue.start()
+    await live.start()
+    fills = await live.process("orders", 0, [(i, order(i)) for i in range(2)], int(time.time() * 1000))
+    assert all(f.reason.startswith("dry_run: ok,") for f in fills), [f.reason for f in fills]
+    assert "sendBundle" not in world.jito.methods and world.rpc.sent == 0
+    assert await live.reconcile("test") == []
+    await venue.close()
