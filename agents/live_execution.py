@@ -253,8 +253,9 @@ def fee_in_quote(order: Order, fee_lamports: int) -> int:
 
 
 async def start_live(ctx: WorkerContext, keypair: Keypair) -> LiveExecution:
-    """The worker's live execution on the settings' venue (Jupiter, through `jupiter_url`), started: its
-    balances seeded or reconciled and the orders a previous run left in flight finished."""
+    """The worker's live execution on the settings' venue (Jupiter's route through `jupiter_url`, sent to
+    the RPC node or, with `live_venue = "jito"`, as a Jito bundle), started: its balances seeded or
+    reconciled and the orders a previous run left in flight finished."""
     from venues.registry import VenueContext, build_venue
 
     settings = ctx.settings
@@ -273,9 +274,9 @@ async def start_live(ctx: WorkerContext, keypair: Keypair) -> LiveExecution:
     await venue.start()
     booked = await live.start()
     log.warning(
-        "LIVE trading as %s on %s%s: %d order(s) left in flight finished",
-        live.owner, settings.solana_rpc_url, " (dry run: nothing is sent)" if live.dry_run else "",
-        len(booked),
+        "LIVE trading as %s on %s via %s%s: %d order(s) left in flight finished",
+        live.owner, settings.solana_rpc_url, settings.live_venue,
+        " (dry run: nothing is sent)" if live.dry_run else "", len(booked),
     )  # fmt: skip
     return live
 

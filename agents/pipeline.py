@@ -16,6 +16,7 @@ from agents.context import Connections, WorkerContext
 from agents.execution import ExecutionRunner
 from agents.features import FeaturesRunner
 from agents.launches import LaunchesRunner
+from agents.live_wallet import WalletFunds
 from agents.model import ModelRunner
 from agents.reconcile import RiskReconciler
 from agents.risk import RiskRunner
@@ -96,6 +97,8 @@ def build_worker(settings: Settings, *, broker_kind: BrokerKind, keypair: Keypai
         risk=RiskRunner(ctx),
         execution=ExecutionRunner(ctx),
     )
+    if keypair is not None:
+        worker.risk.wallet = WalletFunds(settings, str(keypair.pubkey()))
     for runner in (worker.features, worker.launches, worker.model, worker.risk, worker.execution):
         runner.register()
     RiskReconciler(ctx, worker.risk, worker.execution.reconcile_chain).register()

@@ -19,7 +19,9 @@ from faust.types import TP
 from agents.context import WorkerContext
 from agents.risk import RiskRunner
 from core import metrics
+from core.errors import SolbotError
 from risk.fills import apply_fill
+from risk.live_wallet import sync_balances
 from risk.reconcile import OrderRecord, Reconciliation, reconcile
 from risk.state import RiskState
 from store.portfolio import read_positions
@@ -90,6 +92,7 @@ class RiskReconciler:
             outcomes = await order_outcomes(conn, portfolio, sorted(state.pending))
             positions = {p.pair: p.base_amount for p in await read_positions(conn, portfolio)}
         records = {oid: OrderRecord(status, fill) for oid, (status, fill) in outcomes.items()}
+        synced = await self.sync_wallet(state)
         result = reconcile(
             state,
             records,
@@ -101,10 +104,31 @@ class RiskReconciler:
         )
         for fill in result.fills:
             apply_fill(state, fill, risk.limits)
-        if result.fills:
+        if result.fills or synced:
             view.put(portfolio, state, 0)
             await asyncio.gather(*view.flush())
         return result
+
+    async def sync_wallet(self, state: RiskState) -> bool:
+        """Live: the state's balances set to the wallet's on chain (while no order is pending); whether
+        they changed."""
+        wallet = self.risk.wallet
+        if wallet is None:
+            return False
+        try:
+            funds = await wallet.read()
+        except (SolbotError, OSError) as exc:
+            log.warning("live wallet balances not read (%s); the risk state keeps its own", exc)
+            return False
+        differences = sync_balances(state, funds)
+        if differences is None:
+            log.info("live wallet sync deferred: %d order(s) pending", len(state.pending))
+            return False
+        for difference in differences:
+            log.warning("risk balances synced to the live wallet: %s", difference)
+        if differences:
+            metrics.RECONCILE_DIFFERENCES.labels("wallet", "synced").inc(len(differences))
+        return bool(differences)
 
     async def _report(self, result: Reconciliation) -> None:
         for d in result.differences:

@@ -32,9 +32,10 @@ import asyncpg
 from faust.types import TP
 
 from agents.context import WorkerContext
+from agents.live_wallet import WalletFunds
 from agents.recovery import BatchRecovery
 from core import metrics
-from core.errors import DecodeError, ServiceError, StaleOwner
+from core.errors import DecodeError, ServiceError, SolbotError, StaleOwner
 from core.logs import correlation_of
 from risk.alerts import new_halts, rebalance_ended
 from risk.apply import apply_message
@@ -43,6 +44,7 @@ from risk.barrier import awaited_fills, in_apply_order
 from risk.controls import apply_control
 from risk.exits import flatten
 from risk.fencing import EPOCH_HEADER, OwnerLease
+from risk.live_wallet import open_on_wallet
 from risk.state import RiskState, equity_usdc, initial_state, mark_applied
 from risk.valuation import pair_exposure_usdc
 from store.db import create_pool
@@ -215,6 +217,8 @@ class RiskRunner:
         self.decide_lock = asyncio.Lock()  # the agent and the timer: one batch at a time
         self.faults = ctx.faults
         self.recovery = BatchRecovery(ctx, "risk", [spec.name for spec in RISK_INPUTS], self._forget)
+        # Live: the state's balances come from the wallet on chain (risk/live_wallet.py), not paper's.
+        self.wallet: WalletFunds | None = None
 
     def register(self) -> None:
         ctx = self.ctx
@@ -330,7 +334,7 @@ class RiskRunner:
         limits, portfolio, barrier = self.limits, self.portfolio, self.barrier
         await self.check_owner()
         view: BatchView[RiskState] = BatchView(self.table, load=RiskState.from_dict, dump=RiskState.to_dict)
-        state = view.get(portfolio) or initial_state(portfolio, limits)
+        state = view.get(portfolio) or await self.opening_state()
         barrier.state = state
         if state.outbox:  # saved with the state before a crash, maybe never published: send them again
             await self.publish_outbox(state)
@@ -389,6 +393,20 @@ class RiskRunner:
         _report(decisions)
         await self._alert(halts_before, venues_before, rebalance_before, state)
         report_portfolio(state)
+
+    async def opening_state(self) -> RiskState:
+        """A fresh state: the paper wallet, or live the wallet's on-chain balances (none when unreadable:
+        nothing is bought until a reconciliation reads them)."""
+        state = initial_state(self.portfolio, self.limits)
+        if self.wallet is None:
+            return state
+        try:
+            funds = await self.wallet.read()
+        except (SolbotError, OSError) as exc:
+            log.error("live wallet balances not read (%s); the risk state opens empty", exc)
+            funds = {}
+        log.warning("risk state opens on the live wallet's balances: %s", funds)
+        return open_on_wallet(state, funds)
 
     async def _alert(
         self,

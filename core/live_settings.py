@@ -5,6 +5,7 @@ a typed confirmation at a terminal, or `--yes`."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -39,6 +40,23 @@ class LiveSettings(BaseModel):
         ge=1.0,
         le=86_400.0,
         description="seconds between two reconciliations of the database with the chain",
+    )
+    live_venue: Literal["jupiter", "jito"] = Field(
+        "jupiter",
+        description=(
+            "how live orders reach the chain: `jupiter` its route sent to the RPC node; `jito` that route "
+            "sent as a Jito bundle (`jito_url`) with a tip to one of the block engine's tip accounts inside "
+            "the transaction, landed atomically or dropped"
+        ),
+    )
+    live_fee_reserve_sol: float = Field(
+        0.05,
+        ge=0.0,
+        le=1_000.0,
+        description=(
+            "native SOL kept for fees and rent: the risk state sizes live orders from the wallet's on-chain "
+            "balances, its native SOL above this counted as wrapped SOL"
+        ),
     )
     jupiter_url: str | None = Field(
         None, description="Jupiter swap API base of live orders (`/swap/v1/...`); default: `jupiter_api_url`"

@@ -7,9 +7,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from aiohttp import web
+from solders.pubkey import Pubkey
 from solders.transaction import VersionedTransaction
 
 from sandbox.rpc import SandboxRpc
@@ -60,8 +62,15 @@ class SandboxJito:
         self.methods: list[str] = []
         self.rate_limited = 0
         self._last_accepted = float("-inf")
-        for account in TIP_ACCOUNTS:
-            rpc.svm.airdrop(account, 1_000_000_000)
+        self.tip_accounts: tuple[Pubkey, ...] = ()
+        self.use_tip_accounts(TIP_ACCOUNTS)
+
+    def use_tip_accounts(self, accounts: Sequence[Pubkey]) -> None:
+        """The accounts `getTipAccounts` names from now on (the block engine may change them), each funded
+        to rent exemption so a small tip lands."""
+        self.tip_accounts = tuple(accounts)
+        for account in self.tip_accounts:
+            self.rpc.svm.airdrop(account, 1_000_000_000)
 
     async def tip_floor(self, request: web.Request) -> web.Response:
         return web.json_response(self.tip_floor_body)
@@ -126,7 +135,7 @@ class SandboxJito:
             result = {"context": {"slot": self.rpc.height()}, "value": value}
             return web.json_response({"jsonrpc": "2.0", "result": result, "id": rid})
         if method == "getTipAccounts":
-            tips = [str(account) for account in TIP_ACCOUNTS]
+            tips = [str(account) for account in self.tip_accounts]
             return web.json_response({"jsonrpc": "2.0", "result": tips, "id": rid})
         error = {"code": -32601, "message": "Method not found"}
         return web.json_response({"jsonrpc": "2.0", "error": error, "id": rid})

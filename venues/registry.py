@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -201,11 +201,15 @@ def _jupiter(settings: Settings, context: VenueContext) -> Venue:
     if config is None:
         key = settings.jupiter_api_key.get_secret_value() if settings.jupiter_api_key is not None else ""
         base = settings.jupiter_url or settings.jupiter_api_url
+        bundles = settings.live_venue == "jito"
         config = JupiterConfig(
             url=f"{base.rstrip('/')}/swap/v1",
             api_key=key,
             priority_fee_in_bundles=settings.jito_priority_fee,
+            use_jito=bundles,
         )
+        if bundles and context.jito is None:  # `live_venue = "jito"`: the settings' block engine
+            context = replace(context, jito=jito_client(settings, client=context.http))
     if config.use_jito:
         _require(context.jito, "a Jito client (use_jito)", VenueName.JUPITER)
     rpc = _rpc(settings, context)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from chain.rpc.client import TOKEN_PROGRAM_ID, Address, RpcClient
+from market.tokens import WSOL
 
 TOKEN_2022_PROGRAM_ID = "TokenzQdBNbLqP5VEhdkAS6EPFLC1PK4ZcqK5xQ8s6x2"
 
@@ -20,3 +21,17 @@ async def wallet_token_balances(rpc: RpcClient, owner: Address) -> dict[str, int
     for account in [*first.value, *second.value]:
         totals[account.mint] += account.amount
     return dict(totals)
+
+
+async def wallet_funds(rpc: RpcClient, owner: Address, fee_reserve_lamports: int) -> dict[str, int]:
+    """What live orders may be sized from: every token balance, plus the native SOL above the fee reserve
+    counted as wrapped SOL (a SOL swap wraps it; fees come out of it). Read after the token balances and
+    not older than them (`minContextSlot`), so the sum is not from two far-apart states of the chain."""
+    tokens = await wallet_token_balances(rpc, owner)
+    slot = await rpc.get_slot()
+    lamports = await rpc.get_balance(owner, min_context_slot=slot)
+    funds = dict(tokens)
+    spendable = max(0, lamports.value - fee_reserve_lamports)
+    if spendable:
+        funds[WSOL] = funds.get(WSOL, 0) + spendable
+    return funds

@@ -239,6 +239,14 @@ class RpcClient:
         slot = context_slot(result)
         return AtSlot([account_info(v, slot, "getMultipleAccounts") for v in result["value"]], slot)
 
+    async def get_balance(
+        self, owner: Address, *, commitment: str = "confirmed", min_context_slot: int | None = None
+    ) -> AtSlot[int]:
+        """The owner's lamports (native SOL: what pays fees and rent, and what Jupiter wraps)."""
+        config = _with_min_slot({"commitment": commitment}, min_context_slot)
+        result = await self.call("getBalance", [str(owner), config])
+        return AtSlot(int(result["value"]), context_slot(result))
+
     async def get_token_accounts_by_owner(
         self,
         owner: Address,

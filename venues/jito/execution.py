@@ -54,15 +54,19 @@ DEFAULT_REQUESTS_PER_S = 1.0  # the documented default limit, per IP and region
 TIP_FLOOR_URL = "https://bundles.jito.wtf/api/v1/bundles/tip_floor"
 
 
-def tip_account(key: str) -> Pubkey:
-    """One of the 8 tip accounts, picked deterministically from `key` (e.g. the order id)."""
-    return TIP_ACCOUNTS[hashlib.sha256(key.encode("utf-8")).digest()[0] % len(TIP_ACCOUNTS)]
+def tip_account(key: str, accounts: Sequence[Pubkey] = TIP_ACCOUNTS) -> Pubkey:
+    """One of the tip accounts (the block engine's `getTipAccounts`, else the published eight), picked
+    deterministically from `key` (e.g. the order id)."""
+    return accounts[hashlib.sha256(key.encode("utf-8")).digest()[0] % len(accounts)]
 
 
-def tip_instruction(payer: Pubkey, lamports: int, key: str) -> Instruction:
+def tip_instruction(
+    payer: Pubkey, lamports: int, key: str, accounts: Sequence[Pubkey] = TIP_ACCOUNTS
+) -> Instruction:
     if lamports < MIN_JITO_TIP_LAMPORTS:
         raise ValueError(f"a Jito tip must be at least {MIN_JITO_TIP_LAMPORTS} lamports, not {lamports}")
-    return transfer(TransferParams(from_pubkey=payer, to_pubkey=tip_account(key), lamports=lamports))
+    to = tip_account(key, accounts)
+    return transfer(TransferParams(from_pubkey=payer, to_pubkey=to, lamports=lamports))
 
 
 class JitoClient:

@@ -41,7 +41,7 @@ from streams.records import Order
 from venues.fee_source import FeeSource, FixedFees
 from venues.fees import PriorityFeePolicy, TipPolicy, budgeted_transaction, transaction_base64
 from venues.interface import PreparedTx, Refused, RelayVerdict, TransactionVenue, validate_order
-from venues.jito.execution import JitoClient, tip_instruction
+from venues.jito.execution import TIP_ACCOUNTS, JitoClient, tip_instruction
 from venues.jito.status import BundleTracker
 from venues.jupiter.build import (
     SwapInstructions,
@@ -86,6 +86,7 @@ class JupiterVenue(TransactionVenue):
             else FixedFees(fees or PriorityFeePolicy(), tips or TipPolicy())
         )
         self.bundles = None if jito is None else BundleTracker(jito, poll_interval_s=bundle_poll_s)
+        self.tip_accounts: tuple[Pubkey, ...] = TIP_ACCOUNTS  # the block engine's, once `start` read them
         self._wallet = wallet
         self._wallet_pk = wallet.pubkey()
         headers = {"x-api-key": self.config.api_key} if self.config.api_key else {}
@@ -101,6 +102,18 @@ class JupiterVenue(TransactionVenue):
 
     def address(self) -> str:
         return str(self._wallet_pk)
+
+    async def start(self) -> None:
+        """In bundle mode, the tip accounts as the block engine names them now (`getTipAccounts`)."""
+        if not self.config.use_jito or self.jito is None:
+            return
+        try:
+            accounts = tuple(Pubkey.from_string(a) for a in await self.jito.get_tip_accounts())
+        except (VenueError, ValueError) as exc:
+            log.warning("jito tip accounts not read (%s); tipping the published eight", exc)
+            return
+        if accounts:
+            self.tip_accounts = accounts
 
     async def close(self) -> None:
         if self._owns_http:
@@ -167,7 +180,8 @@ class JupiterVenue(TransactionVenue):
         body.append(memo_ix(order.id))
         bundle = self.config.use_jito
         if bundle:
-            body.append(tip_instruction(self._wallet_pk, await self.fees.tip(order.kind), order.id))
+            tip = await self.fees.tip(order.kind)
+            body.append(tip_instruction(self._wallet_pk, tip, order.id, self.tip_accounts))
         pays_priority = not bundle or self.config.priority_fee_in_bundles
         fees = await self.fees.priority(body, order.kind) if pays_priority else None
         latest = await self.rpc.get_latest_blockhash()
