@@ -94,9 +94,11 @@ class World:
         market = self._simulator()
         for state in market.pools():  # the simulated market's pools, at their opening reserves
             self.amm.add_pool(state)
-        routes = [sol_usdc_pool()] + [
-            s for s in market.pools() if s.venue == "raydium" and {s.base_mint, s.quote_mint} != {SOL, USDC}
-        ]
+        # With traders, every route is a pool they move (the one the bot's collectors price); without,
+        # SOL/USDC goes through a deep pool of its own, at a fixed 150 USDC.
+        routes = [s for s in market.pools() if s.venue == "raydium"]
+        if not self.config.traders:
+            routes = [sol_usdc_pool()] + [s for s in routes if {s.base_mint, s.quote_mint} != {SOL, USDC}]
         self.jupiter = SandboxJupiter(self.rpc, self.wallet.pubkey(), routes, amm=self.pools)
         self.traders: SimulatedTraders | None = None
         self.jito = SandboxJito(self.rpc, min_gap_s=self.config.jito_min_gap_s)

@@ -7,7 +7,7 @@ from collections import Counter
 from chain.rpc.client import TOKEN_PROGRAM_ID, Address, RpcClient
 from market.tokens import WSOL
 
-TOKEN_2022_PROGRAM_ID = "TokenzQdBNbLqP5VEhdkAS6EPFLC1PK4ZcqK5xQ8s6x2"
+TOKEN_2022_PROGRAM_ID = "TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb"  # spl-token-2022's program id
 
 
 async def wallet_token_balances(rpc: RpcClient, owner: Address) -> dict[str, int]:

@@ -9,6 +9,7 @@ from solders.keypair import Keypair
 from spl.token.constants import TOKEN_2022_PROGRAM_ID as TOKEN_2022
 
 from chain.rpc import RpcClient
+from chain.rpc.balances import wallet_token_balances
 from core.errors import AlreadyProcessed, BlockhashNotFound
 from market.tokens import JUP
 from sandbox.world import USDC, World
@@ -102,6 +103,15 @@ async def test_accounts_token_accounts_balances_airdrops_and_fees(world: World, 
     world.rpc.recent_fees = [0, 1_000, 5_000]
     fees = await rpc.get_recent_prioritization_fees([str(owner)])
     assert [f.micro_lamports for f in fees] == [0, 1_000, 5_000]
+
+
+async def test_the_wallets_balances_count_its_token_2022_accounts(world: World, rpc: RpcClient) -> None:
+    # What live reconciliation compares the database with: a Token-2022 holding (JUP) must be read, or a
+    # landed JUP buy shows as a mismatch (found by the 60 s `solbot run --live` on the sandbox).
+    world.chain.fund_wallet({JUP: 123_456})
+    balances = await wallet_token_balances(rpc, world.wallet.pubkey())
+    jup = world.rpc.mint_name(str(world.chain.mint_address(JUP)))
+    assert balances[jup] == 123_456 and balances[USDC] == 10_000 * 10**6
 
 
 async def test_malformed_requests_get_json_rpc_errors_not_500s(world: World) -> None:
