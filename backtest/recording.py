@@ -27,6 +27,7 @@ from isal import igzip, isal_zlib
 from backtest.result import DEAD_LINE
 from core.errors import InputError
 from streams.broker import true_end_offsets
+from streams.broker_auth import NO_AUTH, BrokerAuth
 from streams.inspect import broker_partitions, decode_record
 from streams.progress import ProgressBeacon
 from streams.records import PROGRESS_KEY
@@ -181,12 +182,13 @@ async def record(
     duration_s: float | None = None,
     to_end: bool = False,
     topics: Iterable[str] = RAW_TOPIC_NAMES,
+    auth: BrokerAuth = NO_AUTH,
 ) -> int:
     """Consume every partition of `topics` into `out` until `duration_s` has passed, or (with `to_end`)
     until the ends as of the start are reached, or until cancelled. Returns the records written."""
     names = list(topics)
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, fetch_max_wait_ms=50
+        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, fetch_max_wait_ms=50, **auth
     )
     await consumer.start()
     written = 0
@@ -197,7 +199,7 @@ async def record(
             return 0
         consumer.assign(tps)
         listed = await consumer.end_offsets(tps)
-        ends = await true_end_offsets(bootstrap, tps, listed)
+        ends = await true_end_offsets(bootstrap, tps, listed, auth)
         if from_beginning:
             await consumer.seek_to_beginning(*tps)
         else:
@@ -239,6 +241,7 @@ async def replay(
     *,
     speed: float = 1.0,
     max_speed: bool = False,
+    auth: BrokerAuth = NO_AUTH,
 ) -> int:
     """Produce the recording back into its topics, in file order, keyed as recorded.
 
@@ -249,7 +252,9 @@ async def replay(
     if not max_speed and speed <= 0:
         raise ValueError("speed must be > 0")
     horizon, newest = swap_horizons(path)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, enable_idempotence=False, acks=1)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, linger_ms=5, enable_idempotence=False, acks=1, **auth
+    )
     await producer.start()
     beacon = ProgressBeacon(producer, RAW_SWAPS.name)
     await beacon.start()

@@ -34,6 +34,7 @@ from solbot.audit import Audit, audit_run, position_mismatches, read_topic
 from solbot.monitor import TopicMonitor
 from solbot.runner import drain, prepare
 from streams.broker import bootstrap_of
+from streams.broker_auth import broker_auth
 
 # Low thresholds so that a few minutes produce many decisions: the crash test is about plumbing.
 CHAOS_ENV = {
@@ -97,14 +98,15 @@ async def _run(
     with Stack(settings) as stack:
         used = await prepare(settings, stack)
         bootstrap = bootstrap_of(stack.broker_url)
+        auth = broker_auth(settings, stack.broker_url)
         faults = Faults(settings, stack, used, [], rng)
         faults.workers = [faults.start(i) for i in range(workers)]
-        monitor = TopicMonitor(bootstrap)
+        monitor = TopicMonitor(bootstrap, auth=auth)
         await monitor.start()
         await asyncio.sleep(max(0.0, start_ms / 1000 - time.time()))
         sim = MarketSimulator(seed=seed, pairs=settings.pairs, rate_eps=rate_eps, start_ms=start_ms)
         feed = asyncio.create_task(
-            run_feed(bootstrap, sim, duration_s=duration_s, realtime=True, idempotent=True)
+            run_feed(bootstrap, sim, duration_s=duration_s, realtime=True, idempotent=True, auth=auth)
         )
         clock = monotonic_clock(time.monotonic())
         at_end: dict[str, dict[str, Any]] = {}
@@ -129,8 +131,8 @@ async def _run(
             for w in faults.workers:
                 terminate(w.proc.pid, timeout_s=15)
         try:  # the servers restarted by the faults serve the audit: stopped after it
-            audit = await audit_run(bootstrap, stack.database_url, settings.portfolio)
-            orders = await read_topic(bootstrap, "orders")
+            audit = await audit_run(bootstrap, stack.database_url, settings.portfolio, auth)
+            orders = await read_topic(bootstrap, "orders", auth)
             breaches = await _breaches(stack.database_url, settings, orders)
         finally:
             faults.stop_restarted()

@@ -42,6 +42,7 @@ from collectors.solana_ws import SolanaWsClient
 from services.broker import start_broker
 from services.process import terminate
 from streams.broker import bootstrap_of, create_topics
+from streams.broker_auth import NO_AUTH, BrokerAuth
 from streams.inspect import broker_partitions
 from venues.pumpfun.schemas import PROGRAM_ID as PUMP
 
@@ -58,8 +59,10 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def bench(bootstrap: str, n: int, rate: float, linger_ms: int) -> dict[str, object]:
-    await create_topics(bootstrap, 4)
+async def bench(
+    bootstrap: str, n: int, rate: float, linger_ms: int, auth: BrokerAuth = NO_AUTH
+) -> dict[str, object]:
+    await create_topics(bootstrap, 4, auth)
     sent_ns: dict[str, int] = {}
     acked_ms: dict[str, float] = {}
     consumed_ms: dict[str, float] = {}
@@ -80,7 +83,9 @@ async def bench(bootstrap: str, n: int, rate: float, linger_ms: int) -> dict[str
         except ConnectionClosed:
             pass  # the client going away at the end of the run
 
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=5)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=5, **auth
+    )
     await consumer.start()
     parts = await broker_partitions(consumer, ["raw.swaps"])
     consumer.assign(parts)
@@ -97,7 +102,7 @@ async def bench(bootstrap: str, n: int, rate: float, linger_ms: int) -> dict[str
                         consumed_ms[sig] = (now - sent_ns[sig]) / 1e6
 
     enqueued_ms: dict[str, float] = {}
-    kafka = KafkaSink(bootstrap, linger_ms=linger_ms, topics=COLLECTOR_OUTPUTS)
+    kafka = KafkaSink(bootstrap, linger_ms=linger_ms, topics=COLLECTOR_OUTPUTS, auth=auth)
     await kafka.start()
 
     class TimedSink:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -149,7 +149,13 @@ def sweep_rows(sweep: list[dict[str, Any]]) -> list[str]:
 
 
 async def committed_hop(
-    bootstrap: str, interval_s: float, *, rate: float = 1000.0, seconds: float = 10.0, burst: int = 20_000
+    bootstrap: str,
+    interval_s: float,
+    *,
+    rate: float = 1000.0,
+    seconds: float = 10.0,
+    burst: int = 20_000,
+    auth: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """One hop as exactly-once makes it: a transactional producer committing every `interval_s`, a
     read_committed consumer. Paced at `rate` for `seconds`: send-to-receive p50/p99 (a record waits for
@@ -163,17 +169,21 @@ async def committed_hop(
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+    signin = dict(auth or {})  # streams/broker_auth.py: the broker's sign-in, when it asks for one
     topic = f"bench-commit-{uuid.uuid4().hex[:8]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **signin)
     await admin.start()
     try:
         await admin.create_topics([NewTopic(topic, 1, 1)])
     finally:
         await admin.close()
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, transactional_id=f"solbot-{topic}", linger_ms=5)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, transactional_id=f"solbot-{topic}", linger_ms=5, **signin
+    )
     consumer = AIOKafkaConsumer(
         topic,
         bootstrap_servers=bootstrap,
+        **signin,
         group_id=None,
         auto_offset_reset="earliest",
         isolation_level="read_committed",

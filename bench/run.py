@@ -48,6 +48,7 @@ from services.stack import Stack
 from solbot.monitor import TopicMonitor
 from solbot.runner import prepare, start_worker
 from streams.broker import bootstrap_of, create_topics, supports_transactions
+from streams.broker_auth import NO_AUTH, BrokerAuth, broker_auth
 
 
 def _pcts(xs: list[float]) -> dict[str, float]:
@@ -69,15 +70,25 @@ def _settings(data_dir: Path) -> Settings:
     return load_settings(data_dir=data_dir)
 
 
-async def broker_limit(bootstrap: str, n: int = 30_000) -> dict[str, float]:
+def _auth(stack: Stack) -> BrokerAuth:
+    """The sign-in of the stack's broker (SASL on the embedded Kafka), for the bench's own clients."""
+    return broker_auth(stack.settings, stack.broker_url)
+
+
+async def broker_limit(bootstrap: str, n: int = 30_000, auth: BrokerAuth = NO_AUTH) -> dict[str, float]:
     """Raw aiokafka: N ~200-byte JSON messages produced and consumed; then one hop at 1,000 msg/s."""
     topic = f"bench-limit-{int(time.time())}"
     value = orjson.dumps({"pair": "SOL/USDC", "venue": "raydium", "amount": 123456789, "pad": "x" * 120})
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", fetch_max_wait_ms=15, group_id=None
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=15,
+        group_id=None,
+        **auth,
     )
     await consumer.start()
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks=1)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks=1, **auth)
     await producer.start()
     got = 0
     started = time.perf_counter()
@@ -101,6 +112,7 @@ async def broker_limit(bootstrap: str, n: int = 30_000) -> dict[str, float]:
     hop_consumer = AIOKafkaConsumer(
         hop_topic,
         bootstrap_servers=bootstrap,
+        **auth,
         auto_offset_reset="earliest",
         fetch_max_wait_ms=15,
         group_id=None,
@@ -131,7 +143,7 @@ async def broker_limit(bootstrap: str, n: int = 30_000) -> dict[str, float]:
     return {"msgs_per_s": round(throughput), "hop_p50_ms": hop["p50"], "hop_p99_ms": hop["p99"]}
 
 
-async def _feed_fast(bootstrap: str, seed: int, events: int) -> float:
+async def _feed_fast(bootstrap: str, seed: int, events: int, auth: BrokerAuth = NO_AUTH) -> float:
     """Produce `events` raw events as fast as possible; returns when the first was sent (perf clock)."""
     from market.simulator import MarketSimulator
     from streams.codec import encode
@@ -144,7 +156,7 @@ async def _feed_fast(bootstrap: str, seed: int, events: int) -> float:
         payloads.append((topic, key, encode(ev)))
         if len(payloads) >= events:
             break
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks=1)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks=1, **auth)
     await producer.start()
     started = time.perf_counter()
     futures = [await producer.send(t, v, key=k) for t, k, v in payloads]
@@ -203,7 +215,7 @@ async def pipeline_events_per_s(
             await _ready(status, "partitions/raw.swaps")
             await asyncio.sleep(2)
             with hogging(hog):
-                started = await _feed_fast(bootstrap_of(stack.broker_url), seed, events)
+                started = await _feed_fast(bootstrap_of(stack.broker_url), seed, events, _auth(stack))
                 done = await _until_count(status, "received_by_topic/raw.swaps", events, 300)
             out["events_per_s"] = round(events / (done - started))
             out["rss_mb"] = round(psutil.Process(worker.proc.pid).memory_info().rss / 2**20, 1)
@@ -216,11 +228,11 @@ async def naive_events_per_s(root: Path, seed: int, events: int, hog: CpuHog | N
     """The naive Faust agent's events/s on the same input (bench/naive_app.py)."""
     settings = _settings(root / "naive")
     with Stack(settings) as stack:
-        await create_topics(bootstrap_of(stack.broker_url), settings.topic_partitions)
+        await create_topics(bootstrap_of(stack.broker_url), settings.topic_partitions, _auth(stack))
         port = free_port()
         env = dict(
             os.environ,
-            BROKER_URL=stack.broker_url,
+            **stack.env(),
             WORKER_WEB_PORT=str(port),
             DATA_DIR=str(root / "naive-data"),
         )
@@ -235,7 +247,7 @@ async def naive_events_per_s(root: Path, seed: int, events: int, hog: CpuHog | N
             await _ready(count, "partitions")
             await asyncio.sleep(2)
             with hogging(hog):
-                started = await _feed_fast(bootstrap_of(stack.broker_url), seed, events)
+                started = await _feed_fast(bootstrap_of(stack.broker_url), seed, events, _auth(stack))
                 done = await _until_count(count, "processed", events, 600)
             return round(events / (done - started))
         finally:
@@ -254,14 +266,16 @@ async def latency_at(
         guarantee = await prepare(settings, stack)
         worker = start_worker(settings, stack, guarantee, 0)
         bootstrap = bootstrap_of(stack.broker_url)
-        monitor = TopicMonitor(bootstrap)
+        monitor = TopicMonitor(bootstrap, auth=_auth(stack))
         await monitor.start()
         try:
             await _ready(f"http://127.0.0.1:{worker.web_port}/status/", "partitions/raw.swaps")
             with hogging(hog):
                 sim = MarketSimulator(seed=seed, rate_eps=rate, start_ms=int(time.time() * 1000))
                 rss_half = 0.0
-                feed = asyncio.create_task(run_feed(bootstrap, sim, duration_s=duration_s, realtime=True))
+                feed = asyncio.create_task(
+                    run_feed(bootstrap, sim, duration_s=duration_s, realtime=True, auth=_auth(stack))
+                )
                 await asyncio.sleep(duration_s / 2)
                 rss_half = psutil.Process(worker.proc.pid).memory_info().rss / 2**20
                 await feed
@@ -342,7 +356,7 @@ async def memory_at_pairs(
         guarantee = await prepare(settings, stack)
         worker = start_worker(settings, stack, guarantee, 0)
         bootstrap = bootstrap_of(stack.broker_url)
-        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks=1)
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks=1, **_auth(stack))
         samples: list[tuple[float, float]] = []
         try:
             await _ready(f"http://127.0.0.1:{worker.web_port}/status/", "partitions/raw.swaps")
@@ -503,19 +517,19 @@ async def main(argv: list[str] | None = None) -> int:
         settings = _settings(root / "broker")
         with Stack(settings) as stack:
             if "broker" in only:
-                result["broker"] = await broker_limit(bootstrap_of(stack.broker_url))
+                result["broker"] = await broker_limit(bootstrap_of(stack.broker_url), auth=_auth(stack))
                 _progress("broker", result["broker"])
             if "lag" in only:
                 lag = await collector_lag(
-                    bootstrap_of(stack.broker_url), 1000, 400.0, settings.producer_linger_ms
+                    bootstrap_of(stack.broker_url), 1000, 400.0, settings.producer_linger_ms, _auth(stack)
                 )
                 # Solana WebSocket notification -> raw.swaps record (bench/collector_lag.py): acked, consumed.
                 result["collector_lag_ms"] = {k: lag[k] for k in ("acked", "consumed", "load_average_1m")}
                 _progress("collector lag", result["collector_lag_ms"])
-            eos_possible = await supports_transactions(bootstrap_of(stack.broker_url))
+            eos_possible = await supports_transactions(bootstrap_of(stack.broker_url), auth=_auth(stack))
             if "commit" in only and args.commit_intervals and eos_possible:
                 hops = [
-                    await committed_hop(bootstrap_of(stack.broker_url), interval)
+                    await committed_hop(bootstrap_of(stack.broker_url), interval, auth=_auth(stack))
                     for interval in _intervals(args.commit_intervals)
                 ]
                 result["commit_interval_hop"] = hops

@@ -28,6 +28,7 @@ from services.stack import Stack
 from solbot.monitor import TopicMonitor
 from solbot.runner import Worker, prepare, start_worker
 from streams.broker import bootstrap_of
+from streams.broker_auth import NO_AUTH, BrokerAuth, broker_auth
 
 SETTLE_TIMEOUT_S = 180.0
 
@@ -83,7 +84,9 @@ async def _until_received(workers: list[Worker], target: int, timeout_s: float) 
     raise TimeoutError(f"the workers never received {target} raw events")
 
 
-async def _feed_fast(bootstrap: str, seed: int, events: int, start_ms: int) -> tuple[float, Counter[int]]:
+async def _feed_fast(
+    bootstrap: str, seed: int, events: int, start_ms: int, auth: BrokerAuth = NO_AUTH
+) -> tuple[float, Counter[int]]:
     """`events` raw events as fast as possible; returns the perf-clock start and events per partition."""
     from market.simulator import MarketSimulator
     from streams.codec import encode
@@ -96,7 +99,7 @@ async def _feed_fast(bootstrap: str, seed: int, events: int, start_ms: int) -> t
         payloads.append((topic, key, encode(ev)))
         if len(payloads) >= events:
             break
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks=1)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks=1, **auth)
     await producer.start()
     try:
         started = time.perf_counter()
@@ -130,13 +133,14 @@ async def run_workers(
         guarantee = await prepare(settings, stack)
         workers = [start_worker(settings, stack, guarantee, i) for i in range(n)]
         bootstrap = bootstrap_of(stack.broker_url)
-        monitor = TopicMonitor(bootstrap, from_end=True)
+        auth = broker_auth(settings, stack.broker_url)
+        monitor = TopicMonitor(bootstrap, from_end=True, auth=auth)
         monitor_stopped = False
         try:
             await _settle(workers, settings.topic_partitions)
             await monitor.start()
             sim = MarketSimulator(seed=seed, rate_eps=rate, start_ms=int(time.time() * 1000))
-            await run_feed(bootstrap, sim, duration_s=duration_s, realtime=True)
+            await run_feed(bootstrap, sim, duration_s=duration_s, realtime=True, auth=auth)
             await asyncio.sleep(3)
             await monitor.stop()
             monitor_stopped = True
@@ -144,7 +148,9 @@ async def run_workers(
             async with httpx.AsyncClient() as client:
                 base = received(await _statuses(client, workers))
             cpu_before = _cpu_s(workers)
-            started, per_partition = await _feed_fast(bootstrap, seed + 1, events, int(time.time() * 1000))
+            started, per_partition = await _feed_fast(
+                bootstrap, seed + 1, events, int(time.time() * 1000), auth
+            )
             done = await _until_received(workers, base + events, 600)
             cpu = _cpu_s(workers) - cpu_before
             load.append(round(os.getloadavg()[0], 2))

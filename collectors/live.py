@@ -27,6 +27,7 @@ from collectors.sink import KafkaSink
 from collectors.solana_ws import SolanaWsClient
 from core.settings import Settings
 from market.tokens import SYMBOLS
+from streams.broker_auth import NO_AUTH, BrokerAuth
 from streams.progress import ProgressBeacon
 from streams.topics import DLQ_RAW, RAW_LAUNCHES, RAW_POOLS, RAW_QUOTES, RAW_SWAPS
 from venues.jupiter.data import JupiterClient
@@ -111,10 +112,13 @@ async def run_live_market(
     duration_s: float | None,
     on_progress: Callable[[int], None] | None = None,
     progress_lag_ms: int = DEFAULT_PROGRESS_LAG_MS,
+    auth: BrokerAuth = NO_AUTH,
 ) -> int:
     """Collect the live market into the broker until `duration_s` passes (None: until cancelled), with
     progress records on raw.swaps; returns the swaps and launches produced. Called as `run_feed` is."""
-    sink = KafkaSink(bootstrap_servers, linger_ms=settings.producer_linger_ms, topics=OUTPUT_TOPICS)
+    sink = KafkaSink(
+        bootstrap_servers, linger_ms=settings.producer_linger_ms, topics=OUTPUT_TOPICS, auth=auth
+    )
     await sink.start()
     market = LiveMarket(settings, sink)
     started = time.monotonic()

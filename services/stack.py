@@ -66,8 +66,13 @@ class Stack:
         return self.components["redis"].url
 
     def env(self) -> dict[str, str]:
-        """The URL settings that point child processes at this stack."""
-        return {ENV_NAMES[c.name]: c.url for c in self.components.values()}
+        """The settings that point child processes at this stack: URLs, and the broker credential's path
+        (the password stays in its 0600 file, out of every command line and environment)."""
+        env = {ENV_NAMES[c.name]: c.url for c in self.components.values()}
+        broker = self.components.get("broker")
+        if broker is not None and broker.credential_file is not None:
+            env["BROKER_SASL_CREDENTIAL_FILE"] = broker.credential_file
+        return env
 
     def describe_reused(self) -> str:
         """One line for the operator: what this command shares, and whose it is to stop."""
@@ -114,7 +119,18 @@ class Stack:
         handle: BrokerHandle | PostgresHandle | RedisHandle
         if name == "broker":
             handle = self.broker = start_broker(
-                data_dir, detached=detached, embedded_broker=self.settings.embedded_broker
+                data_dir,
+                detached=detached,
+                embedded_broker=self.settings.embedded_broker,
+                sasl=self.settings.embedded_broker_sasl,
+            )
+            return started_component(
+                name,
+                handle.url,
+                handle.pid,
+                handle.port,
+                detached=detached,
+                credential_file=handle.credential_file,
             )
         elif name == "postgres":
             handle = start_postgres(data_dir, detached=detached)
@@ -137,10 +153,18 @@ class Stack:
         data_dir = self.settings.data_dir
         with locked(data_dir):  # other commands reuse the broker by its record: it must name the new one
             self.broker = start_broker(
-                data_dir, port=comp.port, embedded_broker=self.settings.embedded_broker
+                data_dir,
+                port=comp.port,
+                embedded_broker=self.settings.embedded_broker,
+                sasl=self.settings.embedded_broker_sasl,
             )
             new = started_component(
-                "broker", self.broker.url, self.broker.pid, self.broker.port, detached=False
+                "broker",
+                self.broker.url,
+                self.broker.pid,
+                self.broker.port,
+                detached=False,
+                credential_file=self.broker.credential_file,
             )
             self._started[self._started.index(comp)] = self.components["broker"] = new
             recorded = read_state(self.state_file)

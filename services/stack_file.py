@@ -39,13 +39,16 @@ class Component:
     since: int | None = None  # the server's start time, so a recycled pid is not taken for it
     owner: int | None = None  # the command it dies with (PR_SET_PDEATHSIG); None: detached (`services up`)
     owner_since: int | None = None
+    credential_file: str | None = None  # a SASL broker's credential (services/kafka/sasl.py), by path
 
     @property
     def embedded(self) -> bool:
         return self.pid is not None
 
 
-def started_component(name: str, url: str, pid: int, port: int, *, detached: bool) -> Component:
+def started_component(
+    name: str, url: str, pid: int, port: int, *, detached: bool, credential_file: Path | None = None
+) -> Component:
     """The record of a server this process just started."""
     me = os.getpid()
     return Component(
@@ -56,7 +59,20 @@ def started_component(name: str, url: str, pid: int, port: int, *, detached: boo
         since=start_time(pid),
         owner=None if detached else me,
         owner_since=None if detached else start_time(me),
+        credential_file=str(credential_file) if credential_file is not None else None,
     )
+
+
+def recorded_credential_file(data_dir: Path, broker_url: str | None) -> Path | None:
+    """The credential of the SASL broker recorded for `data_dir`, when `broker_url` is that broker (or
+    unset: the stack will reuse it); None for any other broker. So a command run by hand against a data
+    dir's stack signs in without being told how."""
+    comp = read_state(data_dir / STATE_NAME).get("broker")
+    if comp is None or comp.credential_file is None:
+        return None
+    if broker_url is not None and broker_url != comp.url:
+        return None
+    return Path(comp.credential_file)
 
 
 class Liveness(Enum):

@@ -15,10 +15,13 @@ from aiokafka.structs import ConsumerRecord
 from store.audit import filled_base_by_pair, orders_executed_more_than_once
 from store.portfolio import read_positions
 from streams.broker import true_end_offsets
+from streams.broker_auth import NO_AUTH, BrokerAuth
 from streams.inspect import broker_partitions
 
 
-async def read_committed_records(bootstrap: str, topic: str) -> list[ConsumerRecord[bytes, bytes]]:
+async def read_committed_records(
+    bootstrap: str, topic: str, auth: BrokerAuth = NO_AUTH
+) -> list[ConsumerRecord[bytes, bytes]]:
     """Every committed record of a topic, as a read_committed agent sees it (records of aborted
     transactions are not there; under at-least-once that is every record), partition by partition.
 
@@ -34,6 +37,7 @@ async def read_committed_records(bootstrap: str, topic: str) -> list[ConsumerRec
         enable_auto_commit=False,
         fetch_max_wait_ms=20,
         isolation_level="read_committed",
+        **auth,
     )
     await consumer.start()
     try:
@@ -41,7 +45,7 @@ async def read_committed_records(bootstrap: str, topic: str) -> list[ConsumerRec
         if not tps:
             return []
         listed = await consumer.end_offsets(tps)
-        ends = await true_end_offsets(bootstrap, tps, listed)
+        ends = await true_end_offsets(bootstrap, tps, listed, auth)
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         out: list[ConsumerRecord[bytes, bytes]] = []
@@ -67,11 +71,11 @@ async def read_committed_records(bootstrap: str, topic: str) -> list[ConsumerRec
         await consumer.stop()
 
 
-async def read_topic(bootstrap: str, topic: str) -> list[dict[str, Any]]:
+async def read_topic(bootstrap: str, topic: str, auth: BrokerAuth = NO_AUTH) -> list[dict[str, Any]]:
     """Every committed record of a topic (`read_committed_records`), decoded; `{"_raw": True}` for a
     value that is not a JSON object."""
     out: list[dict[str, Any]] = []
-    for rec in await read_committed_records(bootstrap, topic):
+    for rec in await read_committed_records(bootstrap, topic, auth):
         try:
             value = orjson.loads(rec.value or b"null")
         except orjson.JSONDecodeError:
@@ -118,7 +122,7 @@ def _distinct(records: list[dict[str, Any]], key: str, audit: Audit, what: str) 
     return seen
 
 
-async def audit_run(bootstrap: str, database_url: str, portfolio: str) -> Audit:
+async def audit_run(bootstrap: str, database_url: str, portfolio: str, auth: BrokerAuth = NO_AUTH) -> Audit:
     audit = Audit()
     # A restarted worker's model (not yet checkpointed) may re-emit a signal id with other contents;
     # what must hold is that the risk agent decides each signal id once, checked below.
@@ -126,12 +130,12 @@ async def audit_run(bootstrap: str, database_url: str, portfolio: str) -> Audit:
     # decides nothing on them (no order, no rejection), so they are not signals to account for here.
     signals = {
         str(s.get("id")): s
-        for s in await read_topic(bootstrap, "signals")
+        for s in await read_topic(bootstrap, "signals", auth)
         if not str(s.get("id", "")).startswith("mark:")
     }
-    orders = _distinct(await read_topic(bootstrap, "orders"), "id", audit, "order")
-    rejections = _distinct(await read_topic(bootstrap, "orders.rejected"), "id", audit, "rejection")
-    fills = _distinct(await read_topic(bootstrap, "fills"), "order_id", audit, "fill")
+    orders = _distinct(await read_topic(bootstrap, "orders", auth), "id", audit, "order")
+    rejections = _distinct(await read_topic(bootstrap, "orders.rejected", auth), "id", audit, "rejection")
+    fills = _distinct(await read_topic(bootstrap, "fills", auth), "order_id", audit, "fill")
     audit.signals = len(signals)
     audit.orders = len(orders)
     audit.terminal = len(fills)

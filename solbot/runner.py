@@ -124,7 +124,7 @@ async def prepare(settings: Settings, stack: Stack) -> str:
     from solbot.identity import check_broker_identity
     from store.migrate import migrate
 
-    bootstrap, auth = bootstrap_of(stack.broker_url), broker_auth(settings)
+    bootstrap, auth = bootstrap_of(stack.broker_url), broker_auth(settings, stack.broker_url)
     await create_topics(bootstrap, settings.topic_partitions, auth)
     await migrate(stack.database_url)
     await check_broker_identity(bootstrap, stack.database_url, auth)
@@ -185,7 +185,7 @@ async def run(
             stack.database_url, settings.portfolio, settings.paper_start_usdc, settings.paper_start_sol
         )
         status = RunStatus.create(opening, settings)
-        auth = broker_auth(settings)
+        auth = broker_auth(settings, stack.broker_url)
         monitor = TopicMonitor(bootstrap_of(stack.broker_url), from_end=True, auth=auth)  # this run's counts
         await monitor.start()
         started = [start_worker(settings, stack, guarantee, i, live) for i in range(workers)]
@@ -299,7 +299,11 @@ async def market_feed(
         from collectors.live import run_live_market
 
         return await run_live_market(
-            bootstrap, settings, duration_s=duration_s, on_progress=lambda n: sent.__setitem__(0, n)
+            bootstrap,
+            settings,
+            duration_s=duration_s,
+            on_progress=lambda n: sent.__setitem__(0, n),
+            auth=auth,
         )
     from market.feed import run_feed
 

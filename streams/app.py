@@ -26,11 +26,10 @@ def build_app(settings: Settings) -> faust.App:
     """One worker's Faust app: broker, tuning and web server from `settings`; no agent yet."""
     guarantee = "exactly_once" if settings.processing_guarantee == "exactly_once" else "at_least_once"
     credentials = None
-    if broker_auth(settings) and settings.broker_sasl_password is not None:
+    auth = broker_auth(settings)  # the same sign-in as every other client of this broker
+    if auth:
         credentials = faust.SASLCredentials(
-            username=settings.broker_sasl_username,
-            password=settings.broker_sasl_password.get_secret_value(),
-            mechanism=MECHANISM,
+            username=auth["sasl_plain_username"], password=auth["sasl_plain_password"], mechanism=MECHANISM
         )
     return faust.App(
         settings.app_id,
@@ -39,7 +38,7 @@ def build_app(settings: Settings) -> faust.App:
         processing_guarantee=guarantee,
         # Names the guarantee to the group coordinator: a worker that would differ refuses to start.
         broker_client_id=worker_client_id(guarantee),
-        broker_credentials=credentials,  # SASL/SCRAM when BROKER_SASL_USERNAME/PASSWORD are set
+        broker_credentials=credentials,  # SASL/SCRAM when the broker needs it (streams/broker_auth.py)
         # Tansu joins a group after session_timeout / 2: Faust's 60 s default means 30 s per rebalance.
         broker_session_timeout=settings.session_timeout_s,
         broker_rebalance_timeout=settings.rebalance_timeout_s,

@@ -16,7 +16,11 @@ from services.stack import Stack
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     data_dir: Path = tmp_path_factory.mktemp("stack")
-    settings = load_settings(data_dir=data_dir, broker_url=None, database_url=None, redis_url=None)
+    # Plaintext: the tests' own clients speak to it directly. The SASL default is proven on its own
+    # (tests/services/test_kafka_sasl.py, tests/integration/test_run_end_to_end.py).
+    settings = load_settings(
+        data_dir=data_dir, broker_url=None, database_url=None, redis_url=None, embedded_broker_sasl=False
+    )
     with Stack(settings) as running:
         yield running
 

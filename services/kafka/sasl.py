@@ -47,8 +47,7 @@ def credential_for(kdir: Path, *, formatting: bool) -> BrokerCredential:
     with one line rather than a broker nobody can sign in to."""
     path = kdir / CREDENTIAL_FILE
     if path.exists():
-        saved = json.loads(path.read_text())
-        return BrokerCredential(saved["username"], saved["password"], saved["admin_password"])
+        return read_credential(path)
     if not formatting:
         raise ServiceError(
             f"the Kafka data in {kdir} was formatted without SASL, so it has no SCRAM users; use another "
@@ -62,6 +61,15 @@ def credential_for(kdir: Path, *, formatting: bool) -> BrokerCredential:
         ),
     )
     return made
+
+
+def read_credential(path: Path) -> BrokerCredential:
+    """The credential kept in `path`; a missing or damaged file is one line naming it (never its content)."""
+    try:
+        saved = json.loads(path.read_text())
+        return BrokerCredential(saved["username"], saved["password"], saved.get("admin_password", ""))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ServiceError(f"cannot read the broker credential in {path} ({type(exc).__name__})") from None
 
 
 def format_arguments(credential: BrokerCredential) -> list[str]:

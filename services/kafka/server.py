@@ -110,9 +110,10 @@ class KafkaHandle:
     credential: BrokerCredential | None = None  # SASL/SCRAM on: the user every client signs in as
 
     def describe(self) -> str:
+        signin = ", SASL/SCRAM-SHA-512 only" if self.credential is not None else ""
         return (
-            f"broker: Apache Kafka {self.version} (KRaft) ready in {self.startup_s:.1f} s at {self.url}, "
-            f"data in {self.data_dir}"
+            f"broker: Apache Kafka {self.version} (KRaft) ready in {self.startup_s:.1f} s at {self.url}"
+            f"{signin}, data in {self.data_dir}"
         )
 
 

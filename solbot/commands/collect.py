@@ -27,6 +27,7 @@ from core.settings import Settings
 from market.venues import VenueName
 from solbot.commands.topics import broker_bootstrap
 from streams.broker import create_topics
+from streams.broker_auth import broker_auth
 from streams.topics import DLQ_RAW, RAW_LAUNCHES, RAW_PERPS, RAW_QUOTES, RAW_SWAPS
 from venues.drift.data import DriftClient
 from venues.jupiter.data import JupiterClient
@@ -75,9 +76,13 @@ async def _collect(
 ) -> dict[str, Any]:
     """Run until the duration passes or SIGINT/SIGTERM; then stop every collector and flush the producer."""
     started = time.monotonic()
-    await create_topics(bootstrap, settings.topic_partitions)
+    auth = broker_auth(settings)
+    await create_topics(bootstrap, settings.topic_partitions, auth)
     sink = KafkaSink(
-        bootstrap, linger_ms=settings.producer_linger_ms, topics=tuple(t.name for t in OUTPUT_TOPICS)
+        bootstrap,
+        linger_ms=settings.producer_linger_ms,
+        topics=tuple(t.name for t in OUTPUT_TOPICS),
+        auth=auth,
     )
     await sink.start()
     tasks: list[asyncio.Task[None]] = []

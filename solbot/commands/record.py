@@ -16,6 +16,7 @@ from backtest.recording import record
 from core.settings import Settings
 from services.reachable import require_reachable
 from solbot.commands.topics import broker_bootstrap
+from streams.broker_auth import broker_auth
 
 
 def add_parser(subparsers: Any) -> None:
@@ -37,7 +38,12 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     args.out.parent.mkdir(parents=True, exist_ok=True)
     coro = record(
-        bootstrap, args.out, from_beginning=args.from_beginning, duration_s=args.duration, to_end=args.to_end
+        bootstrap,
+        args.out,
+        from_beginning=args.from_beginning,
+        duration_s=args.duration,
+        to_end=args.to_end,
+        auth=broker_auth(settings),
     )
     try:
         n = asyncio.run(coro)

@@ -11,6 +11,7 @@ from typing import Any
 from backtest.recording import replay
 from core.settings import Settings
 from solbot.commands.topics import broker_bootstrap
+from streams.broker_auth import broker_auth
 
 
 def add_parser(subparsers: Any) -> None:
@@ -33,7 +34,9 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
         print("solbot: no broker: set BROKER_URL or start one with `solbot services up`", file=sys.stderr)
         return 1
     try:
-        n = asyncio.run(replay(bootstrap, args.file, speed=args.speed, max_speed=args.max))
+        n = asyncio.run(
+            replay(bootstrap, args.file, speed=args.speed, max_speed=args.max, auth=broker_auth(settings))
+        )
     except KeyboardInterrupt:
         return 130
     print(f"solbot: replayed {n} records from {args.file}", file=sys.stderr)

@@ -33,7 +33,15 @@ def fast_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 def fresh_settings(tmp_path: Path, fast_env: dict[str, str]) -> Settings:
     for name in ("BROKER_URL", "DATABASE_URL", "REDIS_URL"):
         os.environ.pop(name, None)
-    return load_settings(data_dir=tmp_path / "data", broker_url=None, database_url=None, redis_url=None)
+    # Plaintext, like the session stack: the harness's own clients read the topics directly; `solbot run`
+    # on its SASL default is tested end to end (test_run_end_to_end.py, test_shared_stack.py).
+    return load_settings(
+        data_dir=tmp_path / "data",
+        broker_url=None,
+        database_url=None,
+        redis_url=None,
+        embedded_broker_sasl=False,
+    )
 
 
 @pytest.fixture

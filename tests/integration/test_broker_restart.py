@@ -20,6 +20,7 @@ from core.settings import load_settings
 from services.stack import Stack
 from solbot.audit import audit_run, read_topic
 from streams.broker import bootstrap_of
+from streams.broker_auth import broker_auth
 from tests.integration.conftest import FAST_ENV
 
 pytestmark = pytest.mark.integration
@@ -79,9 +80,10 @@ def test_a_killed_broker_is_restarted_and_the_run_completes(tmp_path: Path) -> N
     async def audit() -> tuple[list[str], list[str], list[str], list[str]]:
         settings = load_settings(data_dir=data_dir, broker_url=None, database_url=None, redis_url=None)
         with Stack(settings) as stack:
-            bootstrap = bootstrap_of(stack.broker_url)
-            found = await audit_run(bootstrap, stack.database_url, settings.portfolio)
-            ids = [str(o["id"]) for o in await read_topic(bootstrap, "orders")]
+            bootstrap, auth = bootstrap_of(stack.broker_url), broker_auth(settings, stack.broker_url)
+            assert auth, "the broker `solbot run` started takes SASL clients only"
+            found = await audit_run(bootstrap, stack.database_url, settings.portfolio, auth)
+            ids = [str(o["id"]) for o in await read_topic(bootstrap, "orders", auth)]
         unfilled = [m for m in found.missing if "no terminal outcome" in m]
         doubled = sorted({i for i in ids if ids.count(i) > 1})
         return found.duplicates, found.position_mismatches, unfilled, doubled

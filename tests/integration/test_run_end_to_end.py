@@ -44,12 +44,76 @@ def _ours(data_dir: Path) -> list[psutil.Process]:
     return found
 
 
+async def _sign_in_checks(data_dir: Path) -> None:
+    """While the run trades: a client without the data dir's credential is refused by its broker; one
+    that finds the credential as a hand-run command does (the stack's record) gets in."""
+    import asyncio
+
+    from aiokafka.admin import AIOKafkaAdminClient
+    from aiokafka.errors import KafkaError
+
+    from core.settings import load_settings
+    from services.stack_file import read_state
+    from streams.broker_auth import broker_auth
+
+    broker = read_state(data_dir / "services.json")["broker"]
+    bootstrap = broker.url.removeprefix("kafka://")
+    plain = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3_000)
+    with pytest.raises((KafkaError, OSError, TimeoutError)):
+        await asyncio.wait_for(plain.start(), 10)
+    await plain.close()
+    settings = load_settings(data_dir=data_dir, broker_url=broker.url)
+    auth = broker_auth(settings)
+    assert auth["sasl_mechanism"] == "SCRAM-SHA-512"
+    signed = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **auth)
+    await signed.start()
+    try:
+        for _ in range(120):  # the run creates its topics before its workers start
+            if "signals" in await signed.list_topics():
+                break
+            await asyncio.sleep(0.5)
+        assert "signals" in await signed.list_topics()
+    finally:
+        await signed.close()
+
+
 def test_run_trades_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    """`solbot run` on its defaults: the embedded Kafka takes SASL/SCRAM clients only, and the run trades."""
+    import asyncio
+    import stat
+
     data_dir = tmp_path / "data"
-    res = _solbot(
-        ["run", "--duration", "45", "--seed", "1", "--rate", "300"], data_dir, FAST_ENV, timeout=240
+    env = {k: v for k, v in os.environ.items() if k not in ("BROKER_URL", "DATABASE_URL", "REDIS_URL")}
+    env.update(FAST_ENV)
+    env["DATA_DIR"] = str(data_dir)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "solbot.cli", "run", "--duration", "45", "--seed", "1", "--rate", "300"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
+    try:
+        deadline = time.monotonic() + 120
+        while not (data_dir / "services.json").exists() or "broker" not in (
+            (data_dir / "services.json").read_text()
+        ):
+            assert proc.poll() is None and time.monotonic() < deadline, "no broker recorded"
+            time.sleep(0.5)
+        asyncio.run(_sign_in_checks(data_dir))
+        stdout, stderr = proc.communicate(timeout=240)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    res = subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
     assert res.returncode == 0, res.stderr[-3000:]
+    credential = data_dir / "kafka" / "credential.json"
+    assert stat.S_IMODE(credential.stat().st_mode) == 0o600
+    password = json.loads(credential.read_text())["password"]
+    logs = [p.read_text(errors="replace") for p in data_dir.rglob("*.log")]
+    assert all(password not in text for text in [res.stdout, res.stderr, *logs])
+    assert "SASL/SCRAM-SHA-512 only" in res.stdout + res.stderr
     summary = json.loads(res.stdout.strip().splitlines()[-1])
     for key in (
         "events",

@@ -1,6 +1,7 @@
 import asyncio
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -83,6 +84,10 @@ def test_services_up_down_status(tmp_path: Path) -> None:
     assert all(running for _, running in status.values())
     again = Stack(settings).start()  # a later run reuses the detached servers
     assert again.broker_url == st.broker_url
+    if st.broker is not None and st.broker.kind == "kafka":  # SASL by default; the reuser hands it on
+        credential = Path(again.env()["BROKER_SASL_CREDENTIAL_FILE"])
+        assert credential == tmp_path.resolve() / "kafka" / "credential.json"
+        assert stat.S_IMODE(credential.stat().st_mode) == 0o600
     again.stop()
     assert all(pid_alive(p) for p in pids)
     assert sorted(services_down(settings)) == ["broker", "postgres", "redis"]

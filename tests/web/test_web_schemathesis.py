@@ -44,6 +44,41 @@ def generated_cases(spec: dict[str, Any], examples: int = EXAMPLES_PER_MODE) -> 
     return found
 
 
+# The widths an integer `format` names (OpenAPI 3.1 data types); one past each end is the boundary a
+# fixed-width column (Postgres bigint) overflows on, and a value random draws seldom hit.
+FORMAT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
+
+
+def integer_format(schema: dict[str, Any]) -> tuple[int, int] | None:
+    """The range a parameter's schema (or its non-null `anyOf` branch) declares with an integer format."""
+    for branch in [schema, *schema.get("anyOf", [])]:
+        if branch.get("type") == "integer" and branch.get("format") in FORMAT_RANGES:
+            return FORMAT_RANGES[branch["format"]]
+    return None
+
+
+def boundary_cases(spec: dict[str, Any]) -> list[tuple[str, Any]]:
+    """A targeted strategy beside the random draws: for every query parameter the schema says is an int32 or
+    int64, a schema-valid case of its operation with that parameter at each end of the format's range and
+    one past it. So a missing bound is found on every run (issue 19: `cursor=2**63` was a 500)."""
+    schema = schemathesis.openapi.from_dict(spec)
+    found: list[tuple[str, Any]] = []
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        params = operation.definition.raw.get("parameters", [])
+        ranged = [(p["name"], integer_format(p.get("schema", {}))) for p in params if p.get("in") == "query"]
+        ranged = [(name, bounds) for name, bounds in ranged if bounds is not None]
+        if not ranged:
+            continue
+        base = draw_cases(operation.as_strategy(generation_mode=GenerationMode.POSITIVE), 1)[0]
+        for name, (low, high) in ranged:
+            for value in (low - 1, low, high, high + 1):
+                # No generated Authorization header: the case is sent signed in, so it reaches the handler.
+                case = operation.Case(query={**(base.query or {}), name: value})
+                found.append(("boundary", case))
+    return found
+
+
 def draw_cases(strategy: Any, examples: int) -> list[Any]:
     cases: list[Any] = []
 
@@ -106,9 +141,10 @@ async def fuzz(make_client: ClientFactory, owner: Keypair, web_settings: Setting
     await create_topics(bootstrap_of(web_settings.broker_url), 1)
     async with make_client(rate_limits=UNLIMITED) as client:
         auth = bearer(await sign_in(client, owner))
-        cases = generated_cases(client.app.openapi(), examples)  # type: ignore[attr-defined]
+        spec = client.app.openapi()  # type: ignore[attr-defined]
+        cases = generated_cases(spec, examples) + boundary_cases(spec)
         operations = {case.operation.label for _, case in cases}
-        statuses: dict[str, dict[int, int]] = {"positive": {}, "negative": {}}
+        statuses: dict[str, dict[int, int]] = {"positive": {}, "negative": {}, "boundary": {}}
         server_errors: list[str] = []
         for mode, case in cases:
             try:
@@ -123,8 +159,11 @@ async def fuzz(make_client: ClientFactory, owner: Keypair, web_settings: Setting
                 "application/json"
             ):
                 assert "Traceback" not in response.text, response.text
+            if "/auth/" in case.path:  # a logout or refresh may have ended the session the rest relies on
+                auth = bearer(await sign_in(client, owner))
     assert not server_errors, "\n".join(server_errors)
     assert len(operations) >= 12, operations
     assert any(code < 300 for code in statuses["positive"]), statuses  # schema-valid requests do succeed
     assert any(400 <= code < 500 for code in statuses["negative"]), statuses  # invalid ones are refused
+    assert any(code < 300 for code in statuses["boundary"]), statuses  # the boundary reaches the handler
     print(f"schemathesis: {len(cases)} cases over {len(operations)} operations: {statuses}")
