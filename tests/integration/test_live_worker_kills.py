@@ -74,7 +74,13 @@ def live_settings(tmp_path: Path, world: World, monkeypatch: pytest.MonkeyPatch)
     write_keypair(secret, list(bytes(world.wallet)))
     keystore.import_keypair(wallet, PASSPHRASE, secret)
     monkeypatch.setenv("WALLET_PATH", str(wallet))
-    return load_settings(data_dir=tmp_path / "data", broker_url=None, database_url=None, redis_url=None)
+    return load_settings(  # plaintext like the shared stacks: the test's own clients read the topics
+        data_dir=tmp_path / "data",
+        broker_url=None,
+        database_url=None,
+        redis_url=None,
+        embedded_broker_sasl=False,
+    )
 
 
 @pytest.mark.slow

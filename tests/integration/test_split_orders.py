@@ -25,7 +25,13 @@ async def test_split_buys_execute_every_leg_once(
         monkeypatch.delenv(name, raising=False)
     for name, value in SPLIT_ENV.items():
         monkeypatch.setenv(name, value)  # the worker process inherits the environment
-    settings = load_settings(data_dir=tmp_path / "data", broker_url=None, database_url=None, redis_url=None)
+    settings = load_settings(
+        data_dir=tmp_path / "data",
+        broker_url=None,
+        database_url=None,
+        redis_url=None,
+        embedded_broker_sasl=False,
+    )  # the test's own clients read the topics directly, as on the shared stacks
     with Stack(settings) as stack:
         async with running_pipeline(settings, stack, seed=7, rate_eps=400, duration_s=40) as p:
             counts = p.monitor.counts

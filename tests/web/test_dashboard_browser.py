@@ -95,6 +95,7 @@ def browser_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, owner: Key
         broker_url=None,
         database_url=None,
         redis_url=None,
+        embedded_broker_sasl=False,  # plaintext like the shared stacks: the test reads topics directly
         owner_wallet=str(owner.pubkey()),
         jwt_secret="browser-test-secret-long-enough-for-hs256!",
     )
