@@ -31,7 +31,9 @@ from core import metrics
 from core.errors import DecodeError
 from core.logs import correlation_of
 from market.balances import compare_balances
+from market.fills import FILLED
 from market.tokens import DECIMALS, initial_wallet
+from risk.codes import MARKET_FILL_REASONS, reason_code
 from risk.fencing import epoch_of
 from store.execution import ExecutionSink
 from store.order_gate import OrderGate
@@ -256,6 +258,8 @@ class ExecutionRunner:
             notifier = self.ctx.connections.notifier
             for fill in fills:
                 metrics.ORDERS.labels(fill.status).inc()
+                if fill.status != FILLED and reason_code(fill.reason) in MARKET_FILL_REASONS:
+                    metrics.MARKET_FILL_FAILURES.labels(fill.venue, reason_code(fill.reason)).inc()
                 if notifier is not None:
                     notifier.fill(fill)  # queued: the sender runs beside the pipeline, never in its way
                 log.info(

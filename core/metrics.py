@@ -42,6 +42,11 @@ LIVE_CHAIN_MISMATCHES = Counter(
 )
 LIVE_SENDS_REFUSED = Counter("solbot_live_sends_refused_total", "Live orders refused unsent", ["reason"])
 VENUE_ERRORS = Counter("solbot_venue_errors_total", "Venue errors", ["venue"])
+MARKET_FILL_FAILURES = Counter(
+    "solbot_market_fill_failures_total",
+    "Orders that failed because the market moved (e.g. past the slippage floor), not the venue",
+    ["venue", "reason"],
+)
 VENUE_LATENCY = Histogram("solbot_venue_latency_seconds", "Venue execution time", ["venue"], buckets=_BUCKETS)
 LAST_EVENT_AGE = Gauge("solbot_last_event_age_seconds", "Wall time since a pair's last raw event", ["pair"])
 # The landing-driven fee policy (venues.fee_source) and the Jito relay (venues.jito).

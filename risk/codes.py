@@ -83,6 +83,10 @@ MANUAL_KIND = "manual"
 
 # Fill reasons that are the operator's doing, not the venue's: they never count towards a venue halt.
 OPERATOR_FILL_REASONS = ("halted", "cancelled")
+# Fill reasons that are the market's doing: the price moved past the order's floor (or the pool emptied)
+# between decision and landing. The venue did its job, so they never count towards a venue halt either;
+# they are counted apart (`solbot_market_fill_failures_total`).
+MARKET_FILL_REASONS = ("slippage",)
 
 # Halt kinds (keys of RiskState.halts).
 MANUAL_HALT = "manual"  # an operator's halt, cleared by a resume control

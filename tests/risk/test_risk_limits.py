@@ -198,6 +198,30 @@ def test_venue_error_rate_halts_that_venues_buys() -> None:
     assert "raydium" not in state.venue_halts
 
 
+def test_slippage_failures_are_the_markets_and_never_halt_the_venue() -> None:
+    """A failed floor is the price moving between decision and landing: the venue did its job."""
+    state = fresh()
+
+    def outcome(i: int, reason: str) -> Fill:
+        o = approve(
+            state,
+            signal(
+                "JUP/USDC", 1.0, sid=f"s{i}", ts_ms=1_000 + i, pools=[pool("JUP/USDC", 1.0, depth_quote=1e8)]
+            ),
+        )
+        return fill_for(o, "failed", ts_ms=1_000 + i).derive(reason=reason)
+
+    for i in range(8):
+        rr.apply_fill(state, outcome(i, "slippage: got 99 < floor 100"), LIMITS)
+    assert state.venue_halts == {}
+    after = approve(state, signal("JUP/USDC", 1.0, sid="after", ts_ms=2_000, pools=[pool("JUP/USDC", 1.0)]))
+    rr.apply_fill(state, fill_for(after, "failed", ts_ms=2_000), LIMITS)  # released: the cap has room again
+    # The venue's own faults still count: five of them halt its buys.
+    for i in range(8, 12):
+        rr.apply_fill(state, outcome(i, "no_liquidity"), LIMITS)
+    assert state.venue_halts == {"raydium": "5 of the last 5 fills failed > 0.5"}
+
+
 def test_daily_drawdown_halts_until_the_next_utc_day() -> None:
     state = fresh()
     reject(state, signal("SOL/USDC", 100.0, sid="a", confidence=0.1), rr.LOW_CONFIDENCE)  # equity 15 000
