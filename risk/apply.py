@@ -14,7 +14,7 @@ from risk.exits import close_position, exits, flatten
 from risk.fills import apply_fill
 from risk.limits import RiskLimits
 from risk.rebalance import plan_rebalance
-from risk.state import RiskState, already_applied, mark_applied, raise_mark
+from risk.state import RiskState, already_applied, mark_applied
 from streams.codec import decode
 from streams.records import (
     PRICE_MARK,
@@ -83,7 +83,8 @@ def apply_message(
             held = state.positions.get(signal.pair)
             mark = signal.direction == PRICE_MARK
             if mark:
-                raise_mark(state, f"{signal.pair}|{signal.strategy}", signal.ts_ms, signal.id)
+                key = f"{signal.pair}|{signal.strategy}"
+                state.signal_marks[key] = max(signal.ts_ms, state.signal_marks.get(key, signal.ts_ms))
             out.extend(
                 exits(
                     state,
