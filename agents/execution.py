@@ -258,8 +258,9 @@ class ExecutionRunner:
             notifier = self.ctx.connections.notifier
             for fill in fills:
                 metrics.ORDERS.labels(fill.status).inc()
-                if fill.status != FILLED and reason_code(fill.reason) in MARKET_FILL_REASONS:
-                    metrics.MARKET_FILL_FAILURES.labels(fill.venue, reason_code(fill.reason)).inc()
+                code = reason_code(fill.reason)
+                if fill.status != FILLED and code in MARKET_FILL_REASONS:
+                    metrics.MARKET_FILL_FAILURES.labels(fill.venue, code).inc()
                 if notifier is not None:
                     notifier.fill(fill)  # queued: the sender runs beside the pipeline, never in its way
                 log.info(

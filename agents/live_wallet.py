@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import logging
 
+from chain.local import LAMPORTS_PER_SOL
 from chain.rpc import RpcClient
 from chain.rpc.balances import wallet_funds
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
-
-LAMPORTS_PER_SOL = 10**9
 
 
 class WalletFunds:

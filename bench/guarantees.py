@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from streams.broker_auth import NO_AUTH, BrokerAuth
 
 PipelineFn = Callable[[Path, int, int], Awaitable[dict[str, float]]]
 LatencyFn = Callable[[Path, int, float, float], Awaitable[dict[str, Any]]]
@@ -155,7 +157,7 @@ async def committed_hop(
     rate: float = 1000.0,
     seconds: float = 10.0,
     burst: int = 20_000,
-    auth: Mapping[str, str] | None = None,
+    auth: BrokerAuth = NO_AUTH,
 ) -> dict[str, Any]:
     """One hop as exactly-once makes it: a transactional producer committing every `interval_s`, a
     read_committed consumer. Paced at `rate` for `seconds`: send-to-receive p50/p99 (a record waits for
@@ -169,21 +171,20 @@ async def committed_hop(
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-    signin = dict(auth or {})  # streams/broker_auth.py: the broker's sign-in, when it asks for one
     topic = f"bench-commit-{uuid.uuid4().hex[:8]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **signin)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **auth)
     await admin.start()
     try:
         await admin.create_topics([NewTopic(topic, 1, 1)])
     finally:
         await admin.close()
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, transactional_id=f"solbot-{topic}", linger_ms=5, **signin
+        bootstrap_servers=bootstrap, transactional_id=f"solbot-{topic}", linger_ms=5, **auth
     )
     consumer = AIOKafkaConsumer(
         topic,
         bootstrap_servers=bootstrap,
-        **signin,
+        **auth,
         group_id=None,
         auto_offset_reset="earliest",
         isolation_level="read_committed",

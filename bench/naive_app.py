@@ -15,23 +15,15 @@ import faust
 from faust.web import Request, Response, View
 
 from core.settings import load_settings
-from streams.broker_auth import MECHANISM, broker_auth
+from streams.app import faust_credentials
+from streams.broker_auth import broker_auth
 from streams.records import Swap
-
-# The same sign-in as the bot's workers, so the comparison runs on the same (SASL) broker.
-_auth = broker_auth(load_settings())
-_credentials = (
-    faust.SASLCredentials(
-        username=_auth["sasl_plain_username"], password=_auth["sasl_plain_password"], mechanism=MECHANISM
-    )
-    if _auth
-    else None
-)
 
 app = faust.App(
     "naive-bench",
     broker=os.environ.get("BROKER_URL", "kafka://127.0.0.1:9092"),
-    broker_credentials=_credentials,
+    # The same sign-in as the bot's workers, so the comparison runs on the same (SASL) broker.
+    broker_credentials=faust_credentials(broker_auth(load_settings())),
     store="memory://",
     topic_partitions=int(os.environ.get("TOPIC_PARTITIONS", "4")),  # a table must match its source topic
     broker_session_timeout=10,

@@ -18,19 +18,24 @@ import faust
 
 from core.settings import Settings
 from streams import topics as catalogue
-from streams.broker_auth import MECHANISM, broker_auth
+from streams.broker_auth import MECHANISM, BrokerAuth, broker_auth
 from streams.membership import worker_client_id
+
+
+def faust_credentials(auth: BrokerAuth) -> faust.SASLCredentials | None:
+    """Faust's form of a broker sign-in (streams/broker_auth.py); None when the broker takes anyone."""
+    if not auth:
+        return None
+    return faust.SASLCredentials(
+        username=auth["sasl_plain_username"], password=auth["sasl_plain_password"], mechanism=MECHANISM
+    )
 
 
 def build_app(settings: Settings) -> faust.App:
     """One worker's Faust app: broker, tuning and web server from `settings`; no agent yet."""
     guarantee = "exactly_once" if settings.processing_guarantee == "exactly_once" else "at_least_once"
-    credentials = None
-    auth = broker_auth(settings)  # the same sign-in as every other client of this broker
-    if auth:
-        credentials = faust.SASLCredentials(
-            username=auth["sasl_plain_username"], password=auth["sasl_plain_password"], mechanism=MECHANISM
-        )
+    # The same sign-in as every other client of this broker.
+    credentials = faust_credentials(broker_auth(settings))
     return faust.App(
         settings.app_id,
         broker=settings.broker_url or "kafka://127.0.0.1:9092",

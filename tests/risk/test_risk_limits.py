@@ -166,22 +166,21 @@ def test_stale_pair_and_all_pairs_stale_halt() -> None:
     assert not state.halted
 
 
+def raydium_outcome(state: rr.RiskState, i: int, status: str, reason: str = "") -> Fill:
+    """The fill of an approved JUP/USDC buy on a deep Raydium pool: one outcome for the venue's record."""
+    o = approve(
+        state,
+        signal("JUP/USDC", 1.0, sid=f"v{i}", ts_ms=1_000 + i, pools=[pool("JUP/USDC", 1.0, depth_quote=1e8)]),
+    )
+    return fill_for(o, status, ts_ms=1_000 + i).derive(reason=reason)
+
+
 def test_venue_error_rate_halts_that_venues_buys() -> None:
     state = fresh()
-
-    def outcome(i: int, status: str) -> Fill:
-        o = approve(
-            state,
-            signal(
-                "JUP/USDC", 1.0, sid=f"v{i}", ts_ms=1_000 + i, pools=[pool("JUP/USDC", 1.0, depth_quote=1e8)]
-            ),
-        )
-        return fill_for(o, status, ts_ms=1_000 + i)
-
     for i in range(4):
-        rr.apply_fill(state, outcome(i, "failed"), LIMITS)
+        rr.apply_fill(state, raydium_outcome(state, i, "failed"), LIMITS)
     assert state.venue_halts == {}  # 4 fills: fewer than the 5 the rate needs
-    last = outcome(4, "failed")
+    last = raydium_outcome(state, 4, "failed")
     rr.apply_fill(state, last, LIMITS)
     assert state.venue_halts == {"raydium": "5 of the last 5 fills failed > 0.5"}
     reject(state, signal("JUP/USDC", 1.0, sid="x", ts_ms=2_000), rr.VENUE_HALTED)
@@ -201,24 +200,14 @@ def test_venue_error_rate_halts_that_venues_buys() -> None:
 def test_slippage_failures_are_the_markets_and_never_halt_the_venue() -> None:
     """A failed floor is the price moving between decision and landing: the venue did its job."""
     state = fresh()
-
-    def outcome(i: int, reason: str) -> Fill:
-        o = approve(
-            state,
-            signal(
-                "JUP/USDC", 1.0, sid=f"s{i}", ts_ms=1_000 + i, pools=[pool("JUP/USDC", 1.0, depth_quote=1e8)]
-            ),
-        )
-        return fill_for(o, "failed", ts_ms=1_000 + i).derive(reason=reason)
-
     for i in range(8):
-        rr.apply_fill(state, outcome(i, "slippage: got 99 < floor 100"), LIMITS)
+        rr.apply_fill(state, raydium_outcome(state, i, "failed", "slippage: got 99 < floor 100"), LIMITS)
     assert state.venue_halts == {}
     after = approve(state, signal("JUP/USDC", 1.0, sid="after", ts_ms=2_000, pools=[pool("JUP/USDC", 1.0)]))
     rr.apply_fill(state, fill_for(after, "failed", ts_ms=2_000), LIMITS)  # released: the cap has room again
     # The venue's own faults still count: five of them halt its buys.
     for i in range(8, 12):
-        rr.apply_fill(state, outcome(i, "no_liquidity"), LIMITS)
+        rr.apply_fill(state, raydium_outcome(state, i, "failed", "no_liquidity"), LIMITS)
     assert state.venue_halts == {"raydium": "5 of the last 5 fills failed > 0.5"}
 
 
