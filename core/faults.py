@@ -50,11 +50,17 @@ def check_fault_rates(rates: Mapping[str, float]) -> dict[str, float]:
 
 
 class FaultInjector:
-    """Raises `InjectedFault` at a point with its probability; `fired` counts what it raised, by point."""
+    """Raises `InjectedFault` at a point with its probability; `fired` counts what it raised, by point.
+
+    Each point draws from its own generator, seeded from `seed` and the point's name: with a seed, which of
+    a point's calls fail depends only on how many calls that point has had, not on how the calls of all
+    points happened to interleave (timing), so a run's faults are reproducible point by point."""
 
     def __init__(self, rates: Mapping[str, float], seed: int | None = None) -> None:
         self.rates = check_fault_rates(rates)
-        self._random = random.Random(seed)
+        self._randoms = {
+            point: random.Random(None if seed is None else f"{seed}:{point}") for point in self.rates
+        }
         self.fired: dict[str, int] = {}
 
     @property
@@ -63,7 +69,7 @@ class FaultInjector:
 
     def fire(self, point: str) -> None:
         rate = self.rates.get(point, 0.0)
-        if rate > 0.0 and self._random.random() < rate:
+        if rate > 0.0 and self._randoms[point].random() < rate:
             self.fired[point] = self.fired.get(point, 0) + 1
             metrics.FAULTS_INJECTED.labels(point).inc()
             raise InjectedFault(f"fault injected at {point} (FAULT_INJECT)")

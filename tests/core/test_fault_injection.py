@@ -36,3 +36,24 @@ def test_a_point_fires_at_its_rate_and_only_there() -> None:
         faults.fire("risk.decide")
     for point in FAULT_POINTS:
         NO_FAULTS.fire(point)  # never raises
+
+
+def schedule(faults: FaultInjector, calls: list[str]) -> dict[str, list[int]]:
+    """The call indices, per point, at which `faults` raised over `calls`."""
+    seen: dict[str, int] = {}
+    failed: dict[str, list[int]] = {}
+    for point in calls:
+        n = seen[point] = seen.get(point, -1) + 1
+        try:
+            faults.fire(point)
+        except InjectedFault:
+            failed.setdefault(point, []).append(n)
+    return failed
+
+
+def test_with_a_seed_each_points_faults_do_not_depend_on_how_calls_interleave() -> None:
+    """Workers call the points in an order set by timing; the faults a seed gives a point must not move."""
+    rates = {"sink.apply": 0.3, "risk.publish": 0.3}
+    apart = schedule(FaultInjector(rates, seed=7), ["sink.apply"] * 50 + ["risk.publish"] * 50)
+    mixed = schedule(FaultInjector(rates, seed=7), ["sink.apply", "risk.publish"] * 50)
+    assert apart == mixed and apart["sink.apply"] and apart["risk.publish"]
