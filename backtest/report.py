@@ -92,7 +92,7 @@ def summarise(result: BacktestResult, *, interval_ms: int, sample_ms: int | None
         # the same aggregate under the name the acceptance reads, with the bandit's weights per cycle
         "model": _rounded(_aggregate_models(result.models)),
         "allocations": [
-            {"ts_ms": a.ts_ms, "time": iso_utc(a.ts_ms), "weights": _weights(a.weights)}
+            {"ts_ms": a.ts_ms, "time": iso_utc(a.ts_ms), "pair": a.pair, "weights": _weights(a.weights)}
             for a in result.allocations
         ],
         "equity_points": len(result.equity),

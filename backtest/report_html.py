@@ -239,12 +239,15 @@ def _trades_table(trades: list[dict[str, Any]]) -> str:
 
 def _allocations_table(allocations: list[dict[str, Any]]) -> str:
     names = sorted({k for a in allocations for k in a["weights"]})
-    rows = [[_when(a["time"]), *(_num(a["weights"].get(n, 0.0) * 100) for n in names)] for a in allocations]
+    rows = [
+        [_when(a["time"]), a.get("pair", ""), *(_num(a["weights"].get(n, 0.0) * 100) for n in names)]
+        for a in allocations
+    ]
     return _simple_table(
-        "Allocations (% of capital per strategy)",
-        ["from (UTC)", *names],
+        "Allocations (% of a pair's capital per strategy)",
+        ["from (UTC)", "pair", *names],
         rows,
-        note="The bandit's weights from each cycle boundary on; a run shorter than one cycle has none.",
+        note="Each pair's bandit's weights from each cycle on; a run shorter than one cycle has none.",
     )
 
 

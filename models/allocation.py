@@ -101,6 +101,7 @@ class StrategyAllocator:
         seed: int = 0,
         context_keys: Sequence[str] = (),
         portfolio: str = "main",
+        pair: str = "",
     ) -> None:
         names = list(dict.fromkeys(strategies))
         if not names:
@@ -111,6 +112,7 @@ class StrategyAllocator:
         self.strategies = names
         self.context_keys = tuple(context_keys)
         self.portfolio = portfolio
+        self.pair = pair  # the pair whose capital it splits; "" for one bandit over a whole market
         dim = 1 + len(self.context_keys)
         lam = self.params.prior_precision
         self._arms = {s: _Arm(lam * np.eye(dim), np.zeros(dim)) for s in names}
@@ -155,8 +157,11 @@ class StrategyAllocator:
         self._cycle = _Cycle(start, now)
         self.weights = self._allocate(now)
         allocation = Allocation(
-            id=f"alloc:{self.portfolio}:{start}",
+            id=f"alloc:{self.portfolio}:{self.pair}:{start}"
+            if self.pair
+            else f"alloc:{self.portfolio}:{start}",
             portfolio=self.portfolio,
+            pair=self.pair,
             ts_ms=start,
             cycle_ms=cycle_ms,
             weights=dict(self.weights),

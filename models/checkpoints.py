@@ -92,8 +92,8 @@ class PartitionCheckpoint:
     """Everything the model agent learned from one features partition, and the last offset it reflects.
 
     Restoring it and resuming the partition at `offset + 1` continues exactly where the checkpoint stopped:
-    the labelers (models, pending labels, metrics, drift monitors), the strategies' per-pair state and the
-    signals still waiting for their attribution horizon.
+    the labelers (models, pending labels, metrics, drift monitors), the pairs' bandits, the strategies'
+    per-pair state and the signals still waiting for their attribution horizon.
     """
 
     offset: int
@@ -101,9 +101,8 @@ class PartitionCheckpoint:
     strategy_state: dict[str, dict[str, Any]] = field(default_factory=dict)  # strategy -> pair -> state
     emitted: dict[str, list[Any]] = field(default_factory=dict)  # pair -> signals awaiting attribution
     stepped: dict[str, int] = field(default_factory=dict)  # pair -> event time of its last snapshot scored
-    # The bandit (every partition's checkpoint carries the same copy, saved together): a worker that starts
-    # from checkpoints resumes its cycles instead of a fresh allocation.
-    allocator: Any = None
+    # pair -> its bandit: a worker that takes the partition over resumes the pairs' cycles and draws.
+    allocators: dict[str, Any] = field(default_factory=dict)
 
     @property
     def labels(self) -> int:

@@ -5,9 +5,13 @@ realised return at the horizon is learned once a later snapshot reaches it (even
 strategy of the book (`models.strategies`) then sees the snapshot and the model's prediction; each may
 emit one signal per snapshot, with a deterministic id (`sig:{snapshot.id}` for the ML strategy, as before,
 `sig:{snapshot.id}:{strategy}` for the others), so a re-delivered snapshot yields the same ids and the
-risk agent decides each once. A contextual bandit (`models.allocation`) re-weights capital across the
-strategies every `ALLOCATION_CYCLE_MS` of event time from their attributed returns; the weight of a
-signal's strategy travels on the signal and scales its size in risk. Operators switch strategies on and
+risk agent decides each once. A contextual bandit (`models.allocation`) per pair re-weights the pair's
+capital across the strategies every `ALLOCATION_CYCLE_MS` of the pair's event time from their attributed
+returns on it; the weight of a signal's strategy travels on the signal and scales its size in risk. One
+bandit per pair, not one per worker or market: a signal's weight is then a function of its pair's own
+history, so whichever worker owns the pair's partition, after any crash or rebalance, emits the same
+signal (a market-wide bandit fed by whatever pairs a worker happened to hold made the weights depend on
+the partition assignment; docs/faults.md). Operators switch strategies on and
 off, restrict their pairs and set the grid's levels at run time through `strategy.params`.
 """
 
@@ -16,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -68,12 +73,12 @@ class _Emitted:
 
 
 class SignalModels:
-    """The model step as an object: a `DelayedLabeler` per pair, the strategy book and the allocator.
+    """The model step as an object: a `DelayedLabeler` and an allocator per pair, and the strategy book.
 
     The model agent's runner holds one per worker and a backtest builds its own (`from_settings`), so runs
     never share models; without arguments the settings' defaults apply (never the environment). Nothing
-    here reads the wall clock; the allocator's draws are seeded: a replay of the same snapshots gives the
-    same signals and allocations.
+    here reads the wall clock; each allocator's draws are seeded from the seed and its pair: a replay of the
+    same snapshots gives the same signals and allocations, whatever other pairs this instance holds.
     """
 
     def __init__(
@@ -106,17 +111,13 @@ class SignalModels:
         self.on_drift_alert = on_drift_alert
         # the round trip's cost as a log return: what a signal must beat to have earned anything
         self.cost_log = -math.log1p(-cost_bps / 10_000.0)
-        self.allocator = StrategyAllocator(
-            list(self.book),
-            AllocatorParams(cycle_ms=cycle_ms, floor=floor),
-            seed=seed,
-            context_keys=(CONTEXT_KEY,),
-            portfolio=portfolio,
-        )
+        self.allocator_params = AllocatorParams(cycle_ms=cycle_ms, floor=floor)
+        self.portfolio = portfolio
+        self.seed = seed
+        self.allocators: dict[str, StrategyAllocator] = {}
         self.by_pair: dict[str, DelayedLabeler] = {}
         self._emitted: dict[str, deque[_Emitted]] = {}
         self.stepped: dict[str, int] = {}  # pair -> event time of the last snapshot scored
-        self._allocator_live = False  # True once this instance has stepped or restored its bandit
 
     @classmethod
     def from_settings(
@@ -144,7 +145,23 @@ class SignalModels:
 
     @property
     def allocations(self) -> list[Allocation]:
-        return self.allocator.history
+        """Every pair's closed cycles, in event time (then pair)."""
+        history = [a for allocator in self.allocators.values() for a in allocator.history]
+        return sorted(history, key=lambda a: (a.ts_ms, a.pair))
+
+    def allocator_for(self, pair: str) -> StrategyAllocator:
+        allocator = self.allocators.get(pair)
+        if allocator is None:
+            allocator = StrategyAllocator(
+                list(self.book),
+                self.allocator_params,
+                seed=pair_seed(self.seed, pair),
+                context_keys=(CONTEXT_KEY,),
+                portfolio=self.portfolio,
+                pair=pair,
+            )
+            self.allocators[pair] = allocator
+        return allocator
 
     def model_for(self, pair: str) -> DelayedLabeler:
         labeler = self.by_pair.get(pair)
@@ -183,20 +200,21 @@ class SignalModels:
             strategy_state=state,
             emitted={p: list(self._emitted.get(p, ())) for p in wanted},
             stepped={p: self.stepped[p] for p in wanted if p in self.stepped},
-            allocator=self.allocator,
+            allocators={p: self.allocators[p] for p in wanted if p in self.allocators},
         )
 
     def restore(self, checkpoint: PartitionCheckpoint) -> None:
-        """Take over a checkpoint's pairs (their models, grid fills and pending attributions), and its
-        bandit if this instance has not started its own (a worker that already runs keeps its cycles)."""
+        """Take over a checkpoint's pairs: their models, bandits, grid fills and pending attributions.
+
+        A checkpoint from before per-pair bandits holds one market-wide `allocator`; it is not taken (its
+        weights came from whatever pairs its worker held), so those pairs start fresh bandits."""
         for pair, labeler in checkpoint.labelers.items():
             self.adopt(pair, labeler)
             self._emitted[pair] = deque(checkpoint.emitted.get(pair, ()))
         self.stepped.update(getattr(checkpoint, "stepped", {}))
-        allocator = getattr(checkpoint, "allocator", None)
-        if isinstance(allocator, StrategyAllocator) and not self._allocator_live:
-            self.allocator = allocator
-            self._allocator_live = True
+        for pair, allocator in getattr(checkpoint, "allocators", {}).items():
+            if isinstance(allocator, StrategyAllocator):
+                self.allocators[pair] = allocator
         for name, by_pair in checkpoint.strategy_state.items():
             grid = self.book.get(name)
             if isinstance(grid, GridStrategy):
@@ -208,6 +226,7 @@ class SignalModels:
             self.by_pair.pop(pair, None)
             self._emitted.pop(pair, None)
             self.stepped.pop(pair, None)
+            self.allocators.pop(pair, None)
 
     def enabled(self, name: str, pair: str) -> bool:
         return self.controls[name].runs_on(pair)
@@ -240,13 +259,13 @@ class SignalModels:
     def step(self, snapshot: FeatureSnapshot) -> tuple[list[Signal], Allocation | None]:
         """Score one snapshot: the signals of every enabled strategy, and an allocation if a cycle closed."""
         pair, ts_ms, price = snapshot.pair, snapshot.ts_ms, snapshot.price
-        self._allocator_live = True
+        allocator = self.allocator_for(pair)
         if ts_ms > self.stepped.get(pair, -(2**62)):
             self.stepped[pair] = ts_ms
         self._attribute(pair, ts_ms, price)
         vol_60s = float(snapshot.features.get("vol_60s", 0.0))
         context = {CONTEXT_KEY: vol_60s * 10_000.0 if math.isfinite(vol_60s) else 0.0}
-        allocation = self.allocator.on_time(ts_ms, context)
+        allocation = allocator.on_time(ts_ms, context)
         prediction = self.model_for(pair).on_snapshot(ts_ms, price, snapshot.features)
         signals: list[Signal] = []
         for name, strategy in self.book.items():
@@ -260,9 +279,9 @@ class SignalModels:
             if isinstance(intent, ArbitrageIntent):
                 # Two legs on two pools cannot go through risk as one signal (it sizes and routes a single
                 # leg); the edge, already net of both fees and impacts, is attributed as the return.
-                self.allocator.record(name, ts_ms, intent.expected_return)
+                allocator.record(name, ts_ms, intent.expected_return)
                 continue
-            weight = self.allocator.weights.get(name, 0.0)
+            weight = allocator.weights.get(name, 0.0)
             if weight <= 0.0:
                 continue
             signals.append(self._signal(snapshot, intent, weight))
@@ -282,7 +301,7 @@ class SignalModels:
         while queue and queue[0].ts_ms + self.label_horizon_ms <= ts_ms:
             e = queue.popleft()
             ret = e.direction * math.log(price / e.price) - self.cost_log
-            self.allocator.record(e.strategy, ts_ms, ret)
+            self.allocator_for(pair).record(e.strategy, ts_ms, ret)
 
     def _signal(self, snapshot: FeatureSnapshot, intent: Intent, weight: float) -> Signal:
         ml = intent.strategy == ML_STRATEGY
@@ -302,6 +321,11 @@ class SignalModels:
             pools=snapshot.pools,
             weight=weight,
         )
+
+
+def pair_seed(seed: int, pair: str) -> int:
+    """The seed of `pair`'s bandit: stable across processes (not `hash()`, which Python salts per run)."""
+    return (seed % 2**32) * 2**32 + zlib.crc32(pair.encode())
 
 
 def price_mark(snapshot: FeatureSnapshot) -> Signal:

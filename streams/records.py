@@ -271,7 +271,7 @@ class Control(faust.Record, serializer="json"):
 class Allocation(faust.Record, serializer="json"):
     """Capital weights across strategies for the next optimisation cycle (topic `allocations`)."""
 
-    id: str  # f"alloc:{portfolio}:{ts_ms}": deterministic, one per portfolio per cycle
+    id: str  # f"alloc:{portfolio}:{pair}:{ts_ms}": deterministic, one per pair per cycle
     portfolio: str
     ts_ms: int  # event time the cycle closed and these weights start
     cycle_ms: int
@@ -279,6 +279,7 @@ class Allocation(faust.Record, serializer="json"):
     rewards: dict[str, float]  # strategy -> risk-adjusted reward of the cycle just closed
     trades: dict[str, int]  # strategy -> returns attributed in that cycle
     policy: str  # e.g. "linear-thompson"
+    pair: str = ""  # whose capital the weights split (the model agent keeps one bandit per pair)
 
 
 class ManualRequest(faust.Record, serializer="json"):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import math
+import pickle
 import random
 
 from core.logs import correlation_of
+from models.checkpoints import dump_partition
 from models.drift import DriftEvent
 from models.signals import ML_STRATEGY, SignalModels
 from models.strategies import GridParams, GridStrategy, build
@@ -154,3 +156,55 @@ def test_grid_regrid_keeps_fills() -> None:
     regrid = models.book["grid"]
     assert isinstance(regrid, GridStrategy) and regrid.params.levels == 8
     assert regrid.filled_levels("SOL/USDC") == filled
+
+
+def _market(pairs: list[str], n: int, seed: int) -> list[FeatureSnapshot]:
+    """Interleaved random walks, one snapshot per pair every 500 ms, with a volatility feature."""
+    rng = random.Random(seed)
+    prices = {p: 100.0 for p in pairs}
+    out: list[FeatureSnapshot] = []
+    for i in range(n):
+        for pair in pairs:
+            prices[pair] *= math.exp(rng.gauss(0.0, 0.004))
+            vol = abs(rng.gauss(0.0, 0.003))
+            out.append(snap(pair, START_MS + i * 500, prices[pair], {"vol_60s": vol, "vol_10s": vol}))
+    return out
+
+
+def _by_pair(signals: list[Signal]) -> dict[str, list[tuple[str, int, float, float]]]:
+    out: dict[str, list[tuple[str, int, float, float]]] = {}
+    for s in signals:
+        out.setdefault(s.pair, []).append((s.id, s.direction, s.weight, s.confidence))
+    return out
+
+
+def test_a_signal_is_the_same_whichever_worker_scores_its_pair_and_after_a_takeover() -> None:
+    """One worker scoring every pair, two workers with half each, and a partition taken over mid-run from
+    a checkpoint by a worker that already scores other pairs: the same signals, weights included (risk
+    sizes by the weight), and the same allocations. A market-wide bandit failed this (docs/faults.md)."""
+    pairs = ["SOL/USDC", "JUP/USDC", "BONK/SOL", "WIF/SOL"]
+    market = _market(pairs, 300, seed=4)
+    kw = {"cycle_ms": 10_000, "label_horizon_ms": 2_000, "seed": 7}
+    one = SignalModels(**kw)
+    alone = [s for snapshot in market for s in one.signals_for(snapshot)]
+    assert len({a.weights["grid"] for a in one.allocations}) > 3, "the bandits moved the weights"
+
+    halves = [SignalModels(**kw), SignalModels(**kw)]
+    split = [s for snapshot in market for s in halves[pairs.index(snapshot.pair) % 2].signals_for(snapshot)]
+    assert _by_pair(split) == _by_pair(alone)
+
+    # worker A scores SOL/USDC and JUP/USDC until it dies at the middle; its last checkpoint of SOL/USDC's
+    # partition is taken over by worker B, which has been scoring the other pairs all along
+    a, b = SignalModels(**kw), SignalModels(**kw)
+    middle = len(market) // 2
+    taken: list[Signal] = []
+    for i, snapshot in enumerate(market):
+        if i == middle:
+            saved = pickle.loads(dump_partition(a.checkpoint(["SOL/USDC", "JUP/USDC"], offset=i)))
+            b.restore(saved)
+        owner = a if i < middle and snapshot.pair in ("SOL/USDC", "JUP/USDC") else b
+        taken += owner.signals_for(snapshot)
+    assert _by_pair(taken) == _by_pair(alone)
+    assert [x.id for x in b.allocations if x.pair == "SOL/USDC"][-1] in {x.id for x in one.allocations}
+    both = {x.id: x.weights for half in halves for x in half.allocations}
+    assert both == {x.id: x.weights for x in one.allocations}
