@@ -14,7 +14,7 @@ from risk.exits import close_position, exits, flatten
 from risk.fills import apply_fill
 from risk.limits import RiskLimits
 from risk.rebalance import plan_rebalance
-from risk.state import RiskState, already_applied, mark_applied
+from risk.state import RiskState, already_applied, mark_applied, raise_mark
 from streams.codec import decode
 from streams.records import (
     PRICE_MARK,
@@ -83,8 +83,7 @@ def apply_message(
             held = state.positions.get(signal.pair)
             mark = signal.direction == PRICE_MARK
             if mark:
-                key = f"{signal.pair}|{signal.strategy}"
-                state.signal_marks[key] = max(signal.ts_ms, state.signal_marks.get(key, signal.ts_ms))
+                raise_mark(state, f"{signal.pair}|{signal.strategy}", signal.ts_ms, signal.id)
             out.extend(
                 exits(
                     state,

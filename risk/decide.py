@@ -31,7 +31,15 @@ from risk.limits import RiskLimits
 from risk.observe import learn
 from risk.orders import new_order, reject, sell_pending, sellable
 from risk.pricing import PoolQuote, best_quote, quote_pool, route_buy
-from risk.state import RECENT_IDS_KEPT, PairInfo, RiskState, remember, sol_usdc_price, unit_value_usdc
+from risk.state import (
+    RECENT_IDS_KEPT,
+    PairInfo,
+    RiskState,
+    raise_mark,
+    remember,
+    sol_usdc_price,
+    unit_value_usdc,
+)
 from streams.records import Order, PoolState, Rejection, Signal
 
 
@@ -40,16 +48,22 @@ def _signal_mark_key(signal: Signal) -> str:
 
 
 def already_decided(state: RiskState, signal: Signal) -> bool:
-    """A signal decided before: its id is recent, or a later signal of its pair and strategy was decided.
+    """A signal decided before: its id is recent, or it is not newer than the last decided signal of its
+    pair and strategy (the mark).
 
     A pair's snapshots, hence each strategy's signals, are emitted in event-time order, so anything below
-    the mark is a re-emission (a restarted model replaying from its checkpoint), never a new signal; the
-    signal at the mark itself is the newest decided, always among the recent ids.
+    the mark is a re-emission (a restarted model replaying from its checkpoint), never a new signal. One at
+    the mark itself is looked up among the ids decided at the mark (`signal_mark_ids`), not only the recent
+    ids: other pairs and strategies push its id out of those while this one is quiet, and a replay of it
+    minutes later must not be decided again.
     """
     if signal.id in state.recent_signals:
         return True
-    mark = state.signal_marks.get(_signal_mark_key(signal))
-    return mark is not None and signal.ts_ms < mark
+    key = _signal_mark_key(signal)
+    mark = state.signal_marks.get(key)
+    if mark is None or signal.ts_ms > mark:
+        return False
+    return signal.ts_ms < mark or signal.id in state.signal_mark_ids.get(key, ())
 
 
 def decide(state: RiskState, signal: Signal, limits: RiskLimits, now_ms: int) -> Order | Rejection:
@@ -96,8 +110,7 @@ def decide_all(
     if signal.id in state.recent_signals:
         return [reject(state, signal, DUPLICATE, f"signal {signal.id} already decided", now_ms)]
     remember(state.recent_signals, signal.id, RECENT_IDS_KEPT)
-    mark = _signal_mark_key(signal)
-    state.signal_marks[mark] = max(signal.ts_ms, state.signal_marks.get(mark, signal.ts_ms))
+    raise_mark(state, _signal_mark_key(signal), signal.ts_ms, signal.id)
     if not accepted:
         held = state.suspect_prices.get(signal.pair, [signal.price])[0]
         detail = f"{signal.pair} price {held:.6g} held back: over {limits.price_outlier_pct:g}% from " + (

@@ -118,6 +118,7 @@ class RiskState:
     # checkpoint re-emits the signals of the snapshots it replays (same ids, maybe other contents); they are
     # below this mark however many there are, where `recent_signals` only holds the last few hundred.
     signal_marks: dict[str, int] = field(default_factory=dict)
+    signal_mark_ids: dict[str, list[str]] = field(default_factory=dict)  # the ids decided at each mark
     # Decisions saved with the state but not yet acknowledged on their topics: the agent publishes them only
     # after the state holding them is durable, and re-publishes them verbatim after a restart.
     outbox: list[dict[str, Any]] = field(default_factory=list)
@@ -202,6 +203,7 @@ class RiskState:
             recent_fills=dict.fromkeys(d["recent_fills"]),
             recent_signals=dict.fromkeys(d["recent_signals"]),
             signal_marks={k: int(v) for k, v in d.get("signal_marks", {}).items()},
+            signal_mark_ids={k: [str(i) for i in v] for k, v in d.get("signal_mark_ids", {}).items()},
             base_pair=dict(d["base_pair"]),
             halts=dict(d.get("halts", {})),
             flatten_pending=bool(d.get("flatten_pending", False)),
@@ -242,6 +244,17 @@ def already_applied(state: RiskState, topic: str, partition: int, offset: int) -
     """True for a re-delivered message (offset at or below the last one applied on that partition)."""
     last = state.offsets.get(f"{topic}:{partition}")
     return last is not None and offset <= last
+
+
+def raise_mark(state: RiskState, key: str, ts_ms: int, signal_id: str) -> None:
+    """Record a signal decided for `key` (pair|strategy): the mark moves up to its time, and the ids decided
+    at the mark are kept, so a replay of the newest one is known after its id left `recent_signals`."""
+    mark = state.signal_marks.get(key)
+    if mark is None or ts_ms > mark:
+        state.signal_marks[key] = ts_ms
+        state.signal_mark_ids[key] = [signal_id]
+    elif ts_ms == mark and signal_id not in state.signal_mark_ids.setdefault(key, []):
+        state.signal_mark_ids[key].append(signal_id)
 
 
 def mark_applied(state: RiskState, topic: str, partition: int, offset: int) -> None:

@@ -74,6 +74,23 @@ def test_a_replay_longer_than_the_recent_ids_is_still_decided_once() -> None:
     assert len(newer) >= 1 and newer[-1].signal_id == "sig:new"
     restored = RiskState.from_dict(state.to_dict())
     assert restored.signal_marks == state.signal_marks
+    assert restored.signal_mark_ids == state.signal_mark_ids
+
+
+def test_the_newest_signal_of_a_strategy_is_decided_once_after_other_signals_evict_its_id() -> None:
+    """Chaos run (session 8): a warm-up grid signal, the newest of its pair and strategy, re-emitted by a
+    restarted model minutes later, after other strategies' signals had pushed its id out of
+    `recent_signals`, was decided a second time (an order, then a rejection)."""
+    from risk.state import RECENT_IDS_KEPT
+
+    state = RiskState.initial("main", limits, WSOL, USDC)
+    grid = signal("sig:SOL/USDC@1000:grid", ts_ms=1_000)
+    grid.strategy = "grid"
+    assert len(apply_message(state, "signals", 0, 0, encode(grid), 5)) >= 1
+    for i in range(1, RECENT_IDS_KEPT + 2):  # another strategy speaks on every later snapshot
+        apply_message(state, "signals", 0, i, encode(signal(f"sig:{i}", ts_ms=1_000 + i)), 5)
+    assert grid.id not in state.recent_signals
+    assert apply_message(state, "signals", 0, RECENT_IDS_KEPT + 5, encode(grid), 6) == []
 
 
 def test_control_and_mint_messages_reach_the_state() -> None:
