@@ -86,6 +86,14 @@ _ALLOWED = {
 T = TypeVar("T")
 
 
+class _Halted(Exception):
+    """The gate refused a send (not a VenueError: `_venue_call` passes it straight up, never retried)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 @dataclass(frozen=True, slots=True)
 class LifecycleConfig:
     max_attempts: int = 3  # signed transactions per order (each only after the previous expired)
@@ -265,14 +273,8 @@ class OrderLifecycle:
 
     async def _drive(self, order: Order, tx: _Tx) -> None:
         """Send (if never sent), then poll until the transaction lands, fails or is proven expired."""
-        if tx.state == "signed":
-            refused = await self.gate(order) if self.gate is not None else None
-            if refused is not None and await self._status(order.id) == NEW:
-                # Nothing of this order was ever sent: it ends here, its signed bytes never leave.
-                await self._close_tx(order.id, tx, "failed", FAILED, refused)
-                return
-            if not await self._send(order, tx):
-                return
+        if tx.state == "signed" and not await self._send(order, tx):
+            return
         push = self._watch(tx.signature)
         try:
             await self._poll(order, tx, push)
@@ -377,9 +379,31 @@ class OrderLifecycle:
         return [row["signature"] for row in rows]
 
     async def _send(self, order: Order, tx: _Tx) -> bool:
-        """First broadcast of a stored transaction; False when it can never land (order closed)."""
+        """First broadcast of a stored transaction; False when it can never land (order closed).
+
+        The gate (the kill switch) is asked right before every attempt, retries included: a retry after
+        a timeout or an open breaker can come seconds after the first try, and a halt in between must stop
+        it. Refused before any attempt, the order fails unsent; refused after one that may have reached
+        the node, nothing more goes out and the status reads decide as for any unconfirmed send."""
+        tried: list[bool] = []
+
+        async def broadcast() -> None:
+            refused = await self.gate(order) if self.gate is not None else None
+            if refused is not None:
+                raise _Halted(refused)
+            tried.append(True)
+            await self.venue.broadcast(tx.raw)
+
         try:
-            await self._venue_call(lambda: self.venue.broadcast(tx.raw))
+            await self._venue_call(broadcast)
+        except _Halted as halt:
+            if not tried:
+                # These signed bytes never leave. An order never sent fails; one whose earlier transactions
+                # were sent (and proven expired, or this one would not have been signed) has expired.
+                status = FAILED if await self._status(order.id) == NEW else EXPIRED
+                await self._close_tx(order.id, tx, "failed", status, halt.reason)
+                return False
+            log.info("order %s: halted after a send that may have reached the node", order.id)
         except SignatureVerificationFailed:
             await self._close_tx(order.id, tx, "failed", FAILED, "signature verification failed")
             return False
