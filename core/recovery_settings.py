@@ -1,6 +1,6 @@
-"""Settings of recovery from faults: reconciliation of the risk state with the database and fault
-injection (testing only). Declared apart from `Settings` (which inherits them, environment keys = field
-names); docs/faults.md says what each fault does and how the code answers it."""
+"""Settings of recovery from faults: reconciliation of the risk state with the database, worker restarts
+and fault injection (testing only). Declared apart from `Settings` (which inherits them, environment
+keys = field names); docs/faults.md says what each fault does and how the code answers it."""
 
 from __future__ import annotations
 
@@ -48,6 +48,29 @@ class RecoverySettings(BaseModel):
             "a reservation whose order the sink never recorded is released after this long (an order the "
             "sink holds without outcome is alerted)"
         ),
+    )
+    # `solbot run` restarts a worker that exits (solbot/restarts.py), after a backoff that doubles with each
+    # exit in the window; more exits than that in the window stop the run (a crash loop is not healed).
+    worker_restart_max: int = Field(
+        5,
+        ge=0,
+        le=1000,
+        description=(
+            "restarts of one worker `solbot run` allows within `worker_restart_window_s`; one more exit "
+            "stops the run with an error (0: never restart)"
+        ),
+    )
+    worker_restart_window_s: float = Field(
+        300.0, ge=1.0, le=86_400.0, description="the window `worker_restart_max` counts exits in"
+    )
+    worker_restart_backoff_s: float = Field(
+        1.0,
+        ge=0.0,
+        le=600.0,
+        description="wait before restarting an exited worker; doubled for each earlier exit in the window",
+    )
+    worker_restart_backoff_max_s: float = Field(
+        30.0, ge=0.0, le=3600.0, description="the longest wait before a worker restart"
     )
     # Off by default (core/faults.py): `point:rate,...` in the environment and the file alike.
     fault_inject: Annotated[dict[str, float], NoDecode] = Field(

@@ -30,6 +30,7 @@ from services.stack import Stack
 from solbot.dashboard import Dashboard, serve_dashboard
 from solbot.live import PASSPHRASE_FD_ENV, LivePlan, live_figures
 from solbot.monitor import TopicMonitor
+from solbot.restarts import RestartPolicy
 from solbot.run_status import (
     RunStatus,
     current,
@@ -210,8 +211,10 @@ async def run(
             )
         )
         t0 = time.monotonic()
-        await watch(feed, started, monitor, stack, sent, t0, out, status, stop)
+        restarts = WorkerRestarts(settings, stack, guarantee, live, out)
+        await watch(feed, started, monitor, stack, sent, t0, out, status, stop, restarts)
         summary = await finish(feed, started, monitor, stack, settings, status, stop, sent[0], guarantee, t0)
+        summary["worker_restarts"] = restarts.count
         if live is not None:
             summary.update(await live_figures(settings, stack.database_url, live.address))
         return summary
@@ -341,8 +344,9 @@ async def watch(
     out: Any,
     status: RunStatus,
     stop: asyncio.Event,
+    restarts: WorkerRestarts,
 ) -> None:
-    """Until the feed is done or `stop` is set: restart a dead broker, stop the run if a worker exits,
+    """Until the feed is done or `stop` is set: restart a dead broker and exited workers (`restarts`),
     print a progress line every 5 s, and a warning line when latency or lag passes its threshold."""
     next_line = t0 + 5.0
     while not feed.done() and not stop.is_set():
@@ -352,12 +356,65 @@ async def watch(
             return  # Ctrl-C reaches the workers too: their exit is the stop, not a failure
         if stack.broker_died():
             await restart_broker(stack, out)
-        for w in started:
-            if w.proc.poll() is not None:
-                raise ServiceError(f"worker {w.index} exited with code {w.proc.returncode}; see {w.log_path}")
+        restarts.check(started, time.monotonic())
         if time.monotonic() >= next_line:
             next_line += 5.0
             await tick(monitor, stack, started, sent[0], t0, out, status)
+
+
+class WorkerRestarts:
+    """`solbot run`'s restarts of the workers that exit, each after its policy's backoff
+    (`solbot.restarts`); a worker that exits too often stops the run with one line."""
+
+    def __init__(
+        self, settings: Settings, stack: Stack, guarantee: str, live: LivePlan | None, out: Any
+    ) -> None:
+        self.settings, self.stack, self.guarantee, self.live, self.out = settings, stack, guarantee, live, out
+        self.policies: dict[int, RestartPolicy] = {}
+        self.due: dict[int, float] = {}  # worker index -> monotonic time of its restart
+
+    @property
+    def count(self) -> int:
+        return sum(p.restarts for p in self.policies.values())
+
+    def check(self, started: list[Worker], now: float) -> None:
+        """Schedule the restart of each worker that exited, and start those whose backoff is over (in
+        place in `started`, which the run stops at its end)."""
+        for pos, w in enumerate(started):
+            if w.index in self.due:
+                if now >= self.due[w.index]:
+                    del self.due[w.index]
+                    started[pos] = start_worker(self.settings, self.stack, self.guarantee, w.index, self.live)
+                    url = f"http://127.0.0.1:{started[pos].web_port}/status/"
+                    print(f"solbot: worker {w.index} restarted: {url}", file=self.out, flush=True)
+                continue
+            code = w.proc.poll()
+            if code is None:
+                continue
+            how = f"signal {-code}" if code < 0 else f"code {code}"
+            policy = self.policies.setdefault(w.index, self._policy())
+            delay = policy.on_exit(now)
+            if delay is None:
+                raise ServiceError(
+                    f"worker {w.index} exited with {how}, more than {policy.max_restarts} times in "
+                    f"{policy.window_s:g} s (WORKER_RESTART_MAX): the run stops; see {w.log_path}"
+                )
+            self.due[w.index] = now + delay
+            print(
+                f"solbot: worker {w.index} exited with {how}; restarting it in {delay:g} s "
+                f"(restart {policy.restarts}); see {w.log_path}",
+                file=self.out,
+                flush=True,
+            )
+
+    def _policy(self) -> RestartPolicy:
+        s = self.settings
+        return RestartPolicy(
+            max_restarts=s.worker_restart_max,
+            window_s=s.worker_restart_window_s,
+            backoff_s=s.worker_restart_backoff_s,
+            backoff_max_s=s.worker_restart_backoff_max_s,
+        )
 
 
 async def tick(
