@@ -17,33 +17,13 @@ from core.errors import RpcTimeout
 from sandbox.http import serve
 from sandbox.jupiter import SandboxJupiter
 from sandbox.rpc import SandboxRpc
-from sandbox.world import SOL, USDC, sol_usdc_pool
+from sandbox.world import SOL, USDC
 from streams.records import Order
+from tests.venues.test_lifecycle_faults import STATE, order
 from venues.interface import RelayVerdict
 from venues.jupiter.config import JupiterConfig
 from venues.jupiter.execution import JupiterVenue
 from venues.lifecycle import EXPIRED, FAILED, LifecycleConfig, OrderLifecycle
-
-STATE = sol_usdc_pool()
-
-
-def buy(oid: str) -> Order:
-    return Order(
-        id=oid,
-        signal_id=f"sig:{oid}",
-        pair="SOL/USDC",
-        side="buy",
-        amount_in=1_000_000,
-        min_amount_out=0,
-        venue="raydium",
-        pool=STATE.pool,
-        pool_state=STATE,
-        kind="entry",
-        reason="t",
-        ts_ms=1,
-        origin_ms=1,
-        decided_ms=1,
-    )
 
 
 class Halt:
@@ -104,15 +84,15 @@ async def test_a_halt_during_a_retried_first_send_stops_the_retry(venue_db: asyn
         venue = TimesOutThenHalts(inner, halt)
         config = LifecycleConfig(poll_interval_s=0.02, resend_interval_s=0.1, backoff_base_s=0.05)
         lifecycle = OrderLifecycle(venue_db, venue, config, gate=halt)  # type: ignore[arg-type]
-        fill = await lifecycle.run(buy("ord:halted-mid-send"))
+        fill = await lifecycle.run(order(0))  # even: a buy
         # The timed-out try may have reached the node, so the order is not failed unsent: the status reads
         # prove its blockhash expired with nothing landed. No retry and no re-broadcast went out.
         assert venue.broadcasts == 1
         assert rpc.sent == 0
         assert fill.status in (EXPIRED, FAILED) and fill.status != "confirmed"
-        assert (await lifecycle.outcome("ord:halted-mid-send")).status == EXPIRED
+        assert (await lifecycle.outcome("ord:0")).status == EXPIRED
         # A buy decided after the halt is refused before anything is sent.
-        refused = await lifecycle.run(buy("ord:after-halt"))
+        refused = await lifecycle.run(order(2))
         assert (refused.status, refused.reason) == (FAILED, "halted: operator")
         assert venue.broadcasts == 1 and rpc.sent == 0
     finally:
