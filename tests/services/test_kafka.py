@@ -275,7 +275,9 @@ def test_no_java_outlives_its_parent(tmp_path: Path, sig: signal.Signals) -> Non
         java_pid = int(parent.stdout.readline())
         assert pid_alive(java_pid) and _java_processes_for(tmp_path) == [java_pid]
         parent.send_signal(sig)
-        parent.wait(timeout=10)
+        # Ctrl-C stops the broker in order first: on a loaded box (make test beside make test-slow) that
+        # took more than 10 s once. What matters is that no JVM outlives the parent, checked below.
+        parent.wait(timeout=60)
         assert _gone_within(tmp_path, 15), "the broker's JVM outlived its parent"
     finally:
         parent.kill()
