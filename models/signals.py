@@ -262,7 +262,7 @@ class SignalModels:
         allocator = self.allocator_for(pair)
         if ts_ms > self.stepped.get(pair, -(2**62)):
             self.stepped[pair] = ts_ms
-        self._attribute(pair, ts_ms, price)
+        self._attribute(allocator, pair, ts_ms, price)
         vol_60s = float(snapshot.features.get("vol_60s", 0.0))
         context = {CONTEXT_KEY: vol_60s * 10_000.0 if math.isfinite(vol_60s) else 0.0}
         allocation = allocator.on_time(ts_ms, context)
@@ -293,7 +293,7 @@ class SignalModels:
         """`step` without the allocation (it stays in `allocations`)."""
         return self.step(snapshot)[0]
 
-    def _attribute(self, pair: str, ts_ms: int, price: float) -> None:
+    def _attribute(self, allocator: StrategyAllocator, pair: str, ts_ms: int, price: float) -> None:
         """Each signal that reached its horizon: its signed log return, net of the round trip's cost."""
         queue = self._emitted.get(pair)
         if not queue or not (math.isfinite(price) and price > 0.0):
@@ -301,7 +301,7 @@ class SignalModels:
         while queue and queue[0].ts_ms + self.label_horizon_ms <= ts_ms:
             e = queue.popleft()
             ret = e.direction * math.log(price / e.price) - self.cost_log
-            self.allocator_for(pair).record(e.strategy, ts_ms, ret)
+            allocator.record(e.strategy, ts_ms, ret)
 
     def _signal(self, snapshot: FeatureSnapshot, intent: Intent, weight: float) -> Signal:
         ml = intent.strategy == ML_STRATEGY
