@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,6 +28,7 @@ class PipelineCounts:
     fills: int = 0
     failed_fills: int = 0
     rejected: int = 0
+    rejected_by: Counter[str] = field(default_factory=Counter)  # by reason code ("total_cap_full", ...)
     dead_letters: int = 0
     latencies_ms: list[float] = field(default_factory=list)
     fill_latencies_ms: list[float] = field(default_factory=list)  # order published -> fill published
@@ -119,6 +121,7 @@ class TopicMonitor:
                         )
                     elif tp.topic == ORDERS_REJECTED.name:
                         c.rejected += 1
+                        c.rejected_by[str(value.get("reason", "")).split(":", 1)[0] or "unknown"] += 1
                         c.decided_signal_ids.add(str(value.get("signal_id")))
                     elif tp.topic == FILLS.name:
                         if value.get("order_id") in c.fill_order_ids:

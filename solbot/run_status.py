@@ -197,18 +197,41 @@ def summary_text(summary: dict[str, Any]) -> str:
         return "unpriced" if v is None else f"{v:+,.2f} USDC"
 
     equity = summary["equity_usdc"]
+    by_reason: dict[str, int] = summary.get("rejected_by_reason") or {}
     return "\n".join(
         [
             f"solbot: stopped ({summary['stopped_by']}) after {summary['duration_s']:.0f} s",
             f"  orders {summary['orders']}, fills {summary['fills']} ({summary['failed_fills']} failed), "
-            f"rejected {summary['rejected']}, dead letters {summary['dead_letters']}",
+            f"rejected {summary['rejected']}{reasons_text(by_reason)}, "
+            f"dead letters {summary['dead_letters']}",
             f"  {equity_text(equity).replace('=', ' ')}; PnL {usdc(summary['pnl_usdc'])}"
             f" = opening wallet re-priced {usdc(summary['inventory_revaluation_usdc'])}"
             f" + trading {usdc(summary['trading_pnl_usdc'])}",
             f"  latency p50 {lat['p50']:.0f} ms, p99 {lat['p99']:.0f} ms; consumer lag "
             f"{'unknown' if summary['lag'] is None else summary['lag']}",
+            *cap_hint(by_reason, summary["rejected"]),
         ]
     )
+
+
+def reasons_text(by_reason: dict[str, int], shown: int = 3) -> str:
+    """The commonest rejection reasons, so a run that decided nothing says why without opening a log."""
+    if not by_reason:
+        return ""
+    top = sorted(by_reason.items(), key=lambda kv: (-kv[1], kv[0]))
+    text = ", ".join(f"{code} {n}" for code, n in top[:shown])
+    return f" ({text}{f', +{len(top) - shown} more' if len(top) > shown else ''})"
+
+
+def cap_hint(by_reason: dict[str, int], rejected: int) -> list[str]:
+    """One line when most refusals were a full total exposure cap: with the default OPENING_INVENTORY
+    (counted) a wallet that is mostly SOL fills the cap before any strategy buys."""
+    if rejected <= 0 or by_reason.get("total_cap_full", 0) * 2 < rejected:
+        return []
+    return [
+        "  most signals were refused total_cap_full: the positions and the wallet's own tokens "
+        '(OPENING_INVENTORY=counted) fill MAX_TOTAL_EXPOSURE_PCT; see docs/risk.md, "Caps on positions"'
+    ]
 
 
 async def settle(coro: Any, timeout_s: float) -> Any:

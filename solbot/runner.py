@@ -456,6 +456,7 @@ def run_summary(
         "fills": c.fills,
         "failed_fills": c.failed_fills,
         "rejected": c.rejected,
+        "rejected_by_reason": dict(c.rejected_by.most_common()),
         "dead_letters": c.dead_letters,
         "equity_usdc": equity,
         "equity_quote": equity if equity is not None else 0.0,  # the older name (0.0: unpriced)

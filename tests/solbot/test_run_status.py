@@ -8,6 +8,7 @@ import io
 import json
 import os
 import signal
+from collections import Counter
 from types import SimpleNamespace
 from typing import Any
 
@@ -99,6 +100,22 @@ def test_the_final_summary_has_the_figures_for_a_person_and_for_scripts() -> Non
     assert "p50 200 ms" in text and "consumer lag 7" in text
     unpriced = summary_text(summary_of("duration", None))
     assert "equity unpriced; PnL unpriced" in unpriced
+
+
+def test_the_summary_says_why_signals_were_refused() -> None:
+    """A live wallet that is mostly SOL fills the total cap with the default OPENING_INVENTORY: the run
+    must say so rather than end with orders 0 and a count of rejections."""
+    status = RunStatus.create(OPENING, load_settings())
+    counts = PipelineCounts(rejected=10, rejected_by=Counter(total_cap_full=7, stale_price=2, halted=1))
+    summary = run_summary(SimpleNamespace(counts=counts), 10, status, "exactly_once", 1.0)  # type: ignore[arg-type]
+    assert summary["rejected_by_reason"] == {"total_cap_full": 7, "stale_price": 2, "halted": 1}
+    text = summary_text(summary)
+    assert "rejected 10 (total_cap_full 7, stale_price 2, halted 1)" in text
+    assert "most signals were refused total_cap_full" in text and "OPENING_INVENTORY=counted" in text
+    counts.rejected_by = Counter(stale_price=8, halted=1, a=1, b=1)
+    counts.rejected = 11
+    text = summary_text(run_summary(SimpleNamespace(counts=counts), 10, status, "exactly_once", 1.0))  # type: ignore[arg-type]
+    assert "rejected 11 (stale_price 8, a 1, b 1, +1 more)" in text and "total_cap_full" not in text
 
 
 async def test_after_a_signal_the_summary_comes_from_what_is_left_within_seconds() -> None:
