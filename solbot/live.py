@@ -81,6 +81,17 @@ def plan_live(
     return LivePlan(address, passphrase, dry_run, path.resolve())
 
 
+async def chain_balances(settings: Settings, address: str) -> dict[str, int]:
+    """The wallet's token balances on chain now: what a live run's PnL is measured from. The database's
+    wallet is no opening for live: before the workers seed it from the chain it holds nothing, or what
+    an earlier paper run left (the paper opening balances would make the PnL meaningless)."""
+    rpc = RpcClient(settings.solana_rpc_url)
+    try:
+        return await wallet_token_balances(rpc, address)
+    finally:
+        await rpc.close()
+
+
 async def live_figures(settings: Settings, database_url: str, address: str) -> dict[str, Any]:
     """`landed` (orders whose transaction landed) and `chain_mismatches` (mints whose database balance
     differs from the chain's; 0 when the database equals the chain), read at the end of a run."""

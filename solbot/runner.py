@@ -22,17 +22,18 @@ from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
-from core.errors import ServiceError
+from core.errors import ServiceError, SolbotError
 from core.settings import Settings
 from models.checkpoint_seal import KEY_FILE as CHECKPOINT_KEY_FILE
 from services.process import free_port, spawn, terminate
 from services.stack import Stack
 from solbot.dashboard import Dashboard, serve_dashboard
-from solbot.live import PASSPHRASE_FD_ENV, LivePlan, live_figures
+from solbot.live import PASSPHRASE_FD_ENV, LivePlan, chain_balances, live_figures
 from solbot.monitor import TopicMonitor
 from solbot.restarts import RestartPolicy
 from solbot.run_status import (
     RunStatus,
+    Wallet,
     current,
     equity_text,
     opening_wallet,
@@ -182,9 +183,7 @@ async def run(
     stop = stop or asyncio.Event()
     try:
         guarantee = await start_stack(stack, settings, workers, out)
-        opening = await opening_wallet(
-            stack.database_url, settings.portfolio, settings.paper_start_usdc, settings.paper_start_sol
-        )
+        opening = await run_opening(stack, settings, live, out)
         status = RunStatus.create(opening, settings)
         auth = broker_auth(settings, stack.broker_url)
         monitor = TopicMonitor(bootstrap_of(stack.broker_url), from_end=True, auth=auth)  # this run's counts
@@ -433,6 +432,20 @@ async def tick(
     print(progress_line(time.monotonic() - t0, events, monitor, status.equity), file=out, flush=True)
     for line in status.warnings(monitor.counts.latencies_ms, lag):
         print(line, file=out, flush=True)
+
+
+async def run_opening(stack: Stack, settings: Settings, live: LivePlan | None, out: Any) -> Wallet:
+    """What the run's PnL is measured from: the paper wallet as stored (or its opening balances), and
+    live the wallet on chain at start (unreadable: the stored one, with one line saying so)."""
+    if live is not None:
+        try:
+            return Wallet(await chain_balances(settings, live.address))
+        except (SolbotError, OSError) as exc:
+            print(f"solbot: the wallet's balances on chain were not read ({exc}); PnL is measured from "
+                  "the database's wallet", file=out, flush=True)  # fmt: skip
+    return await opening_wallet(
+        stack.database_url, settings.portfolio, settings.paper_start_usdc, settings.paper_start_sol
+    )
 
 
 def run_summary(
