@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from core.errors import DecodeError
+from features.market_signals import market_features, newer, perp_context, perp_pair, quote_context
 from features.maths import (
     BAR_MS,
     BARS_1S,
@@ -28,8 +29,9 @@ from features.maths import (
     trade_from_swap,
 )
 from streams.codec import RawSwap, decode, decode_swap
-from streams.records import PROGRESS_KEY, FeatureSnapshot, PoolState, Progress, Swap
-from streams.validate import DEFAULT_SKEW_MS, PoolContinuity, check_swap
+from streams.records import PROGRESS_KEY, FeatureSnapshot, JupiterQuote, PerpBook, PoolState, Progress, Swap
+from streams.topics import RAW_PERPS, RAW_QUOTES, RAW_SWAPS
+from streams.validate import DEFAULT_SKEW_MS, PoolContinuity, check_market_record, check_swap
 from tables.batch_view import BatchView, ChangelogTable
 from tables.windows import BARS_1S_WINDOW, BARS_10S_WINDOW, BARS_60S_WINDOW, Bar, WindowSpec, merge_bars
 
@@ -43,15 +45,19 @@ class PairState:
     second_ms: int = -1  # start of the latest second with a trade: the hopping tables hold the steps before
     last_price: float = 0.0  # the last trade's price: the fallback when no pool has a price
     pools: dict[str, dict[str, Any]] = field(default_factory=dict)
+    market: dict[str, dict[str, Any]] = field(default_factory=dict)  # latest "quote" and "perp" contexts
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "offsets": self.offsets,
             "bucket": self.bucket,
             "last_price": self.last_price,
             "pools": self.pools,
             "second_ms": self.second_ms,
         }
+        if self.market:  # absent without market data: the state written is the one before it existed
+            out["market"] = self.market
+        return out
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> PairState:
@@ -61,6 +67,7 @@ class PairState:
             last_price=float(d.get("last_price", 0.0)),
             pools=dict(d.get("pools", {})),
             second_ms=int(d.get("second_ms", -1)),
+            market=dict(d.get("market", {})),
         )
 
 
@@ -193,6 +200,8 @@ class FeatureFolder:
         features = compute_features(
             price, history, hop_bar(history, ts_ms, *HOP_10S_MS), hop_bar(history, ts_ms, *HOP_60S_MS), pools
         )
+        if state.market:
+            features.update(market_features(state.market, price, ts_ms, pools))
         bucket_ms = (ts_ms // self.interval_ms) * self.interval_ms
         return FeatureSnapshot(
             id=f"{pair}@{bucket_ms}",
@@ -205,6 +214,14 @@ class FeatureFolder:
             source_partition=partition,
             source_offset=offset,
         )
+
+    def note_market(self, pair: str, kind: str, context: dict[str, Any] | None, partition: int) -> None:
+        """Keep the newest quote or perp book (`kind`) of `pair` for its next snapshots."""
+        state = self.states.get(pair) or PairState()
+        if newer(state.market.get(kind), context):
+            assert context is not None
+            state.market[kind] = context
+            self.states.put(pair, state, partition)
 
     def _close_steps(self, pair: str, partition: int, last_ms: int, now_ms: int) -> None:
         """Event time moved from the second `last_ms` to `now_ms`: write the step it closed, if any."""
@@ -273,6 +290,8 @@ class RawMessage(Protocol):
     @property
     def timestamp(self) -> float: ...  # seconds, as Faust gives it
 
+    # A Faust message also has `topic`; the fold takes a record without one for a raw swap.
+
 
 @dataclass
 class FoldedBatch:
@@ -300,6 +319,12 @@ def fold_batch(
     snapshots: list[FeatureSnapshot] = []
     dead: list[tuple[int, str]] = []
     for i, msg in enumerate(messages):
+        topic = getattr(msg, "topic", RAW_SWAPS.name)
+        if topic != RAW_SWAPS.name:
+            reason = fold_market_data(folder, topic, msg, skew_ms)
+            if reason is not None:
+                dead.append((i, reason))
+            continue
         if msg.key == PROGRESS_KEY:
             try:
                 marks.saw(msg.partition, decode(Progress, msg.value).ts_ms, from_source=True)
@@ -318,3 +343,20 @@ def fold_batch(
             snapshots.append(snap)
         marks.saw(msg.partition, swap.ts_ms)
     return FoldedBatch(snapshots, marks.due(), dead)
+
+
+def fold_market_data(folder: FeatureFolder, topic: str, msg: RawMessage, skew_ms: int) -> str | None:
+    """A Jupiter quote or Drift book kept as its pair's market context; the reason when it does not decode."""
+    at = int(msg.timestamp * 1000)
+    try:
+        if topic == RAW_QUOTES.name:
+            quote = check_market_record(decode(JupiterQuote, msg.value), received_ms=at, skew_ms=skew_ms)
+            folder.note_market(quote.pair, "quote", quote_context(quote), msg.partition)
+        elif topic == RAW_PERPS.name:
+            book = check_market_record(decode(PerpBook, msg.value), received_ms=at, skew_ms=skew_ms)
+            folder.note_market(perp_pair(book.market), "perp", perp_context(book), msg.partition)
+        else:
+            return f"the features stage reads no topic {topic!r}"
+    except DecodeError as exc:
+        return str(exc)
+    return None

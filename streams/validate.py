@@ -8,14 +8,16 @@ until the clock caught up). `PoolContinuity` refuses amounts the pool's previous
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from typing import TypeVar
 
 from core.errors import DecodeError
 from streams.codec import RawSwap
-from streams.records import Launch, Swap
+from streams.records import JupiterQuote, Launch, PerpBook, Swap
 
 S = TypeVar("S", Swap, RawSwap)
+M = TypeVar("M", JupiterQuote, PerpBook)
 
 MIN_EVENT_MS = 1_262_304_000_000  # 2010-01-01 UTC: before any chain this reads
 MAX_EVENT_MS = 4_102_444_800_000  # 2100-01-01 UTC: a microsecond time (~1.7e15) is far beyond it
@@ -30,6 +32,27 @@ def check_event_time(ts_ms: int, received_ms: int = 0, skew_ms: int = DEFAULT_SK
     if received_ms > 0 and ts_ms > received_ms + skew_ms:
         ahead_s = (ts_ms - received_ms) / 1000.0
         raise DecodeError(f"ts_ms: {ahead_s:.1f}s after its receipt (more than {skew_ms / 1000.0:g}s skew)")
+
+
+def check_market_record(record: M, *, received_ms: int = 0, skew_ms: int = DEFAULT_SKEW_MS) -> M:
+    """A Jupiter quote or Drift book that could have been answered: times in range, amounts and prices
+    not negative, a book not crossed, ratios finite and within their bounds."""
+    check_event_time(record.ts_ms, record.received_ms or received_ms, skew_ms)
+    if isinstance(record, JupiterQuote):
+        if record.in_amount < 0 or record.out_amount < 0:
+            raise DecodeError("in_amount, out_amount: must not be negative")
+        if not math.isfinite(record.price_impact_pct):
+            raise DecodeError("price_impact_pct: must be finite")
+        return record
+    if record.best_bid < 0 or record.best_ask < 0:
+        raise DecodeError("best_bid, best_ask: must not be negative")
+    if record.best_bid > 0 and record.best_ask > 0 and record.best_bid > record.best_ask:
+        raise DecodeError(f"best_bid, best_ask: a crossed book ({record.best_bid} > {record.best_ask})")
+    if not (math.isfinite(record.imbalance) and -1.0 <= record.imbalance <= 1.0):
+        raise DecodeError("imbalance: must be within -1..1")
+    if not math.isfinite(record.funding_rate_hourly):
+        raise DecodeError("funding_rate_hourly: must be finite")
+    return record
 
 
 def check_swap(swap: S, *, received_ms: int = 0, skew_ms: int = DEFAULT_SKEW_MS) -> S:
