@@ -43,11 +43,13 @@ class FeaturesRunner:
         app, settings = self.ctx.app, self.ctx.settings
 
         async def build_features(stream: Any) -> None:
-            """raw.swaps -> features, in batches; one table write per key per batch."""
+            """raw.swaps (with its pairs' quotes and perp books) -> features, in batches; one table write per
+            key per batch."""
             async for events in stream.take_events(settings.batch_max_events, within=settings.batch_within_s):
                 await self.process(events)
 
-        app.agent(self.ctx.topics.raw_swaps_topic, name="agents.features.build_features")(build_features)
+        inputs = self.ctx.topics.features_inputs_topic
+        app.agent(inputs, name="agents.features.build_features")(build_features)
 
     async def process(self, events: list[Any]) -> None:
         metrics.EVENTS.labels("build_features").inc(len(events))

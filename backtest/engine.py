@@ -37,10 +37,11 @@ import numpy as np
 
 from backtest.fill_model import FillModel, PoolBook, execute
 from backtest.memory_tables import feature_tables
+from backtest.recording import RecordedMessage
 from backtest.result import DEAD_LINE, BacktestResult, Ledger, TradeRecord
 from core.errors import DecodeError, VenueRejected
 from core.settings import Settings
-from features.folding import FeatureFolder
+from features.folding import FeatureFolder, fold_market_data
 from market.fills import FILLED, INVALID_ORDER, failed_fill
 from market.tokens import USDC, WSOL, initial_wallet
 from models.signals import SignalModels, price_mark
@@ -59,12 +60,13 @@ from streams.records import (
     Rejection,
     Signal,
 )
-from streams.topics import FILLS, RAW_LAUNCHES, RAW_SWAPS, SIGNALS
+from streams.topics import FILLS, RAW_LAUNCHES, RAW_PERPS, RAW_QUOTES, RAW_SWAPS, SIGNALS
 from streams.validate import PoolContinuity, check_event_time, check_launch, check_swap
 from venues.paper.execution import PaperVenue
 
 # Event time between two looks at the merge: the live agent looks once per batch, ~10 ms; per swap is waste.
 MERGE_CHECK_MS = 5
+MARKET_DATA = frozenset({RAW_QUOTES.name, RAW_PERPS.name})  # market context for the fold, not events
 PROGRESS_KEY_TEXT = PROGRESS_KEY.decode()  # how a recording writes the key of a progress record
 DEAD_LINES_KEPT = 20  # dead letters whose line and reason the result lists (all are counted)
 EXIT_KINDS_STRATEGY = "risk"  # orders risk emits on its own (stop loss, breaker) are attributed here
@@ -192,9 +194,11 @@ class BacktestEngine:
                         self._score(held.item)
             elif topic == launches_topic:
                 self._launch(rec)
+            elif topic in MARKET_DATA:
+                self._market_data(folder, rec, skew_ms)
             elif topic == DEAD_LINE:
                 self._dead(rec, str(rec["reason"]))
-            # other topics in a recording (none are recorded today) have no stage here
+            # other topics in a recording have no stage here
         for held in merge.pop_ready(2**62):  # the end of the recording: every partition is done
             self._score(held.item)
         self._release(None)  # orders still in flight fill on the last states seen
@@ -211,6 +215,13 @@ class BacktestEngine:
         self._last_bucket: int | None = None  # equity is sampled once per snapshot interval of event time
         self._last_equity = start_equity
         self._last_benchmark = start_equity
+
+    def _market_data(self, folder: FeatureFolder, rec: dict[str, Any], skew_ms: int) -> None:
+        """A Jupiter quote or Drift book: its pair's market context in the fold, as the features agent
+        keeps it, or a dead letter."""
+        reason = fold_market_data(folder, rec["topic"], RecordedMessage.of(rec), skew_ms)
+        if reason is not None:
+            self._dead(rec, reason)
 
     def _launch(self, rec: dict[str, Any]) -> None:
         """A `raw.launches` record: remembered for the launch strategy, or a dead letter."""

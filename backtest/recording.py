@@ -17,6 +17,7 @@ import logging
 import time
 import zlib
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -161,6 +162,30 @@ def swap_horizons(path: Path) -> tuple[list[int], int | None]:
         oldest = min(oldest, times[i])
         times[i] = oldest
     return times, newest
+
+
+@dataclass(frozen=True)
+class RecordedMessage:
+    """A recorded line as the consumed record it was (the fold's `RawMessage`): key and value as the bytes
+    that were on the broker, the broker time in seconds."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    timestamp: float
+
+    @classmethod
+    def of(cls, rec: dict[str, Any]) -> RecordedMessage:
+        return cls(
+            topic=str(rec.get("topic")),
+            partition=int(rec.get("partition") or 0),
+            offset=int(rec.get("offset") or 0),
+            key=_bytes_of(rec.get("key"), as_json=False),
+            value=_bytes_of(rec.get("value"), as_json=True),
+            timestamp=int(rec.get("timestamp_ms") or 0) / 1000.0,
+        )
 
 
 def _bytes_of(field: Any, *, as_json: bool) -> bytes | None:

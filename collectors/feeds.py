@@ -15,6 +15,7 @@ from collectors.metrics import COLLECTOR_EVENTS, COLLECTOR_LAG
 from collectors.polling import poll_forever
 from collectors.sink import RecordSink, observe_produced
 from core.errors import SolbotError
+from features.market_signals import perp_pair
 from market.venues import VenueName
 from streams.codec import encode
 from streams.records import JupiterQuote, PerpBook
@@ -117,7 +118,8 @@ class DriftCollector:
             record = book.parse_to_perp_book(
                 market, funding, band_bps=self.band_bps, ts_ms=now_ms, received_ms=now_ms
             )
-            fut = await self.sink.send(RAW_PERPS.name, market.encode(), encode(record))
+            # keyed by the spot pair it prices: the features agent reads it with that pair's swaps
+            fut = await self.sink.send(RAW_PERPS.name, perp_pair(market).encode(), encode(record))
             observe_produced(fut, DRIFT, started_ns)
             COLLECTOR_LAG.labels(DRIFT).observe((time.monotonic_ns() - started_ns) / 1e9)
             COLLECTOR_EVENTS.labels(DRIFT, RAW_PERPS.name).inc()

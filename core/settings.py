@@ -24,6 +24,7 @@ from core.live_settings import LiveSettings
 from core.notify_settings import NotifySettings
 from core.recovery_settings import RecoverySettings
 from core.risk_settings import RiskLimitSettings
+from core.sim_settings import SimSettings
 from core.web_settings import WebServerSettings
 
 __all__ = ["RiskLimitSettings", "Settings", "load_settings", "ws_url_from_rpc"]
@@ -45,6 +46,7 @@ class Settings(
     NotifySettings,
     BacktestSettings,
     LiveSettings,
+    SimSettings,
 ):
     """All knobs of the bot. Units are in the names; invariants are checked here, at start-up."""
 
@@ -213,11 +215,6 @@ class Settings(
             "assignment)"
         ),
     )
-
-    # Simulator.
-    sim_seed: int = Field(1, description="simulator seed (`--seed`)")
-    sim_rate_eps: float = Field(300.0, gt=0.0, description="simulated raw events per second (`--rate`)")
-    sim_random_walk: bool = Field(False, description="a market with no predictable component")
 
     # `solbot run`'s warnings: one line when a figure passes its threshold, one when it is back under half.
     run_warn_latency_ms: float = Field(

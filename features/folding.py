@@ -215,13 +215,17 @@ class FeatureFolder:
             source_offset=offset,
         )
 
-    def note_market(self, pair: str, kind: str, context: dict[str, Any] | None, partition: int) -> None:
-        """Keep the newest quote or perp book (`kind`) of `pair` for its next snapshots."""
+    def note_market(self, pair: str, kind: str, context: dict[str, Any] | None, partition: int) -> str | None:
+        """Keep the newest quote or perp book (`kind`) of `pair` for its next snapshots; the reason when it
+        came on another partition than the pair's swaps (a topic with fewer partitions than raw.swaps)."""
         state = self.states.get(pair) or PairState()
+        if state.offsets and str(partition) not in state.offsets:
+            return f"partition: {pair}'s swaps are on partition {min(state.offsets)}, not {partition}"
         if newer(state.market.get(kind), context):
             assert context is not None
             state.market[kind] = context
             self.states.put(pair, state, partition)
+        return None
 
     def _close_steps(self, pair: str, partition: int, last_ms: int, now_ms: int) -> None:
         """Event time moved from the second `last_ms` to `now_ms`: write the step it closed, if any."""
@@ -351,12 +355,14 @@ def fold_market_data(folder: FeatureFolder, topic: str, msg: RawMessage, skew_ms
     try:
         if topic == RAW_QUOTES.name:
             quote = check_market_record(decode(JupiterQuote, msg.value), received_ms=at, skew_ms=skew_ms)
-            folder.note_market(quote.pair, "quote", quote_context(quote), msg.partition)
+            pair, kind, context = quote.pair, "quote", quote_context(quote)
         elif topic == RAW_PERPS.name:
             book = check_market_record(decode(PerpBook, msg.value), received_ms=at, skew_ms=skew_ms)
-            folder.note_market(perp_pair(book.market), "perp", perp_context(book), msg.partition)
+            pair, kind, context = perp_pair(book.market), "perp", perp_context(book)
         else:
             return f"the features stage reads no topic {topic!r}"
     except DecodeError as exc:
         return str(exc)
-    return None
+    if msg.key != pair.encode():  # on another partition than the pair's swaps: its state is not here
+        return f"key: {topic} records are keyed by their pair ({pair!r}), got {msg.key!r}"
+    return folder.note_market(pair, kind, context, msg.partition)

@@ -6,6 +6,9 @@ live pipeline computes without tables, batches or a broker.
 
 from __future__ import annotations
 
+from typing import Any
+
+from features.market_signals import market_features, newer
 from features.maths import (
     BAR_MS,
     BARS_1S,
@@ -38,6 +41,7 @@ class PairFeatureState:
         self.skipped_swaps = 0
         self._bars: dict[int, Bar] = {}
         self._pools: dict[str, PoolState] = {}
+        self.market: dict[str, dict[str, Any]] = {}  # the newest quote and perp book contexts
 
     def learn_one(self, swap: Swap | RawSwap) -> None:
         """Fold one swap into its one-second bar and keep its pool's latest state."""
@@ -68,9 +72,20 @@ class PairFeatureState:
         if known is None or ts >= known.ts_ms:
             self._pools[swap.pool] = pool_state_from_swap(swap)
 
+    def learn_market(self, kind: str, context: dict[str, Any] | None) -> None:
+        """Keep the newest quote or perp book (`kind`), as the fold does (`features.market_signals`)."""
+        if newer(self.market.get(kind), context):
+            assert context is not None
+            self.market[kind] = context
+
     def snapshot(self, ts_ms: int | None = None) -> dict[str, float]:
         """Features at `ts_ms` (default: the latest event time); meant for now, not for the past."""
-        return compute_features(*self.inputs(ts_ms))
+        inputs = self.inputs(ts_ms)
+        features = compute_features(*inputs)
+        if self.market:
+            t = ts_ms if ts_ms is not None else (self.max_ts_ms or 0)
+            features.update(market_features(self.market, inputs[0], t, inputs[4]))
+        return features
 
     def inputs(
         self, ts_ms: int | None = None

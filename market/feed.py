@@ -1,6 +1,7 @@
 """Publish the simulated market to the raw topics, as the chain collectors would.
 
-Swaps go to raw.swaps keyed by pair and launches to raw.launches keyed by mint, encoded with
+Swaps go to raw.swaps keyed by pair and launches to raw.launches keyed by mint (with market data, quotes
+and perp books to raw.quotes and raw.perps keyed by pair: `market.market_data.destination`), encoded with
 `streams.codec.encode`; after each batch, progress records (`streams.progress`) tell every raw.swaps
 partition how far event time has got. `received_ms` is stamped with the wall clock at send, so
 downstream latency measurements start where a real collector's would.
@@ -16,11 +17,11 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
+from market.market_data import MarketEvent, destination, with_market_data
 from market.simulator import MarketSimulator
 from streams.codec import encode
 from streams.progress import ProgressBeacon
-from streams.records import Launch, Swap
-from streams.topics import RAW_LAUNCHES, RAW_SWAPS
+from streams.topics import RAW_SWAPS
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ async def run_feed(
     on_progress: Callable[[int], None] | None = None,
     auth: Mapping[str, str] | None = None,
     idempotent: bool = False,
+    market_data_ms: int = 0,
 ) -> int:
     """Send the simulator's events until `duration_s` of event time has passed (None: until cancelled).
 
@@ -54,6 +56,7 @@ async def run_feed(
     In realtime mode an event is sent once the wall clock reaches its `ts_ms` (the caller starts the
     simulator at the wall clock), in batches of everything that is due; otherwise as fast as possible.
     Returns the number of events sent; on cancellation the producer is flushed and stopped first.
+    With `market_data_ms` the simulator's quotes and perp book go out too (`market.market_data`).
     """
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap_servers,
@@ -69,8 +72,8 @@ async def run_feed(
     await beacon.start()
     end_ms = None if duration_s is None else sim.start_ms + int(duration_s * 1000)
     sent = 0
-    events = sim.events()
-    pending: Swap | Launch | None = next(events)
+    events = with_market_data(sim, market_data_ms) if market_data_ms else sim.events()
+    pending: MarketEvent | None = next(events)
     try:
         while pending is not None:
             if end_ms is not None and pending.ts_ms >= end_ms:
@@ -105,11 +108,8 @@ async def run_feed(
     return sent
 
 
-async def _send(producer: AIOKafkaProducer, record: Swap | Launch) -> asyncio.Future[Any]:
+async def _send(producer: AIOKafkaProducer, record: MarketEvent) -> asyncio.Future[Any]:
     record.received_ms = _wall_ms()
-    if isinstance(record, Launch):
-        topic, key = RAW_LAUNCHES.name, record.mint
-    else:
-        topic, key = RAW_SWAPS.name, record.pair
+    topic, key = destination(record)
     future: asyncio.Future[Any] = await producer.send(topic, value=encode(record), key=key.encode())
     return future

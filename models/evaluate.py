@@ -2,6 +2,7 @@
 
     python -m models.evaluate [--seeds 1-8] [--minutes 10] [--spans 4]   # walk-forward table (default)
     python -m models.evaluate --single --seed 1 --minutes 10 [--random-walk]
+    python -m models.evaluate --ablation [--seeds 1-6] [--minutes 10]   # what quotes and perp books add
 
 The default is the walk-forward table of `models.walk_forward`: on the documented simulated market and on
 a random walk, the direction model against 0.5 and momentum, parameters chosen on one span and scored on
@@ -221,6 +222,9 @@ def seed_range(text: str) -> list[int]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m models.evaluate", description=__doc__.splitlines()[0])
     parser.add_argument("--single", action="store_true", help="one run's report instead of walk-forward")
+    parser.add_argument(
+        "--ablation", action="store_true", help="what the quote and perp features add (models.ablation)"
+    )
     parser.add_argument("--seeds", type=seed_range, default=seed_range("1-6"), help="walk-forward seeds")
     parser.add_argument("--spans", type=int, default=4, help="walk-forward spans per seed (>= 2)")
     parser.add_argument("--reps", type=int, default=1_000, help="bootstrap resamples")
@@ -235,6 +239,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.minutes <= 0:
         parser.error("--minutes must be > 0")
+    if args.ablation:
+        return _ablation(args)
     if not args.single:
         return _walk_forward(parser, args)
     result = evaluate(
@@ -248,6 +254,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         lr=args.lr,
     )
     print(format_report(result, args))
+    return 0
+
+
+def _ablation(args: argparse.Namespace) -> int:
+    from models.ablation import format_ablation, run_seed
+
+    for random_walk in (False, True):
+        scores = [
+            score
+            for seed in args.seeds
+            for score in run_seed(
+                seed,
+                args.minutes,
+                rate_eps=args.rate,
+                horizon_ms=args.horizon_ms,
+                warmup=args.warmup,
+                lr=args.lr,
+                random_walk=random_walk,
+            )
+        ]
+        print(format_ablation(scores, minutes=args.minutes, random_walk=random_walk), end="\n\n")
     return 0
 
 

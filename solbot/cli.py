@@ -308,7 +308,14 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
         async def main() -> int:
             auth = broker_auth(settings)
             await create_topics(bootstrap, settings.topic_partitions, auth)
-            return await run_feed(bootstrap, sim, duration_s=args.duration, realtime=True, auth=auth)
+            return await run_feed(
+                bootstrap,
+                sim,
+                duration_s=args.duration,
+                realtime=True,
+                auth=auth,
+                market_data_ms=settings.sim_market_data_ms,
+            )
 
         try:
             sent = asyncio.run(main())

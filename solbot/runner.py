@@ -317,6 +317,7 @@ async def market_feed(
         on_progress=lambda n: sent.__setitem__(0, n),
         auth=auth,
         idempotent=idempotent,
+        market_data_ms=settings.sim_market_data_ms,
     )
 
 

@@ -75,6 +75,8 @@ class PipelineTopics:
     """The catalogue's topics as Faust topics of one app: what the agents read and write."""
 
     raw_swaps_topic: faust.TopicT
+    # raw.swaps, raw.quotes and raw.perps (co-partitioned by pair): the features agent's one stream
+    features_inputs_topic: faust.TopicT
     raw_launches_topic: faust.TopicT
     features_topic: faust.TopicT
     signals_topic: faust.TopicT
@@ -108,6 +110,13 @@ def declare_topics(app: faust.App, settings: Settings) -> PipelineTopics:
 
     return PipelineTopics(
         raw_swaps_topic=topic(catalogue.RAW_SWAPS),
+        features_inputs_topic=app.topic(
+            *(spec.name for spec in catalogue.FEATURE_INPUTS),
+            key_type=bytes,
+            value_type=bytes,
+            key_serializer="raw",
+            value_serializer="raw",
+        ),
         raw_launches_topic=topic(catalogue.RAW_LAUNCHES),
         features_topic=topic(catalogue.FEATURES),
         signals_topic=topic(catalogue.SIGNALS),

@@ -15,16 +15,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
 from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
 
 from core.errors import ServiceError
 from streams.broker_auth import NO_AUTH, BrokerAuth
-from streams.topics import ALL_TOPICS, partitions_of
+from streams.topics import ALL_TOPICS, FEATURE_INPUTS, RAW_SWAPS, partitions_of
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +131,26 @@ async def create_topics(bootstrap: str, default_partitions: int, auth: BrokerAut
                 await admin.create_topics(wanted)
             except TopicAlreadyExistsError:
                 pass
+        await copartition(admin, RAW_SWAPS.name, [spec.name for spec in FEATURE_INPUTS if spec != RAW_SWAPS])
         return [t.name for t in wanted]
     finally:
         await admin.close()
+
+
+async def copartition(admin: AIOKafkaAdminClient, base: str, others: Sequence[str]) -> dict[str, int]:
+    """`others` as many partitions as `base`: the features agent's inputs must be co-partitioned (a pair's
+    quotes and books land on its swaps' partition), and a topic made with fewer by an older version
+    (raw.perps had one) is grown. Returns the topics grown, with their new count."""
+    described = await admin.describe_topics([base, *others])
+    counts = {t["topic"]: len(t["partitions"]) for t in described if t.get("partitions")}
+    target = counts.get(base, 0)
+    grow = {name: NewPartitions(total_count=target) for name in others if 0 < counts.get(name, 0) < target}
+    if not grow:
+        return {}
+    try:
+        await admin.create_partitions(grow)
+    except KafkaError as exc:  # Tansu: the features agent dead-letters what lands on another partition
+        log.warning("could not grow %s to %d partitions: %s", sorted(grow), target, exc)
+        return {}
+    log.warning("grew %s to %d partitions (co-partitioned with %s)", sorted(grow), target, base)
+    return dict.fromkeys(grow, target)

@@ -21,9 +21,10 @@ class TopicSpec:
 
 RAW_SWAPS = TopicSpec("raw.swaps", keyed_by="pair")
 RAW_LAUNCHES = TopicSpec("raw.launches", keyed_by="mint")
-# Live collectors' market data beside the swaps; no agent reads them yet (features will).
+# Market data beside the swaps, read by the features agent with them: keyed by pair and partitioned as
+# raw.swaps, so a pair's quotes and perp book (keyed by the spot pair it prices) meet its swaps.
 RAW_QUOTES = TopicSpec("raw.quotes", keyed_by="pair")
-RAW_PERPS = TopicSpec("raw.perps", keyed_by="market", partitions=1)
+RAW_PERPS = TopicSpec("raw.perps", keyed_by="pair")
 # Pool and bonding-curve accounts followed by the chain collector (accountSubscribe), as PoolState.
 RAW_POOLS = TopicSpec("raw.pools", keyed_by="pool")
 # Read by the single risk agent together with signals and fills, so one partition each: it owns them all.
@@ -50,8 +51,9 @@ DLQ_ORDERS = TopicSpec("dlq.orders", keyed_by="source topic", partitions=1)
 # made with its own retention by the identity check.
 BROKER_EPOCH = TopicSpec("broker.epoch", keyed_by="nothing", partitions=1, retention_ms=-1)
 
-RAW_TOPICS = (RAW_SWAPS, RAW_LAUNCHES)  # the market the features and launches agents read
-MARKET_DATA_TOPICS = (RAW_QUOTES, RAW_PERPS, RAW_MINTS, RAW_POOLS)
+FEATURE_INPUTS = (RAW_SWAPS, RAW_QUOTES, RAW_PERPS)  # the features agent's one stream, co-partitioned
+RAW_TOPICS = (RAW_SWAPS, RAW_LAUNCHES, RAW_QUOTES, RAW_PERPS)  # the market the features, launches agents read
+MARKET_DATA_TOPICS = (RAW_MINTS, RAW_POOLS)
 PIPELINE_TOPICS = (FEATURES, SIGNALS, ORDERS, ORDERS_REJECTED, FILLS, ALLOCATIONS)
 DLQ_TOPICS = (DLQ_RAW, DLQ_FEATURES, DLQ_SIGNALS, DLQ_ORDERS)
 CONTROL_TOPICS = (CONTROL, CONTROL_MANUAL, STRATEGY_PARAMS)

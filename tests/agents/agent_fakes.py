@@ -104,6 +104,7 @@ class Topic:
 class Topics:
     app: App
     raw_swaps_topic: Topic = field(init=False)
+    features_inputs_topic: Topic = field(init=False)
     raw_launches_topic: Topic = field(init=False)
     features_topic: Topic = field(init=False)
     signals_topic: Topic = field(init=False)
@@ -120,6 +121,7 @@ class Topics:
     def __post_init__(self) -> None:
         for name, topic in (
             ("raw_swaps_topic", "raw.swaps"),
+            ("features_inputs_topic", "raw.swaps"),  # the fakes' agents are driven by hand, one topic each
             ("raw_launches_topic", "raw.launches"),
             ("features_topic", "features"),
             ("signals_topic", "signals"),

@@ -196,3 +196,21 @@ def test_expired_windows_are_dropped() -> None:
     starts = sorted(key[1][0] for key in bars_1s.data)
     per_pair = len(starts) / max(1, len({key[0] for key in bars_1s.data}))
     assert per_pair <= BARS_1S_EXPIRES_S + 3  # ~one bar per second kept, not all 70 s x pairs forever
+
+
+def test_a_recording_with_quotes_and_perp_books_gives_them_to_the_snapshots() -> None:
+    """The backtest folds raw.quotes and raw.perps lines as the features agent does (a garbage one is a
+    dead letter with its line), and the swaps-only recording's snapshots are untouched by them."""
+    lines = list(sample_records(seed=2, duration_s=30.0, rate_eps=300.0, partitions=4, market_data_ms=1_000))
+    assert {r["topic"] for r in lines} >= {"raw.quotes", "raw.perps"}
+    garbage = {**lines[5000], "topic": "raw.perps", "value": {"market": "SOL-PERP"}, "line": 5001}
+    engine = BacktestEngine(settings(), keep_stages=True)
+    result = engine.run([*lines[:5000], garbage, *lines[5000:]])
+    assert result.dead_letters == 1 and engine.dead_letter_lines == [(5001, "market_index: missing")]
+    sol = [s.features for s in engine.snapshots if s.pair == "SOL/USDC"]
+    assert sum(f.get("has_perp", 0.0) for f in sol) > len(sol) / 2
+    assert sum(f.get("has_quote", 0.0) for f in sol) > len(sol) / 2
+    plain = BacktestEngine(settings(), keep_stages=True)
+    plain.run([r for r in lines if r["topic"] not in ("raw.quotes", "raw.perps")])
+    assert [s.id for s in plain.snapshots] == [s.id for s in engine.snapshots]
+    assert not any("has_quote" in s.features for s in plain.snapshots)

@@ -128,3 +128,9 @@ def test_quotes_and_books_reach_the_snapshots_through_the_fold_and_garbage_is_a_
     assert first["has_quote"] == 1.0 and first["has_perp"] == 1.0 and first["quote_cost_bps"] > 1_000
     assert {k: v for k, v in first.items() if k in plain[0]} == plain[0]  # the swap features are unchanged
     assert features[-1]["has_quote"] == 0.0  # 30 s on, the one quote is stale
+    elsewhere = [
+        Message("raw.perps", 1, 0, b"SOL/USDC", encode(book(t, 150.0, 150.2)), t / 1000),  # not its partition
+        Message("raw.quotes", 0, 0, b"SOL-PERP", encode(quote(t, buy=True, price=150.0)), t / 1000),
+    ]
+    _, dead = fold(as_messages[:10] + elsewhere)
+    assert [reason.split(":")[0] for _, reason in dead] == ["partition", "key"]

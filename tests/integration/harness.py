@@ -37,7 +37,13 @@ class Pipeline:
 
 @asynccontextmanager
 async def running_pipeline(
-    settings: Settings, stack: Stack, *, seed: int, rate_eps: float, duration_s: float
+    settings: Settings,
+    stack: Stack,
+    *,
+    seed: int,
+    rate_eps: float,
+    duration_s: float,
+    market_data_ms: int = 0,
 ) -> AsyncIterator[Pipeline]:
     bootstrap = bootstrap_of(stack.broker_url)
     guarantee = await prepare(settings, stack)
@@ -47,7 +53,9 @@ async def running_pipeline(
     sim = MarketSimulator(
         seed=seed, pairs=settings.pairs, rate_eps=rate_eps, start_ms=int(time.time() * 1000)
     )
-    feed = asyncio.create_task(run_feed(bootstrap, sim, duration_s=duration_s, realtime=True))
+    feed = asyncio.create_task(
+        run_feed(bootstrap, sim, duration_s=duration_s, realtime=True, market_data_ms=market_data_ms)
+    )
     pipeline = Pipeline(settings, stack, guarantee, bootstrap, worker, monitor, feed)
     try:
         yield pipeline

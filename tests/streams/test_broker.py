@@ -59,3 +59,24 @@ async def test_create_topics_is_idempotent(broker_url: str) -> None:
     finally:
         await consumer.stop()
     assert {t.name for t in ALL_TOPICS} <= topics
+
+
+async def test_the_features_inputs_are_grown_to_the_swaps_partitions(stack: object) -> None:
+    """raw.perps was made with one partition by older versions; the features agent reads it with raw.swaps,
+    so `create_topics` grows it (on Kafka) to raw.swaps' count: a pair's perp book meets its swaps."""
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    from streams.broker import copartition
+
+    bootstrap = bootstrap_of(stack.broker_url)  # type: ignore[attr-defined]
+    base, other = f"swaps-{uuid.uuid4().hex[:8]}", f"perps-{uuid.uuid4().hex[:8]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(base, 4, 1), NewTopic(other, 1, 1)])
+        assert await copartition(admin, base, [other]) == {other: 4}
+        described = {t["topic"]: len(t["partitions"]) for t in await admin.describe_topics([other])}
+        assert described == {other: 4}
+        assert await copartition(admin, base, [other]) == {}  # already co-partitioned: nothing to do
+    finally:
+        await admin.close()

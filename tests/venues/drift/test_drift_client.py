@@ -200,7 +200,7 @@ async def test_collector_polls_books_and_caches_funding(drift: FakeDrift) -> Non
     assert len(drift.l2_queries) == 2 and len(drift.funding_queries) == 1  # funding once a minute
     assert drift.funding_queries[0] == {"marketName": "SOL-PERP"}
     topic, key, value = sink.sent[0]
-    assert (topic, key) == ("raw.perps", b"SOL-PERP")
+    assert (topic, key) == ("raw.perps", b"SOL/USDC")  # keyed by the spot pair: it meets that pair's swaps
     rec = decode(PerpBook, value)
     assert (rec.best_bid, rec.best_ask, rec.oracle_price, rec.slot) == (
         150_000_000,
