@@ -105,21 +105,20 @@ def _quote_features(
     jup = _quote_price(quote, pools)
     if jup is None or price <= 0.0 or age is None:
         return {"quote_cost_bps": 0.0, "quote_age_s": 0.0, "has_quote": 0.0}
-    bought_base = quote["input_mint"] != pools[0].base_mint
+    bought_base = all(quote["input_mint"] != p.base_mint for p in pools)
     gap = math.log(jup / price) * 1e4
     return {"quote_cost_bps": gap if bought_base else -gap, "quote_age_s": age, "has_quote": 1.0}
 
 
 def _quote_price(quote: Mapping[str, Any], pools: Sequence[PoolState]) -> float | None:
-    """The quote's price in quote per base (human units), from the pair's mints and decimals."""
-    if not pools:
-        return None
-    pool = pools[0]
-    base_unit, quote_unit = 10.0**pool.base_decimals, 10.0**pool.quote_decimals
-    if quote["input_mint"] == pool.base_mint:  # sells base: out is the quote mint
-        return (quote["out_amount"] / quote_unit) / (quote["in_amount"] / base_unit)
-    if quote["input_mint"] == pool.quote_mint:
-        return (quote["in_amount"] / quote_unit) / (quote["out_amount"] / base_unit)
+    """The quote's price in quote per base (human units), with the decimals of a pool of the same two
+    mints (None when no pool of the pair trades them: a quote for other mints says nothing here)."""
+    for pool in pools:
+        base_unit, quote_unit = 10.0**pool.base_decimals, 10.0**pool.quote_decimals
+        if quote["input_mint"] == pool.base_mint:  # sells base: out is the quote mint
+            return (quote["out_amount"] / quote_unit) / (quote["in_amount"] / base_unit)
+        if quote["input_mint"] == pool.quote_mint:
+            return (quote["in_amount"] / quote_unit) / (quote["out_amount"] / base_unit)
     return None
 
 

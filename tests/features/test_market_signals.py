@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import pytest
 
 from backtest.memory_tables import feature_tables
+from backtest.recording import RecordedMessage as Message  # a consumed record's shape
 from features.folding import FeatureFolder, ProgressMarks, fold_batch
 from features.market_signals import (
     PERP_FEATURES,
@@ -82,16 +82,8 @@ def test_stale_or_future_data_is_neutral_and_a_pair_without_any_gets_no_such_fea
     ahead = market_features(context, 150.0, T0 - 1, [POOL])  # read ahead of the swaps: never seen early
     assert ahead["has_quote"] == 0.0 and ahead["has_perp"] == 0.0
     assert market_features({}, 150.0, T0, [POOL]) == {}
-
-
-@dataclass
-class Message:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    timestamp: float
+    other = {**quote_context(quote(T0, buy=True, price=150.3)), "input_mint": "SomeOtherMint"}  # type: ignore[dict-item]
+    assert market_features({"quote": other}, 150.0, T0, [POOL])["has_quote"] == 0.0  # no pool trades it
 
 
 def sol_swaps(n: int) -> list[Swap]:
