@@ -87,6 +87,12 @@ OPERATOR_FILL_REASONS = ("halted", "cancelled")
 # between decision and landing. The venue did its job, so they never count towards a venue halt either;
 # they are counted apart (`solbot_market_fill_failures_total`).
 MARKET_FILL_REASONS = ("slippage",)
+# Fill reasons that are the bot's own refusals before anything was sent: live trading's notional caps
+# (venues/live_caps.py) and a dry run's verdict (agents/live_execution.py DRY_RUN). The venue was never
+# asked, so they never count towards a venue halt (a day cap reached, or every order of a dry run, halted
+# the venue: `solbot run --live` on the sandbox decided `venue_halted` 402 times after four cap refusals).
+OWN_FILL_REASONS = ("live_cap_order", "live_cap_day", "live_unpriced", "dry_run")
+NOT_THE_VENUES = OPERATOR_FILL_REASONS + MARKET_FILL_REASONS + OWN_FILL_REASONS
 
 # Halt kinds (keys of RiskState.halts).
 MANUAL_HALT = "manual"  # an operator's halt, cleared by a resume control

@@ -10,7 +10,7 @@ import logging
 from market.fills import FILLED
 from risk.attribution import add_to_lot, owner_of, take_from_lots
 from risk.breakers import advance_clock, check_drawdown, record_venue_outcome
-from risk.codes import MARKET_FILL_REASONS, OPERATOR_FILL_REASONS, reason_code
+from risk.codes import NOT_THE_VENUES, reason_code
 from risk.limits import RiskLimits
 from risk.state import RECENT_IDS_KEPT, PairInfo, Position, RiskState, remember
 from streams.records import Fill
@@ -30,7 +30,7 @@ def apply_fill(state: RiskState, fill: Fill, limits: RiskLimits | None = None) -
     remember(state.recent_fills, fill.id, RECENT_IDS_KEPT)
     pending = state.pending.pop(fill.order_id, None)
     if limits is not None:
-        if fill.venue and reason_code(fill.reason) not in OPERATOR_FILL_REASONS + MARKET_FILL_REASONS:
+        if fill.venue and reason_code(fill.reason) not in NOT_THE_VENUES:
             record_venue_outcome(state, fill.venue, fill.status != FILLED, limits)
         advance_clock(state, fill.ts_ms, limits)
     if fill.network_fee_lamports:

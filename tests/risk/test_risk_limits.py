@@ -211,6 +211,32 @@ def test_slippage_failures_are_the_markets_and_never_halt_the_venue() -> None:
     assert state.venue_halts == {"raydium": "5 of the last 5 fills failed > 0.5"}
 
 
+@pytest.mark.parametrize(
+    "reason",
+    [
+        "live_cap_day: 980.36 + 328.68 > 1000.00 USDC",
+        "live_cap_order: 600.00 > 500.00 USDC",
+        "live_unpriced: no SOL/USDC price",
+        "dry_run: ok, 61234 units",
+    ],
+)
+def test_the_bots_own_refusals_never_halt_the_venue(reason: str) -> None:
+    """A live cap or a dry run refuses an order before the venue is asked: on the sandbox, four day-cap
+    refusals halted Raydium and the rest of the run decided `venue_halted` (402 signals)."""
+    state = fresh()
+    for i in range(8):
+        rr.apply_fill(state, raydium_outcome(state, i, "failed", reason), LIMITS)
+    assert state.venue_halts == {}
+
+
+def test_the_own_refusal_codes_are_the_ones_live_execution_writes() -> None:
+    from agents.live_execution import DRY_RUN
+    from risk.codes import OWN_FILL_REASONS
+    from venues.live_caps import LIVE_CAP_DAY, LIVE_CAP_ORDER, LIVE_UNPRICED
+
+    assert set(OWN_FILL_REASONS) == {LIVE_CAP_ORDER, LIVE_CAP_DAY, LIVE_UNPRICED, DRY_RUN}
+
+
 def test_daily_drawdown_halts_until_the_next_utc_day() -> None:
     state = fresh()
     reject(state, signal("SOL/USDC", 100.0, sid="a", confidence=0.1), rr.LOW_CONFIDENCE)  # equity 15 000
