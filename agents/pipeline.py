@@ -26,7 +26,7 @@ from core.faults import FaultInjector
 from core.logs import worker_logging_config
 from core.settings import Settings
 from notify.sender import Notifier
-from risk.limits import RiskLimits
+from risk.limits import RiskLimits, live_limits
 from streams.app import build_app, declare_topics
 from streams.broker import bootstrap_of
 from streams.compat import BrokerKind, install
@@ -60,6 +60,12 @@ class Worker:
         ).execute_from_commandline()
 
 
+def worker_limits(settings: Settings, *, live: bool) -> RiskLimits:
+    """The risk limits from the settings; live, every order sized within `live_max_order_usdc`."""
+    limits = RiskLimits.from_settings(settings)
+    return live_limits(limits, settings.live_max_order_usdc) if live else limits
+
+
 def build_worker(settings: Settings, *, broker_kind: BrokerKind, keypair: Keypair | None = None) -> Worker:
     """Everything one worker runs, from `settings` (its processing guarantee already settled); with
     `keypair` (the unlocked keystore's), its execution agent trades live instead of on paper."""
@@ -79,7 +85,7 @@ def build_worker(settings: Settings, *, broker_kind: BrokerKind, keypair: Keypai
         tables=declare_feature_tables(app, settings),
         risk_table=declare_risk_table(app),
         compat=compat,
-        limits=RiskLimits.from_settings(settings),
+        limits=worker_limits(settings, live=keypair is not None),
         connections=Connections(
             settings.database_url, settings.redis_url, notifier=Notifier.from_settings(settings)
         ),

@@ -77,6 +77,15 @@ class RiskLimitSettings(BaseModel):
         ge=0.0,
         description="least pool liquidity (2 x quote reserve, in USDC) to buy on; Pump.fun curves are exempt",
     )
+    max_order_usdc: float = Field(
+        0.0,
+        ge=0.0,
+        description=(
+            "the largest notional of one order in USDC (0: none): a buy is shrunk to it, a sell (a "
+            "strategy's or a protective exit) sells at most this much and the rest follows; a live run "
+            "takes the smaller of this and `live_max_order_usdc`"
+        ),
+    )
     max_launch_notional_usdc: float = Field(
         100.0,
         ge=0.0,

@@ -399,6 +399,12 @@ def kelly_edge(ctx: BuyContext) -> Verdict:
     return Resize(cap - ctx.held_usdc, "kelly_cap", POSITION_CAP)
 
 
+@check(POSITION_CAP)
+def order_cap(ctx: BuyContext) -> Verdict:
+    cap = ctx.limits.max_order_usdc
+    return Resize(cap, "order_cap", POSITION_CAP) if cap > 0 else None
+
+
 @check(PAIR_CAP_FULL)
 def pair_exposure(ctx: BuyContext) -> Verdict:
     held = pair_exposure_usdc(ctx.state, ctx.signal.pair)
@@ -450,6 +456,7 @@ PRE_TRADE_CHECKS: tuple[Check, ...] = (
     position_cap,
     vol_target,
     kelly_edge,
+    order_cap,
     pair_exposure,
     total_exposure,
     balance,

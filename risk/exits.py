@@ -29,7 +29,7 @@ from risk.codes import (
 )
 from risk.limits import RiskLimits
 from risk.observe import learn
-from risk.orders import new_order, sell_pending, sellable
+from risk.orders import new_order, sell_pending, sellable, within_order_cap
 from risk.pricing import best_quote
 from risk.state import Position, RiskState
 from streams.records import Order, PoolState
@@ -165,7 +165,7 @@ def exit_all(
     info = state.pairs.get(pair)
     if pos is None or info is None:
         return None
-    amount_in = sellable(state, pos)
+    amount_in = within_order_cap(state, pos, sellable(state, pos), limits)
     if amount_in <= 0 or sell_pending(state, pair):
         return None
     known = list(pools) if pools is not None else [PoolState(**p) for p in state.pools.get(pair, [])]

@@ -39,3 +39,10 @@ class RiskLimits(RiskLimitSettings):
     def replace(self, **changes: Any) -> RiskLimits:
         """A copy with `changes`, validated like a new one (`ValueError` on a value out of bounds)."""
         return type(self)(**{**self.__dict__, **changes})
+
+
+def live_limits(limits: RiskLimits, live_max_order_usdc: float) -> RiskLimits:
+    """The limits of a live run: live execution refuses, unsent, an order over `live_max_order_usdc`, so
+    risk sizes every buy and sell within it (the smaller of it and `max_order_usdc`)."""
+    cap = limits.max_order_usdc
+    return limits.replace(max_order_usdc=min(cap, live_max_order_usdc) if cap > 0 else live_max_order_usdc)

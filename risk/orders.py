@@ -93,3 +93,12 @@ def sell_pending(state: RiskState, pair: str) -> bool:
 def sellable(state: RiskState, pos: Position) -> int:
     """The position, capped by the unreserved base balance (SOL held as a position can also be a quote)."""
     return min(pos.base_amount, available(state, pos.base_mint))
+
+
+def within_order_cap(state: RiskState, pos: Position, amount: int, limits: RiskLimits) -> int:
+    """`amount` raw base, at most `max_order_usdc` worth of it (a live order over its cap is refused unsent,
+    so a position bigger than the cap could otherwise never be sold): the rest goes in later orders."""
+    unit = unit_value_usdc(state, pos.base_mint)
+    if limits.max_order_usdc <= 0 or unit <= 0:
+        return amount
+    return min(amount, int(limits.max_order_usdc / unit))

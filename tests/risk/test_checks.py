@@ -137,6 +137,7 @@ def test_the_pre_trade_checks_run_in_this_order() -> None:
         "position_cap",
         "vol_target",
         "kelly_edge",
+        "order_cap",
         "pair_exposure",
         "total_exposure",
         "balance",

@@ -87,6 +87,48 @@ def test_a_protective_exit_sells_every_lot_and_cools_each_strategy_down() -> Non
     assert state.stopped == {"JUP/USDC|trend": 2_000, "JUP/USDC|grid": 2_000}
 
 
+# --- the order cap (live: LIVE_MAX_ORDER_USDC) ----------------------------------------------------------
+
+
+def test_the_order_cap_shrinks_a_buy_and_splits_every_sell() -> None:
+    """Live execution refuses, unsent, an order over LIVE_MAX_ORDER_USDC (a sandbox rehearsal booked 25 of
+    41 orders `live_cap_order`), so risk sizes within it; a position bigger than the cap, which a single
+    sell could then never close, is sold in several orders."""
+    capped = LIMITS.replace(max_order_usdc=200.0)
+    state = fresh()
+    first = bought(state, signal("JUP/USDC", 1.0, sid="a", strategy="trend"), capped)
+    assert first.amount_in == 200_000_000  # 200 USDC, not the position cap's 875
+    for i, sid in enumerate("bcd"):
+        bought(state, signal("JUP/USDC", 1.0, sid=sid, strategy="trend", ts_ms=1_100 + i), capped)
+    held = state.positions["JUP/USDC"].base_amount
+    assert 790e6 < held < 800e6  # four capped buys (fees and impact off)
+    sell = decide(state, signal("JUP/USDC", 1.0, -1, sid="e", strategy="trend", ts_ms=1_200), capped)
+    assert isinstance(sell, Order) and sell.amount_in == 200_000_000
+    rr.apply_fill(state, fill_for(sell, ts_ms=1_200), capped)
+    (stop,) = rr.exits(state, "JUP/USDC", 0.97, 2_000, [pool("JUP/USDC", 0.97)], capped, 2_000)
+    assert stop.kind == rr.STOP_LOSS and stop.amount_in == int(200.0 / 0.97 * 1e6)  # 200 USDC at 0.97
+    rr.apply_fill(state, fill_for(stop), capped)
+    left = state.positions["JUP/USDC"].base_amount
+    assert left == held - 200_000_000 - stop.amount_in
+    (rest,) = rr.exits(state, "JUP/USDC", 0.97, 2_500, [pool("JUP/USDC", 0.97)], capped, 2_500)
+    assert rest.amount_in == int(200.0 / 0.97 * 1e6)  # the next price sells the next part
+    tiny = LIMITS.replace(max_order_usdc=5.0)  # under the minimum order: refused, not sent
+    refused = decide(fresh(), signal("JUP/USDC", 1.0, sid="f"), tiny)
+    assert isinstance(refused, Rejection)
+    assert refused.reason.startswith("below_min_size: order_cap leaves 5.00")
+
+
+def test_a_live_worker_sizes_within_the_live_order_cap() -> None:
+    from agents.pipeline import worker_limits
+    from core.settings import load_settings
+
+    settings = load_settings(live_max_order_usdc=250.0)
+    assert worker_limits(settings, live=True).max_order_usdc == 250.0
+    assert worker_limits(settings, live=False).max_order_usdc == 0.0  # paper: no order cap by default
+    both = load_settings(live_max_order_usdc=250.0, max_order_usdc=100.0)
+    assert worker_limits(both, live=True).max_order_usdc == 100.0  # the smaller one
+
+
 # --- stops on every price, cool-down --------------------------------------------------------------------
 
 
