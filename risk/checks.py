@@ -48,7 +48,7 @@ from risk.codes import (
 )
 from risk.inventory import inventory_exposure_usdc
 from risk.limits import RiskLimits
-from risk.orders import orders_in_last_minute
+from risk.orders import ORDER_CAP_MARGIN, orders_in_last_minute
 from risk.prices import pair_halt
 from risk.pricing import PUMPFUN
 from risk.state import PairInfo, RiskState, equity_usdc, unit_value_usdc
@@ -402,7 +402,7 @@ def kelly_edge(ctx: BuyContext) -> Verdict:
 @check(POSITION_CAP)
 def order_cap(ctx: BuyContext) -> Verdict:
     cap = ctx.limits.max_order_usdc
-    return Resize(cap, "order_cap", POSITION_CAP) if cap > 0 else None
+    return Resize(cap * (1.0 - ORDER_CAP_MARGIN), "order_cap", POSITION_CAP) if cap > 0 else None
 
 
 @check(PAIR_CAP_FULL)

@@ -29,7 +29,7 @@ from risk.codes import (
 )
 from risk.limits import RiskLimits
 from risk.observe import learn
-from risk.orders import new_order, reject, sell_pending, sellable, within_order_cap
+from risk.orders import new_order, reject, sell_pending, sell_within_cap, sellable
 from risk.pricing import PoolQuote, best_quote, quote_pool, route_buy
 from risk.state import (
     RECENT_IDS_KEPT,
@@ -233,7 +233,7 @@ def _decide_sell(
     if lot <= 0:
         detail = f"{signal.strategy} holds no lot of the {signal.pair} long (others' lots are theirs)"
         return reject(state, signal, NO_POSITION, detail, now_ms)
-    amount_in = within_order_cap(state, pos, min(lot, sellable(state, pos)), limits)
+    amount_in = min(lot, sellable(state, pos))
     if amount_in <= 0:
         detail = f"the {signal.pair} long is wholly reserved by pending orders"
         return reject(state, signal, NO_POSITION, detail, now_ms)
@@ -250,6 +250,8 @@ def _decide_sell(
             )
             return reject(state, signal, SLIPPAGE, detail, now_ms)
         quote, amount_in = fitted, fitted.amount_in
+    quote = sell_within_cap(state, quote, limits)
+    amount_in = quote.amount_in
     return new_order(
         state,
         order_id=f"ord:{signal.id}",

@@ -29,7 +29,7 @@ from risk.codes import (
 )
 from risk.limits import RiskLimits
 from risk.observe import learn
-from risk.orders import new_order, sell_pending, sellable, within_order_cap
+from risk.orders import new_order, sell_pending, sell_within_cap, sellable
 from risk.pricing import best_quote
 from risk.state import Position, RiskState
 from streams.records import Order, PoolState
@@ -165,7 +165,7 @@ def exit_all(
     info = state.pairs.get(pair)
     if pos is None or info is None:
         return None
-    amount_in = within_order_cap(state, pos, sellable(state, pos), limits)
+    amount_in = sellable(state, pos)
     if amount_in <= 0 or sell_pending(state, pair):
         return None
     known = list(pools) if pools is not None else [PoolState(**p) for p in state.pools.get(pair, [])]
@@ -173,6 +173,8 @@ def exit_all(
     if quote is None:
         logger.warning("%s on %s cannot be priced: no pool returns anything", kind, pair)
         return None
+    quote = sell_within_cap(state, quote, limits)
+    amount_in = quote.amount_in
     at = state.newest_ts_ms if ts_ms is None else ts_ms
     if quote.impact_bps > limits.max_slippage_bps:
         reason += (

@@ -7,7 +7,7 @@ latency measurement and never read by a rule, so a replay decides the same way.
 from __future__ import annotations
 
 from risk.limits import RiskLimits
-from risk.pricing import PoolQuote, min_out
+from risk.pricing import PoolQuote, min_out, quote_pool
 from risk.state import PendingOrder, Position, RiskState, unit_value_usdc
 from risk.valuation import available
 from streams.records import Order, Rejection, Signal
@@ -95,10 +95,18 @@ def sellable(state: RiskState, pos: Position) -> int:
     return min(pos.base_amount, available(state, pos.base_mint))
 
 
-def within_order_cap(state: RiskState, pos: Position, amount: int, limits: RiskLimits) -> int:
-    """`amount` raw base, at most `max_order_usdc` worth of it (a live order over its cap is refused unsent,
-    so a position bigger than the cap could otherwise never be sold): the rest goes in later orders."""
-    unit = unit_value_usdc(state, pos.base_mint)
-    if limits.max_order_usdc <= 0 or unit <= 0:
-        return amount
-    return min(amount, int(limits.max_order_usdc / unit))
+ORDER_CAP_MARGIN = 0.005  # under the cap by this share: execution prices SOL at its own SOL/USDC
+
+
+def sell_within_cap(state: RiskState, quote: PoolQuote, limits: RiskLimits) -> PoolQuote:
+    """The sell `quote`, or one on the same pool for at most `max_order_usdc` worth of base valued as live
+    execution values it (the pool's price): an order over the cap is refused unsent, so a position bigger
+    than the cap could otherwise never be sold. The rest goes in later orders."""
+    pool = quote.pool
+    if limits.max_order_usdc <= 0 or pool.base_reserve <= 0:
+        return quote
+    per_raw_base = pool.quote_reserve / pool.base_reserve * unit_value_usdc(state, pool.quote_mint)
+    if per_raw_base <= 0:
+        return quote
+    most = int(limits.max_order_usdc * (1.0 - ORDER_CAP_MARGIN) / per_raw_base)
+    return quote if quote.amount_in <= most else quote_pool(pool, "sell", most)

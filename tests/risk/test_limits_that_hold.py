@@ -92,30 +92,41 @@ def test_a_protective_exit_sells_every_lot_and_cools_each_strategy_down() -> Non
 
 def test_the_order_cap_shrinks_a_buy_and_splits_every_sell() -> None:
     """Live execution refuses, unsent, an order over LIVE_MAX_ORDER_USDC (a sandbox rehearsal booked 25 of
-    41 orders `live_cap_order`), so risk sizes within it; a position bigger than the cap, which a single
-    sell could then never close, is sold in several orders."""
+    41 orders `live_cap_order`), so risk sizes within it, valuing a sell at its pool's price as execution
+    does (at the mark, two exits came out 0.03 and 0.18 USDC over); a position bigger than the cap, which a
+    single sell could then never close, is sold in several orders."""
+    from risk.orders import ORDER_CAP_MARGIN
+    from venues.live_caps import notional_usdc
+
     capped = LIMITS.replace(max_order_usdc=200.0)
+    under = 200.0 * (1 - ORDER_CAP_MARGIN)  # 199 USDC
     state = fresh()
     first = bought(state, signal("JUP/USDC", 1.0, sid="a", strategy="trend"), capped)
-    assert first.amount_in == 200_000_000  # 200 USDC, not the position cap's 875
+    assert first.amount_in == 199_000_000  # not the position cap's 875
     for i, sid in enumerate("bcd"):
         bought(state, signal("JUP/USDC", 1.0, sid=sid, strategy="trend", ts_ms=1_100 + i), capped)
     held = state.positions["JUP/USDC"].base_amount
-    assert 790e6 < held < 800e6  # four capped buys (fees and impact off)
-    sell = decide(state, signal("JUP/USDC", 1.0, -1, sid="e", strategy="trend", ts_ms=1_200), capped)
-    assert isinstance(sell, Order) and sell.amount_in == 200_000_000
+    assert 790e6 < held < 796e6  # four capped buys (fees and impact off)
+    # The signal's price (the mark) under the pool's: valued at the mark, the sell would be 209 USDC at
+    # the price execution checks it against.
+    at_pool = [pool("JUP/USDC", 1.0)]
+    ahead = signal("JUP/USDC", 0.95, -1, sid="e", strategy="trend", ts_ms=1_200, pools=at_pool)
+    sell = decide(state, ahead, capped)
+    assert isinstance(sell, Order) and sell.amount_in == pytest.approx(under / 1.0 * 1e6, abs=1)
+    assert notional_usdc(sell, None) == pytest.approx(under, abs=0.01)  # as live execution values it
     rr.apply_fill(state, fill_for(sell, ts_ms=1_200), capped)
     (stop,) = rr.exits(state, "JUP/USDC", 0.97, 2_000, [pool("JUP/USDC", 0.97)], capped, 2_000)
-    assert stop.kind == rr.STOP_LOSS and stop.amount_in == int(200.0 / 0.97 * 1e6)  # 200 USDC at 0.97
+    assert stop.kind == rr.STOP_LOSS and stop.amount_in == pytest.approx(under / 0.97 * 1e6, rel=1e-6)
+    assert (notional_usdc(stop, None) or 1e9) <= 200.0
     rr.apply_fill(state, fill_for(stop), capped)
     left = state.positions["JUP/USDC"].base_amount
-    assert left == held - 200_000_000 - stop.amount_in
+    assert left == held - sell.amount_in - stop.amount_in
     (rest,) = rr.exits(state, "JUP/USDC", 0.97, 2_500, [pool("JUP/USDC", 0.97)], capped, 2_500)
-    assert rest.amount_in == int(200.0 / 0.97 * 1e6)  # the next price sells the next part
+    assert rest.amount_in == stop.amount_in  # the next price sells the next part
     tiny = LIMITS.replace(max_order_usdc=5.0)  # under the minimum order: refused, not sent
     refused = decide(fresh(), signal("JUP/USDC", 1.0, sid="f"), tiny)
     assert isinstance(refused, Rejection)
-    assert refused.reason.startswith("below_min_size: order_cap leaves 5.00")
+    assert refused.reason.startswith("below_min_size: order_cap leaves 4.97")
 
 
 def test_a_live_worker_sizes_within_the_live_order_cap() -> None:
