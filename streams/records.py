@@ -222,7 +222,8 @@ class JupiterQuote(faust.Record, serializer="json"):
 
 
 class PerpBook(faust.Record, serializer="json"):
-    """A Drift perp market's order book and funding at one poll (topic `raw.perps`, key = market).
+    """A Drift perp market's order book and funding at one poll (topic `raw.perps`, key = the spot pair
+    it prices, `SOL-PERP` -> `SOL/USDC`: the features agent reads it with that pair's swaps).
     Prices are integers in PRICE precision (1e6), sizes in BASE precision (1e9), as the DLOB sends them."""
 
     market: str
