@@ -21,7 +21,7 @@ from typing import Any
 from streams.records import JupiterQuote, PerpBook, PoolState
 
 MAX_AGE_MS = 30_000  # older market data says nothing about now
-PERP_PRICE_PRECISION = 1_000_000
+PRICE_PRECISION = 10**6  # Drift's (venues/drift/schemas.py; features may not import venues)
 QUOTE_FEATURES = ("quote_cost_bps", "quote_age_s", "has_quote")
 PERP_FEATURES = (
     "perp_basis_bps",
@@ -55,11 +55,11 @@ def perp_context(book: PerpBook) -> dict[str, Any] | None:
     """What a snapshot needs of a book (None when a side is empty: no mid to compare)."""
     if book.best_bid <= 0 or book.best_ask <= 0:
         return None
-    mid = (book.best_bid + book.best_ask) / 2 / PERP_PRICE_PRECISION
+    mid = (book.best_bid + book.best_ask) / 2 / PRICE_PRECISION
     return {
         "ts_ms": int(book.ts_ms),
         "mid": mid,
-        "spread_bps": (book.best_ask - book.best_bid) / PERP_PRICE_PRECISION / mid * 1e4,
+        "spread_bps": (book.best_ask - book.best_bid) / PRICE_PRECISION / mid * 1e4,
         "imbalance": max(-1.0, min(1.0, float(book.imbalance))),
         "funding_h": float(book.funding_rate_hourly),
     }

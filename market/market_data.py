@@ -18,7 +18,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from features.market_signals import perp_pair
+from features.market_signals import PRICE_PRECISION, perp_pair
+from features.maths import pair_price
 from market import amm
 from market.simulator import PAIRS, MarketSimulator
 from streams.records import JupiterQuote, Launch, PerpBook, PoolState, Swap
@@ -27,9 +28,8 @@ from streams.topics import RAW_LAUNCHES, RAW_PERPS, RAW_QUOTES, RAW_SWAPS
 PERP_PAIRS = {"SOL/USDC": "SOL-PERP"}  # the majors Drift lists a perp for, by the spot pair it prices
 PERP_NOISE_BPS = 3.0  # the perp mid's deviation from the fair price (one standard deviation)
 PERP_HALF_SPREAD_BPS = 1.0
-PERP_PRICE_PRECISION = 1_000_000  # Drift's PRICE_PRECISION
-PERP_BASE_PRECISION = 1_000_000_000  # Drift's BASE_PRECISION
 DEFAULT_INTERVAL_MS = 2_000
+BASE_PRECISION = 10**9  # Drift's (venues/drift/schemas.py; market may not import venues)
 
 MarketEvent = Swap | Launch | JupiterQuote | PerpBook
 
@@ -69,17 +69,17 @@ class MarketData:
     def _perp_book(self, pair: str, pools: list[PoolState], at: int) -> PerpBook:
         fair = self.sim.fair_price(pair)
         mid = fair * math.exp(float(self._rng.normal(0.0, PERP_NOISE_BPS)) / 1e4)
-        bid = round(mid * (1 - PERP_HALF_SPREAD_BPS / 1e4) * PERP_PRICE_PRECISION)
-        ask = round(mid * (1 + PERP_HALF_SPREAD_BPS / 1e4) * PERP_PRICE_PRECISION)
-        spot = _spot_price(pools)
+        bid = round(mid * (1 - PERP_HALF_SPREAD_BPS / 1e4) * PRICE_PRECISION)
+        ask = round(mid * (1 + PERP_HALF_SPREAD_BPS / 1e4) * PRICE_PRECISION)
+        spot = pair_price(pools)
         premium = mid / spot - 1.0 if spot > 0 else 0.0
-        size = PERP_BASE_PRECISION * 100
+        size = BASE_PRECISION * 100
         imbalance = float(np.clip(self._rng.normal(0.0, 0.3), -1.0, 1.0))
         bid_depth = round(size * (1 + imbalance))
         ask_depth = round(size * (1 - imbalance))
         return PerpBook(
             market=PERP_PAIRS[pair], market_index=0, slot=0, best_bid=bid, best_ask=ask,
-            oracle_price=round(spot * PERP_PRICE_PRECISION), spread_bps=(ask - bid) / ((ask + bid) / 2) * 1e4,
+            oracle_price=round(spot * PRICE_PRECISION), spread_bps=(ask - bid) / ((ask + bid) / 2) * 1e4,
             depth_bps=50, bid_depth=bid_depth, ask_depth=ask_depth,
             imbalance=(bid_depth - ask_depth) / (bid_depth + ask_depth),
             bids=[[bid, bid_depth]], asks=[[ask, ask_depth]], funding_rate_hourly=premium / 24.0,
@@ -127,13 +127,3 @@ def best_quote(pair: str, pools: list[PoolState], at: int) -> JupiterQuote | Non
 def _pools_of(pair: str, pools: list[PoolState]) -> list[PoolState]:
     spec = PAIRS[pair]
     return [p for p in pools if (p.base_mint, p.quote_mint) == (spec.base_mint, spec.quote_mint)]
-
-
-def _spot_price(pools: list[PoolState]) -> float:
-    """The pools' price in quote per base (human units), weighted by depth."""
-    num = den = 0.0
-    for p in pools:
-        price = (p.quote_reserve / 10**p.quote_decimals) / (p.base_reserve / 10**p.base_decimals)
-        num += price * p.quote_reserve
-        den += p.quote_reserve
-    return num / den if den else 0.0
