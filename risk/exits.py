@@ -155,7 +155,8 @@ def exit_all(
     ts_ms: int | None = None,
     origin_ms: int | None = None,
 ) -> Order | None:
-    """A sell of the whole (sellable) position in `pair`, id `exit:{pair}:{ts_ms}:{kind}`.
+    """A sell of the whole (sellable) position in `pair` (at most the order cap's worth), id
+    `exit:{pair}:{ts_ms}:{kind}`, and `...:{n}` for the n-th part sold at the same event time.
 
     Priced on `pools` (the triggering signal's) or else the pair's last known pools; `ts_ms` defaults to
     the newest event time and `origin_ms` to `now_ms`. None when there is nothing to sell, a sell is in
@@ -182,7 +183,7 @@ def exit_all(
         )
     return new_order(
         state,
-        order_id=f"exit:{pair}:{at}:{kind}",
+        order_id=exit_id(pos, f"exit:{pair}:{at}:{kind}"),
         signal_id="",
         pair=pair,
         side="sell",
@@ -196,3 +197,13 @@ def exit_all(
         origin_ms=now_ms if origin_ms is None else origin_ms,
         now_ms=now_ms,
     )
+
+
+def exit_id(pos: Position, base: str) -> str:
+    """`base`, or `base:{n}` for the n-th exit of the position under that id: ids stay deterministic (they
+    follow the state) and one id never names two different sells."""
+    if pos.exit_id == base:
+        pos.exit_parts += 1
+        return f"{base}:{pos.exit_parts + 1}"
+    pos.exit_id, pos.exit_parts = base, 0
+    return base

@@ -60,6 +60,11 @@ class Position:
     # Raw base units each opener holds of it (a strategy's name, or a kind: `manual`, `rebalance`): a
     # strategy's sell closes its own lot only. What no lot claims (older states) belongs to `strategy`.
     lots: dict[str, int] = field(default_factory=dict)
+    # The last exit's id, and how many exits before it had the same one: an exit the order cap split is
+    # sold in parts, and two prices of one event time (two strategies' signals of a snapshot) would
+    # otherwise give two parts one id (`risk.exits.exit_all`).
+    exit_id: str = ""
+    exit_parts: int = 0
 
 
 @dataclass(slots=True)

@@ -133,7 +133,7 @@ class Signal(faust.Record, serializer="json"):
 class Order(faust.Record, serializer="json"):
     """A risk-approved order (topic `orders`, key = portfolio)."""
 
-    id: str  # deterministic: f"ord:{signal.id}" or f"exit:{pair}:{ts_ms}:{reason}"
+    id: str  # deterministic: f"ord:{signal.id}" or f"exit:{pair}:{ts_ms}:{reason}" (a later part: ":{n}")
     signal_id: str
     pair: str
     side: str  # "buy" | "sell" (of base)

@@ -123,6 +123,14 @@ def test_the_order_cap_shrinks_a_buy_and_splits_every_sell() -> None:
     assert left == held - sell.amount_in - stop.amount_in
     (rest,) = rr.exits(state, "JUP/USDC", 0.97, 2_500, [pool("JUP/USDC", 0.97)], capped, 2_500)
     assert rest.amount_in == stop.amount_in  # the next price sells the next part
+    rr.apply_fill(state, fill_for(rest), capped)
+    # Another price at the same event time (a second strategy's signal of the same snapshot, released by
+    # the fill barrier once the part before it filled) sells the next part under its own id: the live kill
+    # test saw `exit:SOL/USDC:...:stop_loss` published twice with different amounts, and execution would
+    # have booked the second as a repeat of the first.
+    (again,) = rr.exits(state, "JUP/USDC", 0.97, 2_500, [pool("JUP/USDC", 0.97)], capped, 2_500)
+    assert again.id == f"{rest.id}:2"
+    assert again.amount_in == state.positions["JUP/USDC"].base_amount  # the last part: what is left
     tiny = LIMITS.replace(max_order_usdc=5.0)  # under the minimum order: refused, not sent
     refused = decide(fresh(), signal("JUP/USDC", 1.0, sid="f"), tiny)
     assert isinstance(refused, Rejection)
