@@ -33,7 +33,7 @@ from streams.compat.consumer import assignment
 from streams.compat.dead_letters import send_dead_letter
 from streams.compat.seeks import ResumeAfter, ResumeAt, ResumePoint
 from streams.compat.transactions import outputs_of
-from streams.event_order import EventTimeMerge
+from streams.event_order import NO_TIME, EventTimeMerge
 from streams.records import PROGRESS_KEY, FeatureSnapshot, Progress, StrategyParams
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,7 @@ class ModelRunner:
         )
         self.applied: dict[int, int] = {}  # features partition -> last offset seen by this process
         self.partition_pairs: dict[int, set[str]] = {}  # features partition -> the pairs it carried here
+        self.forwarded: dict[int, int] = {}  # features partition -> the progress last sent on `signals`
         self.step_lock = asyncio.Lock()  # held while a batch is scored (the revocation handler looks at it)
         self.checkpoint_lock = asyncio.Lock()  # checkpoints are written in the order they were taken
         self.next_checkpoint = time.monotonic() + s.model_checkpoint_interval_s
@@ -157,6 +158,7 @@ class ModelRunner:
         for p in partitions:
             self.models.forget(self.partition_pairs.pop(p, set()))
             self.applied.pop(p, None)
+            self.forwarded.pop(p, None)
 
     async def _take(self, event: Any, now: float) -> None:
         msg, merge = event.message, self.merge
@@ -200,8 +202,30 @@ class ModelRunner:
             if not signals:
                 signals = [price_mark(snapshot)]  # risk checks a held pair's stops on every price
             with outputs_of(TP(self.features_topic, held.partition)):  # the snapshot's input task
+                for signal in signals:
+                    signal.source_partition = held.partition
                 await self.publish_until_sent(snapshot, signals, allocation, held, broker_ms)
+        await self.forward_progress(now_ms)
         return scored
+
+    async def forward_progress(self, now_ms: float) -> None:
+        """Tell the risk agent how far each features partition's signals have gone out: a progress record on
+        `signals` per partition whose mark moved (after its signals, in its input task's transaction). Risk
+        merges the signals of every features partition in event time on these (`agents.signal_merge`),
+        whichever worker's model sent them. One not sent now is sent with the next release."""
+        key = PROGRESS_KEY
+        for partition in list(self.applied):
+            passed = self.merge.passed(partition, now_ms)
+            if passed is None or passed <= self.forwarded.get(partition, NO_TIME):
+                continue
+            progress = Progress(source_partition=partition, ts_ms=passed, steady=True)
+            try:
+                with outputs_of(TP(self.features_topic, partition)):
+                    await self.ctx.topics.signals_topic.send(key=key, value=encode(progress))
+            except Exception as exc:  # the next release sends a newer one
+                log.warning("model: progress of features/%d not sent (%s)", partition, type(exc).__name__)
+                return
+            self.forwarded[partition] = passed
 
     async def publish_until_sent(
         self, snapshot: FeatureSnapshot, signals: list[Any], allocation: Any, held: Any, broker_ms: float
@@ -400,6 +424,7 @@ class ModelRunner:
         for p in partitions:
             self.models.forget(self.partition_pairs.pop(p, set()))
             self.applied.pop(p, None)
+            self.forwarded.pop(p, None)
 
     # -- operators' parameters -----------------------------------------------------------------------
 

@@ -8,6 +8,9 @@ publishes what it decided. Decisions use event time only. At the start of every 
 kill switch's Redis fast path (`store.order_gate`), so a halt does not wait behind the batch's backlog. A
 halt that starts, and a rebalance that ends, raise an alert (Redis, best effort).
 
+Signals in event time: the signals of every features partition are merged in event time before they are
+decided (`agents.signal_merge`), whichever worker's model sent them and when.
+
 Fills before the next signal: a signal is decided only once the fills of every order decided before it
 have been applied (`FillBarrier`, `risk.barrier`), as the backtest does. Decisions then never depend on how
 fast the venue answered, so the same signals give the same orders in every run, crashes included. A fill
@@ -34,6 +37,7 @@ from faust.types import TP
 from agents.context import WorkerContext
 from agents.live_wallet import WalletFunds
 from agents.recovery import BatchRecovery
+from agents.signal_merge import SignalMerge
 from core import metrics
 from core.errors import DecodeError, ServiceError, SolbotError, StaleOwner
 from core.logs import correlation_of
@@ -54,7 +58,7 @@ from store.risk_owner import check_epoch, claim_epoch, current_owner
 from streams.codec import encode
 from streams.compat.consumer import assignment
 from streams.compat.dead_letters import send_dead_letter
-from streams.compat.seeks import ResumeAfter, ResumePoint
+from streams.compat.seeks import ResumeAfter, ResumeAt, ResumePoint
 from streams.compat.tables import FaustTable
 from streams.compat.transactions import outputs_of
 from streams.records import Order, Rejection
@@ -63,6 +67,7 @@ from tables.batch_view import BatchView
 
 log = logging.getLogger(__name__)
 
+SIGNALS_APPLIED = f"{SIGNALS.name}:0"  # the state's offsets key of `signals` (`risk.state.mark_applied`)
 AUDIT_ATTEMPTS = 3  # per batch, with a short back-off; what still fails is kept for the next batch
 AUDIT_BACKLOG_MAX = 100_000  # rows kept across batches while the database is down
 
@@ -214,6 +219,7 @@ class RiskRunner:
         self.claim_pending = False  # assigned the risk inputs, epoch not claimed yet (database down)
         self.fast_control = FastControlReader(settings.redis_url, settings.portfolio)
         self.barrier = FillBarrier(settings.risk_fill_wait_ms)
+        self.merge = SignalMerge(settings.topic_partitions, settings.risk_merge_idle_ms)
         self.decide_lock = asyncio.Lock()  # the agent and the timer: one batch at a time
         self.faults = ctx.faults
         self.recovery = BatchRecovery(ctx, "risk", [spec.name for spec in RISK_INPUTS], self._forget)
@@ -236,7 +242,7 @@ class RiskRunner:
 
         async def forget_held(sender: Any, revoked: set[Any], **kwargs: Any) -> None:
             if any(tp.topic == SIGNALS.name for tp in revoked):
-                self.barrier.forget()
+                self._forget_held()
                 self.claim_pending = False
 
         async def claim_on_assignment(sender: Any, assigned: set[Any], **kwargs: Any) -> None:
@@ -263,10 +269,10 @@ class RiskRunner:
         send); only on the worker that owns the signals: held signals of a revoked partition are the next
         owner's to read again."""
         held = bool(self.barrier.held) and self.barrier.would_release(now)
-        if not held and not self.outbox_waiting():
+        if not held and not self.merge.ready(now * 1000.0) and not self.outbox_waiting():
             return
         if TP(SIGNALS.name, 0) not in assignment(self.ctx.app.consumer):
-            self.barrier.forget()
+            self._forget_held()
             return
         async with self.decide_lock:
             await self.decide_or_rewind([])
@@ -292,7 +298,7 @@ class RiskRunner:
         """Another worker owns the risk state now: nothing of this batch is applied or acknowledged, nothing
         is claimed (only an assignment does that); the group takes the inputs away from this worker."""
         log.error("risk: %s; this worker decides nothing until the risk inputs are assigned to it again", exc)
-        self.barrier.forget()
+        self._forget_held()
         self.ctx.compat.withhold_unapplied((e.message for e in events), {})
         await asyncio.sleep(1.0)
 
@@ -322,7 +328,11 @@ class RiskRunner:
             raise StaleOwner(f"risk state of {self.portfolio}: epoch {self.lease.epoch} is stale")
 
     async def _forget(self) -> None:
-        self.barrier.forget()  # held signals were not applied: the rewind reads them again
+        self._forget_held()  # held signals were not applied: the rewind reads them again
+
+    def _forget_held(self) -> None:
+        self.barrier.forget()
+        self.merge.forget()
 
     async def decide_batch(self, events: list[Any]) -> None:
         """One batch of risk inputs (and the signals held from earlier ones) -> decisions, state, outbox;
@@ -355,19 +365,33 @@ class RiskRunner:
             decisions.extend((d, now * 1.0) for d in flatten(state, limits, now))
         # Controls go first: a halt must not wait behind the signals fetched with it. Fills and the other
         # inputs go next, then the signals, each once the fills it must see are in (`barrier`).
-        for event in barrier.order(events):
+        # Signals in event time across the features partitions (`merge`), whoever's model sent them; their
+        # offsets are recorded below, as far as nothing is held.
+        signals_applied = state.offsets.get(SIGNALS_APPLIED)
+        for event in barrier.order(self.merge.admit(events, signals_applied, time.monotonic() * 1000.0)):
             if event is None:
                 break  # the rest of the signals wait for fills; they are kept for the next batch
             msg = event.message
+            signal = msg.topic == SIGNALS.name
             try:
                 out = apply_message(
-                    state, msg.topic, msg.partition, msg.offset, msg.value, int(time.time() * 1000), limits
+                    state,
+                    msg.topic,
+                    msg.partition,
+                    None if signal else msg.offset,
+                    msg.value,
+                    int(time.time() * 1000),
+                    limits,
                 )
                 decisions.extend((d, msg.timestamp * 1000.0) for d in out)
             except DecodeError as exc:
                 await send_dead_letter(self.ctx.topics.dlq_signals_topic, event, str(exc), "decide_risk")
-                mark_applied(state, msg.topic, msg.partition, msg.offset)
+                if not signal:
+                    mark_applied(state, msg.topic, msg.partition, msg.offset)
             barrier.state = state
+        through = self.merge.applied_through(e.message.offset for e in barrier.held)
+        if through is not None:
+            state.offsets[SIGNALS_APPLIED] = through
         self.faults.fire("risk.decide")
         # Audit first: if the worker dies before the state is saved, the batch is decided again and the
         # rows re-written (idempotent); a database outage keeps them queued, not lost, while we trade on
@@ -461,8 +485,8 @@ class RiskRunner:
         points: dict[TP, ResumePoint] = {}
         for tp in assigned:
             applied = offsets.get(f"{tp.topic}:{tp.partition}")
-            if applied is not None:
-                points[tp] = ResumeAfter(int(applied))
+            if applied is not None:  # -1: signals held since the first (`agents.signal_merge`)
+                points[tp] = ResumeAfter(int(applied)) if int(applied) >= 0 else ResumeAt(0)
         return points
 
 

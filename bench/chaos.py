@@ -51,6 +51,9 @@ CHAOS_ENV = {
     # Postgres restart, a paused worker): past RISK_FILL_WAIT_MS risk decides without them, and the run
     # could differ from the calm one by design, not by a fault.
     "RISK_FILL_WAIT_MS": "120000",
+    # Likewise the signals of a features partition whose model is down (killed, paused, catching up): risk
+    # waits for them (agents/signal_merge.py) rather than deciding the others first.
+    "RISK_MERGE_IDLE_MS": "120000",
     "FAULT_INJECT": "",
 }
 # Seconds of each window (bench/chaos_faults.py) and how many faults each holds.

@@ -21,6 +21,7 @@ from core.auth_settings import WebAuthSettings
 from core.backtest_settings import BacktestSettings
 from core.errors import ConfigError
 from core.live_settings import LiveSettings
+from core.merge_settings import MergeSettings
 from core.notify_settings import NotifySettings
 from core.recovery_settings import RecoverySettings
 from core.risk_settings import RiskLimitSettings
@@ -46,6 +47,7 @@ class Settings(
     NotifySettings,
     BacktestSettings,
     LiveSettings,
+    MergeSettings,
     SimSettings,
 ):
     """All knobs of the bot. Units are in the names; invariants are checked here, at start-up."""
@@ -195,27 +197,6 @@ class Settings(
         None,
         description="file holding that key when `MODEL_CHECKPOINT_KEY` is unset (`solbot run`: in DATA_DIR)",
     )
-    # A features partition silent this long (wall time) stops holding the event-time merge back; the longer
-    # wait applies to partitions whose source sends progress records (streams/event_order.py).
-    model_idle_partition_ms: int = Field(
-        500,
-        ge=10,
-        le=60_000,
-        description=(
-            "wall time after which a silent features partition whose source sends no progress records stops "
-            "holding the event-time merge back"
-        ),
-    )
-    model_progress_idle_ms: int = Field(
-        10_000,
-        ge=10,
-        le=600_000,
-        description=(
-            "the same for a partition whose source sends progress records (and one not heard from since its "
-            "assignment)"
-        ),
-    )
-
     # `solbot run`'s warnings: one line when a figure passes its threshold, one when it is back under half.
     run_warn_latency_ms: float = Field(
         2_000.0,

@@ -1,7 +1,9 @@
 """One risk input message applied to the state: the whole of what risk does with it.
 
 The risk agent calls this per message of its subscription, in log order; the backtest calls it with the
-signals and fills of a recording. Every input applies at most once (offsets recorded in the state).
+signals and fills of a recording. Every input applies at most once (offsets recorded in the state; the
+agent's merged signals come without one: it records how far they are applied itself, and a signal read
+again is known by `already_decided`).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ def apply_message(
     state: RiskState,
     topic: str,
     partition: int,
-    offset: int,
+    offset: int | None,
     value: bytes | None,
     now_ms: int,
     limits: RiskLimits,
@@ -53,7 +55,7 @@ def apply_message(
     params:  `apply_strategy_params`.
     Then, whatever the input: `flatten` when a halt asked for it, and the next rebalance slices.
     """
-    if already_applied(state, topic, partition, offset):
+    if offset is not None and already_applied(state, topic, partition, offset):
         return []
     out: list[Order | Rejection] = []
     if topic == FILLS.name:
@@ -101,5 +103,6 @@ def apply_message(
                 out.extend(decide_all(state, signal, strategy_limits, now_ms))
     out.extend(flatten(state, limits, now_ms))
     out.extend(plan_rebalance(state, limits, now_ms))
-    mark_applied(state, topic, partition, offset)
+    if offset is not None:
+        mark_applied(state, topic, partition, offset)
     return out

@@ -17,6 +17,7 @@ from store.portfolio import read_positions
 from streams.broker import true_end_offsets
 from streams.broker_auth import NO_AUTH, BrokerAuth
 from streams.inspect import broker_partitions
+from streams.records import PROGRESS_KEY
 
 
 async def read_committed_records(
@@ -73,9 +74,12 @@ async def read_committed_records(
 
 async def read_topic(bootstrap: str, topic: str, auth: BrokerAuth = NO_AUTH) -> list[dict[str, Any]]:
     """Every committed record of a topic (`read_committed_records`), decoded; `{"_raw": True}` for a
-    value that is not a JSON object."""
+    value that is not a JSON object. Progress records (`PROGRESS_KEY`: event-time marks for the merges of
+    the agents reading the topic) are left out."""
     out: list[dict[str, Any]] = []
     for rec in await read_committed_records(bootstrap, topic, auth):
+        if rec.key == PROGRESS_KEY:
+            continue
         try:
             value = orjson.loads(rec.value or b"null")
         except orjson.JSONDecodeError:

@@ -104,8 +104,8 @@ class TopicMonitor:
                     if not isinstance(value, dict):
                         continue
                     if tp.topic == SIGNALS.name:
-                        if str(value.get("id", "")).startswith("mark:"):
-                            continue  # a price mark for risk's stops, not a strategy's signal
+                        if "id" not in value or str(value["id"]).startswith("mark:"):
+                            continue  # a model's progress record, or a price mark for risk's stops
                         c.signals += 1
                         c.signal_ids.add(str(value.get("id")))
                     elif tp.topic == ORDERS.name:

@@ -142,6 +142,25 @@ class EventTimeMerge(Generic[T]):
             out.append(held)
         return out
 
+    def ready(self, now_ms: float) -> bool:
+        """Whether `pop_ready` would release something now (no side effects)."""
+        return bool(self._heap) and self._heap[0].ts_ms < self.watermark(now_ms)
+
+    def passed(self, partition: int, now_ms: float) -> int | None:
+        """How far `partition` has been released (call after `pop_ready` with the same `now_ms`): every
+        record of it still to come out of this merge has its event time at or above this, save those it
+        counts late (an idle partition's, which it no longer waits for either). What a writer of the merged
+        records may promise its own readers as its progress; None: nothing to promise yet."""
+        if partition not in self._marks:
+            return None
+        mark = self.watermark(now_ms)
+        if mark >= 2**62:  # every partition idle: each has released everything it sent
+            mark = self._marks[partition]
+        return None if mark == NO_TIME else mark
+
+    def held_offsets(self) -> list[int]:
+        return [h.offset for h in self._heap]
+
     @property
     def held(self) -> int:
         return len(self._heap)

@@ -96,7 +96,8 @@ class Progress(faust.Record, serializer="json"):
     `ts_ms` at or above this one. Key `PROGRESS_KEY`. Sources put one on every `raw.swaps` partition every
     few tens of milliseconds of event time (`market.feed`), the features agent forwards them to the
     features partition of the same number, and the model agent's event-time merge advances on them while a
-    partition has no snapshot to send (a quiet pair must not hold every signal back)."""
+    partition has no snapshot to send (a quiet pair must not hold every signal back). The model agent puts
+    one per features partition on `signals` in turn, and the risk agent's merge advances on those."""
 
     source_partition: int
     ts_ms: int
@@ -128,6 +129,9 @@ class Signal(faust.Record, serializer="json"):
     strategy: str
     pools: list[PoolState]
     weight: float = 1.0  # the strategy's capital weight from the allocator; risk scales the size by it
+    # The features partition whose snapshot made it (the model agent sets it): risk merges the signals of
+    # every partition in event time on it (`agents.signal_merge`); -1: decided in log order.
+    source_partition: int = -1
 
 
 class Order(faust.Record, serializer="json"):

@@ -12,8 +12,8 @@ from core.settings import load_settings
 from market.tokens import USDC, WSOL
 from risk.state import PendingOrder, RiskState, initial_state
 from streams.codec import decode, encode
-from streams.compat.seeks import ResumeAfter
-from streams.records import Order
+from streams.compat.seeks import ResumeAfter, ResumeAt
+from streams.records import PROGRESS_KEY, Order, Progress
 from tests.risk.risk_factories import fill_for
 from tests.risk.test_apply import limits, signal
 
@@ -71,10 +71,16 @@ def runner() -> RiskRunner:
     return RiskRunner(context(load_settings(database_url=None, redis_url=None, risk_fill_wait_ms=60_000)))
 
 
-def signal_event(offset: int, sid: str, ts_ms: int, strategy: str = "s") -> Event:
+def signal_event(offset: int, sid: str, ts_ms: int, strategy: str = "s", source: int = -1) -> Event:
     sig = signal(sid, ts_ms=ts_ms)
     sig.strategy = strategy
+    sig.source_partition = source
     return Event(Message("signals", 0, offset, b"main", encode(sig)))
+
+
+def progress_event(offset: int, source: int, ts_ms: int) -> Event:
+    progress = Progress(source_partition=source, ts_ms=ts_ms, steady=True)
+    return Event(Message("signals", 0, offset, PROGRESS_KEY, encode(progress)))
 
 
 def state_of(r: RiskRunner) -> RiskState:
@@ -113,3 +119,31 @@ async def test_risk_inputs_resume_after_what_the_recovered_state_applied() -> No
     r.ctx.risk_table.data["main"] = state.to_dict()  # type: ignore[index]
     points = await r.resume_points([signals, fills, control], {signals: 40})
     assert points == {signals: ResumeAfter(7), fills: ResumeAfter(3)}  # control: never applied from
+
+
+async def test_signals_are_decided_in_event_time_across_features_partitions_whoever_sent_them() -> None:
+    """Two workers' models: partition 1's signal reaches `signals` before partition 0's older one (a calm
+    run may have them the other way round). Risk holds both until both partitions have passed them, then
+    decides the older first; the state records `signals` as applied only before what it still holds, and
+    a worker that takes over reads the rest again without deciding anything twice."""
+    settings = load_settings(database_url=None, redis_url=None, risk_fill_wait_ms=60_000, topic_partitions=2)
+    r = RiskRunner(context(settings))
+    await r.decide_batch([signal_event(0, "sig:late", 2_000, "b", 1), progress_event(1, 1, 2_001)])
+    assert r.ctx.topics.orders_topic.sent == [] and r.merge.merge.held == 1  # type: ignore[attr-defined]
+    assert state_of(r).offsets["signals:0"] == -1  # nothing applied: resumed from the start
+    assert await r.resume_points([TP("signals", 0)], {}) == {TP("signals", 0): ResumeAt(0)}
+    await r.decide_batch([signal_event(2, "sig:early", 1_500, "a", 0), progress_event(3, 0, 3_000)])
+    sent = r.ctx.topics.orders_topic.sent  # type: ignore[attr-defined]
+    assert [decode(Order, v).signal_id for _, v, _ in sent] == ["sig:early"]
+    assert [e.message.offset for e in r.barrier.held] == [0]  # sig:late waits for sig:early's fill
+    assert state_of(r).offsets["signals:0"] == -1
+    # The worker dies; the next one restores the saved state and reads `signals` from its start again.
+    successor = RiskRunner(context(settings))
+    successor.ctx.risk_table.data["main"] = r.ctx.risk_table.data["main"]  # type: ignore[index]
+    fill = Event(Message("fills", 0, 0, b"main", encode(fill_for(decode(Order, sent[0][1])))))
+    again = [signal_event(0, "sig:late", 2_000, "b", 1), progress_event(1, 1, 2_001)]
+    again += [signal_event(2, "sig:early", 1_500, "a", 0), progress_event(3, 0, 3_000), fill]
+    await successor.decide_batch(again)
+    resent = successor.ctx.topics.orders_topic.sent  # type: ignore[attr-defined]
+    assert [decode(Order, v).signal_id for _, v, _ in resent] == ["sig:late"]  # sig:early: decided once
+    assert state_of(successor).offsets["signals:0"] == 3 and successor.merge.merge.held == 0

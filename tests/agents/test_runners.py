@@ -117,10 +117,26 @@ async def test_the_model_runner_scores_snapshots_as_the_model_step_does_and_skip
     await runner.release(10**15)  # until the partition counts as idle
     expected = SignalModels.from_settings(s)
     # a snapshot no strategy acted on goes to risk as its price mark (stops on every price)
-    want = [encode(sig) for x in snaps for sig in expected.signals_for(x) or [price_mark(x)]]
-    got = [v for _, v, _ in ctx.topics.signals_topic.sent]  # type: ignore[attr-defined]
+    want = []
+    for x in snaps:
+        for sig in expected.signals_for(x) or [price_mark(x)]:
+            sig.source_partition = 1  # risk merges every features partition's signals on it
+            want.append(encode(sig))
+    sent = ctx.topics.signals_topic.sent  # type: ignore[attr-defined]
+    got = [v for k, v, _ in sent if k != PROGRESS_KEY]
     assert got == want and want, "the runner's signals are the model step's, once each"
-    assert all(k == s.portfolio.encode() for k, _, _ in ctx.topics.signals_topic.sent)  # type: ignore[attr-defined]
+    assert all(k == s.portfolio.encode() for k, _, _ in sent if k != PROGRESS_KEY)
+    # after its signals, each release says how far the partition has gone out, for risk's merge
+    progress = [decode(Progress, v) for k, v, _ in sent if k == PROGRESS_KEY]
+    assert progress and {p.source_partition for p in progress} == {1}
+    marks = [p.ts_ms for p in progress]
+    assert marks == sorted(set(marks)) and marks[-1] == snaps[-1].ts_ms
+    promised = -1  # a progress record promises that no later signal of the partition is older
+    for k, v, _ in sent:
+        if k == PROGRESS_KEY:
+            promised = decode(Progress, v).ts_ms
+        else:
+            assert decode(Signal, v).ts_ms >= promised
     assert runner.applied == {1: len(snaps) - 1}
     assert any(decode(Signal, v).id.startswith("sig:") for v in got)
 

@@ -109,3 +109,22 @@ def test_progress_the_features_agent_made_up_from_swaps_does_not_make_a_partitio
     merge.seen(0, 1, now_ms=3.0, ts_ms=1_200)
     assert merge.pop_ready(400.0) == []
     assert [h.item for h in merge.pop_ready(600.0)] == ["a"]
+
+
+def test_what_a_partition_has_passed_is_what_its_readers_may_be_promised() -> None:
+    """The model agent forwards `passed` to risk as each features partition's progress: nothing of the
+    partition still to come out of the merge is older, save what the merge itself counts late."""
+    merge: EventTimeMerge[str] = EventTimeMerge(idle_ms=100)
+    merge.assign([0, 1], 0.0)
+    assert merge.passed(0, 0.0) is None  # nothing heard: nothing to promise
+    merge.push(0, 0, 1_000, "A", "a1", "a1", 0.0)
+    merge.push(1, 0, 1_500, "B", "b1", "b1", 0.0)
+    assert merge.pop_ready(0.0) == []
+    assert merge.passed(0, 0.0) == 1_000 and merge.passed(1, 0.0) == 1_000  # B's record is still held
+    merge.seen(0, 1, 50.0, 2_000)
+    assert [h.item for h in merge.pop_ready(50.0)] == ["a1"]
+    assert merge.passed(1, 50.0) == 1_500  # b1 waits at 1,500 for partition 0 to pass it
+    # partition 1 goes quiet: it no longer holds partition 0 back, and is promised as far as the merge went
+    merge.seen(0, 2, 300.0, 3_000)
+    assert [h.item for h in merge.pop_ready(300.0)] == ["b1"]
+    assert merge.passed(1, 300.0) == 3_000 and merge.passed(0, 300.0) == 3_000

@@ -21,6 +21,7 @@ from store.alerts import read_alerts
 from store.latest_prices import read_prices
 from streams.broker import bootstrap_of
 from streams.broker_auth import NO_AUTH, BrokerAuth
+from streams.records import PROGRESS_KEY
 from streams.topics import FILLS, ORDERS, SIGNALS
 from web.bridge import Bridge
 
@@ -61,6 +62,8 @@ async def pump_topics(
             await consumer.start()
             async for record in consumer:
                 channel = TOPIC_TO_CHANNEL.get(record.topic)
+                if record.key == PROGRESS_KEY:
+                    continue  # the models' progress records on `signals` are for the risk agent
                 data = decode_record(record.value)
                 if channel is not None and data is not None:
                     bridge.publish(channel, data)
