@@ -54,7 +54,7 @@ from chain.logs import LoggedEvent
 from collectors.metrics import COLLECTOR_EVENTS, COLLECTOR_LAG
 from collectors.sink import RecordSink, observe_produced
 from collectors.solana_ws import Notification, SolanaWsClient
-from core.errors import DecodeError, SolbotError
+from core.errors import DecodeError
 from streams.codec import encode
 from streams.records import DeadLetter, Launch, PoolState, Swap
 from streams.topics import DLQ_RAW, RAW_LAUNCHES, RAW_POOLS, RAW_SWAPS
@@ -289,11 +289,15 @@ class ChainCollector:
             try:
                 pool = await task
             except asyncio.CancelledError:
-                if not task.cancelled():
-                    raise  # this emitter is being cancelled, not the resolution
+                # Cancelling this emitter cancels the resolution it awaits too, so the resolution's state
+                # cannot tell who was cancelled: this task's own request can (it swallowed the cancellation
+                # of `solbot run`'s shutdown and the event loop waited for it forever).
+                me = asyncio.current_task()
+                if me is not None and me.cancelling():
+                    raise
                 queue.task_done()
                 continue
-            except SolbotError as exc:
+            except Exception as exc:  # a node error (SolbotError), or its client closed under a shutdown
                 self.stats.resolve_failed += 1
                 COLLECTOR_EVENTS.labels(SOURCE, "resolve_failed").inc()
                 log.warning("chain collector: no pool for %s (%s)", ev.signature, exc)

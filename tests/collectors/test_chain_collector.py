@@ -242,3 +242,27 @@ async def test_local_pubsub_to_the_broker_raw_swaps(broker_url: str) -> None:
         assert (found.signature, found.slot, found.venue) == (signature, 42, "pumpfun")
     finally:
         await consumer.stop()
+
+
+async def test_the_raydium_emitter_stops_when_cancelled_and_survives_a_failed_lookup() -> None:
+    """Cancelling the emitter cancels the lookup it awaits: it once took that for the lookup's own
+    cancellation, went on waiting for the next swap, and the event loop's shutdown waited for it forever
+    (the live kill test hung in teardown). A lookup that fails with any error (its client closed under a
+    shutdown) is counted, not fatal: an emitter that died would leave `drain` waiting."""
+    from types import SimpleNamespace
+
+    collector = ChainCollector(MemorySink())
+    queue: asyncio.Queue[Any] = asyncio.Queue()
+
+    async def closed_client() -> None:
+        raise RuntimeError("Cannot send a request, as the client has been closed.")
+
+    emitter = asyncio.create_task(collector._emit_resolved(queue))
+    queue.put_nowait((asyncio.create_task(closed_client()), SimpleNamespace(signature="s1"), None))
+    await asyncio.wait_for(queue.join(), 2)
+    assert collector.stats.resolve_failed == 1 and not emitter.done()
+    queue.put_nowait((asyncio.create_task(asyncio.sleep(3600)), SimpleNamespace(signature="s2"), None))
+    await asyncio.sleep(0.05)  # the emitter awaits the lookup
+    emitter.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(emitter, 2)
