@@ -55,6 +55,10 @@ class ExecutionRunner:
         self.ctx = ctx
         self.chain: LocalChain | None = ctx.chain
         self.sink: ExecutionSink | None = None
+        # Partition -> the sink's next offset when this worker's paper chain was last brought level with the
+        # database (a sync, or an `apply` of its own): another value in the database means another worker
+        # has settled orders since, on its own chain, and this one is no longer the record's mirror.
+        self.chain_at: dict[int, int] = {}
         self.chain_stale = False  # a failed batch could not re-sync the chain: the next batch must first
         self._sink_lock = asyncio.Lock()
         # Held around every batch, chain re-sync and balance check: the chain and the database agree between.
@@ -132,6 +136,7 @@ class ExecutionRunner:
             decimals.setdefault(position["quote_mint"], position["quote_decimals"])
         changes = chain.sync_wallet(balances, decimals)
         self.chain_stale = False
+        self.chain_at = await sink.next_offsets(self.orders_topic)
         log.info(
             "local chain synced to the database's balances (%s): %d mints changed",
             why,
@@ -162,6 +167,11 @@ class ExecutionRunner:
         if not self.owns_orders():
             return {"available": False, "reason": "this worker does not own the orders partition"}
         async with self.chain_lock:
+            stored = await sink.next_offsets(self.orders_topic)
+            moved = {p: n for p, n in stored.items() if self.chain_at.get(p) != n}
+            if moved:  # a worker that was paused or cut off, and still holds the partition for a moment
+                reason = f"another worker settled orders since this chain was synced (next offsets {moved})"
+                return {"available": False, "reason": reason}
             db = await sink.balances()
             on_chain = chain.balances()
         differences = compare_balances(db, on_chain)
@@ -299,6 +309,9 @@ class ExecutionRunner:
                 await self.sync_chain(sink, chain, "after a failed re-sync")
             try:
                 fills: list[Fill] = await sink.apply(self.orders_topic, partition, batch, now_ms, epochs)
+                applied = sink.applied_next.get((self.orders_topic, partition))
+                if applied is not None:
+                    self.chain_at[partition] = applied
             except Exception:
                 metrics.VENUE_ERRORS.labels("paper").inc()
                 if chain is not None:  # the batch rolled back; what it settled on chain must too

@@ -113,6 +113,9 @@ class ExecutionSink:
         # Optional: order id -> (status, reason) of orders not to execute (halt, cancel; store.order_gate).
         self.gate: Callable[[Sequence[Order]], Awaitable[dict[str, tuple[str, str]]]] | None = None
         self.faults: FaultInjector = NO_FAULTS  # FAULT_INJECT's `sink.apply`: inside the transaction
+        # (topic, partition) -> the next offset as this process's last committed `apply` left it: a worker's
+        # paper chain is current only while no other worker has applied orders since (`balance_check`).
+        self.applied_next: dict[tuple[str, int], int] = {}
 
     async def ensure_wallet(self, initial: Mapping[str, int]) -> None:
         """Seed the portfolio's balances, only if it has none yet (restarts keep what trading left)."""
@@ -188,10 +191,12 @@ class ExecutionSink:
                     topic, partition, min(o for o, _ in batch), max(o for o, _ in batch), next_offset,
                 )  # fmt: skip
                 return []
+            first, last = fresh[0][0], fresh[-1][0]  # the batch's offsets, whatever is refused below
             if epochs:
                 fresh = await self._refuse_stale(conn, fresh, epochs)
-            orders = await self._insert_new_orders(conn, fresh)
-            fills = await self._execute(conn, orders, now_ms)
+            fills: list[Fill] = []
+            if fresh:  # a batch of a stale owner's orders only: refused, and its offsets applied
+                fills = await self._execute(conn, await self._insert_new_orders(conn, fresh), now_ms)
             await conn.execute(
                 """
                 UPDATE sink_offsets SET next_offset = $4, updated_at = now()
@@ -200,13 +205,13 @@ class ExecutionSink:
                 self.consumer,
                 topic,
                 partition,
-                fresh[-1][0] + 1,
+                last + 1,
             )
             self.faults.fire("sink.apply")  # as a connection reset before commit: all of it rolls back
+        self.applied_next[(topic, partition)] = last + 1
         log.info(
             "%s[%d] offsets %d..%d: %d new orders, %d filled",
-            topic, partition, fresh[0][0], fresh[-1][0], len(fills),
-            sum(1 for f in fills if f.status == FILLED),
+            topic, partition, first, last, len(fills), sum(1 for f in fills if f.status == FILLED),
         )  # fmt: skip
         return fills
 

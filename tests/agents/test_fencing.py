@@ -90,6 +90,11 @@ async def test_a_stale_owner_is_refused_by_itself_the_audit_and_the_sink(
     assert [f.order_id for f in fills] == [late.id]
     assert await migrated_pool.fetchval("SELECT count(*) FROM orders WHERE order_id = 'ord:stale'") == 0
     assert await sink.next_offsets("orders") == {0: 3}
+    # a batch of the stale owner's orders only is refused whole, and its offsets count as applied (it
+    # raised IndexError, and the agent rewound to it forever)
+    stale2 = Order(**{**stale.asdict(), "id": "ord:stale2", "signal_id": "sig:stale2"})
+    assert await sink.apply("orders", 0, [(3, stale2)], 5_000, {stale2.id: 1}) == []
+    assert await sink.next_offsets("orders") == {0: 4} and sink.applied_next == {("orders", 0): 4}
     for r in (a, b):
         if r.audit._pool is not None:
             await r.audit._pool.close()

@@ -199,6 +199,37 @@ async def test_the_orders_partitions_resume_at_the_sinks_offsets_back_as_well_as
     }
 
 
+async def test_a_worker_whose_chain_another_worker_has_moved_past_does_not_answer_the_balance_check() -> None:
+    """A worker paused beyond its session still holds the orders partition for a moment when it resumes, with
+    a paper chain the next owner has moved past: it answered `make chaos`'s chain check (`chain_ok` false
+    at the end of the pause window) although its chain no longer mirrors the record. It declines until a
+    sync or an `apply` of its own brings it level again."""
+    from agents.execution import ExecutionRunner
+
+    class Chain:
+        wallet, transactions_sent = "W", 0
+
+        def balances(self) -> dict[str, int]:
+            return {"USDC": 5}
+
+    class Sink(FakeSink):
+        async def balances(self) -> dict[str, int]:
+            return {"USDC": 5}
+
+    class Owner:
+        def assignment(self) -> set[TP]:
+            return {TP("orders", 0)}
+
+    runner = ExecutionRunner(context(settings()))
+    runner.ctx.app.consumer = Owner()  # type: ignore[attr-defined]
+    runner.sink, runner.chain = Sink({0: 12}), Chain()  # type: ignore[assignment]
+    runner.chain_at = {0: 12}  # synced at 12
+    assert (await runner.balance_check())["ok"] is True
+    runner.sink.stored = {0: 15}  # type: ignore[attr-defined]  # another worker applied 12..14 meanwhile
+    check = await runner.balance_check()
+    assert check["available"] is False and "another worker" in check["reason"]
+
+
 def test_the_status_page_counts_lag_from_faust_read_offsets() -> None:
     from agents.views import partitions
 
