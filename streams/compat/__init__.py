@@ -33,7 +33,7 @@ from faust.types import TP
 
 from streams.compat.acks import withhold
 from streams.compat.metadata import install_metadata_refresh
-from streams.compat.recovery import install_committed_highwaters
+from streams.compat.recovery import install_exact_recovery
 from streams.compat.seeks import ResumeAfter, ResumeHooks, ResumePoint, SeekGuard
 from streams.compat.tables import forget_partitions
 from streams.compat.tansu import install_tansu_workarounds
@@ -105,7 +105,7 @@ def install(app: Any, *, broker_kind: BrokerKind, bootstrap: str, fetch_max_wait
         if consumer.in_transaction:
             compat.transactions = install_task_transactions(consumer, partial(give_up, compat, consumer))
             forget_before_assignment(compat, consumer)
-            install_committed_highwaters(consumer._thread)
+            install_exact_recovery(consumer)
         if broker_kind == "tansu":
             install_tansu_workarounds(
                 consumer._thread, bootstrap=bootstrap, fetch_max_wait_ms=fetch_max_wait_ms

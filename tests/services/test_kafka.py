@@ -361,3 +361,37 @@ def test_a_data_dir_lock_let_go_of_soon_after_a_kill_is_waited_for_not_refused(t
     finally:
         long.kill()
         long.wait()
+
+
+async def test_a_table_recovers_up_to_the_last_committed_record_not_to_the_marker(kafka: KafkaHandle) -> None:
+    """The end a table's recovery waits for (`streams.compat.recovery`): the offset after the last committed
+    record, below the markers and aborted records that follow it; and 0 for a partition with none."""
+    from streams.compat.recovery import after_last_committed
+
+    bootstrap, topic = _bootstrap(kafka), _topic()
+    await _create(bootstrap, topic, partitions=2)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, transactional_id=f"tx-{topic}")
+    await producer.start()
+    try:
+        async with producer.transaction():  # offsets 0..2, the marker 3
+            for i in range(3):
+                await producer.send(topic, b"%d" % i, partition=0)
+        await producer.begin_transaction()  # 4..5 aborted, the marker 6
+        for _ in range(2):
+            await producer.send(topic, b"gone", partition=0)
+        await producer.abort_transaction()
+        await producer.begin_transaction()  # partition 1: aborted only
+        await producer.send(topic, b"gone", partition=1)
+        await producer.abort_transaction()
+    finally:
+        await producer.stop()
+    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, isolation_level="read_committed")
+    await reader.start()
+    try:
+        tps = [TopicPartition(topic, 0), TopicPartition(topic, 1)]
+        stable = await reader.end_offsets(tps)
+        assert stable == {tps[0]: 7, tps[1]: 2}  # the markers counted
+        ends = await asyncio.wait_for(after_last_committed(reader._client, stable), timeout=30)
+    finally:
+        await reader.stop()
+    assert ends == {tps[0]: 3, tps[1]: 0}
