@@ -180,6 +180,7 @@ def _crash(data_dir: Path, owner: subprocess.Popen[str], *, servers_too: bool) -
     return pids
 
 
+@pytest.mark.slow  # 33 s for both; `make test` keeps the shared stack's fast proof (run, web, migrate ...)
 @pytest.mark.parametrize("servers_too", [False, True], ids=["owner-killed", "everything-killed"])
 def test_a_stack_left_by_kill_9_is_recovered(tmp_path: Path, servers_too: bool) -> None:
     data_dir = tmp_path / "data"
