@@ -45,6 +45,7 @@ from aiokafka.errors import (
     ProducerFenced,
     UnknownProducerId,
 )
+from aiokafka.producer.transaction_manager import TransactionState
 from faust.exceptions import ProducerSendError
 from faust.transport.consumer import TransactionManager
 from faust.types import TP
@@ -162,12 +163,14 @@ class TaskTransactions(TransactionManager):
                 (topic, p), None, lambda: self.producer.send(topic, key, value, p, timestamp, headers)
             )
         for _ in range(SEND_TRIES):
-            if tid not in self._producers():  # revoked or fenced while we waited: its task is not ours
+            # revoked or fenced while we waited (the producer is dropped only once `_fenced` has stopped it,
+            # and a send in between crashed Faust's producer buffer): its task is not ours
+            if tid not in self._producers() or tid in self.lost:
                 self.dropped += 1
                 return _done(None)
-            await self._ensure_open(tid)
-            self.dirty.add(tid)
             try:
+                await self._ensure_open(tid)
+                self.dirty.add(tid)
                 sent = await self.order.send(
                     (topic, p),
                     tid,
@@ -210,6 +213,8 @@ class TaskTransactions(TransactionManager):
     async def _ensure_open(self, tid: str) -> None:
         """A transaction is open on the task's producer (Faust ends them at a rebalance's commit)."""
         producer = self._producers().get(tid)
+        if producer is not None and producer._txn_manager.state == TransactionState.FATAL_ERROR:
+            raise ProducerFenced()  # fenced by a send whose error is still on its way to `_fenced`
         if producer is not None and not producer._txn_manager.is_in_transaction():
             async with self.producer._trn_locks[tid]:  # type: ignore[attr-defined]
                 if not producer._txn_manager.is_in_transaction():
@@ -257,6 +262,8 @@ class TaskTransactions(TransactionManager):
             return False
         async with self.producer._trn_locks[tid]:  # type: ignore[attr-defined]
             try:
+                if producer._txn_manager.state == TransactionState.FATAL_ERROR:
+                    raise ProducerFenced()  # a send found out first; its error is on its way to `_fenced`
                 if not producer._txn_manager.is_in_transaction():
                     if not offsets:
                         return True

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from aiokafka.errors import IllegalOperation
+from aiokafka.producer.transaction_manager import TransactionState
 from faust.exceptions import ProducerSendError
 from faust.types import TP
 
@@ -55,7 +56,7 @@ class TxnProducer:
     def __init__(self) -> None:
         self.open = True
         self.begun = 0
-        self._txn_manager = SimpleNamespace(is_in_transaction=lambda: self.open)
+        self._txn_manager = SimpleNamespace(is_in_transaction=lambda: self.open, state=TransactionState.READY)
 
     async def begin_transaction(self) -> None:
         self.begun += 1
@@ -98,6 +99,32 @@ async def test_a_send_whose_transaction_a_commit_ended_reopens_it_and_goes_out()
     assert m.producer.sent == ["orders"]  # type: ignore[attr-defined]
     assert m.producer.txn.begun == 1  # type: ignore[attr-defined]
     assert m.dirty == {"solbot-0-0"}
+
+
+async def test_a_send_to_a_task_being_fenced_is_dropped_not_a_crash_of_the_producer_buffer() -> None:
+    """A fence seen by one send is handled by `_fenced`, which drops the task's producer only once it has
+    stopped it; Faust's producer buffer sending a changelog record meanwhile called `begin_transaction` on
+    the fenced producer (FATAL_ERROR -> IN_TRANSACTION: AssertionError), which crashed the worker."""
+    m = manager({"solbot-0-0"})
+    m.producer = FaustProducer("solbot-0-0")  # type: ignore[assignment]
+    m.producer.fail_next = False  # type: ignore[attr-defined]
+    m.consumer = SimpleNamespace(key_partition=lambda topic, key, partition: 0, assignment=set)  # type: ignore[misc]
+    m.dirty, m.dropped, m.order, m.fenced, m._waiters = set(), 0, SendOrder(), 0, []
+    m.lost = {"solbot-0-0"}  # `_fenced` under way: the producer is still registered
+    assert await (await m.send("solbot-risk-changelog", b"k", b"v", 0, None, None)) is None
+    assert m.dropped == 1 and m.producer.sent == []  # type: ignore[attr-defined]
+    m.lost = set()  # the send that meets the fatal state first hands it to `_fenced`
+    m.producer.txn.open = False  # type: ignore[attr-defined]
+    m.producer.txn._txn_manager.state = TransactionState.FATAL_ERROR  # type: ignore[attr-defined]
+    stopped: list[str] = []
+
+    async def stop_transaction(tid: str) -> None:
+        stopped.append(tid)
+
+    m.producer.stop_transaction = stop_transaction  # type: ignore[attr-defined]
+    m.on_fenced = None
+    assert await (await m.send("orders", b"k", b"v", 0, None, None)) is None
+    assert stopped == ["solbot-0-0"] and m.lost == {"solbot-0-0"} and m.producer.txn.begun == 0  # type: ignore[attr-defined]
 
 
 class Buffer:
