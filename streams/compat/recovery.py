@@ -12,7 +12,7 @@ Two faults of faust-streaming 0.15.3 (faust/tables/recovery.py, faust/transport/
   end counts as recovered. The idle polls are counted since the service started, so the first poll of a
   new recovery can decide; fetched records still on their way to the recovery are then dropped as
   already seen. The risk state came back without its last batches (the SIGKILL test: a worker recovered
-  the state of 28 decisions as none and decided them again; docs/exactly-once.md).
+  the state of 28 decisions as none and decided them again; docs/broker.md).
 
 So the end given to Faust is the offset after the last *committed record* (read with a short-lived
 read_committed consumer from the tail), which recovery does receive and finish on by itself, and the
