@@ -234,7 +234,11 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     logging.getLogger(__name__).info("worker web view on http://%s:%s/status/", host, claim.port)
 
     keypair = _live_keypair(settings)
+    import faulthandler
+
     import uvloop
+
+    faulthandler.enable(all_threads=True)  # a native crash leaves its Python stacks in the worker's log
 
     uvloop.install()
     broker_kind: BrokerKind = "kafka" if settings.broker_kind == "kafka" else "tansu"

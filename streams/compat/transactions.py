@@ -20,7 +20,9 @@ app's consumer (an instance of our subclass, installed by `streams.compat.instal
 - `settled(tps)` waits until everything sent so far for those tasks is committed (model checkpoints name
   only committed signals);
 - a fenced producer (ProducerFenced / InvalidProducerEpoch: another worker took the task, or a
-  transaction timed out; faust-streaming#323 crashed the app) does not crash the worker: the task's
+  transaction timed out; faust-streaming#323 crashed the app), or a transactional send or commit that fails
+  otherwise (Kafka 4.x answers an EndTxn that races an epoch fence with UNKNOWN_SERVER_ERROR, and aiokafka's
+  sender then stops), does not crash the worker: as Kafka Streams revives a corrupted task, the task's
   producer is dropped, its outputs are discarded (the transaction is aborted anyway), its partitions are
   treated as newly assigned at the next assignment (tables recovered, resume hooks run), and the
   consumer rejoins the group, so they resume from the committed offsets wherever the group puts them.
@@ -86,6 +88,12 @@ def _not_in_transaction(exc: BaseException) -> bool:
 
 def is_fenced(exc: BaseException) -> bool:
     return isinstance(exc, FENCED_ERRORS) or isinstance(exc.__cause__, FENCED_ERRORS)
+
+
+def ends_transaction(exc: BaseException) -> bool:
+    """A transactional send or commit that raised this leaves the transaction's end unknown (fenced, or a
+    broker or client error); what the task did since its last commit is redone from the committed offsets."""
+    return isinstance(exc, (KafkaError, ProducerSendError)) or isinstance(exc.__cause__, KafkaError)
 
 
 class TaskTransactions(TransactionManager):
@@ -181,8 +189,6 @@ class TaskTransactions(TransactionManager):
             except (KafkaError, ProducerSendError) as exc:  # Faust wraps aiokafka's errors
                 if _not_in_transaction(exc):
                     continue  # a rebalance's commit ended the transaction between _ensure_open and the send
-                if not is_fenced(exc):
-                    raise
                 await self._fenced(tid, exc)
                 return _done(None)
             return self._watch(tid, sent)
@@ -199,7 +205,7 @@ class TaskTransactions(TransactionManager):
                 out.cancel()
             elif (exc := fut.exception()) is None:
                 out.set_result(fut.result())
-            elif is_fenced(exc):
+            elif ends_transaction(exc):
                 out.set_result(None)
                 task = asyncio.ensure_future(self._fenced(tid, exc))
                 self._handling.add(task)
@@ -276,9 +282,7 @@ class TaskTransactions(TransactionManager):
                 self._settle(tid, None)
                 if start_new:
                     await producer.begin_transaction()
-            except KafkaError as exc:
-                if not is_fenced(exc):
-                    raise
+            except KafkaError as exc:  # whatever the error, the transaction did not end as asked
                 fenced = exc
             else:
                 return True
@@ -358,9 +362,10 @@ class TaskTransactions(TransactionManager):
         self._settle(tid, TransactionLost(f"{tid} fenced: {exc!r}"))
         lost = {tp for tp in self.consumer.assignment() if self.task_of(tp.topic, tp.partition) == tid}
         log.warning(
-            "transaction %s fenced (%s): its %d partitions resume from the committed offsets after a rejoin",
+            "transaction %s %s (%s): its %d partitions resume from the committed offsets after a rejoin",
             tid,
-            type(exc).__name__,
+            "fenced" if is_fenced(exc) else "failed",
+            type(exc.__cause__ or exc).__name__,
             len(lost),
         )
         await self.producer.stop_transaction(tid)

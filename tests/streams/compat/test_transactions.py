@@ -7,11 +7,12 @@ from collections import defaultdict
 from types import SimpleNamespace
 from typing import Any
 
-from aiokafka.errors import IllegalOperation
+from aiokafka.errors import IllegalOperation, KafkaError, UnknownError
 from aiokafka.producer.transaction_manager import TransactionState
 from faust.exceptions import ProducerSendError
 from faust.types import TP
 
+from core.errors import TransactionLost
 from streams.compat.send_order import SendOrder
 from streams.compat.transactions import TaskTransactions, outputs_of
 
@@ -157,3 +158,44 @@ async def test_a_commit_sends_the_buffered_changelog_records_first() -> None:
     log.clear()
     await m.commit({TP("signals", 0): 6})  # nothing buffered: no flush
     assert log == ["commit solbot-0-0"]
+
+
+async def test_a_commit_that_fails_without_a_fence_gives_the_task_up_instead_of_crashing_the_worker() -> None:
+    """Kafka 4.x answers an EndTxn racing an epoch fence with UNKNOWN_SERVER_ERROR (an IllegalStateException
+    in its coordinator); aiokafka's sender then stops with KafkaError, which crashed the consumer and with
+    it the worker. The transaction's end is unknown: the task resumes from its committed offsets after a
+    rejoin."""
+    m = manager({"solbot-0-0"})
+    m.producer = FaustProducer("solbot-0-0")  # type: ignore[assignment]
+    m.consumer = SimpleNamespace(assignment=lambda: {TP("signals", 0), TP("features", 1)})  # type: ignore[misc]
+    m.dirty, m.fenced, m._waiters, m.commits = {"solbot-0-0"}, 0, [], defaultdict(int)
+    m.order = SendOrder()
+
+    async def commit_transaction() -> None:
+        try:
+            raise UnknownError()
+        except UnknownError as exc:
+            raise KafkaError("Unexpected error during batch delivery") from exc
+
+    async def stop_transaction(tid: str) -> None:
+        m.producer._transaction_producers.pop(tid)  # type: ignore[attr-defined]
+
+    lost: list[set[TP]] = []
+
+    async def on_fenced(tps: set[TP]) -> None:
+        lost.append(tps)
+
+    m.producer.txn.commit_transaction = commit_transaction  # type: ignore[attr-defined]
+    m.producer.stop_transaction = stop_transaction  # type: ignore[attr-defined]
+    m.on_fenced = on_fenced
+    waiter = asyncio.ensure_future(m.settled([TP("signals", 0)]))
+    await asyncio.sleep(0)
+    assert await m.commit_task("solbot-0-0", {}, True) is False
+    assert lost == [{TP("signals", 0)}] and m.lost == {"solbot-0-0"} and m.dirty == set()
+    assert "solbot-0-0" not in m.producer._transaction_producers  # type: ignore[attr-defined]
+    try:
+        await waiter
+    except TransactionLost:
+        pass
+    else:
+        raise AssertionError("a waiter for the lost transaction's outputs was told they committed")
