@@ -50,6 +50,7 @@ async def receivers() -> AsyncIterator[tuple[dict[str, list[dict[str, Any]]], st
     await server.close()
 
 
+@pytest.mark.slow  # `make test-slow` (CI runs it): keeps `make test` within its 15 minutes
 async def test_fills_and_a_halt_reach_the_webhook_and_telegram(
     fresh_stack: Stack,
     fresh_settings: Settings,

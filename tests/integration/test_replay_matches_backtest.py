@@ -42,7 +42,10 @@ def _key(order: dict[str, Any]) -> tuple[Any, ...]:
     return (order["id"], order["side"], order["kind"], order["amount_in"], order["min_amount_out"])
 
 
-@pytest.mark.parametrize("guarantee", ["exactly_once", "at_least_once"])
+@pytest.mark.parametrize(
+    "guarantee",
+    ["exactly_once", pytest.param("at_least_once", marks=pytest.mark.slow)],  # the default in make test
+)
 def test_a_broker_replay_of_a_recording_makes_the_backtests_orders(
     fresh_settings: Settings, fresh_stack: Stack, tmp_path: Path, guarantee: str
 ) -> None:

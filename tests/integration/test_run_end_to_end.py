@@ -171,6 +171,7 @@ def test_two_runs_in_a_row_both_fill_their_orders(tmp_path: Path) -> None:
     assert _ours(data_dir) == []
 
 
+@pytest.mark.slow  # `make test-slow` (CI runs it): keeps `make test` within its 15 minutes
 def test_ctrl_c_stops_the_run_with_its_summary_printed_once(tmp_path: Path) -> None:
     """Ctrl-C as a terminal sends it (SIGINT to the whole foreground group, servers and workers too): the
     run stops within seconds, prints the summary once, and leaves nothing behind."""

@@ -117,6 +117,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@pytest.mark.slow  # `make test-slow` (CI runs it): keeps `make test` within its 15 minutes
 def test_run_web_migrate_retention_and_simulate_share_one_stack(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     env = _env(data_dir)
@@ -180,7 +181,7 @@ def _crash(data_dir: Path, owner: subprocess.Popen[str], *, servers_too: bool) -
     return pids
 
 
-@pytest.mark.slow  # 33 s for both; `make test` keeps the shared stack's fast proof (run, web, migrate ...)
+@pytest.mark.slow  # 33 s for both (`make test-slow`, CI runs it)
 @pytest.mark.parametrize("servers_too", [False, True], ids=["owner-killed", "everything-killed"])
 def test_a_stack_left_by_kill_9_is_recovered(tmp_path: Path, servers_too: bool) -> None:
     data_dir = tmp_path / "data"
@@ -218,6 +219,7 @@ def test_a_foreign_server_on_the_data_dir_is_one_line_and_left_running(tmp_path:
         terminate(foreign.pid)
 
 
+@pytest.mark.slow  # `make test-slow` (CI runs it): keeps `make test` within its 15 minutes
 def test_two_workers_started_by_hand_both_serve_their_web_view(
     tmp_path: Path, fresh_settings: Settings, fresh_stack: Stack
 ) -> None:

@@ -23,6 +23,7 @@ from tests.services.test_kafka import require_kafka
 pytestmark = pytest.mark.integration
 
 
+@pytest.mark.slow  # `make test-slow` (CI runs it): keeps `make test` within its 15 minutes
 async def test_a_client_without_credentials_is_refused(tmp_path: Path) -> None:
     require_kafka()
     handle = start_kafka(tmp_path, sasl=True)
@@ -74,6 +75,7 @@ def test_a_data_dir_formatted_without_sasl_is_refused_with_one_line(tmp_path: Pa
         start_kafka(tmp_path, sasl=True)
 
 
+@pytest.mark.slow  # `make test-slow` (CI runs it): keeps `make test` within its 15 minutes
 async def test_the_bots_clients_sign_in_with_the_settings(tmp_path: Path) -> None:
     """What a worker does before it starts (probe, topics, identity, the group's guarantee) and `solbot
     topics list` work on a SASL-only broker with BROKER_SASL_*; without them the probe gets no answer."""
