@@ -18,7 +18,7 @@ from pathlib import Path
 import psutil
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic, RecordsToDelete
 
 from core.errors import ConfigError, ServiceError
 from core.settings import load_settings
@@ -395,3 +395,41 @@ async def test_a_table_recovers_up_to_the_last_committed_record_not_to_the_marke
     finally:
         await reader.stop()
     assert ends == {tps[0]: 3, tps[1]: 0}
+
+
+async def test_a_recovery_end_is_never_below_the_start_retention_left(kafka: KafkaHandle) -> None:
+    """Retention moves a changelog's first offset; the tail read began below it (out of range, reset to the
+    end), found nothing and said 0, and Faust, starting recovery at first - 1, raised ConsistencyError in
+    every worker of `make chaos` after its broker kills."""
+    from streams.compat.recovery import after_last_committed
+
+    bootstrap, topic = _bootstrap(kafka), _topic()
+    await _create(bootstrap, topic, partitions=2)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, transactional_id=f"tx-{topic}")
+    await producer.start()
+    try:
+        async with producer.transaction():  # partition 0: 0..2 committed, the marker 3
+            for i in range(3):
+                await producer.send(topic, b"%d" % i, partition=0)
+        await producer.begin_transaction()  # partition 1: 0 aborted, the marker 1
+        await producer.send(topic, b"gone", partition=1)
+        await producer.abort_transaction()
+    finally:
+        await producer.stop()
+    tps = [TopicPartition(topic, 0), TopicPartition(topic, 1)]
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.delete_records({tps[0]: RecordsToDelete(2), tps[1]: RecordsToDelete(2)})
+    finally:
+        await admin.close()
+    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, isolation_level="read_committed")
+    await reader.start()
+    try:
+        stable = await reader.end_offsets(tps)
+        assert stable == {tps[0]: 4, tps[1]: 2}
+        assert await reader.beginning_offsets(tps) == {tps[0]: 2, tps[1]: 2}
+        ends = await asyncio.wait_for(after_last_committed(reader._client, stable), timeout=30)
+    finally:
+        await reader.stop()
+    assert ends == {tps[0]: 3, tps[1]: 2}
