@@ -186,7 +186,7 @@ class TaskTransactions(TransactionManager):
                         topic, key, value, p, timestamp, headers, transactional_id=tid
                     ),
                 )
-            except (KafkaError, ProducerSendError) as exc:  # Faust wraps aiokafka's errors
+            except (KafkaError, ProducerSendError, IllegalOperation) as exc:  # Faust wraps only KafkaError
                 if _not_in_transaction(exc):
                     continue  # a rebalance's commit ended the transaction between _ensure_open and the send
                 await self._fenced(tid, exc)

@@ -9,7 +9,6 @@ from typing import Any
 
 from aiokafka.errors import IllegalOperation, KafkaError, UnknownError
 from aiokafka.producer.transaction_manager import TransactionState
-from faust.exceptions import ProducerSendError
 from faust.types import TP
 
 from core.errors import TransactionLost
@@ -78,10 +77,8 @@ class FaustProducer:
         if self.fail_next:
             self.fail_next = False
             self.txn.open = False  # the commit happened between _ensure_open and this send
-            try:
-                raise IllegalOperation("Can't send messages while not in transaction")
-            except IllegalOperation as exc:
-                raise ProducerSendError(f"Error while sending: {exc!r}") from exc
+            # aiokafka's IllegalOperation is no KafkaError, so Faust does not wrap it in ProducerSendError
+            raise IllegalOperation("Can't send messages while not in transaction")
         self.sent.append(topic)
         done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         done.set_result("ack")
