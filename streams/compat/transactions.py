@@ -90,10 +90,14 @@ def is_fenced(exc: BaseException) -> bool:
     return isinstance(exc, FENCED_ERRORS) or isinstance(exc.__cause__, FENCED_ERRORS)
 
 
+# Errors of a transactional send (Faust wraps only KafkaError; aiokafka's IllegalOperation is none).
+SEND_ERRORS: tuple[type[BaseException], ...] = (KafkaError, ProducerSendError, IllegalOperation)
+
+
 def ends_transaction(exc: BaseException) -> bool:
     """A transactional send or commit that raised this leaves the transaction's end unknown (fenced, or a
     broker or client error); what the task did since its last commit is redone from the committed offsets."""
-    return isinstance(exc, (KafkaError, ProducerSendError)) or isinstance(exc.__cause__, KafkaError)
+    return isinstance(exc, SEND_ERRORS) or isinstance(exc.__cause__, KafkaError)
 
 
 class TaskTransactions(TransactionManager):
@@ -186,7 +190,7 @@ class TaskTransactions(TransactionManager):
                         topic, key, value, p, timestamp, headers, transactional_id=tid
                     ),
                 )
-            except (KafkaError, ProducerSendError, IllegalOperation) as exc:  # Faust wraps only KafkaError
+            except SEND_ERRORS as exc:
                 if _not_in_transaction(exc):
                     continue  # a rebalance's commit ended the transaction between _ensure_open and the send
                 await self._fenced(tid, exc)
