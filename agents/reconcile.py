@@ -26,7 +26,7 @@ from risk.reconcile import OrderRecord, Reconciliation, reconcile
 from risk.state import RiskState
 from store.portfolio import read_positions
 from store.reconcile import order_outcomes
-from streams.compat.consumer import assignment
+from streams.compat.consumer import assignment, settled
 from streams.compat.transactions import outputs_of
 from streams.topics import SIGNALS
 from tables.batch_view import BatchView
@@ -57,8 +57,8 @@ class RiskReconciler:
         if now < self.next_due or self.ctx.settings.database_url is None:
             return
         self.next_due = now + self.ctx.settings.reconcile_interval_s
-        if TP(SIGNALS.name, 0) not in assignment(self.ctx.app.consumer):
-            return  # another worker writes the risk state
+        if TP(SIGNALS.name, 0) not in assignment(self.ctx.app.consumer) or not settled(self.ctx.app):
+            return  # another worker writes the risk state, or it is not recovered yet
         try:
             await self.run(time.time())
             metrics.RECONCILE_RUNS.labels("done").inc()

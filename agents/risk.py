@@ -56,7 +56,7 @@ from store.order_gate import FastControlReader
 from store.risk import record_decisions
 from store.risk_owner import check_epoch, claim_epoch, current_owner
 from streams.codec import encode
-from streams.compat.consumer import assignment
+from streams.compat.consumer import assignment, settled
 from streams.compat.dead_letters import send_dead_letter
 from streams.compat.seeks import ResumeAfter, ResumeAt, ResumePoint
 from streams.compat.tables import FaustTable
@@ -244,6 +244,7 @@ class RiskRunner:
             if any(tp.topic == SIGNALS.name for tp in revoked):
                 self._forget_held()
                 self.claim_pending = False
+                self.lease.released()
 
         async def claim_on_assignment(sender: Any, assigned: set[Any], **kwargs: Any) -> None:
             if TP(SIGNALS.name, 0) in assigned and ctx.settings.database_url is not None:
@@ -274,6 +275,8 @@ class RiskRunner:
         if TP(SIGNALS.name, 0) not in assignment(self.ctx.app.consumer):
             self._forget_held()
             return
+        if not settled(self.ctx.app):
+            return  # the risk state is not recovered yet: the agent's first batch decides them
         async with self.decide_lock:
             await self.decide_or_rewind([])
 
@@ -318,8 +321,12 @@ class RiskRunner:
         if self.claim_pending:
             await self.claim_owner()
             return
+        if self.lease.epoch is None:
+            # Assigned but not yet told so (the timers run between the two), or revoked: the table may hold
+            # a standby's or an old assignment's copy; written now, it would roll the state back.
+            raise StaleOwner(f"risk state of {self.portfolio}: no owner epoch claimed by this worker")
         now = time.monotonic()
-        if self.lease.epoch is None or not self.lease.due(now):
+        if not self.lease.due(now):
             return
         pool = await self.ctx.connections.pool("risk owner", max_size=1)
         current = await current_owner(pool, self.portfolio)

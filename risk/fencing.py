@@ -35,6 +35,11 @@ class OwnerLease:
         self.epoch = epoch
         self.confirmed_at = now
 
+    def released(self) -> None:
+        """The risk inputs went to another worker: this epoch writes nothing more (a new one is claimed)."""
+        self.epoch = None
+        self.confirmed_at = -math.inf
+
     def due(self, now: float) -> bool:
         """Whether the epoch must be confirmed before the next write."""
         return self.epoch is None or now - self.confirmed_at >= self.lease_s

@@ -21,6 +21,12 @@ def assignment(consumer: Any) -> set[Any]:
         return set()
 
 
+def settled(app: Any) -> bool:
+    """Whether the app's last rebalance is over, its tables recovered: until then a table holds whatever a
+    standby copy or the previous assignment left, which no timer may read as the current state."""
+    return not getattr(app, "rebalancing", False)
+
+
 def highwater(consumer: Any, tp: Any) -> int | None:
     try:
         return cast(int | None, consumer.highwater(tp))

@@ -4,16 +4,19 @@ inputs to): the stale owner's decisions are refused where effects are written, t
 from __future__ import annotations
 
 import math
+import time
 
 import asyncpg
 import pytest
 from agent_fakes import Event, Message, context
+from faust.types import TP
 from test_reconciler import DatabaseConnections
 from test_risk_runner import signal_event
 
 from agents.reconcile import RiskReconciler
 from agents.risk import RiskRunner
 from core.errors import StaleOwner
+from core.faults import FaultInjector
 from core.settings import load_settings
 from risk.fencing import EPOCH_HEADER, epoch_of
 from store.execution import ExecutionSink
@@ -115,5 +118,37 @@ async def test_a_stale_owner_neither_reconciles_nor_saves_a_batch_that_decided_n
     mint = Event(Message("raw.mints", 0, 0, b"m", b'{"mint": "x"}'))
     await a.decide_or_rewind([mint])
     assert dict(a.ctx.risk_table.data) == before  # type: ignore[attr-defined]
+    if a.audit._pool is not None:
+        await a.audit._pool.close()
+
+
+async def test_a_worker_given_the_risk_inputs_writes_nothing_before_its_claim_and_recovery(
+    migrated_url: str, migrated_pool: asyncpg.Pool
+) -> None:
+    """`make chaos`: the held-signals timer of a worker just given the risk inputs (the consumer's assignment
+    changed, Faust had not yet said so nor recovered the table) wrote the standby's copy it held, with epoch
+    0: the state went back 1,000 signals, which were decided again (duplicates, and a re-decided order that
+    waited 120 s for a fill already applied)."""
+    a = owner(migrated_url, migrated_pool)
+    a.ctx.app.consumer.assignment = lambda: {TP("signals", 0)}  # type: ignore[attr-defined,method-assign]
+    await a.claim_owner()
+    a.faults = FaultInjector({"risk.publish": 1.0}, seed=1)  # an outbox left saved: the timer would send it
+    a.recovery.first_backoff_s = 0.0
+    await a.decide_or_rewind([signal_event(0, "sig:a", 1_000)])
+    a.faults.rates["risk.publish"] = 0.0
+    assert a.outbox_waiting() and await decided(a) == 0
+    a.lease.released()  # the inputs were revoked, then given back: assigned, not yet claimed
+    a.ctx.app.rebalancing = True  # type: ignore[attr-defined]
+    before = dict(a.ctx.risk_table.data)  # type: ignore[attr-defined]
+    await a.decide_held(time.monotonic())
+    assert await decided(a) == 0 and dict(a.ctx.risk_table.data) == before  # type: ignore[attr-defined]
+    a.ctx.app.rebalancing = False  # type: ignore[attr-defined]  # recovered, but the claim failed so far
+    with pytest.raises(StaleOwner):
+        await a.check_owner()
+    await a.decide_or_rewind([signal_event(1, "sig:b", 2_000)])
+    assert await decided(a) == 0 and dict(a.ctx.risk_table.data) == before  # type: ignore[attr-defined]
+    await a.claim_owner()  # claimed: the saved outbox goes out, with the epoch that decided it
+    await a.decide_held(time.monotonic())
+    assert [e for _, e in orders_of(a)] == [1]
     if a.audit._pool is not None:
         await a.audit._pool.close()
