@@ -67,3 +67,23 @@ def worker_logging_config(level: str) -> dict[str, Any]:
         "root": {"level": level.upper(), "handlers": ["default"]},
         "loggers": {"aiokafka": {"level": "WARNING"}},
     }
+
+
+class OutageLog:
+    """One warning when a best-effort dependency (Redis) starts failing and one line when it is back, not
+    one a batch: an outage of minutes otherwise buries every other line of the worker's log."""
+
+    def __init__(self, logger: logging.Logger, what: str) -> None:
+        self._log = logger
+        self._what = what
+        self._failures = 0
+
+    def failed(self, exc: BaseException) -> None:
+        if self._failures == 0:
+            self._log.warning("%s: %s (said once until it works again)", self._what, exc)
+        self._failures += 1
+
+    def succeeded(self) -> None:
+        if self._failures:
+            self._log.info("%s works again after %d failure(s)", self._what, self._failures)
+            self._failures = 0

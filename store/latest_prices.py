@@ -12,9 +12,11 @@ from collections.abc import Iterable
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from core.logs import OutageLog
 from streams.records import FeatureSnapshot
 
 log = logging.getLogger(__name__)
+_outage = OutageLog(log, "latest prices not written to Redis")
 
 PRICES_KEY = "solbot:prices"
 PRICES_TTL_S = 3600  # a bot that stopped writing prices an hour ago must not show them as latest
@@ -44,7 +46,9 @@ async def publish(snapshots: Iterable[FeatureSnapshot]) -> None:
             pipe.expire(PRICES_KEY, PRICES_TTL_S)
             await pipe.execute()
     except (RedisError, OSError) as exc:
-        log.warning("latest prices not written to Redis: %s", exc)
+        _outage.failed(exc)
+    else:
+        _outage.succeeded()
 
 
 def _text(value: bytes | str) -> str:

@@ -24,6 +24,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from core.errors import DecodeError
+from core.logs import OutageLog
 from streams.codec import decode, encode
 from streams.records import Control, Order
 
@@ -79,6 +80,7 @@ class FastControlReader:
         self._redis: aioredis.Redis | None = None
         self._read_at = -1.0
         self._control: Control | None = None
+        self._outage = OutageLog(log, "fast control not read (the topic's copy still applies)")
 
     async def latest(self) -> Control | None:
         if self._url is None:
@@ -92,7 +94,9 @@ class FastControlReader:
                 self._redis = aioredis.Redis.from_url(self._url)
             self._control = await get_fast_control(self._redis, self._portfolio)
         except (RedisError, OSError) as exc:
-            log.warning("fast control not read (the topic's copy still applies): %s", exc)
+            self._outage.failed(exc)
+        else:
+            self._outage.succeeded()
         return self._control
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import logging
 
-from core.logs import JsonFormatter, correlation_of
+import pytest
+
+from core.logs import JsonFormatter, OutageLog, correlation_of
 
 
 def test_every_downstream_id_leads_back_to_its_snapshot() -> None:
@@ -34,3 +36,21 @@ def test_json_lines_carry_extras() -> None:
     assert line["level"] == "info"
     assert (line["correlation_id"], line["offset"], line["status"]) == ("SOL/USDC@1", 7, "filled")
     assert line["ts"].endswith("Z")
+
+
+def test_an_outage_is_logged_once_when_it_starts_and_once_when_it_ends(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    outage = OutageLog(logging.getLogger("t.outage"), "prices not written")
+    with caplog.at_level(logging.INFO, logger="t.outage"):
+        outage.succeeded()  # nothing failed: nothing to say
+        for _ in range(500):  # one failure a batch while Redis is down
+            outage.failed(ConnectionError("Error 111"))
+        outage.succeeded()
+        outage.succeeded()
+        outage.failed(ConnectionError("again"))
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("WARNING", "prices not written: Error 111 (said once until it works again)"),
+        ("INFO", "prices not written works again after 500 failure(s)"),
+        ("WARNING", "prices not written: again (said once until it works again)"),
+    ]
