@@ -323,10 +323,18 @@ class SeekGuard:
     def _arrived(self, tp: TP, offset: int) -> None:
         """The first record since a hook's seek: where the hook said, or the log's start if it moved on."""
         point = self._expect.pop(tp, None)
-        if isinstance(point, ResumeAfter) and offset != point.offset:
-            log.warning(
-                "partition resumed at %d, not at %d: the log no longer holds it (retention)",
-                offset,
-                point.offset,
-                extra={"topic": tp.topic, "partition": tp.partition, "offset": offset},
+        if not isinstance(point, ResumeAfter) or offset == point.offset:
+            return
+        extra = {"topic": tp.topic, "partition": tp.partition, "offset": offset}
+        if offset == point.offset + 1:
+            # the last applied offset was a transaction marker (a consumer never sees one): nothing skipped
+            log.debug(
+                "partition resumed at %d: %d is a transaction marker", offset, point.offset, extra=extra
             )
+            return
+        log.warning(
+            "partition resumed at %d, not after %d: the records between were aborted or are gone (retention)",
+            offset,
+            point.offset,
+            extra=extra,
+        )

@@ -187,7 +187,7 @@ async def test_a_resume_after_an_offset_the_log_no_longer_holds_starts_where_the
     await consumer.perform_seek()
     consumer.position[SIGNALS] = 9  # the broker reset an out-of-range fetch to the log's start
     assert [o for _, o in await drain(consumer, 1)] == [9, 10, 11, 12, 13]
-    assert "no longer holds it" in caplog.text
+    assert "not after 4: the records between were aborted or are gone (retention)" in caplog.text
 
 
 async def test_partitions_without_a_point_resume_at_the_committed_offset_and_others_are_untouched() -> None:
@@ -278,3 +278,17 @@ async def test_a_batch_fetched_between_faust_s_seek_and_the_guard_s_record_of_it
     ]
     delivered = [o for _, o in await drain(consumer, 7)]
     assert delivered == list(range(5, 30)) and guard.reseeks == 1
+
+
+async def test_a_resume_after_a_transaction_marker_is_no_warning(caplog: Any) -> None:
+    """Risk resumes after the offset before its oldest held signal, often a commit marker: the next record
+    is the one after it, and nothing was lost (make chaos logged this as retention)."""
+    consumer = FakeConsumer({SIGNALS: 20}, {})
+    hooks = ResumeHooks()
+    hooks.register("risk", ["signals"], hook_returning({SIGNALS: ResumeAfter(4)}))
+    guarded(consumer, hooks)
+    await consumer.on_partitions_assigned({SIGNALS})
+    await consumer.perform_seek()
+    consumer.position[SIGNALS] = 5  # offset 4 is a marker: the fetch starts at the next record
+    assert [o for _, o in await drain(consumer, 1)] == [5, 6, 7, 8, 9]
+    assert "resumed" not in caplog.text
