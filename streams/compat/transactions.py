@@ -372,7 +372,12 @@ class TaskTransactions(TransactionManager):
             type(exc.__cause__ or exc).__name__,
             len(lost),
         )
-        await self.producer.stop_transaction(tid)
+        try:
+            await self.producer.stop_transaction(tid)
+        except (
+            SEND_ERRORS
+        ) as stop_exc:  # its sender stops with the fence it met: the producer is gone all the same
+            log.debug("transaction %s: its producer stopped with %r", tid, stop_exc)
         self.order.forget(tid)
         if self.on_fenced is not None:
             await self.on_fenced(lost)

@@ -196,3 +196,29 @@ async def test_a_commit_that_fails_without_a_fence_gives_the_task_up_instead_of_
         pass
     else:
         raise AssertionError("a waiter for the lost transaction's outputs was told they committed")
+
+
+async def test_a_fenced_producer_that_fails_to_stop_still_gives_its_partitions_up() -> None:
+    """`make chaos`: stopping a fenced producer re-raised its sender's ProducerFenced ("Task exception was
+    never retrieved"), so the rejoin that hands the task's partitions back never ran."""
+    from aiokafka.errors import ProducerFenced
+
+    m = manager({"solbot-0-0"})
+    m.producer = FaustProducer("solbot-0-0")  # type: ignore[assignment]
+    m.consumer = SimpleNamespace(assignment=lambda: {TP("signals", 0)})  # type: ignore[misc]
+    m.dirty, m.fenced, m._waiters, m.commits = {"solbot-0-0"}, 0, [], defaultdict(int)
+    m.order = SendOrder()
+
+    async def stop_transaction(tid: str) -> None:
+        m.producer._transaction_producers.pop(tid)  # type: ignore[attr-defined]
+        raise ProducerFenced()
+
+    lost: list[set[TP]] = []
+
+    async def on_fenced(tps: set[TP]) -> None:
+        lost.append(tps)
+
+    m.producer.stop_transaction = stop_transaction  # type: ignore[attr-defined]
+    m.on_fenced = on_fenced
+    await m._fenced("solbot-0-0", ProducerFenced())
+    assert lost == [{TP("signals", 0)}] and m.lost == {"solbot-0-0"}
