@@ -374,9 +374,8 @@ class TaskTransactions(TransactionManager):
         )
         try:
             await self.producer.stop_transaction(tid)
-        except (
-            SEND_ERRORS
-        ) as stop_exc:  # its sender stops with the fence it met: the producer is gone all the same
+        except SEND_ERRORS as stop_exc:
+            # its sender stops with the fence it met: the producer is gone all the same
             log.debug("transaction %s: its producer stopped with %r", tid, stop_exc)
         self.order.forget(tid)
         if self.on_fenced is not None:
