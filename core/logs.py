@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 from typing import Any
 
@@ -61,8 +62,14 @@ def worker_logging_config(level: str) -> dict[str, Any]:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": "core.logs.JsonFormatter"}},
+        "filters": {"repeats": {"()": "core.logs.RepeatFilter", "prefix": "aiokafka"}},
         "handlers": {
-            "default": {"class": "logging.StreamHandler", "formatter": "json", "level": level.upper()}
+            "default": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "level": level.upper(),
+                "filters": ["repeats"],
+            }
         },
         "root": {"level": level.upper(), "handlers": ["default"]},
         "loggers": {"aiokafka": {"level": "WARNING"}},
@@ -87,3 +94,32 @@ class OutageLog:
         if self._failures:
             self._log.info("%s works again after %d failure(s)", self._what, self._failures)
             self._failures = 0
+
+
+class RepeatFilter(logging.Filter):
+    """Lets one of a run of identical lines from loggers under `prefix` through per `window_s`, the next one
+    saying how many were held back: aiokafka logs every reconnect attempt, and a broker restart of a minute
+    wrote about 15,000 lines into the workers' logs in `make chaos`."""
+
+    def __init__(self, prefix: str = "", window_s: float = 30.0) -> None:
+        super().__init__()
+        self.prefix = prefix
+        self.window_s = window_s
+        self._seen: dict[tuple[str, int, str], tuple[float, int]] = {}  # key -> (window start, held back)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith(self.prefix):
+            return True
+        key = (record.name, record.levelno, record.getMessage())
+        now = record.created
+        start, held = self._seen.get(key, (-math.inf, 0))
+        if now - start < self.window_s:
+            self._seen[key] = (start, held + 1)
+            return False
+        if len(self._seen) > 1000:  # a bounded memory: drop the runs that are over
+            self._seen = {k: v for k, v in self._seen.items() if now - v[0] < self.window_s}
+        self._seen[key] = (now, 0)
+        if held:
+            record.msg = f"{record.getMessage()} ({held} more alike held back in {self.window_s:.0f} s)"
+            record.args = None
+        return True

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from core.logs import JsonFormatter, OutageLog, correlation_of
+from core.logs import JsonFormatter, OutageLog, RepeatFilter, correlation_of
 
 
 def test_every_downstream_id_leads_back_to_its_snapshot() -> None:
@@ -54,3 +54,26 @@ def test_an_outage_is_logged_once_when_it_starts_and_once_when_it_ends(
         ("INFO", "prices not written works again after 500 failure(s)"),
         ("WARNING", "prices not written: again (said once until it works again)"),
     ]
+
+
+def test_a_run_of_identical_aiokafka_lines_is_one_line_a_window() -> None:
+    filt = RepeatFilter("aiokafka", window_s=30.0)
+
+    def record(name: str, t: float, node: int = 1) -> logging.LogRecord:
+        r = logging.makeLogRecord(
+            {
+                "name": name,
+                "levelno": logging.ERROR,
+                "msg": "Unable connect to node with id %s",
+                "args": (node,),
+            }
+        )
+        r.created = t
+        return r
+
+    passed = [r for t in range(0, 60) if filt.filter(r := record("aiokafka", t * 0.5))]  # 30 s, 2 a second
+    assert [r.getMessage() for r in passed] == ["Unable connect to node with id 1"]
+    later = record("aiokafka", 31.0)
+    assert filt.filter(later) and later.getMessage().endswith("(59 more alike held back in 30 s)")
+    assert filt.filter(record("aiokafka", 31.5, node=2))  # another line is its own run
+    assert all(filt.filter(record("agents.risk", t)) for t in range(5))  # other loggers are untouched
