@@ -2,8 +2,9 @@
 
 Windows are in event time (the swap's block time), so a replay builds the same bars; their sizes and
 expiry are the feature folding's (`tables.windows`). Each table's changelog is co-partitioned with
-raw.swaps (same partition count, keyed by pair). Values are plain dicts (`Bar.to_dict()`); expired windows
-are dropped by Faust, so memory stays bounded.
+raw.swaps (same partition count, keyed by pair). Values are plain dicts (`Bar.to_dict()`); windows are
+dropped once their partition's event time is past their expiry (`streams.compat.tables`), so memory stays
+bounded and a worker behind the market keeps what it still needs.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import faust
 from faust.types import TableT
 
 from core.settings import Settings
+from streams.compat.tables import expire_by_event_time
 from tables.windows import BARS_1S_WINDOW, BARS_10S_WINDOW, BARS_60S_WINDOW, WindowSpec
 
 
@@ -38,8 +40,8 @@ def declare_feature_tables(app: faust.App, settings: Settings) -> FeatureTables:
         table = app.Table(name, default=None, partitions=partitions)
         expires = timedelta(seconds=window.expires_s)
         if window.step_s == window.size_s:
-            return table.tumbling(window.size_s, expires=expires)
-        return table.hopping(window.size_s, window.step_s, expires=expires)
+            return expire_by_event_time(table.tumbling(window.size_s, expires=expires))
+        return expire_by_event_time(table.hopping(window.size_s, window.step_s, expires=expires))
 
     return FeatureTables(
         # One-second bars: the base series for returns and volatility (the last 60 are read per snapshot).

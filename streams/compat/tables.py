@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Hashable, Iterable, Mapping
+from heapq import heappop
 from typing import Any
 
 from faust.types import TP
@@ -85,3 +86,25 @@ def forget_partitions(app: Any, changelog_tps: Iterable[TP]) -> int:
             app.tables.recovery.revoke(TP(name, partition))  # private: recovery's per-partition offsets
         log.info("table %s: partitions %s forgotten", table.name, sorted(partitions))
     return dropped
+
+
+def expire_by_event_time(table: Any) -> Any:
+    """Make a windowed table drop its windows by the event time its partitions have reached, not by the
+    wall clock: Faust's `_del_old_keys` compares a window's end with `time.time()`, so a worker behind the
+    market (restarted, or back from an outage: three minutes in `make chaos`) lost the one-second bars its
+    next snapshots read (10 s trade counts of 275 against 723) and computed other features than a worker
+    that never fell behind. A window goes once its partition's newest window ends `expires` after it.
+    Faust's `on_window_close` is not called (no table here has one). Returns `table`."""
+    inner = underlying(table)
+    window = inner.window
+
+    async def del_old_keys() -> None:
+        for partition, ends in inner._partition_timestamps.items():
+            latest = inner._partition_latest_timestamp[partition]
+            while ends and window.stale(ends[0], latest):
+                end = heappop(ends)
+                for key in inner._partition_timestamp_keys.pop((partition, end), ()):
+                    inner.data.pop(key, None)
+
+    inner._del_old_keys = del_old_keys  # private: the table's cleanup timer calls it
+    return table

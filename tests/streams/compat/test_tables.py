@@ -41,3 +41,33 @@ def test_partitions_of_other_topics_leave_the_tables_alone(tmp_path: Path) -> No
     FaustTable(table, "signals").write("a", 1, 0)
     assert forget_partitions(app, {TP("signals", 0), TP("orders", 0)}) == 0
     assert dict(table.data) == {"a": 1}
+
+
+async def test_windows_expire_by_the_event_time_reached_not_by_the_wall_clock(tmp_path: Path) -> None:
+    """A worker three minutes behind the market kept none of the bars it was about to read: Faust dropped
+    them by the wall clock."""
+    from datetime import timedelta
+
+    from streams.compat.tables import expire_by_event_time, underlying
+
+    app = build_app(load_settings(broker_url="kafka://127.0.0.1:1", data_dir=tmp_path))
+    bars = expire_by_event_time(
+        app.Table("bars", default=None, partitions=1).tumbling(1.0, expires=timedelta(seconds=90))
+    )
+    adapter = FaustTable(bars, "raw.swaps")
+    t0 = 1_000.0  # event time (s), long before the wall clock's now
+    for second in range(60):
+        adapter.write(("SOL/USDC", (t0 + second, t0 + second + 1 - 0.001)), {"n": second}, 0)
+    inner = underlying(bars)
+    await inner._del_old_keys()
+    assert len(inner.data) == 60  # all within 90 s of the newest window: kept
+    faust_own = app.Table("bars-faust", default=None, partitions=1).tumbling(
+        1.0, expires=timedelta(seconds=90)
+    )
+    for second in range(60):
+        FaustTable(faust_own, "raw.swaps").write(("SOL/USDC", (t0 + second, t0 + second + 0.999)), {}, 0)
+    await underlying(faust_own)._del_old_keys()
+    assert len(underlying(faust_own).data) == 0  # what Faust does: all gone, by the wall clock
+    adapter.write(("SOL/USDC", (t0 + 100.5, t0 + 101.5 - 0.001)), {"n": 100}, 0)
+    await inner._del_old_keys()  # the partition reached t0 + 101.5: windows ending 90 s before that go
+    assert sorted(v["n"] for v in inner.data.values()) == [*range(11, 60), 100]
