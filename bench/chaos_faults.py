@@ -182,8 +182,9 @@ class Faults:
                 return w
         return None
 
-    async def scrape_exceptions(self) -> None:
-        """Add the workers' injected-exception counters (before they are killed, which loses them)."""
+    async def raised_now(self) -> dict[str, float]:
+        """The running workers' injected-exception counters, by point."""
+        raised: dict[str, float] = {}
         for w in self.workers:
             try:
                 page = await asyncio.to_thread(get_text, w.web_port, "/metrics")
@@ -192,7 +193,13 @@ class Faults:
             for point, n in re.findall(
                 r'^solbot_faults_injected_total\{point="([^"]+)"\} ([0-9.e+]+)$', page, re.M
             ):
-                self.exceptions_raised[point] = self.exceptions_raised.get(point, 0.0) + float(n)
+                raised[point] = raised.get(point, 0.0) + float(n)
+        return raised
+
+    async def scrape_exceptions(self) -> None:
+        """Add the workers' injected-exception counters (before they are killed, which loses them)."""
+        for point, n in (await self.raised_now()).items():
+            self.exceptions_raised[point] = self.exceptions_raised.get(point, 0.0) + n
 
     async def chain_check(self) -> bool | None:
         """The chain against the database on the worker that settles (None: no worker could say)."""
@@ -242,6 +249,13 @@ async def inject(f: Faults, window: Window, clock: Callable[[], float], plan: di
         for i in range(len(f.workers)):
             await f.kill_worker(i)
         await _until(clock, window.start_s + (window.end_s - window.start_s) * 0.7)
+        # A window in which no batch happened to fail proves nothing (one run raised none in 21 s of
+        # restarted workers): it goes on until one has, for at most another minute.
+        deadline = clock() + 60.0
+        for _ in range(60):
+            if sum((await f.raised_now()).values()) or clock() >= deadline:
+                break
+            await asyncio.sleep(1.0)
         await f.scrape_exceptions()
         f.env = {}
         for i in range(len(f.workers)):
