@@ -23,7 +23,8 @@ from streams.broker import bootstrap_of
 from streams.broker_auth import broker_auth
 from tests.integration.conftest import FAST_ENV
 
-pytestmark = pytest.mark.integration
+# In make test-slow (88 s): make test kept under its 15 minutes; CI runs both.
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 def _kafka_of(data_dir: Path) -> list[psutil.Process]:
