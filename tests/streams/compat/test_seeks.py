@@ -176,15 +176,21 @@ async def test_a_seek_racing_a_fetch_drops_its_records_and_seeks_again() -> None
     assert [o for _, o in await drain(consumer, 2)] == list(range(1, 11))
 
 
-async def test_a_resume_after_an_offset_the_log_no_longer_holds_starts_where_the_log_does(
-    caplog: Any,
-) -> None:
+async def resumed_after_4() -> FakeConsumer:
+    """Signals 0..19, assigned and sought to resume after 4 (the risk hook's point)."""
     consumer = FakeConsumer({SIGNALS: 20}, {})
     hooks = ResumeHooks()
     hooks.register("risk", ["signals"], hook_returning({SIGNALS: ResumeAfter(4)}))
     guarded(consumer, hooks)
     await consumer.on_partitions_assigned({SIGNALS})
     await consumer.perform_seek()
+    return consumer
+
+
+async def test_a_resume_after_an_offset_the_log_no_longer_holds_starts_where_the_log_does(
+    caplog: Any,
+) -> None:
+    consumer = await resumed_after_4()
     consumer.position[SIGNALS] = 9  # the broker reset an out-of-range fetch to the log's start
     assert [o for _, o in await drain(consumer, 1)] == [9, 10, 11, 12, 13]
     assert "not after 4: the records between were aborted or are gone (retention)" in caplog.text
@@ -283,12 +289,7 @@ async def test_a_batch_fetched_between_faust_s_seek_and_the_guard_s_record_of_it
 async def test_a_resume_after_a_transaction_marker_is_no_warning(caplog: Any) -> None:
     """Risk resumes after the offset before its oldest held signal, often a commit marker: the next record
     is the one after it, and nothing was lost (make chaos logged this as retention)."""
-    consumer = FakeConsumer({SIGNALS: 20}, {})
-    hooks = ResumeHooks()
-    hooks.register("risk", ["signals"], hook_returning({SIGNALS: ResumeAfter(4)}))
-    guarded(consumer, hooks)
-    await consumer.on_partitions_assigned({SIGNALS})
-    await consumer.perform_seek()
+    consumer = await resumed_after_4()
     consumer.position[SIGNALS] = 5  # offset 4 is a marker: the fetch starts at the next record
     assert [o for _, o in await drain(consumer, 1)] == [5, 6, 7, 8, 9]
     assert "resumed" not in caplog.text
