@@ -5,12 +5,13 @@ Everything that reaches into Faust's private API, or works around a broker, is i
 - `seeks`: resume hooks (agents say where their partitions resume) and the seek guard that makes every
   seek exact (Faust's fetch loop otherwise hands over records fetched before a seek);
 - `tansu`: the fetch-wait override and exact recovery end offsets, only when the broker is Tansu;
-- `tables`: Faust tables as batch-view tables (`send_changelog`, key expiry, `data`);
+- `tables`: Faust tables as batch-view tables (`send_changelog`, key expiry, `data`), windows expired by
+  event time (Faust's cleanup compares with the wall clock);
 - `acks`: records taken but not applied are marked acknowledged without being committed;
 - `consumer`: read offsets, assignment and high watermarks for the worker's views;
 - `dead_letters`: dead-letter sends straight to the app's producer;
-- `recovery`: under exactly-once, table recovery reads changelogs to their last stable offset (Faust took
-  -1 and recovered nothing);
+- `recovery`: under exactly-once, table recovery reads changelogs to their last committed record (Faust took
+  -1 and recovered nothing), once an active changelog's open transaction has ended;
 - `metadata`: topics the leader's metadata lacks (a changelog created a moment before) are refreshed
   until they appear, so the group rejoins and assigns them;
 - `transactions`: under exactly-once, one transactional producer per input task (Faust's picks the
