@@ -67,6 +67,7 @@ FENCED_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 SEND_TRIES = 3
+STOP_POLL_S = 0.5  # how often a send still waiting for its topic's metadata checks that its producer runs
 
 _source: ContextVar[TP | None] = ContextVar("solbot_output_source", default=None)
 
@@ -79,6 +80,10 @@ def outputs_of(tp: TP) -> Iterator[None]:
         yield
     finally:
         _source.reset(token)
+
+
+class _ProducerStopped(Exception):
+    """The task's producer stopped (fenced or revoked) while a send waited on it."""
 
 
 def _not_in_transaction(exc: BaseException) -> bool:
@@ -186,10 +191,17 @@ class TaskTransactions(TransactionManager):
                 sent = await self.order.send(
                     (topic, p),
                     tid,
-                    lambda: self.producer.send(
-                        topic, key, value, p, timestamp, headers, transactional_id=tid
+                    lambda: self._enqueue(
+                        tid,
+                        topic,
+                        lambda: self.producer.send(
+                            topic, key, value, p, timestamp, headers, transactional_id=tid
+                        ),
                     ),
                 )
+            except _ProducerStopped:
+                self.dropped += 1
+                return _done(None)
             except SEND_ERRORS as exc:
                 if _not_in_transaction(exc):
                     continue  # a rebalance's commit ended the transaction between _ensure_open and the send
@@ -197,6 +209,25 @@ class TaskTransactions(TransactionManager):
                 return _done(None)
             return self._watch(tid, sent)
         raise TransactionLost(f"{tid}: no open transaction after {SEND_TRIES} tries")
+
+    async def _enqueue(self, tid: str, topic: str, send: Callable[[], Awaitable[Any]]) -> Any:
+        """`send()`, given up when the task's producer stops first. aiokafka's send waits for the topic's
+        metadata on the producer's own client; a producer stopped meanwhile (fenced, revoked) has had its
+        client's metadata task cancelled, and that wait never ends (aiokafka 0.12
+        `AIOKafkaClient.force_metadata_update`). The send held the task's lock, and Faust's producer buffer
+        held every later changelog record behind it: `make chaos` stalled for its last five minutes."""
+        producer = self._producers().get(tid)
+        client = getattr(producer, "client", None)
+        if client is None or client.cluster.partitions_for_topic(topic) is not None:
+            return await send()  # no metadata to wait for: the send only enqueues
+        task = asyncio.ensure_future(send())
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=STOP_POLL_S)
+            if done:
+                return task.result()
+            if self._producers().get(tid) is not producer or getattr(producer, "_closed", False):
+                task.cancel()
+                raise _ProducerStopped(tid)
 
     def _watch(self, tid: str, sent: Awaitable[Any]) -> asyncio.Future[Any]:
         """The send's outcome; a fenced delivery resolves to None (the output is discarded with its task)."""
@@ -328,7 +359,11 @@ class TaskTransactions(TransactionManager):
     # -- rebalances and fencing -----------------------------------------------------------------------
 
     async def on_rebalance(self, assigned: set[TP], revoked: set[TP], newly_assigned: set[TP]) -> None:
-        """Stop the producers of tasks gone elsewhere; start (or reopen) those of every task now ours."""
+        """Stop the producers of tasks gone elsewhere; start (or reopen) those of every task now ours.
+
+        Faust's producer buffer is flushed first: a changelog record buffered before a fence is dropped
+        while its task still counts as lost, not written into the transaction of the task's next start."""
+        await self.flush_buffered()
         mine = {t for t in (self.task_of(tp.topic, tp.partition) for tp in self._active(assigned)) if t}
         gone = {t for t in (self.task_of(tp.topic, tp.partition) for tp in revoked) if t} - mine
         for tid in sorted(gone):

@@ -222,3 +222,84 @@ async def test_a_fenced_producer_that_fails_to_stop_still_gives_its_partitions_u
     m.on_fenced = on_fenced
     await m._fenced("solbot-0-0", ProducerFenced())
     assert lost == [{TP("signals", 0)}] and m.lost == {"solbot-0-0"}
+
+
+class RealFaustProducer:
+    """Faust's producer around one real aiokafka transactional producer: `send` under the task's lock,
+    `stop_transaction` pops the producer and stops it."""
+
+    def __init__(self, tid: str, producer: Any) -> None:
+        self._transaction_producers = {tid: producer}
+        self._trn_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    async def send(
+        self, topic: str, key: Any, value: Any, partition: Any, *args: Any, transactional_id: str
+    ) -> Any:
+        async with self._trn_locks[transactional_id]:
+            return await self._transaction_producers[transactional_id].send(
+                topic, value, key=key, partition=partition
+            )
+
+    async def stop_transaction(self, tid: str) -> None:
+        producer = self._transaction_producers.pop(tid, None)
+        if producer is not None:
+            await producer.stop()
+
+
+async def test_a_send_waiting_for_metadata_is_dropped_when_its_producer_stops(settings: Any) -> None:
+    """`make chaos` (run 9): a task fenced while the features agent's send waited for a topic's metadata
+    stopped the producer under it; aiokafka's metadata wait on a closed client never ends, and the agent,
+    the task's lock and Faust's producer buffer waited with it for the rest of the run."""
+    from aiokafka import AIOKafkaProducer
+
+    from streams.broker import bootstrap_of
+    from streams.broker_auth import broker_auth
+
+    assert settings.broker_url is not None
+    tid = f"solbot-test-stop-{id(settings)}"
+    real = AIOKafkaProducer(
+        bootstrap_servers=bootstrap_of(settings.broker_url),
+        transactional_id=tid,
+        request_timeout_ms=120_000,  # aiokafka's own give-up is far beyond this test
+        **broker_auth(settings, settings.broker_url),
+    )
+    await real.start()
+    try:
+        await real.begin_transaction()
+        m = manager({"solbot-0-0"})
+        m.producer = RealFaustProducer("solbot-0-0", real)  # type: ignore[assignment]
+        m.consumer = SimpleNamespace(key_partition=lambda topic, key, partition: 0, assignment=set)  # type: ignore[misc]
+        m.dirty, m.dropped, m.order, m.fenced, m._waiters = set(), 0, SendOrder(), 0, []
+        with outputs_of(TP("signals", 0)):  # an invalid name: its metadata never comes
+            send = asyncio.ensure_future(m.send("no such topic", b"k", b"v", 0, None, None))
+        await asyncio.sleep(0.3)
+        assert not send.done()  # waiting for the topic's metadata
+        await m.producer.stop_transaction("solbot-0-0")  # as `_fenced` or a revocation does
+        sent = await asyncio.wait_for(send, timeout=10)
+        assert await sent is None and m.dropped == 1
+    finally:
+        await real.stop()
+
+
+async def test_a_rebalance_flushes_records_buffered_before_a_fence_while_their_task_is_lost() -> None:
+    """A changelog record Faust buffered before the fence must be dropped with the fenced transaction, not
+    written into the transaction of the task's next start (after `lost` forgets it)."""
+    m = manager(set(), lost={"solbot-0-0"})
+    seen: list[set[str]] = []
+
+    class LostBuffer:
+        size = 1
+
+        async def flush(self) -> None:
+            seen.append(set(m.lost))
+            self.size = 0
+
+    async def maybe_begin_transaction(tid: str) -> None:
+        m.producer._transaction_producers[tid] = TxnProducer()  # type: ignore[attr-defined]
+
+    m.producer.buffer = LostBuffer()  # type: ignore[attr-defined]
+    m.producer.maybe_begin_transaction = maybe_begin_transaction  # type: ignore[attr-defined]
+    m.app.assignor.is_standby = lambda tp: False  # type: ignore[attr-defined]
+    m.order = SendOrder()
+    await m.on_rebalance({TP("signals", 0)}, set(), {TP("signals", 0)})
+    assert seen == [{"solbot-0-0"}] and m.lost == set()
