@@ -43,7 +43,7 @@ from solbot.run_status import (
 )
 from store import latest_prices
 from store.portfolio import read_balances, read_positions
-from streams.broker import bootstrap_of, create_topics, probe_transactions
+from streams.broker import bootstrap_of, create_topics, keep_longer, probe_transactions
 from streams.broker_auth import NO_AUTH, BrokerAuth, broker_auth
 
 if TYPE_CHECKING:
@@ -125,9 +125,11 @@ async def prepare(settings: Settings, stack: Stack) -> str:
     guarantee to use."""
     from solbot.identity import check_broker_identity
     from store.migrate import migrate
+    from tables.features import windowed_changelog_retention_ms
 
     bootstrap, auth = bootstrap_of(stack.broker_url), broker_auth(settings, stack.broker_url)
     await create_topics(bootstrap, settings.topic_partitions, auth)
+    await keep_longer(bootstrap, windowed_changelog_retention_ms(settings.app_id), auth)
     await migrate(stack.database_url)
     await check_broker_identity(bootstrap, stack.database_url, auth)
     return await resolve_guarantee(settings, bootstrap)

@@ -20,6 +20,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
 
 from core.errors import ServiceError
@@ -135,6 +136,43 @@ async def create_topics(bootstrap: str, default_partitions: int, auth: BrokerAut
         return [t.name for t in wanted]
     finally:
         await admin.close()
+
+
+TOPIC_CONFIG = 1  # DescribeConfigs' config_source of a value set on the topic itself
+
+
+async def keep_longer(
+    bootstrap: str, retention_ms: Mapping[str, int], auth: BrokerAuth = NO_AUTH
+) -> list[str]:
+    """Raise the `retention.ms` of existing topics to at least `retention_ms[name]`; returns those raised.
+
+    Faust sets a changelog's retention only when it creates the topic, so a data directory made by an
+    older version keeps the old one. AlterConfigs replaces a topic's whole configuration: its other
+    topic-level values (the changelog's cleanup policy) are sent back with it."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **auth)
+    await admin.start()
+    raised = []
+    try:
+        existing = set(await admin.list_topics())
+        names = sorted(name for name in retention_ms if name in existing)
+        if not names:
+            return []
+        described = await admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, name) for name in names]
+        )
+        for response in described:
+            for _error, _message, _kind, name, entries, *_ in response.resources:
+                own = {e[0]: e[1] for e in entries if e[3] is TOPIC_CONFIG or e[3] is False}
+                if int(own.get("retention.ms", "0") or 0) >= retention_ms[name]:
+                    continue
+                own["retention.ms"] = str(retention_ms[name])
+                await admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, name, own)])
+                raised.append(name)
+    finally:
+        await admin.close()
+    if raised:
+        log.warning("kept the changelogs of %s longer (retention raised)", raised)
+    return raised
 
 
 async def copartition(admin: AIOKafkaAdminClient, base: str, others: Sequence[str]) -> dict[str, int]:

@@ -17,7 +17,7 @@ import faust
 from faust.types import TableT
 
 from core.settings import Settings
-from streams.compat.tables import expire_by_event_time
+from streams.compat.tables import changelog_retention_s, expire_by_event_time
 from tables.windows import BARS_1S_WINDOW, BARS_10S_WINDOW, BARS_60S_WINDOW, WindowSpec
 
 
@@ -30,6 +30,21 @@ class FeatureTables:
     pair_to_bar_60s: Any
     pair_to_feature_state: TableT[Any, Any]
     mint_to_launch: TableT[Any, Any]
+
+
+WINDOWED = {
+    "pair_to_bar_1s": BARS_1S_WINDOW,
+    "pair_to_bar_10s": BARS_10S_WINDOW,
+    "pair_to_bar_60s": BARS_60S_WINDOW,
+}
+
+
+def windowed_changelog_retention_ms(app_id: str) -> dict[str, int]:
+    """Each windowed table's changelog topic and the retention it needs (`expire_by_event_time`)."""
+    return {
+        f"{app_id}-{name}-changelog": round(changelog_retention_s(window.expires_s) * 1000)
+        for name, window in WINDOWED.items()
+    }
 
 
 def declare_feature_tables(app: faust.App, settings: Settings) -> FeatureTables:
@@ -45,10 +60,10 @@ def declare_feature_tables(app: faust.App, settings: Settings) -> FeatureTables:
 
     return FeatureTables(
         # One-second bars: the base series for returns and volatility (the last 60 are read per snapshot).
-        pair_to_bar_1s=bars("pair_to_bar_1s", BARS_1S_WINDOW),
+        pair_to_bar_1s=bars("pair_to_bar_1s", WINDOWED["pair_to_bar_1s"]),
         # Rolling 10 s and 60 s aggregates (volume, VWAP, order-flow imbalance), hopping every 2 s and 10 s.
-        pair_to_bar_10s=bars("pair_to_bar_10s", BARS_10S_WINDOW),
-        pair_to_bar_60s=bars("pair_to_bar_60s", BARS_60S_WINDOW),
+        pair_to_bar_10s=bars("pair_to_bar_10s", WINDOWED["pair_to_bar_10s"]),
+        pair_to_bar_60s=bars("pair_to_bar_60s", WINDOWED["pair_to_bar_60s"]),
         # Per pair: last applied raw offset per partition, last snapshot bucket, latest state of each pool.
         pair_to_feature_state=app.Table("pair_to_feature_state", default=None, partitions=partitions),
         # Pump.fun launches seen, by mint: what risk needs to cap exposure per launch and check its age.

@@ -3,6 +3,7 @@ here; docs/broker.md says which workarounds Kafka does not need)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
@@ -74,9 +75,48 @@ async def test_the_features_inputs_are_grown_to_the_swaps_partitions(stack: obje
     await admin.start()
     try:
         await admin.create_topics([NewTopic(base, 4, 1), NewTopic(other, 1, 1)])
+        for _ in range(100):  # the metadata has new topics a moment after CreateTopics is answered
+            described = await admin.describe_topics([base, other])
+            if all(t.get("partitions") for t in described):
+                break
+            await asyncio.sleep(0.1)
         assert await copartition(admin, base, [other]) == {other: 4}
-        described = {t["topic"]: len(t["partitions"]) for t in await admin.describe_topics([other])}
+        # the broker applies new partitions to its metadata a moment after it answers CreatePartitions
+        for _ in range(100):
+            described = {t["topic"]: len(t["partitions"]) for t in await admin.describe_topics([other])}
+            if described == {other: 4}:
+                break
+            await asyncio.sleep(0.1)
         assert described == {other: 4}
         assert await copartition(admin, base, [other]) == {}  # already co-partitioned: nothing to do
+    finally:
+        await admin.close()
+
+
+async def test_an_existing_changelog_is_kept_longer_with_its_cleanup_policy(stack: object) -> None:
+    """A windowed changelog made by an older version has Faust's 90 s retention: a partition whose owner
+    was down that long lost every bar. `keep_longer` raises it and keeps the topic's other settings."""
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+    from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+
+    from streams.broker import keep_longer
+
+    bootstrap = bootstrap_of(stack.broker_url)  # type: ignore[attr-defined]
+    name = f"changelog-{uuid.uuid4().hex[:8]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics(
+            [
+                NewTopic(
+                    name, 1, 1, topic_configs={"cleanup.policy": "compact,delete", "retention.ms": "90000"}
+                )
+            ]
+        )
+        assert await keep_longer(bootstrap, {name: 3_690_000, "no-such-topic": 1}) == [name]
+        assert await keep_longer(bootstrap, {name: 3_690_000}) == []  # already long enough
+        (response,) = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, name)])
+        values = {e[0]: e[1] for e in response.resources[0][4]}
+        assert values["retention.ms"] == "3690000" and values["cleanup.policy"] == "compact,delete"
     finally:
         await admin.close()

@@ -71,3 +71,31 @@ async def test_windows_expire_by_the_event_time_reached_not_by_the_wall_clock(tm
     adapter.write(("SOL/USDC", (t0 + 100.5, t0 + 101.5 - 0.001)), {"n": 100}, 0)
     await inner._del_old_keys()  # the partition reached t0 + 101.5: windows ending 90 s before that go
     assert sorted(v["n"] for v in inner.data.values()) == [*range(11, 60), 100]
+
+
+async def test_recovered_windows_expire_too_and_the_changelog_outlives_an_outage(tmp_path: Path) -> None:
+    """`make chaos`: a partition whose owner was down longer than the one-second bars' 90 s had its
+    changelog deleted by the broker (retention by wall-clock timestamps), and the next owner recovered no
+    bars; and recovered windows were never expired (Faust keeps expiry entries only for keys it writes)."""
+    from datetime import timedelta
+
+    from streams.compat.tables import CHANGELOG_KEEP_S, expire_by_event_time, underlying
+
+    app = build_app(load_settings(broker_url="kafka://127.0.0.1:1", data_dir=tmp_path))
+    bars = expire_by_event_time(
+        app.Table("bars", default=None, partitions=1).tumbling(1.0, expires=timedelta(seconds=90))
+    )
+    inner = underlying(bars)
+    assert inner.changelog_topic.retention == 90.0 + CHANGELOG_KEEP_S
+    assert inner.changelog_topic.compacting and inner.changelog_topic.deleting
+    t0 = 1_000.0
+    store = inner.data
+    for second in range(3):  # as recovery applies changelog records: stored, with their partition
+        key = ("SOL/USDC", (t0 + second, t0 + second + 0.999))
+        store.data[key] = {"n": second}
+        store._key_partition[key] = 0
+    await inner._del_old_keys()
+    assert len(store.data) == 3  # the partition has reached no event time yet: nothing is stale
+    FaustTable(bars, "raw.swaps").write(("SOL/USDC", (t0 + 91.0, t0 + 91.999)), {"n": 91}, 0)
+    await inner._del_old_keys()  # the partition reached t0 + 92: windows ending 90 s before go
+    assert sorted(v["n"] for v in store.data.values()) == [1, 2, 91]
