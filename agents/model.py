@@ -38,6 +38,8 @@ from streams.records import PROGRESS_KEY, FeatureSnapshot, Progress, StrategyPar
 
 log = logging.getLogger(__name__)
 
+RESTORE_WAIT_S = 60.0  # how long a partition's resume waits for Postgres to read its model checkpoint
+
 PUBLISH_FIRST_BACKOFF_S = 0.05
 PUBLISH_MAX_BACKOFF_S = 5.0
 
@@ -376,9 +378,7 @@ class ModelRunner:
             return ResumeAfter(self.applied[partition])
         if self.ctx.settings.database_url is None:
             return ResumeAt(0)
-        pool = await self._pool()
-        async with pool.acquire() as conn:
-            checkpoint = await load_partition(conn, self.checkpoint_key(partition), self.sealer)
+        checkpoint = await self._load_checkpoint(partition)
         if checkpoint is None:
             return ResumeAt(0)
         self.models.restore(checkpoint)
@@ -394,6 +394,23 @@ class ModelRunner:
             },
         )
         return ResumeAfter(checkpoint.offset)
+
+    async def _load_checkpoint(self, partition: int) -> Any:
+        """The partition's checkpoint, waiting (at most RESTORE_WAIT_S) for a Postgres that is down: a
+        worker given partitions during a database restart crashed in its recovery and started over."""
+        loop = asyncio.get_running_loop()
+        deadline, pause = loop.time() + RESTORE_WAIT_S, 0.2
+        while True:
+            try:
+                pool = await self._pool()
+                async with pool.acquire() as conn:
+                    return await load_partition(conn, self.checkpoint_key(partition), self.sealer)
+            except (OSError, ServiceError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                if loop.time() + pause > deadline:
+                    raise
+                log.warning("model checkpoint of partition %d not read yet (%s); retrying", partition, exc)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 5.0)
 
     async def resume_points(
         self, assigned: Sequence[TP], committed: Mapping[TP, int | None]

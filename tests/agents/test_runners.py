@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from typing import Any
+
 import orjson
 from agent_fakes import context, events
 from faust.types import TP
@@ -147,6 +150,35 @@ async def test_the_model_resume_hook_keeps_held_partitions_and_reads_new_ones_fr
     runner.applied[0] = 41
     points = await runner.resume_points([TP("features", 0), TP("features", 1)], {})
     assert points == {TP("features", 0): ResumeAfter(41), TP("features", 1): ResumeAt(0)}  # no database
+
+
+async def test_a_resume_during_a_database_restart_waits_for_the_checkpoint(monkeypatch: Any) -> None:
+    """`make chaos`: a worker given features partitions while Postgres restarted crashed in its recovery
+    (`cannot open a Postgres pool`) and was restarted; it now waits for the database."""
+    import agents.model
+    from core.errors import ServiceError
+
+    ctx = context(settings().model_copy(update={"database_url": "postgresql://127.0.0.1:1/solbot"}))
+    runner = ModelRunner(ctx)
+    tries: list[int] = []
+
+    class Pool:
+        def acquire(self) -> Any:
+            return contextlib.nullcontext(None)
+
+    async def pool(name: str, *, max_size: int = 5) -> Any:
+        tries.append(1)
+        if len(tries) < 3:
+            raise ServiceError("cannot open a Postgres pool: [Errno 111] Connection refused")
+        return Pool()
+
+    async def no_checkpoint(conn: Any, key: str, sealer: Any) -> None:
+        return None
+
+    monkeypatch.setattr(ctx.connections, "pool", pool)
+    monkeypatch.setattr(agents.model, "load_partition", no_checkpoint)
+    assert await runner.resume_points([TP("features", 2)], {}) == {TP("features", 2): ResumeAt(0)}
+    assert len(tries) == 3
 
 
 async def test_operator_parameters_apply_once_per_update() -> None:
