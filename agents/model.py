@@ -67,6 +67,7 @@ class ModelRunner:
         )
         self.applied: dict[int, int] = {}  # features partition -> last offset seen by this process
         self.partition_pairs: dict[int, set[str]] = {}  # features partition -> the pairs it carried here
+        self.pair_partition: dict[str, int] = {}  # pair -> its features partition (kept past revocations)
         self.forwarded: dict[int, int] = {}  # features partition -> the progress last sent on `signals`
         self.step_lock = asyncio.Lock()  # held while a batch is scored (the revocation handler looks at it)
         self.checkpoint_lock = asyncio.Lock()  # checkpoints are written in the order they were taken
@@ -183,6 +184,7 @@ class ModelRunner:
             await send_dead_letter(self.ctx.topics.dlq_features_topic, event, str(exc), "predict_signals")
             return
         self.partition_pairs.setdefault(msg.partition, set()).add(snapshot.pair)
+        self.pair_partition[snapshot.pair] = msg.partition
         item = (snapshot, msg.timestamp * 1000.0)
         merge.push(msg.partition, msg.offset, snapshot.ts_ms, snapshot.pair, snapshot.id, item, now)
 
@@ -376,6 +378,11 @@ class ModelRunner:
         """
         if partition in self.applied:
             return ResumeAfter(self.applied[partition])
+        # What this process still holds of the partition's pairs goes: a batch scored after its revocation
+        # (a fence, with the batch under way) stepped pairs again that the revocation had forgotten, and a
+        # pair newer than the checkpoint then kept its last scored time and skipped its replayed snapshots
+        # (`make chaos`: 54 s of a new launch's signals never sent).
+        self.models.forget([pair for pair, p in self.pair_partition.items() if p == partition])
         if self.ctx.settings.database_url is None:
             return ResumeAt(0)
         checkpoint = await self._load_checkpoint(partition)
