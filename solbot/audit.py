@@ -132,11 +132,9 @@ async def audit_run(bootstrap: str, database_url: str, portfolio: str, auth: Bro
     # what must hold is that the risk agent decides each signal id once, checked below.
     # Price marks (`mark:` ids, direction 0) ride on `signals` so risk checks stops on every price; risk
     # decides nothing on them (no order, no rejection), so they are not signals to account for here.
-    signals = {
-        str(s.get("id")): s
-        for s in await read_topic(bootstrap, "signals", auth)
-        if not str(s.get("id", "")).startswith("mark:")
-    }
+    every_signal = await read_topic(bootstrap, "signals", auth)
+    audit.missing.extend(unscored(await read_topic(bootstrap, "features", auth), every_signal))
+    signals = {str(s.get("id")): s for s in every_signal if not str(s.get("id", "")).startswith("mark:")}
     orders = _distinct(await read_topic(bootstrap, "orders", auth), "id", audit, "order")
     rejections = _distinct(await read_topic(bootstrap, "orders.rejected", auth), "id", audit, "rejection")
     fills = _distinct(await read_topic(bootstrap, "fills", auth), "order_id", audit, "fill")
@@ -171,6 +169,27 @@ async def audit_run(bootstrap: str, database_url: str, portfolio: str, auth: Bro
     finally:
         await conn.close()
     return audit
+
+
+def unscored(snapshots: list[dict[str, Any]], signals: list[dict[str, Any]]) -> list[str]:
+    """Snapshots the model never scored though it scored a later one of the same pair. Every scored
+    snapshot leaves at least one record on `signals` (its strategies' signals, else its price mark), named
+    after it (`sig:{snapshot}[:{strategy}]`, `mark:{snapshot}`); the newest ones of a run still stopping may
+    be waiting for their partition to move on, so only a gap counts. A signal lost with an aborted
+    transaction and never sent again shows here, not among the decisions."""
+    scored = {str(s.get("id", "")).split(":")[1] for s in signals if str(s.get("id", "")).count(":") >= 1}
+    newest: dict[str, int] = {}
+    for snap in snapshots:
+        if str(snap.get("id")) in scored:
+            newest[str(snap.get("pair"))] = max(
+                newest.get(str(snap.get("pair")), 0), int(snap.get("ts_ms", 0))
+            )
+    return [
+        f"snapshot {snap['id']} has no signal"
+        for snap in snapshots
+        if str(snap.get("id")) not in scored
+        and int(snap.get("ts_ms", 0)) < newest.get(str(snap.get("pair")), 0)
+    ]
 
 
 async def position_mismatches(conn: asyncpg.Connection, portfolio: str) -> list[str]:
