@@ -329,8 +329,8 @@ class ModelRunner:
         payloads = []
         for p in partitions:
             offset = self.merge.resume_offset(p)
-            if offset is None:
-                continue
+            if offset is None or offset < 0:
+                continue  # nothing of the partition applied yet: the next owner starts at its beginning
             checkpoint = self.models.checkpoint(self.partition_pairs.get(p, ()), offset)
             payloads.append((p, offset, dump_partition(checkpoint)))
         return payloads

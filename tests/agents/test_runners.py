@@ -199,6 +199,18 @@ async def test_a_partition_restored_after_a_late_batch_replays_its_pairs_from_th
     assert all(runner.models.is_new(x) for x in snaps)  # replayed from the start, scored again
 
 
+async def test_no_checkpoint_is_taken_before_a_partition_applied_anything() -> None:
+    """A checkpoint taken while the partition's first snapshot was still held named offset -1, and every
+    worker later given the partition crashed seeking there (`make chaos`)."""
+    s = settings().model_copy(update={"database_url": "postgresql://127.0.0.1:1/solbot"})
+    runner = ModelRunner(context(s))
+    snaps = snapshots_of(market(300), s.snapshot_interval_ms)
+    (first,) = events("features", 2, [(snaps[0].pair.encode(), encode(snaps[0]))])
+    await runner._take(first, 0.0)
+    assert runner.merge.held == 1  # offset 0 waits for the partition to move past it
+    assert runner.checkpoint_payloads([2]) == []
+
+
 async def test_operator_parameters_apply_once_per_update() -> None:
     from streams.records import StrategyParams
 

@@ -39,6 +39,8 @@ class FakeConsumer:
         self.during_fetch: Callable[[], Awaitable[None]] | None = None  # runs after the records are taken
 
     async def seek(self, tp: TP, offset: int) -> None:
+        if offset < 0:
+            raise ValueError("Offset must be a positive integer")  # aiokafka's
         self.position[tp] = offset
         self._read_offset[tp] = offset if offset else None
 
@@ -194,6 +196,18 @@ async def test_a_resume_after_an_offset_the_log_no_longer_holds_starts_where_the
     consumer.position[SIGNALS] = 9  # the broker reset an out-of-range fetch to the log's start
     assert [o for _, o in await drain(consumer, 1)] == [9, 10, 11, 12, 13]
     assert "not after 4: the records between were aborted or are gone (retention)" in caplog.text
+
+
+async def test_a_resume_after_nothing_starts_at_the_beginning_instead_of_crashing_the_worker() -> None:
+    """`make chaos`: a model checkpoint taken while its partition's first snapshot was still held named
+    offset -1; every worker given the partition crashed in its recovery seeking there."""
+    consumer = FakeConsumer({SIGNALS: 8}, {})
+    hooks = ResumeHooks()
+    hooks.register("model", ["signals"], hook_returning({SIGNALS: ResumeAfter(-1)}))
+    guarded(consumer, hooks)
+    await consumer.on_partitions_assigned({SIGNALS})
+    await consumer.perform_seek()
+    assert [o for _, o in await drain(consumer, 3)] == list(range(8))
 
 
 async def test_partitions_without_a_point_resume_at_the_committed_offset_and_others_are_untouched() -> None:
