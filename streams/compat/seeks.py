@@ -221,8 +221,8 @@ class SeekGuard:
             done: dict[TP, ResumePoint] = {}
             for tp in tps:
                 point = points.get(tp) or ResumeAt(committed.get(tp) or 0)
-            if isinstance(point, ResumeAfter) and point.offset < 0:
-                point = ResumeAt(0)  # after nothing: a checkpoint taken before its first record was applied
+                if isinstance(point, ResumeAfter) and point.offset < 0:
+                    point = ResumeAt(0)  # after nothing (see `_perform_seek`)
                 self._first_after[tp] = None
                 self.rewound_to[tp] = point
                 await consumer.seek(tp, point.offset)
