@@ -177,18 +177,16 @@ def unscored(snapshots: list[dict[str, Any]], signals: list[dict[str, Any]]) -> 
     after it (`sig:{snapshot}[:{strategy}]`, `mark:{snapshot}`); the newest ones of a run still stopping may
     be waiting for their partition to move on, so only a gap counts. A signal lost with an aborted
     transaction and never sent again shows here, not among the decisions."""
-    scored = {str(s.get("id", "")).split(":")[1] for s in signals if str(s.get("id", "")).count(":") >= 1}
+    scored = {parts[1] for parts in (str(s.get("id", "")).split(":") for s in signals) if len(parts) > 1}
+    keyed = [(str(snap.get("id")), str(snap.get("pair")), int(snap.get("ts_ms", 0))) for snap in snapshots]
     newest: dict[str, int] = {}
-    for snap in snapshots:
-        if str(snap.get("id")) in scored:
-            newest[str(snap.get("pair"))] = max(
-                newest.get(str(snap.get("pair")), 0), int(snap.get("ts_ms", 0))
-            )
+    for snap_id, pair, ts_ms in keyed:
+        if snap_id in scored:
+            newest[pair] = max(newest.get(pair, 0), ts_ms)
     return [
-        f"snapshot {snap['id']} has no signal"
-        for snap in snapshots
-        if str(snap.get("id")) not in scored
-        and int(snap.get("ts_ms", 0)) < newest.get(str(snap.get("pair")), 0)
+        f"snapshot {snap_id} has no signal"
+        for snap_id, pair, ts_ms in keyed
+        if snap_id not in scored and ts_ms < newest.get(pair, 0)
     ]
 
 
