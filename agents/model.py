@@ -22,11 +22,12 @@ from faust.types import TP
 from agents.context import WorkerContext
 from agents.recovery import BatchRecovery
 from core import metrics
-from core.errors import DecodeError, ServiceError, TransactionLost
+from core.errors import DecodeError, TransactionLost
 from models.checkpoint_seal import CheckpointSealer
 from models.checkpoints import dump_partition, load_partition, save_partition
 from models.drift import DriftEvent
 from models.signals import SignalModels, price_mark
+from store.db import DATABASE_DOWN
 from store.strategy_params import read_strategy_params
 from streams.codec import decode, encode
 from streams.compat.consumer import assignment
@@ -363,7 +364,7 @@ class ModelRunner:
                             "bytes": size,
                         },
                     )
-        except (OSError, ServiceError, asyncpg.PostgresError) as exc:
+        except DATABASE_DOWN as exc:
             log.warning("model checkpoints not saved (the next interval retries): %s", exc)
             return 0
         return len(payloads)
@@ -412,7 +413,7 @@ class ModelRunner:
                 pool = await self._pool()
                 async with pool.acquire() as conn:
                     return await load_partition(conn, self.checkpoint_key(partition), self.sealer)
-            except (OSError, ServiceError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except DATABASE_DOWN as exc:
                 if loop.time() + pause > deadline:
                     raise
                 log.warning("model checkpoint of partition %d not read yet (%s); retrying", partition, exc)

@@ -39,7 +39,7 @@ from agents.live_wallet import WalletFunds
 from agents.recovery import BatchRecovery
 from agents.signal_merge import SignalMerge
 from core import metrics
-from core.errors import DecodeError, ServiceError, SolbotError, StaleOwner
+from core.errors import DecodeError, SolbotError, StaleOwner
 from core.logs import correlation_of
 from risk.alerts import new_halts, rebalance_ended
 from risk.apply import apply_message
@@ -51,7 +51,7 @@ from risk.fencing import EPOCH_HEADER, OwnerLease
 from risk.live_wallet import open_on_wallet
 from risk.state import RiskState, equity_usdc, initial_state, mark_applied
 from risk.valuation import pair_exposure_usdc
-from store.db import create_pool
+from store.db import DATABASE_DOWN, create_pool
 from store.order_gate import FastControlReader
 from store.risk import record_decisions
 from store.risk_owner import check_epoch, claim_epoch, current_owner
@@ -112,13 +112,7 @@ class AuditWriter:
                 metrics.STALE_WRITES.labels("audit").inc()
                 self.backlog.clear()
                 raise
-            except (
-                TimeoutError,
-                asyncpg.PostgresError,
-                asyncpg.InterfaceError,
-                OSError,
-                ServiceError,
-            ) as exc:
+            except DATABASE_DOWN as exc:
                 log.warning("risk audit write failed (attempt %d): %s", attempt + 1, exc)
                 await asyncio.sleep(0.05 * 2**attempt)
         return len(self.backlog)

@@ -12,6 +12,17 @@ from core.errors import ServiceError
 # several reads on it, or make a write part of its own transaction.
 Queryable = asyncpg.Pool | asyncpg.Connection | PoolConnectionProxy
 
+# What a Postgres that is restarting, unreachable or slow raises at a caller: worth a retry, not a crash.
+# An InterfaceError is a connection closed under a query (a server restart); a TimeoutError a pool that
+# waited too long for a connection.
+DATABASE_DOWN: tuple[type[BaseException], ...] = (
+    TimeoutError,
+    OSError,
+    ServiceError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+)
+
 
 async def create_pool(database_url: str, *, min_size: int = 1, max_size: int = 5) -> asyncpg.Pool:
     """Open an asyncpg pool; a Postgres that cannot be reached is a `ServiceError`, not a raw OSError."""

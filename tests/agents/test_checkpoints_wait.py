@@ -58,3 +58,17 @@ async def test_checkpoints_wait_for_their_signals_to_settle(
     await migrated_pool.execute("DELETE FROM model_checkpoints")
     assert await r.write_checkpoints(r.checkpoint_payloads([1])) == 0
     assert await migrated_pool.fetchval("SELECT count(*) FROM model_checkpoints") == 0
+
+
+
+async def test_a_database_gone_under_the_write_skips_the_interval_instead_of_crashing(migrated_url: str) -> None:
+    ctx = context(settings().model_copy(update={"database_url": migrated_url}))
+    compat = GatedCompat()
+    compat.gate.set()
+    ctx.compat = compat
+    closed = await asyncpg.create_pool(migrated_url, min_size=1, max_size=1)
+    await closed.close()  # acquiring raises asyncpg.InterfaceError, as a connection lost to a restart does
+    ctx.connections = DatabaseConnections(closed)  # type: ignore[assignment]
+    r = ModelRunner(ctx)
+    await r.process(model_batch())
+    assert await r.write_checkpoints(r.checkpoint_payloads([1])) == 0  # the next interval retries
