@@ -60,8 +60,7 @@ async def test_checkpoints_wait_for_their_signals_to_settle(
     assert await migrated_pool.fetchval("SELECT count(*) FROM model_checkpoints") == 0
 
 
-
-async def test_a_database_gone_under_the_write_skips_the_interval_instead_of_crashing(migrated_url: str) -> None:
+async def test_a_database_gone_under_the_write_skips_the_interval(migrated_url: str) -> None:
     ctx = context(settings().model_copy(update={"database_url": migrated_url}))
     compat = GatedCompat()
     compat.gate.set()
