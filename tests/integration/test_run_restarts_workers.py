@@ -50,9 +50,16 @@ def test_a_killed_worker_is_restarted_and_the_run_trades_on(tmp_path: Path) -> N
         stderr=subprocess.PIPE,
         text=True,
     )
+    # Both pipes are drained by threads of their own: `communicate()` beside a reader of stdout raced it
+    # for the last lines, and took the summary away from `lines` when it won.
     lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True)  # type: ignore[union-attr]
-    reader.start()
+    errors: list[str] = []
+    readers = [
+        threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True),  # type: ignore[union-attr]
+        threading.Thread(target=lambda: errors.extend(iter(proc.stderr.readline, "")), daemon=True),  # type: ignore[union-attr]
+    ]
+    for reader in readers:
+        reader.start()
 
     def wait_for(what: str, ok: object, limit_s: float) -> None:
         deadline = time.monotonic() + limit_s
@@ -71,13 +78,14 @@ def test_a_killed_worker_is_restarted_and_the_run_trades_on(tmp_path: Path) -> N
         assert restarted is not None and restarted.pid != victim.pid
         at_restart = _fills(lines)
         wait_for("fill after the restart", lambda: _fills(lines) > at_restart, 120)
-        _, stderr = proc.communicate(timeout=240)
+        proc.wait(timeout=240)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    reader.join(timeout=5)
-    assert proc.returncode == 0, stderr[-3000:]
+        for reader in readers:
+            reader.join(timeout=5)
+    assert proc.returncode == 0, "".join(errors)[-3000:]
     assert any("solbot: worker 0 exited with signal 9; restarting it in 0.5 s" in line for line in lines)
     summary = json.loads(lines[-1])
     assert summary["worker_restarts"] == 1
