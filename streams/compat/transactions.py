@@ -359,7 +359,11 @@ class TaskTransactions(TransactionManager):
     # -- rebalances and fencing -----------------------------------------------------------------------
 
     async def on_rebalance(self, assigned: set[TP], revoked: set[TP], newly_assigned: set[TP]) -> None:
-        """Stop the producers of tasks gone elsewhere; start (or reopen) those of every task now ours."""
+        """Stop the producers of tasks gone elsewhere; start (or reopen) those of every task now ours.
+
+        Faust's producer buffer is flushed first: a changelog record buffered before a fence is dropped
+        while its task still counts as lost, not written into the transaction of the task's next start."""
+        await self.flush_buffered()
         mine = {t for t in (self.task_of(tp.topic, tp.partition) for tp in self._active(assigned)) if t}
         gone = {t for t in (self.task_of(tp.topic, tp.partition) for tp in revoked) if t} - mine
         for tid in sorted(gone):

@@ -279,3 +279,27 @@ async def test_a_send_waiting_for_metadata_is_dropped_when_its_producer_stops(se
         assert await sent is None and m.dropped == 1
     finally:
         await real.stop()
+
+
+async def test_a_rebalance_flushes_records_buffered_before_a_fence_while_their_task_is_lost() -> None:
+    """A changelog record Faust buffered before the fence must be dropped with the fenced transaction, not
+    written into the transaction of the task's next start (after `lost` forgets it)."""
+    m = manager(set(), lost={"solbot-0-0"})
+    seen: list[set[str]] = []
+
+    class LostBuffer:
+        size = 1
+
+        async def flush(self) -> None:
+            seen.append(set(m.lost))
+            self.size = 0
+
+    async def maybe_begin_transaction(tid: str) -> None:
+        m.producer._transaction_producers[tid] = TxnProducer()  # type: ignore[attr-defined]
+
+    m.producer.buffer = LostBuffer()  # type: ignore[attr-defined]
+    m.producer.maybe_begin_transaction = maybe_begin_transaction  # type: ignore[attr-defined]
+    m.app.assignor.is_standby = lambda tp: False  # type: ignore[attr-defined]
+    m.order = SendOrder()
+    await m.on_rebalance({TP("signals", 0)}, set(), {TP("signals", 0)})
+    assert seen == [{"solbot-0-0"}] and m.lost == set()
