@@ -54,6 +54,9 @@ BROKER_EPOCH = TopicSpec("broker.epoch", keyed_by="nothing", partitions=1, reten
 FEATURE_INPUTS = (RAW_SWAPS, RAW_QUOTES, RAW_PERPS)  # the features agent's one stream, co-partitioned
 RAW_TOPICS = (RAW_SWAPS, RAW_LAUNCHES, RAW_QUOTES, RAW_PERPS)  # the market the features, launches agents read
 MARKET_DATA_TOPICS = (RAW_MINTS, RAW_POOLS)
+# Written only by the market feed and the collectors, outside transactions, and never compacted: every
+# offset holds a record, so a consumer that meets a gap in them was not handed what lies between.
+CONTIGUOUS_TOPICS = RAW_TOPICS
 PIPELINE_TOPICS = (FEATURES, SIGNALS, ORDERS, ORDERS_REJECTED, FILLS, ALLOCATIONS)
 DLQ_TOPICS = (DLQ_RAW, DLQ_FEATURES, DLQ_SIGNALS, DLQ_ORDERS)
 CONTROL_TOPICS = (CONTROL, CONTROL_MANUAL, STRATEGY_PARAMS)

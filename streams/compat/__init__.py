@@ -39,6 +39,7 @@ from streams.compat.seeks import ResumeAfter, ResumeHooks, ResumePoint, SeekGuar
 from streams.compat.tables import forget_partitions
 from streams.compat.tansu import install_tansu_workarounds
 from streams.compat.transactions import TaskTransactions, install_task_transactions
+from streams.topics import CONTIGUOUS_TOPICS
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,9 @@ def install(app: Any, *, broker_kind: BrokerKind, bootstrap: str, fetch_max_wait
 
     def create_consumer() -> Any:
         consumer = new_consumer()
-        compat.guard = SeekGuard(compat.hooks)
+        # Tansu's offsets are its own (wrong end offsets): the gap check is for Kafka-API brokers proper.
+        contiguous = () if broker_kind == "tansu" else (t.name for t in CONTIGUOUS_TOPICS)
+        compat.guard = SeekGuard(compat.hooks, contiguous=contiguous)
         compat.guard.attach(consumer)
         install_metadata_refresh(app.assignor, lambda: consumer._thread._consumer._client)
         if consumer.in_transaction:

@@ -307,3 +307,52 @@ async def test_a_resume_after_a_transaction_marker_is_no_warning(caplog: Any) ->
     consumer.position[SIGNALS] = 5  # offset 4 is a marker: the fetch starts at the next record
     assert [o for _, o in await drain(consumer, 1)] == [5, 6, 7, 8, 9]
     assert "resumed" not in caplog.text
+
+
+async def swaps_from_5(consumer: FakeConsumer, contiguous: tuple[str, ...] = ("raw.swaps",)) -> SeekGuard:
+    guard = SeekGuard(ResumeHooks(), contiguous=contiguous)
+    guard.attach(consumer)
+    await consumer.on_partitions_assigned({SWAPS})
+    await consumer.perform_seek()
+    return guard
+
+
+async def test_a_contiguous_partition_whose_fetcher_moved_past_records_is_sought_back() -> None:
+    """`make chaos` (runs 16, 17): a features partition went on 30 s of swaps further than what its agent
+    had been handed; Faust counted the gap as read and committed past it."""
+    consumer = FakeConsumer({SWAPS: 40}, {SWAPS: 5})
+    guard = await swaps_from_5(consumer)
+    delivered = [o for _, o in await drain(consumer, 1)]
+    consumer.position[SWAPS] = 20  # 10..19 fetched, never handed over
+    delivered += [o for _, o in await drain(consumer, 8)]
+    assert delivered == list(range(5, 40)) and guard.gap_reseeks == 1
+
+
+async def test_without_contiguity_the_same_jump_loses_the_records() -> None:
+    consumer = FakeConsumer({SWAPS: 40}, {SWAPS: 5})
+    guard = await swaps_from_5(consumer, contiguous=())
+    delivered = [o for _, o in await drain(consumer, 1)]
+    consumer.position[SWAPS] = 20
+    delivered += [o for _, o in await drain(consumer, 8)]
+    assert delivered == [*range(5, 10), *range(20, 40)] and guard.gap_reseeks == 0
+
+
+class TruncatedConsumer(FakeConsumer):
+    """A log whose records before `start` were deleted (retention): a fetch below it starts at it."""
+
+    def __init__(self, *args: Any, start: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.start = start
+
+    async def _getmany(self, active: Any, timeout: float) -> dict[TP, list[Msg]]:  # noqa: ASYNC109 - Faust's signature
+        for tp in self.assigned:
+            self.position[tp] = max(self.position.get(tp, 0), self.start)
+        return await super()._getmany(active, timeout)
+
+
+async def test_records_gone_for_good_are_sought_back_once_then_passed_over(caplog: Any) -> None:
+    consumer = TruncatedConsumer({SWAPS: 40}, {SWAPS: 5}, start=20)
+    guard = await swaps_from_5(consumer)
+    delivered = [o for _, o in await drain(consumer, 6)]
+    assert delivered == list(range(20, 40)) and guard.gap_reseeks == 1
+    assert "records 5..19 are gone (retention)" in caplog.text
