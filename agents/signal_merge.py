@@ -29,6 +29,11 @@ from streams.topics import SIGNALS
 
 log = logging.getLogger(__name__)
 
+# A second in which no features partition's signals or progress reach risk is a stall of them all (every
+# model worker killed, starting, or starved of CPU), not a partition's idleness: the idle clocks stop
+# (`streams.event_order`), so the first partition back is not decided before the others' older signals.
+STALL_MS = 1_000
+
 
 class SignalMerge:
     """Holds `signals` events until every one of `sources` features partitions has passed their event
@@ -37,9 +42,12 @@ class SignalMerge:
     def __init__(self, sources: int, idle_ms: float) -> None:
         self.sources = sources
         self.idle_ms = idle_ms
-        self.merge: EventTimeMerge[Any] = EventTimeMerge(idle_ms, idle_ms)
+        self.merge: EventTimeMerge[Any] = self._new_merge()
         self.started = False
         self.last_offset = -1  # the newest `signals` offset taken in (held, released or progress)
+
+    def _new_merge(self) -> EventTimeMerge[Any]:
+        return EventTimeMerge(self.idle_ms, self.idle_ms, stall_ms=min(self.idle_ms, STALL_MS))
 
     def admit(self, events: list[Any], applied: int | None, now_ms: float) -> list[Any]:
         """The batch's other inputs as they came, then the signals the merge releases now (in merge order),
@@ -100,6 +108,6 @@ class SignalMerge:
 
     def forget(self) -> None:
         """The risk inputs went to another worker, or back to the state's offsets: read again from there."""
-        self.merge = EventTimeMerge(self.idle_ms, self.idle_ms)
+        self.merge = self._new_merge()
         self.started = False
         self.last_offset = -1

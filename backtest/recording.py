@@ -315,8 +315,8 @@ async def replay(
             if len(deliveries) >= _REPLAY_BATCH:
                 await asyncio.gather(*deliveries)
                 deliveries = []
-        if newest is not None:  # the end: nothing older than the newest swap is coming
-            deliveries += await beacon.advance(newest, force=True)
+        if newest is not None:  # the end: nothing more comes, so the merges may release the last swaps too
+            deliveries += await beacon.advance(newest + 1, force=True)
         await asyncio.gather(*deliveries)
     finally:
         await producer.flush()

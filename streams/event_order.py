@@ -16,6 +16,13 @@ longer `progress_idle_ms` for one that does (its silence means a stalled writer 
 after a restart, not a quiet market: waiting keeps the order exact) and for one not heard from yet since
 its assignment. A snapshot older than what was already released (only possible after such an idle spell,
 or from an out-of-order source) is released at once and counted as late.
+
+With `stall_ms`, the patient partitions' silence is counted on a clock that stops while no partition at all
+delivers for longer than `stall_ms`: a stall of every source (every worker killed, or starved of CPU) is
+nobody's idleness. Without it, a three-minute stall of all four features partitions counted each one idle,
+released what was held, and the first partition back was decided before the others' older records came
+(`make chaos` on a busy box). The cost: held records wait through such a stall until a partition speaks
+again, so a bounded source ends with a progress record past its last event (`market.feed`).
 """
 
 from __future__ import annotations
@@ -44,9 +51,15 @@ class Held(Generic[T]):
 class EventTimeMerge(Generic[T]):
     """Merges several event-time-ordered partitions into one event-time order (see the module docstring)."""
 
-    def __init__(self, idle_ms: float, progress_idle_ms: float | None = None) -> None:
+    def __init__(
+        self, idle_ms: float, progress_idle_ms: float | None = None, stall_ms: float | None = None
+    ) -> None:
         self.idle_ms = idle_ms
         self.progress_idle_ms = progress_idle_ms if progress_idle_ms is not None else idle_ms
+        self.stall_ms = stall_ms  # None: the patient partitions' silence is counted in wall time
+        self._stalled_ms = 0.0  # wall time past `stall_ms` of the silences of every partition so far
+        self._last_any: float | None = None  # wall ms of the newest record of any partition
+        self._last_clock: dict[int, float] = {}  # partition -> `_clock` at its last record (or assignment)
         self._patient: set[int] = set()  # partitions that wait `progress_idle_ms` before counting idle
         self._heap: list[Held[T]] = []
         self._marks: dict[int, int] = {}  # partition -> newest event time it delivered
@@ -64,15 +77,28 @@ class EventTimeMerge(Generic[T]):
         for p in partitions:
             self._marks.setdefault(p, NO_TIME)
             self._last_seen[p] = now_ms
+            self._last_clock[p] = self._clock(now_ms)
             self._unheard.add(p)
             self._patient.add(p)
 
+    def _clock(self, now_ms: float) -> float:
+        """Wall time less the stalls of every partition beyond `stall_ms` (see the module docstring)."""
+        if self.stall_ms is None or self._last_any is None:
+            return now_ms - self._stalled_ms
+        return now_ms - self._stalled_ms - max(0.0, now_ms - self._last_any - self.stall_ms)
+
     def _heard(self, partition: int, now_ms: float) -> None:
+        if self.stall_ms is not None and self._last_any is not None:
+            self._stalled_ms += max(0.0, now_ms - self._last_any - self.stall_ms)
+        self._last_any = now_ms if self._last_any is None else max(self._last_any, now_ms)
+        clock = self._clock(now_ms)
         if self._unheard:
             for p in self._unheard:
                 self._last_seen[p] = now_ms
+                self._last_clock[p] = clock
             self._unheard.clear()
         self._last_seen[partition] = now_ms
+        self._last_clock[partition] = clock
         if partition not in self._progressing:  # heard from, and no progress records (yet): a quiet pair
             self._patient.discard(partition)
         else:
@@ -85,6 +111,7 @@ class EventTimeMerge(Generic[T]):
         for p in gone:
             self._marks.pop(p, None)
             self._last_seen.pop(p, None)
+            self._last_clock.pop(p, None)
             self._last_offset.pop(p, None)
             self._progressing.discard(p)
             self._unheard.discard(p)
@@ -118,11 +145,15 @@ class EventTimeMerge(Generic[T]):
     def watermark(self, now_ms: float) -> int:
         """The least newest event time of the active partitions: every record below it has arrived (no active
         partition: everything)."""
+        clock = self._clock(now_ms)
         active = [
             m
             for p, m in self._marks.items()
-            if now_ms - self._last_seen.get(p, now_ms)
-            < (self.progress_idle_ms if p in self._patient else self.idle_ms)
+            if (
+                clock - self._last_clock.get(p, clock) < self.progress_idle_ms
+                if p in self._patient
+                else now_ms - self._last_seen.get(p, now_ms) < self.idle_ms
+            )
         ]
         return min(active) if active else 2**62
 

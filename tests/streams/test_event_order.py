@@ -128,3 +128,45 @@ def test_what_a_partition_has_passed_is_what_its_readers_may_be_promised() -> No
     merge.seen(0, 2, 300.0, 3_000)
     assert [h.item for h in merge.pop_ready(300.0)] == ["b1"]
     assert merge.passed(1, 300.0) == 3_000 and merge.passed(0, 300.0) == 3_000
+
+
+def _stall_of_every_partition(stall_ms: float | None) -> tuple[list[str], int]:
+    """Two progress-sending partitions; both fall silent for three minutes (every worker down), then
+    partition 0 comes back first, partition 1 thirty seconds later with older records."""
+    merge: EventTimeMerge[str] = EventTimeMerge(idle_ms=120_000, stall_ms=stall_ms)
+    merge.assign([0, 1], now_ms=0.0)
+    merge.seen(1, 0, now_ms=1.0, ts_ms=900, steady=True)
+    merge.push(0, 0, 1_000, "A", "A@1000", "a", now_ms=2.0)
+    merge.seen(0, 1, now_ms=3.0, ts_ms=1_000, steady=True)
+    out = [h.item for h in merge.pop_ready(180_000.0)]
+    merge.push(0, 2, 1_100, "A", "A@1100", "a2", now_ms=190_000.0)  # the first worker back
+    merge.seen(0, 3, now_ms=190_001.0, ts_ms=1_200, steady=True)
+    out += [h.item for h in merge.pop_ready(200_000.0)]
+    merge.push(1, 1, 950, "B", "B@950", "b", now_ms=220_000.0)  # the second: older than partition 0's
+    merge.seen(1, 2, now_ms=220_001.0, ts_ms=1_300, steady=True)
+    out += [h.item for h in merge.pop_ready(220_001.0)]
+    return out, merge.late
+
+
+def test_a_stall_of_every_partition_is_nobodys_idleness() -> None:
+    """`make chaos` on a busy box: every features partition's signals stopped for three minutes. Counted on
+    the wall clock, each partition went idle, and the first one back was decided before the others' older
+    signals; with the stall clock the merge waits and releases the merge order."""
+    assert _stall_of_every_partition(stall_ms=1_000) == (["b", "a", "a2"], 0)
+    released, late = _stall_of_every_partition(stall_ms=None)
+    assert released[:2] == ["a", "a2"] and late == 1  # what the wall clock did
+
+
+def test_a_partition_silent_while_the_others_deliver_still_goes_idle_with_the_stall_clock() -> None:
+    """The stall clock stops only while every partition is silent: a dead source is still given up on."""
+    merge: EventTimeMerge[str] = EventTimeMerge(idle_ms=5_000, stall_ms=1_000)
+    merge.assign([0, 1], now_ms=0.0)
+    merge.seen(1, 0, now_ms=1.0, ts_ms=900, steady=True)
+    merge.push(0, 0, 1_000, "A", "A@1000", "a", now_ms=2.0)
+    merge.seen(0, 1, now_ms=3.0, ts_ms=1_000, steady=True)
+    assert merge.pop_ready(60_000.0) == []  # both silent a minute: a stall, counted 1 s
+    for i, now in enumerate(range(61_000, 65_000, 500)):  # partition 0 speaks again, twice a second
+        merge.seen(0, 2 + i, now_ms=float(now), ts_ms=1_100 + i, steady=True)
+    assert merge.pop_ready(64_500.0) == []  # partition 1: 1 s of the stall + 3.5 s since, under 5 s
+    merge.seen(0, 20, now_ms=65_000.0, ts_ms=1_200, steady=True)
+    assert [h.item for h in merge.pop_ready(65_100.0)] == ["a"]  # 5.1 s: given up on
