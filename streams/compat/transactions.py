@@ -68,6 +68,7 @@ FENCED_ERRORS: tuple[type[BaseException], ...] = (
 
 SEND_TRIES = 3
 STOP_POLL_S = 0.5  # how often a send still waiting for its topic's metadata checks that its producer runs
+FLUSH_WARN_S = 10.0  # a commit still waiting this long for the buffered changelog records says so
 
 _source: ContextVar[TP | None] = ContextVar("solbot_output_source", default=None)
 
@@ -290,10 +291,27 @@ class TaskTransactions(TransactionManager):
         consumer flushes that buffer before a commit only outside transactions. Unflushed, the risk
         state's record of a batch could leave in the NEXT transaction while the batch's orders and input
         offsets commit in this one: a SIGKILL between the two lost the state, and the next owner decided
-        the same signal again (an order, then a rejection: tests/integration/test_crash_restart.py)."""
+        the same signal again (an order, then a rejection: tests/integration/test_crash_restart.py).
+
+        Faust's `ProducerBuffer.flush` alone is not a flush: it returns once 0.1 s pass without a send
+        (faust/transport/producer.py `flush_atmost`), and its `size` leaves out the record its sender is
+        sending. On a box short of CPU the commit went ahead of the changelog: `make chaos` run 21 committed
+        two seconds of features snapshots and their input offsets while the one-second bars behind them
+        went into the next transaction, aborted by the kill that followed; the next owner recovered bars
+        without those trades. So it also waits until every record the buffer took (`track_buffer`) is
+        delivered, failed, or dropped with its task."""
         buffer = getattr(self.producer, "buffer", None)
-        if buffer is not None and buffer.size:
+        if buffer is None:
+            return
+        if buffer.size:
             await buffer.flush()
+        waiting = set(getattr(buffer, TRACKED, ()))  # taken before this commit: what its offsets cover
+        while waiting:
+            _, waiting = await asyncio.wait(waiting, timeout=FLUSH_WARN_S)
+            if waiting and getattr(buffer, "should_stop", False):
+                raise TransactionLost(f"producer buffer stopped, {len(waiting)} changelog records unsent")
+            if waiting:
+                log.warning("a commit waits for %d buffered changelog records", len(waiting))
 
     async def commit_task(self, tid: str, offsets: Mapping[TP, int], start_new: bool) -> bool:
         producer = self._producers().get(tid)
@@ -423,11 +441,35 @@ def _done(value: Any) -> asyncio.Future[Any]:
     return fut
 
 
+TRACKED = "_solbot_unsent"  # the attribute of Faust's producer buffer holding the records not yet delivered
+
+
+def track_buffer(buffer: Any) -> set[asyncio.Future[Any]]:
+    """Keep, on Faust's producer buffer, the futures of the records it takes until each is resolved (the
+    record delivered, failed, or dropped with its task), so a commit can wait for them (`flush_buffered`).
+    Faust resolves a buffered record's future from the send's outcome (faust/topics.py `_on_published`)."""
+    pending: set[asyncio.Future[Any]] | None = getattr(buffer, TRACKED, None)
+    if pending is not None:
+        return pending
+    pending = set()
+    put = buffer.put
+
+    def tracked_put(fut: asyncio.Future[Any]) -> None:
+        pending.add(fut)
+        fut.add_done_callback(pending.discard)
+        put(fut)
+
+    buffer.put = tracked_put
+    setattr(buffer, TRACKED, pending)
+    return pending
+
+
 def install_task_transactions(
     consumer: Any, on_fenced: Callable[[set[TP]], Awaitable[None]]
 ) -> TaskTransactions:
     """Give one Faust consumer a `TaskTransactions` in place of Faust's manager (exactly-once only)."""
     old = consumer.transactions
+    track_buffer(old.producer.buffer)
     manager = TaskTransactions(
         old.transport, consumer=consumer, producer=old.producer, beacon=consumer.beacon, loop=consumer.loop
     )

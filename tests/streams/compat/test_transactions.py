@@ -9,11 +9,12 @@ from typing import Any
 
 from aiokafka.errors import IllegalOperation, KafkaError, UnknownError
 from aiokafka.producer.transaction_manager import TransactionState
+from faust.transport.producer import ProducerBuffer
 from faust.types import TP
 
 from core.errors import TransactionLost
 from streams.compat.send_order import SendOrder
-from streams.compat.transactions import TaskTransactions, outputs_of
+from streams.compat.transactions import TRACKED, TaskTransactions, outputs_of, track_buffer
 
 GROUPS = {"signals": 0, "solbot-risk-changelog": 0, "features": 1, "orders": 0}
 
@@ -155,6 +156,44 @@ async def test_a_commit_sends_the_buffered_changelog_records_first() -> None:
     log.clear()
     await m.commit({TP("signals", 0): 6})  # nothing buffered: no flush
     assert log == ["commit solbot-0-0"]
+
+
+async def test_a_commit_waits_for_changelog_records_a_starved_buffer_has_not_sent_yet() -> None:
+    """`make chaos` run 21 (a busy box): Faust's buffer flush returned after 0.1 s without a send, the
+    commit took the snapshots and their input offsets, and the bars behind them went into the next
+    transaction, aborted by a kill. Here Faust's own buffer sends each record 0.3 s late."""
+    buffer = ProducerBuffer(loop=asyncio.get_running_loop())
+    buffer.app = SimpleNamespace(conf=SimpleNamespace(producer_threaded=False))  # type: ignore[assignment]
+    sent: list[int] = []
+
+    async def send_pending(fut: Any) -> None:  # a sender short of CPU
+        await asyncio.sleep(0.3)
+        sent.append(fut.n)
+        fut.set_result(None)
+
+    buffer._send_pending = send_pending  # type: ignore[method-assign]
+    await buffer.start()
+    try:
+        track_buffer(buffer)
+        futs = []
+        for n in range(3):
+            fut: Any = asyncio.get_running_loop().create_future()
+            fut.n = n
+            buffer.put(fut)
+            futs.append(fut)
+        await buffer.flush()
+        assert sent == [] and not all(f.done() for f in futs)  # Faust's flush gave up after 0.1 s
+        m = manager({"solbot-0-0"})
+        m.producer.buffer = buffer  # type: ignore[attr-defined]
+        late: Any = asyncio.get_running_loop().create_future()
+        late.n = 3
+        await m.flush_buffered()
+        buffer.put(late)  # after the flush: the next commit's
+        assert sent == [0, 1, 2] and all(f.done() for f in futs)
+        assert getattr(buffer, TRACKED) == {late}
+        await asyncio.wait_for(late, 5.0)
+    finally:
+        await buffer.stop()
 
 
 async def test_a_commit_that_fails_without_a_fence_gives_the_task_up_instead_of_crashing_the_worker() -> None:
