@@ -50,10 +50,12 @@ CHAOS_ENV = {
     # Decisions wait for the fills of earlier orders (risk.barrier) as long as any fault here lasts (a
     # Postgres restart, a paused worker): past RISK_FILL_WAIT_MS risk decides without them, and the run
     # could differ from the calm one by design, not by a fault.
-    "RISK_FILL_WAIT_MS": "120000",
+    "RISK_FILL_WAIT_MS": "300000",
     # Likewise the signals of a features partition whose model is down (killed, paused, catching up): risk
-    # waits for them (agents/signal_merge.py) rather than deciding the others first.
-    "RISK_MERGE_IDLE_MS": "120000",
+    # waits for them (agents/signal_merge.py) rather than deciding the others first. Both waits outlast
+    # the worker-kill and broker-kill windows back to back plus a start on a busy box: run 22 (one core
+    # spinning beside it) had a partition's model down 168 s across them, past the 120 s waited then.
+    "RISK_MERGE_IDLE_MS": "300000",
     "FAULT_INJECT": "",
 }
 # Seconds of each window (bench/chaos_faults.py) and how many faults each holds.
