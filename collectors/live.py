@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 OUTPUT_TOPICS = (RAW_SWAPS.name, RAW_LAUNCHES.name, RAW_POOLS.name, RAW_QUOTES.name, DLQ_RAW.name)
 PROGRESS_EVERY_S = 0.2
+END_TIMEOUT_S = 10.0  # how long a cancelled collection may take to stop and say where its stream ended
 STOP_TIMEOUT_S = 5.0
 DEFAULT_PROGRESS_LAG_MS = 2_000  # Pump.fun's clock is whole seconds; a Raydium resolution takes a round trip
 
@@ -121,9 +122,9 @@ async def run_live_market(
     )
     await sink.start()
     market = LiveMarket(settings, sink)
+    beacon = ProgressBeacon(sink.producer, RAW_SWAPS.name)
     started = time.monotonic()
     try:
-        beacon = ProgressBeacon(sink.producer, RAW_SWAPS.name)
         await beacon.start()
         await market.start()
         log.info("live market: chain %s", settings.solana_ws_url)
@@ -137,9 +138,24 @@ async def run_live_market(
                 on_progress(market.events())
         if market.chain is not None:
             await market.chain.drain()  # the Raydium swaps still being resolved
-        await market.stop()  # nothing is produced after this: the count and the last progress hold
-        await asyncio.gather(*await beacon.advance(int(time.time() * 1000), force=True))
+        await _end_of_stream(market, beacon)
         return market.events()
+    except asyncio.CancelledError:
+        # Cancelled (a run without a duration ends so): still the end of this stream. Without the last
+        # progress the merges downstream would hold the last swaps' snapshots and signals until a record
+        # came that never comes (risk waits out a stall of every partition: streams.event_order).
+        try:
+            await asyncio.wait_for(_end_of_stream(market, beacon), END_TIMEOUT_S)
+        except Exception as exc:  # the broker gone too: the merges wait for the next run's records
+            log.warning("live market: end of stream not sent (%s)", type(exc).__name__)
+        raise
     finally:
         await market.stop()
         await sink.stop()
+
+
+async def _end_of_stream(market: LiveMarket, beacon: ProgressBeacon) -> None:
+    """Stop collecting, then promise every raw.swaps partition that nothing earlier than now is coming
+    (nothing is produced after the stop: the count and the last progress hold)."""
+    await market.stop()
+    await asyncio.gather(*await beacon.advance(int(time.time() * 1000), force=True))

@@ -21,8 +21,9 @@ With `stall_ms`, the patient partitions' silence is counted on a clock that stop
 delivers for longer than `stall_ms`: a stall of every source (every worker killed, or starved of CPU) is
 nobody's idleness. Without it, a three-minute stall of all four features partitions counted each one idle,
 released what was held, and the first partition back was decided before the others' older records came
-(`make chaos` on a busy box). The cost: held records wait through such a stall until a partition speaks
-again, so a bounded source ends with a progress record past its last event (`market.feed`).
+(`make chaos` on a busy box). The clock stops for at most `MAX_FREEZE_MS` per stall: a source that ended
+without saying so (a progress record past its last event, as `market.feed` and the live collectors send)
+must not hold its last records for good.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from typing import Generic, TypeVar
 T = TypeVar("T")
 
 NO_TIME = -(2**62)  # the mark of a partition that has delivered nothing yet
+MAX_FREEZE_MS = 60_000.0  # the longest stall of every partition the idle clocks wait out
 
 
 @dataclass(order=True, slots=True)
@@ -81,15 +83,18 @@ class EventTimeMerge(Generic[T]):
             self._unheard.add(p)
             self._patient.add(p)
 
+    def _frozen(self, now_ms: float) -> float:
+        """How much of the current silence of every partition the idle clocks do not count."""
+        if self.stall_ms is None or self._last_any is None:
+            return 0.0
+        return min(max(0.0, now_ms - self._last_any - self.stall_ms), MAX_FREEZE_MS)
+
     def _clock(self, now_ms: float) -> float:
         """Wall time less the stalls of every partition beyond `stall_ms` (see the module docstring)."""
-        if self.stall_ms is None or self._last_any is None:
-            return now_ms - self._stalled_ms
-        return now_ms - self._stalled_ms - max(0.0, now_ms - self._last_any - self.stall_ms)
+        return now_ms - self._stalled_ms - self._frozen(now_ms)
 
     def _heard(self, partition: int, now_ms: float) -> None:
-        if self.stall_ms is not None and self._last_any is not None:
-            self._stalled_ms += max(0.0, now_ms - self._last_any - self.stall_ms)
+        self._stalled_ms += self._frozen(now_ms)
         self._last_any = now_ms if self._last_any is None else max(self._last_any, now_ms)
         clock = self._clock(now_ms)
         if self._unheard:

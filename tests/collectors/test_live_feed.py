@@ -125,3 +125,34 @@ async def test_jupiter_quotes_and_prices_come_from_the_sandbox_pools() -> None:
     assert jup.usd_price_in == pytest.approx(jup_pool.quote_reserve / jup_pool.base_reserve)
     assert jup.usd_price_out == 1.0
     assert quotes["BONK/SOL"].usd_price_out == pytest.approx(150.0)  # SOL, priced by the SOL/USDC route
+
+
+async def test_a_cancelled_live_feed_still_ends_its_stream_with_progress(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A run without a duration ends by cancelling the feed; the merges downstream wait out a stall of every
+    partition, so without a last progress past every swap the last snapshots and signals would wait for
+    a record that never comes (tests/integration/test_live_worker_kills.py lost three decisions so)."""
+    monkeypatch.setattr(sink, "AIOKafkaProducer", FakeProducer)
+    FakeProducer.instances.clear()
+    world = World(WorldConfig(slot_s=0.05, traders=2, rate_eps=40.0))
+    urls = await world.start()
+    settings = Settings(
+        solana_rpc_url=urls["SOLANA_RPC_URL"], solana_ws_url=urls["SOLANA_WS_URL"], market_source="chain"
+    )
+    try:
+        feed = asyncio.create_task(live.run_live_market("fake:9092", settings, duration_s=None))
+        await asyncio.sleep(2.0)
+        feed.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await feed
+    finally:
+        await world.stop()
+    producer = FakeProducer.instances[0]
+    assert producer.stopped
+    swaps = [decode(Swap, v) for t, k, v, _p in producer.sent if t == RAW_SWAPS.name and k != PROGRESS_KEY]
+    progress = [(p, decode(Progress, v)) for t, k, v, p in producer.sent if k == PROGRESS_KEY]
+    assert swaps
+    for partition in (0, 1, 2):
+        last = [rec.ts_ms for p, rec in progress if p == partition][-1]
+        assert last >= max(s.ts_ms for s in swaps)

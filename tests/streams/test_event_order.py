@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from streams.event_order import EventTimeMerge
+from streams.event_order import MAX_FREEZE_MS, EventTimeMerge
 
 
 def _logs() -> dict[int, list[tuple[int, str]]]:
@@ -131,20 +131,20 @@ def test_what_a_partition_has_passed_is_what_its_readers_may_be_promised() -> No
 
 
 def _stall_of_every_partition(stall_ms: float | None) -> tuple[list[str], int]:
-    """Two progress-sending partitions; both fall silent for three minutes (every worker down), then
-    partition 0 comes back first, partition 1 thirty seconds later with older records."""
-    merge: EventTimeMerge[str] = EventTimeMerge(idle_ms=120_000, stall_ms=stall_ms)
+    """Two progress-sending partitions; both fall silent for 80 s (every worker down), then partition 0
+    comes back first, partition 1 fifteen seconds later with older records."""
+    merge: EventTimeMerge[str] = EventTimeMerge(idle_ms=60_000, stall_ms=stall_ms)
     merge.assign([0, 1], now_ms=0.0)
     merge.seen(1, 0, now_ms=1.0, ts_ms=900, steady=True)
     merge.push(0, 0, 1_000, "A", "A@1000", "a", now_ms=2.0)
     merge.seen(0, 1, now_ms=3.0, ts_ms=1_000, steady=True)
-    out = [h.item for h in merge.pop_ready(180_000.0)]
-    merge.push(0, 2, 1_100, "A", "A@1100", "a2", now_ms=190_000.0)  # the first worker back
-    merge.seen(0, 3, now_ms=190_001.0, ts_ms=1_200, steady=True)
-    out += [h.item for h in merge.pop_ready(200_000.0)]
-    merge.push(1, 1, 950, "B", "B@950", "b", now_ms=220_000.0)  # the second: older than partition 0's
-    merge.seen(1, 2, now_ms=220_001.0, ts_ms=1_300, steady=True)
-    out += [h.item for h in merge.pop_ready(220_001.0)]
+    out = [h.item for h in merge.pop_ready(80_000.0)]
+    merge.push(0, 2, 1_100, "A", "A@1100", "a2", now_ms=85_000.0)  # the first worker back
+    merge.seen(0, 3, now_ms=85_001.0, ts_ms=1_200, steady=True)
+    out += [h.item for h in merge.pop_ready(86_000.0)]
+    merge.push(1, 1, 950, "B", "B@950", "b", now_ms=100_000.0)  # the second: older than partition 0's
+    merge.seen(1, 2, now_ms=100_001.0, ts_ms=1_300, steady=True)
+    out += [h.item for h in merge.pop_ready(100_001.0)]
     return out, merge.late
 
 
@@ -170,3 +170,15 @@ def test_a_partition_silent_while_the_others_deliver_still_goes_idle_with_the_st
     assert merge.pop_ready(64_500.0) == []  # partition 1: 1 s of the stall + 3.5 s since, under 5 s
     merge.seen(0, 20, now_ms=65_000.0, ts_ms=1_200, steady=True)
     assert [h.item for h in merge.pop_ready(65_100.0)] == ["a"]  # 5.1 s: given up on
+
+
+def test_a_stall_is_waited_out_for_a_minute_at_most() -> None:
+    """A source that ended without a last progress record (a cancelled run) must not hold its last records
+    for good: past `MAX_FREEZE_MS` of silence of every partition the idle clocks run again."""
+    merge: EventTimeMerge[str] = EventTimeMerge(idle_ms=5_000, stall_ms=1_000)
+    merge.assign([0, 1], now_ms=0.0)
+    merge.seen(1, 0, now_ms=1.0, ts_ms=900, steady=True)
+    merge.push(0, 0, 1_000, "A", "A@1000", "a", now_ms=2.0)
+    merge.seen(0, 1, now_ms=3.0, ts_ms=1_000, steady=True)
+    assert merge.pop_ready(3.0 + MAX_FREEZE_MS + 4_900.0) == []  # 4.9 s of the silence counted: waited for
+    assert [h.item for h in merge.pop_ready(3.0 + MAX_FREEZE_MS + 5_100.0)] == ["a"]
