@@ -30,6 +30,7 @@ from agents.context import WorkerContext
 from chain.rpc import RpcClient
 from chain.rpc.balances import wallet_token_balances
 from core import metrics
+from core.config import endpoint
 from core.errors import ConfigError, VenueError
 from core.settings import Settings
 from market.balances import compare_balances
@@ -275,7 +276,7 @@ async def start_live(ctx: WorkerContext, keypair: Keypair) -> LiveExecution:
     booked = await live.start()
     log.warning(
         "LIVE trading as %s on %s via %s%s: %d order(s) left in flight finished",
-        live.owner, settings.solana_rpc_url, settings.live_venue,
+        live.owner, endpoint(settings.solana_rpc_url), settings.live_venue,
         " (dry run: nothing is sent)" if live.dry_run else "", len(booked),
     )  # fmt: skip
     return live

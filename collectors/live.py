@@ -25,6 +25,7 @@ from collectors.chain_collector import ChainCollector
 from collectors.feeds import JupiterCollector
 from collectors.sink import KafkaSink
 from collectors.solana_ws import SolanaWsClient
+from core.config import endpoint
 from core.settings import Settings
 from market.tokens import SYMBOLS
 from streams.broker_auth import NO_AUTH, BrokerAuth
@@ -127,7 +128,7 @@ async def run_live_market(
     try:
         await beacon.start()
         await market.start()
-        log.info("live market: chain %s", settings.solana_ws_url)
+        log.info("live market: chain %s", endpoint(settings.solana_ws_url or ""))
         while duration_s is None or time.monotonic() - started < duration_s:
             await asyncio.sleep(PROGRESS_EVERY_S)
             error = market.failed()

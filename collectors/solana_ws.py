@@ -28,6 +28,8 @@ import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
+from core.config import endpoint
+
 log = logging.getLogger(__name__)
 
 _NOTIFICATION_OF = {
@@ -236,11 +238,13 @@ class SolanaWsClient:
                 raise
             except StallDetected:
                 self.stats.stalls += 1
-                log.warning("solana ws %s: no notification for %.1f s; reconnecting", self.url, self.stall_s)
+                log.warning(
+                    "solana ws %s: no notification for %.1f s; reconnecting", endpoint(self.url), self.stall_s
+                )
                 if self.on_stall is not None:
                     self.on_stall(self.stall_s)
             except (OSError, TimeoutError, ConnectionClosed, InvalidHandshake, InvalidURI) as exc:
-                log.warning("solana ws %s: %s: %s", self.url, type(exc).__name__, exc)
+                log.warning("solana ws %s: %s: %s", endpoint(self.url), type(exc).__name__, exc)
             finally:
                 self.connected.clear()
                 self._ws = None

@@ -245,6 +245,21 @@ def mask_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{parts.username}:****@{host}"))
 
 
+def endpoint(url: str) -> str:
+    """Only a URL's scheme, host and port, for logs and messages: RPC providers put the API key in the
+    path (`https://x.quiknode.pro/<key>/`) or the query (`?api-key=<key>`), and a password may be in it."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port is not None else ""
+    except ValueError:
+        return "<unparsable URL>"
+    if ":" in host:  # IPv6
+        host = f"[{host}]"
+    hidden = "/…" if parts.path.strip("/") or parts.query else ""
+    return f"{parts.scheme}://{host}{port}{hidden}"
+
+
 def shown_value(name: str, value: object) -> str:
     """A value as `config show` prints it: TOML-like, secrets masked."""
     if isinstance(value, SecretStr) or name in SECRET_FIELDS:

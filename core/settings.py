@@ -270,12 +270,14 @@ class Settings(
             "seconds without any notification after which the WebSocket counts a stall and reconnects"
         ),
     )
-    market_source: Literal["sim", "chain"] = Field(
-        "sim",
+    market_source: Literal["auto", "sim", "chain"] = Field(
+        "auto",
         description=(
             "where `solbot run` gets its market: `sim` the simulated market; `chain` the live collectors "
             "on `SOLANA_RPC_URL` / `SOLANA_WS_URL` (logs, followed accounts, and Jupiter quotes when "
-            "`COLLECT_JUPITER`), e.g. a `solbot sandbox --traders N` or mainnet (docs/live-data.md)"
+            "`COLLECT_JUPITER`), e.g. a `solbot sandbox --traders N` or mainnet (docs/live-data.md); "
+            "`auto` is `chain` for `solbot run --live` and `sim` otherwise (`--live` refuses `sim` "
+            "except with `--dry-run`: real funds are never traded on simulated prices)"
         ),
     )
     collect_chain: bool = Field(

@@ -155,7 +155,7 @@ def export_to_children(loaded: Loaded, args: argparse.Namespace) -> None:
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
-    from solbot.live import plan_live
+    from solbot.live import live_market, plan_live
     from solbot.runner import install_stop_handlers, run
 
     if args.workers < 1:
@@ -166,6 +166,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     if args.live:
         dry_run = args.dry_run or settings.live_dry_run
         live = plan_live(settings, yes=args.yes, dry_run=dry_run, passphrase_fd=args.passphrase_fd)
+        settings = live_market(settings)
     logging.getLogger().setLevel(logging.WARNING)  # the progress lines are the interface
 
     async def main() -> None:

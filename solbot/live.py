@@ -20,6 +20,7 @@ import asyncpg
 
 from chain.rpc import RpcClient
 from chain.rpc.balances import wallet_token_balances
+from core.config import endpoint
 from core.errors import ConfigError, SolbotError
 from core.settings import Settings
 from market.balances import compare_balances
@@ -68,10 +69,16 @@ def plan_live(
     if not path.exists():
         raise ConfigError(f"--live needs a wallet: no keystore at {path} (`solbot wallet new` or `import`)")
     address = keystore.address(path)
+    if settings.market_source == "sim" and not dry_run:
+        raise ConfigError(
+            "--live would trade real funds on the simulated market's prices (MARKET_SOURCE=sim): "
+            "set MARKET_SOURCE=chain or leave it unset; nothing was sent"
+        )
     if not yes and not stdin.isatty():
         raise ConfigError("--live needs a typed confirmation at a terminal, or --yes for unattended runs")
     mode = "DRY RUN (build, sign, simulate; never send)" if dry_run else "LIVE: real transactions"
-    print(f"solbot: {mode} from wallet {address} via {settings.solana_rpc_url}", file=out, flush=True)
+    node = endpoint(settings.solana_rpc_url)
+    print(f"solbot: {mode} from wallet {address} via {node}", file=out, flush=True)
     if not yes:
         print(f"Type {CONFIRM_WORD} to trade with this wallet: ", end="", file=out, flush=True)
         if stdin.readline().strip() != CONFIRM_WORD:
@@ -79,6 +86,14 @@ def plan_live(
     passphrase = keystore.read_passphrase(fd=passphrase_fd)
     keystore.unlock(path, passphrase)  # proves the passphrase before any worker starts
     return LivePlan(address, passphrase, dry_run, path.resolve())
+
+
+def live_market(settings: Settings) -> Settings:
+    """The settings a live run trades with: `MARKET_SOURCE=auto` is the chain's market (the live
+    collectors); an explicit `sim` stays (`plan_live` allows it for dry runs only)."""
+    if settings.market_source != "auto":
+        return settings
+    return settings.model_copy(update={"market_source": "chain"})
 
 
 async def chain_balances(settings: Settings, address: str) -> dict[str, int]:

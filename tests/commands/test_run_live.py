@@ -11,7 +11,7 @@ import pytest
 
 from core.errors import ConfigError
 from core.settings import Settings
-from solbot.live import plan_live
+from solbot.live import live_market, plan_live
 from tests.commands.test_bad_input import base_env, solbot
 from wallet import keystore
 from wallet.keystore import Passphrase, WalletError
@@ -80,3 +80,27 @@ def test_each_worker_reads_the_passphrase_from_its_own_pipe(
     plan = plan_live(settings, yes=True, dry_run=False, passphrase_fd=None, out=io.StringIO())
     fd = plan.pipe_for_worker()
     assert keystore.read_passphrase(fd=fd).reveal() == PASS.encode()
+
+
+def test_live_never_trades_real_funds_on_the_simulated_market(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = live_settings(tmp_path)
+    monkeypatch.setenv(keystore.PASSPHRASE_ENV, PASS)
+    assert settings.market_source == "auto" and live_market(settings).market_source == "chain"
+    simulated = settings.model_copy(update={"market_source": "sim"})
+    with pytest.raises(ConfigError, match="real funds on the simulated market's prices"):
+        plan_live(simulated, yes=True, dry_run=False, passphrase_fd=None, out=io.StringIO())
+    # A dry run sends nothing: it may rehearse on the simulated market, which stays its market.
+    plan = plan_live(simulated, yes=True, dry_run=True, passphrase_fd=None, out=io.StringIO())
+    assert plan.dry_run and live_market(simulated).market_source == "sim"
+
+
+def test_the_rpc_key_in_the_url_is_never_printed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = live_settings(tmp_path).model_copy(
+        update={"solana_rpc_url": "https://mainnet.helius-rpc.com/?api-key=SECRETKEY"}
+    )
+    monkeypatch.setenv(keystore.PASSPHRASE_ENV, PASS)
+    out = io.StringIO()
+    plan_live(settings, yes=True, dry_run=True, passphrase_fd=None, out=out)
+    assert "mainnet.helius-rpc.com" in out.getvalue() and "SECRETKEY" not in out.getvalue()

@@ -12,6 +12,7 @@ from core.config import (
     FLAG,
     Flag,
     config_path,
+    endpoint,
     load_config,
     mask_url,
     misspelled_env,
@@ -176,3 +177,17 @@ def test_the_reference_table_is_in_sync() -> None:
     assert committed == markdown_table(), "regenerate: solbot config docs > docs/configuration.md"
     for name in Settings.model_fields:
         assert f"| `{name}` |" in committed
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://mainnet.helius-rpc.com/?api-key=SECRET", "https://mainnet.helius-rpc.com/…"),
+        ("https://x.solana-mainnet.quiknode.pro/SECRET/", "https://x.solana-mainnet.quiknode.pro/…"),
+        ("wss://user:SECRET@rpc.example:8900", "wss://rpc.example:8900"),
+        ("http://127.0.0.1:8899", "http://127.0.0.1:8899"),
+        ("http://[::1]:8899/", "http://[::1]:8899"),
+    ],
+)
+def test_an_endpoint_is_shown_without_its_path_query_or_password(url: str, shown: str) -> None:
+    assert endpoint(url) == shown and "SECRET" not in endpoint(url)
