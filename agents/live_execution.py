@@ -7,7 +7,8 @@ sink's uncommitted order row). So a batch is (store.live_orders):
 1. recorded: orders `new`, their payloads and notionals, refusals (caps, halt) and the consumed offset,
    in one transaction, before anything is signed;
 2. driven: each order through `venues.lifecycle.OrderLifecycle` (sign and store, send, confirm), which
-   asks the halt gate before every send;
+   asks the halt gate before every send, on the venue its pool calls for (`venues.registry.live_venue_for`:
+   a Pump.fun bonding curve through the program itself, everything else through Jupiter's route);
 3. booked: the fill from the landed transaction's token balances (`venues.landed`), not from the quote.
 
 At start, orders recorded but not booked are driven again (the life cycle finds their transactions by
@@ -41,10 +42,11 @@ from store.latest_prices import read_prices
 from store.live_orders import LiveOrderStore, Recorded
 from store.order_gate import HALTED, FastControlReader
 from streams.records import Fill, Order
-from venues.interface import EMPTY_WALLET, Landing, Refused, TransactionVenue
+from venues.interface import EMPTY_WALLET, Landing, Refused, TransactionVenue, Venue
 from venues.landed import landing_from_record
 from venues.lifecycle import CONFIRMED, FILLED, LifecycleConfig, OrderLifecycle
 from venues.live_caps import cap_refusal, notional_usdc
+from venues.registry import VenueName, live_venue_for
 
 log = logging.getLogger(__name__)
 
@@ -78,16 +80,27 @@ class LiveExecution:
         gate: HaltGate | None = None,
         config: LifecycleConfig | None = None,
         dry_run: bool = False,
+        curves: TransactionVenue | None = None,
     ) -> None:
+        """`venue` takes every order (Jupiter's route, or as Jito bundles); `curves`, when given, the
+        orders on a Pump.fun bonding curve still trading. Each has its own life cycle (and breaker)."""
         self.settings = settings
         self.store = LiveOrderStore(pool, sink)
         self.sink = sink
         self.venue = venue
+        self.curves = curves
         self.rpc: RpcClient = venue.rpc
         self.gate = gate
         self.dry_run = dry_run
         self.lifecycle = OrderLifecycle(pool, venue, config, portfolio=sink.portfolio, gate=gate)
+        self.curve_lifecycle = (
+            None
+            if curves is None
+            else OrderLifecycle(pool, curves, config, portfolio=sink.portfolio, gate=gate)
+        )
         self.owner = venue.address() or ""
+        if curves is not None and curves.address() != self.owner:
+            raise ConfigError("the curve venue must sign with the same wallet as the main venue")
         self.mismatches = 0
         self.sol_usdc: float | None = None
         self._driving: set[str] = set()  # order ids a batch is driving now
@@ -167,14 +180,23 @@ class LiveExecution:
 
     # -- one order -----------------------------------------------------------------------------------------
 
+    def route(self, order: Order) -> tuple[TransactionVenue, OrderLifecycle]:
+        """The venue and life cycle that take `order`. A re-drive after a restart routes the same way: the
+        route depends only on the order's pool state, which the store keeps with the order."""
+        if self.curves is not None and self.curve_lifecycle is not None:
+            if live_venue_for(order.pool_state) is VenueName.PUMPFUN:
+                return self.curves, self.curve_lifecycle
+        return self.venue, self.lifecycle
+
     async def drive(self, order: Order) -> Fill:
         """The order's terminal fill: through the life cycle, booked from what landed."""
-        outcome = await self.lifecycle.run(order)
+        venue, lifecycle = self.route(order)
+        outcome = await lifecycle.run(order)
         now_ms = int(time.time() * 1000)
         if outcome.status not in (CONFIRMED, FILLED):
             return failed_fill(order, now_ms, outcome.reason or outcome.status)
         landing = await self.landing(order, outcome.signature)
-        return self.venue.finalize(order, landing, now_ms)
+        return venue.finalize(order, landing, now_ms)
 
     async def landing(self, order: Order, signature: str) -> Landing:
         """What the transaction moved for the wallet, from its meta; the fee valued in the quote."""
@@ -201,7 +223,7 @@ class LiveExecution:
         """Dry run: build, sign and simulate; booked as failed with the simulation's word, never sent."""
         now_ms = int(time.time() * 1000)
         try:
-            prepared = await self.venue.prepare(order, EMPTY_WALLET)
+            prepared = await self.route(order)[0].prepare(order, EMPTY_WALLET)
         except VenueError as exc:
             return failed_fill(order, now_ms, f"{DRY_RUN}: venue_unavailable: {type(exc).__name__}")
         if isinstance(prepared, Refused):
@@ -255,24 +277,32 @@ def fee_in_quote(order: Order, fee_lamports: int) -> int:
 
 async def start_live(ctx: WorkerContext, keypair: Keypair) -> LiveExecution:
     """The worker's live execution on the settings' venue (Jupiter's route through `jupiter_url`, sent to
-    the RPC node or, with `live_venue = "jito"`, as a Jito bundle), started: its balances seeded or
+    the RPC node or, with `live_venue = "jito"`, as a Jito bundle) and, for orders on a Pump.fun bonding
+    curve, the Pump.fun program's own instructions sent to the RPC node; started: its balances seeded or
     reconciled and the orders a previous run left in flight finished."""
     from venues.registry import VenueContext, build_venue
 
     settings = ctx.settings
     pool = await ctx.connections.pool("execution")
     rpc = RpcClient(settings.solana_rpc_url)
-    venue = build_venue("jupiter", settings, VenueContext(rpc=rpc, keypair=keypair))
-    if not isinstance(venue, TransactionVenue):
-        raise ConfigError(f"venue {venue.name} does not sign transactions")
+    context = VenueContext(rpc=rpc, keypair=keypair)
+    venue = signing(build_venue(VenueName.JUPITER, settings, context))
+    curves = signing(build_venue(VenueName.PUMPFUN, settings, context))
     sink = ExecutionSink(
         pool, consumer=f"{settings.app_id}.execution", portfolio=settings.portfolio, venue=venue
     )
     reader = FastControlReader(settings.redis_url, settings.portfolio) if settings.redis_url else None
     live = LiveExecution(
-        settings, pool, sink, venue, gate=HaltGate(reader) if reader else None, dry_run=settings.live_dry_run
+        settings,
+        pool,
+        sink,
+        venue,
+        gate=HaltGate(reader) if reader else None,
+        dry_run=settings.live_dry_run,
+        curves=curves,
     )
     await venue.start()
+    await curves.start()
     booked = await live.start()
     log.warning(
         "LIVE trading as %s on %s via %s%s: %d order(s) left in flight finished",
@@ -280,6 +310,13 @@ async def start_live(ctx: WorkerContext, keypair: Keypair) -> LiveExecution:
         " (dry run: nothing is sent)" if live.dry_run else "", len(booked),
     )  # fmt: skip
     return live
+
+
+def signing(venue: Venue) -> TransactionVenue:
+    """`venue` as one that signs transactions; ConfigError for one that cannot trade live (paper)."""
+    if not isinstance(venue, TransactionVenue):
+        raise ConfigError(f"venue {venue.name} does not sign transactions")
+    return venue
 
 
 def unlock_wallet(settings: Settings, passphrase_fd: int) -> Keypair:

@@ -69,6 +69,7 @@ __all__ = [
     "is_constant_product",
     "jito_client",
     "kind_of",
+    "live_venue_for",
     "log_decoders",
 ]
 
@@ -314,6 +315,15 @@ def execution_venue(settings: Settings, *, chain: LocalChain | None = None) -> V
     if venue.settlement is not Settlement.IN_TRANSACTION:
         raise ConfigError(f"venue {venue.name} cannot fill inside the execution sink's transaction")
     return venue
+
+
+def live_venue_for(state: PoolState) -> VenueName:
+    """The venue a live order on `state` goes to: a Pump.fun bonding curve still trading to the program
+    itself (its own instructions, read from the curve just before signing, no aggregator API between);
+    everything else, a migrated curve included, through Jupiter's route."""
+    if is_bonding_curve(state.venue) and not state.complete:
+        return VenueName.PUMPFUN
+    return VenueName.JUPITER
 
 
 def followed_programs() -> tuple[str, ...]:

@@ -9,6 +9,7 @@ from solders.keypair import Keypair
 
 from core.errors import ConfigError
 from core.settings import load_settings
+from streams.records import PoolState
 from venues import registry
 from venues.interface import Settlement
 from venues.jupiter import config as jupiter_config
@@ -68,3 +69,17 @@ def test_the_execution_agent_gets_the_paper_venue(tmp_path: Path) -> None:
     venue = registry.execution_venue(load_settings(data_dir=tmp_path))
     assert isinstance(venue, PaperVenue) and venue.chain is None
     assert venue.settlement is Settlement.IN_TRANSACTION
+
+
+def test_a_live_order_on_a_trading_bonding_curve_goes_to_the_program_and_the_rest_to_jupiter() -> None:
+    def state(venue: str, *, complete: bool = False) -> PoolState:
+        return PoolState(
+            venue=venue, pool="p", base_mint="b", quote_mint="q", base_decimals=6, quote_decimals=9,
+            base_reserve=1, quote_reserve=1, fee_bps=25, complete=complete,
+        )  # fmt: skip
+
+    assert registry.live_venue_for(state("pumpfun")) is registry.VenueName.PUMPFUN
+    # A curve that sold out has migrated to an AMM: only a route can trade it now.
+    assert registry.live_venue_for(state("pumpfun", complete=True)) is registry.VenueName.JUPITER
+    for venue in ("raydium", "orca"):
+        assert registry.live_venue_for(state(venue)) is registry.VenueName.JUPITER
