@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
+import asyncpg
 import pytest
 from solders.instruction import Instruction
 from solders.keypair import Keypair
@@ -17,17 +19,21 @@ from solders.transaction import VersionedTransaction
 
 from chain.local import memo_ix, token_amount
 from chain.rpc import RpcClient, TransactionRecord
+from collectors.live import LiveMarket
 from core.settings import load_settings
 from market import bonding_curve as bc
 from market.simulator import PUMPFUN, MarketSimulator
 from market.tokens import WSOL
 from sandbox.pump import CONSTRAINT_SEEDS, TOO_LITTLE_SOL_RECEIVED, TOO_MUCH_SOL_REQUIRED
-from sandbox.world import World
+from sandbox.world import World, WorldConfig
+from streams.codec import decode
 from streams.records import Launch, Order, PoolState, Swap
+from streams.topics import RAW_LAUNCHES, RAW_POOLS, RAW_SWAPS
 from tests.sandbox.helpers import eventually
 from venues import registry
 from venues.interface import PreparedTx
 from venues.landed import landing_from_record
+from venues.lifecycle import CONFIRMED, LifecycleConfig, OrderLifecycle
 from venues.pumpfun.addresses import GLOBAL, PROGRAM_ID, bonding_curve_pda
 from venues.pumpfun.execution import PumpFunVenue
 from venues.pumpfun.instructions import Coin, TradeAccounts, buy_instruction, sell_instruction
@@ -35,6 +41,7 @@ from venues.pumpfun.schemas import CreateEvent, TradeEvent
 from venues.registry import VenueContext, build_venue
 
 GAP = (0.5, 1.5)
+FAST = LifecycleConfig(poll_interval_s=0.01, backoff_base_s=0.01, backoff_max_s=0.05, max_call_retries=3)
 
 
 async def decoded(rpc: RpcClient, signature: str) -> list[Launch | Swap]:
@@ -236,3 +243,102 @@ def test_bounds_and_unknown_curves_fail_as_the_program_fails_them_and_still_pay_
     theirs = TradeAccounts(coin, stranger.pubkey(), world.pump.recipients)
     _, err = send(world, stranger, [buy_instruction(theirs, 10**6, 10**9)])
     assert err is not None
+
+
+class MemorySink:
+    """The collectors' producer, keeping what they send."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes, bytes]] = []
+
+    async def send(self, topic: str, key: bytes, value: bytes) -> asyncio.Future[Any]:
+        self.sent.append((topic, key, value))
+        done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+    def on(self, topic: str) -> list[tuple[bytes, bytes]]:
+        return [(k, v) for t, k, v in self.sent if t == topic]
+
+
+async def test_the_chain_collector_produces_the_replayed_launches_swaps_and_curve_states(
+    tmp_path: Path,
+) -> None:
+    """The live collectors on the world's PubSub and RPC: each landed launch is a `Launch` on raw.launches,
+    each curve trade a pumpfun `Swap` on raw.swaps, and the followed curve's account a `PoolState`."""
+    world = World(WorldConfig(slot_s=0.02, traders=2, launch_gap_s=GAP))
+    urls = await world.start()
+    sink = MemorySink()
+    settings = load_settings(
+        data_dir=tmp_path, solana_rpc_url=urls["SOLANA_RPC_URL"], solana_ws_url=urls["SOLANA_WS_URL"]
+    )
+    market = LiveMarket(settings, sink)
+
+    def produced(topic: str) -> list[Any]:
+        kind = {RAW_LAUNCHES.name: Launch, RAW_SWAPS.name: Swap, RAW_POOLS.name: PoolState}[topic]
+        return [decode(kind, value) for _key, value in sink.on(topic)]
+
+    try:
+        await market.start()
+        assert market.chain is not None and world.traders is not None
+        await eventually(
+            lambda: (
+                produced(RAW_LAUNCHES.name)
+                and any(s.venue == PUMPFUN for s in produced(RAW_SWAPS.name))
+                and any(p.venue == PUMPFUN for p in produced(RAW_POOLS.name))
+            ),
+            timeout_s=30,
+        )
+        await world.traders.stop()
+        await asyncio.sleep(0.3)
+        await market.chain.drain()
+    finally:
+        await market.stop()
+        await world.stop()
+    launches = {launch.mint: launch for launch in produced(RAW_LAUNCHES.name)}
+    assert set(launches) <= set(world.traders.launched)
+    for mint, launch in launches.items():
+        assert (launch.bonding_curve, launch.creator) == (
+            world.traders.launched[mint].bonding_curve,
+            world.traders.launched[mint].creator,
+        )
+    curve_swaps = [s for s in produced(RAW_SWAPS.name) if s.venue == PUMPFUN]
+    assert all(s.base_mint in world.traders.launched and s.fee_bps == 125 for s in curve_swaps)
+    assert market.chain.stats.dead_letters == 0
+    for state in produced(RAW_POOLS.name):
+        if state.venue == PUMPFUN:
+            assert state.base_mint in launches and state.quote_mint == WSOL
+
+
+async def test_the_life_cycle_settles_the_wallets_curve_orders_booked_from_the_landed_meta(
+    world: World, rpc: RpcClient, tmp_path: Path, venue_db: asyncpg.Pool
+) -> None:
+    """`OrderLifecycle` drives the registry's venue to a confirmed buy and sell; what the landed
+    transactions' meta says (`landing_from_record`) is what the chain moved, fee apart."""
+    launch = launched(world)
+    venue = build_venue(
+        "pumpfun", load_settings(data_dir=tmp_path), VenueContext(rpc=rpc, keypair=world.wallet)
+    )
+    assert isinstance(venue, PumpFunVenue)
+    lifecycle = OrderLifecycle(venue_db, venue, FAST)
+    owner = world.wallet.pubkey()
+    coin_account = world.chain.open_account(owner, launch.mint)
+    held = 0
+    for oid, side, spent, received in (
+        ("life:buy", "buy", WSOL, launch.mint),
+        ("life:sell", "sell", launch.mint, WSOL),
+    ):
+        before = world.rpc.svm.get_account(owner)
+        assert before is not None
+        outcome = await lifecycle.run(curve_order(launch, oid, side, 5 * 10**8 if side == "buy" else held))
+        assert outcome.status == CONFIRMED
+        record = await landed_record(rpc, outcome.signature)
+        landing = landing_from_record(record, outcome.signature, str(owner), spent, received)
+        assert (landing.in_amount, landing.out_amount) == (outcome.in_amount, outcome.out_amount)
+        after = world.rpc.svm.get_account(owner)
+        assert after is not None
+        sol = landing.in_amount if side == "buy" else -landing.out_amount
+        assert before.lamports - after.lamports == sol + record.fee
+        held += landing.out_amount if side == "buy" else -landing.in_amount
+        assert token_amount(world.rpc.svm.get_account(coin_account)) == held
+    assert held == 0
