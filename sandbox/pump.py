@@ -11,10 +11,10 @@ curve's real token reserves, and logs the official `CreateEvent`. Legacy `buy` (
 (2006 ConstraintSeeds for an unknown one), and executed as one inner transaction paid by the sandbox's
 pool authority: SOL moves as native lamports (system transfers between the user, the curve's SOL holder
 and the fee recipient), tokens between the curve's vault and the user's associated account (opened by
-the sandbox when missing), and the user is charged exactly the outer transaction's fee (`fee_of`), a
-failed one too. So `getTransaction`'s pre/post balances show what mainnet's would, and
-`venues.landed.landing_from_record` reads a fill the way it does there. Each trade is logged as a
-`TradeEvent` with its fee fields.
+the sandbox when missing), and the fee payer (the user, as a rule) is charged exactly the outer
+transaction's fee (`fee_of`), a failed one too. So `getTransaction`'s pre/post balances show what
+mainnet's would, and `venues.landed.landing_from_record` reads a fill the way it does there. Each trade is
+logged as a `TradeEvent` with its fee fields.
 
 What mainnet does that this double does not: the curve PDA holds the SOL (here a sandbox key per curve,
 not one of the transaction's accounts, so only the user's lamports show the move); the creator's fee,
@@ -305,11 +305,11 @@ class SandboxPump:
             return (None, CREATE_UNITS) if err is None else ({"InstructionError": [index, err]}, 0)
         if data[:8] not in (BUY, SELL) or len(data) < 24 or len(accounts) < 12:
             return {"InstructionError": [index, "InvalidInstructionData"]}, 0
-        owner = self.owners.get(accounts[6])
-        err = self._trade(tx, data, accounts, signers, owner, execute)
+        owner, payer = self.owners.get(accounts[6]), self.owners.get(keys[0])
+        err = self._trade(tx, data, accounts, signers, owner, payer, execute)
         if err is not None:
-            if execute and owner is not None:
-                self._charge_fee(owner, tx)  # a failed transaction pays its fee too
+            if execute and payer is not None:
+                self._charge_fee(payer, tx)  # a failed transaction pays its fee too
             return {"InstructionError": [index, err]}, 0
         return None, TRADE_UNITS
 
@@ -359,6 +359,7 @@ class SandboxPump:
         accounts: list[Pubkey],
         signers: set[Pubkey],
         owner: Keypair | None,
+        payer: Keypair | None,
         execute: bool,
     ) -> object:
         """None when the trade is (or would be) executed, else the instruction's error."""
@@ -370,7 +371,7 @@ class SandboxPump:
             return {"Custom": CONSTRAINT_SEEDS}
         if user not in signers:
             return "MissingRequiredSignature"
-        if owner is None:  # a key the sandbox does not hold: it cannot sign the transfers
+        if owner is None or payer is None:  # a key the sandbox does not hold: it cannot sign the transfers
             return "InvalidAccountData"
         if accounts[1] not in self.normal:
             return {"Custom": NOT_AUTHORIZED}
@@ -378,15 +379,15 @@ class SandboxPump:
             return {"Custom": CURVE_COMPLETE}
         amount, bound = int.from_bytes(data[8:16], "little"), int.from_bytes(data[16:24], "little")
         svm, outer_fee = self.rpc.svm, fee_of(tx)
-        lamports = _lamports(svm.get_account(user))
+        rent = svm.minimum_balance_for_rent_exemption(0)
+        needs = {payer.pubkey(): outer_fee}  # the fee payer's fee, then a buyer's SOL: each keeps its rent
         if data[:8] == BUY:
             tokens, cost, fee = bc.buy_cost(entry.curve, amount, entry.fee_bps)
             if tokens <= 0:
                 return {"Custom": CURVE_COMPLETE}
             if cost + fee > bound:
                 return {"Custom": TOO_MUCH_SOL_REQUIRED}
-            if lamports < cost + fee + outer_fee + svm.minimum_balance_for_rent_exemption(0):
-                return {"Custom": INSUFFICIENT_FUNDS}
+            needs[user] = needs.get(user, 0) + cost + fee
             sol, after = cost, bc.apply_buy(entry.curve, tokens, cost)
         else:
             tokens = amount
@@ -395,13 +396,15 @@ class SandboxPump:
                 return {"Custom": TOO_LITTLE_SOL_RECEIVED}
             held = svm.get_account(accounts[5])
             holder = _lamports(svm.get_account(entry.sol_holder.pubkey()))
-            rent = svm.minimum_balance_for_rent_exemption(0)
-            if tokens <= 0 or token_amount(held) < tokens or holder - rent < gross or lamports < outer_fee:
+            if tokens <= 0 or token_amount(held) < tokens or holder - rent < gross:
                 return {"Custom": INSUFFICIENT_FUNDS}
             sol, after = gross, bc.apply_sell(entry.curve, amount, gross)
+        if any(_lamports(svm.get_account(key)) < need + rent for key, need in needs.items()):
+            return {"Custom": INSUFFICIENT_FUNDS}
         if execute:
             buy = data[:8] == BUY
-            self._move(entry, owner, accounts[1], buy, tokens, sol, fee, outer_fee, str(tx.signatures[0]))
+            signature = str(tx.signatures[0])
+            self._move(entry, owner, payer, accounts[1], buy, tokens, sol, fee, outer_fee, signature)
             entry.curve = after
             self.last_logs = [
                 trade_event_line(
@@ -416,6 +419,7 @@ class SandboxPump:
         self,
         entry: SandboxCurve,
         owner: Keypair,
+        payer: Keypair,
         recipient: Pubkey,
         buy: bool,
         tokens: int,
@@ -425,7 +429,7 @@ class SandboxPump:
         signature: str,
     ) -> None:
         """One inner transaction, paid by the pool authority: the trade's lamports and tokens, and the
-        outer transaction's fee charged to the user."""
+        outer transaction's fee charged to its fee payer (the user, as a rule)."""
         chain, user = self.chain, owner.pubkey()
         user_account = chain.open_account(user, entry.mint)
         holder = entry.sol_holder.pubkey()
@@ -442,15 +446,19 @@ class SandboxPump:
                 _transfer(holder, user, sol - fee),
                 _transfer(holder, recipient, fee),
             ]
-        ixs += [_transfer(user, authority, outer_fee), memo_ix(signature)]
-        self._send(ixs, [owner] if buy else [owner, entry.sol_holder], "trade")
+        ixs += [_transfer(payer.pubkey(), authority, outer_fee), memo_ix(signature)]
+        self._send(ixs, [owner, payer] if buy else [owner, payer, entry.sol_holder], "trade")
 
-    def _charge_fee(self, owner: Keypair, tx: VersionedTransaction) -> None:
+    def _charge_fee(self, payer: Keypair, tx: VersionedTransaction) -> None:
+        """The fee of a transaction that failed, charged to its fee payer if it can pay it."""
+        svm, fee = self.rpc.svm, fee_of(tx)
+        if _lamports(svm.get_account(payer.pubkey())) < fee + svm.minimum_balance_for_rent_exemption(0):
+            return
         ixs = [
-            _transfer(owner.pubkey(), self.chain.pool_authority, fee_of(tx)),
+            _transfer(payer.pubkey(), self.chain.pool_authority, fee),
             memo_ix(str(tx.signatures[0])),
         ]
-        self._send(ixs, [owner], "fee")
+        self._send(ixs, [payer], "fee")
 
     def _send(self, ixs: list[Instruction], signers: list[Keypair], what: str) -> None:
         chain = self.chain

@@ -13,8 +13,9 @@ With `launches` (the world's default), the simulator's Pump.fun launches are rep
 trader's legacy `buy` (the event's exact token amount, `max_sol_cost` generous) or `sell` (its token
 amount, `min_sol_output` 0), so the curve on the chain equals the simulator's after every event (the
 double prices a buy of exact tokens; the simulator bought for SOL: the two agree to the lamport unless
-the tokens' price is a whole number of lamports, where the double's `+ 1` adds one). One trader sends all
-of a coin's trades, so the seller always holds what the simulator sells. Trades by others (the bot's
+the tokens' price is a whole number of lamports, where the double's `+ 1` adds one, and on the buy
+that completes a curve, where the simulator spends its whole SOL on the last tokens). One trader sends
+all of a coin's trades, so the seller always holds what the simulator sells. Trades by others (the bot's
 wallet) move the chain's curves and pools away from the simulator's, as on mainnet.
 """
 
