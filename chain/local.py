@@ -9,6 +9,8 @@ Model. Every mint the bot trades gets a fresh SPL mint on the chain with the sam
 mint address maps to it (`mint_address`). Fresh addresses because the chain cannot sign for the real
 mints, and WSOL in particular must be a plain SPL mint here: the token program treats the native mint
 specially (no `mint_to`, balances are lamports), so paper SOL is an ordinary token with 9 decimals.
+A mint may instead live at its own address (`add_token(..., address=...)`): the sandbox's Pump.fun coins,
+whose curve and token accounts are derived from the real mint; the chain writes that mint's account itself.
 The wallet holds one associated token account per mint. A mint is an SPL Token mint unless it was
 added with the Token-2022 program (`add_token(..., program=TOKEN_2022_PROGRAM_ID)`): its accounts,
 vaults and instructions then go to that program (plain Token-2022, no extensions).
@@ -257,21 +259,30 @@ class LocalChain:
 
     # -- setup ---------------------------------------------------------------------------------------------
 
-    def add_token(self, mint: str, decimals: int, *, program: Pubkey | None = None) -> Pubkey:
+    def add_token(
+        self, mint: str, decimals: int, *, program: Pubkey | None = None, address: Pubkey | None = None
+    ) -> Pubkey:
         """Create the mint standing for `mint` (SPL Token, or `program`: Token-2022) and the wallet's
-        token account, once; returns the mint."""
+        token account, once; returns the mint. With `address` the mint lives at that address instead of
+        a fresh key's (a Pump.fun coin, whose curve and accounts are derived from its real mint): the
+        sandbox writes the account directly, as no key signs for it."""
         known = self._mints.get(mint)
         if known is not None:
             if known.decimals != decimals:
                 raise ChainError(f"mint {mint} has {known.decimals} decimals on chain, not {decimals}")
             if program is not None and program != known.program:
                 raise ChainError(f"mint {mint} is owned by {known.program} on chain, not {program}")
+            if address is not None and address != known.address:
+                raise ChainError(f"mint {mint} lives at {known.address} on chain, not {address}")
             return known.address
         program = TOKEN_PROGRAM_ID if program is None else program
         if program not in TOKEN_PROGRAMS:
             raise ChainError(f"mint {mint}: {program} is not a token program")
         if not 0 <= decimals <= 255:
             raise ChainError(f"mint {mint}: decimals must be 0..255, not {decimals}")
+        if address is not None:
+            self._write_mint(mint, address, decimals, program)
+            return address
         mint_kp = Keypair()
         operator = self._operator_pk
         self._send(
@@ -302,6 +313,29 @@ class LocalChain:
         self._wallet_accounts[mint] = get_associated_token_address(self.wallet, mint_kp.pubkey(), program)
         log.debug("local chain: mint %s → %s (%d decimals)", mint, mint_kp.pubkey(), decimals)
         return mint_kp.pubkey()
+
+    def _write_mint(self, mint: str, address: Pubkey, decimals: int, program: Pubkey) -> None:
+        """An initialized 82-byte mint at `address` (the operator its mint authority, no supply, no
+        freeze authority), then the wallet's associated token account for it."""
+        if self._svm.get_account(address) is not None:
+            raise ChainError(f"mint {mint}: an account already lives at {address}")
+        data = (
+            (1).to_bytes(4, "little")
+            + bytes(self._operator_pk)
+            + bytes(8)
+            + bytes([decimals, 1])
+            + bytes(4 + 32)
+        )
+        rent = self._svm.minimum_balance_for_rent_exemption(MINT_LEN)
+        self._svm.set_account(address, Account(lamports=rent, data=data, owner=program, executable=False))
+        self._send(
+            [create_associated_token_account(self._operator_pk, self.wallet, address, program)],
+            [self._operator],
+            f"open wallet account of {mint}",
+        )
+        self._mints[mint] = _Mint(address, decimals, program)
+        self._wallet_accounts[mint] = get_associated_token_address(self.wallet, address, program)
+        log.debug("local chain: mint %s at its own address (%d decimals)", mint, decimals)
 
     def fund_wallet(self, balances: Mapping[str, int]) -> None:
         """Mint these raw amounts into the wallet (added to what it holds), in one transaction."""

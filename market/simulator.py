@@ -167,6 +167,7 @@ class MarketSimulator:
         start_ms: int,
         launches: bool = True,
         pumpfun_fee_bps: int = 125,
+        launch_gap_s: tuple[float, float] = LAUNCH_GAP_S,
     ) -> None:
         unknown = [p for p in pairs if p not in PAIRS]
         if unknown:
@@ -182,6 +183,7 @@ class MarketSimulator:
         self.start_ms = start_ms
         self.launches = launches
         self.pumpfun_fee_bps = pumpfun_fee_bps
+        self.launch_gap_s = launch_gap_s  # seconds between launches, drawn uniformly in this range
         self._draws = Draws(np.random.Generator(np.random.PCG64(seed)))
         self._t = 0.0  # event time, seconds since start
         self._ts_ms = start_ms
@@ -215,7 +217,7 @@ class MarketSimulator:
             self._pools[pair] = [self._make_pool(pair, spec, venue) for venue in VENUE_FEES_BPS]
         self._coins: list[_Coin] = []
         self._launched = 0
-        self._next_launch_s = self._uniform(*LAUNCH_GAP_S)
+        self._next_launch_s = self._uniform(*launch_gap_s)
 
     def _make_pool(self, pair: str, spec: PairSpec, venue: str) -> _Pool:
         quote_human = spec.depth_quote[venue]
@@ -241,7 +243,7 @@ class MarketSimulator:
             self._n += 1
             if self.launches:
                 if self._t >= self._next_launch_s:
-                    self._next_launch_s = self._t + self._uniform(*LAUNCH_GAP_S)
+                    self._next_launch_s = self._t + self._uniform(*self.launch_gap_s)
                     yield self._launch()
                     continue
                 coin = self._pick_coin()

@@ -22,6 +22,7 @@ from sandbox.jito import SandboxJito
 from sandbox.jupiter import SandboxJupiter
 from sandbox.pools import RaydiumPools
 from sandbox.pubsub import PubSubServer
+from sandbox.pump import SandboxPump
 from sandbox.raydium import RaydiumAmm
 from sandbox.rpc import SandboxRpc
 from sandbox.traders import SimulatedTraders, simulated_pools
@@ -52,6 +53,8 @@ class WorldConfig:
     rate_eps: float = 20.0  # the simulated market's events per second (its volume does not depend on it)
     pairs: tuple[str, ...] = SIM_PAIRS  # the simulated market's pairs, each a Raydium and an Orca pool
     token_2022_mints: tuple[str, ...] = (JUP,)  # mints created under Token-2022 (on mainnet JUP is not)
+    launches: bool = True  # with traders: replay the simulated market's Pump.fun launches and trades too
+    launch_gap_s: tuple[float, float] | None = None  # seconds between launches (None: the simulator's)
 
 
 def trader_keypair(seed: int) -> Keypair:
@@ -91,6 +94,10 @@ class World:
         self.pools = RaydiumPools(self.chain, {})
         self.rpc.log_hooks.append(self.pools)
         self.amm = RaydiumAmm(self.rpc, self.pools)
+        # Pump.fun: the Global account and every launched curve; the wallet trades them with its native
+        # SOL (LocalChain's 100 SOL airdrop), the coins landing in its associated token accounts.
+        self.pump = SandboxPump(self.rpc)
+        self.pump.register(self.wallet)
         market = self._simulator()
         for state in market.pools():  # the simulated market's pools, at their opening reserves
             self.amm.add_pool(state)
@@ -121,14 +128,26 @@ class World:
         if self.config.traders:
             # Started now, so the simulated market's clock is the wall clock from here on.
             self.traders = SimulatedTraders(
-                self.rpc, self.amm, self._simulator(), count=self.config.traders, seed=self.config.seed
+                self.rpc,
+                self.amm,
+                self._simulator(launches=self.config.launches),
+                count=self.config.traders,
+                seed=self.config.seed,
+                pump=self.pump,
             )
             self.traders.start()
         return self.urls
 
-    def _simulator(self) -> MarketSimulator:
+    def _simulator(self, *, launches: bool = False) -> MarketSimulator:
         c = self.config
-        return simulated_pools(c.seed, c.pairs, c.rate_eps, int(time.time() * 1000))
+        return simulated_pools(
+            c.seed,
+            c.pairs,
+            c.rate_eps,
+            int(time.time() * 1000),
+            launches=launches,
+            launch_gap_s=c.launch_gap_s,
+        )
 
     async def stop(self) -> None:
         if self.traders is not None:

@@ -1,7 +1,8 @@
 """`solbot sandbox`: start the mainnet-shaped local world and print its URLs for scripts.
 
-With `--traders N`, N simulated traders replay the simulated market's swaps on the sandbox's pools (a
-moving market in the chain's logs). Prints exactly `SOLANA_RPC_URL=…`, `SOLANA_WS_URL=…`,
+With `--traders N`, N simulated traders replay the simulated market's swaps on the sandbox's pools and
+its Pump.fun launches and curve trades on the sandbox's Pump.fun double (a moving market in the chain's
+logs). Prints exactly `SOLANA_RPC_URL=…`, `SOLANA_WS_URL=…`,
 `JUPITER_URL=…` and `JITO_URL=…` once every server listens (so `eval "$(… | head -4)"`-style scripts
 can wait on them), then serves until Ctrl-C.
 """
@@ -37,7 +38,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument(
         "--traders",
         default="0",
-        help="simulated traders replaying the simulated market's swaps on the sandbox's pools (default 0)",
+        help="simulated traders replaying the simulated market's swaps and Pump.fun launches (default 0)",
     )
     p.add_argument(
         "--rate",

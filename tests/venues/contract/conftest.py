@@ -21,6 +21,7 @@ import asyncpg
 import httpx
 import pytest
 from solders.keypair import Keypair
+from solders.transaction import VersionedTransaction
 
 from chain.local import LocalChain
 from chain.rpc import RpcClient
@@ -35,7 +36,6 @@ from streams.records import Fill, Order, PoolState
 from venues.interface import Settlement, Venue
 from venues.jupiter.config import JupiterConfig
 from venues.lifecycle import LifecycleConfig, OrderLifecycle
-from venues.pumpfun.config import PumpFunConfig
 from venues.pumpfun.execution import bonding_curve_pda
 from venues.registry import REGISTRY, Capability, VenueContext, VenueEntry, build_venue
 
@@ -156,6 +156,27 @@ async def _jupiter(stack: AsyncExitStack, settings: Settings, db: asyncpg.Pool |
     )
 
 
+class NativeSolChain(LocalChain):
+    """A chain whose wallet balances report SOL as native lamports plus the fees the wallet paid: Pump.fun
+    moves lamports, not the chain's paper WSOL token, and a fill's flows do not include the fee."""
+
+    def __init__(self, tokens: Mapping[str, int], wallet: Keypair) -> None:
+        super().__init__(tokens, wallet)
+        self.rpc: SandboxRpc | None = None
+
+    def balances(self) -> dict[str, int]:
+        held = {mint: amount for mint, amount in super().balances().items() if mint != WSOL}
+        assert self.rpc is not None
+        fees = sum(
+            record.fee
+            for record in self.rpc.history.values()
+            if VersionedTransaction.from_bytes(record.raw).message.account_keys[0] == self.wallet
+        )
+        account = self.svm.get_account(self.wallet)
+        held[WSOL] = (0 if account is None else account.lamports) + fees
+        return held
+
+
 async def _pumpfun(stack: AsyncExitStack, settings: Settings, db: asyncpg.Pool | None) -> Harness:
     wallet, mint = Keypair(), Keypair().pubkey()
     state = PoolState(
@@ -170,13 +191,16 @@ async def _pumpfun(stack: AsyncExitStack, settings: Settings, db: asyncpg.Pool |
         fee_bps=125,
         real_base_reserve=793_100_000_000_000,
     )
-    chain = LocalChain({WSOL: 9}, wallet)
+    chain = NativeSolChain({WSOL: 9}, wallet)  # the wallet holds 100 SOL natively (LocalChain's default)
     rpc = SandboxRpc(chain, slot_s=0.02, window=1_000)
-    SandboxPump(rpc, wallet, state, creator=Keypair().pubkey())
-    chain.fund_wallet({WSOL: 10 * 10**9, str(mint): 10**12})
+    chain.rpc = rpc
+    pump = SandboxPump(rpc)
+    pump.register(wallet)
+    pump.add_curve(str(mint), Keypair().pubkey())
+    chain.fund_wallet({str(mint): 10**12})
     rpc_client, _http = await _served_rpc(stack, rpc)
-    config = PumpFunConfig(fee_recipient=Keypair().pubkey())
-    venue = build_venue("pumpfun", settings, VenueContext(rpc=rpc_client, keypair=wallet, pumpfun=config))
+    # No PumpFunConfig: the registry's, fee recipients read from the double's Global account.
+    venue = build_venue("pumpfun", settings, VenueContext(rpc=rpc_client, keypair=wallet))
     return Harness(venue, _driven(venue, db), chain, state, 10**8, 10**10, [rpc.faults])
 
 
