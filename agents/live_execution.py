@@ -28,8 +28,8 @@ import asyncpg
 from solders.keypair import Keypair
 
 from agents.context import WorkerContext
+from agents.live_wallet import WalletFunds
 from chain.rpc import RpcClient
-from chain.rpc.balances import wallet_token_balances
 from core import metrics
 from core.config import endpoint
 from core.errors import ConfigError, VenueError
@@ -99,6 +99,7 @@ class LiveExecution:
             else OrderLifecycle(pool, curves, config, portfolio=sink.portfolio, gate=gate)
         )
         self.owner = venue.address() or ""
+        self.funds = WalletFunds(settings, self.owner, self.rpc)
         if curves is not None and curves.address() != self.owner:
             raise ConfigError("the curve venue must sign with the same wallet as the main venue")
         self.mismatches = 0
@@ -109,7 +110,7 @@ class LiveExecution:
 
     async def start(self) -> list[Fill]:
         """Seed or reconcile the balances, then finish every order a previous run left in flight."""
-        chain = await wallet_token_balances(self.rpc, self.owner)
+        chain = await self.funds.read()
         await self.sink.ensure_wallet(chain)  # only when the portfolio has no balances yet
         fills = await self.recover()
         await self.reconcile("start")
@@ -216,7 +217,11 @@ class LiveExecution:
         received = state.base_mint if spent == state.quote_mint else state.quote_mint
         landing = landing_from_record(record, signature, self.owner, spent, received)
         return Landing(
-            landing.signature, landing.in_amount, landing.out_amount, fee_in_quote(order, record.fee)
+            landing.signature,
+            landing.in_amount,
+            landing.out_amount,
+            fee_in_quote(order, record.fee),
+            fee_lamports=landing.fee_lamports,
         )
 
     async def simulate(self, order: Order) -> Fill:
@@ -237,8 +242,10 @@ class LiveExecution:
     # -- reconciliation ------------------------------------------------------------------------------------
 
     async def reconcile(self, why: str) -> list[str]:
-        """The database's balances against the chain's; each difference logged, counted and alerted."""
-        chain = await wallet_token_balances(self.rpc, self.owner)
+        """The database's balances against the chain's; each difference logged, counted and alerted. The
+        chain's are the wallet's funds as risk reads them: every token account, and the native SOL above
+        the fee reserve counted as SOL (native swaps move it, and every fill books its network fee)."""
+        chain = await self.funds.read()
         db = await self.sink.balances()
         differences = compare_balances(db, chain)
         if differences:

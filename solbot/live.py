@@ -18,8 +18,8 @@ from typing import Any, TextIO
 
 import asyncpg
 
+from agents.live_wallet import WalletFunds
 from chain.rpc import RpcClient
-from chain.rpc.balances import wallet_token_balances
 from core.config import endpoint
 from core.errors import ConfigError, SolbotError
 from core.settings import Settings
@@ -97,12 +97,13 @@ def live_market(settings: Settings) -> Settings:
 
 
 async def chain_balances(settings: Settings, address: str) -> dict[str, int]:
-    """The wallet's token balances on chain now: what a live run's PnL is measured from. The database's
+    """The wallet's funds on chain now (its tokens, and its native SOL above the fee reserve as SOL, as
+    live execution books them): what a live run's PnL is measured from. The database's
     wallet is no opening for live: before the workers seed it from the chain it holds nothing, or what
     an earlier paper run left (the paper opening balances would make the PnL meaningless)."""
     rpc = RpcClient(settings.solana_rpc_url)
     try:
-        return await wallet_token_balances(rpc, address)
+        return await WalletFunds(settings, address, rpc).read()
     finally:
         await rpc.close()
 
@@ -118,7 +119,7 @@ async def live_figures(settings: Settings, database_url: str, address: str) -> d
         await conn.close()
     rpc = RpcClient(settings.solana_rpc_url)
     try:
-        chain = await wallet_token_balances(rpc, address)
+        chain = await WalletFunds(settings, address, rpc).read()
     finally:
         await rpc.close()
     return {"landed": landed, "chain_mismatches": len(compare_balances(db, chain))}

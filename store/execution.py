@@ -34,7 +34,7 @@ from core import metrics
 from core.errors import SolbotError, VenueRejected
 from core.faults import NO_FAULTS, FaultInjector
 from market.fills import FILLED, INVALID_ORDER, failed_fill, mint_flows
-from market.tokens import USDC
+from market.tokens import USDC, WSOL
 from risk.fencing import stale_order
 from store.risk_owner import current_owner
 from streams.records import Fill, Order
@@ -90,6 +90,11 @@ class _Book:
                 raise SolbotError(f"venue {venue} overspent {mint} on order {order.id}")
             self.wallet[mint] = balance
             self.touched.add(mint)
+        if fill.network_fee_lamports:
+            # A live transaction's own cost, paid in SOL from the wallet's lamports (which live balances
+            # count as SOL above the fee reserve), filled or not; paper fills carry none.
+            self.wallet[WSOL] = max(0, self.wallet.get(WSOL, 0) - fill.network_fee_lamports)
+            self.touched.add(WSOL)
         if fill.status == FILLED:
             state = order.pool_state
             position = self.positions.setdefault(

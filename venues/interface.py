@@ -108,6 +108,7 @@ class Landing:
     in_amount: int
     out_amount: int
     fee_quote: int = 0
+    fee_lamports: int = 0  # the transaction's network fee, paid in SOL by the fee payer (the wallet)
 
 
 def human_price(base_amount: int, quote_amount: int, state: PoolState) -> float:
@@ -174,6 +175,7 @@ class Venue(abc.ABC):
             base_amount=base,
             quote_amount=quote,
             fee_quote=landing.fee_quote,
+            network_fee_lamports=landing.fee_lamports,
             price=human_price(base, quote, state),
             base_decimals=state.base_decimals,
             quote_decimals=state.quote_decimals,

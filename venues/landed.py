@@ -2,8 +2,13 @@
 from the quote (a price that moved, a route that took more, fees: the chain's record is the only truth).
 
 Token amounts are the owner's post minus pre token balances per mint (`preTokenBalances` /
-`postTokenBalances`). Native SOL (a route that unwraps, `wrapAndUnwrapSol`) shows no token balance for the
-wallet: it is the fee payer's lamport change (account 0) with the fee added back.
+`postTokenBalances`). Native SOL (a route that unwraps, `wrapAndUnwrapSol`, or a Pump.fun curve) shows no
+token balance for the wallet: it is the fee payer's lamport change (account 0) with the fee added back.
+
+What else the wallet's lamports paid is the transaction's own cost (`Landing.fee_lamports`): the fee,
+and when the swap's SOL moved as tokens, every other lamport it lost too (a Jito tip, the rent of an
+account it opened). Booked against SOL with the fill, it keeps the database's SOL (token plus native)
+equal to the chain's.
 """
 
 from __future__ import annotations
@@ -38,8 +43,14 @@ def landing_from_record(
         native = record.post_balances[0] - record.pre_balances[0] + record.fee
     spent_amount = -deltas.get(spent, 0)
     received_amount = deltas.get(received, 0)
+    cost = record.fee - native  # the lamports lost (the fee added back above, taken off again)
     if spent == WSOL and spent_amount == 0:
-        spent_amount = -native
+        spent_amount, cost = -native, record.fee  # the swap's SOL leg is the lamports: only the fee is cost
     if received == WSOL and received_amount == 0:
-        received_amount = native
-    return Landing(signature=signature, in_amount=max(0, spent_amount), out_amount=max(0, received_amount))
+        received_amount, cost = native, record.fee
+    return Landing(
+        signature=signature,
+        in_amount=max(0, spent_amount),
+        out_amount=max(0, received_amount),
+        fee_lamports=cost,
+    )

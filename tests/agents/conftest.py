@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+import httpx
 import pytest
 
 from store.db import create_pool
@@ -37,3 +38,10 @@ async def migrated_pool(migrated_url: str) -> AsyncIterator[asyncpg.Pool]:
         yield pool
     finally:
         await pool.close()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    """One HTTP client for a live test's RPC, Jupiter and Jito calls."""
+    async with httpx.AsyncClient(timeout=5.0) as client:
+        yield client

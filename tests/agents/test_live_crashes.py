@@ -14,8 +14,9 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from agents.live_wallet import WalletFunds
 from chain.rpc import RpcClient
-from chain.rpc.balances import wallet_token_balances
+from core.settings import Settings
 from market.balances import compare_balances
 from market.fills import FILLED
 from sandbox.world import World, WorldConfig
@@ -63,7 +64,7 @@ async def test_ten_sigkills_mid_flight_double_nothing_and_lose_nothing(migrated_
         finally:
             await conn.close()
         rpc = RpcClient(world.urls["SOLANA_RPC_URL"])
-        chain = await wallet_token_balances(rpc, world.wallet.pubkey())
+        chain = await WalletFunds(Settings(), str(world.wallet.pubkey()), rpc).read()  # as the worker's
         await rpc.close()
     finally:
         await world.stop()

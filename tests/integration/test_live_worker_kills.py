@@ -21,8 +21,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from agents.live_wallet import WalletFunds
 from chain.rpc import RpcClient
-from chain.rpc.balances import wallet_token_balances
 from core.settings import Settings, load_settings
 from market.balances import compare_balances
 from market.fills import FILLED
@@ -143,7 +143,7 @@ async def test_ten_sigkills_of_a_live_worker_mid_flight_double_nothing_and_lose_
             finally:
                 await conn.close()
             rpc = RpcClient(settings.solana_rpc_url)
-            chain = await wallet_token_balances(rpc, plan.address)
+            chain = await WalletFunds(settings, plan.address, rpc).read()
             await rpc.close()
         finally:
             if not feed.done():

@@ -63,3 +63,13 @@ def test_native_sol_is_read_from_the_fee_payer_s_lamports_with_the_fee_added_bac
     lamports = (10**9, 10**9 + 6_600_000 - fee)  # unwrapped SOL received, fee paid
     landing = landing_from_record(record(pre, post, lamports, fee), "sig", OWNER, USDC, WSOL)
     assert (landing.in_amount, landing.out_amount) == (1_000_000, 6_600_000)
+    assert landing.fee_lamports == fee  # the rest of the lamports' move is the swap's SOL leg
+
+
+def test_the_lamports_a_token_swap_cost_beyond_its_fee_are_its_cost_too() -> None:
+    # A Jito bundle's swap: SOL moved as tokens, and the lamports paid the fee and a 10,000 lamport tip.
+    pre = [TokenBalance(1, USDC, OWNER, 5_000_000, 6), TokenBalance(2, WSOL, OWNER, 0, 9)]
+    post = [TokenBalance(1, USDC, OWNER, 4_000_000, 6), TokenBalance(2, WSOL, OWNER, 6_600_000, 9)]
+    lamports = (10**9, 10**9 - 5_000 - 10_000)
+    landing = landing_from_record(record(pre, post, lamports, 5_000), "sig", OWNER, USDC, WSOL)
+    assert (landing.in_amount, landing.out_amount, landing.fee_lamports) == (1_000_000, 6_600_000, 15_000)
