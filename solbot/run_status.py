@@ -210,6 +210,7 @@ def summary_text(summary: dict[str, Any]) -> str:
             f"  latency p50 {lat['p50']:.0f} ms, p99 {lat['p99']:.0f} ms; consumer lag "
             f"{'unknown' if summary['lag'] is None else summary['lag']}",
             *cap_hint(by_reason, summary["rejected"]),
+            *halt_hint(by_reason, summary["rejected"]),
         ]
     )
 
@@ -231,6 +232,17 @@ def cap_hint(by_reason: dict[str, int], rejected: int) -> list[str]:
     return [
         "  most signals were refused total_cap_full: the positions and the wallet's own tokens "
         '(OPENING_INVENTORY=counted) fill MAX_TOTAL_EXPOSURE_PCT; see docs/risk.md, "Caps on positions"'
+    ]
+
+
+def halt_hint(by_reason: dict[str, int], rejected: int) -> list[str]:
+    """One line when most refusals were a halt: a halt outlives the run that tripped it (it is risk state),
+    so the next run refuses every buy from its first signal unless the operator knows why."""
+    if rejected <= 0 or by_reason.get("halted", 0) * 2 < rejected:
+        return []
+    return [
+        "  most signals were refused halted: a breaker (e.g. the daily drawdown, cleared the next UTC day) "
+        'or `solbot halt` (lifted by `solbot resume`) holds across runs; see docs/risk.md, "Breakers"'
     ]
 
 

@@ -116,6 +116,12 @@ def test_the_summary_says_why_signals_were_refused() -> None:
     counts.rejected = 11
     text = summary_text(run_summary(SimpleNamespace(counts=counts), 10, status, "exactly_once", 1.0))  # type: ignore[arg-type]
     assert "rejected 11 (stale_price 8, a 1, b 1, +1 more)" in text and "total_cap_full" not in text
+    assert "refused halted" not in text
+    # A halt tripped by an earlier run (risk state) refuses every buy of this one: say where it comes from.
+    counts.rejected_by = Counter(halted=9, no_position=3)
+    counts.rejected = 12
+    text = summary_text(run_summary(SimpleNamespace(counts=counts), 10, status, "exactly_once", 1.0))  # type: ignore[arg-type]
+    assert "most signals were refused halted" in text and "solbot resume" in text
 
 
 async def test_after_a_signal_the_summary_comes_from_what_is_left_within_seconds() -> None:
