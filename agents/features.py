@@ -43,8 +43,8 @@ class FeaturesRunner:
         app, settings = self.ctx.app, self.ctx.settings
 
         async def build_features(stream: Any) -> None:
-            """raw.swaps (with its pairs' quotes and perp books) -> features, in batches; one table write per
-            key per batch."""
+            """raw.swaps (with its pairs' quotes, perp books and followed pools) -> features, in batches;
+            one table write per key per batch."""
             async for events in stream.take_events(settings.batch_max_events, within=settings.batch_within_s):
                 await self.process(events)
 

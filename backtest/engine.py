@@ -60,13 +60,13 @@ from streams.records import (
     Rejection,
     Signal,
 )
-from streams.topics import FILLS, RAW_LAUNCHES, RAW_PERPS, RAW_QUOTES, RAW_SWAPS, SIGNALS
+from streams.topics import FILLS, RAW_LAUNCHES, RAW_PERPS, RAW_POOLS, RAW_QUOTES, RAW_SWAPS, SIGNALS
 from streams.validate import PoolContinuity, check_event_time, check_launch, check_swap
 from venues.paper.execution import PaperVenue
 
 # Event time between two looks at the merge: the live agent looks once per batch, ~10 ms; per swap is waste.
 MERGE_CHECK_MS = 5
-MARKET_DATA = frozenset({RAW_QUOTES.name, RAW_PERPS.name})  # market context for the fold, not events
+MARKET_DATA = frozenset({RAW_QUOTES.name, RAW_PERPS.name, RAW_POOLS.name})  # market context for the fold
 PROGRESS_KEY_TEXT = PROGRESS_KEY.decode()  # how a recording writes the key of a progress record
 DEAD_LINES_KEPT = 20  # dead letters whose line and reason the result lists (all are counted)
 EXIT_KINDS_STRATEGY = "risk"  # orders risk emits on its own (stop loss, breaker) are attributed here

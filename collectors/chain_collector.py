@@ -34,7 +34,10 @@ account decoders, which turn it into a `PoolState`). A Pump.fun
 curve was followed from a CreateEvent or once a trade on it was seen (else `base_mint` is empty), and
 its fee once a trade showed it (else 0). A Raydium v4 `AmmInfo` gives mints, decimals and fee, but
 not reserves (they are in the vault token accounts): `base_reserve`/`quote_reserve` are 0 there.
-Undecodable account data goes to dlq.raw under the key `solana.accounts`.
+Undecodable account data goes to dlq.raw under the key `solana.accounts`. A state is keyed by the pair
+its pool's swaps name (raw.pools is partitioned as raw.swaps: the features agent that holds the pair
+reads it beside its swaps); until a swap of that pool was produced the pair is unknown and the key is
+the pool's address (no features agent holds such a pool yet).
 """
 
 from __future__ import annotations
@@ -139,6 +142,7 @@ class ChainCollector:
         self.stats = ChainStats()
         self._seen = _Bounded(50_000)
         self._symbols = _Bounded(50_000)  # mint -> symbol, learned from launches
+        self._pairs = _Bounded(100_000)  # pool -> the pair its produced swaps name
         self._slot_ms = _Bounded(4_096)  # slot -> wall ms first seen
 
     def attach(
@@ -341,7 +345,7 @@ class ChainCollector:
             self.stats.account_unsupported += 1
             COLLECTOR_EVENTS.labels(SOURCE, "account_unsupported").inc()
             return
-        await self._send(RAW_POOLS.name, address, state, n)
+        await self._send(RAW_POOLS.name, self._pairs.get(address) or address, state, n)
         self.stats.account_updates += 1
 
     def _pool_state(self, address: str, n: Notification) -> PoolState | None:
@@ -375,6 +379,8 @@ class ChainCollector:
 
     async def _send(self, topic: str, key: str, record: Swap | Launch | PoolState, n: Notification) -> None:
         COLLECTOR_LAG.labels(SOURCE).observe(max(0, n.received_ms - record.ts_ms) / 1000)
+        if isinstance(record, Swap) and self._pairs.get(record.pool) != record.pair:
+            self._pairs.put(record.pool, record.pair)
         fut = await self.sink.send(topic, key.encode(), encode(record))
         callback = None
         if self.on_delivered is not None and not isinstance(record, PoolState):

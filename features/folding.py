@@ -30,8 +30,14 @@ from features.maths import (
 )
 from streams.codec import RawSwap, decode, decode_swap
 from streams.records import PROGRESS_KEY, FeatureSnapshot, JupiterQuote, PerpBook, PoolState, Progress, Swap
-from streams.topics import RAW_PERPS, RAW_QUOTES, RAW_SWAPS
-from streams.validate import DEFAULT_SKEW_MS, PoolContinuity, check_market_record, check_swap
+from streams.topics import RAW_PERPS, RAW_POOLS, RAW_QUOTES, RAW_SWAPS
+from streams.validate import (
+    DEFAULT_SKEW_MS,
+    PoolContinuity,
+    check_market_record,
+    check_pool_update,
+    check_swap,
+)
 from tables.batch_view import BatchView, ChangelogTable
 from tables.windows import BARS_1S_WINDOW, BARS_10S_WINDOW, BARS_60S_WINDOW, Bar, WindowSpec, merge_bars
 
@@ -227,6 +233,36 @@ class FeatureFolder:
             self.states.put(pair, state, partition)
         return None
 
+    def note_pool(self, pair: str, update: PoolState, partition: int) -> str | None:
+        """A followed pool's account state (raw.pools) replaces what the pair's last swap on that pool
+        said, when it is at least as recent (its slot; an account's state is the end of its slot): a
+        deposit, a withdrawal, a swap no log showed or a completed curve reach the next snapshot. A pool
+        the pair's swaps never named is not added (its sides and pair are unproven). The reason when it
+        came on another partition than the pair's swaps."""
+        state = self.states.get(pair)
+        if state is None:
+            return None  # keyed by a pool address (no swap named its pair yet), or a pair not held here
+        if state.offsets and str(partition) not in state.offsets:
+            return f"partition: {pair}'s swaps are on partition {min(state.offsets)}, not {partition}"
+        known = state.pools.get(update.pool)
+        stale = known is None or update.slot < int(known.get("slot", 0))
+        if stale or min(update.base_reserve, update.quote_reserve) <= 0:
+            return None  # unknown here, older than the pool's last swap, or no reserves stated
+        assert known is not None
+        if (update.base_mint, update.quote_mint) != (known["base_mint"], known["quote_mint"]):
+            return f"pool: {update.pool} trades {known['base_mint']}/{known['quote_mint']} in {pair}'s swaps"
+        known.update(
+            base_reserve=update.base_reserve,
+            quote_reserve=update.quote_reserve,
+            real_base_reserve=update.real_base_reserve,
+            real_quote_reserve=update.real_quote_reserve,
+            complete=update.complete,
+            slot=update.slot,
+            ts_ms=max(int(known.get("ts_ms", 0)), update.ts_ms),
+        )
+        self.states.put(pair, state, partition)
+        return None
+
     def _close_steps(self, pair: str, partition: int, last_ms: int, now_ms: int) -> None:
         """Event time moved from the second `last_ms` to `now_ms`: write the step it closed, if any."""
         for bars, step_ms in self.hops:
@@ -359,6 +395,10 @@ def fold_market_data(folder: FeatureFolder, topic: str, msg: RawMessage, skew_ms
         elif topic == RAW_PERPS.name:
             book = check_market_record(decode(PerpBook, msg.value), received_ms=at, skew_ms=skew_ms)
             pair, kind, context = perp_pair(book.market), "perp", perp_context(book)
+        elif topic == RAW_POOLS.name:
+            update = check_pool_update(decode(PoolState, msg.value), received_ms=at, skew_ms=skew_ms)
+            key = msg.key.decode("utf-8", "replace") if msg.key else ""
+            return folder.note_pool(key, update, msg.partition)
         else:
             return f"the features stage reads no topic {topic!r}"
     except DecodeError as exc:

@@ -124,6 +124,7 @@ def pool_dict_from_swap(swap: Swap | RawSwap) -> dict[str, Any]:
         "real_base_reserve": swap.real_base_reserve,
         "ts_ms": swap.ts_ms,
         "creator_fee_bps": swap.creator_fee_bps,
+        "slot": swap.slot,  # a followed account's later state replaces it (features.folding.note_pool)
     }
 
 

@@ -75,7 +75,7 @@ class PipelineTopics:
     """The catalogue's topics as Faust topics of one app: what the agents read and write."""
 
     raw_swaps_topic: faust.TopicT
-    # raw.swaps, raw.quotes and raw.perps (co-partitioned by pair): the features agent's one stream
+    # raw.swaps, raw.quotes, raw.perps and raw.pools (co-partitioned by pair): the features agent's one stream
     features_inputs_topic: faust.TopicT
     raw_launches_topic: faust.TopicT
     features_topic: faust.TopicT

@@ -25,8 +25,10 @@ RAW_LAUNCHES = TopicSpec("raw.launches", keyed_by="mint")
 # raw.swaps, so a pair's quotes and perp book (keyed by the spot pair it prices) meet its swaps.
 RAW_QUOTES = TopicSpec("raw.quotes", keyed_by="pair")
 RAW_PERPS = TopicSpec("raw.perps", keyed_by="pair")
-# Pool and bonding-curve accounts followed by the chain collector (accountSubscribe), as PoolState.
-RAW_POOLS = TopicSpec("raw.pools", keyed_by="pool")
+# Pool and bonding-curve accounts followed by the chain collector (accountSubscribe), as PoolState: keyed
+# by the pair the pool's swaps name and partitioned as raw.swaps, so the features agent that holds the
+# pair updates its pool beside its swaps (the pool's address until a swap named its pair).
+RAW_POOLS = TopicSpec("raw.pools", keyed_by="pair")
 # Read by the single risk agent together with signals and fills, so one partition each: it owns them all.
 RAW_MINTS = TopicSpec("raw.mints", keyed_by="mint", partitions=1)
 CONTROL = TopicSpec("control", keyed_by="portfolio", partitions=1)
@@ -51,9 +53,11 @@ DLQ_ORDERS = TopicSpec("dlq.orders", keyed_by="source topic", partitions=1)
 # made with its own retention by the identity check.
 BROKER_EPOCH = TopicSpec("broker.epoch", keyed_by="nothing", partitions=1, retention_ms=-1)
 
-FEATURE_INPUTS = (RAW_SWAPS, RAW_QUOTES, RAW_PERPS)  # the features agent's one stream, co-partitioned
-RAW_TOPICS = (RAW_SWAPS, RAW_LAUNCHES, RAW_QUOTES, RAW_PERPS)  # the market the features, launches agents read
-MARKET_DATA_TOPICS = (RAW_MINTS, RAW_POOLS)
+# the features agent's one stream, co-partitioned
+FEATURE_INPUTS = (RAW_SWAPS, RAW_QUOTES, RAW_PERPS, RAW_POOLS)
+# the market the features and launches agents read
+RAW_TOPICS = (RAW_SWAPS, RAW_LAUNCHES, RAW_QUOTES, RAW_PERPS, RAW_POOLS)
+MARKET_DATA_TOPICS = (RAW_MINTS,)
 # Written only by the market feed and the collectors, outside transactions, and never compacted: every
 # offset holds a record, so a consumer that meets a gap in them was not handed what lies between.
 CONTIGUOUS_TOPICS = RAW_TOPICS

@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from core.errors import DecodeError
 from streams.codec import RawSwap
-from streams.records import JupiterQuote, Launch, PerpBook, Swap
+from streams.records import JupiterQuote, Launch, PerpBook, PoolState, Swap
 
 S = TypeVar("S", Swap, RawSwap)
 M = TypeVar("M", JupiterQuote, PerpBook)
@@ -85,6 +85,17 @@ def check_swap(swap: S, *, received_ms: int = 0, skew_ms: int = DEFAULT_SKEW_MS)
             f"(beyond {EXECUTION_PRICE_RATIO:g}x)"
         )
     return swap
+
+
+def check_pool_update(state: PoolState, *, received_ms: int = 0, skew_ms: int = DEFAULT_SKEW_MS) -> PoolState:
+    """A followed account's pool state that could have been read: times in range, reserves not negative
+    (0 is a state that names no reserves, e.g. Raydium's `AmmInfo`, whose reserves sit in its vaults)."""
+    check_event_time(state.ts_ms, state.received_ms or received_ms, skew_ms)
+    if min(state.base_reserve, state.quote_reserve, state.real_base_reserve, state.real_quote_reserve) < 0:
+        raise DecodeError("reserves: must not be negative")
+    if not state.pool or state.slot < 0:
+        raise DecodeError("pool, slot: a pool address and a slot >= 0 are required")
+    return state
 
 
 class PoolContinuity:

@@ -108,7 +108,11 @@ async def test_a_trade_names_the_curve_and_its_fee(rig: tuple[Rig, MemorySink]) 
     await eventually(lambda: r.collector.stats.account_updates == 1)
     [state] = states(sink)
     assert (state.pool, state.base_mint, state.complete) == (TRADED_CURVE, TRADE.mint, True)
-    assert state.fee_bps == decode(Swap, sink.on("raw.swaps")[0][1]).fee_bps
+    swap = decode(Swap, sink.on("raw.swaps")[0][1])
+    assert state.fee_bps == swap.fee_bps
+    # Keyed by the pair its swap named (raw.pools is partitioned as raw.swaps), not by the curve's address.
+    [(key, _)] = sink.on("raw.pools")
+    assert key == swap.pair.encode() == sink.on("raw.swaps")[0][0]
 
 
 async def test_raydium_pool_account_gives_mints_decimals_and_fee(rig: tuple[Rig, MemorySink]) -> None:
