@@ -37,7 +37,7 @@ def test_an_app_and_its_topics_come_from_the_settings_given(tmp_path: Path) -> N
     assert topics.raw_swaps_topic.partitions == 3
     assert topics.signals_topic.partitions == 1
     assert set(topics.risk_inputs_topic.topics) == {spec.name for spec in catalogue.RISK_INPUTS}
-    assert topics.features_inputs_topic.topics == ("raw.swaps", "raw.quotes", "raw.perps")
+    assert topics.features_inputs_topic.topics == ("raw.swaps", "raw.quotes", "raw.perps", "raw.pools")
     other = build_app(
         settings.model_copy(update={"app_id": "another", "processing_guarantee": "exactly_once"})
     )
