@@ -58,7 +58,7 @@ async def test_garbage_goes_to_dead_letters_and_trading_continues(
     swaps_letters = [d for d in letters if d.get("topic") == "raw.swaps"]
     assert len(swaps_letters) == 20 * len(GARBAGE)
     assert len([d for d in letters if d.get("topic") == "raw.launches"]) == 20 * len(GARBAGE)
-    for market_data in ("raw.quotes", "raw.perps"):  # read by the features agent with the swaps
+    for market_data in ("raw.quotes", "raw.perps", "raw.pools"):  # read by the features agent with the swaps
         assert len([d for d in letters if d.get("topic") == market_data]) == 20 * len(GARBAGE)
     reasons = {d["reason"] for d in swaps_letters}
     assert any("not JSON" in r for r in reasons) and any("side" in r for r in reasons)
@@ -71,9 +71,9 @@ async def test_garbage_goes_to_dead_letters_and_trading_continues(
         assert count > 0, hop
     assert _sample(scraped, "solbot_decision_latency_seconds_count") > 0
     assert _sample(scraped, 'solbot_venue_latency_seconds_count{venue="paper"}') > 0
-    # raw.swaps, raw.quotes and raw.perps reach the features agent; raw.launches the launches agent
-    assert _sample(scraped, 'solbot_dead_letters_total{agent="build_features"}') == 3 * 20 * len(GARBAGE)
-    assert status["dead_letters"] == 4 * 20 * len(GARBAGE)
+    # raw.swaps, raw.quotes, raw.perps and raw.pools reach the features agent; raw.launches the launches agent
+    assert _sample(scraped, 'solbot_dead_letters_total{agent="build_features"}') == 4 * 20 * len(GARBAGE)
+    assert status["dead_letters"] == 5 * 20 * len(GARBAGE)
     assert set(status["agents"]) >= {"agents.features.build_features", "agents.risk.decide_risk"}
     # The worker's JSON log follows a fill back to the raw record that opened its snapshot.
     lines = [json.loads(line) for line in p.worker.log_path.read_text().splitlines() if line.startswith("{")]
