@@ -88,7 +88,6 @@ class LiveExecution:
         self.store = LiveOrderStore(pool, sink)
         self.sink = sink
         self.venue = venue
-        self.curves = curves
         self.rpc: RpcClient = venue.rpc
         self.gate = gate
         self.dry_run = dry_run
@@ -184,9 +183,9 @@ class LiveExecution:
     def route(self, order: Order) -> tuple[TransactionVenue, OrderLifecycle]:
         """The venue and life cycle that take `order`. A re-drive after a restart routes the same way: the
         route depends only on the order's pool state, which the store keeps with the order."""
-        if self.curves is not None and self.curve_lifecycle is not None:
-            if live_venue_for(order.pool_state) is VenueName.PUMPFUN:
-                return self.curves, self.curve_lifecycle
+        curves = self.curve_lifecycle
+        if curves is not None and live_venue_for(order.pool_state) is VenueName.PUMPFUN:
+            return curves.venue, curves
         return self.venue, self.lifecycle
 
     async def drive(self, order: Order) -> Fill:

@@ -225,8 +225,8 @@ class FeatureFolder:
         """Keep the newest quote or perp book (`kind`) of `pair` for its next snapshots; the reason when it
         came on another partition than the pair's swaps (a topic with fewer partitions than raw.swaps)."""
         state = self.states.get(pair) or PairState()
-        if state.offsets and str(partition) not in state.offsets:
-            return f"partition: {pair}'s swaps are on partition {min(state.offsets)}, not {partition}"
+        if (elsewhere := _elsewhere(state, pair, partition)) is not None:
+            return elsewhere
         if newer(state.market.get(kind), context):
             assert context is not None
             state.market[kind] = context
@@ -242,8 +242,8 @@ class FeatureFolder:
         state = self.states.get(pair)
         if state is None:
             return None  # keyed by a pool address (no swap named its pair yet), or a pair not held here
-        if state.offsets and str(partition) not in state.offsets:
-            return f"partition: {pair}'s swaps are on partition {min(state.offsets)}, not {partition}"
+        if (elsewhere := _elsewhere(state, pair, partition)) is not None:
+            return elsewhere
         known = state.pools.get(update.pool)
         stale = known is None or update.slot < int(known.get("slot", 0))
         if stale or min(update.base_reserve, update.quote_reserve) <= 0:
@@ -331,6 +331,14 @@ class RawMessage(Protocol):
     def timestamp(self) -> float: ...  # seconds, as Faust gives it
 
     # A Faust message also has `topic`; the fold takes a record without one for a raw swap.
+
+
+def _elsewhere(state: PairState, pair: str, partition: int) -> str | None:
+    """The reason a record of `pair`'s market context came on another partition than its swaps (a topic
+    with fewer partitions than raw.swaps): the pair's state is not there."""
+    if state.offsets and str(partition) not in state.offsets:
+        return f"partition: {pair}'s swaps are on partition {min(state.offsets)}, not {partition}"
+    return None
 
 
 @dataclass

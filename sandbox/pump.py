@@ -104,14 +104,11 @@ def trade_event_line(
         + bytes([is_buy])
         + bytes(user)
         + int(time.time()).to_bytes(8, "little", signed=True)
-        + b"".join(
-            v.to_bytes(8, "little")
-            for v in (
-                after.virtual_sol_reserves,
-                after.virtual_token_reserves,
-                after.real_sol_reserves,
-                after.real_token_reserves,
-            )
+        + _u64s(
+            after.virtual_sol_reserves,
+            after.virtual_token_reserves,
+            after.real_sol_reserves,
+            after.real_token_reserves,
         )
     )
     if fee is not None:
@@ -119,6 +116,11 @@ def trade_event_line(
         body += bytes(recipient) + bps.to_bytes(8, "little") + lamports.to_bytes(8, "little")
         body += bytes(creator or Pubkey.default()) + bytes(16)  # creator, its 0 bps and 0 fee
     return f"Program data: {base64.b64encode(body).decode()}"
+
+
+def _u64s(*values: int) -> bytes:
+    """Borsh u64s, back to back."""
+    return b"".join(v.to_bytes(8, "little") for v in values)
 
 
 def _string(text: str) -> bytes:
@@ -139,14 +141,11 @@ def create_event_line(launch: Launch, user: Pubkey, timestamp: int) -> str:
         + bytes(user)
         + bytes(Pubkey.from_string(launch.creator))
         + timestamp.to_bytes(8, "little", signed=True)
-        + b"".join(
-            v.to_bytes(8, "little")
-            for v in (
-                launch.virtual_base_reserve,
-                launch.virtual_quote_reserve,
-                launch.real_base_reserve,
-                launch.total_supply,
-            )
+        + _u64s(
+            launch.virtual_base_reserve,
+            launch.virtual_quote_reserve,
+            launch.real_base_reserve,
+            launch.total_supply,
         )
         + bytes(TOKEN_PROGRAM_ID)
         + bytes([0, 0])  # not mayhem, no cashback
@@ -174,15 +173,13 @@ class SandboxCurve:
         """The `BondingCurve` account: reserves, supply, complete, creator, then zeros (not mayhem, no
         cashback, quote mint = the default key: SOL)."""
         c = self.curve
-        fields = (
+        body = _u64s(
             c.virtual_token_reserves,
             c.virtual_sol_reserves,
             c.real_token_reserves,
             c.real_sol_reserves,
-        )
-        body = b"".join(v.to_bytes(8, "little") for v in (*fields, bc.TOKEN_TOTAL_SUPPLY)) + bytes(
-            [c.complete]
-        )
+            bc.TOKEN_TOTAL_SUPPLY,
+        ) + bytes([c.complete])
         return pump.BONDING_CURVE_DISCRIMINATOR + body + bytes(self.creator) + bytes(2) + bytes(32)
 
 

@@ -4,29 +4,22 @@ curve), and the database equals the chain after a buy and after the sell; a dry 
 
 from __future__ import annotations
 
-import time
-
 import asyncpg
 import httpx
 import pytest
 from solders.keypair import Keypair
 
 from agents.live_execution import LiveExecution
-from chain.rpc import RpcClient
 from core.settings import Settings
 from market import bonding_curve as bc
 from market.fills import FAILED, FILLED
 from market.tokens import WSOL
 from sandbox.world import World
-from store.execution import ExecutionSink
 from streams.records import Order, PoolState
-from tests.agents.test_live_execution import FAST
+from tests.agents.test_live_execution import build as live_on
+from tests.agents.test_live_execution import now_ms
 from tests.venues.test_lifecycle_faults import order
-from venues.interface import TransactionVenue
-from venues.jupiter.config import JupiterConfig
-from venues.jupiter.execution import JupiterVenue
 from venues.pumpfun.addresses import bonding_curve_pda
-from venues.registry import VenueContext, build_venue
 
 SOL_IN = 500_000_000  # 0.5 SOL
 
@@ -61,21 +54,9 @@ def curve_order(oid: str, state: PoolState, side: str, amount_in: int) -> Order:
 def build(
     world: World, pool: asyncpg.Pool, settings: Settings, http: httpx.AsyncClient, *, dry_run: bool = False
 ) -> LiveExecution:
-    rpc = RpcClient(world.urls["SOLANA_RPC_URL"], client=http)
-    venue = JupiterVenue(
-        rpc, world.wallet, JupiterConfig(url=f"{world.urls['JUPITER_URL']}/swap/v1"), client=http
-    )
-    # As start_live builds it: no config, so its fee recipients are read from the chain's Global account.
-    curves = build_venue("pumpfun", settings, VenueContext(rpc=rpc, keypair=world.wallet))
-    assert isinstance(curves, TransactionVenue)
-    sink = ExecutionSink(pool, consumer="test.execution", portfolio="main", venue=venue)
-    live = LiveExecution(settings, pool, sink, venue, config=FAST, dry_run=dry_run, curves=curves)
+    live = live_on(world, pool, settings, http, dry_run=dry_run, with_curves=True).live
     live.sol_usdc = 150.0  # what the pipeline publishes to Redis: a SOL-quoted order is valued with it
     return live
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 @pytest.mark.timeout(120)

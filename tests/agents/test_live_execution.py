@@ -13,7 +13,7 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 
-from agents.live_execution import HaltGate, LiveExecution
+from agents.live_execution import HaltGate, LiveExecution, signing
 from chain.rpc import RpcClient
 from core.settings import Settings
 from market.fills import FAILED, FILLED
@@ -26,6 +26,7 @@ from tests.venues.test_lifecycle_faults import order
 from venues.jupiter.config import JupiterConfig
 from venues.jupiter.execution import JupiterVenue
 from venues.lifecycle import LifecycleConfig
+from venues.registry import VenueContext, build_venue
 
 FAST = LifecycleConfig(poll_interval_s=0.05, resend_interval_s=0.3, backoff_base_s=0.01, backoff_max_s=0.2)
 
@@ -46,13 +47,19 @@ def build(
     dry_run: bool = False,
     gate: HaltGate | None = None,
     portfolio: str = "main",
+    with_curves: bool = False,
 ) -> Live:
+    """Live execution on the world's Jupiter; `with_curves`: and on its Pump.fun curves, with the venue
+    start_live builds (no config: the fee recipients are read from the chain's Global account)."""
     rpc = RpcClient(world.urls["SOLANA_RPC_URL"], client=http)
     venue = JupiterVenue(
         rpc, world.wallet, JupiterConfig(url=f"{world.urls['JUPITER_URL']}/swap/v1"), client=http
     )
+    curves = None
+    if with_curves:
+        curves = signing(build_venue("pumpfun", settings, VenueContext(rpc=rpc, keypair=world.wallet)))
     sink = ExecutionSink(pool, consumer="test.execution", portfolio=portfolio, venue=venue)
-    live = LiveExecution(settings, pool, sink, venue, gate=gate, config=FAST, dry_run=dry_run)
+    live = LiveExecution(settings, pool, sink, venue, gate=gate, config=FAST, dry_run=dry_run, curves=curves)
     return Live(live, sink, venue)
 
 

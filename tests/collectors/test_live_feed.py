@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -52,20 +53,25 @@ class FakeProducer:
         self.stopped = True
 
 
-async def test_the_live_feed_produces_the_chain_swaps_with_progress(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+async def chain_settings(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Settings]:
+    """The settings of a chain market on a sandbox with traders, its producer the recording fake."""
     monkeypatch.setattr(sink, "AIOKafkaProducer", FakeProducer)
     FakeProducer.instances.clear()
     world = World(WorldConfig(slot_s=0.05, traders=2, rate_eps=40.0))
     urls = await world.start()
-    settings = Settings(
-        solana_rpc_url=urls["SOLANA_RPC_URL"], solana_ws_url=urls["SOLANA_WS_URL"], market_source="chain"
-    )
-    seen: list[int] = []
     try:
-        started = time.time()
-        events = await live.run_live_market("fake:9092", settings, duration_s=2.0, on_progress=seen.append)
+        yield Settings(
+            solana_rpc_url=urls["SOLANA_RPC_URL"], solana_ws_url=urls["SOLANA_WS_URL"], market_source="chain"
+        )
     finally:
         await world.stop()
+
+
+async def test_the_live_feed_produces_the_chain_swaps_with_progress(chain_settings: Settings) -> None:
+    seen: list[int] = []
+    started = time.time()
+    events = await live.run_live_market("fake:9092", chain_settings, duration_s=2.0, on_progress=seen.append)
     producer = FakeProducer.instances[0]
     assert producer.stopped
     swaps = [decode(Swap, v) for t, k, v, _p in producer.sent if t == RAW_SWAPS.name and k != PROGRESS_KEY]
@@ -127,27 +133,15 @@ async def test_jupiter_quotes_and_prices_come_from_the_sandbox_pools() -> None:
     assert quotes["BONK/SOL"].usd_price_out == pytest.approx(150.0)  # SOL, priced by the SOL/USDC route
 
 
-async def test_a_cancelled_live_feed_still_ends_its_stream_with_progress(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+async def test_a_cancelled_live_feed_still_ends_its_stream_with_progress(chain_settings: Settings) -> None:
     """A run without a duration ends by cancelling the feed; the merges downstream wait out a stall of every
     partition, so without a last progress past every swap the last snapshots and signals would wait for
     a record that never comes (tests/integration/test_live_worker_kills.py lost three decisions so)."""
-    monkeypatch.setattr(sink, "AIOKafkaProducer", FakeProducer)
-    FakeProducer.instances.clear()
-    world = World(WorldConfig(slot_s=0.05, traders=2, rate_eps=40.0))
-    urls = await world.start()
-    settings = Settings(
-        solana_rpc_url=urls["SOLANA_RPC_URL"], solana_ws_url=urls["SOLANA_WS_URL"], market_source="chain"
-    )
-    try:
-        feed = asyncio.create_task(live.run_live_market("fake:9092", settings, duration_s=None))
-        await asyncio.sleep(2.0)
-        feed.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await feed
-    finally:
-        await world.stop()
+    feed = asyncio.create_task(live.run_live_market("fake:9092", chain_settings, duration_s=None))
+    await asyncio.sleep(2.0)
+    feed.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await feed
     producer = FakeProducer.instances[0]
     assert producer.stopped
     swaps = [decode(Swap, v) for t, k, v, _p in producer.sent if t == RAW_SWAPS.name and k != PROGRESS_KEY]
