@@ -165,7 +165,8 @@ class SolanaWsClient:
 
         sub = self.subscribe_signature(signature, final)
         try:
-            return await asyncio.wait_for(done, timeout_s)
+            async with asyncio.timeout(timeout_s):
+                return await done
         finally:
             if self._declared(sub):
                 self.unsubscribe(sub)
@@ -272,8 +273,9 @@ class SolanaWsClient:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise StallDetected()
-                try:
-                    frame_data = await asyncio.wait_for(ws.recv(), timeout=remaining)
+                try:  # asyncio.timeout, not wait_for: 3.11's wait_for loses a cancel that meets a frame
+                    async with asyncio.timeout(remaining):
+                        frame_data = await ws.recv()
                 except TimeoutError:
                     raise StallDetected() from None
                 received_ms = int(time.time() * 1000)

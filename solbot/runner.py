@@ -353,7 +353,8 @@ async def watch(
     next_line = t0 + 5.0
     while not feed.done() and not stop.is_set():
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), 0.25)
+            async with asyncio.timeout(0.25):  # not wait_for: 3.11's can lose a cancel (collectors.solana_ws)
+                await stop.wait()
         if stop.is_set():
             return  # Ctrl-C reaches the workers too: their exit is the stop, not a failure
         if stack.broker_died():

@@ -332,3 +332,44 @@ async def test_confirmation_awaits_the_final_signature_notification(server: PubS
         assert client.subscriptions == []  # withdrawn on timeout
     finally:
         await _stop(task)
+
+
+async def test_cancel_stops_the_client_even_as_a_frame_arrives(server: PubSubServer) -> None:
+    """Python 3.11's `asyncio.wait_for` returns the inner result when the cancel lands just as it
+    completed, and the cancel is lost: a client reading a busy stream ran on after its task was
+    cancelled (CI hung 300 s in the unsubscribe test's teardown). Cancelled mid-flood, it stops."""
+    client = SolanaWsClient(server.url, stall_s=5)
+    client.subscribe_slots(Recorder())
+    server.expect = 1
+    task = await _run(client)
+    await asyncio.wait_for(server.subscribed.wait(), 5)
+    sub_id = server.sub_id("slotSubscribe")
+    frame = orjson.dumps(
+        {
+            "jsonrpc": "2.0",
+            "method": "slotNotification",
+            "params": {"result": {"parent": 1, "root": 0, "slot": 2}, "subscription": sub_id},
+        }
+    ).decode()
+
+    async def flood() -> None:
+        while True:
+            await server.send_raw(frame)
+            await asyncio.sleep(0)
+
+    flooding = asyncio.create_task(flood())
+    rng = random.Random(7)
+    try:
+        for round_ in range(200):  # each round cancels a fresh reader at a random point of the flood
+            await asyncio.sleep(rng.random() * 0.002)
+            task.cancel()
+            done, _ = await asyncio.wait({task}, timeout=2)
+            assert done, f"the cancelled client kept running (round {round_})"
+            assert task.cancelled()
+            task = await _run(client)
+            await asyncio.wait_for(client.connected.wait(), 5)
+    finally:
+        flooding.cancel()
+        task.cancel()
+        await asyncio.wait({flooding, task}, timeout=2)
+        assert task.done(), "the cancelled client kept running"
