@@ -42,7 +42,7 @@ from core import metrics
 from core.errors import DecodeError, SolbotError, StaleOwner
 from core.logs import correlation_of
 from risk.alerts import new_halts, rebalance_ended
-from risk.apply import apply_message
+from risk.apply import apply_message, apply_record
 from risk.audit import RiskDecisionRow, audit_row
 from risk.barrier import awaited_fills, in_apply_order
 from risk.controls import apply_control
@@ -374,16 +374,17 @@ class RiskRunner:
                 break  # the rest of the signals wait for fills; they are kept for the next batch
             msg = event.message
             signal = msg.topic == SIGNALS.name
+            offset = None if signal else msg.offset
             try:
-                out = apply_message(
-                    state,
-                    msg.topic,
-                    msg.partition,
-                    None if signal else msg.offset,
-                    msg.value,
-                    int(time.time() * 1000),
-                    limits,
-                )
+                placed = self.merge.decoded(event) if signal else None
+                if placed is None:
+                    out = apply_message(
+                        state, msg.topic, msg.partition, offset, msg.value, int(time.time() * 1000), limits
+                    )
+                else:  # decoded by the merge already
+                    out = apply_record(
+                        state, msg.topic, msg.partition, offset, placed, int(time.time() * 1000), limits
+                    )
                 decisions.extend((d, msg.timestamp * 1000.0) for d in out)
             except DecodeError as exc:
                 await send_dead_letter(self.ctx.topics.dlq_signals_topic, event, str(exc), "decide_risk")

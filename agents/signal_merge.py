@@ -45,6 +45,7 @@ class SignalMerge:
         self.merge: EventTimeMerge[Any] = self._new_merge()
         self.started = False
         self.last_offset = -1  # the newest `signals` offset taken in (held, released or progress)
+        self._decoded: dict[tuple[int, int], Signal] = {}  # placed signals, decoded once: `decoded`
 
     def _new_merge(self) -> EventTimeMerge[Any]:
         return EventTimeMerge(self.idle_ms, self.idle_ms, stall_ms=min(self.idle_ms, STALL_MS))
@@ -81,6 +82,7 @@ class SignalMerge:
             # No id in the key: a snapshot's signals (one pair, one partition) keep the order the model sent
             # them in, their offsets' order, as the backtest applies them.
             self.merge.push(source, msg.offset, signal.ts_ms, signal.pair, "", event, now_ms)
+            self._decoded[(msg.partition, msg.offset)] = signal
         ready = [held.item for held in self.merge.pop_ready(now_ms)]
         return rest + ready + unplaced
 
@@ -93,6 +95,11 @@ class SignalMerge:
             return
         if 0 <= progress.source_partition < self.sources:
             self.merge.seen(progress.source_partition, msg.offset, now_ms, progress.ts_ms, steady=True)
+
+    def decoded(self, event: Any) -> Signal | None:
+        """The signal the merge decoded to place `event` (once: risk applies it then), else None."""
+        msg = event.message
+        return self._decoded.pop((msg.partition, msg.offset), None)
 
     def ready(self, now_ms: float) -> bool:
         """Whether a held signal would be released now (the risk agent's timer asks)."""
@@ -111,3 +118,4 @@ class SignalMerge:
         self.merge = self._new_merge()
         self.started = False
         self.last_offset = -1
+        self._decoded.clear()

@@ -6,10 +6,10 @@ Stages, each the code the live agents run:
                 records, like the agent's batches; snapshots do not depend on batching)
   snapshot   -> `models.signals.SignalModels.step` (a private instance: no shared module state): the
                 pair's model, every enabled strategy's signal, the bandit's allocation per cycle
-  signal     -> `risk.apply.apply_message` on a `RiskState` (topic "signals", partition 0)
+  signal     -> `risk.apply.apply_record` on a `RiskState` (topic "signals", partition 0)
   order      -> `venues.paper.execution.PaperVenue.fill` against the ledger's wallet
   fill       -> the ledger (balances, positions: `store.execution`'s booking rules) and
-                `risk.apply.apply_message` (topic "fills", partition 0)
+                `risk.apply.apply_record` (topic "fills", partition 0)
 
 Ordering (documented, deterministic): records in file order; a swap's snapshot is scored at once. How
 an order fills is the `backtest.fill_model.FillModel`'s: by default (`FillModel.from_settings`) each
@@ -45,10 +45,10 @@ from features.folding import FeatureFolder, fold_market_data
 from market.fills import FILLED, INVALID_ORDER, failed_fill
 from market.tokens import USDC, WSOL, initial_wallet
 from models.signals import SignalModels, price_mark
-from risk.apply import apply_message
+from risk.apply import apply_record
 from risk.limits import RiskLimits
 from risk.state import RiskState
-from streams.codec import decode_object, encode, swap_from_object
+from streams.codec import decode_object, swap_from_object
 from streams.event_order import EventTimeMerge
 from streams.records import (
     PROGRESS_KEY,
@@ -319,8 +319,8 @@ class BacktestEngine:
         """The risk agent's step for one signal; the strategy is remembered for attribution."""
         self._signal_offset += 1
         self._strategy_of_signal[signal.id] = signal.strategy
-        decisions = apply_message(
-            self.state, SIGNALS.name, 0, self._signal_offset, encode(signal), signal.ts_ms, self.limits
+        decisions = apply_record(
+            self.state, SIGNALS.name, 0, self._signal_offset, signal, signal.ts_ms, self.limits
         )
         if self.keep_stages:
             self.signals.append(signal)
@@ -341,7 +341,7 @@ class BacktestEngine:
         self._fill_offset += 1
         if self.keep_stages:
             self.fills.append(fill)
-        apply_message(self.state, FILLS.name, 0, self._fill_offset, encode(fill), now_ms, self.limits)
+        apply_record(self.state, FILLS.name, 0, self._fill_offset, fill, now_ms, self.limits)
         s = order.pool_state
         quote_usdc = self.ledger.usdc_per_raw(s.quote_mint, s.quote_decimals)
         realised = 0

@@ -34,6 +34,23 @@ from streams.topics import CONTROL, CONTROL_MANUAL, FILLS, RAW_MINTS, STRATEGY_P
 logger = logging.getLogger(__name__)
 
 
+RiskInput = Fill | MintInfo | Control | StrategyParams | ManualRequest | Signal
+
+# The record each input topic carries; anything else is a signal (`signals` and the tests' own names).
+_RECORDS: dict[str, type[RiskInput]] = {
+    FILLS.name: Fill,
+    RAW_MINTS.name: MintInfo,
+    CONTROL.name: Control,
+    STRATEGY_PARAMS.name: StrategyParams,
+    CONTROL_MANUAL.name: ManualRequest,
+}
+
+
+def decode_input(topic: str, value: bytes | None) -> RiskInput:
+    """The record a risk input message carries. Raises DecodeError."""
+    return decode(_RECORDS.get(topic, Signal), value)
+
+
 def apply_message(
     state: RiskState,
     topic: str,
@@ -43,7 +60,23 @@ def apply_message(
     now_ms: int,
     limits: RiskLimits,
 ) -> list[Order | Rejection]:
-    """Apply one input message to the state; returns the decisions to publish. Raises DecodeError.
+    """`apply_record` of the message's record, decoded here. Raises DecodeError."""
+    if offset is not None and already_applied(state, topic, partition, offset):
+        return []
+    return apply_record(state, topic, partition, offset, decode_input(topic, value), now_ms, limits)
+
+
+def apply_record(
+    state: RiskState,
+    topic: str,
+    partition: int,
+    offset: int | None,
+    record: RiskInput,
+    now_ms: int,
+    limits: RiskLimits,
+) -> list[Order | Rejection]:
+    """Apply one input, decoded already (the merge decoded the agent's signals to place them, the
+    backtest holds its own), to the state; returns the decisions to publish.
 
     signal:  once per signal (`already_decided`): the exits its price calls for on the pair first (so a
              stop loss reserves the position before a new buy can be sized), then `decide_all`, each with
@@ -58,16 +91,16 @@ def apply_message(
     if offset is not None and already_applied(state, topic, partition, offset):
         return []
     out: list[Order | Rejection] = []
-    if topic == FILLS.name:
-        apply_fill(state, decode(Fill, value), limits)
-    elif topic == RAW_MINTS.name:
-        apply_mint(state, decode(MintInfo, value), limits)
-    elif topic == CONTROL.name:
-        apply_control(state, decode(Control, value), limits)
-    elif topic == STRATEGY_PARAMS.name:
-        apply_strategy_params(state, decode(StrategyParams, value))
-    elif topic == CONTROL_MANUAL.name:
-        request = decode(ManualRequest, value)
+    if isinstance(record, Fill):
+        apply_fill(state, record, limits)
+    elif isinstance(record, MintInfo):
+        apply_mint(state, record, limits)
+    elif isinstance(record, Control):
+        apply_control(state, record, limits)
+    elif isinstance(record, StrategyParams):
+        apply_strategy_params(state, record)
+    elif isinstance(record, ManualRequest):
+        request = record
         if request.action == "close" and request.portfolio == state.portfolio:
             out.extend(close_position(state, request.pair, limits, now_ms, request.wallet or request.id))
         elif request.action == "cancel":
@@ -80,7 +113,7 @@ def apply_message(
                 extra={"order_id": request.order_id},
             )
     else:
-        signal = decode(Signal, value)
+        signal = record
         if not already_decided(state, signal):  # a re-emitted signal was decided once already
             held = state.positions.get(signal.pair)
             mark = signal.direction == PRICE_MARK
