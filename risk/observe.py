@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
+from market.venues import is_bonding_curve
 from risk.breakers import advance_clock, check_drawdown
 from risk.codes import DRAWDOWN
 from risk.inventory import drawdown_equity_usdc
@@ -64,7 +65,9 @@ def learn(
         fresh_ts = pool_ts or ts_ms
         if fresh_ts > state.price_ts.get(pair, -1):
             state.price_ts[pair] = fresh_ts
-        record_move(state, pair, price, ts_ms, limits)
+        record_move(
+            state, pair, price, ts_ms, limits, falls_only=any(is_bonding_curve(p.venue) for p in pools)
+        )
         advance_clock(state, ts_ms, limits)
     if (
         first

@@ -43,19 +43,37 @@ def accept_price(state: RiskState, pair: str, price: float, ts_ms: int, limits: 
     return False
 
 
-def record_move(state: RiskState, pair: str, price: float, ts_ms: int, limits: RiskLimits) -> None:
-    """Keep the accepted price in the pair's window and halt its buys on a move wider than the limit."""
+def record_move(
+    state: RiskState, pair: str, price: float, ts_ms: int, limits: RiskLimits, *, falls_only: bool = False
+) -> None:
+    """Keep the accepted price in the pair's window and halt its buys on a move wider than the limit.
+
+    `falls_only` (a bonding curve): only a fall from the window's high counts. A young curve's price
+    rises tens of % in seconds while its buyers arrive, which is what a launch strategy buys; a two-sided
+    measure halted every such curve, so the launch strategy's asks were all refused (56 of 57 on a
+    10-minute recording). A fall that fast is a dump or a rug, and stops buys as on any pair.
+    """
     window = state.price_window.setdefault(pair, [])
     window.append([float(ts_ms), price])
     oldest = ts_ms - limits.pair_move_window_s * 1000.0
     while window and (window[0][0] < oldest or len(window) > WINDOW_KEPT):
         window.pop(0)
-    prices = [p for _, p in window]
-    lo, hi = min(prices), max(prices)
+    if falls_only:
+        lo, hi, high = price, price, 0.0
+        for _, p in window:  # the deepest fall from a high to a later price
+            if p > high:
+                high = p
+            elif high / p > hi / lo:
+                lo, hi = p, high
+        what = "fell"
+    else:
+        prices = [p for _, p in window]
+        lo, hi = min(prices), max(prices)
+        what = "moved"
     move = ratio_move_pct(lo, hi)
     if move > limits.pair_move_halt_pct:
         reason = (
-            f"{pair} moved {move:.1f}% within {limits.pair_move_window_s:g}s > "
+            f"{pair} {what} {move:.1f}% within {limits.pair_move_window_s:g}s > "
             f"{limits.pair_move_halt_pct:g}% (low {lo:.6g}, high {hi:.6g})"
         )
         state.pair_halts[pair] = [ts_ms + round(limits.pair_move_halt_s * 1000.0), reason]

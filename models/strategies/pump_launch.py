@@ -9,9 +9,16 @@ Derived from the features the pipeline already has (documented because they are 
   (ofi is by volume, so a few large buys overstate it).
 
 Only `*/SOL` pairs whose pool is a pumpfun curve (or, without pools, whose liquidity is in the curve's range:
-a major pool such as BONK/SOL holds thousands of SOL). Buy when progress is in [min, max], velocity and
-ofi_10s are high enough; sell a pair it bought when ofi_10s falls to `exit_ofi` (a dump or a rug), when
-velocity collapses or the curve nears completion.
+a major pool such as BONK/SOL holds thousands of SOL). Ask to buy while progress is in [min, max] and
+velocity and ofi_10s are high enough; ask to sell a pair it asked to buy when ofi_10s falls to `exit_ofi`
+(a dump or a rug), when velocity collapses or the curve nears completion.
+
+The strategy does not know what risk made of its asks (it runs before risk, and must give the same
+signals whoever runs it), so it never assumes a buy happened: it asks again on every snapshot the entry
+holds, and risk sizes each ask against what the strategy's lot already is, the position cap and the
+launch's all-time cap (`MAX_LAUNCH_NOTIONAL_USDC`). It once marked itself holding on asking: a buy risk
+refused (a halted pair, a full cap, a busy curve over the slippage cap) then kept it out of that curve
+until the exit came.
 """
 
 from __future__ import annotations
@@ -89,7 +96,7 @@ class PumpLaunchStrategy(ConfiguredStrategy[PumpLaunchParams]):
         self, params: PumpLaunchParams | None = None, pair_params: dict[str, PumpLaunchParams] | None = None
     ) -> None:
         super().__init__(params, pair_params)
-        self.holding: set[str] = set()  # pairs this strategy bought and has not sold
+        self.entered: set[str] = set()  # pairs it asked to buy since its last exit there: what it may sell
 
     def on_features(
         self,
@@ -121,12 +128,12 @@ class PumpLaunchStrategy(ConfiguredStrategy[PumpLaunchParams]):
                 return None
             progress = progress_from_liquidity(liq)
         velocity = buyer_velocity(trades, ofi)
-        if pair in self.holding:
-            if ofi <= p.exit_ofi or velocity <= p.exit_buys_per_s or progress >= p.exit_progress:
-                self.holding.discard(pair)
-                return Intent(pair, -1, p.confidence, -p.expected_return, self.name)
-            return None
         if p.min_progress <= progress <= p.max_progress and velocity >= p.min_buys_per_s and ofi >= p.min_ofi:
-            self.holding.add(pair)
+            self.entered.add(pair)  # asked again while it holds: risk buys only what the caps leave
             return Intent(pair, 1, p.confidence, p.expected_return, self.name)
+        if pair in self.entered and (
+            ofi <= p.exit_ofi or velocity <= p.exit_buys_per_s or progress >= p.exit_progress
+        ):
+            self.entered.discard(pair)  # risk sells the strategy's own lot, if its buys left one
+            return Intent(pair, -1, p.confidence, -p.expected_return, self.name)
         return None

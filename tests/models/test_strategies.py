@@ -186,11 +186,18 @@ def test_pump_buys_a_young_curve_with_buyers_and_exits_on_a_dump() -> None:
     hot = {"trades_10s": 30.0, "ofi_10s": 0.6, "liquidity_quote": 80.0}
     entry = s.on_features("PEPE/SOL", 0, 1e-7, hot, None)
     assert entry is not None and entry.direction == 1 and entry.strategy == "pump_launch"
-    assert s.on_features("PEPE/SOL", 1, 1e-7, hot, None) is None  # already holding
+    again = s.on_features("PEPE/SOL", 1, 1e-7, hot, None)  # it cannot know risk bought: it asks again
+    assert again is not None and again.direction == 1
     dump = {"trades_10s": 30.0, "ofi_10s": -0.5, "liquidity_quote": 78.0}
     exit_ = s.on_features("PEPE/SOL", 2, 1e-7, dump, None)
     assert exit_ is not None and exit_.direction == -1
     assert s.on_features("PEPE/SOL", 3, 1e-7, dump, None) is None  # nothing left to sell
+
+
+def test_pump_never_sells_a_curve_it_did_not_ask_to_buy() -> None:
+    s = PumpLaunchStrategy()
+    dump = {"trades_10s": 30.0, "ofi_10s": -0.5, "liquidity_quote": 78.0}
+    assert s.on_features("PEPE/SOL", 0, 1e-7, dump, None) is None  # no ask, nothing of its own to sell
 
 
 def test_pump_ignores_majors_quiet_curves_and_non_curve_pools() -> None:

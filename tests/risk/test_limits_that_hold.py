@@ -216,6 +216,26 @@ def test_a_fast_move_halts_the_pairs_buys_for_a_while() -> None:
     assert pair_halt(state, "JUP/USDC", 6_000 + 120_000) == ""  # pair_move_halt_s after the last move
 
 
+def test_a_curve_rising_fast_takes_buys_and_one_falling_fast_does_not() -> None:
+    """A young curve's rise is its buyers arriving (what the launch strategy buys); only its falls halt."""
+    state = fresh()
+    rises = (3e-8, 3.3e-8, 3.7e-8, 4.1e-8, 4.5e-8)  # +50 % within 4 s
+    for k, price in enumerate(rises):
+        curve = [pool("PUMP/SOL", price, depth_quote=3_000.0, venue="pumpfun", fee_bps=100)]
+        decide(
+            state,
+            signal("PUMP/SOL", price, sid=f"r{k}", ts_ms=1_000 + 1_000 * k, pools=curve, confidence=0.1),
+        )
+    assert pair_halt(state, "PUMP/SOL", 5_000) == ""
+    for k, price in enumerate((4.2e-8, 3.9e-8, 3.6e-8)):  # -20 % from the high within 3 s
+        curve = [pool("PUMP/SOL", price, depth_quote=3_000.0, venue="pumpfun", fee_bps=100)]
+        decide(
+            state,
+            signal("PUMP/SOL", price, sid=f"f{k}", ts_ms=6_000 + 1_000 * k, pools=curve, confidence=0.1),
+        )
+    assert pair_halt(state, "PUMP/SOL", 8_000).startswith("PUMP/SOL fell 25.0% within 10s > 20%")
+
+
 def test_staleness_is_judged_per_pool() -> None:
     state = fresh()
     decide(state, signal("BONK/SOL", 1e-4, sid="a", ts_ms=40_000, confidence=0.1))

@@ -7,6 +7,7 @@ import pytest
 from risk_factories import PUMP, fill_for, fresh, pool, signal
 
 import risk as rr
+from models.strategies import PumpLaunchStrategy
 from streams.records import MintInfo, Order, PoolState, Rejection
 
 
@@ -167,3 +168,44 @@ def test_stale_feed_trips_the_breaker_and_fresh_prices_clear_it() -> None:
     # Fresh swaps return: the breaker clears and buys resume.
     _, back = step(state, limits, "JUP/USDC", 1.0, 91_000, pools=[pool("JUP/USDC", 1.0).derive(ts_ms=91_000)])
     assert not state.halted and isinstance(back, Order)
+
+
+def test_a_launch_buy_risk_refused_does_not_keep_the_strategy_out() -> None:
+    """The launch strategy asks before risk decides, so it cannot know a buy happened: a refused ask (here
+    a pair halt) used to mark it holding, out of the curve until its exit. Now it asks again while the
+    entry holds, risk buys once the halt is over, and its exit sells the lot it got."""
+    strategy = PumpLaunchStrategy()
+    limits = rr.RiskLimits(max_slippage_bps=500)
+    state = fresh(limits)
+    step(state, limits, "SOL/USDC", 100.0, 500, confidence=0.1)  # price SOL, trade nothing
+    curve = [pool("PUMP/SOL", 3e-8, depth_quote=3_000.0, venue="pumpfun", fee_bps=100)]
+    hot = {"trades_10s": 30.0, "ofi_10s": 0.6, "liquidity_quote": 80.0}
+    state.pair_halts["PUMP/SOL"] = [2_000, "PUMP/SOL moved 40% within 10s"]
+
+    def ask(ts: int, features: dict[str, float]) -> Order | Rejection | None:
+        intent = strategy.on_features("PUMP/SOL", ts, 3e-8, features, None)
+        if intent is None:
+            return None
+        return step(
+            state,
+            limits,
+            "PUMP/SOL",
+            3e-8,
+            ts,
+            pools=curve,
+            direction=intent.direction,
+            confidence=intent.confidence,
+            strategy=intent.strategy,
+        )[1]
+
+    halted = ask(1_000, hot)
+    assert halted is not None and rr.reason_code(halted.reason) == rr.PAIR_HALTED
+    bought = ask(2_500, hot)
+    assert isinstance(bought, Order) and bought.side == "buy"
+    lot = state.positions["PUMP/SOL"].lots["pump_launch"]
+    assert lot > 0
+    full = ask(3_000, hot)  # still hot: asked again, and the launch cap says no more
+    assert full is not None and rr.reason_code(full.reason) == rr.LAUNCH_CAP_FULL
+    sold = ask(3_500, {**hot, "ofi_10s": -0.5})
+    assert isinstance(sold, Order) and sold.side == "sell" and sold.amount_in == lot
+    assert "PUMP/SOL" not in state.positions
