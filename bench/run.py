@@ -403,12 +403,14 @@ def model_and_risk_us() -> dict[str, Any]:
     import random
 
     from features.maths import FEATURE_NAMES
-    from models.online import DelayedLabeler, OnlineModel
+    from models.online import DIRECTION_FEATURES, DelayedLabeler, OnlineModel
 
     model_us: dict[str, float] = {}
     for kind, n in (("linear", 3_000), ("tree", 500)):  # MODEL_KIND; trees cost more, so fewer
         rng = random.Random(1)
-        labeler = DelayedLabeler(OnlineModel(warmup=20, kind=kind), label_horizon_ms=2_000)
+        labeler = DelayedLabeler(
+            OnlineModel(warmup=20, kind=kind, features=DIRECTION_FEATURES), label_horizon_ms=2_000
+        )
         xs = [{name: rng.gauss(0, 1) for name in FEATURE_NAMES} for _ in range(n)]
         price = 100.0
         t0 = time.perf_counter()

@@ -19,7 +19,7 @@ from features.market_signals import GROUPS, perp_context, perp_pair, quote_conte
 from features.pair_state import PairFeatureState
 from market.market_data import with_market_data
 from market.simulator import MarketSimulator
-from models.online import DelayedLabeler, OnlineModel
+from models.online import DIRECTION_FEATURES, DelayedLabeler, OnlineModel
 from streams.records import JupiterQuote, PerpBook, Swap
 
 START_MS = 1_700_000_000_000
@@ -58,7 +58,9 @@ def run_seed(
     sim = MarketSimulator(seed=seed, rate_eps=rate_eps, random_walk=random_walk, start_ms=START_MS)
     states = {pair: PairFeatureState(pair) for pair in sim.pairs}
     labelers = {
-        (pair, variant): DelayedLabeler(OnlineModel(warmup=warmup, lr=lr), label_horizon_ms=horizon_ms)
+        (pair, variant): DelayedLabeler(
+            OnlineModel(warmup=warmup, lr=lr, features=DIRECTION_FEATURES), label_horizon_ms=horizon_ms
+        )
         for pair in sim.pairs
         for variant in VARIANTS
     }

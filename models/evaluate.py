@@ -30,7 +30,7 @@ from typing import Any
 from features.pair_state import PairFeatureState
 from market.simulator import MarketSimulator
 from models.allocation import AllocatorParams, StrategyAllocator
-from models.online import DelayedLabeler, ModelKind, OnlineModel, Prediction
+from models.online import DIRECTION_FEATURES, DelayedLabeler, ModelKind, OnlineModel, Prediction
 from models.strategies import STRATEGIES, ArbitrageIntent, build
 from models.strategies.base import ConfiguredStrategy
 from streams.records import Allocation, Swap
@@ -73,7 +73,8 @@ def evaluate(
     states: dict[str, PairFeatureState] = {}
     labelers = {
         (pair, kind): DelayedLabeler(
-            OnlineModel(warmup=warmup, kind=kind, lr=lr), label_horizon_ms=horizon_ms
+            OnlineModel(warmup=warmup, kind=kind, lr=lr, features=DIRECTION_FEATURES),
+            label_horizon_ms=horizon_ms,
         )
         for pair in sim.pairs
         for kind in kinds

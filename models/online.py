@@ -16,11 +16,28 @@ from typing import Any, Literal
 
 from river import linear_model, metrics, optim, preprocessing, tree
 
+from features.market_signals import GROUPS
 from models.drift import DriftEvent, DriftMonitor
 
 ModelKind = Literal["linear", "tree"]
 
 Features = dict[str, float]
+
+# The direction model's inputs among a snapshot's features. Every one of them (30-odd) made the linear model
+# worse than momentum out of sample: with a few hundred labels per pair and span, SGD spreads its small
+# steps over many noisy weights. These six were chosen on seeds 1-4 (`python -m models.evaluate --seeds
+# 1-4 --minutes 6 --rate 200 --spans 3`, against subsets of the order flow, return and VWAP features), then
+# scored on seeds 11-16, never looked at before: docs/trading-quality.md, "Fewer inputs". The market-data
+# features (Jupiter quotes, Drift books) stay in: absent unless collected, they cost nothing then.
+SWAP_FEATURES: tuple[str, ...] = (
+    "ofi_10s",
+    "ofi_60s",
+    "ret_5s",
+    "ret_10s",
+    "vwap_dist_10s",
+    "buy_sell_ratio_60s",
+)
+DIRECTION_FEATURES: frozenset[str] = frozenset(SWAP_FEATURES).union(*GROUPS.values())
 
 
 @dataclass(frozen=True)
@@ -37,12 +54,14 @@ class Prediction:
     ready: bool
 
 
-def clean_features(x: dict[str, float]) -> Features:
-    """Return a copy of `x` without non-finite or non-numeric values.
+def clean_features(x: dict[str, float], keep: frozenset[str] | None = None) -> Features:
+    """Return a copy of `x` without non-finite or non-numeric values (and, with `keep`, only those keys).
 
     River's linear models read a missing key as 0, which after the scaler is the running mean: dropping a
     NaN therefore imputes the mean instead of poisoning the scaler's variance and the weights forever.
     """
+    if keep is not None:
+        x = {k: v for k, v in x.items() if k in keep}
     try:
         # v - v is 0 for every finite number and NaN for NaN and ±inf; this is the hot path.
         return {k: v for k, v in x.items() if v - v == 0.0}
@@ -88,6 +107,7 @@ class OnlineModel:
         tree_grace_period: int = 100,
         tree_shrink: float = 0.4,
         seed: int = 0,
+        features: frozenset[str] | None = None,
     ) -> None:
         if kind not in ("linear", "tree"):
             raise ValueError(f"kind must be 'linear' or 'tree', got {kind!r}")
@@ -115,6 +135,7 @@ class OnlineModel:
         self.tree_grace_period = tree_grace_period
         self.tree_shrink = tree_shrink
         self.seed = seed
+        self.features = features
         self.scaler = preprocessing.StandardScaler()
         self.classifier: Any
         self.regressor: Any
@@ -151,7 +172,14 @@ class OnlineModel:
             tree_grace_period=self.tree_grace_period,
             tree_shrink=self.tree_shrink,
             seed=self.seed,
+            features=self.features,
         )
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # Checkpointed before `features` existed: those were the bot's direction models, so they read its
+        # inputs from now on (their other weights are left unused).
+        state.setdefault("features", DIRECTION_FEATURES)
+        self.__dict__.update(state)
 
     @property
     def recent_abs_return(self) -> float:
@@ -161,10 +189,10 @@ class OnlineModel:
         return self._abs_return_sum / self._abs_return_weight
 
     def predict_one(self, x: dict[str, float]) -> Prediction:
-        return self._predict_clean(clean_features(x))
+        return self._predict_clean(clean_features(x, self.features))
 
     def learn_one(self, x: dict[str, float], y: float) -> None:
-        self._learn_clean(clean_features(x), y)
+        self._learn_clean(clean_features(x, self.features), y)
 
     def _predict_clean(self, x: Features) -> Prediction:
         if self.n_learned == 0:
@@ -277,7 +305,7 @@ class DelayedLabeler:
         self.last_ts_ms = ts_ms
         if price_ok:
             self._resolve(ts_ms, price)
-        xc = clean_features(x)
+        xc = clean_features(x, self.model.features)
         baseline_p_up = (self._ups + 1) / (self._labels + 2)
         if self.fallback_active:
             prediction = Prediction(p_up=baseline_p_up, expected_return=0.0, ready=False)

@@ -30,7 +30,7 @@ from core.settings import Settings
 from models.allocation import AllocatorParams, StrategyAllocator
 from models.checkpoints import PartitionCheckpoint
 from models.drift import DriftEvent, DriftMonitor
-from models.online import DelayedLabeler, ModelKind, OnlineModel
+from models.online import DIRECTION_FEATURES, DelayedLabeler, ModelKind, OnlineModel
 from models.strategies import STRATEGIES, ArbitrageIntent, GridParams, GridStrategy, MLSignal, build
 from models.strategies.base import ConfiguredStrategy
 from models.strategies.ml_signal import MLSignalParams
@@ -173,7 +173,9 @@ class SignalModels:
                 on_alert=self.on_drift_alert,
             )
             labeler = DelayedLabeler(
-                OnlineModel(warmup=self.warmup_labels, lr=MODEL_LR, kind=self.model_kind),
+                OnlineModel(
+                    warmup=self.warmup_labels, lr=MODEL_LR, kind=self.model_kind, features=DIRECTION_FEATURES
+                ),
                 label_horizon_ms=self.label_horizon_ms,
                 drift=drift,
             )

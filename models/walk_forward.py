@@ -29,7 +29,7 @@ import numpy as np
 
 from features.pair_state import PairFeatureState
 from market.simulator import MarketSimulator
-from models.online import OnlineModel
+from models.online import DIRECTION_FEATURES, OnlineModel
 from streams.records import Swap
 
 START_MS = 1_700_000_000_000
@@ -93,7 +93,7 @@ def label_series(
         by_pair.setdefault(s.pair, []).append(s)
     out: dict[str, Labels] = {}
     for pair, series in by_pair.items():
-        models = {lr: OnlineModel(warmup=warmup, lr=lr) for lr in lrs}
+        models = {lr: OnlineModel(warmup=warmup, lr=lr, features=DIRECTION_FEATURES) for lr in lrs}
         labels = Labels(p_model={lr: [] for lr in lrs})
         pending: deque[tuple[Snapshot, dict[float, float], float]] = deque()
         history: deque[Snapshot] = deque()

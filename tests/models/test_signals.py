@@ -135,7 +135,7 @@ def test_drift_counts_alerts_and_resets_the_pair_model() -> None:
     price, flip = 100.0, 1_500
     for i in range(3_000):
         s = rng.gauss(0.0, 1.0)
-        models.signals_for(snap("SYN/USDC", START_MS + i * 1_000, price, {"s": s}))
+        models.signals_for(snap("SYN/USDC", START_MS + i * 1_000, price, {"ofi_10s": s}))
         sign = 1.0 if i < flip else -1.0
         price *= math.exp(0.001 * sign * s + rng.gauss(0.0, 0.0003))
     labeler = models.by_pair["SYN/USDC"]
