@@ -5,7 +5,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from models.online import DelayedLabeler, Features, OnlineModel, Prediction, clean_features
+from models.online import (
+    DIRECTION_FEATURES,
+    DelayedLabeler,
+    Features,
+    OnlineModel,
+    Prediction,
+    clean_features,
+)
 
 T0 = 1_700_000_000_000
 Snapshot = tuple[int, float, dict[str, float]]
@@ -178,3 +185,22 @@ def test_constructor_rejects_nonsense() -> None:
         DelayedLabeler(label_horizon_ms=0)
     with pytest.raises(ValueError):
         DelayedLabeler(max_pending=0)
+
+
+def test_the_direction_model_reads_only_its_inputs() -> None:
+    model = OnlineModel(warmup=0, features=DIRECTION_FEATURES)
+    model.learn_one({"ofi_10s": 0.5, "ret_10s": 0.01, "liquidity_quote": 1e6}, 0.002)
+    assert set(model.scaler.counts) == {"ofi_10s", "ret_10s"}  # liquidity_quote is not an input
+    assert OnlineModel(warmup=0).features is None  # a generic learner reads whatever it is given
+
+
+def test_a_model_checkpointed_before_its_inputs_were_chosen_reads_them_after_a_load() -> None:
+    old = OnlineModel(warmup=0)
+    old.learn_one({"ofi_10s": 0.5, "trades_10s": 3.0}, 0.002)
+    state = old.__dict__.copy()
+    del state["features"]  # as pickled before the attribute existed
+    loaded = OnlineModel.__new__(OnlineModel)
+    loaded.__setstate__(state)
+    assert loaded.features == DIRECTION_FEATURES
+    restored = pickle.loads(pickle.dumps(loaded))
+    assert restored.features == DIRECTION_FEATURES and restored.n_learned == 1
