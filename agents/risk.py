@@ -376,15 +376,12 @@ class RiskRunner:
             signal = msg.topic == SIGNALS.name
             offset = None if signal else msg.offset
             try:
-                placed = self.merge.decoded(event) if signal else None
+                placed = self.merge.decoded(event) if signal else None  # decoded by the merge already
+                now_ms = int(time.time() * 1000)
                 if placed is None:
-                    out = apply_message(
-                        state, msg.topic, msg.partition, offset, msg.value, int(time.time() * 1000), limits
-                    )
-                else:  # decoded by the merge already
-                    out = apply_record(
-                        state, msg.topic, msg.partition, offset, placed, int(time.time() * 1000), limits
-                    )
+                    out = apply_message(state, msg.topic, msg.partition, offset, msg.value, now_ms, limits)
+                else:
+                    out = apply_record(state, msg.topic, msg.partition, offset, placed, now_ms, limits)
                 decisions.extend((d, msg.timestamp * 1000.0) for d in out)
             except DecodeError as exc:
                 await send_dead_letter(self.ctx.topics.dlq_signals_topic, event, str(exc), "decide_risk")

@@ -3,8 +3,6 @@ signal is decoded once on its way to a decision."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 
 from agents.signal_merge import SignalMerge
@@ -14,21 +12,8 @@ from risk.limits import RiskLimits
 from streams.codec import encode
 from streams.records import Signal
 from streams.topics import FILLS, SIGNALS
+from tests.agents.agent_fakes import Event, Message
 from tests.risk.risk_factories import fresh, signal
-
-
-@dataclass
-class Message:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes
-
-
-@dataclass
-class Event:
-    message: Message
 
 
 def _event(sig: Signal, offset: int) -> Event:
