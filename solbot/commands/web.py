@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 from typing import Any
 
 from core.settings import Settings
@@ -64,6 +65,9 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
         asyncio.run(migrate(stack.database_url))  # the read endpoints need the schema
         app = create_app(resolved)
         config = server_config(app, resolved, host, port)
+        # What start-up built lives as long as the server: kept out of every collection, the one at exit
+        # too (0.6 s of a quiet box's exit, seconds of a busy one's, after Ctrl-C).
+        gc.freeze()
         scheme = "https" if settings.web_tls else "http"
         shown = f"[{host}]" if ":" in host else host
         print(f"solbot: web API on {scheme}://{shown}:{port}/", flush=True)

@@ -67,6 +67,13 @@ class Lines:
             time.sleep(0.1)
         raise AssertionError(f"no {pattern!r} within {timeout_s} s: {''.join(self.lines)[-3000:]}")
 
+    def exit_code(self, timeout_s: float) -> int:
+        """The child's exit code; its output (how far its shutdown got) if it has not exited in time."""
+        try:
+            return self.proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"still running {timeout_s} s on: {''.join(self.lines)[-3000:]}") from None
+
 
 @contextmanager
 def _started(args: list[str], env: dict[str, str]) -> Iterator[Lines]:
@@ -152,7 +159,7 @@ def test_run_web_migrate_retention_and_simulate_share_one_stack(tmp_path: Path) 
                 assert p.returncode == 0, (args, out, err[-3000:])
             assert "nothing (schema up to date)" in outs[0][0]
             web.proc.send_signal(signal.SIGINT)
-            assert web.proc.wait(timeout=20) in (0, 130), "".join(web.lines)  # 130: Ctrl-C
+            assert web.exit_code(20) in (0, 130), "".join(web.lines)  # 130: Ctrl-C
 
         # The bot's stack is untouched by the commands that came and went.
         assert pid_file.read_text() == lock
@@ -163,7 +170,7 @@ def test_run_web_migrate_retention_and_simulate_share_one_stack(tmp_path: Path) 
         run.wait_for(r"events=\d+", 15, after=seen)  # and it keeps trading
         assert run.proc.poll() is None
         run.proc.send_signal(signal.SIGINT)
-        run.proc.wait(timeout=40)
+        run.exit_code(40)
     assert not (data_dir / "services.json").exists()
     assert not any(pid_alive(c.pid or 0) for c in recorded.values())
 

@@ -6,6 +6,8 @@ import asyncio
 
 import pytest
 
+from web.api import live
+from web.api.app import stop_tasks
 from web.api.live import decode_record
 from web.bridge import Bridge, ClientQueue
 
@@ -65,3 +67,72 @@ def test_decode_record_strips_faust_metadata() -> None:
     assert decode_record(b"not json") is None
     assert decode_record(b"[1]") is None
     assert decode_record(None) is None
+
+
+async def test_a_feed_that_swallows_its_cancel_does_not_hold_the_shutdown(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    release = asyncio.Event()
+
+    async def stubborn() -> None:  # what a client library's lost cancel looks like from outside
+        while not release.is_set():
+            try:
+                await asyncio.wait_for(release.wait(), 10)
+            except asyncio.CancelledError:
+                continue
+
+    async def polite() -> None:
+        await asyncio.sleep(10)
+
+    tasks = [asyncio.create_task(stubborn(), name="bridge-stubborn"), asyncio.create_task(polite())]
+    await asyncio.sleep(0)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await stop_tasks(tasks, timeout_s=0.3)
+    assert loop.time() - started < 1.0
+    assert tasks[1].cancelled()
+    assert "bridge-stubborn feed did not stop" in caplog.text
+    assert not tasks[0].done()
+    release.set()
+    await tasks[0]
+
+
+async def test_the_topic_feed_ends_once_cancelled_even_if_a_read_swallowed_the_cancel(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    starts = 0
+    swallowed = False
+
+    class Consumer:
+        """A consumer whose read loses the cancel (asyncio.wait_for on 3.11 can) and just ends."""
+
+        def __init__(self, *topics: str, **kwargs: object) -> None:
+            pass
+
+        async def start(self) -> None:
+            nonlocal starts
+            starts += 1
+
+        async def stop(self) -> None:
+            pass
+
+        def __aiter__(self) -> Consumer:
+            return self
+
+        async def __anext__(self) -> object:
+            nonlocal swallowed
+            try:
+                await asyncio.sleep(10)
+            except asyncio.CancelledError:
+                if swallowed:
+                    raise
+                swallowed = True  # once: a failing run still ends at the loop's teardown
+            raise StopAsyncIteration
+
+    monkeypatch.setattr(live, "AIOKafkaConsumer", Consumer)
+    task = asyncio.create_task(live.pump_topics(Bridge(queue_size=10), "kafka://127.0.0.1:1"))
+    await asyncio.sleep(0.05)
+    task.cancel()
+    done, _ = await asyncio.wait([task], timeout=2.0)
+    assert task in done, f"still reading after its cancel, on consumer {starts}"
+    assert starts == 1

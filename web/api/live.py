@@ -48,7 +48,8 @@ async def pump_topics(
     bridge: Bridge, broker_url: str, *, fetch_max_wait_ms: int = 100, auth: BrokerAuth = NO_AUTH
 ) -> None:
     """Forward signals, orders and fills to the bridge until cancelled."""
-    while True:
+    task = asyncio.current_task()
+    while task is None or not task.cancelling():  # a cancel the client library swallowed still ends it
         consumer = AIOKafkaConsumer(
             *TOPIC_TO_CHANNEL,
             bootstrap_servers=bootstrap_of(broker_url),
