@@ -8,6 +8,8 @@ Everything that reaches into Faust's private API, or works around a broker, is i
 - `tables`: Faust tables as batch-view tables (`send_changelog`, key expiry, `data`), windows expired by
   event time (Faust's cleanup compares with the wall clock);
 - `acks`: records taken but not applied are marked acknowledged without being committed;
+- `delivery`: the fetch loop hands a record to the streams inline, without mode's four tasks per record,
+  unless the handing-over has to wait;
 - `consumer`: read offsets, assignment and high watermarks for the worker's views;
 - `dead_letters`: dead-letter sends straight to the app's producer;
 - `recovery`: under exactly-once, table recovery reads changelogs to their last committed record (Faust took
@@ -33,6 +35,7 @@ from typing import Any, Literal
 from faust.types import TP
 
 from streams.compat.acks import withhold
+from streams.compat.delivery import install_lean_delivery
 from streams.compat.metadata import install_metadata_refresh
 from streams.compat.recovery import install_exact_recovery
 from streams.compat.seeks import ResumeAfter, ResumeHooks, ResumePoint, SeekGuard
@@ -105,6 +108,7 @@ def install(app: Any, *, broker_kind: BrokerKind, bootstrap: str, fetch_max_wait
         contiguous = () if broker_kind == "tansu" else (t.name for t in CONTIGUOUS_TOPICS)
         compat.guard = SeekGuard(compat.hooks, contiguous=contiguous)
         compat.guard.attach(consumer)
+        install_lean_delivery(consumer)
         install_metadata_refresh(app.assignor, lambda: consumer._thread._consumer._client)
         if consumer.in_transaction:
             compat.transactions = install_task_transactions(consumer, partial(give_up, compat, consumer))
