@@ -1,12 +1,13 @@
 """Handing each fetched record to the streams without four tasks per record.
 
-Faust's fetch loop (`Consumer._drain_messages`, faust-streaming 0.11) delivers every record with
-`await self.wait_first(callback(message), self.suspend_flow.wait())`: mode's `wait_first` wraps both
-coroutines and the consumer's stopped and crashed events in four tasks, waits for the first, then cancels
-three. The callback almost never waits (it decodes the record and puts it on a stream's queue that has
-room), so that machinery was most of the fetch loop's cost: with the lean path below one worker's
-pipeline throughput rose from 2,416-2,955 to 3,636-4,061 raw events/s (`python -m bench.run --only
-throughput`, same machine, alternating runs).
+Faust's fetch loop (faust-streaming 0.15.3, `faust/transport/consumer.py`, `Consumer._drain_messages`)
+delivers every record with `await self.wait_first(callback(message), self.suspend_flow.wait())`, and
+`wait_first` (mode-streaming 0.7.1, `mode/services.py`) wraps both coroutines and the consumer's stopped
+and crashed events in four tasks, waits for the first, then cancels three. The callback almost never
+waits (it decodes the record and puts it on a stream's queue that has room), so that machinery was most
+of the fetch loop's cost: with the lean path below one worker's pipeline throughput rose from
+2,387-2,528 to 3,404-5,091 raw events/s (`python -m bench.run --only throughput`, alternating runs on
+one machine; docs/performance.md).
 
 The lean path runs the callback's first step inline. If it finishes there, that is the answer and the
 suspension's coroutine is closed unstarted. If it has to wait (a full queue, a held lock), the rest of it

@@ -237,7 +237,10 @@ async def stop_tasks(tasks: list[asyncio.Task[None]], timeout_s: float = 5.0) ->
         task.cancel()
     if not tasks:
         return
-    _, pending = await asyncio.wait(tasks, timeout=timeout_s)
+    done, pending = await asyncio.wait(tasks, timeout=timeout_s)
+    for task in done:
+        if not task.cancelled() and task.exception() is not None:  # retrieved: said once, here
+            log.warning("the %s feed had failed: %r", task.get_name(), task.exception())
     for task in pending:
         log.warning("the %s feed did not stop within %.0f s; leaving it", task.get_name(), timeout_s)
 
