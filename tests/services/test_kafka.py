@@ -249,8 +249,9 @@ async def _read_after_restart(bootstrap: str, topic: str) -> tuple[list[bytes], 
 
 
 PARENT = """
-import sys, time
+import signal, sys, time
 from pathlib import Path
+signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C even when started in the background
 from services.kafka import start_kafka
 handle = start_kafka(Path(sys.argv[1]))
 print(handle.pid, flush=True)
