@@ -49,6 +49,9 @@ class Sensors:
 
 
 class Producer:
+    """Faust's producer (`send(topic, key, value, ...)`) and the aiokafka one inside it (`send(topic,
+    value, key=...)`), both recording (topic, key, value)."""
+
     def __init__(self) -> None:
         self.sent: list[tuple[str, bytes, bytes]] = []
 
@@ -57,6 +60,17 @@ class Producer:
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         fut.set_result(None)
         return fut
+
+    def _ensure_producer(self) -> _Client:
+        return _Client(self)
+
+
+class _Client:
+    def __init__(self, producer: Producer) -> None:
+        self.producer = producer
+
+    async def send(self, topic: str, value: bytes, key: bytes) -> asyncio.Future[Any]:
+        return await self.producer.send(topic, key, value)
 
 
 class Consumer:
@@ -73,6 +87,7 @@ class App:
         self.producer = Producer()
         self.sensors = Sensors()
         self.consumer = Consumer()
+        self.in_transaction = False
 
     async def maybe_start_producer(self) -> Producer:
         return self.producer
