@@ -261,6 +261,10 @@ class TaskTransactions(TransactionManager):
     def _delivered(self, tid: str, delivery: asyncio.Future[Any]) -> None:
         if delivery.cancelled() or (exc := delivery.exception()) is None or not ends_transaction(exc):
             return
+        self._fence_soon(tid, exc)
+
+    def _fence_soon(self, tid: str, exc: BaseException) -> None:
+        """`_fenced` from a delivery's callback, which cannot await it."""
         task = asyncio.ensure_future(self._fenced(tid, exc))
         self._handling.add(task)
         task.add_done_callback(self._handling.discard)
@@ -297,9 +301,7 @@ class TaskTransactions(TransactionManager):
                 out.set_result(fut.result())
             elif ends_transaction(exc):
                 out.set_result(None)
-                task = asyncio.ensure_future(self._fenced(tid, exc))
-                self._handling.add(task)
-                task.add_done_callback(self._handling.discard)
+                self._fence_soon(tid, exc)
             else:
                 out.set_exception(exc)
 
