@@ -88,7 +88,9 @@ def contention_figures(
             "ratio_to_naive": ratio,
             "quiet_ratio_to_naive": quiet_ratio,
         },
-        "latency_ms": {"1000": {k: latency_1000[k] for k in ("p50", "p99", "max", "n")}},
+        "latency_ms": {
+            "1000": {k: latency_1000[k] for k in ("p50", "p99", "max", "n", "decisions") if k in latency_1000}
+        },
         "hops_at_1000": latency_1000.get("hops"),
     }
 
@@ -108,5 +110,15 @@ def contention_rows(c: dict[str, Any] | None) -> list[tuple[str, str]]:
         (
             "tick-to-order at 1,000 ev/s under the hog",
             f"p50 {lat['p50']} ms, p99 {lat['p99']} ms, max {lat['max']} ms (n={lat['n']})",
+        ),
+        *(
+            [
+                (
+                    "  tick-to-decision (orders and rejections) under the hog",
+                    "p50 {p50} ms, p99 {p99} ms, max {max} ms (n={n})".format(**lat["decisions"]),
+                )
+            ]
+            if "decisions" in lat
+            else []
         ),
     ]

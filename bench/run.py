@@ -288,6 +288,7 @@ async def latency_at(
     c = monitor.counts
     return {
         **_pcts(c.latencies_ms),
+        "decisions": _pcts(c.decision_latencies_ms),
         "fill_ms": _pcts(c.fill_latencies_ms),
         "orders": c.orders,
         "rss_mb_half": round(rss_half, 1),
@@ -556,8 +557,8 @@ async def main(argv: list[str] | None = None) -> int:
                 lat5k = await latency_at(root, args.seed, 5000, args.latency_seconds)
             _progress("latency at 5000/s", lat5k)
             result["latency_ms"] = {
-                "1000": {k: lat1k[k] for k in ("p50", "p99", "max", "n")},
-                "5000": {k: lat5k[k] for k in ("p50", "p99", "max", "n")},
+                "1000": {k: lat1k[k] for k in ("p50", "p99", "max", "n", "decisions")},
+                "5000": {k: lat5k[k] for k in ("p50", "p99", "max", "n", "decisions")},
             }
             result["decision_to_fill_ms"] = {"1000": lat1k["fill_ms"], "5000": lat5k["fill_ms"]}
             result["hops_ms"] = {"1000": lat1k["hops"], "5000": lat5k["hops"]}  # where the time went
@@ -680,6 +681,13 @@ def _table(r: dict[str, Any]) -> None:
     if "latency_ms" in r:
         rows.append(("at-least-once: tick-to-order at 1,000 ev/s", _lat(r["latency_ms"]["1000"])))
         rows.append(("at-least-once: tick-to-order at 5,000 ev/s", _lat(r["latency_ms"]["5000"])))
+        for rate in ("1000", "5000"):
+            rows.append(
+                (
+                    f"  tick-to-decision (orders and rejections) at {int(rate):,}",
+                    _lat(r["latency_ms"][rate]["decisions"]),
+                )
+            )
         rows.append(("order-to-fill (paper) at 1,000", _lat(r["decision_to_fill_ms"]["1000"])))
         rows.append(("worker RSS at 5,000 ev/s (half, end)", f"{r['rss_mb_at_5000']}"))
     for key, label in (("exactly_once", "exactly-once"), ("tansu", "Tansu, at-least-once")):

@@ -30,7 +30,10 @@ class PipelineCounts:
     rejected: int = 0
     rejected_by: Counter[str] = field(default_factory=Counter)  # by reason code ("total_cap_full", ...)
     dead_letters: int = 0
-    latencies_ms: list[float] = field(default_factory=list)
+    latencies_ms: list[float] = field(default_factory=list)  # raw record published -> order published
+    # raw record published -> decision (order or rejection) published: risk's every answer, not only the few
+    # that trade, so a short run still has enough for a p99
+    decision_latencies_ms: list[float] = field(default_factory=list)
     fill_latencies_ms: list[float] = field(default_factory=list)  # order published -> fill published
     order_ts: dict[str, int] = field(default_factory=dict)
     order_ids: set[str] = field(default_factory=set)
@@ -119,10 +122,13 @@ class TopicMonitor:
                         c.latencies_ms.append(
                             float(rec.timestamp - int(value.get("origin_ms", rec.timestamp)))
                         )
+                        c.decision_latencies_ms.append(c.latencies_ms[-1])
                     elif tp.topic == ORDERS_REJECTED.name:
                         c.rejected += 1
                         c.rejected_by[str(value.get("reason", "")).split(":", 1)[0] or "unknown"] += 1
                         c.decided_signal_ids.add(str(value.get("signal_id")))
+                        if "origin_ms" in value:
+                            c.decision_latencies_ms.append(float(rec.timestamp - int(value["origin_ms"])))
                     elif tp.topic == FILLS.name:
                         if value.get("order_id") in c.fill_order_ids:
                             continue

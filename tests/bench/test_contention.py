@@ -31,7 +31,16 @@ def test_hog_burns_cpu_and_is_gone_after(tmp_path: Path) -> None:
 
 def test_figures_keep_the_quiet_keys_and_the_ratio() -> None:
     hog = CpuHog(2, Path("."), load_samples=[3.1, 4.2])
-    lat = {"p50": 80.0, "p99": 400.0, "max": 450.0, "n": 20, "fill_ms": {}, "orders": 20}
+    decisions = {"p50": 70.0, "p99": 300.0, "max": 460.0, "n": 400}
+    lat = {
+        "p50": 80.0,
+        "p99": 400.0,
+        "max": 450.0,
+        "n": 20,
+        "fill_ms": {},
+        "orders": 20,
+        "decisions": decisions,
+    }
     out = contention_figures({"events_per_s": 900, "naive_events_per_s": 600}, lat, hog, quiet_ratio=2.5)
     assert out["pipeline"] == {
         "events_per_s": 900,
@@ -39,8 +48,15 @@ def test_figures_keep_the_quiet_keys_and_the_ratio() -> None:
         "ratio_to_naive": 1.5,
         "quiet_ratio_to_naive": 2.5,
     }
-    assert out["latency_ms"]["1000"] == {"p50": 80.0, "p99": 400.0, "max": 450.0, "n": 20}
+    assert out["latency_ms"]["1000"] == {
+        "p50": 80.0,
+        "p99": 400.0,
+        "max": 450.0,
+        "n": 20,
+        "decisions": decisions,
+    }
     assert out["load_average_1m"] == [3.1, 4.2]
     rows = dict(contention_rows(out))
     assert "1.5x" in rows["naive Faust agent under the same hog"]
+    assert "(n=400)" in rows["  tick-to-decision (orders and rejections) under the hog"]
     assert contention_rows(None) == []
