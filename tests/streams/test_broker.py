@@ -113,6 +113,12 @@ async def test_an_existing_changelog_is_kept_longer_with_its_cleanup_policy(stac
                 )
             ]
         )
+        # The create answers once the controller has the topic; the broker's metadata may list it a moment
+        # later (it did not on a busy box), and keep_longer only raises topics it can list.
+        for _ in range(200):  # up to 20 s
+            if name in set(await admin.list_topics()):
+                break
+            await asyncio.sleep(0.1)
         assert await keep_longer(bootstrap, {name: 3_690_000, "no-such-topic": 1}) == [name]
         assert await keep_longer(bootstrap, {name: 3_690_000}) == []  # already long enough
         (response,) = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, name)])
