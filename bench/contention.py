@@ -88,9 +88,7 @@ def contention_figures(
             "ratio_to_naive": ratio,
             "quiet_ratio_to_naive": quiet_ratio,
         },
-        "latency_ms": {
-            "1000": {k: latency_1000[k] for k in ("p50", "p99", "max", "n", "decisions") if k in latency_1000}
-        },
+        "latency_ms": {"1000": {k: latency_1000[k] for k in ("p50", "p99", "max", "n", "decisions")}},
         "hops_at_1000": latency_1000.get("hops"),
     }
 
@@ -100,6 +98,7 @@ def contention_rows(c: dict[str, Any] | None) -> list[tuple[str, str]]:
     if not c:
         return []
     pl, lat = c["pipeline"], c["latency_ms"]["1000"]
+    decided = lat["decisions"]
     hog = f"under a {c['hog_processes']}-process CPU hog (load {c['load_average_1m']})"
     return [
         (f"pipeline, one worker, {hog}", f"{pl['events_per_s']:,} raw events/s"),
@@ -111,14 +110,8 @@ def contention_rows(c: dict[str, Any] | None) -> list[tuple[str, str]]:
             "tick-to-order at 1,000 ev/s under the hog",
             f"p50 {lat['p50']} ms, p99 {lat['p99']} ms, max {lat['max']} ms (n={lat['n']})",
         ),
-        *(
-            [
-                (
-                    "  tick-to-decision (orders and rejections) under the hog",
-                    "p50 {p50} ms, p99 {p99} ms, max {max} ms (n={n})".format(**lat["decisions"]),
-                )
-            ]
-            if "decisions" in lat
-            else []
+        (
+            "  tick-to-decision (orders and rejections) under the hog",
+            f"p50 {decided['p50']} ms, p99 {decided['p99']} ms, max {decided['max']} ms (n={decided['n']})",
         ),
     ]
