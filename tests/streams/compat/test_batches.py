@@ -55,12 +55,6 @@ class Stream:
             self.drained.append(value)
             self.current_event = None
 
-    async def close(self) -> None:
-        """Ends the drainer, as the stream's stop does (no task left behind for the next test)."""
-        if self.drainer is not None:
-            self.drainer.cancel()
-            await asyncio.gather(self.drainer, return_exceptions=True)
-
     async def wait(self, event: asyncio.Event) -> None:
         await event.wait()
 
@@ -119,7 +113,6 @@ async def test_events_come_in_order_in_batches_of_at_most_max_and_are_acked_afte
     assert all(0 < len(b) <= 10 for b in batches)
     assert acked_before_body_ended == [[] for _ in batches]
     await batches_of.aclose()  # as a stopping agent's generator is: the last batch is acked then
-    await stream.close()
     assert stream.acked == list(range(25))
     assert stream.enable_acks is True and stream._processors == []  # restored when the loop ends
 
@@ -138,7 +131,6 @@ async def test_the_drainer_waits_while_a_batch_is_worked_on_so_no_event_is_acked
             assert stream.drained == [0, 1, 2]  # the fourth waits for the batch to end: not in it, not lost
         if len(seen) == 6:
             break
-    await stream.close()
     assert seen == list(range(6))
 
 
@@ -163,7 +155,6 @@ async def test_a_slow_agent_gets_longer_windows_and_so_fewer_larger_batches() ->
             if taken == 300:
                 break
         await feeder
-        await stream.close()
         assert feeder_done.is_set()
         return batches, window.seconds
 
