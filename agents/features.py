@@ -16,7 +16,6 @@ from core import metrics
 from features.folding import FeatureFolder, ProgressMarks, fold_batch
 from store import latest_prices
 from streams.codec import encode
-from streams.compat.batches import BatchWindow, take_batches
 from streams.compat.dead_letters import send_dead_letters
 from streams.compat.tables import FaustTable
 from streams.compat.transactions import outputs_of
@@ -39,7 +38,6 @@ class FeaturesRunner:
         self._bars_10s = FaustTable(tables.pair_to_bar_10s, raw)
         self._bars_60s = FaustTable(tables.pair_to_bar_60s, raw)
         self._states = FaustTable(tables.pair_to_feature_state, raw)
-        self.window = BatchWindow(ctx.settings.batch_within_s, ctx.settings.batch_max_within_s)
 
     def register(self) -> None:
         app, settings = self.ctx.app, self.ctx.settings
@@ -47,7 +45,7 @@ class FeaturesRunner:
         async def build_features(stream: Any) -> None:
             """raw.swaps (with its pairs' quotes, perp books and followed pools) -> features, in batches;
             one table write per key per batch."""
-            async for events in take_batches(stream, settings.batch_max_events, self.window):
+            async for events in stream.take_events(settings.batch_max_events, within=settings.batch_within_s):
                 await self.process(events)
 
         inputs = self.ctx.topics.features_inputs_topic
