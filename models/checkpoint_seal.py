@@ -17,6 +17,7 @@ import hmac
 import logging
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 from core.errors import ConfigError
@@ -75,17 +76,33 @@ class CheckpointSealer:
 
 
 def key_from_file(path: Path) -> bytes:
-    """The key in `path`, created (0600 from the first byte) when missing."""
+    """The key in `path`, created (0600 from the first byte) when missing.
+
+    Workers started together all reach here: the key is written whole to a private file and then linked
+    into place, so a reader never sees it half written (an O_EXCL create followed by the write let a second
+    worker read an empty file and stop on a 0-byte key)."""
     try:
-        return path.read_bytes()
+        return _checked(path, path.read_bytes())
     except FileNotFoundError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # 0600
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another worker made it meanwhile
-        return path.read_bytes()
-    with os.fdopen(fd, "wb") as out:
-        out.write(secrets.token_bytes(32))
-    log.info("model checkpoint key created: %s", path)
-    return path.read_bytes()
+        with os.fdopen(fd, "wb") as out:
+            out.write(secrets.token_bytes(32))
+            out.flush()
+            os.fsync(out.fileno())
+        try:
+            os.link(tmp, path)
+            log.info("model checkpoint key created: %s", path)
+        except FileExistsError:  # another worker's key is in place, whole: that one is the key
+            pass
+    finally:
+        os.unlink(tmp)
+    return _checked(path, path.read_bytes())
+
+
+def _checked(path: Path, key: bytes) -> bytes:
+    if len(key) < 32:
+        raise ConfigError(f"model checkpoint key file {path} holds {len(key)} bytes, needs at least 32")
+    return key

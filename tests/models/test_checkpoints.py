@@ -144,6 +144,62 @@ def test_key_file_made_once_private(tmp_path: Path) -> None:
     assert key_from_file(path) == key
 
 
+def test_key_file_is_never_seen_half_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """While the key is being made, its path holds nothing: a worker started beside this one either finds
+    no file (and makes its own, of which one wins) or the whole key (two workers once read it empty)."""
+    import secrets
+
+    from models import checkpoint_seal
+
+    path = tmp_path / "model-checkpoint.key"
+    seen_while_making: list[bool] = []
+    real = secrets.token_bytes
+
+    def token_bytes(n: int) -> bytes:
+        seen_while_making.append(path.exists())
+        return real(n)
+
+    monkeypatch.setattr(checkpoint_seal.secrets, "token_bytes", token_bytes)
+    key = checkpoint_seal.key_from_file(path)
+    assert seen_while_making == [False] and len(key) == 32
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # the private draft is gone
+
+
+def test_workers_starting_together_share_one_key(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    path = tmp_path / "model-checkpoint.key"
+    start = time.time() + 1.5
+    code = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from models.checkpoint_seal import key_from_file\n"
+        f"time.sleep(max(0.0, {start} - time.time()))\n"
+        "print(key_from_file(Path(sys.argv[1])).hex())\n"
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(6)
+    ]
+    outs = [p.communicate(timeout=60) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 6, [err for _, err in outs]
+    assert {out.strip() for out, _ in outs} == {path.read_bytes().hex()}
+
+
+def test_a_short_key_file_is_refused_in_one_line(tmp_path: Path) -> None:
+    from core.errors import ConfigError
+    from models.checkpoint_seal import key_from_file
+
+    path = tmp_path / "model-checkpoint.key"
+    path.write_bytes(b"short")
+    with pytest.raises(ConfigError, match=r"model-checkpoint.key holds 5 bytes, needs at least 32"):
+        key_from_file(path)
+
+
 def test_solbot_run_gives_every_worker_one_checkpoint_key(tmp_path: Path) -> None:
     from core.settings import load_settings
     from solbot.runner import worker_env
