@@ -19,6 +19,7 @@ import faust
 from core.settings import Settings
 from streams import topics as catalogue
 from streams.broker_auth import MECHANISM, BrokerAuth, broker_auth
+from streams.compat.raw_schema import RawBytesSchema
 from streams.membership import worker_client_id
 
 
@@ -100,10 +101,7 @@ def declare_topics(app: faust.App, settings: Settings) -> PipelineTopics:
         # Agents receive raw bytes and decode them themselves, so bad messages become dead letters.
         return app.topic(
             spec.name,
-            key_type=bytes,
-            value_type=bytes,
-            key_serializer="raw",
-            value_serializer="raw",
+            schema=RawBytesSchema(),
             partitions=catalogue.partitions_of(spec, settings.topic_partitions),
             internal=False,
         )
@@ -112,10 +110,7 @@ def declare_topics(app: faust.App, settings: Settings) -> PipelineTopics:
         raw_swaps_topic=topic(catalogue.RAW_SWAPS),
         features_inputs_topic=app.topic(
             *(spec.name for spec in catalogue.FEATURE_INPUTS),
-            key_type=bytes,
-            value_type=bytes,
-            key_serializer="raw",
-            value_serializer="raw",
+            schema=RawBytesSchema(),
         ),
         raw_launches_topic=topic(catalogue.RAW_LAUNCHES),
         features_topic=topic(catalogue.FEATURES),
@@ -131,9 +126,6 @@ def declare_topics(app: faust.App, settings: Settings) -> PipelineTopics:
         dlq_orders_topic=topic(catalogue.DLQ_ORDERS),
         risk_inputs_topic=app.topic(
             *(spec.name for spec in catalogue.RISK_INPUTS),
-            key_type=bytes,
-            value_type=bytes,
-            key_serializer="raw",
-            value_serializer="raw",
+            schema=RawBytesSchema(),
         ),
     )
