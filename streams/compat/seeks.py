@@ -25,7 +25,18 @@ Faust's layer above it does not. `SeekGuard` adds that to one consumer:
   agent was handed. Faust would count the gap as read (`Consumer._add_gap`) and commit past it: `make
   chaos` (runs 16, 17) saw a features partition skip 30 s of swaps right as a worker's assignment
   settled, and the next owner's state then said they were applied. The guard seeks back to the expected
-  offset once; if the gap is still there, the records are gone (retention) and it says so.
+  offset once; if the gap is still there, the records are gone (retention) and it says so;
+- a partition with nothing committed is sought to its start after Faust's seek to the committed offsets,
+  which does not move it (aiokafka's `seek_to_committed` seeks only to an offset above 0);
+
+- a record the fetch loop took before a seek and still holds after it (it awaits between taking a record
+  and handing it over: its gap check, a commit, the delivery) is *overtaken*: Faust would compare it with
+  the read offset the seek just reset, count every offset between the target and it as read
+  (`_add_gap`, committed past records no agent applied) and hand it to the agent ahead of the records the
+  seek brings back (an agent that skips offsets at or below its last applied one then skipped all of
+  those). The guard neither adds that gap nor delivers that record; the seek fetches it again in order.
+  The paused-worker test lost raw.swaps/2 offsets 210..1165 this way (a gap of 180..1267 added right as
+  the rebalance's seek to 179 landed).
 
 With the guard, a resume needs no slack: to continue after the last applied offset A, a hook returns
 `ResumeAfter(A)`: the partition is sought to A itself (a data record, never a transaction marker) and the
@@ -129,6 +140,9 @@ class SeekGuard:
         self.dropped = 0  # records not handed to Faust's fetch loop (held, or fetched before a seek)
         self.reseeks = 0  # partitions sought again because a seek raced a fetch
         self._refetched: dict[Any, int] = {}  # the fetch stamp a partition was last sought again for
+        # The last record yielded per partition, with its generation then: (offset, generation).
+        self._in_flight: dict[Any, tuple[int, int]] = {}
+        self.overtaken = 0  # records the fetch loop held across a seek: not handed over, no gap added
 
     # -- the consumer's view ------------------------------------------------------------------------
 
@@ -140,6 +154,7 @@ class SeekGuard:
             consumer.perform_seek,
         )
         assigned, revoked = consumer.on_partitions_assigned, consumer.on_partitions_revoked
+        callback, add_gap = getattr(consumer, "callback", None), getattr(consumer, "_add_gap", None)
 
         async def guarded_seek(partition: TP, offset: int) -> None:
             await seek(partition, offset)
@@ -170,7 +185,21 @@ class SeekGuard:
                     self._arrived(tp, message.offset)
                     if tp in self._first_after:
                         self._first_after[tp] = message
+                self._in_flight[tp] = (message.offset, self._generation[tp])
                 yield tp, message
+
+        async def guarded_callback(message: Any) -> Any:
+            if self.is_overtaken(TP(message.topic, message.partition), message.offset):
+                self.overtaken += 1
+                return None
+            assert callback is not None
+            return await callback(message)
+
+        async def guarded_add_gap(tp: TP, offset_from: int, offset_to: int) -> None:
+            if self.is_overtaken(tp, offset_to):
+                return  # the seek reset the read offset under a record taken before it: no gap there
+            assert add_gap is not None
+            await add_gap(tp, offset_from, offset_to)
 
         async def guarded_perform_seek() -> None:
             async with self._seek_lock:
@@ -191,6 +220,10 @@ class SeekGuard:
                 await thread.call_thread(thread.seek, partition, offset)
 
             consumer._seek = seek_in_consumer_thread
+        if callback is not None:  # read by each start of Faust's fetch loop
+            consumer.callback = guarded_callback
+        if add_gap is not None:
+            consumer._add_gap = guarded_add_gap
         consumer.seek = guarded_seek
         consumer._getmany = guarded_fetch
         consumer.getmany = guarded_stream
@@ -206,7 +239,14 @@ class SeekGuard:
         await perform_seek()
         committed = consumer._read_offset
         for tp in streams:
-            self.sought(tp, committed.get(tp))
+            offset = committed.get(tp)
+            if not offset and tp.topic not in self.hooks.topics:
+                # Nothing (or 0) committed: aiokafka's seek to the committed offsets leaves such a partition
+                # where its fetcher was, past any record dropped since (a worker took raw.swaps/3 from 0,
+                # then went on at 3016); the group's reset policy says the log's start.
+                await consumer.seek(tp, 0)
+            else:
+                self.sought(tp, offset)
         hooked = [tp for tp in streams if tp.topic in self.hooks.topics]
         points = await self.hooks.resume_points(hooked, committed)
         for tp in hooked:
@@ -286,6 +326,7 @@ class SeekGuard:
             self._refetched.pop(tp, None)
             self._next.pop(tp, None)
             self._gap_sought.pop(tp, None)
+            # `_in_flight` stays: a record held across the revocation is overtaken by the next seek too
 
     def sought(self, tp: TP, offset: int | None) -> None:
         """A seek of `tp` to `offset` (None: the seek left it where it was) starts a new generation."""
@@ -319,6 +360,11 @@ class SeekGuard:
             else:
                 self._stamp[tp] = now
         return again
+
+    def is_overtaken(self, tp: TP, offset: int) -> bool:
+        """Whether `offset` is the record of `tp` the fetch loop took before the partition's latest seek."""
+        held = self._in_flight.get(tp)
+        return held is not None and held[0] == offset and held[1] != self._generation[tp]
 
     def admit(self, tp: TP, offset: int) -> bool:
         """Whether a record of the latest fetch may go on to Faust's fetch loop (not sought since)."""

@@ -356,3 +356,75 @@ async def test_records_gone_for_good_are_sought_back_once_then_passed_over(caplo
     delivered = [o for _, o in await drain(consumer, 6)]
     assert delivered == list(range(20, 40)) and guard.gap_reseeks == 1
     assert "records 5..19 are gone (retention)" in caplog.text
+
+
+class FaustLoopConsumer(FakeConsumer):
+    """Faust's fetch loop in more detail: between taking a record and moving the read offset to it, it
+    awaits (its gap check, a commit, the delivery), and a record past the read offset by more than one makes
+    it count the offsets between as read (`_add_gap`, committed with the acked ones)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.delivered: list[int] = []
+        self.gaps: list[tuple[int, int]] = []
+
+    async def callback(self, msg: Msg) -> None:
+        self.delivered.append(msg.offset)
+
+    async def _add_gap(self, tp: TP, offset_from: int, offset_to: int) -> None:
+        self.gaps.append((offset_from, offset_to))
+
+    async def drain(self, rounds: int, taken: Callable[[Msg], Awaitable[None]] | None = None) -> None:
+        for _ in range(rounds):
+            async for tp, msg in self.getmany(timeout=1.0):
+                if taken is not None:
+                    await taken(msg)  # the loop's awaits before the gap check: a seek may land here
+                read = self._read_offset[tp]
+                if read is None or msg.offset >= read:
+                    if read and msg.offset - read > 1:
+                        await self._add_gap(tp, read + 1, msg.offset)
+                    await self.callback(msg)
+                    self._read_offset[tp] = msg.offset
+
+
+def seek_to_5_once_12_is_taken(consumer: FakeConsumer, tp: TP) -> Callable[[Msg], Awaitable[None]]:
+    sought = False
+
+    async def taken(msg: Msg) -> None:
+        nonlocal sought
+        if msg.offset == 12 and not sought:
+            sought = True
+            await consumer.seek(tp, 5)  # a rebalance's seek to the committed offset, from another task
+
+    return taken
+
+
+async def test_a_record_taken_before_a_seek_is_neither_handed_over_nor_a_gap() -> None:
+    """The paused-worker test: the rebalance's seek to 179 landed while Faust's loop held 1267; it added
+    180..1267 as read and the next owner began past 1,000 swaps nobody had applied."""
+    consumer = FaustLoopConsumer({SWAPS: 30}, {})
+    guard = guarded(consumer)
+    await consumer.on_partitions_assigned({SWAPS})
+    await consumer.drain(8, seek_to_5_once_12_is_taken(consumer, SWAPS))
+    assert consumer.delivered == [*range(0, 12), *range(5, 30)]
+    assert consumer.gaps == [] and guard.overtaken == 1
+
+
+async def test_without_the_guard_the_held_record_jumps_the_queue_and_leaves_a_gap() -> None:
+    consumer = FaustLoopConsumer({SWAPS: 30}, {})
+    await consumer.on_partitions_assigned({SWAPS})
+    await consumer.drain(8, seek_to_5_once_12_is_taken(consumer, SWAPS))
+    assert consumer.delivered[:13] == [*range(0, 12), 12] and consumer.gaps == [(6, 12)]
+
+
+async def test_a_partition_with_nothing_committed_starts_at_its_beginning_after_the_seek() -> None:
+    """aiokafka seeks only to a committed offset above 0: a worker took raw.swaps/3 from 0 up to 60, its
+    fetcher had moved on, and after the assignment's seek it went on at 3016."""
+    consumer = FakeConsumer({SWAPS: 30}, {})
+    guarded(consumer)
+    await consumer.on_partitions_assigned({SWAPS})
+    delivered = [o for _, o in await drain(consumer, 1)]
+    consumer.position[SWAPS] = 20  # fetched on to 20; what Faust had not handed over was cleared
+    await consumer.perform_seek()
+    delivered += [o for _, o in await drain(consumer, 8)]
+    assert delivered == [*range(0, 5), *range(0, 30)]
