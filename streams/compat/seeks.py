@@ -140,8 +140,8 @@ class SeekGuard:
         self.dropped = 0  # records not handed to Faust's fetch loop (held, or fetched before a seek)
         self.reseeks = 0  # partitions sought again because a seek raced a fetch
         self._refetched: dict[Any, int] = {}  # the fetch stamp a partition was last sought again for
-        # The last record yielded per partition, with its generation then: (offset, generation).
-        self._in_flight: dict[Any, tuple[int, int]] = {}
+        # The record the fetch loop holds (it takes one at a time): partition, offset, generation then.
+        self._in_flight: tuple[Any, int, int] | None = None
         self.overtaken = 0  # records the fetch loop held across a seek: not handed over, no gap added
 
     # -- the consumer's view ------------------------------------------------------------------------
@@ -185,11 +185,11 @@ class SeekGuard:
                     self._arrived(tp, message.offset)
                     if tp in self._first_after:
                         self._first_after[tp] = message
-                self._in_flight[tp] = (message.offset, self._generation[tp])
+                self._in_flight = (tp, message.offset, self._generation[tp])
                 yield tp, message
 
         async def guarded_callback(message: Any) -> Any:
-            if self.is_overtaken(TP(message.topic, message.partition), message.offset):
+            if self.is_overtaken(message.tp, message.offset):
                 self.overtaken += 1
                 return None
             assert callback is not None
@@ -326,7 +326,6 @@ class SeekGuard:
             self._refetched.pop(tp, None)
             self._next.pop(tp, None)
             self._gap_sought.pop(tp, None)
-            # `_in_flight` stays: a record held across the revocation is overtaken by the next seek too
 
     def sought(self, tp: TP, offset: int | None) -> None:
         """A seek of `tp` to `offset` (None: the seek left it where it was) starts a new generation."""
@@ -363,8 +362,8 @@ class SeekGuard:
 
     def is_overtaken(self, tp: TP, offset: int) -> bool:
         """Whether `offset` is the record of `tp` the fetch loop took before the partition's latest seek."""
-        held = self._in_flight.get(tp)
-        return held is not None and held[0] == offset and held[1] != self._generation[tp]
+        held = self._in_flight
+        return held is not None and held[1] == offset and held[0] == tp and held[2] != self._generation[tp]
 
     def admit(self, tp: TP, offset: int) -> bool:
         """Whether a record of the latest fetch may go on to Faust's fetch loop (not sought since)."""

@@ -27,6 +27,10 @@ class Msg:
     partition: int
     offset: int
 
+    @property
+    def tp(self) -> TP:
+        return TP(self.topic, self.partition)
+
 
 class FakeConsumer:
     def __init__(self, ends: Mapping[TP, int], committed: Mapping[TP, int], batch: int = 5) -> None:
