@@ -154,7 +154,6 @@ class SeekGuard:
             consumer.perform_seek,
         )
         assigned, revoked = consumer.on_partitions_assigned, consumer.on_partitions_revoked
-        callback, add_gap = getattr(consumer, "callback", None), getattr(consumer, "_add_gap", None)
 
         async def guarded_seek(partition: TP, offset: int) -> None:
             await seek(partition, offset)
@@ -188,19 +187,6 @@ class SeekGuard:
                 self._in_flight = (tp, message.offset, self._generation[tp])
                 yield tp, message
 
-        async def guarded_callback(message: Any) -> Any:
-            if self.is_overtaken(message.tp, message.offset):
-                self.overtaken += 1
-                return None
-            assert callback is not None
-            return await callback(message)
-
-        async def guarded_add_gap(tp: TP, offset_from: int, offset_to: int) -> None:
-            if self.is_overtaken(tp, offset_to):
-                return  # the seek reset the read offset under a record taken before it: no gap there
-            assert add_gap is not None
-            await add_gap(tp, offset_from, offset_to)
-
         async def guarded_perform_seek() -> None:
             async with self._seek_lock:
                 await self._perform_seek(consumer, perform_seek)
@@ -220,16 +206,35 @@ class SeekGuard:
                 await thread.call_thread(thread.seek, partition, offset)
 
             consumer._seek = seek_in_consumer_thread
-        if callback is not None:  # read by each start of Faust's fetch loop
-            consumer.callback = guarded_callback
-        if add_gap is not None:
-            consumer._add_gap = guarded_add_gap
+        self._guard_delivery(consumer)
         consumer.seek = guarded_seek
         consumer._getmany = guarded_fetch
         consumer.getmany = guarded_stream
         consumer.perform_seek = guarded_perform_seek
         consumer.on_partitions_assigned = on_assigned
         consumer.on_partitions_revoked = on_revoked
+
+    def _guard_delivery(self, consumer: Any) -> None:
+        """Faust's fetch loop hands an overtaken record neither to the agents nor to its gap count."""
+        callback, add_gap = getattr(consumer, "callback", None), getattr(consumer, "_add_gap", None)
+
+        async def guarded_callback(message: Any) -> Any:
+            if self.is_overtaken(message.tp, message.offset):
+                self.overtaken += 1
+                return None
+            assert callback is not None
+            return await callback(message)
+
+        async def guarded_add_gap(tp: TP, offset_from: int, offset_to: int) -> None:
+            if self.is_overtaken(tp, offset_to):
+                return  # the seek reset the read offset under a record taken before it: no gap there
+            assert add_gap is not None
+            await add_gap(tp, offset_from, offset_to)
+
+        if callback is not None:  # read by each start of Faust's fetch loop
+            consumer.callback = guarded_callback
+        if add_gap is not None:
+            consumer._add_gap = guarded_add_gap
 
     async def _perform_seek(self, consumer: Any, perform_seek: Callable[[], Awaitable[None]]) -> None:
         """Faust's seek to the committed offsets, then every hooked partition to where its hook says."""
