@@ -28,7 +28,6 @@ Faust's layer above it does not. `SeekGuard` adds that to one consumer:
   offset once; if the gap is still there, the records are gone (retention) and it says so;
 - a partition with nothing committed is sought to its start after Faust's seek to the committed offsets,
   which does not move it (aiokafka's `seek_to_committed` seeks only to an offset above 0);
-
 - a record the fetch loop took before a seek and still holds after it (it awaits between taking a record
   and handing it over: its gap check, a commit, the delivery) is *overtaken*: Faust would compare it with
   the read offset the seek just reset, count every offset between the target and it as read
