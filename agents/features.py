@@ -1,7 +1,8 @@
 """The features agent: raw swaps in batches -> windowed bars -> feature snapshots (and progress records).
 
 The fold is `features.folding` (no I/O); this runner feeds it Faust's tables, publishes what it returns
-and sends what it could not decode to the raw hop's dead-letter topic.
+and sends what it could not decode to the raw hop's dead-letter topic. Records of a raw partition it was
+never handed (`streams.contiguity`) are logged as an error and counted.
 """
 
 from __future__ import annotations
@@ -16,10 +17,13 @@ from core import metrics
 from features.folding import FeatureFolder, ProgressMarks, fold_batch
 from store import latest_prices
 from streams.codec import encode
+from streams.compat.consumer import committed_offset, stale_generation
 from streams.compat.dead_letters import send_dead_letters
 from streams.compat.tables import FaustTable
 from streams.compat.transactions import outputs_of
+from streams.contiguity import Contiguity
 from streams.records import PROGRESS_KEY
+from streams.topics import CONTIGUOUS_TOPICS
 from streams.validate import PoolContinuity
 
 log = logging.getLogger(__name__)
@@ -38,6 +42,9 @@ class FeaturesRunner:
         self._bars_10s = FaustTable(tables.pair_to_bar_10s, raw)
         self._bars_60s = FaustTable(tables.pair_to_bar_60s, raw)
         self._states = FaustTable(tables.pair_to_feature_state, raw)
+        # Tansu numbers offsets its own way (streams.compat.tansu): the check is for Kafka-API brokers proper.
+        contiguous = () if ctx.compat.broker_kind == "tansu" else (t.name for t in CONTIGUOUS_TOPICS)
+        self.contiguity = Contiguity(contiguous)
 
     def register(self) -> None:
         app, settings = self.ctx.app, self.ctx.settings
@@ -48,11 +55,18 @@ class FeaturesRunner:
             async for events in stream.take_events(settings.batch_max_events, within=settings.batch_within_s):
                 await self.process(events)
 
+        async def changed_hands(sender: Any, partitions: set[Any], **kwargs: Any) -> None:
+            self.contiguity.forget(partitions)  # revoked or newly assigned: next, the committed offset
+
         inputs = self.ctx.topics.features_inputs_topic
         app.agent(inputs, name="agents.features.build_features")(build_features)
+        app.on_partitions_revoked.connect(changed_hands)  # type: ignore[arg-type]  # Faust passes signal=
+        app.on_partitions_assigned.connect(changed_hands)  # type: ignore[arg-type]
 
     async def process(self, events: list[Any]) -> None:
         metrics.EVENTS.labels("build_features").inc(len(events))
+        if self.contiguity.topics:
+            self.note_holes(events)
         folder = FeatureFolder(
             bars_1s=self._bars_1s,
             bars_10s=self._bars_10s,
@@ -92,3 +106,29 @@ class FeaturesRunner:
         await send_dead_letters(self.ctx.topics.dlq_raw_topic, dead, "build_features")
         if batch.snapshots:
             await latest_prices.publish(batch.snapshots)
+
+    def note_holes(self, events: list[Any]) -> None:
+        """Log and count the records of a raw partition this agent was never handed: the group commits past
+        them, so no worker applies them (the records fetched before the latest rebalance are not judged)."""
+        app, check = self.ctx.app, self.contiguity
+        consumer = app.consumer
+
+        def committed(topic: str, partition: int) -> int | None:
+            return committed_offset(consumer, TP(topic, partition))
+
+        for event in events:
+            msg = event.message
+            if stale_generation(app, msg):
+                continue
+            hole = check.hole(msg.topic, msg.partition, msg.offset, committed)
+            if hole is None:
+                continue
+            metrics.INPUT_HOLES.labels(hole.topic).inc(hole.records)
+            log.error(
+                "records %d..%d of %s/%d never reached the features agent: the group counts them as read",
+                hole.first,
+                hole.last,
+                hole.topic,
+                hole.partition,
+                extra={"topic": hole.topic, "partition": hole.partition, "offset": hole.first},
+            )

@@ -84,6 +84,9 @@ BATCH_FAILURES = Counter(
     "solbot_batch_failures_total", "Agent batches that failed at a side-effect boundary", ["agent"]
 )
 REWINDS = Counter("solbot_rewinds_total", "Partitions sought back to their stored offsets", ["agent"])
+INPUT_HOLES = Counter(
+    "solbot_input_holes_records_total", "Records of a raw topic its agent was never handed", ["topic"]
+)
 RECONCILE_RUNS = Counter("solbot_reconcile_runs_total", "Reconciliations of the risk state", ["outcome"])
 RECONCILE_DIFFERENCES = Counter(
     "solbot_reconcile_differences_total",

@@ -1,4 +1,5 @@
-"""What the worker's views read of Faust's consumer: its assignment, read offsets and high watermarks."""
+"""What the worker's views and agents read of Faust's consumer: its assignment, read and committed offsets,
+high watermarks and generation."""
 
 from __future__ import annotations
 
@@ -32,3 +33,14 @@ def highwater(consumer: Any, tp: Any) -> int | None:
         return cast(int | None, consumer.highwater(tp))
     except Exception:  # no fetch answered for it yet
         return None
+
+
+def committed_offset(consumer: Any, tp: Any) -> int | None:
+    """The group's committed offset of `tp` as Faust last read or wrote it (None: nothing committed)."""
+    return cast(int | None, getattr(consumer, "_committed_offset", {}).get(tp))
+
+
+def stale_generation(app: Any, message: Any) -> bool:
+    """Whether `message` was fetched before the app's latest rebalance (Faust stamps each record)."""
+    generation = getattr(message, "generation_id", None)
+    return generation is not None and generation != getattr(app, "consumer_generation_id", generation)

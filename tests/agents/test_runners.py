@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import logging
 from typing import Any
 
 import orjson
 from agent_fakes import context, events
 from faust.types import TP
+from prometheus_client import REGISTRY
 
 from agents.features import FeaturesRunner
 from agents.launches import LaunchesRunner
@@ -18,7 +21,8 @@ from features.folding import FeatureFolder, ProgressMarks, fold_batch
 from market.simulator import MarketSimulator
 from models.signals import SignalModels, price_mark
 from streams.codec import decode, encode
-from streams.compat.seeks import ResumeAfter, ResumeAt
+from streams.compat import Compat
+from streams.compat.seeks import ResumeAfter, ResumeAt, ResumeHooks
 from streams.records import PROGRESS_KEY, FeatureSnapshot, Launch, Progress, Signal, Swap
 
 
@@ -71,6 +75,44 @@ async def test_the_features_runner_publishes_the_folds_snapshots_then_progress_a
     tables = ctx.tables
     assert tables.pair_to_feature_state.changelog == [(0, "SOL/USDC")]  # type: ignore[attr-defined]
     assert tables.pair_to_bar_1s.ttls  # type: ignore[attr-defined]  # windowed keys expire
+
+
+async def test_the_features_runner_says_which_raw_records_it_was_never_handed(caplog: Any) -> None:
+    """On a Kafka-API broker every raw offset holds a record: a batch past the committed offset, or past
+    the record before it, names the records between (logged as an error, counted), once."""
+    ctx = dataclasses.replace(context(settings()), compat=Compat("kafka", ResumeHooks()))
+    ctx.app.consumer._committed_offset = {TP("raw.swaps", 0): 100}  # type: ignore[attr-defined]
+    runner = FeaturesRunner(ctx)
+    before = _holes()
+    swaps = [(b"SOL/USDC", encode(w)) for w in market(40)]
+    with caplog.at_level(logging.ERROR, logger="agents.features"):
+        await runner.process(events("raw.swaps", 0, swaps[:10], start=100))  # from the committed offset
+        await runner.process(events("raw.swaps", 0, swaps[10:20], start=113))  # 110..112 never came
+        await runner.process(events("raw.swaps", 0, swaps[20:30], start=105))  # read again: no hole
+    assert [r.getMessage() for r in caplog.records] == [
+        "records 110..112 of raw.swaps/0 never reached the features agent: the group counts them as read"
+    ]
+    assert _holes() - before == 3
+    stale = events("raw.swaps", 0, swaps[30:], start=500)
+    for event in stale:
+        event.message.generation_id = 1  # type: ignore[attr-defined]  # fetched before a rebalance
+    ctx.app.consumer_generation_id = 2  # type: ignore[attr-defined]
+    await runner.process(stale)
+    assert _holes() - before == 3
+
+
+async def test_the_features_runner_does_not_judge_offsets_on_tansu() -> None:
+    ctx = context(settings())  # Tansu: its offsets are its own
+    runner = FeaturesRunner(ctx)
+    swaps = [(b"SOL/USDC", encode(w)) for w in market(20)]
+    before = _holes()
+    await runner.process(events("raw.swaps", 0, swaps[:10]))
+    await runner.process(events("raw.swaps", 0, swaps[10:], start=50))
+    assert _holes() == before and not runner.contiguity.topics
+
+
+def _holes() -> float:
+    return REGISTRY.get_sample_value("solbot_input_holes_records_total", {"topic": "raw.swaps"}) or 0.0
 
 
 async def test_the_launches_runner_keeps_valid_launches_and_dead_letters_the_rest() -> None:
