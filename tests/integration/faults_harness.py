@@ -50,6 +50,11 @@ async def no_pending(port: int, portfolio: str) -> bool:
     return risk is not None and risk["pending"] == []
 
 
+async def input_holes(ports: list[int]) -> list[dict[str, float]]:
+    """Per worker, the raw records its features agent was never handed, by topic (empty: none)."""
+    return [counters(await metrics_page(port), "solbot_input_holes_records_total") for port in ports]
+
+
 async def settle_and_audit(p: Pipeline, stack: Stack, ports: list[int], limit_s: float = 90) -> Audit:
     """After the feed: drain, wait until the risk state's reservations all ended, audit the run."""
     await p.feed

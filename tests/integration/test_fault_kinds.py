@@ -21,7 +21,13 @@ from services.process import terminate
 from services.redis import start_redis
 from services.stack import Stack
 from solbot.runner import start_worker
-from tests.integration.faults_harness import assert_clean, settle_and_audit, status, until_async
+from tests.integration.faults_harness import (
+    assert_clean,
+    input_holes,
+    settle_and_audit,
+    status,
+    until_async,
+)
 from tests.integration.harness import Pipeline, running_pipeline, until
 
 pytestmark = pytest.mark.integration
@@ -190,6 +196,7 @@ async def test_a_worker_paused_beyond_its_session_is_fenced_and_nothing_is_doubl
             ports = [p.worker.web_port, other.web_port]
             audit = await settle_and_audit(p, fresh_stack, ports)
             assert p.worker.proc.poll() is None and other.proc.poll() is None, "a worker exited"
+            assert await input_holes(ports) == [{}, {}], "raw records no features agent was handed"
         finally:
             terminate(other.proc.pid, timeout_s=15)
     assert_clean(audit)
@@ -208,6 +215,7 @@ async def test_cpu_contention_keeps_every_invariant(fresh_stack: Stack, fresh_se
                 hog.kill()
                 await hog.wait()
             audit = await settle_and_audit(p, fresh_stack, [p.worker.web_port])
+            assert await input_holes([p.worker.web_port]) == [{}], "raw records the features agent missed"
         assert_clean(audit)
     finally:
         for hog in hogs:
