@@ -79,13 +79,14 @@ async def test_decoding_costs_a_fraction_of_fausts_chain(topics: tuple[Any, Pipe
     msgs = [message(b"SOL/USDC", b'{"x": %d}' % i, i) for i in range(5_000)]
 
     async def cost(decode: Any) -> float:
-        best = float("inf")
-        for _ in range(3):
-            started = time.perf_counter()
-            for m in msgs:
-                await decode(m, propagate=True)
-            best = min(best, time.perf_counter() - started)
-        return best
+        started = time.perf_counter()
+        for m in msgs:
+            await decode(m, propagate=True)
+        return time.perf_counter() - started
 
-    ours, theirs = await cost(declared.raw_swaps_topic.decode), await cost(faust_decode)
+    # Alternated, best of 5 each: a busy moment on a shared box then slows both sides alike, or neither.
+    ours, theirs = float("inf"), float("inf")
+    for _ in range(5):
+        ours = min(ours, await cost(declared.raw_swaps_topic.decode))
+        theirs = min(theirs, await cost(faust_decode))
     assert ours * 2 < theirs, f"{ours * 1e6 / len(msgs):.2f} us vs Faust's {theirs * 1e6 / len(msgs):.2f} us"
