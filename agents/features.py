@@ -17,7 +17,7 @@ from core import metrics
 from features.folding import FeatureFolder, ProgressMarks, fold_batch
 from store import latest_prices
 from streams.codec import encode
-from streams.compat.consumer import committed_offset, stale_generation
+from streams.compat.consumer import committed_offset, generation, stale_generation
 from streams.compat.dead_letters import send_dead_letters
 from streams.compat.tables import FaustTable
 from streams.compat.transactions import outputs_of
@@ -111,14 +111,14 @@ class FeaturesRunner:
         """Log and count the records of a raw partition this agent was never handed: the group commits past
         them, so no worker applies them (the records fetched before the latest rebalance are not judged)."""
         app, check = self.ctx.app, self.contiguity
-        consumer = app.consumer
+        consumer, current = app.consumer, generation(app)  # one rebalance's generation for the whole batch
 
         def committed(topic: str, partition: int) -> int | None:
             return committed_offset(consumer, TP(topic, partition))
 
         for event in events:
             msg = event.message
-            if stale_generation(app, msg):
+            if stale_generation(msg, current):
                 continue
             hole = check.hole(msg.topic, msg.partition, msg.offset, committed)
             if hole is None:

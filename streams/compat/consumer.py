@@ -40,7 +40,12 @@ def committed_offset(consumer: Any, tp: Any) -> int | None:
     return cast(int | None, getattr(consumer, "_committed_offset", {}).get(tp))
 
 
-def stale_generation(app: Any, message: Any) -> bool:
-    """Whether `message` was fetched before the app's latest rebalance (Faust stamps each record)."""
-    generation = getattr(message, "generation_id", None)
-    return generation is not None and generation != getattr(app, "consumer_generation_id", generation)
+def generation(app: Any) -> int | None:
+    """The app's consumer generation: Faust stamps each record it fetches with it (None: not known)."""
+    return cast(int | None, getattr(app, "consumer_generation_id", None))
+
+
+def stale_generation(message: Any, current: int | None) -> bool:
+    """Whether `message` was fetched before the rebalance that started generation `current`."""
+    stamped = getattr(message, "generation_id", None)
+    return stamped is not None and current is not None and stamped != current
