@@ -241,7 +241,10 @@ class SeekGuard:
         for tp in streams:  # a fetch running across Faust's seek: it is checked again after it (below)
             self.sought(tp, None)
         await perform_seek()
-        committed = consumer._read_offset
+        # Faust's seek leaves the committed offsets in its read offsets, which its fetch loop moves on as
+        # soon as this awaits (seeking the partitions below): read them once, now.
+        read = consumer._read_offset
+        committed: dict[TP, int | None] = {tp: read.get(tp) for tp in streams}
         for tp in streams:
             offset = committed.get(tp)
             if not offset and tp.topic not in self.hooks.topics:
