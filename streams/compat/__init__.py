@@ -8,6 +8,7 @@ Everything that reaches into Faust's private API, or works around a broker, is i
 - `tables`: Faust tables as batch-view tables (`send_changelog`, key expiry, `data`), windows expired by
   event time (Faust's cleanup compares with the wall clock);
 - `acks`: records taken but not applied are marked acknowledged without being committed;
+- `commits`: Faust's map of committed offsets keeps only what the broker accepted;
 - `delivery`: the fetch loop hands a record to the streams inline, without mode's four tasks per record,
   unless the handing-over has to wait;
 - `consumer`: read offsets, assignment and high watermarks for the worker's views;
@@ -35,6 +36,7 @@ from typing import Any, Literal
 from faust.types import TP
 
 from streams.compat.acks import withhold
+from streams.compat.commits import install_commit_truth
 from streams.compat.delivery import install_lean_delivery
 from streams.compat.metadata import install_metadata_refresh
 from streams.compat.recovery import install_exact_recovery
@@ -109,6 +111,7 @@ def install(app: Any, *, broker_kind: BrokerKind, bootstrap: str, fetch_max_wait
         compat.guard = SeekGuard(compat.hooks, contiguous=contiguous)
         compat.guard.attach(consumer)
         install_lean_delivery(consumer)
+        install_commit_truth(consumer)
         install_metadata_refresh(app.assignor, lambda: consumer._thread._consumer._client)
         if consumer.in_transaction:
             compat.transactions = install_task_transactions(consumer, partial(give_up, compat, consumer))
