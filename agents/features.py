@@ -2,7 +2,9 @@
 
 The fold is `features.folding` (no I/O); this runner feeds it Faust's tables, publishes what it returns
 and sends what it could not decode to the raw hop's dead-letter topic. Records of a raw partition it was
-never handed (`streams.contiguity`) are logged as an error and counted.
+never handed (`streams.contiguity`) are read again: the partition is sought back to the first of them, and
+its records after them are neither applied nor acknowledged until they come again in order. A hole still
+there after one try (the log no longer holds it) is logged as an error and counted.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from store import latest_prices
 from streams.codec import encode
 from streams.compat.consumer import committed_offset, generation, stale_generation
 from streams.compat.dead_letters import send_dead_letters
+from streams.compat.seeks import ResumeAt
 from streams.compat.tables import FaustTable
 from streams.compat.transactions import outputs_of
-from streams.contiguity import Contiguity
+from streams.contiguity import Contiguity, Hole
 from streams.records import PROGRESS_KEY
 from streams.topics import CONTIGUOUS_TOPICS
 from streams.validate import PoolContinuity
@@ -45,6 +48,8 @@ class FeaturesRunner:
         # Tansu numbers offsets its own way (streams.compat.tansu): the check is for Kafka-API brokers proper.
         contiguous = () if ctx.compat.broker_kind == "tansu" else (t.name for t in CONTIGUOUS_TOPICS)
         self.contiguity = Contiguity(contiguous)
+        # Partitions after a hole: the offset awaited, and whether the partition was sought back to it.
+        self.blocked: dict[TP, tuple[int, bool]] = {}
 
     def register(self) -> None:
         app, settings = self.ctx.app, self.ctx.settings
@@ -57,6 +62,8 @@ class FeaturesRunner:
 
         async def changed_hands(sender: Any, partitions: set[Any], **kwargs: Any) -> None:
             self.contiguity.forget(partitions)  # revoked or newly assigned: next, the committed offset
+            for tp in partitions:
+                self.blocked.pop(tp, None)
 
         inputs = self.ctx.topics.features_inputs_topic
         app.agent(inputs, name="agents.features.build_features")(build_features)
@@ -66,7 +73,7 @@ class FeaturesRunner:
     async def process(self, events: list[Any]) -> None:
         metrics.EVENTS.labels("build_features").inc(len(events))
         if self.contiguity.topics:
-            self.note_holes(events)
+            events = await self.in_order(events)
         folder = FeatureFolder(
             bars_1s=self._bars_1s,
             bars_10s=self._bars_10s,
@@ -107,28 +114,75 @@ class FeaturesRunner:
         if batch.snapshots:
             await latest_prices.publish(batch.snapshots)
 
-    def note_holes(self, events: list[Any]) -> None:
-        """Log and count the records of a raw partition this agent was never handed: the group commits past
-        them, so no worker applies them (the records fetched before the latest rebalance are not judged)."""
-        app, check = self.ctx.app, self.contiguity
+    async def in_order(self, events: list[Any]) -> list[Any]:
+        """The events to apply: each raw partition's records in order, none missing. A record past the
+        expected one opens a hole: the partition is sought back to the hole's first offset, and its records
+        are held (neither applied nor acknowledged, so the commit stays below the hole) until that offset
+        comes, or the partition changes hands. Records fetched before the seek back are dropped."""
+        check, compat, blocked = self.contiguity, self.ctx.compat, self.blocked
+        app = self.ctx.app
         consumer, current = app.consumer, generation(app)  # one rebalance's generation for the whole batch
 
         def committed(topic: str, partition: int) -> int | None:
             return committed_offset(consumer, TP(topic, partition))
 
+        keep: list[Any] = []
+        held: list[Any] = []
+        holes: dict[TP, Hole] = {}
         for event in events:
             msg = event.message
-            if stale_generation(msg, current):
+            if compat.stale(msg):  # fetched before its partition was sought back
+                held.append(event)
                 continue
+            if stale_generation(msg, current):
+                keep.append(event)  # fetched before the rebalance: Faust's stream skips it
+                continue
+            tp = TP(msg.topic, msg.partition)
+            waiting = blocked.get(tp)
+            if waiting is not None:
+                first, sought = waiting
+                if sought and msg.offset > first:  # read again from `first`, and it is not there
+                    del blocked[tp]
+                    gone = check.hole(msg.topic, msg.partition, msg.offset, committed)
+                    if gone is not None:
+                        self.lost(gone)
+                    keep.append(event)
+                    continue
+                if msg.offset != first:
+                    held.append(event)
+                    continue
+                del blocked[tp]  # the hole's first record, read again: judged as any other
             hole = check.hole(msg.topic, msg.partition, msg.offset, committed)
             if hole is None:
+                keep.append(event)
                 continue
-            metrics.INPUT_HOLES.labels(hole.topic).inc(hole.records)
-            log.error(
-                "records %d..%d of %s/%d never reached the features agent: the group counts them as read",
-                hole.first,
-                hole.last,
-                hole.topic,
-                hole.partition,
-                extra={"topic": hole.topic, "partition": hole.partition, "offset": hole.first},
-            )
+            check.expect(hole.topic, hole.partition, hole.first)
+            blocked[tp] = (hole.first, False)
+            holes[tp] = hole
+            held.append(event)
+        if holes:
+            points = await compat.rewind(holes, {tp: ResumeAt(h.first) for tp, h in holes.items()})
+            for tp, hole in holes.items():
+                if tp in blocked:
+                    blocked[tp] = (hole.first, tp in points)
+                log.warning(
+                    "records %d..%d of %s/%d did not reach the features agent: %s",
+                    *(hole.first, hole.last, hole.topic, hole.partition),
+                    "read again" if tp in points else "left to the partition's next owner",
+                    extra={"topic": hole.topic, "partition": hole.partition, "offset": hole.first},
+                )
+        if held and compat.guard is not None:
+            compat.withhold_unapplied((e.message for e in held), compat.guard.rewound_to)
+        return keep
+
+    def lost(self, hole: Hole) -> None:
+        """A hole read again and skipped again: the log no longer holds it."""
+        metrics.INPUT_HOLES.labels(hole.topic).inc(hole.records)
+        log.error(
+            "records %d..%d of %s/%d never reached the features agent: the log no longer holds them",
+            hole.first,
+            hole.last,
+            hole.topic,
+            hole.partition,
+            extra={"topic": hole.topic, "partition": hole.partition, "offset": hole.first},
+        )

@@ -85,7 +85,9 @@ BATCH_FAILURES = Counter(
 )
 REWINDS = Counter("solbot_rewinds_total", "Partitions sought back to their stored offsets", ["agent"])
 INPUT_HOLES = Counter(
-    "solbot_input_holes_records_total", "Records of a raw topic its agent was never handed", ["topic"]
+    "solbot_input_holes_records_total",
+    "Records of a raw topic its agent was never handed, even when read again",
+    ["topic"],
 )
 RECONCILE_RUNS = Counter("solbot_reconcile_runs_total", "Reconciliations of the risk state", ["outcome"])
 RECONCILE_DIFFERENCES = Counter(

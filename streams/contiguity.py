@@ -45,6 +45,10 @@ class Contiguity:
         for tp in partitions:
             self._next.pop((tp.topic, tp.partition), None)
 
+    def expect(self, topic: str, partition: int, offset: int) -> None:
+        """The partition's next record should be `offset` (it was sought back there)."""
+        self._next[(topic, partition)] = offset
+
     def hole(
         self, topic: str, partition: int, offset: int, committed: Callable[[str, int], int | None]
     ) -> Hole | None:

@@ -28,7 +28,7 @@ consumer this app creates (its instance, never a class), so import order does no
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Literal
@@ -70,12 +70,14 @@ class Compat:
         elif self.app is not None:
             await self.app.producer.flush()
 
-    async def rewind(self, tps: Iterable[TP]) -> dict[TP, ResumePoint]:
-        """Put `tps` back where their resume hooks say (back as well as forward); {} before the consumer
-        exists. A hook's error propagates (nothing sought): the caller retries."""
+    async def rewind(
+        self, tps: Iterable[TP], points: Mapping[TP, ResumePoint] | None = None
+    ) -> dict[TP, ResumePoint]:
+        """Put `tps` back at `points`, or else where their resume hooks say (back as well as forward); {}
+        before the consumer exists. A hook's error propagates (nothing sought): the caller retries."""
         if self.guard is None:
             return {}
-        return await self.guard.rewind(self.app.consumer, tps)
+        return await self.guard.rewind(self.app.consumer, tps, points)
 
     def stale(self, message: Any) -> bool:
         """A record fetched before its partition's latest rewind (drop it: it is read again)."""

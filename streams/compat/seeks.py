@@ -270,15 +270,18 @@ class SeekGuard:
                 extra={"topic": tp.topic, "partition": tp.partition, "offset": point.offset},
             )
 
-    async def rewind(self, consumer: Any, tps: Iterable[TP]) -> dict[TP, ResumePoint]:
-        """Seek each of `tps` still assigned back (or forward) to where its hook says it resumes, as at an
-        assignment; a partition no hook answers for goes back to the group's committed offset. Returns the
-        points; the hooks' errors (a database down) propagate, with nothing sought."""
+    async def rewind(
+        self, consumer: Any, tps: Iterable[TP], points: Mapping[TP, ResumePoint] | None = None
+    ) -> dict[TP, ResumePoint]:
+        """Seek each of `tps` still assigned back (or forward) to `points`, or else to where its hook says
+        it resumes, as at an assignment; a partition no hook answers for goes back to the group's committed
+        offset. Returns the points; the hooks' errors (a database down) propagate, with nothing sought."""
         async with self._seek_lock:
             assigned = set(consumer.assignment())
             tps = [tp for tp in tps if tp in assigned]
             committed: dict[TP, int | None] = {tp: consumer._committed_offset.get(tp) for tp in tps}
-            points = await self.hooks.resume_points(tps, committed)
+            if points is None:
+                points = await self.hooks.resume_points(tps, committed)
             done: dict[TP, ResumePoint] = {}
             for tp in tps:
                 point = points.get(tp) or ResumeAt(committed.get(tp) or 0)

@@ -8,6 +8,8 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from faust.types import TP
+
 from agents.context import WorkerContext
 from core.settings import Settings
 from risk.limits import RiskLimits
@@ -24,6 +26,11 @@ class Message:
     value: bytes | None
     timestamp: float = 1_700_000_000.0
     headers: Any = None  # Faust's message headers (the risk owner's epoch rides there)
+    acked: bool = False
+
+    @property
+    def tp(self) -> TP:
+        return TP(self.topic, self.partition)
 
 
 @dataclass

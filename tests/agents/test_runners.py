@@ -8,7 +8,7 @@ import logging
 from typing import Any
 
 import orjson
-from agent_fakes import context, events
+from agent_fakes import Event, context, events
 from faust.types import TP
 from prometheus_client import REGISTRY
 
@@ -22,7 +22,7 @@ from market.simulator import MarketSimulator
 from models.signals import SignalModels, price_mark
 from streams.codec import decode, encode
 from streams.compat import Compat
-from streams.compat.seeks import ResumeAfter, ResumeAt, ResumeHooks
+from streams.compat.seeks import ResumeAfter, ResumeAt, ResumeHooks, SeekGuard
 from streams.records import PROGRESS_KEY, FeatureSnapshot, Launch, Progress, Signal, Swap
 
 
@@ -77,28 +77,119 @@ async def test_the_features_runner_publishes_the_folds_snapshots_then_progress_a
     assert tables.pair_to_bar_1s.ttls  # type: ignore[attr-defined]  # windowed keys expire
 
 
-async def test_the_features_runner_says_which_raw_records_it_was_never_handed(caplog: Any) -> None:
+class RawLog:
+    """One raw partition as the worker's consumer fetches it: from its position, five records at a time,
+    through the seek guard (attached by the test)."""
+
+    def __init__(self, messages: list[Any], committed: int) -> None:
+        self.tp = TP(messages[0].topic, messages[0].partition)
+        self.messages = {m.offset: m for m in messages}
+        self.position = {self.tp: committed}
+        self._committed_offset = {self.tp: committed}
+        self._read_offset: dict[TP, int | None] = {}
+        self.sought: list[int] = []
+
+    def assignment(self) -> set[TP]:
+        return {self.tp}
+
+    def _is_changelog_tp(self, tp: TP) -> bool:
+        return False
+
+    async def seek(self, tp: TP, offset: int) -> None:
+        self.position[tp] = offset
+        self.sought.append(offset)
+
+    async def _getmany(self, active: Any, timeout: float) -> dict[TP, list[Any]]:  # noqa: ASYNC109 - Faust's signature
+        at = max(self.position[self.tp], min(self.messages))  # Kafka: a fetch below the log starts at it
+        batch = [self.messages[o] for o in range(at, at + 5) if o in self.messages]
+        self.position[self.tp] = at + 5
+        return {self.tp: batch}
+
+    async def getmany(self, timeout: float) -> Any:  # noqa: ASYNC109 - Faust's signature
+        for tp, batch in (await self._getmany(None, timeout)).items():
+            for message in batch:
+                yield tp, message
+
+    async def perform_seek(self) -> None: ...
+
+    async def on_partitions_assigned(self, assigned: set[TP], generation_id: int = 0) -> None: ...
+
+    async def on_partitions_revoked(self, revoked: set[TP]) -> None: ...
+
+
+async def fetched(consumer: RawLog) -> list[Any]:
+    return [Event(message) for _, message in [x async for x in consumer.getmany(timeout=1.0)]]
+
+
+def raw_partition(first: int, last: int, committed: int) -> tuple[FeaturesRunner, RawLog, list[Any]]:
+    swaps = [(b"SOL/USDC", encode(w)) for w in market(last - first + 1)]
+    log_events = events("raw.swaps", 0, swaps, start=first)
+    consumer = RawLog([e.message for e in log_events], committed)
+    guard = SeekGuard(ResumeHooks(), contiguous=["raw.swaps"])
+    guard.attach(consumer)
+    ctx = context(settings())
+    ctx.app.consumer = consumer  # type: ignore[assignment]
+    ctx = dataclasses.replace(ctx, compat=Compat("kafka", ctx.app, guard=guard))
+    return FeaturesRunner(ctx), consumer, log_events
+
+
+async def test_records_past_a_hole_are_held_and_the_partition_read_again_from_it(caplog: Any) -> None:
     """On a Kafka-API broker every raw offset holds a record: a batch past the committed offset, or past
-    the record before it, names the records between (logged as an error, counted), once."""
-    ctx = dataclasses.replace(context(settings()), compat=Compat("kafka", ResumeHooks()))
+    the record before it, sends the partition back to the first record missing; what came after it is
+    neither applied nor acknowledged until the missing records come, in order."""
+    runner, consumer, log_events = raw_partition(100, 139, committed=100)
+    before = _holes()
+    assert await runner.in_order(log_events[:10]) == log_events[:10]  # from the committed offset
+    with caplog.at_level(logging.WARNING, logger="agents.features"):
+        past = log_events[13:20]  # 110..112 never came
+        assert await runner.in_order(past) == []
+    assert consumer.sought == [110] and all(e.message.acked for e in past)  # withheld: not committed
+    assert _said(caplog, "agents.features") == [
+        "records 110..112 of raw.swaps/0 did not reach the features agent: read again"
+    ]
+    early = log_events[20:22]  # fetched before the seek back
+    assert await runner.in_order(early) == []
+    again = await fetched(consumer) + await fetched(consumer)
+    assert [e.message.offset for e in again] == list(range(110, 120))
+    assert await runner.in_order(again) == again
+    assert _holes() == before
+
+
+async def test_a_hole_the_log_no_longer_holds_is_counted_once_and_passed_over(caplog: Any) -> None:
+    runner, consumer, log_events = raw_partition(100, 139, committed=100)
+    before = _holes()
+    await runner.in_order(log_events[:5])
+    await runner.in_order(log_events[10:12])  # 105..109 never came: sought back to 105
+    for offset in range(100, 110):
+        del consumer.messages[offset]  # retention: the log starts at 110 now
+    again: list[Any] = []
+    for _ in range(5):  # the guard seeks back once more itself, then passes over what is gone
+        again = again or await fetched(consumer)
+    assert [e.message.offset for e in again] == list(range(110, 115))
+    assert await runner.in_order(again) == again
+    assert _said(caplog, "agents.features", logging.ERROR) == [
+        "records 105..109 of raw.swaps/0 never reached the features agent: the log no longer holds them"
+    ]
+    assert _holes() - before == 5
+
+
+async def test_a_hole_in_a_partition_no_longer_assigned_is_left_to_its_next_owner(caplog: Any) -> None:
+    ctx = dataclasses.replace(context(settings()), compat=Compat("kafka"))  # no guard: nothing assigned
     ctx.app.consumer._committed_offset = {TP("raw.swaps", 0): 100}  # type: ignore[attr-defined]
     runner = FeaturesRunner(ctx)
-    before = _holes()
-    swaps = [(b"SOL/USDC", encode(w)) for w in market(40)]
-    with caplog.at_level(logging.ERROR, logger="agents.features"):
-        await runner.process(events("raw.swaps", 0, swaps[:10], start=100))  # from the committed offset
-        await runner.process(events("raw.swaps", 0, swaps[10:20], start=113))  # 110..112 never came
-        await runner.process(events("raw.swaps", 0, swaps[20:30], start=105))  # read again: no hole
-    assert [r.getMessage() for r in caplog.records] == [
-        "records 110..112 of raw.swaps/0 never reached the features agent: the group counts them as read"
+    swaps = [(b"SOL/USDC", encode(w)) for w in market(30)]
+    assert len(await runner.in_order(events("raw.swaps", 0, swaps[:10], start=100))) == 10
+    with caplog.at_level(logging.WARNING, logger="agents.features"):
+        assert await runner.in_order(events("raw.swaps", 0, swaps[10:20], start=113)) == []
+        assert await runner.in_order(events("raw.swaps", 0, swaps[20:], start=123)) == []  # still held
+    assert _said(caplog, "agents.features") == [
+        "records 110..112 of raw.swaps/0 did not reach the features agent: left to the partition's next owner"
     ]
-    assert _holes() - before == 3
-    stale = events("raw.swaps", 0, swaps[30:], start=500)
+    stale = events("raw.swaps", 1, swaps[:5], start=500)
     for event in stale:
         event.message.generation_id = 1  # type: ignore[attr-defined]  # fetched before a rebalance
     ctx.app.consumer_generation_id = 2  # type: ignore[attr-defined]
-    await runner.process(stale)
-    assert _holes() - before == 3
+    assert await runner.in_order(stale) == stale  # not judged: Faust's stream skips them
 
 
 async def test_the_features_runner_does_not_judge_offsets_on_tansu() -> None:
@@ -109,6 +200,10 @@ async def test_the_features_runner_does_not_judge_offsets_on_tansu() -> None:
     await runner.process(events("raw.swaps", 0, swaps[:10]))
     await runner.process(events("raw.swaps", 0, swaps[10:], start=50))
     assert _holes() == before and not runner.contiguity.topics
+
+
+def _said(caplog: Any, logger: str, level: int = logging.WARNING) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == logger and r.levelno >= level]
 
 
 def _holes() -> float:
