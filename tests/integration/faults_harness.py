@@ -14,7 +14,7 @@ import orjson
 from services.stack import Stack
 from solbot.audit import Audit, audit_run
 from solbot.runner import drain
-from tests.integration.harness import Pipeline
+from tests.integration.harness import Pipeline, all_decided
 
 
 def get(port: int, path: str) -> bytes:
@@ -59,6 +59,7 @@ async def settle_and_audit(p: Pipeline, stack: Stack, ports: list[int], limit_s:
     """After the feed: drain, wait until the risk state's reservations all ended, audit the run."""
     await p.feed
     await drain(p.monitor, quiet_s=10, limit_s=limit_s)
+    await all_decided(p)
 
     async def settled() -> bool:
         for port in ports:

@@ -73,3 +73,10 @@ async def until(predicate: Callable[[], bool], timeout_s: float) -> bool:
             return True
         await asyncio.sleep(0.2)
     return False
+
+
+async def all_decided(p: Pipeline, timeout_s: float = 60) -> bool:
+    """Wait until every signal seen has a risk decision: the drain stops when nothing moves for a while,
+    and on a busy box a rebalance's recovery can be such a while (the audit then names what is missing)."""
+    counts = p.monitor.counts
+    return await until(lambda: counts.signals <= len(counts.decided_signal_ids), timeout_s)

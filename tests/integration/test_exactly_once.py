@@ -13,7 +13,7 @@ from services.process import terminate
 from services.stack import Stack
 from solbot.audit import audit_run
 from solbot.runner import drain, start_worker
-from tests.integration.harness import running_pipeline, until
+from tests.integration.harness import all_decided, running_pipeline, until
 
 pytestmark = pytest.mark.integration
 
@@ -80,6 +80,7 @@ async def test_a_fenced_producer_does_not_crash_the_worker(
         assert decided, "nothing decided after the fence"
         await p.feed
         await drain(p.monitor, quiet_s=8, limit_s=60)
+        await all_decided(p)
     assert any("fenced" in m for m in _log_messages(p.worker.log_path))
     audit = await audit_run(p.bootstrap, fresh_stack.database_url, settings.portfolio)
     messages = _log_messages(p.worker.log_path)
