@@ -161,7 +161,11 @@ class FeaturesRunner:
             holes[tp] = hole
             held.append(event)
         if holes:
-            points = await compat.rewind(holes, {tp: ResumeAt(h.first) for tp, h in holes.items()})
+            try:
+                points = await compat.rewind(holes, {tp: ResumeAt(h.first) for tp, h in holes.items()})
+            except Exception as exc:  # revoked between the guard's look at the assignment and its seek
+                log.warning("seeking back to a hole failed (%s: %s)", type(exc).__name__, exc)
+                points = {}
             for tp, hole in holes.items():
                 if tp in blocked:
                     blocked[tp] = (hole.first, tp in points)

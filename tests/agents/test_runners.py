@@ -173,6 +173,21 @@ async def test_a_hole_the_log_no_longer_holds_is_counted_once_and_passed_over(ca
     assert _holes() - before == 5
 
 
+async def test_a_seek_back_that_fails_leaves_the_hole_to_the_partition_s_next_owner(caplog: Any) -> None:
+    """aiokafka refuses a seek of a partition revoked a moment before: the records stay held, the agent
+    goes on."""
+    runner, consumer, log_events = raw_partition(100, 119, committed=100)
+
+    async def revoked(tp: TP, offset: int) -> None:
+        raise RuntimeError("No current assignment for partition")  # aiokafka's IllegalStateError
+
+    consumer.seek = revoked  # type: ignore[method-assign]
+    await runner.in_order(log_events[:5])
+    assert await runner.in_order(log_events[8:12]) == []
+    assert await runner.in_order(log_events[12:14]) == []  # still held
+    assert _said(caplog, "agents.features")[-1].endswith("left to the partition's next owner")
+
+
 async def test_a_hole_in_a_partition_no_longer_assigned_is_left_to_its_next_owner(caplog: Any) -> None:
     ctx = dataclasses.replace(context(settings()), compat=Compat("kafka"))  # no guard: nothing assigned
     ctx.app.consumer._committed_offset = {TP("raw.swaps", 0): 100}  # type: ignore[attr-defined]
