@@ -19,6 +19,7 @@ from core import metrics
 from features.folding import FeatureFolder, ProgressMarks, fold_batch
 from store import latest_prices
 from streams.codec import encode
+from streams.compat.batches import BatchWindow, take_batches
 from streams.compat.consumer import committed_offset, generation, stale_generation
 from streams.compat.dead_letters import send_dead_letters
 from streams.compat.seeks import ResumeAt
@@ -50,6 +51,7 @@ class FeaturesRunner:
         self.contiguity = Contiguity(contiguous)
         # Partitions after a hole: the offset awaited, and whether the partition was sought back to it.
         self.blocked: dict[TP, tuple[int, bool]] = {}
+        self.window = BatchWindow(ctx.settings.batch_within_s, ctx.settings.batch_max_within_s)
 
     def register(self) -> None:
         app, settings = self.ctx.app, self.ctx.settings
@@ -57,7 +59,7 @@ class FeaturesRunner:
         async def build_features(stream: Any) -> None:
             """raw.swaps (with its pairs' quotes, perp books and followed pools) -> features, in batches;
             one table write per key per batch."""
-            async for events in stream.take_events(settings.batch_max_events, within=settings.batch_within_s):
+            async for events in take_batches(stream, settings.batch_max_events, self.window):
                 await self.process(events)
 
         async def changed_hands(sender: Any, partitions: set[Any], **kwargs: Any) -> None:

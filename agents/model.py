@@ -30,6 +30,7 @@ from models.signals import SignalModels, price_mark
 from store.db import DATABASE_DOWN
 from store.strategy_params import read_strategy_params
 from streams.codec import decode, encode
+from streams.compat.batches import BatchWindow, take_batches
 from streams.compat.consumer import assignment
 from streams.compat.dead_letters import send_dead_letter
 from streams.compat.seeks import ResumeAfter, ResumeAt, ResumePoint
@@ -66,6 +67,7 @@ class ModelRunner:
         self.merge: EventTimeMerge[tuple[FeatureSnapshot, float]] = EventTimeMerge(
             s.model_idle_partition_ms, s.model_progress_idle_ms
         )
+        self.window = BatchWindow(s.batch_within_s, s.batch_max_within_s)
         self.applied: dict[int, int] = {}  # features partition -> last offset seen by this process
         self.partition_pairs: dict[int, set[str]] = {}  # features partition -> the pairs it carried here
         self.pair_partition: dict[str, int] = {}  # pair -> its features partition (kept past revocations)
@@ -90,7 +92,7 @@ class ModelRunner:
 
         async def predict_signals(stream: Any) -> None:
             """features -> signals (keyed by portfolio: one risk agent decides them in order), allocations."""
-            async for events in stream.take_events(500, within=ctx.settings.batch_within_s):
+            async for events in take_batches(stream, 500, self.window):
                 await self.process(self.recovery.fresh(events))
 
         async def release_idle_partitions() -> None:

@@ -115,6 +115,15 @@ class Settings(
     )
     batch_max_events: int = Field(2000, ge=1, description="raw events per features batch")
     batch_within_s: float = Field(0.01, gt=0.0, le=5.0, description="how long a batch waits to fill")
+    batch_max_within_s: float = Field(
+        0.1,
+        gt=0.0,
+        le=5.0,
+        description=(
+            "the longest the features and model agents' batches wait to fill when each batch's work takes "
+            "long (a busy CPU): twice their recent work per batch, from `batch_within_s` up to this"
+        ),
+    )
     max_event_skew_s: float = Field(
         5.0,
         ge=0.0,
@@ -441,6 +450,8 @@ class Settings(
             raise ValueError("PRIORITY_FEE_MIN_MICRO_LAMPORTS must be <= PRIORITY_FEE_MAX_MICRO_LAMPORTS")
         if not self.jito_tip_default_lamports <= self.jito_tip_max_lamports:
             raise ValueError("JITO_TIP_DEFAULT_LAMPORTS must be <= JITO_TIP_MAX_LAMPORTS")
+        if not self.batch_within_s <= self.batch_max_within_s:
+            raise ValueError("BATCH_WITHIN_S must be <= BATCH_MAX_WITHIN_S")
         return self
 
     @field_validator("pairs", mode="before")
