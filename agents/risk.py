@@ -36,6 +36,7 @@ from faust.types import TP
 
 from agents.context import WorkerContext
 from agents.live_wallet import WalletFunds
+from agents.outbox import Entry, OutboxSends
 from agents.recovery import BatchRecovery
 from agents.signal_merge import SignalMerge
 from core import metrics
@@ -215,6 +216,7 @@ class RiskRunner:
         self.barrier = FillBarrier(settings.risk_fill_wait_ms)
         self.merge = SignalMerge(settings.topic_partitions, settings.risk_merge_idle_ms)
         self.decide_lock = asyncio.Lock()  # the agent and the timer: one batch at a time
+        self.sends = OutboxSends()  # the saved outbox's decisions in flight (`agents.outbox`)
         self.faults = ctx.faults
         self.recovery = BatchRecovery(ctx, "risk", [spec.name for spec in RISK_INPUTS], self._forget)
         # Live: the state's balances come from the wallet on chain (risk/live_wallet.py), not paper's.
@@ -237,6 +239,7 @@ class RiskRunner:
         async def forget_held(sender: Any, revoked: set[Any], **kwargs: Any) -> None:
             if any(tp.topic == SIGNALS.name for tp in revoked):
                 self._forget_held()
+                self.sends.forget()
                 self.claim_pending = False
                 self.lease.released()
 
@@ -275,9 +278,11 @@ class RiskRunner:
             await self.decide_or_rewind([])
 
     def outbox_waiting(self) -> bool:
-        """Whether the saved risk state holds decisions not yet sent (a batch failed after saving it)."""
+        """Whether the saved risk state's outbox needs a batch: decisions not sent yet (a batch failed after
+        saving it, or another worker saved them), sent and failed, or acked and still saved."""
         raw = self.table.data.get(self.portfolio)
-        return bool(raw and raw.get("outbox"))
+        outbox: list[Entry] = (raw.get("outbox") if raw else None) or []
+        return self.sends.waiting(outbox)
 
     async def decide_or_rewind(self, events: list[Any]) -> None:
         """Decide a batch; if it fails, nothing of it counts as applied: the risk inputs go back to the
@@ -347,7 +352,7 @@ class RiskRunner:
         view: BatchView[RiskState] = BatchView(self.table, load=RiskState.from_dict, dump=RiskState.to_dict)
         state = view.get(portfolio) or await self.opening_state()
         barrier.state = state
-        if state.outbox:  # saved with the state before a crash, maybe never published: send them again
+        if state.outbox:  # acked ones out; the rest (a crash's, a failed send's) sent if not in flight
             await self.publish_outbox(state)
         halts_before, venues_before = dict(state.halts), dict(state.venue_halts)
         rebalance_before = dict(state.rebalance_result)
@@ -399,20 +404,20 @@ class RiskRunner:
         if left:
             log.error("risk audit: %d decisions queued until the database is back", left)
         # The state (with its decisions in the outbox) is acknowledged by the broker before any decision is
-        # published: a crash then loses nothing and never makes the batch be decided a second time.
-        state.outbox = [self._outbox_entry(d) for d, _ in decisions]
+        # published: a crash then loses nothing and never makes the batch be decided a second time. The
+        # decisions of earlier batches not acked yet stay in it (`agents.outbox`).
+        state.outbox += [self._outbox_entry(d) for d, _ in decisions]
         # Asked again (a no-op within the lease): a worker paused after the first check and resumed beyond
         # its session must not write the state, even when the batch decided nothing the audit would fence.
         await self.check_owner()
         state.owner_epoch = self.lease.epoch or 0
         view.put(portfolio, state, 0)  # every input and the table have one partition
         await asyncio.gather(*view.flush())
-        if state.outbox:
-            self.faults.fire("risk.publish")
-        await self.publish_outbox(state)
+        self.sends.saved(state.outbox)
         if decisions:
-            view.put(portfolio, state, 0)  # the outbox is empty again
-            view.flush()
+            self.faults.fire("risk.publish")
+        # Not awaited: the next batch is decided while the broker acks these (dropped from the outbox then).
+        await self.publish_outbox(state)
         _report(decisions)
         await self._alert(halts_before, venues_before, rebalance_before, state)
         report_portfolio(state)
@@ -448,7 +453,7 @@ class RiskRunner:
             log.log(logging.INFO if level == "info" else logging.WARNING, "%s: %s", code, message)
             await alert([(level, code, message)], "risk")
 
-    def _outbox_entry(self, decision: Order | Rejection) -> dict[str, str]:
+    def _outbox_entry(self, decision: Order | Rejection) -> Entry:
         topics = self.ctx.topics
         topic = topics.orders_topic if isinstance(decision, Order) else topics.rejected_topic
         entry = {"topic": topic.get_topic_name(), "value": encode(decision).decode()}
@@ -457,19 +462,21 @@ class RiskRunner:
         return entry
 
     async def publish_outbox(self, state: RiskState) -> None:
-        """Send the state's outbox verbatim, wait for the broker's acks, then empty it (ids make repeats
-        safe)."""
+        """Drop the entries the broker acked from the state's outbox and send the ones not in flight
+        verbatim (ids make repeats safe), without waiting for the broker's acks."""
+        state.outbox, failed = self.sends.settle(state.outbox)
+        for exc in failed:
+            log.warning("risk outbox: a decision not published (%s: %s); sent again", type(exc).__name__, exc)
+        await self.sends.send(state.outbox, self._send)
+
+    async def _send(self, entry: Entry) -> asyncio.Future[Any]:
         topics = self.ctx.topics
         orders = topics.orders_topic.get_topic_name()
-        key = self.portfolio.encode()
-        sends = []
-        for entry in state.outbox:
-            topic = topics.orders_topic if entry["topic"] == orders else topics.rejected_topic
-            epoch = entry.get("epoch")
-            headers = {EPOCH_HEADER: epoch.encode()} if epoch else None
-            sends.append(await topic.send(key=key, value=entry["value"].encode(), headers=headers))
-        await asyncio.gather(*sends)
-        state.outbox = []
+        topic = topics.orders_topic if entry["topic"] == orders else topics.rejected_topic
+        epoch = entry.get("epoch")
+        headers = {EPOCH_HEADER: epoch.encode()} if epoch else None
+        sent = await topic.send(key=self.portfolio.encode(), value=entry["value"].encode(), headers=headers)
+        return asyncio.ensure_future(sent)  # Faust's FutureMessage: a future already
 
     async def resume_points(
         self, assigned: Sequence[TP], committed: Mapping[TP, int | None]

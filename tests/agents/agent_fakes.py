@@ -101,13 +101,16 @@ class App:
 
 
 class Topic:
-    """A Faust topic that records every send (key, value, partition); sends are acknowledged at once."""
+    """A Faust topic that records every send (key, value, partition); sends are acknowledged at once, or
+    left to the test (`hold_acks`: their futures in `unacked`)."""
 
     def __init__(self, name: str, app: App) -> None:
         self.name = name
         self.app = app
         self.sent: list[tuple[bytes | None, bytes, int | None]] = []
         self.headers: list[Any] = []
+        self.hold_acks = False
+        self.unacked: list[asyncio.Future[Any]] = []
 
     def get_topic_name(self) -> str:
         return self.name
@@ -118,7 +121,10 @@ class Topic:
         self.sent.append((key, value, partition))
         self.headers.append(headers)
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        fut.set_result(None)
+        if self.hold_acks:
+            self.unacked.append(fut)
+        else:
+            fut.set_result(None)
         return fut
 
 

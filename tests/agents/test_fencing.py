@@ -19,6 +19,7 @@ from core.errors import StaleOwner
 from core.faults import FaultInjector
 from core.settings import load_settings
 from risk.fencing import EPOCH_HEADER, epoch_of
+from risk.state import RiskState
 from store.execution import ExecutionSink
 from streams.codec import decode, encode
 from streams.records import Order
@@ -57,6 +58,8 @@ async def test_a_stale_owner_is_refused_by_itself_the_audit_and_the_sink(
     await a.decide_or_rewind([signal_event(0, "sig:a", 1_000)])
     [(early, early_epoch)] = orders_of(a)
     assert early_epoch == 1 and a.ctx.topics.orders_topic.headers[0] == {EPOCH_HEADER: b"1"}  # type: ignore[attr-defined]
+    await a.decide_or_rewind([])  # the order's send acked: out of the saved outbox (`agents.outbox`)
+    assert RiskState.from_dict(a.ctx.risk_table.data["main"]).outbox == []  # type: ignore[attr-defined]
 
     await b.claim_owner()  # the group gave the risk inputs to b; a was paused meanwhile
     assert b.lease.epoch == 2

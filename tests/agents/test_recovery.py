@@ -54,8 +54,9 @@ async def test_a_risk_batch_that_fails_before_its_outbox_is_sent_sends_it_with_t
     assert sent_orders(r) == [] and len(state_of(r).outbox) == 1  # saved with its decision, not sent
     faults.rates["risk.publish"] = 0.0
     await r.decide_or_rewind([signal_event(0, "sig:a", 1_000)])  # resumed after the applied offset 0
+    assert len(sent_orders(r)) == 1 and state_of(r).decided == 1
+    await r.decide_or_rewind([])  # acked: out of the saved outbox, not sent again
     assert len(sent_orders(r)) == 1 and state_of(r).outbox == []
-    assert state_of(r).decided == 1
 
 
 async def test_an_outbox_a_failed_batch_saved_goes_out_without_a_next_input() -> None:
@@ -67,7 +68,9 @@ async def test_an_outbox_a_failed_batch_saved_goes_out_without_a_next_input() ->
     assert sent_orders(r) == [] and r.outbox_waiting()
     faults.rates["risk.publish"] = 0.0
     await r.decide_held(time.monotonic())  # no input arrives: the timer's tick
-    assert len(sent_orders(r)) == 1 and not r.outbox_waiting() and state_of(r).decided == 1
+    assert len(sent_orders(r)) == 1 and state_of(r).decided == 1
+    await r.decide_held(time.monotonic())  # acked: out of the saved outbox, not sent again
+    assert len(sent_orders(r)) == 1 and not r.outbox_waiting() and state_of(r).outbox == []
     await r.decide_held(time.monotonic())  # nothing left to send: nothing sent again
     assert len(sent_orders(r)) == 1
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import orjson
 from agent_fakes import Event, Message, context
+from aiokafka.errors import KafkaTimeoutError
 from faust.types import TP
 
 from agents.risk import FillBarrier, RiskRunner
@@ -92,12 +93,44 @@ async def test_a_batch_is_decided_saved_with_its_outbox_then_published() -> None
     await r.decide_batch([signal_event(0, "sig:a", 1_000), Event(Message("fills", 0, 5, b"main", b"{"))])
     orders = [orjson.loads(v) for _, v, _ in r.ctx.topics.orders_topic.sent]  # type: ignore[attr-defined]
     assert [o["signal_id"] for o in orders] == ["sig:a"]
-    # the state with the decision in its outbox first, then again with the outbox emptied
-    assert r.ctx.risk_table.changelog == [(0, "main"), (0, "main")]  # type: ignore[attr-defined]
+    # the state with the decision in its outbox, written once; the order sent after it
+    assert r.ctx.risk_table.changelog == [(0, "main")]  # type: ignore[attr-defined]
     state = state_of(r)
-    assert state.outbox == [] and state.offsets == {"signals:0": 0, "fills:0": 5}  # the bad one: skipped
+    assert [orjson.loads(e["value"])["signal_id"] for e in state.outbox] == ["sig:a"]
+    assert state.offsets == {"signals:0": 0, "fills:0": 5}  # the bad one: skipped
     letters = r.ctx.topics.dlq_signals_topic.sent  # type: ignore[attr-defined]
     assert [orjson.loads(v)["offset"] for _, v, _ in letters] == [5]
+    assert r.outbox_waiting()  # acked, still saved: the next batch (or the timer's) drops it
+    await r.decide_batch([])
+    assert state_of(r).outbox == [] and not r.outbox_waiting() and len(orders) == 1
+
+
+def outbox_ids(r: RiskRunner) -> list[str]:
+    return [orjson.loads(e["value"])["signal_id"] for e in state_of(r).outbox]
+
+
+async def test_the_next_batch_is_decided_while_the_decisions_before_it_await_their_acks() -> None:
+    """Decisions not acked yet stay in the outbox of every later save (a crash sends them again); acked
+    ones leave it; a failed send is sent again, not lost."""
+    r = runner()
+    orders, rejected = r.ctx.topics.orders_topic, r.ctx.topics.rejected_topic
+    orders.hold_acks = rejected.hold_acks = True  # type: ignore[attr-defined]
+    await r.decide_batch([signal_event(0, "sig:a", 1_000)])  # returns with its order unacked
+    fill = Event(Message("fills", 0, 0, b"main", encode(fill_for(decode(Order, orders.sent[0][1])))))  # type: ignore[attr-defined]
+    await r.decide_batch([fill, signal_event(1, "sig:b", 2_000)])  # sig:b: rejected (below the minimum)
+    assert len(orders.sent) == 1 and len(rejected.sent) == 1  # type: ignore[attr-defined]
+    assert outbox_ids(r) == ["sig:a", "sig:b"] and not r.outbox_waiting()  # both in flight
+    orders.unacked[0].set_result(None)  # type: ignore[attr-defined]
+    assert r.outbox_waiting()
+    await r.decide_batch([])
+    assert outbox_ids(r) == ["sig:b"] and len(orders.sent) == 1  # type: ignore[attr-defined]
+    rejected.unacked[0].set_exception(KafkaTimeoutError())  # type: ignore[attr-defined]
+    await r.decide_batch([])
+    assert [orjson.loads(v)["signal_id"] for _, v, _ in rejected.sent] == ["sig:b", "sig:b"]  # type: ignore[attr-defined]
+    rejected.unacked[1].set_result(None)  # type: ignore[attr-defined]
+    await r.decide_batch([])
+    assert outbox_ids(r) == [] and state_of(r).decided == 2 and not r.outbox_waiting()
+    assert len(orders.sent) == 1 and len(rejected.sent) == 2  # type: ignore[attr-defined]
 
 
 async def test_the_next_signal_waits_for_the_fill_of_the_order_before_it() -> None:
@@ -145,5 +178,7 @@ async def test_signals_are_decided_in_event_time_across_features_partitions_whoe
     again += [signal_event(2, "sig:early", 1_500, "a", 0), progress_event(3, 0, 3_000), fill]
     await successor.decide_batch(again)
     resent = successor.ctx.topics.orders_topic.sent  # type: ignore[attr-defined]
-    assert [decode(Order, v).signal_id for _, v, _ in resent] == ["sig:late"]  # sig:early: decided once
+    # sig:early decided once: its order again is the saved outbox's (same id, not acked when the worker died)
+    assert [decode(Order, v).signal_id for _, v, _ in resent] == ["sig:early", "sig:late"]
+    assert decode(Order, resent[0][1]) == decode(Order, sent[0][1])
     assert state_of(successor).offsets["signals:0"] == 3 and successor.merge.merge.held == 0
