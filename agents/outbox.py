@@ -26,9 +26,6 @@ class OutboxSends:
     def __init__(self) -> None:
         self._sent: dict[str, asyncio.Future[Any]] = {}
 
-    def __len__(self) -> int:
-        return len(self._sent)
-
     async def send(self, outbox: list[Entry], send: Send) -> None:
         """Send every entry of `outbox` not in flight already (a recovered outbox: all of them)."""
         for entry in outbox:
